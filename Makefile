@@ -1,0 +1,101 @@
+# candlewatch — build, test and run.  `make help` lists the targets.
+CC      ?= cc
+PKGS    := lua5.4 libwebsockets libcurl libcjson sqlite3 libuv
+# Debian packages: the libraries, the toolchain, and what the tests use
+# (prove from perl, curl for e2e requests, luassert from lua-busted).
+DEB_PKGS := build-essential pkg-config liblua5.4-dev libwebsockets-dev \
+            libcurl4-openssl-dev libcjson-dev libsqlite3-dev libuv1-dev \
+            lua-busted perl curl ca-certificates
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Icore
+LDLIBS  += -lm
+
+BUILD   ?= build
+BIN     ?= candlewatch
+SRC     := $(shell find core -name '*.c' | sort)
+OBJ     := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/spec_lua.o
+LIBOBJ  := $(filter-out $(BUILD)/core/main.o,$(OBJ))
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
+TESTS   := $(UNIT_SRC) $(sort $(wildcard tests/spec/*_spec.lua)) $(sort $(wildcard tests/e2e/*.sh))
+PROVE   := prove --exec 'tests/run-one' --timer -j2
+
+.PHONY: all deps run test asan test-asan check-scripts clean help
+
+all: $(BIN)
+
+help:
+	@echo "make            build ./candlewatch"
+	@echo "make run        install missing packages, build, run with ./config.lua"
+	@echo "make test       install missing packages, build, run every test (TAP via prove)"
+	@echo "make asan       build build-asan/candlewatch with ASan+UBSan"
+	@echo "make test-asan  the whole test suite against the ASan+UBSan build"
+	@echo "make deps       apt-get install what is missing (sudo when not root)"
+
+# Installs only what is missing; prints nothing and does nothing otherwise.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BIN): $(OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+# The spec runner's Lua half is compiled into the binary as a C string.
+$(BUILD)/gen/spec_lua.c: core/lua/spec_runner.lua
+	@mkdir -p $(dir $@)
+	awk 'BEGIN { print "const char spec_runner_lua[] =" } \
+	     { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); print "\"" $$0 "\\n\"" } \
+	     END { print ";" }' $< > $@
+
+$(BUILD)/gen/spec_lua.o: $(BUILD)/gen/spec_lua.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(LIBOBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(LIBOBJ) $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c $(LIBOBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIBOBJ) $(PKG_LIBS) $(LDLIBS)
+
+run: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	./$(BIN) run --config config.lua
+
+test: deps
+	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BIN) $(TOOL_BIN)
+	CW_BUILD=$(BUILD) CW_BIN=./$(BIN) $(PROVE) $(TESTS)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/candlewatch \
+	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" build-asan/candlewatch
+
+test-asan: asan
+	@$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/candlewatch \
+	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" build-asan/candlewatch \
+	  $(UNIT_BIN:build/%=build-asan/%) $(TOOL_BIN:build/%=build-asan/%)
+	ASAN_OPTIONS=detect_leaks=1 CW_BUILD=build-asan CW_BIN=build-asan/candlewatch $(PROVE) $(TESTS)
+
+clean:
+	rm -rf build build-asan $(BIN)
+
+-include $(OBJ:.o=.d) $(UNIT_BIN:%=%.d)

@@ -1,0 +1,220 @@
+#include "app.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "http/server.h"
+#include "loop/watch.h"
+#include "lua/host.h"
+#include "store/store.h"
+
+/* Reload once the scripts folder has been quiet this long: editors make
+ * several events per save. */
+#define WATCH_SETTLE_MS 150
+
+uint64_t app_now_ms(struct app *a)
+{
+    return a->simulated ? a->sim_ms : uv_now(&a->loop);
+}
+
+int64_t app_wall_ms(struct app *a)
+{
+    if (a->simulated)
+        return (int64_t)a->sim_ms;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void on_uv_timer(uv_timer_t *t);
+
+/* The heap's earliest deadline moved: re-arm the one uv timer for it. */
+static void timers_changed(void *ud)
+{
+    struct app *a = ud;
+    if (a->simulated)
+        return;
+    uint64_t next = timers_next(&a->timers);
+    if (next == UINT64_MAX) {
+        uv_timer_stop(&a->timer_handle);
+        return;
+    }
+    uint64_t now = uv_now(&a->loop);
+    uv_timer_start(&a->timer_handle, on_uv_timer, next > now ? next - now : 0, 0);
+}
+
+static void on_uv_timer(uv_timer_t *t)
+{
+    struct app *a = t->data;
+    timers_run_due(&a->timers, uv_now(&a->loop));
+    timers_changed(a);
+}
+
+/* End of a loop iteration: commit what the iteration wrote, in one go. */
+static void on_check(uv_check_t *c)
+{
+    struct app *a = c->data;
+    if (a->store && store_batch_open(a->store)) {
+        store_commit(a->store);
+        const char *err = store_error(a->store);
+        health_set(&a->health, "store", err ? HEALTH_FAILING : HEALTH_OK, err);
+    }
+}
+
+int app_init(struct app *a, int simulated)
+{
+    a->simulated = simulated;
+    /* Specs start from a fixed date so their output does not depend on it. */
+    a->sim_ms = 1767225600000ull;  /* 2026-01-01T00:00:00Z */
+    if (uv_loop_init(&a->loop) != 0)
+        return -1;
+    timers_init(&a->timers);
+    a->timers.changed = timers_changed;
+    a->timers.changed_ud = a;
+    uv_timer_init(&a->loop, &a->timer_handle);
+    a->timer_handle.data = a;
+    uv_check_init(&a->loop, &a->commit_check);
+    a->commit_check.data = a;
+    if (httpc_init(&a->httpc, &a->loop, &a->log) != 0)
+        return -1;
+    a->started_ms = app_wall_ms(a);
+    health_set(&a->health, "loop", HEALTH_OK, NULL);
+    return 0;
+}
+
+int app_open_store(struct app *a)
+{
+    char err[1024];
+    if (store_open(&a->store, a->cfg.database, &a->log, err, sizeof err) != 0) {
+        log_error(&a->log, "store", "%s", err);
+        return -1;
+    }
+    health_set(&a->health, "store", HEALTH_OK, NULL);
+    return 0;
+}
+
+static void close_if_open(uv_handle_t *h)
+{
+    if (h->loop && !uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+/* Stops everything in the order that loses nothing: no new work, scripts
+ * and their requests ended, the store committed and checkpointed. */
+static void shutdown_all(struct app *a)
+{
+    watch_stop(a->watch);
+    a->watch = NULL;
+    http_server_stop(a->http);
+    a->http = NULL;
+    lh_free(a->lua);
+    a->lua = NULL;
+    httpc_close(&a->httpc);
+    store_close(a->store);
+    a->store = NULL;
+    close_if_open((uv_handle_t *)&a->timer_handle);
+    close_if_open((uv_handle_t *)&a->commit_check);
+    close_if_open((uv_handle_t *)&a->sig_int);
+    close_if_open((uv_handle_t *)&a->sig_term);
+    close_if_open((uv_handle_t *)&a->sig_hup);
+}
+
+void app_destroy(struct app *a)
+{
+    shutdown_all(a);
+    uv_run(&a->loop, UV_RUN_DEFAULT);   /* lets the closes complete */
+    if (uv_loop_close(&a->loop) != 0)
+        log_warn(&a->log, "loop", "handles still open at exit");
+    timers_free(&a->timers);
+    config_free(&a->cfg);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct app *a = s->data;
+    if (signum == SIGHUP) {
+        lh_reload_soon(a->lua, "SIGHUP");
+        return;
+    }
+    if (a->stopping) {
+        /* Second signal: leave now.  Every commit is already in the WAL. */
+        log_warn(&a->log, "app", "second signal: exiting at once");
+        _exit(0);
+    }
+    a->stopping = 1;
+    log_info(&a->log, "app", "%s: stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    shutdown_all(a);
+}
+
+static void on_scripts_changed(void *ud)
+{
+    struct app *a = ud;
+    lh_reload_soon(a->lua, "file change");
+}
+
+/* GET /health */
+static void route_health(void *ud, const char *method, const char *path,
+                         struct http_response *out)
+{
+    (void)path;
+    struct app *a = ud;
+    if (strcmp(method, "GET") != 0) {
+        out->status = 405;
+        out->content_type = "application/json";
+        out->body = strdup("{\"error\":\"use GET\"}");
+        out->len = out->body ? strlen(out->body) : 0;
+        return;
+    }
+    if (a->store) {
+        const char *err = store_error(a->store);
+        health_set(&a->health, "store", err ? HEALTH_FAILING : HEALTH_OK, err);
+    }
+    out->body = health_json(&a->health);
+    out->len = out->body ? strlen(out->body) : 0;
+    out->status = health_overall(&a->health) == HEALTH_FAILING ? 503 : 200;
+    out->content_type = "application/json";
+}
+
+static void start_signal(struct app *a, uv_signal_t *s, int signum)
+{
+    uv_signal_init(&a->loop, s);
+    s->data = a;
+    uv_signal_start(s, on_signal, signum);
+}
+
+int app_run(struct app *a)
+{
+    char err[512];
+    a->lua = lh_new(a, LH_RUN);
+    if (!a->lua) {
+        log_error(&a->log, "app", "cannot create the Lua state");
+        return 1;
+    }
+    /* A broken script does not stop the bot: it starts without it, reports
+     * it in /health, and picks up the fix on the next change. */
+    lh_reload(a->lua, "start");
+    a->http = http_server_start(a, err, sizeof err);
+    if (!a->http) {
+        log_error(&a->log, "http", "%s", err);
+        return 1;
+    }
+    http_server_route(a->http, "/health", route_health, a);
+    log_info(&a->log, "http", "listening on %s (port %d)", a->cfg.http.listen,
+             http_server_port(a->http));
+    a->watch = watch_start(&a->loop, a->cfg.scripts, WATCH_SETTLE_MS, on_scripts_changed, a);
+    if (!a->watch)
+        log_warn(&a->log, "scripts", "cannot watch %s: reload with SIGHUP", a->cfg.scripts);
+    start_signal(a, &a->sig_int, SIGINT);
+    start_signal(a, &a->sig_term, SIGTERM);
+    start_signal(a, &a->sig_hup, SIGHUP);
+    uv_check_start(&a->commit_check, on_check);
+    if (!a->cfg.telegram.token)
+        log_info(&a->log, "app", "no bot token (BOT_TOKEN): Telegram is off");
+    log_info(&a->log, "app", "candlewatch running (pid %d)", (int)getpid());
+    uv_run(&a->loop, UV_RUN_DEFAULT);
+    log_info(&a->log, "app", "stopped");
+    return 0;
+}

@@ -1,0 +1,65 @@
+/* The one application struct.  Every subsystem hangs off it and it is
+ * passed explicitly; there is no other mutable global state.
+ *
+ * Threading: one thread, one libuv loop.  Nothing blocks the loop; Lua runs
+ * only from loop callbacks that the host schedules (never re-entrantly from
+ * a curl or lws callback).
+ */
+#ifndef CW_APP_H
+#define CW_APP_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "config/config.h"
+#include "http/health.h"
+#include "loop/timers.h"
+#include "net/httpc.h"
+#include "util/log.h"
+
+struct store;
+struct lh_host;
+struct http_server;
+struct watch;
+
+struct app {
+    uv_loop_t loop;
+    struct config cfg;
+    const char *config_path;
+    struct logger log;
+
+    /* Clock: real, or simulated by the spec runner (moves only on advance). */
+    int simulated;
+    uint64_t sim_ms;
+    struct timers timers;
+    uv_timer_t timer_handle;
+    uv_check_t commit_check;   /* commits the store batch each iteration */
+
+    struct httpc httpc;
+    struct store *store;
+    struct lh_host *lua;
+    struct http_server *http;
+    struct watch *watch;
+    struct health health;
+
+    uv_signal_t sig_int, sig_term, sig_hup;
+    int stopping;
+    int64_t started_ms;
+};
+
+/* Monotonic milliseconds (simulated in specs). */
+uint64_t app_now_ms(struct app *a);
+/* Wall-clock milliseconds since the epoch (simulated in specs). */
+int64_t app_wall_ms(struct app *a);
+
+/* Sets up loop, timers, http client; no store or scripts yet. */
+int app_init(struct app *a, int simulated);
+/* Opens the store named by the config.  Logs and returns -1 on failure. */
+int app_open_store(struct app *a);
+/* Tears down everything app_init and later steps created. */
+void app_destroy(struct app *a);
+
+/* Runs the bot until SIGINT/SIGTERM.  Returns the exit status. */
+int app_run(struct app *a);
+
+#endif

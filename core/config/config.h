@@ -1,0 +1,69 @@
+/* The configuration: one struct with defaults, filled key by key from
+ * config.lua through config_set().  The schema lives in config.c; this file
+ * knows nothing of Lua (core/lua/lconfig.c evaluates the file).
+ */
+#ifndef CW_CONFIG_H
+#define CW_CONFIG_H
+
+#include <stddef.h>
+
+#include "util/log.h"
+
+struct config {
+    struct {
+        char *token;          /* secret: never logged, never printed */
+        char *api_url;
+    } telegram;
+    struct {
+        char *ws_url;
+        char *rest_url;
+    } exchange;
+    char *database;
+    char *scripts;
+    struct {
+        char *listen;         /* "host:port"; port 0 picks a free one */
+    } http;
+    long long *admins;
+    int nadmins;
+    struct {
+        enum log_level level;
+        int json;
+    } log;
+    struct {
+        long memory_mb;         /* Lua state allocation limit */
+        long instruction_limit; /* per call into a script */
+    } lua;
+};
+
+enum config_vtype { CV_STRING, CV_INT, CV_NUMBER, CV_BOOL, CV_TABLE, CV_OTHER };
+
+/* A value taken from config.lua, already converted from Lua. */
+struct config_value {
+    enum config_vtype type;
+    const char *s;
+    long long i;
+    double n;
+    int b;
+    const long long *ints;   /* CV_TABLE: the table's items, when all integers */
+    int nints;
+    int ints_ok;             /* CV_TABLE: 1 when it is a sequence of integers */
+    const char *lua_type;    /* for messages: "string", "table", ... */
+};
+
+void config_defaults(struct config *c);
+void config_free(struct config *c);
+
+/* Is `key` ("telegram", "log") a section whose value is a table of keys? */
+int config_is_section(const char *key);
+
+/* Sets one dotted key.  Returns 0, or -1 with a message naming the key. */
+int config_set(struct config *c, const char *key, const struct config_value *v,
+               char *err, size_t errlen);
+
+/* Splits http.listen into host and port. */
+int config_listen_parse(const char *listen, char *host, size_t hostlen, int *port);
+
+/* Lines describing every key, its type and default (for --help). */
+void config_describe(FILE *out);
+
+#endif

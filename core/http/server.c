@@ -1,0 +1,163 @@
+#include "http/server.h"
+
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+
+#define MAX_ROUTES 8
+
+struct route {
+    char path[64];
+    http_route_fn fn;
+    void *ud;
+};
+
+struct http_server {
+    struct app *app;
+    struct lws_context *ctx;
+    struct lws_vhost *vh;
+    struct route routes[MAX_ROUTES];
+    int nroutes;
+};
+
+/* Per connection: the response waiting for the socket to be writable. */
+struct pss {
+    char *body;
+    size_t len;
+};
+
+static void not_found(struct http_response *out)
+{
+    out->status = 404;
+    out->content_type = "application/json";
+    out->body = strdup("{\"error\":\"not found\"}");
+    out->len = out->body ? strlen(out->body) : 0;
+}
+
+static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                   size_t len)
+{
+    struct pss *pss = user;
+    struct http_server *s = lws_context_user(lws_get_context(wsi));
+    uint8_t hbuf[LWS_PRE + 512], *start = hbuf + LWS_PRE, *p = start,
+                                 *end = hbuf + sizeof hbuf - 1;
+    (void)len;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP: {
+        const char *path = in;
+        const char *method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) ? "GET"
+                             : lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) ? "POST"
+                                                                             : "OTHER";
+        struct http_response r = {0};
+        for (int i = 0; i < s->nroutes; i++)
+            if (strcmp(s->routes[i].path, path) == 0)
+                s->routes[i].fn(s->routes[i].ud, method, path, &r);
+        if (!r.status)
+            not_found(&r);
+        pss->body = r.body;
+        pss->len = r.body ? r.len : 0;
+        if (lws_add_http_common_headers(wsi, (unsigned)r.status, r.content_type,
+                                        (lws_filepos_t)pss->len, &p, end) ||
+            lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                         (const unsigned char *)"no-store", 8, &p, end) ||
+            lws_finalize_write_http_header(wsi, start, &p, end))
+            return 1;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+        if (!pss->body)
+            return lws_http_transaction_completed(wsi) ? -1 : 0;
+        unsigned char *buf = malloc(LWS_PRE + pss->len);
+        if (!buf)
+            return -1;
+        memcpy(buf + LWS_PRE, pss->body, pss->len);
+        int n = lws_write(wsi, buf + LWS_PRE, pss->len, LWS_WRITE_HTTP_FINAL);
+        free(buf);
+        free(pss->body);
+        pss->body = NULL;
+        if (n != (int)pss->len)
+            return -1;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
+    case LWS_CALLBACK_CLOSED_HTTP:
+        free(pss->body);
+        pss->body = NULL;
+        return 0;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    {"http", on_http, sizeof(struct pss), 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+struct http_server *http_server_start(struct app *a, char *err, size_t errlen)
+{
+    char host[256];
+    int port;
+    if (config_listen_parse(a->cfg.http.listen, host, sizeof host, &port) != 0) {
+        snprintf(err, errlen, "http.listen: malformed address");
+        return NULL;
+    }
+    struct http_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->app = a;
+    lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
+    void *loops[1] = {&a->loop};
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                   LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.foreign_loops = loops;
+    info.user = s;
+    s->ctx = lws_create_context(&info);
+    if (!s->ctx) {
+        snprintf(err, errlen, "cannot create the libwebsockets context");
+        free(s);
+        return NULL;
+    }
+    info.port = port;
+    info.iface = host;
+    info.protocols = protocols;
+    info.vhost_name = "candlewatch";
+    s->vh = lws_create_vhost(s->ctx, &info);
+    if (!s->vh) {
+        snprintf(err, errlen, "http.listen: cannot listen on %s", a->cfg.http.listen);
+        http_server_stop(s);
+        return NULL;
+    }
+    return s;
+}
+
+int http_server_route(struct http_server *s, const char *path, http_route_fn fn, void *ud)
+{
+    if (s->nroutes == MAX_ROUTES || strlen(path) >= sizeof s->routes[0].path)
+        return -1;
+    struct route *r = &s->routes[s->nroutes++];
+    snprintf(r->path, sizeof r->path, "%s", path);
+    r->fn = fn;
+    r->ud = ud;
+    return 0;
+}
+
+int http_server_port(const struct http_server *s)
+{
+    return lws_get_vhost_listen_port(s->vh);
+}
+
+void http_server_stop(struct http_server *s)
+{
+    if (!s)
+        return;
+    lws_context_destroy(s->ctx);
+    free(s);
+}

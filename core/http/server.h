@@ -1,0 +1,31 @@
+/* The host's small HTTP server (libwebsockets on the app's libuv loop).
+ * Routes answer synchronously; anything slow is queued onto the loop by
+ * the route and answered from memory.
+ */
+#ifndef CW_HTTP_SERVER_H
+#define CW_HTTP_SERVER_H
+
+#include <stddef.h>
+
+struct app;
+struct http_server;
+
+struct http_response {
+    int status;
+    const char *content_type;
+    char *body;                /* malloc'd; the server frees it */
+    size_t len;
+};
+
+typedef void (*http_route_fn)(void *ud, const char *method, const char *path,
+                              struct http_response *out);
+
+struct http_server *http_server_start(struct app *a, char *err, size_t errlen);
+/* Adds a route for exact path match. */
+int http_server_route(struct http_server *s, const char *path, http_route_fn fn, void *ud);
+/* The port actually listened on (useful when http.listen asks for port 0). */
+int http_server_port(const struct http_server *s);
+/* Destroys the lws context; the loop must run afterwards so handles close. */
+void http_server_stop(struct http_server *s);
+
+#endif

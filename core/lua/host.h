@@ -1,0 +1,48 @@
+/* The Lua script host, as the rest of the core sees it (no lua.h here).
+ *
+ * Scripts live under cfg.scripts; each file is loaded into its own sandbox
+ * environment.  All of them together form a "generation".  A reload builds
+ * a new generation beside the live one, and swaps it in only when every
+ * script compiled and registered cleanly; otherwise the old one keeps
+ * serving.  Handlers already running finish on their own generation.
+ */
+#ifndef CW_LUA_HOST_H
+#define CW_LUA_HOST_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct app;
+struct lh_host;
+
+enum lh_mode { LH_RUN, LH_SPEC, LH_CHECK };
+
+struct lh_host *lh_new(struct app *app, enum lh_mode mode);
+void lh_free(struct lh_host *h);
+
+/* Builds a generation from cfg.scripts and swaps it in.  Returns 0, or -1
+ * (the old generation stays live, errors are logged as file:line). */
+int lh_reload(struct lh_host *h, const char *why);
+/* Asks for a reload on the next loop turn (SIGHUP, file watch, host.reload). */
+void lh_reload_soon(struct lh_host *h, const char *why);
+
+/* Compiles and registers every script without going live, printing each
+ * problem as "file:line: message" to out.  Returns the number of problems. */
+int lh_check(struct lh_host *h, FILE *out);
+
+/* Runs one spec file (TAP lines on stdout, numbered from *number, which
+ * advances).  Adds its failures to *failed.  -1 if the runner could not
+ * start. */
+int lh_spec_file(struct lh_host *h, const char *file, int *number, int *failed);
+
+/* For /health and the logs. */
+int lh_generation(const struct lh_host *h);
+int lh_script_count(const struct lh_host *h);
+size_t lh_memory(const struct lh_host *h);
+
+#include "config/config.h"
+/* Evaluates a config.lua (sandboxed, plus os.getenv) into cfg, which holds
+ * the defaults.  Returns 0, or -1 with a message naming the file or key. */
+int lh_config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+
+#endif

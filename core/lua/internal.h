@@ -1,0 +1,174 @@
+/* Internals of the Lua host, shared by the files of core/lua/ only.
+ *
+ * Design in brief (see also host.h):
+ * - One lua_State.  Scripts never see its globals: each script runs in its
+ *   own environment table whose reads fall back to a frozen API table
+ *   (sandbox.c).  A generation is the set of script environments and their
+ *   registrations (gen.c); several generations may be alive at once while
+ *   old handlers finish.
+ * - Every call into Lua goes through lh_pcall() (plain calls) or
+ *   lh_task_resume() (handlers, which run as coroutines and may yield on
+ *   I/O).  Both set the running context, the instruction budget and the
+ *   memory limit, and report errors with a traceback.
+ * - Lua never runs inside a curl, lws or libuv callback directly: a
+ *   callback pushes its results onto the waiting coroutine and queues it;
+ *   the queue is drained from a timer on the loop (task.c).
+ */
+#ifndef CW_LUA_INTERNAL_H
+#define CW_LUA_INTERNAL_H
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "lua/host.h"
+
+enum lh_phase {
+    LH_PHASE_NONE,      /* host or spec code, not a script */
+    LH_PHASE_TOPLEVEL,  /* a script's top level: registrations only */
+    LH_PHASE_HANDLER,   /* a handler task: everything allowed */
+};
+
+enum lh_reg_kind { LH_REG_TIMER, LH_REG_ON_START };
+
+struct lh_gen;
+struct lh_task;
+
+struct lh_reg {
+    struct lh_reg *next;
+    enum lh_reg_kind kind;
+    int script;             /* index into gen->scripts */
+    int fn_ref;             /* registry ref of the handler function */
+    uint64_t id;            /* timer id as scripts see it */
+    uint64_t interval_ms;   /* timers */
+    int repeat;
+    struct timer *timer;    /* armed timer, or NULL */
+    struct lh_gen *gen;
+};
+
+struct lh_script {
+    char *name;             /* relative to the scripts folder: "rules/x.lua" */
+    char *chunkname;        /* "@scripts/rules/x.lua": what tracebacks show */
+};
+
+struct lh_gen {
+    struct lh_host *host;
+    int id;
+    int refs;               /* the host while live, plus each running task */
+    int live;
+    struct lh_script *scripts;
+    int nscripts;
+    struct lh_reg *regs;
+    int loaded_ref;         /* table: required lib modules of this generation */
+    char *dir;              /* the scripts folder it was built from */
+};
+
+struct lh_ctx {
+    struct lh_gen *gen;
+    int script;             /* index in gen->scripts, or -1 */
+    enum lh_phase phase;
+    struct lh_task *task;
+};
+
+struct lh_stat {
+    char *script;
+    long errors;
+    char last_error[512];
+};
+
+struct lh_host {
+    struct app *app;
+    lua_State *L;
+    enum lh_mode mode;
+
+    size_t mem_used, mem_limit;
+    int mem_enforce;
+    long instr_limit, budget;
+    int budget_on;
+
+    struct lh_ctx cur;
+    struct lh_gen *gen;     /* live generation, or NULL */
+    int next_gen_id;
+    uint64_t next_timer_id;
+    int api_ref;            /* the frozen API root table */
+    int loaded_sentinel_ref;
+
+    struct lh_task *tasks;  /* every task not yet finished */
+    struct lh_task *ready, *ready_tail;
+    struct timer *drain_timer;
+    struct timer *reload_timer;
+    char reload_why[64];
+
+    struct lh_stat *stats;
+    int nstats;
+    char reload_error[1024];
+
+    void *spec;             /* spec runner state (spec.c) */
+};
+
+/* The host owning a Lua state (kept in the main thread's extra space, which
+ * every coroutine inherits). */
+static inline struct lh_host *lh_host_of(lua_State *L)
+{
+    return *(struct lh_host **)lua_getextraspace(L);
+}
+
+/* host.c: calls and errors */
+int lh_pcall(struct lh_host *h, int nargs, int nres, struct lh_ctx ctx, char *err,
+             size_t errlen);
+void lh_enter(struct lh_host *h, lua_State *L, struct lh_ctx ctx, struct lh_ctx *saved);
+void lh_leave(struct lh_host *h, struct lh_ctx saved);
+void lh_report(struct lh_host *h, struct lh_gen *gen, int script, const char *what,
+               const char *msg);
+const char *lh_script_name(const struct lh_ctx *ctx);
+long lh_errors_of(struct lh_host *h, const char *script);
+/* Turns a failed call's status and message into the text to report. */
+void lh_error_text(struct lh_host *h, int status, const char *msg, char *out, size_t len);
+/* Raises a phase error unless the running code may do `what` now. */
+void lh_require_phase(lua_State *L, const char *what, enum lh_phase need);
+
+/* sandbox.c */
+void lh_sandbox_open(struct lh_host *h);
+void lh_sandbox_new_env(lua_State *L, struct lh_host *h);   /* pushes env */
+int lh_load_file(struct lh_host *h, const char *path, const char *chunkname, char *err,
+                 size_t errlen);                             /* pushes chunk */
+int lh_require(lua_State *L);
+
+/* gen.c */
+void lh_gen_retain(struct lh_gen *g);
+void lh_gen_release(struct lh_gen *g);
+struct lh_reg *lh_reg_add(struct lh_gen *g, enum lh_reg_kind kind, int script, int fn_idx);
+void lh_reg_remove(struct lh_gen *g, struct lh_reg *r);
+void lh_timer_arm(struct lh_reg *r);
+int lh_gen_find_script(struct lh_gen *g, const char *name);
+
+/* task.c */
+typedef void (*lh_task_done)(void *ud, lua_State *co, int ok, int nres, const char *err);
+/* Takes [fn, args...] from the top of h->L into a new coroutine and queues
+ * it; done (optional) sees the results on co's stack when it returns. */
+struct lh_task *lh_task_spawn(struct lh_host *h, struct lh_gen *g, int script, int nargs,
+                              lh_task_done done, void *ud);
+/* Called by a binding just before lua_yield: the task now waits. */
+struct lh_task *lh_task_current(lua_State *L);
+/* Results for a waiting task are on its stack; queue it to resume. */
+void lh_task_wake(struct lh_task *t, int nargs);
+lua_State *lh_task_thread(struct lh_task *t);
+void lh_task_set_cancel(struct lh_task *t, void (*cancel)(void *ud), void *ud);
+void lh_tasks_cancel_all(struct lh_host *h);
+void lh_tasks_drain(struct lh_host *h);
+
+/* Module openers (mod_*.c), each pushes its module table. */
+int lh_open_log(lua_State *L);
+int lh_open_timer(lua_State *L);
+int lh_open_http(lua_State *L);
+int lh_open_json(lua_State *L);
+int lh_open_store(lua_State *L);
+int lh_open_host(lua_State *L);
+int lh_open_spec(lua_State *L);
+
+/* json helpers shared with store (mod_json.c) */
+char *lh_json_encode(lua_State *L, int idx, char *err, size_t errlen);
+int lh_json_push(lua_State *L, const char *text, size_t len, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,420 @@
+/* The sandbox every script runs in.
+ *
+ * API root: a table in the registry holding the allowed base functions,
+ * frozen copies of string/table/math/utf8/coroutine, an os with time, clock
+ * and date only, `require`, and the host modules (log, timer, http, json,
+ * store, host).  Library and module tables are handed out as read-only
+ * userdata proxies, so no script can change what another one sees (rawset
+ * does not work on userdata).
+ *
+ * Per script: a fresh environment table; reads fall back to the API root
+ * and reading an undefined name is an error that names it.
+ */
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lua/internal.h"
+
+static const char *const base_allowed[] = {
+    "assert",   "error",  "ipairs",       "next",         "pairs",    "pcall",
+    "rawequal", "rawget", "rawlen",       "rawset",       "select",   "setmetatable",
+    "getmetatable", "tonumber", "tostring", "type",       "xpcall",   "_VERSION",
+    NULL,
+};
+
+/* upvalue 1: the table's name */
+static int ro_newindex(lua_State *L)
+{
+    return luaL_error(L, "attempt to modify read-only table '%s'",
+                      lua_tostring(L, lua_upvalueindex(1)));
+}
+
+/* __pairs of a proxy: iterate the table behind it.  upvalue 1: next */
+static int ro_pairs(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    luaL_getmetafield(L, 1, "__index");
+    lua_pushnil(L);
+    return 3;
+}
+
+static int ro_len(lua_State *L)
+{
+    luaL_getmetafield(L, 1, "__index");
+    lua_pushinteger(L, (lua_Integer)luaL_len(L, -1));
+    return 1;
+}
+
+/* Replaces the table at the top of the stack with a read-only proxy. */
+static void freeze(lua_State *L, const char *name)
+{
+    int t = lua_gettop(L);
+    lua_newuserdatauv(L, 0, 0);
+    lua_createtable(L, 0, 6);
+    lua_pushvalue(L, t);
+    lua_setfield(L, -2, "__index");
+    lua_pushstring(L, name);
+    lua_pushcclosure(L, ro_newindex, 1);
+    lua_setfield(L, -2, "__newindex");
+    lua_getglobal(L, "next");
+    lua_pushcclosure(L, ro_pairs, 1);
+    lua_setfield(L, -2, "__pairs");
+    lua_pushcfunction(L, ro_len);
+    lua_setfield(L, -2, "__len");
+    lua_pushstring(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_replace(L, t);
+}
+
+/* Copies global library `name` minus the names in `drop`, frozen, into the
+ * table at api. */
+static void put_lib(lua_State *L, int api, const char *name, const char *const *drop)
+{
+    lua_newtable(L);
+    lua_getglobal(L, name);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        int skip = 0;
+        for (const char *const *d = drop; d && *d; d++)
+            if (lua_type(L, -2) == LUA_TSTRING && strcmp(lua_tostring(L, -2), *d) == 0)
+                skip = 1;
+        if (skip) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_settable(L, -5);
+    }
+    lua_pop(L, 1);
+    freeze(L, name);
+    lua_setfield(L, api, name);
+}
+
+/* print(...) -> nil: like log.info, tagged with the script's name. */
+static int sb_print(lua_State *L)
+{
+    struct lh_host *h = lh_host_of(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    int n = lua_gettop(L);
+    for (int i = 1; i <= n; i++) {
+        if (i > 1)
+            luaL_addchar(&b, '\t');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    log_info(&h->app->log, lh_script_name(&h->cur), "%s", lua_tostring(L, -1));
+    return 0;
+}
+
+/* load(chunk [, chunkname [, mode [, env]]]) -> fn | nil, err
+ * Text only: a binary chunk is refused whatever mode says.  Without env the
+ * chunk gets a fresh sandbox environment. */
+static int sb_load(lua_State *L)
+{
+    size_t len;
+    const char *src = luaL_checklstring(L, 1, &len);
+    const char *name = luaL_optstring(L, 2, "=(load)");
+    int has_env = !lua_isnone(L, 4);
+    if (len > 0 && src[0] == LUA_SIGNATURE[0]) {
+        luaL_pushfail(L);
+        lua_pushstring(L, "attempt to load a binary chunk: only text is allowed");
+        return 2;
+    }
+    if (luaL_loadbufferx(L, src, len, name, "t") != LUA_OK) {
+        luaL_pushfail(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (has_env)
+        lua_pushvalue(L, 4);
+    else
+        lh_sandbox_new_env(L, lh_host_of(L));
+    if (!lua_setupvalue(L, -2, 1))
+        lua_pop(L, 1);
+    return 1;
+}
+
+/* collectgarbage("count") -> KiB in use.  Other options are not for scripts. */
+static int sb_collectgarbage(lua_State *L)
+{
+    const char *opt = luaL_optstring(L, 1, "count");
+    if (strcmp(opt, "count") != 0)
+        return luaL_error(L, "collectgarbage: only \"count\" is allowed in scripts");
+    lua_pushnumber(L, (lua_Number)lua_gc(L, LUA_GCCOUNT, 0) +
+                          lua_gc(L, LUA_GCCOUNTB, 0) / 1024.0);
+    return 1;
+}
+
+/* Stand-in for a removed function: fails with a message naming it. */
+static int sb_blocked(lua_State *L)
+{
+    return luaL_error(L, "%s is not available in candlewatch scripts",
+                      lua_tostring(L, lua_upvalueindex(1)));
+}
+
+/* os.time([t]) -> seconds: the host clock (simulated in specs) when no table
+ * is given. */
+static int sb_os_time(lua_State *L)
+{
+    if (!lua_isnoneornil(L, 1)) {
+        lua_getglobal(L, "os");
+        lua_getfield(L, -1, "time");
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 1);
+        return 1;
+    }
+    lua_pushinteger(L, (lua_Integer)(app_wall_ms(lh_host_of(L)->app) / 1000));
+    return 1;
+}
+
+/* os.date([format [, time]]) -> string | table: as Lua's, with the host
+ * clock as the default time. */
+static int sb_os_date(lua_State *L)
+{
+    lua_settop(L, 2);
+    lua_getglobal(L, "os");
+    lua_getfield(L, -1, "date");
+    lua_pushvalue(L, 1);
+    if (lua_isnil(L, 2))
+        lua_pushinteger(L, (lua_Integer)(app_wall_ms(lh_host_of(L)->app) / 1000));
+    else
+        lua_pushvalue(L, 2);
+    lua_call(L, 2, 1);
+    return 1;
+}
+
+static void put_blocked(lua_State *L, int t, const char *field, const char *label)
+{
+    lua_pushstring(L, label);
+    lua_pushcclosure(L, sb_blocked, 1);
+    lua_setfield(L, t, field);
+}
+
+static void put_os(lua_State *L, int api)
+{
+    lua_newtable(L);
+    int t = lua_gettop(L);
+    lua_pushcfunction(L, sb_os_time);
+    lua_setfield(L, t, "time");
+    lua_pushcfunction(L, sb_os_date);
+    lua_setfield(L, t, "date");
+    lua_getglobal(L, "os");
+    lua_getfield(L, -1, "clock");
+    lua_setfield(L, t, "clock");
+    lua_pop(L, 1);
+    const char *const blocked[] = {"execute", "exit", "getenv", "remove", "rename",
+                                   "tmpname", "setlocale", NULL};
+    char label[32];
+    for (const char *const *b = blocked; *b; b++) {
+        snprintf(label, sizeof label, "os.%s", *b);
+        put_blocked(L, t, *b, label);
+    }
+    freeze(L, "os");
+    lua_setfield(L, api, "os");
+}
+
+static void put_module(lua_State *L, int api, const char *name, lua_CFunction open)
+{
+    open(L);
+    freeze(L, name);
+    lua_setfield(L, api, name);
+}
+
+void lh_sandbox_open(struct lh_host *h)
+{
+    lua_State *L = h->L;
+    luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+    luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+    luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+    luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+    luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
+    luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);
+    luaL_requiref(L, LUA_OSLIBNAME, luaopen_os, 1);
+    lua_pop(L, 7);
+    if (h->mode == LH_SPEC) {
+        /* Spec files are trusted test code: they get the whole library. */
+        luaL_requiref(L, LUA_IOLIBNAME, luaopen_io, 1);
+        luaL_requiref(L, LUA_LOADLIBNAME, luaopen_package, 1);
+        luaL_requiref(L, LUA_DBLIBNAME, luaopen_debug, 1);
+        lua_pop(L, 3);
+    }
+
+    lua_newtable(L);
+    int api = lua_gettop(L);
+    for (const char *const *b = base_allowed; *b; b++) {
+        lua_getglobal(L, *b);
+        lua_setfield(L, api, *b);
+    }
+    lua_pushcfunction(L, sb_print);
+    lua_setfield(L, api, "print");
+    lua_pushcfunction(L, sb_load);
+    lua_setfield(L, api, "load");
+    lua_pushcfunction(L, sb_collectgarbage);
+    lua_setfield(L, api, "collectgarbage");
+    lua_pushcfunction(L, lh_require);
+    lua_setfield(L, api, "require");
+    put_blocked(L, api, "dofile", "dofile");
+    put_blocked(L, api, "loadfile", "loadfile");
+    const char *const no_dump[] = {"dump", NULL};
+    put_lib(L, api, "string", no_dump);
+    put_lib(L, api, "table", NULL);
+    put_lib(L, api, "math", NULL);
+    put_lib(L, api, "utf8", NULL);
+    put_lib(L, api, "coroutine", NULL);
+    put_os(L, api);
+    put_module(L, api, "log", lh_open_log);
+    put_module(L, api, "timer", lh_open_timer);
+    put_module(L, api, "http", lh_open_http);
+    put_module(L, api, "json", lh_open_json);
+    put_module(L, api, "store", lh_open_store);
+    put_module(L, api, "host", lh_open_host);
+
+    /* Method calls on strings must not reach string.dump either. */
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_getfield(L, api, "string");
+    luaL_getmetafield(L, -1, "__index");
+    lua_setfield(L, -3, "__index");
+    lua_pop(L, 1);
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 2);
+
+    h->api_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
+    h->loaded_sentinel_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+/* __index of a script environment.  upvalue 1: the API root. */
+static int env_index(lua_State *L)
+{
+    lua_pushvalue(L, 2);
+    lua_rawget(L, lua_upvalueindex(1));
+    if (lua_isnil(L, -1)) {
+        if (lua_type(L, 2) == LUA_TSTRING)
+            return luaL_error(L, "undefined global '%s'", lua_tostring(L, 2));
+        return luaL_error(L, "undefined global of type %s", luaL_typename(L, 2));
+    }
+    return 1;
+}
+
+void lh_sandbox_new_env(lua_State *L, struct lh_host *h)
+{
+    lua_newtable(L);
+    lua_createtable(L, 0, 2);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->api_ref);
+    lua_pushcclosure(L, env_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+}
+
+int lh_load_file(struct lh_host *h, const char *path, const char *chunkname, char *err,
+                 size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot read the file", chunkname + 1);
+        return -1;
+    }
+    luaL_Buffer b;
+    lua_State *L = h->L;
+    luaL_buffinit(L, &b);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        luaL_addlstring(&b, chunk, n);
+    fclose(f);
+    luaL_pushresult(&b);
+    size_t len;
+    const char *src = lua_tolstring(L, -1, &len);
+    if (len > 0 && src[0] == LUA_SIGNATURE[0]) {
+        lua_pop(L, 1);
+        snprintf(err, errlen, "%s:1: precompiled bytecode is refused; ship the source",
+                 chunkname + 1);
+        return -1;
+    }
+    int st = luaL_loadbufferx(L, src, len, chunkname, "t");
+    lua_remove(L, -2);
+    if (st != LUA_OK) {
+        snprintf(err, errlen, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return -1;
+    }
+    lh_sandbox_new_env(L, h);
+    lua_setupvalue(L, -2, 1);
+    return 0;
+}
+
+static int valid_module_name(const char *s)
+{
+    if (!*s || *s == '.')
+        return 0;
+    for (const char *p = s; *p; p++) {
+        int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                 (*p >= '0' && *p <= '9') || *p == '_' || (*p == '.' && p[1] && p[1] != '.');
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* require(name) -> module
+ * Host modules by name ("json", "timer", ...), or scripts/lib/<name>.lua
+ * (dots are folders), loaded once per generation in its own environment. */
+int lh_require(lua_State *L)
+{
+    struct lh_host *h = lh_host_of(L);
+    const char *name = luaL_checkstring(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->api_ref);
+    if (lua_getfield(L, -1, name) != LUA_TNIL && strcmp(name, "require") != 0)
+        return 1;
+    lua_pop(L, 2);
+    struct lh_gen *g = h->cur.gen ? h->cur.gen : h->gen;
+    if (!g)
+        return luaL_error(L, "require '%s': no scripts are loaded", name);
+    if (!valid_module_name(name))
+        return luaL_error(L, "require '%s': a module name is letters, digits, _ and dots",
+                          name);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, g->loaded_ref);
+    int loaded = lua_gettop(L);
+    if (lua_getfield(L, loaded, name) != LUA_TNIL) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, h->loaded_sentinel_ref);
+        if (lua_rawequal(L, -1, -2))
+            return luaL_error(L, "require '%s': circular require", name);
+        lua_pop(L, 1);
+        return 1;
+    }
+    lua_pop(L, 1);
+    char rel[512], path[1024], chunkname[1100], err[1024];
+    snprintf(rel, sizeof rel, "lib/%s.lua", name);
+    for (char *p = rel + 4; *p; p++)
+        if (*p == '.' && strcmp(p, ".lua") != 0)
+            *p = '/';
+    snprintf(path, sizeof path, "%s/%s", g->dir, rel);
+    snprintf(chunkname, sizeof chunkname, "@%s", path);
+    if (lh_load_file(h, path, chunkname, err, sizeof err) != 0)
+        return luaL_error(L, "require '%s': %s", name, err);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->loaded_sentinel_ref);
+    lua_setfield(L, loaded, name);
+    if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
+        lua_pushnil(L);
+        lua_setfield(L, loaded, name);   /* a later require may try again */
+        return lua_error(L);
+    }
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, loaded, name);
+    return 1;
+}

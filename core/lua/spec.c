@@ -1,0 +1,682 @@
+/* spec: what a Lua spec controls in the host it runs in.
+ *
+ * Specs run inside the real host (real C modules, real SQLite) with a
+ * simulated clock: nothing happens until spec.advance() moves time, which
+ * fires due timers and resumes handlers in order.  HTTP requests never
+ * reach the network: they are answered by stubs the spec installs.
+ */
+#include <ftw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lua/internal.h"
+#include "store/store.h"
+
+#define SPEC_MAX_LOGS 2000
+#define SPEC_MAX_TMP 32
+
+struct spec_log {
+    enum log_level level;
+    char component[48];
+    char *msg;
+};
+
+struct spec_req {
+    struct spec_state *ss;
+    uint64_t id;
+    char *method, *url, *body, *headers;
+    size_t body_len;
+    long timeout_ms;
+    struct spec_req *next;
+};
+
+struct spec_state {
+    struct lh_host *h;
+    int stubs_ref;          /* array of {prefix, response} */
+    int requests_ref;       /* array of the requests seen */
+    struct spec_log logs[SPEC_MAX_LOGS];
+    int nlogs;
+    char tmpdirs[SPEC_MAX_TMP][64];
+    int ntmp;
+    struct spec_req *reqs;  /* requests not yet answered */
+};
+
+struct spec_run {
+    struct spec_state *ss;
+    int result_ref;
+};
+
+static struct spec_state *state_of(lua_State *L)
+{
+    return lh_host_of(L)->spec;
+}
+
+static void capture(void *ud, enum log_level lv, const char *component, const char *msg)
+{
+    struct spec_state *ss = ud;
+    if (ss->nlogs == SPEC_MAX_LOGS) {
+        free(ss->logs[0].msg);
+        memmove(ss->logs, ss->logs + 1, sizeof ss->logs[0] * (SPEC_MAX_LOGS - 1));
+        ss->nlogs--;
+    }
+    struct spec_log *l = &ss->logs[ss->nlogs++];
+    l->level = lv;
+    snprintf(l->component, sizeof l->component, "%s", component);
+    l->msg = strdup(msg);
+}
+
+static void advance(struct lh_host *h, uint64_t ms)
+{
+    struct app *a = h->app;
+    uint64_t target = a->sim_ms + ms;
+    for (;;) {
+        uint64_t next = timers_next(&a->timers);
+        if (next > target)
+            break;
+        if (next > a->sim_ms)
+            a->sim_ms = next;
+        timers_run_due(&a->timers, a->sim_ms);
+    }
+    a->sim_ms = target;
+    if (a->store)
+        store_commit(a->store);
+}
+
+/* spec.advance(seconds) -> nil    moves the clock, running what falls due */
+static int s_advance(lua_State *L)
+{
+    lua_Number s = luaL_checknumber(L, 1);
+    if (!(s >= 0))
+        return luaL_error(L, "expected spec.advance(seconds >= 0)");
+    advance(lh_host_of(L), (uint64_t)(s * 1000 + 0.5));
+    return 0;
+}
+
+/* spec.now() -> milliseconds since the epoch on the simulated clock */
+static int s_now(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)lh_host_of(L)->app->sim_ms);
+    return 1;
+}
+
+/* ---- handler tasks ---- */
+
+static void run_done(void *ud, lua_State *co, int ok, int nres, const char *err)
+{
+    struct spec_run *r = ud;
+    lua_State *L = r->ss->h->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->result_ref);
+    int t = lua_gettop(L);
+    lua_pushboolean(L, 1);
+    lua_setfield(L, t, "done");
+    lua_pushboolean(L, ok);
+    lua_setfield(L, t, "ok");
+    if (err) {
+        lua_pushstring(L, err);
+        lua_setfield(L, t, "err");
+    }
+    lua_createtable(L, nres, 0);
+    int res = lua_gettop(L);
+    lua_xmove(co, L, nres);
+    for (int i = nres; i >= 1; i--)
+        lua_rawseti(L, res, i);          /* pops r_i from the top */
+    lua_setfield(L, t, "results");
+    lua_pop(L, 1);
+    luaL_unref(L, LUA_REGISTRYINDEX, r->result_ref);
+    free(r);
+}
+
+/* Spawns [fn, args...] (top nargs+1 of L) as a handler; returns its result
+ * table: {done = bool, ok = bool, err = string, results = {...}}. */
+static int spawn(lua_State *L, int nargs)
+{
+    struct lh_host *h = lh_host_of(L);
+    if (!h->gen)
+        return luaL_error(L, "spec: no scripts are live (see spec.use_scripts)");
+    struct spec_run *r = malloc(sizeof *r);
+    if (!r)
+        return luaL_error(L, "out of memory");
+    r->ss = h->spec;
+    lua_newtable(L);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "done");
+    lua_pushvalue(L, -1);
+    r->result_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_insert(L, -(nargs + 2));          /* result table below fn and args */
+    lh_task_spawn(h, h->gen, -1, nargs, run_done, r);
+    advance(h, 0);                         /* runs it until it waits or ends */
+    return 1;
+}
+
+/* spec.run(fn, ...) -> task    runs fn as a handler (a coroutine that may
+ * wait on http); task = {done =, ok =, err =, results = {...}} */
+static int s_run(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    return spawn(L, lua_gettop(L) - 1);
+}
+
+/* spec.eval(source, ...) -> task    compiles source as a script chunk in
+ * the sandbox and runs it as a handler, with ... as its arguments */
+static int s_eval(lua_State *L)
+{
+    size_t len;
+    const char *src = luaL_checklstring(L, 1, &len);
+    if (luaL_loadbufferx(L, src, len, "=spec.eval", "t") != LUA_OK) {
+        lua_createtable(L, 0, 3);
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "done");
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "ok");
+        lua_pushvalue(L, -2);
+        lua_setfield(L, -2, "err");
+        return 1;
+    }
+    lh_sandbox_new_env(L, lh_host_of(L));
+    lua_setupvalue(L, -2, 1);
+    lua_replace(L, 1);
+    return spawn(L, lua_gettop(L) - 1);
+}
+
+/* ---- scripts on disk ---- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int mkdirs_for(char *path)
+{
+    for (char *p = path + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(path, 0755);
+            *p = '/';
+        }
+    return 0;
+}
+
+static int write_file(const char *dir, const char *rel, const char *src, size_t len)
+{
+    char path[1024];
+    if (strstr(rel, "..") || rel[0] == '/')
+        return -1;
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    mkdirs_for(path);
+    /* Write beside and rename, as editors do, so a watcher never sees half. */
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp~", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return -1;
+    size_t n = fwrite(src, 1, len, f);
+    if (fclose(f) != 0 || n != len)
+        return -1;
+    return rename(tmp, path);
+}
+
+static const char *temp_scripts_dir(struct lh_host *h)
+{
+    struct spec_state *ss = h->spec;
+    for (int i = 0; i < ss->ntmp; i++)
+        if (strcmp(ss->tmpdirs[i], h->app->cfg.scripts) == 0)
+            return ss->tmpdirs[i];
+    return NULL;
+}
+
+static int push_reload(lua_State *L, struct lh_host *h)
+{
+    if (lh_reload(h, "spec") == 0) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    luaL_pushfail(L);
+    lua_pushstring(L, h->reload_error);
+    return 2;
+}
+
+/* spec.use_scripts{["rules/x.lua"] = source, ...} -> true | nil, err
+ * Points the host at a fresh scripts folder holding just these files and
+ * reloads (err: the first problem, as file:line: message). */
+static int s_use_scripts(lua_State *L)
+{
+    struct lh_host *h = lh_host_of(L);
+    struct spec_state *ss = h->spec;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (ss->ntmp == SPEC_MAX_TMP)
+        return luaL_error(L, "spec.use_scripts: too many script sets in one spec file");
+    char *dir = ss->tmpdirs[ss->ntmp];
+    snprintf(dir, 64, "/tmp/cw-spec-XXXXXX");
+    if (!mkdtemp(dir))
+        return luaL_error(L, "spec.use_scripts: cannot create a temporary folder");
+    ss->ntmp++;
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        size_t len;
+        const char *rel = lua_tostring(L, -2), *src = lua_tolstring(L, -1, &len);
+        if (!rel || !src || write_file(dir, rel, src, len) != 0)
+            return luaL_error(L, "expected spec.use_scripts{[\"path.lua\"] = source}");
+        lua_pop(L, 1);
+    }
+    free(h->app->cfg.scripts);
+    h->app->cfg.scripts = strdup(dir);
+    return push_reload(L, h);
+}
+
+/* spec.write(path, source) -> nil    changes a file of the spec.use_scripts
+ * folder (no reload: call spec.reload) */
+static int s_write(lua_State *L)
+{
+    size_t len;
+    const char *rel = luaL_checkstring(L, 1), *src = luaL_checklstring(L, 2, &len);
+    const char *dir = temp_scripts_dir(lh_host_of(L));
+    if (!dir)
+        return luaL_error(L, "spec.write: call spec.use_scripts first");
+    if (write_file(dir, rel, src, len) != 0)
+        return luaL_error(L, "spec.write: cannot write %s", rel);
+    return 0;
+}
+
+/* spec.remove(path) -> nil    deletes a file of the spec.use_scripts folder */
+static int s_remove(lua_State *L)
+{
+    const char *rel = luaL_checkstring(L, 1);
+    const char *dir = temp_scripts_dir(lh_host_of(L));
+    char path[1024];
+    if (!dir || strstr(rel, ".."))
+        return luaL_error(L, "spec.remove: call spec.use_scripts first");
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    if (unlink(path) != 0)
+        return luaL_error(L, "spec.remove: no file %s", rel);
+    return 0;
+}
+
+/* spec.reload() -> true | nil, err */
+static int s_reload(lua_State *L)
+{
+    return push_reload(L, lh_host_of(L));
+}
+
+/* ---- what the host did ---- */
+
+/* spec.timers([script]) -> n    armed timers of the live generation */
+static int s_timers(lua_State *L)
+{
+    struct lh_host *h = lh_host_of(L);
+    const char *script = luaL_optstring(L, 1, NULL);
+    lua_Integer n = 0;
+    for (struct lh_reg *r = h->gen ? h->gen->regs : NULL; r; r = r->next)
+        if (r->kind == LH_REG_TIMER && r->timer &&
+            (!script || (r->script >= 0 && strcmp(h->gen->scripts[r->script].name, script) == 0)))
+            n++;
+    lua_pushinteger(L, n);
+    return 1;
+}
+
+/* spec.errors([script]) -> n    script errors counted so far */
+static int s_errors(lua_State *L)
+{
+    struct lh_host *h = lh_host_of(L);
+    if (!lua_isnoneornil(L, 1)) {
+        lua_pushinteger(L, lh_errors_of(h, luaL_checkstring(L, 1)));
+        return 1;
+    }
+    long n = 0;
+    for (int i = 0; i < h->nstats; i++)
+        n += h->stats[i].errors;
+    lua_pushinteger(L, n);
+    return 1;
+}
+
+/* spec.logs() -> {{level =, component =, msg =}, ...}    everything logged */
+static int s_logs(lua_State *L)
+{
+    struct spec_state *ss = state_of(L);
+    lua_createtable(L, ss->nlogs, 0);
+    for (int i = 0; i < ss->nlogs; i++) {
+        lua_createtable(L, 0, 3);
+        lua_pushstring(L, log_level_name(ss->logs[i].level));
+        lua_setfield(L, -2, "level");
+        lua_pushstring(L, ss->logs[i].component);
+        lua_setfield(L, -2, "component");
+        lua_pushstring(L, ss->logs[i].msg ? ss->logs[i].msg : "");
+        lua_setfield(L, -2, "msg");
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+/* spec.clear_logs() -> nil */
+static int s_clear_logs(lua_State *L)
+{
+    struct spec_state *ss = state_of(L);
+    for (int i = 0; i < ss->nlogs; i++)
+        free(ss->logs[i].msg);
+    ss->nlogs = 0;
+    return 0;
+}
+
+/* spec.limits{memory_mb =, instructions =} -> nil    the sandbox's limits */
+static int s_limits(lua_State *L)
+{
+    struct lh_host *h = lh_host_of(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (lua_getfield(L, 1, "memory_mb") != LUA_TNIL)
+        h->mem_limit = (size_t)luaL_checkinteger(L, -1) << 20;
+    if (lua_getfield(L, 1, "instructions") != LUA_TNIL)
+        h->instr_limit = (long)luaL_checkinteger(L, -1);
+    return 0;
+}
+
+/* ---- HTTP stubs ---- */
+
+/* spec.stub_http(url_prefix, response) -> nil
+ * response: {status = 200, body = "", headers = {}, delay = seconds,
+ * error = "why"} or function(request) -> such a table.  The newest stub
+ * whose prefix matches the URL answers. */
+static int s_stub_http(lua_State *L)
+{
+    struct spec_state *ss = state_of(L);
+    luaL_checkstring(L, 1);
+    if (!lua_istable(L, 2) && !lua_isfunction(L, 2))
+        return luaL_error(L, "expected spec.stub_http(url_prefix, response table or function)");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ss->stubs_ref);
+    lua_createtable(L, 0, 2);
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "prefix");
+    lua_pushvalue(L, 2);
+    lua_setfield(L, -2, "response");
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    return 0;
+}
+
+/* spec.http_requests() -> {{method =, url =, body =, headers = {}}, ...} */
+static int s_http_requests(lua_State *L)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, state_of(L)->requests_ref);
+    return 1;
+}
+
+static void req_free(struct spec_req *r)
+{
+    free(r->method);
+    free(r->url);
+    free(r->body);
+    free(r->headers);
+    free(r);
+}
+
+static void req_unlink(struct spec_req *r)
+{
+    for (struct spec_req **p = &r->ss->reqs; *p; p = &(*p)->next)
+        if (*p == r) {
+            *p = r->next;
+            return;
+        }
+}
+
+struct answer {
+    struct spec_state *ss;
+    uint64_t id;
+    long status;
+    char *body, *headers, *err;
+    size_t body_len;
+};
+
+static void deliver(void *ud)
+{
+    struct answer *an = ud;
+    struct httpc_resp resp = {.err = an->err, .status = an->status, .body = an->body,
+                              .body_len = an->body_len, .headers = an->headers};
+    httpc_complete(&an->ss->h->app->httpc, an->id, &resp);
+    free(an->body);
+    free(an->headers);
+    free(an->err);
+    free(an);
+}
+
+static char *opt_str(lua_State *L, int t, const char *field, size_t *len)
+{
+    char *out = NULL;
+    if (lua_getfield(L, t, field) == LUA_TSTRING) {
+        size_t n;
+        const char *s = lua_tolstring(L, -1, &n);
+        out = malloc(n + 1);
+        if (out) {
+            memcpy(out, s, n + 1);
+            if (len)
+                *len = n;
+        }
+    }
+    lua_pop(L, 1);
+    return out;
+}
+
+/* Resolves a request against the stubs (runs outside any handler). */
+static void resolve(void *ud)
+{
+    struct spec_req *rq = ud;
+    struct spec_state *ss = rq->ss;
+    struct lh_host *h = ss->h;
+    lua_State *L = h->L;
+    req_unlink(rq);
+    int top = lua_gettop(L);
+    /* record it */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ss->requests_ref);
+    lua_createtable(L, 0, 4);
+    int req = lua_gettop(L);
+    lua_pushstring(L, rq->method);
+    lua_setfield(L, req, "method");
+    lua_pushstring(L, rq->url);
+    lua_setfield(L, req, "url");
+    if (rq->body) {
+        lua_pushlstring(L, rq->body, rq->body_len);
+        lua_setfield(L, req, "body");
+    }
+    lua_newtable(L);
+    for (char *line = rq->headers, *nl; line && *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        char *colon = strchr(line, ':');
+        if (!nl || !colon || colon > nl)
+            break;
+        lua_pushlstring(L, line, (size_t)(colon - line));
+        const char *v = colon + 1;
+        while (*v == ' ')
+            v++;
+        lua_pushlstring(L, v, (size_t)(nl - v));
+        lua_settable(L, -3);
+    }
+    lua_setfield(L, req, "headers");
+    lua_pushvalue(L, req);
+    lua_rawseti(L, req - 1, (lua_Integer)lua_rawlen(L, req - 1) + 1);
+    /* find the newest matching stub */
+    struct answer *an = calloc(1, sizeof *an);
+    an->ss = ss;
+    an->id = rq->id;
+    double delay = 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ss->stubs_ref);
+    int found = 0;
+    for (lua_Integer i = (lua_Integer)lua_rawlen(L, -1); i >= 1 && !found; i--) {
+        lua_rawgeti(L, -1, i);
+        lua_getfield(L, -1, "prefix");
+        const char *prefix = lua_tostring(L, -1);
+        if (strncmp(rq->url, prefix, strlen(prefix)) == 0) {
+            found = 1;
+            lua_getfield(L, -2, "response");
+            if (lua_isfunction(L, -1)) {
+                lua_pushvalue(L, req);
+                char err[1024];
+                struct lh_ctx ctx = {.script = -1, .phase = LH_PHASE_NONE};
+                if (lh_pcall(h, 1, 1, ctx, err, sizeof err) != 0) {
+                    lua_pushnil(L);
+                    an->err = strdup(err);
+                }
+            }
+            if (lua_istable(L, -1)) {
+                int r = lua_gettop(L);
+                an->status = lua_getfield(L, r, "status") == LUA_TNUMBER
+                                 ? (long)lua_tointeger(L, -1) : 200;
+                lua_pop(L, 1);
+                delay = lua_getfield(L, r, "delay") == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
+                lua_pop(L, 1);
+                an->body = opt_str(L, r, "body", &an->body_len);
+                an->err = an->err ? an->err : opt_str(L, r, "error", NULL);
+                if (lua_getfield(L, r, "headers") == LUA_TTABLE) {
+                    size_t hlen = 0;
+                    lua_pushnil(L);
+                    while (lua_next(L, -2)) {
+                        const char *line = lua_pushfstring(L, "%s: %s\r\n",
+                                                           lua_tostring(L, -2),
+                                                           lua_tostring(L, -1));
+                        size_t n = strlen(line);
+                        char *nh = realloc(an->headers, hlen + n + 1);
+                        if (nh) {
+                            memcpy(nh + hlen, line, n + 1);
+                            an->headers = nh;
+                            hlen += n;
+                        }
+                        lua_pop(L, 2);
+                    }
+                }
+                lua_pop(L, 1);
+            } else if (!an->err) {
+                an->err = strdup("spec: the stub's function returned no table");
+            }
+        }
+    }
+    if (!found) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "spec: no stub for %s %s", rq->method, rq->url);
+        an->err = strdup(msg);
+        log_warn(&h->app->log, "spec", "%s", msg);
+    }
+    lua_settop(L, top);
+    uint64_t wait = (uint64_t)(delay * 1000 + 0.5);
+    if (wait >= (uint64_t)rq->timeout_ms) {
+        wait = (uint64_t)rq->timeout_ms;
+        free(an->err);
+        an->err = strdup("timeout");
+    }
+    req_free(rq);
+    timers_add(&h->app->timers, app_now_ms(h->app) + wait, deliver, an);
+}
+
+/* The transport that replaces libcurl in specs. */
+static void stub_transport(void *ud, uint64_t id, const struct httpc_req *req)
+{
+    struct spec_state *ss = ud;
+    struct spec_req *r = calloc(1, sizeof *r);
+    r->ss = ss;
+    r->id = id;
+    r->method = strdup(req->method);
+    r->url = strdup(req->url);
+    r->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 30000;
+    if (req->body) {
+        r->body = malloc(req->body_len + 1);
+        memcpy(r->body, req->body, req->body_len);
+        r->body[req->body_len] = '\0';
+        r->body_len = req->body_len;
+    }
+    size_t hl = 1;
+    for (const char *const *hd = req->headers; hd && *hd; hd++)
+        hl += strlen(*hd) + 1;
+    r->headers = calloc(1, hl);
+    for (const char *const *hd = req->headers; hd && *hd; hd++) {
+        strcat(r->headers, *hd);
+        strcat(r->headers, "\n");
+    }
+    r->next = ss->reqs;
+    ss->reqs = r;
+    /* Stubs are looked up from the loop, not inside the calling handler. */
+    timers_add(&ss->h->app->timers, app_now_ms(ss->h->app), resolve, r);
+}
+
+static const luaL_Reg funcs[] = {
+    {"advance", s_advance},     {"now", s_now},
+    {"run", s_run},             {"eval", s_eval},
+    {"use_scripts", s_use_scripts}, {"write", s_write},
+    {"remove", s_remove},       {"reload", s_reload},
+    {"timers", s_timers},       {"errors", s_errors},
+    {"logs", s_logs},           {"clear_logs", s_clear_logs},
+    {"limits", s_limits},       {"stub_http", s_stub_http},
+    {"http_requests", s_http_requests},
+    {NULL, NULL},
+};
+
+int lh_open_spec(lua_State *L)
+{
+    luaL_newlib(L, funcs);
+    return 1;
+}
+
+extern const char spec_runner_lua[];
+
+static void spec_cleanup(struct spec_state *ss)
+{
+    for (int i = 0; i < ss->ntmp; i++)
+        nftw(ss->tmpdirs[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    for (int i = 0; i < ss->nlogs; i++)
+        free(ss->logs[i].msg);
+    while (ss->reqs) {
+        struct spec_req *r = ss->reqs;
+        ss->reqs = r->next;
+        req_free(r);
+    }
+}
+
+int lh_spec_file(struct lh_host *h, const char *file, int *number, int *failed)
+{
+    struct spec_state *ss = calloc(1, sizeof *ss);
+    if (!ss)
+        return -1;
+    ss->h = h;
+    h->spec = ss;
+    lua_State *L = h->L;
+    lua_newtable(L);
+    ss->stubs_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
+    ss->requests_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    h->app->log.capture = capture;
+    h->app->log.capture_ud = ss;
+    h->app->httpc.stub = stub_transport;
+    h->app->httpc.stub_ud = ss;
+
+    int rc = -1;
+    char err[4096];
+    /* runner(file, first_number, api, spec) -> passed, failed */
+    if (luaL_loadbufferx(L, spec_runner_lua, strlen(spec_runner_lua), "=spec_runner", "t") !=
+        LUA_OK) {
+        fprintf(stdout, "Bail out! spec runner: %s\n", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        goto out;
+    }
+    lua_pushstring(L, file);
+    lua_pushinteger(L, *number);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->api_ref);
+    lh_open_spec(L);
+    struct lh_ctx ctx = {.script = -1, .phase = LH_PHASE_NONE};
+    if (lh_pcall(h, 4, 2, ctx, err, sizeof err) != 0) {
+        fprintf(stdout, "Bail out! spec runner: %s\n", err);
+        goto out;
+    }
+    int passed = (int)lua_tointeger(L, -2), nfailed = (int)lua_tointeger(L, -1);
+    lua_pop(L, 2);
+    *number += passed + nfailed;
+    *failed += nfailed;
+    rc = 0;
+out:
+    fflush(stdout);
+    lh_tasks_cancel_all(h);
+    h->app->log.capture = NULL;
+    spec_cleanup(ss);
+    luaL_unref(L, LUA_REGISTRYINDEX, ss->stubs_ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, ss->requests_ref);
+    free(ss);
+    h->spec = NULL;
+    return rc;
+}

@@ -1,0 +1,191 @@
+/* Handler tasks: each handler runs in its own coroutine, so a handler that
+ * waits on I/O (http.get) is suspended and blocks nobody.
+ *
+ * A binding that must wait calls lh_task_current(), starts its operation,
+ * and returns lua_yield(L, 0).  When the operation completes (in a curl or
+ * libuv callback) it pushes its results onto the task's thread and calls
+ * lh_task_wake(); the task is queued and resumed from a loop timer, never
+ * from inside the callback.
+ *
+ *   stack of a task's thread:  [fn, args...]  -> resume -> (yield) ...
+ *                              [results...]   -> wake   -> resume with them
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua/internal.h"
+#include "store/store.h"
+
+enum task_state { TASK_READY, TASK_WAITING, TASK_RUNNING };
+
+struct lh_task {
+    struct lh_host *h;
+    struct lh_gen *gen;
+    int script;
+    lua_State *co;
+    int co_ref;
+    int nargs;               /* values on co's stack to resume with */
+    enum task_state state;
+    lh_task_done done;
+    void *done_ud;
+    void (*cancel)(void *ud); /* stops what the task waits on */
+    void *cancel_ud;
+    struct lh_task *next_ready;
+    struct lh_task *prev, *next;   /* all tasks of the host */
+};
+
+static struct lh_task **all_tasks(struct lh_host *h)
+{
+    return &h->tasks;
+}
+
+static void drain_due(void *ud)
+{
+    struct lh_host *h = ud;
+    h->drain_timer = NULL;
+    lh_tasks_drain(h);
+}
+
+static void queue_ready(struct lh_task *t)
+{
+    struct lh_host *h = t->h;
+    t->state = TASK_READY;
+    t->next_ready = NULL;
+    if (h->ready_tail)
+        h->ready_tail->next_ready = t;
+    else
+        h->ready = t;
+    h->ready_tail = t;
+    if (!h->drain_timer)
+        h->drain_timer = timers_add(&h->app->timers, app_now_ms(h->app), drain_due, h);
+}
+
+struct lh_task *lh_task_spawn(struct lh_host *h, struct lh_gen *g, int script, int nargs,
+                              lh_task_done done, void *ud)
+{
+    lua_State *L = h->L;
+    struct lh_task *t = calloc(1, sizeof *t);
+    if (!t) {
+        lua_pop(L, nargs + 1);
+        return NULL;
+    }
+    t->h = h;
+    t->gen = g;
+    t->script = script;
+    t->done = done;
+    t->done_ud = ud;
+    t->co = lua_newthread(L);
+    t->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_xmove(L, t->co, nargs + 1);      /* fn and its args */
+    t->nargs = nargs;
+    lh_gen_retain(g);
+    struct lh_task **head = all_tasks(h);
+    t->next = *head;
+    if (*head)
+        (*head)->prev = t;
+    *head = t;
+    queue_ready(t);
+    return t;
+}
+
+static void task_free(struct lh_task *t)
+{
+    struct lh_host *h = t->h;
+    struct lh_task **head = all_tasks(h);
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        *head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    lua_resetthread(t->co);
+    luaL_unref(h->L, LUA_REGISTRYINDEX, t->co_ref);
+    lh_gen_release(t->gen);
+    free(t);
+}
+
+static void task_resume(struct lh_task *t)
+{
+    struct lh_host *h = t->h;
+    struct lh_ctx ctx = {.gen = t->gen, .script = t->script, .phase = LH_PHASE_HANDLER,
+                         .task = t};
+    struct lh_ctx saved;
+    int nres = 0;
+    t->state = TASK_RUNNING;
+    lh_enter(h, t->co, ctx, &saved);
+    int st = lua_resume(t->co, h->L, t->nargs, &nres);
+    char err[4096] = "";
+    if (st != LUA_OK && st != LUA_YIELD) {
+        char msg[2048];
+        lh_error_text(h, st, lua_tostring(t->co, -1), msg, sizeof msg);
+        luaL_traceback(h->L, t->co, msg, 0);
+        snprintf(err, sizeof err, "%s", lua_tostring(h->L, -1));
+        lua_pop(h->L, 1);
+    }
+    lh_leave(h, saved);
+    t->nargs = 0;
+    if (st == LUA_YIELD) {
+        lua_pop(t->co, nres);
+        t->state = TASK_WAITING;
+        return;
+    }
+    /* What a handler wrote is durable once it returns. */
+    if (h->app->store)
+        store_commit(h->app->store);
+    if (st != LUA_OK)
+        lh_report(h, t->gen, t->script, "handler", err);
+    if (t->done)
+        t->done(t->done_ud, t->co, st == LUA_OK, st == LUA_OK ? nres : 0,
+                st == LUA_OK ? NULL : err);
+    task_free(t);
+}
+
+void lh_tasks_drain(struct lh_host *h)
+{
+    while (h->ready) {
+        struct lh_task *t = h->ready;
+        h->ready = t->next_ready;
+        if (!h->ready)
+            h->ready_tail = NULL;
+        task_resume(t);
+    }
+}
+
+struct lh_task *lh_task_current(lua_State *L)
+{
+    struct lh_host *h = lh_host_of(L);
+    struct lh_task *t = h->cur.task;
+    if (!t || t->co != L || !lua_isyieldable(L))
+        return NULL;
+    return t;
+}
+
+lua_State *lh_task_thread(struct lh_task *t)
+{
+    return t->co;
+}
+
+void lh_task_set_cancel(struct lh_task *t, void (*cancel)(void *ud), void *ud)
+{
+    t->cancel = cancel;
+    t->cancel_ud = ud;
+}
+
+void lh_task_wake(struct lh_task *t, int nargs)
+{
+    t->cancel = NULL;
+    t->nargs = nargs;
+    queue_ready(t);
+}
+
+void lh_tasks_cancel_all(struct lh_host *h)
+{
+    h->ready = h->ready_tail = NULL;
+    struct lh_task **head = all_tasks(h);
+    while (*head) {
+        struct lh_task *t = *head;
+        if (t->cancel)
+            t->cancel(t->cancel_ud);
+        task_free(t);
+    }
+}

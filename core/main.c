@@ -1,0 +1,258 @@
+/* candlewatch: the command line.  Exit status: 0 ok, 1 runtime failure,
+ * 2 usage or configuration error. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "lua/host.h"
+
+#define CW_VERSION "0.1.0"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "candlewatch " CW_VERSION " - a Telegram bot that watches crypto candles\n"
+            "\n"
+            "usage: candlewatch COMMAND [--config FILE] [ARGS]\n"
+            "\n"
+            "commands:\n"
+            "  run               run the bot with the config (default ./config.lua)\n"
+            "  check             validate the config and compile every script;\n"
+            "                    prints each problem as file:line: message\n"
+            "  spec [PATH...]    run Lua specs inside the host (TAP output); PATH is a\n"
+            "                    spec file or a folder of *_spec.lua (default tests/spec)\n"
+            "  --help            this text\n"
+            "  --version         the version\n"
+            "\n"
+            "config keys (config.lua returns a table; dotted keys are nested tables):\n");
+    config_describe(out);
+    fprintf(out, "\n"
+                 "exit status: 0 ok, 1 runtime failure or failed specs/checks,\n"
+                 "2 usage or configuration error\n"
+                 "signals: SIGINT/SIGTERM stop gracefully, SIGHUP reloads the scripts\n");
+}
+
+struct files {
+    char **v;
+    int n, cap;
+};
+
+static void files_add(struct files *f, const char *path)
+{
+    if (f->n == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 16;
+        f->v = realloc(f->v, sizeof *f->v * (size_t)f->cap);
+    }
+    f->v[f->n++] = strdup(path);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static void collect_specs(const char *path, struct files *out)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return;
+    if (!S_ISDIR(st.st_mode)) {
+        files_add(out, path);
+        return;
+    }
+    DIR *d = opendir(path);
+    struct dirent *de;
+    int first = out->n;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+        struct stat s2;
+        if (stat(sub, &s2) == 0 && S_ISDIR(s2.st_mode))
+            collect_specs(sub, out);
+        else if (ends_with(de->d_name, "_spec.lua"))
+            files_add(out, sub);
+    }
+    if (d)
+        closedir(d);
+    qsort(out->v + first, (size_t)(out->n - first), sizeof *out->v, cmp_str);
+}
+
+/* Loads the config into a, with logging set from it.  0 or exits 2. */
+static int load_config(struct app *a, const char *path, int required)
+{
+    char err[2048];
+    config_defaults(&a->cfg);
+    log_init(&a->log);
+    if (!path && !required)
+        return 0;
+    if (!path)
+        path = "./config.lua";
+    a->config_path = path;
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "candlewatch: config file %s not found (use --config FILE)\n", path);
+        exit(2);
+    }
+    if (lh_config_load(path, &a->cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "candlewatch: %s\n", err);
+        exit(2);
+    }
+    a->log.level = a->cfg.log.level;
+    a->log.json = a->cfg.log.json;
+    log_set_secret(&a->log, a->cfg.telegram.token);
+    return 0;
+}
+
+static int cmd_run(const char *config)
+{
+    struct app a;
+    memset(&a, 0, sizeof a);
+    load_config(&a, config, 1);
+    if (app_init(&a, 0) != 0) {
+        fprintf(stderr, "candlewatch: cannot initialise the event loop\n");
+        return 1;
+    }
+    int rc = 1;
+    if (app_open_store(&a) == 0)
+        rc = app_run(&a);
+    app_destroy(&a);
+    return rc;
+}
+
+static int cmd_check(const char *config)
+{
+    struct app a;
+    memset(&a, 0, sizeof a);
+    load_config(&a, config, 1);
+    a.log.level = LOG_WARN;
+    if (app_init(&a, 1) != 0)
+        return 1;
+    a.lua = lh_new(&a, LH_CHECK);
+    int problems = a.lua ? lh_check(a.lua, stdout) : 1;
+    if (problems == 0)
+        printf("%s: ok; scripts in %s: ok\n", a.config_path, a.cfg.scripts);
+    app_destroy(&a);
+    return problems ? 1 : 0;
+}
+
+/* One spec file in a fresh host with its own temporary database. */
+static int spec_one(const char *config, const char *file, int *number, int *failed)
+{
+    struct app a;
+    memset(&a, 0, sizeof a);
+    load_config(&a, config, 0);
+    a.log.out = getenv("CW_SPEC_LOG") ? stderr : NULL;
+    a.log.level = LOG_DEBUG;
+    char dir[] = "/tmp/cw-specdb-XXXXXX", db[64];
+    if (!mkdtemp(dir) || app_init(&a, 1) != 0) {
+        printf("Bail out! cannot set up a host for %s\n", file);
+        return -1;
+    }
+    snprintf(db, sizeof db, "%s/spec.db", dir);
+    free(a.cfg.database);
+    a.cfg.database = strdup(db);
+    int rc = -1;
+    if (app_open_store(&a) == 0 && (a.lua = lh_new(&a, LH_SPEC))) {
+        lh_reload(a.lua, "spec start");
+        rc = lh_spec_file(a.lua, file, number, failed);
+    }
+    app_destroy(&a);
+    char path[128];
+    const char *const leftovers[] = {"spec.db", "spec.db-wal", "spec.db-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, leftovers[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    return rc;
+}
+
+static int cmd_spec(const char *config, char **paths, int npaths)
+{
+    struct files files = {0};
+    if (npaths == 0)
+        collect_specs("tests/spec", &files);
+    for (int i = 0; i < npaths; i++) {
+        if (access(paths[i], R_OK) != 0) {
+            fprintf(stderr, "candlewatch spec: %s not found\n", paths[i]);
+            return 2;
+        }
+        collect_specs(paths[i], &files);
+    }
+    if (files.n == 0) {
+        fprintf(stderr, "candlewatch spec: no spec files found\n");
+        return 2;
+    }
+    int number = 0, failed = 0, broken = 0;
+    for (int i = 0; i < files.n; i++) {
+        printf("# %s\n", files.v[i]);
+        fflush(stdout);
+        if (spec_one(config, files.v[i], &number, &failed) != 0)
+            broken = 1;
+        free(files.v[i]);
+    }
+    free(files.v);
+    printf("1..%d\n", number);
+    return failed || broken ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("candlewatch %s\n", CW_VERSION);
+        return 0;
+    }
+    const char *config = NULL;
+    char **rest = calloc((size_t)argc, sizeof *rest);
+    int nrest = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--config")) {
+            if (i + 1 == argc) {
+                fprintf(stderr, "candlewatch: --config needs a file\n");
+                return 2;
+            }
+            config = argv[++i];
+        } else if (!strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else {
+            rest[nrest++] = argv[i];
+        }
+    }
+    int rc;
+    if (!strcmp(cmd, "spec")) {
+        rc = cmd_spec(config, rest, nrest);
+    } else if (nrest > 0) {
+        fprintf(stderr, "candlewatch %s: unexpected argument '%s'\n", cmd, rest[0]);
+        rc = 2;
+    } else if (!strcmp(cmd, "run")) {
+        rc = cmd_run(config);
+    } else if (!strcmp(cmd, "check")) {
+        rc = cmd_check(config);
+    } else {
+        fprintf(stderr, "candlewatch: unknown command '%s' (try --help)\n", cmd);
+        rc = 2;
+    }
+    free(rest);
+    return rc;
+}

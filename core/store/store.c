@@ -1,0 +1,262 @@
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Append-only: a released migration is never edited, only followed. */
+static const char *const migrations[] = {
+    /* 1: the scripts' key-value store */
+    "CREATE TABLE kv ("
+    "  scope TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (scope, key)"
+    ") WITHOUT ROWID;",
+};
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    struct logger *log;
+    sqlite3_stmt *begin, *commit, *rollback, *kv_get, *kv_put, *kv_del;
+    int in_batch;
+    char error[512];
+    void (*on_batch)(void *ud);
+    void *on_batch_ud;
+};
+
+int store_schema_latest(void)
+{
+    return NMIGRATIONS;
+}
+
+static int fail(struct store *s, char *err, size_t errlen, const char *what)
+{
+    snprintf(err, errlen, "database %s: %s: %s", s->path, what,
+             s->db ? sqlite3_errmsg(s->db) : "cannot open");
+    return -1;
+}
+
+static int exec(struct store *s, const char *sql)
+{
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+static int user_version(struct store *s, int *v)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_step(st);
+    *v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int migrate(struct store *s, char *err, size_t errlen)
+{
+    int v;
+    if (user_version(s, &v) != 0)
+        return fail(s, err, errlen, "cannot read the schema version");
+    if (v > NMIGRATIONS) {
+        snprintf(err, errlen,
+                 "database %s has schema version %d, newer than this candlewatch "
+                 "understands (%d); refusing to use or alter it: run a newer candlewatch",
+                 s->path, v, NMIGRATIONS);
+        return -1;
+    }
+    for (; v < NMIGRATIONS; v++) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if (exec(s, "BEGIN IMMEDIATE") || exec(s, migrations[v]) || exec(s, pragma) ||
+            exec(s, "COMMIT")) {
+            char what[64];
+            snprintf(what, sizeof what, "migration %d failed", v + 1);
+            fail(s, err, errlen, what);
+            exec(s, "ROLLBACK");
+            return -1;
+        }
+        log_info(s->log, "store", "database %s migrated to schema %d", s->path, v + 1);
+    }
+    return 0;
+}
+
+static int prepare(struct store *s, sqlite3_stmt **st, const char *sql)
+{
+    return sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) ==
+                   SQLITE_OK
+               ? 0
+               : -1;
+}
+
+int store_open(struct store **out, const char *path, struct logger *log, char *err,
+               size_t errlen)
+{
+    struct store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->log = log;
+    *out = NULL;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        fail(s, err, errlen, "cannot open");
+        goto bad;
+    }
+    if (sqlite3_db_readonly(s->db, "main") == 1) {
+        snprintf(err, errlen, "database %s: the file is not writable", path);
+        goto bad;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    /* The first statement that reads the file finds out whether it is one. */
+    if (exec(s, "PRAGMA journal_mode = WAL") || exec(s, "PRAGMA synchronous = NORMAL")) {
+        fail(s, err, errlen, "cannot use the file");
+        goto bad;
+    }
+    if (migrate(s, err, errlen) != 0)
+        goto bad;
+    if (prepare(s, &s->begin, "BEGIN IMMEDIATE") || prepare(s, &s->commit, "COMMIT") ||
+        prepare(s, &s->rollback, "ROLLBACK") ||
+        prepare(s, &s->kv_get, "SELECT value FROM kv WHERE scope = ?1 AND key = ?2") ||
+        prepare(s, &s->kv_put,
+                "INSERT INTO kv (scope, key, value, updated_at) VALUES (?1, ?2, ?3, ?4) "
+                "ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value, "
+                "updated_at = excluded.updated_at") ||
+        prepare(s, &s->kv_del, "DELETE FROM kv WHERE scope = ?1 AND key = ?2")) {
+        fail(s, err, errlen, "cannot prepare statements");
+        goto bad;
+    }
+    *out = s;
+    return 0;
+bad:
+    store_close(s);
+    return -1;
+}
+
+void store_close(struct store *s)
+{
+    if (!s)
+        return;
+    if (s->in_batch)
+        store_commit(s);
+    sqlite3_finalize(s->begin);
+    sqlite3_finalize(s->commit);
+    sqlite3_finalize(s->rollback);
+    sqlite3_finalize(s->kv_get);
+    sqlite3_finalize(s->kv_put);
+    sqlite3_finalize(s->kv_del);
+    if (s->db) {
+        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        sqlite3_close(s->db);
+    }
+    free(s->path);
+    free(s);
+}
+
+static void set_error(struct store *s, const char *what)
+{
+    snprintf(s->error, sizeof s->error, "%s: %s", what, sqlite3_errmsg(s->db));
+    log_error(s->log, "store", "database %s: %s", s->path, s->error);
+}
+
+static int run(struct store *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        set_error(s, what);
+        return -1;
+    }
+    return 0;
+}
+
+static int batch(struct store *s)
+{
+    if (s->in_batch)
+        return 0;
+    if (run(s, s->begin, "begin") != 0)
+        return -1;
+    s->in_batch = 1;
+    if (s->on_batch)
+        s->on_batch(s->on_batch_ud);
+    return 0;
+}
+
+int store_commit(struct store *s)
+{
+    if (!s->in_batch)
+        return 0;
+    if (run(s, s->commit, "commit") != 0) {
+        /* Leave no half-open transaction behind: later writes start anew. */
+        if (!sqlite3_get_autocommit(s->db))
+            run(s, s->rollback, "rollback");
+        s->in_batch = 0;
+        return -1;
+    }
+    s->in_batch = 0;
+    s->error[0] = '\0';
+    return 0;
+}
+
+int store_batch_open(const struct store *s)
+{
+    return s->in_batch;
+}
+
+void store_on_batch(struct store *s, void (*cb)(void *ud), void *ud)
+{
+    s->on_batch = cb;
+    s->on_batch_ud = ud;
+}
+
+int store_kv_get(struct store *s, const char *scope, const char *key, char **value)
+{
+    sqlite3_stmt *st = s->kv_get;
+    sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        *value = strdup(v ? v : "null");
+        found = *value ? 1 : -1;
+    } else if (rc != SQLITE_DONE) {
+        set_error(s, "read");
+        found = -1;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return found;
+}
+
+int store_kv_set(struct store *s, const char *scope, const char *key, const char *value)
+{
+    if (batch(s) != 0)
+        return -1;
+    sqlite3_stmt *st = value ? s->kv_put : s->kv_del;
+    sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    if (value) {
+        sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+    }
+    int rc = run(s, st, "write");
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+const char *store_error(const struct store *s)
+{
+    return s->error[0] ? s->error : NULL;
+}
+
+const char *store_path(const struct store *s)
+{
+    return s->path;
+}

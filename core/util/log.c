@@ -1,0 +1,102 @@
+#include "util/log.h"
+
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "util/jsonw.h"
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void log_init(struct logger *lg)
+{
+    memset(lg, 0, sizeof *lg);
+    lg->level = LOG_INFO;
+    lg->out = stderr;
+}
+
+void log_set_secret(struct logger *lg, const char *secret)
+{
+    /* Masking a very short secret would garble ordinary words. */
+    if (!secret || strlen(secret) < 6 || strlen(secret) >= sizeof lg->secret)
+        lg->secret[0] = '\0';
+    else
+        strcpy(lg->secret, secret);
+}
+
+int log_level_parse(const char *name, enum log_level *out)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, level_names[i]) == 0) {
+            *out = (enum log_level)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *log_level_name(enum log_level lv)
+{
+    return level_names[lv];
+}
+
+void log_mask(char *buf, const char *secret)
+{
+    size_t n = strlen(secret);
+    if (n == 0)
+        return;
+    char *p;
+    while ((p = strstr(buf, secret)) != NULL) {
+        memcpy(p, "***", 3);
+        memmove(p + 3, p + n, strlen(p + n) + 1);
+    }
+}
+
+static void timestamp(char *buf, size_t len)
+{
+    struct timeval tv;
+    struct tm tm;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, len - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
+}
+
+void log_vmsg(struct logger *lg, enum log_level lv, const char *component,
+              const char *fmt, va_list ap)
+{
+    if (lv < lg->level && !lg->capture)
+        return;
+    char msg[8192];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    log_mask(msg, lg->secret);
+    if (lg->capture)
+        lg->capture(lg->capture_ud, lv, component, msg);
+    if (lv < lg->level || !lg->out)
+        return;
+    char ts[40];
+    timestamp(ts, sizeof ts);
+    if (lg->json) {
+        struct jsonw w;
+        jsonw_init(&w);
+        jsonw_obj_open(&w);
+        jsonw_kv_str(&w, "ts", ts);
+        jsonw_kv_str(&w, "level", level_names[lv]);
+        jsonw_kv_str(&w, "component", component);
+        jsonw_kv_str(&w, "msg", msg);
+        jsonw_obj_close(&w);
+        fprintf(lg->out, "%s\n", jsonw_str(&w));
+        jsonw_free(&w);
+    } else {
+        fprintf(lg->out, "%s %-5s %s: %s\n", ts, level_names[lv], component, msg);
+    }
+    fflush(lg->out);
+}
+
+void log_msg(struct logger *lg, enum log_level lv, const char *component,
+             const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(lg, lv, component, fmt, ap);
+    va_end(ap);
+}

@@ -1,0 +1,46 @@
+/* One-line-per-event logging, text or JSON, with the bot token masked.
+ *
+ * Usage:
+ *   struct logger lg; log_init(&lg);  lg.level = LOG_INFO;  lg.json = 0;
+ *   log_set_secret(&lg, token);       // every later line has it masked
+ *   log_msg(&lg, LOG_WARN, "store", "commit failed: %s", why);
+ */
+#ifndef CW_LOG_H
+#define CW_LOG_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+typedef void (*log_capture_fn)(void *ud, enum log_level lv, const char *component,
+                               const char *msg);
+
+struct logger {
+    enum log_level level;
+    int json;                 /* one JSON object per line instead of text */
+    FILE *out;                /* stderr by default; NULL silences output */
+    char secret[256];         /* masked as "***" wherever it appears */
+    log_capture_fn capture;   /* optional second sink (spec runner) */
+    void *capture_ud;
+};
+
+void log_init(struct logger *lg);
+void log_set_secret(struct logger *lg, const char *secret);
+int log_level_parse(const char *name, enum log_level *out);
+const char *log_level_name(enum log_level lv);
+
+void log_msg(struct logger *lg, enum log_level lv, const char *component,
+             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void log_vmsg(struct logger *lg, enum log_level lv, const char *component,
+              const char *fmt, va_list ap);
+
+/* Replaces every occurrence of secret in buf (in place, NUL-terminated). */
+void log_mask(char *buf, const char *secret);
+
+#define log_debug(lg, comp, ...) log_msg((lg), LOG_DEBUG, (comp), __VA_ARGS__)
+#define log_info(lg, comp, ...)  log_msg((lg), LOG_INFO, (comp), __VA_ARGS__)
+#define log_warn(lg, comp, ...)  log_msg((lg), LOG_WARN, (comp), __VA_ARGS__)
+#define log_error(lg, comp, ...) log_msg((lg), LOG_ERROR, (comp), __VA_ARGS__)
+
+#endif
