@@ -10,9 +10,13 @@ DEB_PKGS := build-essential pkg-config liblua5.4-dev libwebsockets-dev \
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Icore
-LDLIBS  += -lm
+OPT     ?= -O2 -g
+SAN     ?=
+CFLAGS  := $(OPT) $(SAN) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Icore
+LDFLAGS := $(SAN)
+LDLIBS  := -lm
+ASAN_VARS := BUILD=build-asan BIN=build-asan/candlewatch OPT="-O1 -g -fno-omit-frame-pointer" \
+             SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
 BUILD   ?= build
 BIN     ?= candlewatch
@@ -57,12 +61,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 
-# The spec runner's Lua half is compiled into the binary as a C string.
+# The spec runner's Lua half is compiled into the binary, as bytes.
 $(BUILD)/gen/spec_lua.c: core/lua/spec_runner.lua
 	@mkdir -p $(dir $@)
-	awk 'BEGIN { print "const char spec_runner_lua[] =" } \
-	     { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); print "\"" $$0 "\\n\"" } \
-	     END { print ";" }' $< > $@
+	{ echo 'const char spec_runner_lua[] = {'; od -An -v -tu1 $< | tr -s ' \n' ',,' | sed 's/^,//'; echo '0};'; } > $@
 
 $(BUILD)/gen/spec_lua.o: $(BUILD)/gen/spec_lua.c
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -84,14 +86,10 @@ test: deps
 	CW_BUILD=$(BUILD) CW_BIN=./$(BIN) $(PROVE) $(TESTS)
 
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/candlewatch \
-	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=address,undefined" build-asan/candlewatch
+	@$(MAKE) --no-print-directory $(ASAN_VARS) build-asan/candlewatch
 
-test-asan: asan
-	@$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/candlewatch \
-	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=address,undefined" build-asan/candlewatch \
+test-asan: deps
+	@$(MAKE) --no-print-directory $(ASAN_VARS) build-asan/candlewatch \
 	  $(UNIT_BIN:build/%=build-asan/%) $(TOOL_BIN:build/%=build-asan/%)
 	ASAN_OPTIONS=detect_leaks=1 CW_BUILD=build-asan CW_BIN=build-asan/candlewatch $(PROVE) $(TESTS)
 

@@ -86,7 +86,8 @@ static void collect_specs(const char *path, struct files *out)
     }
     if (d)
         closedir(d);
-    qsort(out->v + first, (size_t)(out->n - first), sizeof *out->v, cmp_str);
+    if (out->n - first > 1)
+        qsort(out->v + first, (size_t)(out->n - first), sizeof *out->v, cmp_str);
 }
 
 /* Loads the config into a, with logging set from it.  0 or exits 2. */

@@ -14,18 +14,18 @@ struct key {
 };
 
 static const struct key keys[] = {
-    {"telegram.token", K_STRING, "string", "os.getenv(\"BOT_TOKEN\")"},
-    {"telegram.api_url", K_URL, "http(s) URL string", "https://api.telegram.org"},
-    {"exchange.ws_url", K_URL, "ws(s) URL string", "wss://fstream.binance.com/market"},
-    {"exchange.rest_url", K_URL, "http(s) URL string", "https://fapi.binance.com"},
-    {"database", K_STRING, "file path string", "./candlewatch.db"},
-    {"scripts", K_STRING, "directory path string", "./scripts"},
-    {"http.listen", K_LISTEN, "\"host:port\" string", "127.0.0.1:8080"},
-    {"admins", K_INT_LIST, "list of Telegram chat ids (integers)", "{}"},
+    {"telegram.token", K_STRING, "a string", "os.getenv(\"BOT_TOKEN\")"},
+    {"telegram.api_url", K_URL, "an http(s) URL string", "https://api.telegram.org"},
+    {"exchange.ws_url", K_URL, "a ws(s) URL string", "wss://fstream.binance.com/market"},
+    {"exchange.rest_url", K_URL, "an http(s) URL string", "https://fapi.binance.com"},
+    {"database", K_STRING, "a file path string", "./candlewatch.db"},
+    {"scripts", K_STRING, "a folder path string", "./scripts"},
+    {"http.listen", K_LISTEN, "a \"host:port\" string", "127.0.0.1:8080"},
+    {"admins", K_INT_LIST, "a list of Telegram chat ids (integers)", "{}"},
     {"log.level", K_LEVEL, "one of \"debug\", \"info\", \"warn\", \"error\"", "info"},
     {"log.format", K_FORMAT, "\"text\" or \"json\"", "text"},
-    {"lua.memory_mb", K_POSINT, "positive integer (MiB)", "256"},
-    {"lua.instruction_limit", K_POSINT, "positive integer", "10000000"},
+    {"lua.memory_mb", K_POSINT, "a positive integer (MiB)", "256"},
+    {"lua.instruction_limit", K_POSINT, "a positive integer", "10000000"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -123,7 +123,7 @@ static void unknown_key(const char *name, char *err, size_t errlen)
 static int wrong_type(const struct key *k, const struct config_value *v, char *err,
                       size_t errlen)
 {
-    snprintf(err, errlen, "key '%s' must be a %s, got %s", k->name, k->expect, v->lua_type);
+    snprintf(err, errlen, "key '%s' must be %s, got %s", k->name, k->expect, v->lua_type);
     return -1;
 }
 
@@ -141,8 +141,13 @@ int config_listen_parse(const char *listen, char *host, size_t hostlen, int *por
     long p = strtol(colon + 1, &end, 10);
     if (*end || end == colon + 1 || p < 0 || p > 65535)
         return -1;
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = '\0';
+    size_t n = (size_t)(colon - listen);
+    if (listen[0] == '[' && n > 2 && listen[n - 1] == ']') {   /* [::1]:8080 */
+        listen++;
+        n -= 2;
+    }
+    memcpy(host, listen, n);
+    host[n] = '\0';
     *port = (int)p;
     return 0;
 }

@@ -20,6 +20,7 @@ struct http_server {
     struct lws_vhost *vh;
     struct route routes[MAX_ROUTES];
     int nroutes;
+    int stopping;
 };
 
 /* Per connection: the response waiting for the socket to be writable. */
@@ -97,18 +98,18 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-struct http_server *http_server_start(struct app *a, char *err, size_t errlen)
+int http_server_start(struct app *a, char *err, size_t errlen)
 {
     char host[256];
     int port;
     if (config_listen_parse(a->cfg.http.listen, host, sizeof host, &port) != 0) {
         snprintf(err, errlen, "http.listen: malformed address");
-        return NULL;
+        return -1;
     }
     struct http_server *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
-        return NULL;
+        return -1;
     }
     s->app = a;
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
@@ -119,11 +120,12 @@ struct http_server *http_server_start(struct app *a, char *err, size_t errlen)
                    LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.foreign_loops = loops;
     info.user = s;
+    info.pcontext = &s->ctx;   /* lws sets it to NULL once fully destroyed */
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
         snprintf(err, errlen, "cannot create the libwebsockets context");
         free(s);
-        return NULL;
+        return -1;
     }
     info.port = port;
     info.iface = host;
@@ -132,10 +134,12 @@ struct http_server *http_server_start(struct app *a, char *err, size_t errlen)
     s->vh = lws_create_vhost(s->ctx, &info);
     if (!s->vh) {
         snprintf(err, errlen, "http.listen: cannot listen on %s", a->cfg.http.listen);
+        a->http = s;   /* app_destroy finishes the teardown after the loop runs */
         http_server_stop(s);
-        return NULL;
+        return -1;
     }
-    return s;
+    a->http = s;
+    return 0;
 }
 
 int http_server_route(struct http_server *s, const char *path, http_route_fn fn, void *ud)
@@ -156,8 +160,20 @@ int http_server_port(const struct http_server *s)
 
 void http_server_stop(struct http_server *s)
 {
+    if (s && s->ctx && !s->stopping) {
+        s->stopping = 1;
+        lws_context_destroy(s->ctx);
+    }
+}
+
+void http_server_free(struct http_server *s)
+{
     if (!s)
         return;
-    lws_context_destroy(s->ctx);
+    /* On a foreign loop the first destroy only starts closing; once the
+     * loop has run the closes, this call completes it (a no-op if lws
+     * already did, having cleared s->ctx). */
+    if (s->ctx)
+        lws_context_destroy(s->ctx);
     free(s);
 }

@@ -125,12 +125,12 @@ void lh_gen_release(struct lh_gen *g)
         gen_free(g);
 }
 
-struct lh_reg *lh_reg_add(struct lh_gen *g, enum lh_reg_kind kind, int script, int fn_idx)
+struct lh_reg *lh_reg_add(lua_State *L, struct lh_gen *g, enum lh_reg_kind kind, int script,
+                          int fn_idx)
 {
     struct lh_reg *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    lua_State *L = g->host->L;
     lua_pushvalue(L, fn_idx);
     r->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     r->kind = kind;
@@ -215,7 +215,8 @@ static struct lh_gen *gen_build(struct lh_host *h, const char *dir, struct probl
     }
     struct names files = {0};
     scan(dir, "", &files, 0);
-    qsort(files.v, (size_t)files.n, sizeof *files.v, cmp_str);
+    if (files.n > 1)
+        qsort(files.v, (size_t)files.n, sizeof *files.v, cmp_str);
     g->scripts = calloc((size_t)files.n + 1, sizeof *g->scripts);
     for (int i = 0; g->scripts && i < files.n; i++) {
         char path[2048], chunk[2100], err[2048];

@@ -41,7 +41,11 @@ static void lh_hook(lua_State *L, lua_Debug *ar)
     h->budget -= HOOK_STEP;
     if (h->budget <= 0) {
         lua_sethook(L, lh_hook, LUA_MASKCOUNT, 1);
-        luaL_error(L, "instruction limit of %ld exceeded", h->instr_limit);
+        /* Level 0 in a hook is the running function: its file:line. */
+        luaL_where(L, 0);
+        lua_pushfstring(L, "instruction limit of %I exceeded", (LUAI_UACINT)h->instr_limit);
+        lua_concat(L, 2);
+        lua_error(L);
     }
 }
 
@@ -104,7 +108,8 @@ int lh_pcall(struct lh_host *h, int nargs, int nres, struct lh_ctx ctx, char *er
     lh_enter(h, L, ctx, &saved);
     int st = lua_pcall(L, nargs, nres, base);
     if (st != LUA_OK)
-        lh_error_text(h, st, lua_tostring(L, -1), err, errlen);
+        lh_error_text(h, st, lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL, err,
+                      errlen);
     lh_leave(h, saved);
     lua_remove(L, base);
     if (st != LUA_OK) {

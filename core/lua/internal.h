@@ -138,7 +138,10 @@ int lh_require(lua_State *L);
 /* gen.c */
 void lh_gen_retain(struct lh_gen *g);
 void lh_gen_release(struct lh_gen *g);
-struct lh_reg *lh_reg_add(struct lh_gen *g, enum lh_reg_kind kind, int script, int fn_idx);
+/* Records a registration; the handler function is at fn_idx of L (the
+ * calling thread, which may be a handler's coroutine). */
+struct lh_reg *lh_reg_add(lua_State *L, struct lh_gen *g, enum lh_reg_kind kind, int script,
+                          int fn_idx);
 void lh_reg_remove(struct lh_gen *g, struct lh_reg *r);
 void lh_timer_arm(struct lh_reg *r);
 int lh_gen_find_script(struct lh_gen *g, const char *name);

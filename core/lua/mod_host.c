@@ -15,7 +15,7 @@ static int h_on_start(lua_State *L)
     struct lh_host *h = lh_host_of(L);
     lh_require_phase(L, "host.on_start(fn)", LH_PHASE_TOPLEVEL);
     luaL_checktype(L, 1, LUA_TFUNCTION);
-    if (!lh_reg_add(h->cur.gen, LH_REG_ON_START, h->cur.script, 1))
+    if (!lh_reg_add(L, h->cur.gen, LH_REG_ON_START, h->cur.script, 1))
         return luaL_error(L, "out of memory");
     return 0;
 }

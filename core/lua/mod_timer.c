@@ -20,7 +20,7 @@ static int add(lua_State *L, int repeat, const char *usage)
     struct lh_gen *g = h->cur.gen;
     if (!g || h->cur.phase == LH_PHASE_NONE)
         return luaL_error(L, "expected %s to be called from a script", usage);
-    struct lh_reg *r = lh_reg_add(g, LH_REG_TIMER, h->cur.script, 2);
+    struct lh_reg *r = lh_reg_add(L, g, LH_REG_TIMER, h->cur.script, 2);
     if (!r)
         return luaL_error(L, "out of memory");
     r->repeat = repeat;

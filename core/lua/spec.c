@@ -500,9 +500,10 @@ static void resolve(void *ud)
     an->id = rq->id;
     double delay = 0;
     lua_rawgeti(L, LUA_REGISTRYINDEX, ss->stubs_ref);
-    int found = 0;
-    for (lua_Integer i = (lua_Integer)lua_rawlen(L, -1); i >= 1 && !found; i--) {
-        lua_rawgeti(L, -1, i);
+    int stubs = lua_gettop(L), found = 0;
+    for (lua_Integer i = (lua_Integer)lua_rawlen(L, stubs); i >= 1 && !found; i--) {
+        lua_settop(L, stubs);
+        lua_rawgeti(L, stubs, i);
         lua_getfield(L, -1, "prefix");
         const char *prefix = lua_tostring(L, -1);
         if (strncmp(rq->url, prefix, strlen(prefix)) == 0) {

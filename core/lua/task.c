@@ -114,15 +114,17 @@ static void task_resume(struct lh_task *t)
     t->state = TASK_RUNNING;
     lh_enter(h, t->co, ctx, &saved);
     int st = lua_resume(t->co, h->L, t->nargs, &nres);
-    char err[4096] = "";
+    char msg[2048], err[4096] = "";
+    if (st != LUA_OK && st != LUA_YIELD)   /* named while the context is current */
+        lh_error_text(h, st, lua_type(t->co, -1) == LUA_TSTRING ? lua_tostring(t->co, -1) : NULL,
+                      msg, sizeof msg);
+    /* Leave first: the traceback allocates, and must not hit the limit. */
+    lh_leave(h, saved);
     if (st != LUA_OK && st != LUA_YIELD) {
-        char msg[2048];
-        lh_error_text(h, st, lua_tostring(t->co, -1), msg, sizeof msg);
         luaL_traceback(h->L, t->co, msg, 0);
         snprintf(err, sizeof err, "%s", lua_tostring(h->L, -1));
         lua_pop(h->L, 1);
     }
-    lh_leave(h, saved);
     t->nargs = 0;
     if (st == LUA_YIELD) {
         lua_pop(t->co, nres);

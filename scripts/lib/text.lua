@@ -11,7 +11,7 @@ end
 -- Cuts s to at most n characters (UTF-8 aware), marking the cut with "…".
 function text.truncate(s, n)
   if utf8.len(s) == nil or utf8.len(s) <= n then return s end
-  return s:sub(1, utf8.offset(s, n) - 1) .. "…"
+  return s:sub(1, utf8.offset(s, n + 1) - 1) .. "…"
 end
 
 return text

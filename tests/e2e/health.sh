@@ -1,0 +1,29 @@
+# The bot starts with the shipped scripts, answers /health, idles at ~0% CPU
+# and stops cleanly on SIGTERM.
+. tests/e2e/lib.bash
+
+write_config
+rm -rf "$T/scripts" && cp -r scripts "$T/scripts"
+start_bot || { fail "the bot starts"; finish; exit 1; }
+pass "the bot starts with the shipped scripts"
+
+body=$(get /health)
+like "$body" '^\{"status":"ok"' "/health says ok"
+like "$body" '"loop":\{"status":"ok"\}' "/health has the loop"
+like "$body" '"store":\{"status":"ok"\}' "/health has the store"
+like "$body" '"scripts":\{"status":"ok"\}' "/health has the scripts"
+is "$(status_of /health)" 200 "/health answers 200"
+is "$(status_of /nowhere)" 404 "an unknown path answers 404"
+like "$(curl -s -i --max-time 5 "http://127.0.0.1:$PORT/health")" 'content-type: application/json' "/health is JSON"
+
+# Idle means idle: CPU ticks used over two seconds stay near zero.
+ticks() { awk '{print $14 + $15}' "/proc/$BOT_PID/stat"; }
+t0=$(ticks); sleep 2; t1=$(ticks)
+used=$((t1 - t0))
+diag "CPU ticks used while idle for 2 s: $used"
+if [ "$used" -le 20 ]; then pass "an idle bot uses ~0% CPU"; else fail "an idle bot uses ~0% CPU" "ticks: $used"; fi
+
+stop_bot
+is "$?" 0 "SIGTERM stops the bot with exit status 0"
+like "$(cat "$T/log")" 'SIGTERM: stopping' "the stop is logged"
+finish

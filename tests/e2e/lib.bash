@@ -1,0 +1,93 @@
+# Shared helpers for the e2e tests: TAP output and a bot started from the
+# real binary on a free port, with its own database and scripts folder.
+# shellcheck shell=bash
+set -u
+CW_BIN=${CW_BIN:-./candlewatch}
+CW_BUILD=${CW_BUILD:-build}
+case "$CW_BIN" in /*) ;; *) CW_BIN="$PWD/$CW_BIN" ;; esac
+DBCHECK="$PWD/$CW_BUILD/tests/tools/dbcheck"
+T=$(mktemp -d /tmp/cw-e2e-XXXXXX)
+tap_n=0
+tap_failed=0
+BOT_PID=""
+
+cleanup() {
+  if [ -n "$BOT_PID" ] && kill -0 "$BOT_PID" 2>/dev/null; then kill -9 "$BOT_PID" 2>/dev/null; fi
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+pass() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1"; }
+fail() {
+  tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1))
+  echo "not ok $tap_n - $1"
+  shift
+  for line in "$@"; do printf '%s\n' "$line" | sed 's/^/#   /'; done
+}
+diag() { printf '%s\n' "$*" | sed 's/^/# /'; }
+
+# is GOT WANT NAME
+is() { if [ "$1" = "$2" ]; then pass "$3"; else fail "$3" "got:  $1" "want: $2"; fi; }
+# like GOT ERE NAME
+like() { if printf '%s' "$1" | grep -Eq -- "$2"; then pass "$3"; else fail "$3" "got: $1" "want match: $2"; fi; }
+# unlike GOT ERE NAME
+unlike() { if printf '%s' "$1" | grep -Eq -- "$2"; then fail "$3" "got: $1" "must not match: $2"; else pass "$3"; fi; }
+
+# wait_for SECONDS COMMAND...: polls every 50 ms; 0 once COMMAND succeeds.
+wait_for() {
+  local limit=$1; shift
+  local end=$(( $(date +%s%N) + limit * 1000000000 ))
+  while [ "$(date +%s%N)" -lt "$end" ]; do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.05
+  done
+  return 1
+}
+
+# write_config [extra lua fields...]: $T/config.lua with the test's paths.
+write_config() {
+  mkdir -p "$T/scripts"
+  {
+    echo "return {"
+    echo "  database = '$T/bot.db',"
+    echo "  scripts = '$T/scripts',"
+    echo "  http = { listen = '127.0.0.1:${HTTP_PORT:-0}' },"
+    for extra in "$@"; do echo "  $extra,"; done
+    echo "}"
+  } > "$T/config.lua"
+}
+
+# start_bot: runs the bot on $T/config.lua; sets BOT_PID and PORT.
+start_bot() {
+  : > "$T/log"
+  "$CW_BIN" run --config "$T/config.lua" >> "$T/log" 2>&1 &
+  BOT_PID=$!
+  if ! wait_for 20 grep -q 'listening on' "$T/log"; then
+    diag "the bot did not start:"; diag "$(cat "$T/log")"
+    return 1
+  fi
+  PORT=$(grep -o 'port [0-9]*' "$T/log" | tail -1 | awk '{print $2}')
+}
+
+stop_bot() {
+  kill -TERM "$BOT_PID" 2>/dev/null
+  wait "$BOT_PID"
+  local rc=$?
+  BOT_PID=""
+  return $rc
+}
+
+get() { curl -s --max-time 5 "http://127.0.0.1:$PORT$1"; }
+status_of() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT$1"; }
+
+# write_script NAME CONTENT: as an editor would, via a temporary file and a rename.
+write_script() {
+  mkdir -p "$(dirname "$T/scripts/$1")"
+  printf '%s\n' "$2" > "$T/scripts/.$(basename "$1").swp"
+  mv "$T/scripts/.$(basename "$1").swp" "$T/scripts/$1"
+}
+
+finish() {
+  echo "1..$tap_n"
+  [ "$tap_failed" -eq 0 ]
+}
