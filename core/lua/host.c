@@ -122,10 +122,13 @@ int lh_pcall(struct lh_host *h, int nargs, int nres, struct lh_ctx ctx, char *er
 void lh_require_phase(lua_State *L, const char *what, enum lh_phase need)
 {
     struct lh_host *h = lh_host_of(L);
-    if (h->cur.phase == LH_PHASE_TOPLEVEL && need != LH_PHASE_TOPLEVEL)
+    if (h->cur.phase == LH_PHASE_TOPLEVEL && need != LH_PHASE_TOPLEVEL) {
+        char name[64];   /* "store.set(scope, key)" -> "store.set" */
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(what, "("), what);
         luaL_error(L, "%s is not available at a script's top level, which may only "
                       "register things; call it from a handler",
-                   what);
+                   name);
+    }
     if (need == LH_PHASE_TOPLEVEL && h->cur.phase != LH_PHASE_TOPLEVEL)
         luaL_error(L, "%s may only be called at a script's top level", what);
 }

@@ -97,6 +97,22 @@ static int walk(lua_State *L, int t, const char *prefix, struct config *cfg, cha
     return 0;
 }
 
+/* A config that loops forever must not hang start-up. */
+#define CONFIG_MAX_INSTRUCTIONS 100000000L
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    long *left = *(long **)lua_getextraspace(L);
+    if ((*left -= 1000) <= 0) {
+        luaL_where(L, 0);
+        lua_pushfstring(L, "the config did not finish within %d instructions",
+                        (int)(CONFIG_MAX_INSTRUCTIONS));
+        lua_concat(L, 2);
+        lua_error(L);
+    }
+}
+
 static int getenv_l(lua_State *L)
 {
     const char *v = getenv(luaL_checkstring(L, 1));
@@ -116,6 +132,9 @@ int lh_config_load(const char *path, struct config *cfg, char *err, size_t errle
         return -1;
     }
     luaL_openlibs(L);
+    long left = CONFIG_MAX_INSTRUCTIONS;
+    *(long **)lua_getextraspace(L) = &left;
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1000);
     /* env: a handful of pure functions and os.getenv; nothing else. */
     const char *src_env =
         "local e = {tostring = tostring, tonumber = tonumber, type = type, pairs = pairs,"

@@ -28,32 +28,40 @@ static const char *check_key(lua_State *L, int idx, const char *usage, const cha
     return s;
 }
 
+/* The checks every store call starts with. */
+static struct store *check_call(lua_State *L, const char *usage, const char **scope,
+                                const char **key)
+{
+    lh_require_phase(L, usage, LH_PHASE_HANDLER);
+    *scope = check_key(L, 1, usage, "scope", STORE_MAX_SCOPE);
+    *key = check_key(L, 2, usage, "key", STORE_MAX_KEY);
+    return lh_host_of(L)->app->store;
+}
+
+static int fail_with(lua_State *L, const char *err)
+{
+    luaL_pushfail(L);
+    lua_pushstring(L, err);
+    return 2;
+}
+
 /* store.get(scope, key) -> value | nil    (nil, err when the database fails) */
 static int s_get(lua_State *L)
 {
-    static const char usage[] = "store.get(scope, key)";
-    struct lh_host *h = lh_host_of(L);
-    lh_require_phase(L, "store.get", LH_PHASE_HANDLER);
-    const char *scope = check_key(L, 1, usage, "scope", STORE_MAX_SCOPE);
-    const char *key = check_key(L, 2, usage, "key", STORE_MAX_KEY);
+    const char *scope, *key;
+    struct store *st = check_call(L, "store.get(scope, key)", &scope, &key);
     char *text = NULL, err[128];
-    int rc = store_kv_get(h->app->store, scope, key, &text);
-    if (rc < 0) {
-        luaL_pushfail(L);
-        lua_pushstring(L, store_error(h->app->store));
-        return 2;
-    }
+    int rc = store_kv_get(st, scope, key, &text);
+    if (rc < 0)
+        return fail_with(L, store_error(st));
     if (rc == 0) {
         lua_pushnil(L);
         return 1;
     }
     int bad = lh_json_push(L, text, strlen(text), err, sizeof err);
     free(text);
-    if (bad) {
-        luaL_pushfail(L);
-        lua_pushfstring(L, "stored value is not valid JSON: %s", err);
-        return 2;
-    }
+    if (bad)
+        return fail_with(L, err);
     return 1;
 }
 
@@ -61,23 +69,18 @@ static int s_get(lua_State *L)
 static int s_set(lua_State *L)
 {
     static const char usage[] = "store.set(scope, key, value)";
-    struct lh_host *h = lh_host_of(L);
-    lh_require_phase(L, "store.set", LH_PHASE_HANDLER);
-    const char *scope = check_key(L, 1, usage, "scope", STORE_MAX_SCOPE);
-    const char *key = check_key(L, 2, usage, "key", STORE_MAX_KEY);
+    const char *scope, *key;
+    struct store *st = check_call(L, usage, &scope, &key);
     char *text = NULL, err[256];
     if (!lua_isnoneornil(L, 3)) {
         text = lh_json_encode(L, 3, err, sizeof err);
         if (!text)
             return luaL_error(L, "expected %s: value: %s", usage, err);
     }
-    int rc = store_kv_set(h->app->store, scope, key, text);
+    int rc = store_kv_set(st, scope, key, text);
     cJSON_free(text);
-    if (rc != 0) {
-        luaL_pushfail(L);
-        lua_pushstring(L, store_error(h->app->store));
-        return 2;
-    }
+    if (rc != 0)
+        return fail_with(L, store_error(st));
     lua_pushboolean(L, 1);
     return 1;
 }

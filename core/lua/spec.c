@@ -29,6 +29,7 @@ struct spec_req {
     char *method, *url, *body, *headers;
     size_t body_len;
     long timeout_ms;
+    struct timer *timer;
     struct spec_req *next;
 };
 
@@ -41,6 +42,7 @@ struct spec_state {
     char tmpdirs[SPEC_MAX_TMP][64];
     int ntmp;
     struct spec_req *reqs;  /* requests not yet answered */
+    struct answer *answers; /* answers not yet delivered */
 };
 
 struct spec_run {
@@ -426,18 +428,31 @@ struct answer {
     long status;
     char *body, *headers, *err;
     size_t body_len;
+    struct timer *timer;
+    struct answer *next;
 };
+
+static void answer_free(struct answer *an)
+{
+    for (struct answer **p = &an->ss->answers; *p; p = &(*p)->next)
+        if (*p == an) {
+            *p = an->next;
+            break;
+        }
+    free(an->body);
+    free(an->headers);
+    free(an->err);
+    free(an);
+}
 
 static void deliver(void *ud)
 {
     struct answer *an = ud;
     struct httpc_resp resp = {.err = an->err, .status = an->status, .body = an->body,
                               .body_len = an->body_len, .headers = an->headers};
+    an->timer = NULL;
     httpc_complete(&an->ss->h->app->httpc, an->id, &resp);
-    free(an->body);
-    free(an->headers);
-    free(an->err);
-    free(an);
+    answer_free(an);
 }
 
 static char *opt_str(lua_State *L, int t, const char *field, size_t *len)
@@ -464,6 +479,7 @@ static void resolve(void *ud)
     struct spec_state *ss = rq->ss;
     struct lh_host *h = ss->h;
     lua_State *L = h->L;
+    rq->timer = NULL;
     req_unlink(rq);
     int top = lua_gettop(L);
     /* record it */
@@ -564,7 +580,9 @@ static void resolve(void *ud)
         an->err = strdup("timeout");
     }
     req_free(rq);
-    timers_add(&h->app->timers, app_now_ms(h->app) + wait, deliver, an);
+    an->next = ss->answers;
+    ss->answers = an;
+    an->timer = timers_add(&h->app->timers, app_now_ms(h->app) + wait, deliver, an);
 }
 
 /* The transport that replaces libcurl in specs. */
@@ -594,7 +612,7 @@ static void stub_transport(void *ud, uint64_t id, const struct httpc_req *req)
     r->next = ss->reqs;
     ss->reqs = r;
     /* Stubs are looked up from the loop, not inside the calling handler. */
-    timers_add(&ss->h->app->timers, app_now_ms(ss->h->app), resolve, r);
+    r->timer = timers_add(&ss->h->app->timers, app_now_ms(ss->h->app), resolve, r);
 }
 
 static const luaL_Reg funcs[] = {
@@ -623,10 +641,16 @@ static void spec_cleanup(struct spec_state *ss)
         nftw(ss->tmpdirs[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     for (int i = 0; i < ss->nlogs; i++)
         free(ss->logs[i].msg);
+    struct timers *ts = &ss->h->app->timers;
     while (ss->reqs) {
         struct spec_req *r = ss->reqs;
         ss->reqs = r->next;
+        timers_cancel(ts, r->timer);
         req_free(r);
+    }
+    while (ss->answers) {
+        timers_cancel(ts, ss->answers->timer);
+        answer_free(ss->answers);
     }
 }
 

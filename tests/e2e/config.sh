@@ -32,6 +32,11 @@ run_with "return { database = "
 is "$rc" 2 "a syntax error in the config exits with status 2"
 like "$out" "c.lua:[0-9]+: unexpected symbol" "and says file:line"
 
+run_with "local n = 0
+while true do n = n + 1 end"
+is "$rc" 2 "a config that never finishes is stopped with status 2"
+like "$out" "c.lua:2: the config did not finish" "naming file:line"
+
 run_with "return 42"
 like "$out" "must return a table" "a config that is not a table is refused"
 
