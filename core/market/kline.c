@@ -1,0 +1,475 @@
+/* The kline frame parser.  A single forward pass over the frame with a
+ * small JSON walker that validates as it goes, skips fields it does not
+ * need, and writes only into the caller's struct candle.
+ */
+#include "market/kline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "market/interval.h"
+
+#define MAX_DEPTH 32
+
+struct jp {
+    const char *p, *end;
+};
+
+static const char *const drop_names[KD_COUNT] = {
+    "none",          "invalid_json",     "oversize",          "missing_field",
+    "bad_number",    "bad_prices",       "bad_time",          "unknown_symbol",
+    "unknown_interval", "stream_mismatch",
+};
+
+const char *kline_drop_name(enum kline_drop d)
+{
+    return d >= 0 && d < KD_COUNT ? drop_names[d] : "?";
+}
+
+static inline int peek(struct jp *j)
+{
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
+        j->p++;
+    return j->p < j->end ? (unsigned char)*j->p : -1;
+}
+
+static inline int eat(struct jp *j, char c)
+{
+    if (peek(j) != (unsigned char)c)
+        return 0;
+    j->p++;
+    return 1;
+}
+
+/* A string's raw contents (escapes are checked for form, not decoded). */
+static int str(struct jp *j, const char **s, size_t *n)
+{
+    if (!eat(j, '"'))
+        return -1;
+    const char *start = j->p;
+    while (j->p < j->end) {
+        unsigned char c = (unsigned char)*j->p;
+        if (c == '"') {
+            *s = start;
+            *n = (size_t)(j->p - start);
+            j->p++;
+            return 0;
+        }
+        if (c == '\\') {
+            if (j->end - j->p < 2)
+                return -1;
+            j->p += 2;
+            continue;
+        }
+        if (c < 0x20)
+            return -1;
+        j->p++;
+    }
+    return -1;
+}
+
+static inline int is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* A JSON number token, as text. */
+static int number_token(struct jp *j, const char **s, size_t *n)
+{
+    peek(j);
+    const char *start = j->p;
+    if (j->p < j->end && *j->p == '-')
+        j->p++;
+    if (j->p >= j->end || !is_digit(*j->p))
+        return -1;
+    while (j->p < j->end && is_digit(*j->p))
+        j->p++;
+    if (j->p < j->end && *j->p == '.') {
+        j->p++;
+        if (j->p >= j->end || !is_digit(*j->p))
+            return -1;
+        while (j->p < j->end && is_digit(*j->p))
+            j->p++;
+    }
+    if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+        j->p++;
+        if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
+            j->p++;
+        if (j->p >= j->end || !is_digit(*j->p))
+            return -1;
+        while (j->p < j->end && is_digit(*j->p))
+            j->p++;
+    }
+    *s = start;
+    *n = (size_t)(j->p - start);
+    return 0;
+}
+
+static int literal(struct jp *j, const char *word)
+{
+    size_t n = strlen(word);
+    peek(j);
+    if ((size_t)(j->end - j->p) < n || memcmp(j->p, word, n) != 0)
+        return -1;
+    j->p += n;
+    return 0;
+}
+
+static int skip_value(struct jp *j, int depth)
+{
+    const char *s;
+    size_t n;
+    if (depth > MAX_DEPTH)
+        return -1;
+    switch (peek(j)) {
+    case '"':
+        return str(j, &s, &n);
+    case '{':
+        j->p++;
+        if (eat(j, '}'))
+            return 0;
+        do {
+            if (str(j, &s, &n) || !eat(j, ':') || skip_value(j, depth + 1))
+                return -1;
+        } while (eat(j, ','));
+        return eat(j, '}') ? 0 : -1;
+    case '[':
+        j->p++;
+        if (eat(j, ']'))
+            return 0;
+        do {
+            if (skip_value(j, depth + 1))
+                return -1;
+        } while (eat(j, ','));
+        return eat(j, ']') ? 0 : -1;
+    case 't':
+        return literal(j, "true");
+    case 'f':
+        return literal(j, "false");
+    case 'n':
+        return literal(j, "null");
+    default:
+        return number_token(j, &s, &n);
+    }
+}
+
+/* Result of a field parse: 0 ok, -1 bad JSON, -2 bad number. */
+#define BAD_JSON (-1)
+#define BAD_NUMBER (-2)
+
+static int integer(struct jp *j, int64_t *out)
+{
+    const char *s;
+    size_t n;
+    int c = peek(j);
+    if (c != '-' && !is_digit(c))   /* a string, null, ... where a number belongs */
+        return skip_value(j, 0) ? BAD_JSON : BAD_NUMBER;
+    if (number_token(j, &s, &n))
+        return BAD_JSON;
+    size_t i = 0;
+    int neg = s[0] == '-';
+    i += (size_t)neg;
+    if (n - i > 18)
+        return BAD_NUMBER;
+    int64_t v = 0;
+    for (; i < n; i++) {
+        if (!is_digit(s[i]))
+            return BAD_NUMBER;   /* a fraction or exponent */
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = neg ? -v : v;
+    return 0;
+}
+
+static const double pow10_tab[] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+int kline_decimal(const char *s, size_t n, double *out, int *decimals)
+{
+    uint64_t m = 0;
+    int digits = 0, dp = -1;
+    size_t i = 0;
+    if (n == 0 || n > 40)
+        return -1;
+    for (; i < n; i++) {
+        char c = s[i];
+        if (is_digit(c)) {
+            if (digits < 19)
+                m = m * 10 + (uint64_t)(c - '0');
+            else if (dp < 0 || c != '0')
+                goto slow;   /* more precision than 19 digits: rare, exact path */
+            else
+                continue;    /* trailing zero of a long fraction */
+            digits++;
+            if (dp >= 0)
+                dp++;
+        } else if (c == '.' && dp < 0 && digits > 0) {
+            dp = 0;
+        } else {
+            return -1;
+        }
+    }
+    if (digits == 0 || dp == 0)
+        return -1;       /* "" or "12." */
+    if (dp < 0)
+        dp = 0;
+    if (dp > 22)
+        goto slow;
+    *decimals = dp;
+    /* 10^dp is exact, so this is one correctly rounded division */
+    *out = (double)m / pow10_tab[dp];
+    return 0;
+slow:;
+    char buf[48];
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    for (size_t k = 0; k < n; k++)
+        if (!is_digit(buf[k]) && buf[k] != '.')
+            return -1;
+    char *end;
+    *out = strtod(buf, &end);
+    const char *dot = memchr(buf, '.', n);
+    *decimals = dot ? (int)(n - (size_t)(dot - buf) - 1) : 0;
+    return end == buf + n ? 0 : -1;
+}
+
+static int decimal_field(struct jp *j, double *out, int *dp)
+{
+    const char *s;
+    size_t n;
+    if (peek(j) != '"')
+        return skip_value(j, 0) ? BAD_JSON : BAD_NUMBER;
+    if (str(j, &s, &n))
+        return BAD_JSON;
+    return kline_decimal(s, n, out, dp) ? BAD_NUMBER : 0;
+}
+
+static int string_field(struct jp *j, const char **s, size_t *n)
+{
+    if (peek(j) != '"')
+        return skip_value(j, 0) ? BAD_JSON : BAD_NUMBER;
+    return str(j, s, n) ? BAD_JSON : 0;
+}
+
+enum {
+    F_t = 1 << 0, F_T = 1 << 1, F_s = 1 << 2, F_i = 1 << 3, F_o = 1 << 4, F_c = 1 << 5,
+    F_h = 1 << 6, F_l = 1 << 7, F_v = 1 << 8, F_n = 1 << 9, F_x = 1 << 10, F_q = 1 << 11,
+    F_ALL = (1 << 12) - 1,
+};
+
+struct parse {
+    struct candle *c;
+    unsigned seen;
+    const char *sym, *iv, *data_sym, *stream, *event;
+    size_t sym_n, iv_n, data_sym_n, stream_n, event_n;
+    int64_t event_time;
+    int has_event_time, has_k, has_reply, has_id, has_error, bad_number;
+    int64_t id;
+    int dp;
+};
+
+static int k_field(struct jp *j, struct parse *ps, const char *key, size_t kn)
+{
+    struct candle *c = ps->c;
+    int rc, dp = 0;
+    int64_t v;
+    if (kn != 1)
+        return skip_value(j, 0);
+    switch (key[0]) {
+    case 't': rc = integer(j, &c->open_time); ps->seen |= F_t; break;
+    case 'T': rc = integer(j, &c->close_time); ps->seen |= F_T; break;
+    case 'n':
+        rc = integer(j, &v);
+        if (rc == 0 && (v < 0 || v > INT32_MAX))
+            rc = BAD_NUMBER;
+        c->trades = (int32_t)v;
+        ps->seen |= F_n;
+        break;
+    case 's': rc = string_field(j, &ps->sym, &ps->sym_n); ps->seen |= F_s; break;
+    case 'i': rc = string_field(j, &ps->iv, &ps->iv_n); ps->seen |= F_i; break;
+    case 'o': rc = decimal_field(j, &c->open, &ps->dp); ps->seen |= F_o; break;
+    case 'c': rc = decimal_field(j, &c->close, &dp); ps->seen |= F_c; break;
+    case 'h': rc = decimal_field(j, &c->high, &dp); ps->seen |= F_h; break;
+    case 'l': rc = decimal_field(j, &c->low, &dp); ps->seen |= F_l; break;
+    case 'v': rc = decimal_field(j, &c->volume, &dp); ps->seen |= F_v; break;
+    case 'q': rc = decimal_field(j, &c->quote_volume, &dp); ps->seen |= F_q; break;
+    case 'x':
+        if (peek(j) == 't') {
+            rc = literal(j, "true");
+            c->closed = 1;
+        } else {
+            rc = literal(j, "false");
+            c->closed = 0;
+        }
+        if (rc)
+            rc = skip_value(j, 0) ? BAD_JSON : BAD_NUMBER;
+        ps->seen |= F_x;
+        break;
+    default:
+        return skip_value(j, 0);
+    }
+    if (rc == BAD_NUMBER) {
+        ps->bad_number = 1;
+        return 0;
+    }
+    return rc;
+}
+
+static int object(struct jp *j, struct parse *ps, int level);
+
+static int key_is(const char *k, size_t n, const char *want)
+{
+    return strlen(want) == n && memcmp(k, want, n) == 0;
+}
+
+/* A field of the event object (which is the top object for raw streams). */
+static int event_field(struct jp *j, struct parse *ps, const char *key, size_t kn)
+{
+    int rc;
+    if (key_is(key, kn, "k")) {
+        ps->has_k = 1;
+        return object(j, ps, 2);
+    }
+    if (key_is(key, kn, "e"))
+        return string_field(j, &ps->event, &ps->event_n) == BAD_JSON ? -1 : 0;
+    if (key_is(key, kn, "E")) {
+        rc = integer(j, &ps->event_time);
+        ps->has_event_time = rc == 0;
+        return rc == BAD_JSON ? -1 : 0;
+    }
+    if (key_is(key, kn, "s"))
+        return string_field(j, &ps->data_sym, &ps->data_sym_n) == BAD_JSON ? -1 : 0;
+    return skip_value(j, 0);
+}
+
+/* level 0: the frame; 1: "data"; 2: "k". */
+static int object(struct jp *j, struct parse *ps, int level)
+{
+    const char *key;
+    size_t kn;
+    if (!eat(j, '{'))
+        return -1;
+    if (eat(j, '}'))
+        return 0;
+    do {
+        if (str(j, &key, &kn) || !eat(j, ':'))
+            return -1;
+        int rc;
+        if (level == 2) {
+            rc = k_field(j, ps, key, kn);
+        } else if (level == 0 && key_is(key, kn, "stream")) {
+            rc = string_field(j, &ps->stream, &ps->stream_n) == BAD_JSON ? -1 : 0;
+        } else if (level == 0 && key_is(key, kn, "data")) {
+            rc = peek(j) == '{' ? object(j, ps, 1) : skip_value(j, 0);
+        } else if (level == 0 && key_is(key, kn, "result")) {
+            ps->has_reply = 1;
+            rc = skip_value(j, 0);
+        } else if (level == 0 && key_is(key, kn, "id")) {
+            ps->has_reply = 1;   /* ids may also be strings or null */
+            int r = integer(j, &ps->id);
+            ps->has_id = r == 0;
+            rc = r == BAD_JSON ? -1 : 0;
+        } else if (level == 0 && (key_is(key, kn, "error") || key_is(key, kn, "code"))) {
+            ps->has_reply = ps->has_error = 1;
+            rc = skip_value(j, 0);
+        } else {
+            rc = event_field(j, ps, key, kn);
+        }
+        if (rc)
+            return -1;
+    } while (eat(j, ','));
+    return eat(j, '}') ? 0 : -1;
+}
+
+static int ieq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x >= 'a' && x <= 'z')
+            x = (unsigned char)(x - 32);
+        if (y >= 'a' && y <= 'z')
+            y = (unsigned char)(y - 32);
+        if (x != y)
+            return 0;
+    }
+    return 1;
+}
+
+/* "btcusdt@kline_1m" must name this symbol and interval. */
+static int stream_matches(const struct parse *ps)
+{
+    const char *at = memchr(ps->stream, '@', ps->stream_n);
+    if (!at)
+        return 0;
+    size_t sn = (size_t)(at - ps->stream), rest = ps->stream_n - sn - 1;
+    return sn == ps->sym_n && ieq(ps->stream, ps->sym, sn) && rest == 6 + ps->iv_n &&
+           memcmp(at + 1, "kline_", 6) == 0 && memcmp(at + 7, ps->iv, ps->iv_n) == 0;
+}
+
+static enum frame_kind drop(struct frame_info *info, enum kline_drop why)
+{
+    info->drop = why;
+    return FRAME_DROP;
+}
+
+static enum frame_kind finish_kline(struct parse *ps, const struct symtab *syms,
+                                    struct frame_info *info)
+{
+    struct candle *c = ps->c;
+    if ((ps->seen & F_ALL) != F_ALL || !ps->has_event_time || !ps->event)
+        return drop(info, KD_MISSING_FIELD);
+    if (ps->bad_number)
+        return drop(info, KD_BAD_NUMBER);
+    int iv = interval_parse(ps->iv, ps->iv_n);
+    if (iv < 0)
+        return drop(info, KD_UNKNOWN_INTERVAL);
+    if (ps->stream && !stream_matches(ps))
+        return drop(info, KD_STREAM_MISMATCH);
+    if (ps->data_sym && (ps->data_sym_n != ps->sym_n || !ieq(ps->data_sym, ps->sym, ps->sym_n)))
+        return drop(info, KD_STREAM_MISMATCH);
+    int id = symtab_find(syms, ps->sym, ps->sym_n);
+    if (id < 0)
+        return drop(info, KD_UNKNOWN_SYMBOL);
+    int64_t ms = interval_ms(iv);
+    if (c->open_time <= 0 || c->open_time % ms != 0 || c->close_time != c->open_time + ms - 1 ||
+        ps->event_time <= 0)
+        return drop(info, KD_BAD_TIME);
+    if (!(c->open > 0 && c->close > 0 && c->low > 0 && c->high >= c->low &&
+          c->high >= c->open && c->high >= c->close && c->low <= c->open && c->low <= c->close))
+        return drop(info, KD_BAD_PRICES);
+    c->symbol = (uint32_t)id;
+    c->interval = (uint8_t)iv;
+    c->event_time = ps->event_time;
+    c->backfilled = 0;
+    c->price_dp = (uint8_t)(ps->dp > 18 ? 18 : ps->dp);
+    return FRAME_KLINE;
+}
+
+enum frame_kind kline_parse(const char *buf, size_t len, const struct symtab *syms,
+                            struct candle *out, struct frame_info *info)
+{
+    struct jp j = {buf, buf + len};
+    struct parse ps;
+    memset(&ps, 0, sizeof ps);
+    ps.c = out;
+    info->drop = KD_NONE;
+    info->reply_id = -1;
+    info->reply_error = 0;
+    if (object(&j, &ps, 0) != 0 || peek(&j) != -1)
+        return drop(info, KD_JSON);
+    if (ps.has_k) {
+        if (!ps.event || ps.event_n != 5 || memcmp(ps.event, "kline", 5) != 0)
+            return ps.event ? FRAME_OTHER : drop(info, KD_MISSING_FIELD);
+        return finish_kline(&ps, syms, info);
+    }
+    if (ps.has_reply) {
+        info->reply_id = ps.has_id ? ps.id : -1;
+        info->reply_error = ps.has_error;
+        return FRAME_REPLY;
+    }
+    if (ps.event)
+        return FRAME_OTHER;
+    return drop(info, KD_MISSING_FIELD);
+}

@@ -1,0 +1,110 @@
+#include "market/symbols.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static inline unsigned char up(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') ? (unsigned char)(c - 32) : c;
+}
+
+static uint32_t hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ up((unsigned char)s[i])) * 16777619u;
+    return h;
+}
+
+static int same(const struct sym *y, const char *s, size_t n)
+{
+    if (y->len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)y->name[i] != up((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+void symtab_init(struct symtab *st)
+{
+    memset(st, 0, sizeof *st);
+}
+
+void symtab_free(struct symtab *st)
+{
+    free(st->v);
+    free(st->slots);
+    memset(st, 0, sizeof *st);
+}
+
+int symtab_find(const struct symtab *st, const char *name, size_t len)
+{
+    if (!st->nslots)
+        return -1;
+    uint32_t mask = st->nslots - 1;
+    for (uint32_t i = hash(name, len) & mask;; i = (i + 1) & mask) {
+        uint32_t s = st->slots[i];
+        if (!s)
+            return -1;
+        if (same(&st->v[s - 1], name, len))
+            return (int)(s - 1);
+    }
+}
+
+static int rehash(struct symtab *st, uint32_t nslots)
+{
+    uint32_t *slots = calloc(nslots, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (uint32_t id = 0; id < st->n; id++) {
+        uint32_t i = hash(st->v[id].name, st->v[id].len) & (nslots - 1);
+        while (slots[i])
+            i = (i + 1) & (nslots - 1);
+        slots[i] = id + 1;
+    }
+    free(st->slots);
+    st->slots = slots;
+    st->nslots = nslots;
+    return 0;
+}
+
+int symtab_add(struct symtab *st, const char *name, size_t len)
+{
+    if (len == 0 || len > SYM_MAX_LEN)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_'))
+            return -1;
+    }
+    int found = symtab_find(st, name, len);
+    if (found >= 0)
+        return found;
+    if (st->n == st->cap) {
+        uint32_t cap = st->cap ? st->cap * 2 : 64;
+        struct sym *v = realloc(st->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        st->v = v;
+        st->cap = cap;
+    }
+    struct sym *y = &st->v[st->n];
+    memset(y, 0, sizeof *y);
+    for (size_t i = 0; i < len; i++)
+        y->name[i] = (char)up((unsigned char)name[i]);
+    y->len = (uint8_t)len;
+    y->active = 1;
+    st->n++;
+    /* keep the table at most half full */
+    if (st->n * 2 > st->nslots && rehash(st, st->nslots ? st->nslots * 2 : 128) != 0) {
+        st->n--;
+        return -1;
+    }
+    uint32_t mask = st->nslots - 1, i = hash(y->name, len) & mask;
+    while (st->slots[i] && st->slots[i] != st->n)
+        i = (i + 1) & mask;
+    st->slots[i] = st->n;
+    return (int)(st->n - 1);
+}
