@@ -1,0 +1,119 @@
+#include "market/candles.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int candles_init(struct candles *cs, uint32_t history)
+{
+    memset(cs, 0, sizeof *cs);
+    cs->history = history ? history : 1;
+    return 0;
+}
+
+void candles_free(struct candles *cs)
+{
+    for (uint32_t i = 0; cs->series && i < cs->nsym * IV_COUNT; i++)
+        free(cs->series[i].ring);
+    free(cs->series);
+    memset(cs, 0, sizeof *cs);
+}
+
+static struct series *series_for(struct candles *cs, uint32_t sym, int iv)
+{
+    if (sym >= cs->nsym) {
+        uint32_t n = cs->nsym ? cs->nsym : 64;
+        while (n <= sym)
+            n *= 2;
+        struct series *s = realloc(cs->series, sizeof *s * n * IV_COUNT);
+        if (!s)
+            return NULL;
+        memset(s + (size_t)cs->nsym * IV_COUNT, 0, sizeof *s * (n - cs->nsym) * IV_COUNT);
+        cs->series = s;
+        cs->nsym = n;
+    }
+    struct series *s = &cs->series[(size_t)sym * IV_COUNT + (size_t)iv];
+    if (!s->ring && !(s->ring = malloc(sizeof *s->ring * cs->history)))
+        return NULL;
+    return s;
+}
+
+const struct series *candles_series(const struct candles *cs, uint32_t symbol, int iv)
+{
+    if (symbol >= cs->nsym || iv < 0 || iv >= IV_COUNT)
+        return NULL;
+    const struct series *s = &cs->series[(size_t)symbol * IV_COUNT + (size_t)iv];
+    return s->ring ? s : NULL;
+}
+
+static inline struct candle *at(struct series *s, uint32_t cap, uint32_t i)
+{
+    return &s->ring[(s->head + i) % cap];
+}
+
+const struct candle *series_closed(const struct series *s, uint32_t history, uint32_t n)
+{
+    if (!s || n >= s->count)
+        return NULL;
+    return &s->ring[(s->head + s->count - 1 - n) % history];
+}
+
+/* Inserts c at logical position pos (0 = oldest), dropping the oldest when
+ * full. */
+static void insert_at(struct series *s, uint32_t cap, uint32_t pos, const struct candle *c)
+{
+    if (s->count == cap) {
+        if (pos == 0)
+            return;   /* older than everything held */
+        s->head = (s->head + 1) % cap;
+        s->count--;
+        pos--;
+    }
+    for (uint32_t i = s->count; i > pos; i--)
+        *at(s, cap, i) = *at(s, cap, i - 1);
+    *at(s, cap, pos) = *c;
+    s->count++;
+}
+
+static enum candle_event apply_closed(struct series *s, uint32_t cap, const struct candle *c)
+{
+    if (s->has_forming && s->forming.open_time <= c->open_time)
+        s->has_forming = 0;
+    if (s->count == 0 || at(s, cap, s->count - 1)->open_time < c->open_time) {
+        insert_at(s, cap, s->count, c);
+        return CANDLE_CLOSED;
+    }
+    /* Older than the newest: a gap being filled, or a duplicate. */
+    uint32_t lo = 0, hi = s->count;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (at(s, cap, mid)->open_time < c->open_time)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < s->count && at(s, cap, lo)->open_time == c->open_time)
+        return CANDLE_IGNORED;
+    if (lo == 0 && s->count == cap)
+        return CANDLE_IGNORED;
+    insert_at(s, cap, lo, c);
+    return CANDLE_CLOSED;
+}
+
+enum candle_event candles_apply(struct candles *cs, const struct candle *c)
+{
+    struct series *s = series_for(cs, c->symbol, c->interval);
+    if (!s)
+        return CANDLE_IGNORED;
+    uint32_t cap = cs->history;
+    if (c->closed)
+        return apply_closed(s, cap, c);
+    if (s->count && c->open_time <= at(s, cap, s->count - 1)->open_time)
+        return CANDLE_IGNORED;   /* that candle has closed already */
+    if (s->has_forming && (c->open_time < s->forming.open_time ||
+                           (c->open_time == s->forming.open_time &&
+                            c->event_time < s->forming.event_time)))
+        return CANDLE_IGNORED;   /* an older update arriving late */
+    s->forming = *c;
+    s->has_forming = 1;
+    return CANDLE_FORMING;
+}
