@@ -30,7 +30,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 TESTS   := $(UNIT_SRC) $(sort $(wildcard tests/spec/*_spec.lua)) $(sort $(wildcard tests/e2e/*.sh))
 PROVE   := prove --exec 'tests/run-one' --timer -j2
 
-.PHONY: all deps run test asan test-asan check-scripts clean help
+.PHONY: all deps run test asan test-asan bench clean help
 
 all: $(BIN)
 
@@ -40,6 +40,7 @@ help:
 	@echo "make test       install missing packages, build, run every test (TAP via prove)"
 	@echo "make asan       build build-asan/candlewatch with ASan+UBSan"
 	@echo "make test-asan  the whole test suite against the ASan+UBSan build"
+	@echo "make bench      performance numbers (prints; asserts nothing)"
 	@echo "make deps       apt-get install what is missing (sudo when not root)"
 
 # Installs only what is missing; prints nothing and does nothing otherwise.
@@ -76,6 +77,18 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(LIBOBJ)
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBOBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIBOBJ) $(PKG_LIBS) $(LDLIBS)
+
+BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/bench/%)
+
+$(BUILD)/tests/bench/%: tests/bench/%.c $(LIBOBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIBOBJ) $(PKG_LIBS) $(LDLIBS)
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BENCH_BIN)
+	@echo "machine: $$(nproc) cores, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
 
 run: deps
 	@$(MAKE) --no-print-directory $(BIN)

@@ -32,8 +32,11 @@ static struct series *series_for(struct candles *cs, uint32_t sym, int iv)
         cs->nsym = n;
     }
     struct series *s = &cs->series[(size_t)sym * IV_COUNT + (size_t)iv];
-    if (!s->ring && !(s->ring = malloc(sizeof *s->ring * cs->history)))
-        return NULL;
+    if (!s->ring) {
+        if (!(s->ring = malloc(sizeof *s->ring * cs->history)))
+            return NULL;
+        s->newest_open = -1;
+    }
     return s;
 }
 
@@ -47,7 +50,8 @@ const struct series *candles_series(const struct candles *cs, uint32_t symbol, i
 
 static inline struct candle *at(struct series *s, uint32_t cap, uint32_t i)
 {
-    return &s->ring[(s->head + i) % cap];
+    uint32_t k = s->head + i;   /* head < cap and i < cap: no division needed */
+    return &s->ring[k >= cap ? k - cap : k];
 }
 
 const struct candle *series_closed(const struct series *s, uint32_t history, uint32_t n)
@@ -64,7 +68,7 @@ static void insert_at(struct series *s, uint32_t cap, uint32_t pos, const struct
     if (s->count == cap) {
         if (pos == 0)
             return;   /* older than everything held */
-        s->head = (s->head + 1) % cap;
+        s->head = s->head + 1 == cap ? 0 : s->head + 1;
         s->count--;
         pos--;
     }
@@ -72,13 +76,14 @@ static void insert_at(struct series *s, uint32_t cap, uint32_t pos, const struct
         *at(s, cap, i) = *at(s, cap, i - 1);
     *at(s, cap, pos) = *c;
     s->count++;
+    s->newest_open = at(s, cap, s->count - 1)->open_time;
 }
 
 static enum candle_event apply_closed(struct series *s, uint32_t cap, const struct candle *c)
 {
     if (s->has_forming && s->forming.open_time <= c->open_time)
         s->has_forming = 0;
-    if (s->count == 0 || at(s, cap, s->count - 1)->open_time < c->open_time) {
+    if (s->newest_open < c->open_time) {
         insert_at(s, cap, s->count, c);
         return CANDLE_CLOSED;
     }
@@ -107,7 +112,7 @@ enum candle_event candles_apply(struct candles *cs, const struct candle *c)
     uint32_t cap = cs->history;
     if (c->closed)
         return apply_closed(s, cap, c);
-    if (s->count && c->open_time <= at(s, cap, s->count - 1)->open_time)
+    if (c->open_time <= s->newest_open)
         return CANDLE_IGNORED;   /* that candle has closed already */
     if (s->has_forming && (c->open_time < s->forming.open_time ||
                            (c->open_time == s->forming.open_time &&

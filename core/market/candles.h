@@ -22,6 +22,8 @@ enum candle_event { CANDLE_IGNORED, CANDLE_FORMING, CANDLE_CLOSED };
 struct series {
     struct candle forming;
     int has_forming;
+    int64_t newest_open;    /* open time of the newest closed candle, or -1:
+                             * forming updates need not touch the ring */
     uint32_t head, count;   /* ring: oldest at head */
     struct candle *ring;    /* `history` slots, allocated on first use */
 };

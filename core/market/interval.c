@@ -13,9 +13,22 @@ static const struct {
 
 int interval_parse(const char *name, size_t len)
 {
-    for (int i = 0; i < IV_COUNT; i++)
-        if (strlen(table[i].name) == len && memcmp(table[i].name, name, len) == 0)
-            return i;
+    /* on the hot path: no string calls */
+    if (len == 2) {
+        switch (name[1]) {
+        case 'm': return name[0] == '1' ? IV_1M : name[0] == '3' ? IV_3M : name[0] == '5' ? IV_5M : -1;
+        case 'h': return name[0] == '1' ? IV_1H : name[0] == '2' ? IV_2H : name[0] == '4' ? IV_4H
+                       : name[0] == '6' ? IV_6H : name[0] == '8' ? IV_8H : -1;
+        case 'd': return name[0] == '1' ? IV_1D : -1;
+        default: return -1;
+        }
+    }
+    if (len == 3 && name[0] == '1') {
+        if (name[1] == '5' && name[2] == 'm') return IV_15M;
+        if (name[1] == '2' && name[2] == 'h') return IV_12H;
+    }
+    if (len == 3 && name[0] == '3' && name[1] == '0' && name[2] == 'm')
+        return IV_30M;
     return -1;
 }
 

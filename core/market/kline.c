@@ -188,51 +188,40 @@ static const double pow10_tab[] = {
 
 int kline_decimal(const char *s, size_t n, double *out, int *decimals)
 {
+    const char *p = s, *end = s + n;
     uint64_t m = 0;
-    int digits = 0, dp = -1;
-    size_t i = 0;
-    if (n == 0 || n > 40)
+    /* integer part */
+    const char *d = p;
+    while (p < end && is_digit(*p))
+        m = m * 10 + (uint64_t)(*p++ - '0');
+    size_t int_digits = (size_t)(p - d);
+    if (int_digits == 0)
         return -1;
-    for (; i < n; i++) {
-        char c = s[i];
-        if (is_digit(c)) {
-            if (digits < 19)
-                m = m * 10 + (uint64_t)(c - '0');
-            else if (dp < 0 || c != '0')
-                goto slow;   /* more precision than 19 digits: rare, exact path */
-            else
-                continue;    /* trailing zero of a long fraction */
-            digits++;
-            if (dp >= 0)
-                dp++;
-        } else if (c == '.' && dp < 0 && digits > 0) {
-            dp = 0;
-        } else {
+    int dp = 0;
+    if (p < end) {
+        if (*p != '.')
             return -1;
-        }
+        const char *f = ++p;
+        while (p < end && is_digit(*p))
+            m = m * 10 + (uint64_t)(*p++ - '0');
+        dp = (int)(p - f);
+        if (dp == 0 || p != end)
+            return -1;   /* "12." or trailing junk */
     }
-    if (digits == 0 || dp == 0)
-        return -1;       /* "" or "12." */
-    if (dp < 0)
-        dp = 0;
-    if (dp > 22)
-        goto slow;
-    *decimals = dp;
-    /* 10^dp is exact, so this is one correctly rounded division */
-    *out = (double)m / pow10_tab[dp];
-    return 0;
-slow:;
-    char buf[48];
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    for (size_t k = 0; k < n; k++)
-        if (!is_digit(buf[k]) && buf[k] != '.')
+    if (int_digits + (size_t)dp > 19 || dp > 22) {
+        /* more digits than a uint64 holds: the exact (slow) conversion */
+        char buf[48];
+        if (n >= sizeof buf)
             return -1;
-    char *end;
-    *out = strtod(buf, &end);
-    const char *dot = memchr(buf, '.', n);
-    *decimals = dot ? (int)(n - (size_t)(dot - buf) - 1) : 0;
-    return end == buf + n ? 0 : -1;
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        *out = strtod(buf, NULL);
+    } else {
+        /* 10^dp is exact, so this is one correctly rounded division */
+        *out = (double)m / pow10_tab[dp];
+    }
+    *decimals = dp;
+    return 0;
 }
 
 static int decimal_field(struct jp *j, double *out, int *dp)
@@ -447,6 +436,176 @@ static enum frame_kind finish_kline(struct parse *ps, const struct symtab *syms,
     return FRAME_KLINE;
 }
 
+
+/* ---- fast path ----
+ * Binance serialises every kline event with the same fields in the same
+ * order.  This path reads exactly that layout with literal compares and no
+ * key dispatch; at the first byte that differs (other order, whitespace,
+ * escapes, a malformed value) it gives up and the general walker parses the
+ * frame from the start, so both paths accept and refuse the same frames. */
+
+struct fp {
+    const char *p, *end;
+};
+
+/* Equal to a literal of compile-time length, compared a word at a time
+ * (memcmp would be a call per literal). */
+static inline __attribute__((always_inline)) int lit_eq(const char *p, const char *s,
+                                                        size_t n)
+{
+    uint64_t a = 0, b = 0;
+    if (n < 8) {   /* constant n: these become plain loads */
+        memcpy(&a, p, n);
+        memcpy(&b, s, n);
+        return a == b;
+    }
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&a, p + i, 8);
+        memcpy(&b, s + i, 8);
+        if (a != b)
+            return 0;
+    }
+    if (i == n)
+        return 1;
+    memcpy(&a, p + n - 8, 8);   /* the tail, overlapping what was compared */
+    memcpy(&b, s + n - 8, 8);
+    return a == b;
+}
+
+#define LIT(f, s) \
+    ((size_t)((f)->end - (f)->p) >= sizeof(s) - 1 && lit_eq((f)->p, (s), sizeof(s) - 1) \
+         ? ((f)->p += sizeof(s) - 1, 1) : 0)
+
+/* Any byte of x below 0x20, or equal to '\\'?  (SWAR, 8 bytes at once) */
+static inline int special8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t ctl = (x - ones * 0x20) & ~x & highs;
+    uint64_t bs = x ^ (ones * '\\');
+    bs = (bs - ones) & ~bs & highs;
+    return (ctl | bs) != 0;
+}
+
+/* The contents up to the closing quote (the opening one already read);
+ * refuses escapes and control bytes, which the general walker handles. */
+static inline int fstr(struct fp *f, const char **s, size_t *n)
+{
+    const char *q = memchr(f->p, '"', (size_t)(f->end - f->p));
+    if (!q)
+        return 0;
+    const char *c = f->p;
+    for (; q - c >= 8; c += 8) {
+        uint64_t x;
+        memcpy(&x, c, 8);
+        if (special8(x))
+            return 0;
+    }
+    for (; c < q; c++)
+        if (*c == '\\' || (unsigned char)*c < 0x20)
+            return 0;
+    *s = f->p;
+    *n = (size_t)(q - f->p);
+    f->p = q + 1;
+    return 1;
+}
+
+/* An integer.  Unbounded digit loops are safe: the fast path only runs on
+ * frames whose last byte is '}', so every run of digits ends inside. */
+static inline int fint(struct fp *f, int64_t *v)
+{
+    const char *q = f->p;
+    int neg = *q == '-';
+    q += neg;
+    const char *d = q;
+    uint64_t x = 0;
+    while (is_digit(*q))
+        x = x * 10 + (uint64_t)(*q++ - '0');
+    if (q == d || q - d > 18 || *q == '.' || *q == 'e' || *q == 'E')
+        return 0;
+    *v = neg ? -(int64_t)x : (int64_t)x;
+    f->p = q;
+    return 1;
+}
+
+/* "digits[.digits]" including the quotes, read in place (the '}' at the
+ * end of the frame bounds the digit loops, as in fint). */
+static inline int fdec(struct fp *f, double *v, int *dp)
+{
+    const char *q = f->p;
+    if (*q++ != '"')
+        return 0;
+    const char *d = q;
+    uint64_t m = 0;
+    while (is_digit(*q))
+        m = m * 10 + (uint64_t)(*q++ - '0');
+    size_t int_digits = (size_t)(q - d);
+    int frac = 0;
+    if (*q == '.') {
+        const char *fs = ++q;
+        while (is_digit(*q))
+            m = m * 10 + (uint64_t)(*q++ - '0');
+        frac = (int)(q - fs);
+        if (frac == 0)
+            return 0;
+    }
+    if (*q != '"' || int_digits == 0 || int_digits + (size_t)frac > 19)
+        return 0;   /* the general path handles (or refuses) the rest */
+    *v = (double)m / pow10_tab[frac];
+    *dp = frac;
+    f->p = q + 1;
+    return 1;
+}
+
+static int fast_kline(const char *buf, size_t len, struct parse *ps)
+{
+    if (len < 2 || buf[len - 1] != '}')
+        return 0;
+    struct fp f = {buf, buf + len};
+    struct candle *c = ps->c;
+    const char *skip;
+    size_t skip_n;
+    int64_t i64;
+    int dp;
+    int combined = LIT(&f, "{\"stream\":\"");
+    if (combined && !(fstr(&f, &ps->stream, &ps->stream_n) && LIT(&f, ",\"data\":")))
+        return 0;
+    if (!(LIT(&f, "{\"e\":\"kline\",\"E\":") && fint(&f, &ps->event_time) &&
+          LIT(&f, ",\"s\":\"") && fstr(&f, &ps->data_sym, &ps->data_sym_n) &&
+          LIT(&f, ",\"k\":{\"t\":") && fint(&f, &c->open_time) && LIT(&f, ",\"T\":") &&
+          fint(&f, &c->close_time) && LIT(&f, ",\"s\":\"") && fstr(&f, &ps->sym, &ps->sym_n) &&
+          LIT(&f, ",\"i\":\"") && fstr(&f, &ps->iv, &ps->iv_n) && LIT(&f, ",\"f\":") &&
+          fint(&f, &i64) && LIT(&f, ",\"L\":") && fint(&f, &i64) && LIT(&f, ",\"o\":") &&
+          fdec(&f, &c->open, &ps->dp) && LIT(&f, ",\"c\":") && fdec(&f, &c->close, &dp) &&
+          LIT(&f, ",\"h\":") && fdec(&f, &c->high, &dp) && LIT(&f, ",\"l\":") &&
+          fdec(&f, &c->low, &dp) && LIT(&f, ",\"v\":") && fdec(&f, &c->volume, &dp) &&
+          LIT(&f, ",\"n\":") && fint(&f, &i64) && i64 >= 0 && i64 <= INT32_MAX &&
+          LIT(&f, ",\"x\":")))
+        return 0;
+    c->trades = (int32_t)i64;
+    if (LIT(&f, "true"))
+        c->closed = 1;
+    else if (LIT(&f, "false"))
+        c->closed = 0;
+    else
+        return 0;
+    if (!(LIT(&f, ",\"q\":") && fdec(&f, &c->quote_volume, &dp) && LIT(&f, ",\"V\":\"") &&
+          fstr(&f, &skip, &skip_n) && LIT(&f, ",\"Q\":\"") && fstr(&f, &skip, &skip_n) &&
+          LIT(&f, ",\"B\":\"") && fstr(&f, &skip, &skip_n) && LIT(&f, "}}")))
+        return 0;
+    if (combined && !LIT(&f, "}"))
+        return 0;
+    if (f.p != f.end)
+        return 0;
+    static const char kline[] = "kline";
+    ps->event = kline;
+    ps->event_n = 5;
+    ps->has_event_time = 1;
+    ps->has_k = 1;
+    ps->seen = F_ALL;
+    return 1;
+}
+
 enum frame_kind kline_parse(const char *buf, size_t len, const struct symtab *syms,
                             struct candle *out, struct frame_info *info)
 {
@@ -457,6 +616,10 @@ enum frame_kind kline_parse(const char *buf, size_t len, const struct symtab *sy
     info->drop = KD_NONE;
     info->reply_id = -1;
     info->reply_error = 0;
+    if (fast_kline(buf, len, &ps))
+        return finish_kline(&ps, syms, info);
+    memset(&ps, 0, sizeof ps);
+    ps.c = out;
     if (object(&j, &ps, 0) != 0 || peek(&j) != -1)
         return drop(info, KD_JSON);
     if (ps.has_k) {

@@ -179,6 +179,17 @@ int main(void)
             leaked++;
     is_int(leaked, 0, "none of the %zu truncations of a frame yields a candle", glen);
 
+    /* every interval name round-trips; near misses do not parse */
+    int names_ok = 1;
+    for (int iv = 0; iv < IV_COUNT; iv++)
+        names_ok &= interval_parse(interval_name(iv), strlen(interval_name(iv))) == iv;
+    ok(names_ok, "every interval name parses back to itself");
+    const char *bad_iv[] = {"2m", "1M", "1w", "15h", "45m", "1", "", "1mm", "30h"};
+    int rejected = 0;
+    for (size_t i = 0; i < sizeof bad_iv / sizeof *bad_iv; i++)
+        rejected += interval_parse(bad_iv[i], strlen(bad_iv[i])) < 0;
+    is_int(rejected, (int)(sizeof bad_iv / sizeof *bad_iv), "near-miss interval names are refused");
+
     /* decimals */
     double v;
     int dp;
