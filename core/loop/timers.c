@@ -119,7 +119,10 @@ uint64_t timers_next(const struct timers *ts)
 int timers_run_due(struct timers *ts, uint64_t now)
 {
     int ran = 0;
-    while (ts->n && ts->heap[0]->due <= now) {
+    /* Only timers that existed on entry: a callback that adds a timer due
+     * now (timer.after(0) in a loop) must not keep this call going. */
+    uint64_t limit = ts->seq;
+    while (ts->n && ts->heap[0]->due <= now && ts->heap[0]->seq < limit) {
         struct timer *t = ts->heap[0];
         remove_at(ts, 0);
         timer_cb cb = t->cb;

@@ -32,7 +32,8 @@ struct timer *timers_add(struct timers *ts, uint64_t due_ms, timer_cb cb, void *
 void timers_cancel(struct timers *ts, struct timer *t);
 /* Earliest deadline, or UINT64_MAX when empty. */
 uint64_t timers_next(const struct timers *ts);
-/* Runs every timer due at or before now; returns how many ran. */
+/* Runs the timers due at or before now that existed when it was called
+ * (ones they add run on a later call); returns how many ran. */
 int timers_run_due(struct timers *ts, uint64_t now);
 
 #endif

@@ -222,7 +222,7 @@ static struct lh_gen *gen_build(struct lh_host *h, const char *dir, struct probl
         char path[2048], chunk[2100], err[2048];
         snprintf(path, sizeof path, "%s/%s", g->dir, files.v[i]);
         snprintf(chunk, sizeof chunk, "@%s", path);
-        if (lh_load_file(h, path, chunk, err, sizeof err) != 0) {
+        if (lh_load_file(h->L, h, path, chunk, err, sizeof err) != 0) {
             problem(p, err);
             continue;
         }

@@ -129,10 +129,12 @@ void lh_error_text(struct lh_host *h, int status, const char *msg, char *out, si
 void lh_require_phase(lua_State *L, const char *what, enum lh_phase need);
 
 /* sandbox.c */
+#define LH_TASK_THREADS "cw.task_threads"   /* registry: weak set of handler threads */
 void lh_sandbox_open(struct lh_host *h);
 void lh_sandbox_new_env(lua_State *L, struct lh_host *h);   /* pushes env */
-int lh_load_file(struct lh_host *h, const char *path, const char *chunkname, char *err,
-                 size_t errlen);                             /* pushes chunk */
+/* Pushes the compiled chunk (with a fresh sandbox env) onto L. */
+int lh_load_file(lua_State *L, struct lh_host *h, const char *path, const char *chunkname,
+                 char *err, size_t errlen);
 int lh_require(lua_State *L);
 
 /* gen.c */
@@ -157,7 +159,9 @@ struct lh_task *lh_task_current(lua_State *L);
 /* Results for a waiting task are on its stack; queue it to resume. */
 void lh_task_wake(struct lh_task *t, int nargs);
 lua_State *lh_task_thread(struct lh_task *t);
-void lh_task_set_cancel(struct lh_task *t, void (*cancel)(void *ud), void *ud);
+/* A binding is about to yield the task until lh_task_wake(); cancel (may be
+ * NULL) stops the operation if the task is dropped meanwhile. */
+void lh_task_wait(struct lh_task *t, void (*cancel)(void *ud), void *ud);
 void lh_tasks_cancel_all(struct lh_host *h);
 void lh_tasks_drain(struct lh_host *h);
 
@@ -170,7 +174,9 @@ int lh_open_store(lua_State *L);
 int lh_open_host(lua_State *L);
 int lh_open_spec(lua_State *L);
 
-/* json helpers shared with store (mod_json.c) */
+/* json helpers shared with store (mod_json.c).  Both may raise a Lua
+ * error (the memory limit) after freeing their own C memory: callers must
+ * hold no C allocation across them. */
 char *lh_json_encode(lua_State *L, int idx, char *err, size_t errlen);
 int lh_json_push(lua_State *L, const char *text, size_t len, char *err, size_t errlen);
 

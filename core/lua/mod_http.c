@@ -139,7 +139,7 @@ static int start(lua_State *L, const char *usage, const char *method, const char
         lua_pushliteral(L, "cannot start the request");
         return 2;
     }
-    lh_task_set_cancel(task, on_cancel, w);
+    lh_task_wait(task, on_cancel, w);
     return lua_yield(L, 0);
 }
 

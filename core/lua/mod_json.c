@@ -14,127 +14,157 @@
 
 #define JSON_MAX_DEPTH 100
 
-static int cmp_keys(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
+/* Encoding runs under lua_pcall: a Lua error (the memory limit) can strike
+ * at any push, and the C tree built so far must then be freed.  Each node is
+ * attached to its parent as soon as it exists, so freeing the root frees all. */
+struct enc {
+    cJSON *root;
+    char err[256];
+};
 
-static cJSON *to_json(lua_State *L, int idx, int depth, char *err, size_t errlen);
+static int add_value(lua_State *L, int idx, int depth, cJSON *parent, const char *key,
+                     struct enc *e);
 
-static cJSON *table_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
+static cJSON *attach(cJSON *parent, const char *key, cJSON *node, struct enc *e)
 {
-    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-    lua_Integer count = 0;
-    int string_keys = 1;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        count++;
-        int kt = lua_type(L, -2);
-        if (kt != LUA_TSTRING && !(kt == LUA_TNUMBER && lua_isinteger(L, -2)))
-            string_keys = 0;
-        lua_pop(L, 1);
-    }
-    if (n > 0 && count == n) {
-        cJSON *arr = cJSON_CreateArray();
-        for (lua_Integer i = 1; arr && i <= n; i++) {
-            lua_rawgeti(L, idx, i);
-            cJSON *item = to_json(L, lua_gettop(L), depth + 1, err, errlen);
-            lua_pop(L, 1);
-            if (!item) {
-                cJSON_Delete(arr);
-                return NULL;
-            }
-            cJSON_AddItemToArray(arr, item);
-        }
-        return arr;
-    }
-    if (!string_keys) {
-        snprintf(err, errlen, "cannot encode a table with keys that are not strings");
+    if (!node) {
+        snprintf(e->err, sizeof e->err, "out of memory");
         return NULL;
     }
-    /* Keys as strings, sorted; integer keys become their decimal text. */
-    const char **keys = malloc(sizeof *keys * (size_t)(count + 1));
-    lua_createtable(L, (int)count, 0);
+    if (!parent)
+        e->root = node;
+    else if (key)
+        cJSON_AddItemToObject(parent, key, node);
+    else
+        cJSON_AddItemToArray(parent, node);
+    return node;
+}
+
+static int add_table(lua_State *L, int idx, int depth, cJSON *node, int is_array, struct enc *e)
+{
+    if (is_array) {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, idx, i);
+            int rc = add_value(L, lua_gettop(L), depth + 1, node, NULL, e);
+            lua_pop(L, 1);
+            if (rc)
+                return -1;
+        }
+        return 0;
+    }
+    /* Keys as strings, sorted (stable output); integer keys become text. */
+    lua_newtable(L);
     int names = lua_gettop(L);
     lua_Integer k = 0;
     lua_pushnil(L);
-    while (keys && lua_next(L, idx)) {
+    while (lua_next(L, idx)) {
         lua_pop(L, 1);
         lua_pushvalue(L, -1);
-        const char *s = lua_tostring(L, -1);   /* converts a copy, not the key */
-        keys[k] = s;
-        lua_rawseti(L, names, ++k);            /* keeps the string alive */
+        lua_tostring(L, -1);   /* converts the copy, never the key itself */
+        lua_rawseti(L, names, ++k);
     }
-    cJSON *obj = keys ? cJSON_CreateObject() : NULL;
-    if (obj)
-        qsort(keys, (size_t)k, sizeof *keys, cmp_keys);
-    for (lua_Integer i = 0; obj && i < k; i++) {
-        lua_pushstring(L, keys[i]);
-        if (lua_rawget(L, idx) == LUA_TNIL) {  /* integer key stored as number */
+    lua_getglobal(L, "table");
+    lua_getfield(L, -1, "sort");
+    lua_pushvalue(L, names);
+    lua_call(L, 1, 0);
+    lua_pop(L, 1);
+    for (lua_Integer i = 1; i <= k; i++) {
+        lua_rawgeti(L, names, i);
+        const char *key = lua_tostring(L, -1);
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, idx) == LUA_TNIL) {   /* the key was an integer */
             lua_pop(L, 1);
-            lua_Integer ik = strtoll(keys[i], NULL, 10);
-            lua_rawgeti(L, idx, ik);
+            lua_rawgeti(L, idx, strtoll(key, NULL, 10));
         }
-        cJSON *item = to_json(L, lua_gettop(L), depth + 1, err, errlen);
-        lua_pop(L, 1);
-        if (!item) {
-            cJSON_Delete(obj);
-            obj = NULL;
-            break;
-        }
-        cJSON_AddItemToObject(obj, keys[i], item);
+        int rc = add_value(L, lua_gettop(L), depth + 1, node, key, e);
+        lua_pop(L, 2);
+        if (rc)
+            return -1;
     }
     lua_pop(L, 1);
-    free(keys);
-    return obj;
+    return 0;
 }
 
-static cJSON *to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
+static int add_value(lua_State *L, int idx, int depth, cJSON *parent, const char *key,
+                     struct enc *e)
 {
     if (depth > JSON_MAX_DEPTH) {
-        snprintf(err, errlen, "cannot encode: nested deeper than %d (a cycle?)",
+        snprintf(e->err, sizeof e->err, "cannot encode: nested deeper than %d (a cycle?)",
                  JSON_MAX_DEPTH);
-        return NULL;
+        return -1;
     }
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
-        return cJSON_CreateNull();
+        return attach(parent, key, cJSON_CreateNull(), e) ? 0 : -1;
     case LUA_TBOOLEAN:
-        return cJSON_CreateBool(lua_toboolean(L, idx));
+        return attach(parent, key, cJSON_CreateBool(lua_toboolean(L, idx)), e) ? 0 : -1;
     case LUA_TNUMBER: {
         lua_Number v = lua_tonumber(L, idx);
         if (!isfinite(v)) {
-            snprintf(err, errlen, "cannot encode %s", isnan(v) ? "NaN" : "infinity");
-            return NULL;
+            snprintf(e->err, sizeof e->err, "cannot encode %s", isnan(v) ? "NaN" : "infinity");
+            return -1;
         }
-        return cJSON_CreateNumber(v);
+        return attach(parent, key, cJSON_CreateNumber(v), e) ? 0 : -1;
     }
     case LUA_TSTRING:
-        return cJSON_CreateString(lua_tostring(L, idx));
+        return attach(parent, key, cJSON_CreateString(lua_tostring(L, idx)), e) ? 0 : -1;
     case LUA_TLIGHTUSERDATA:
         if (lua_touserdata(L, idx) == NULL)
-            return cJSON_CreateNull();
+            return attach(parent, key, cJSON_CreateNull(), e) ? 0 : -1;
         break;
-    case LUA_TTABLE:
+    case LUA_TTABLE: {
         luaL_checkstack(L, 8, "json.encode");
-        return table_to_json(L, idx, depth, err, errlen);
+        lua_Integer n = (lua_Integer)lua_rawlen(L, idx), count = 0;
+        int string_keys = 1;
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            count++;
+            int kt = lua_type(L, -2);
+            if (kt != LUA_TSTRING && !(kt == LUA_TNUMBER && lua_isinteger(L, -2)))
+                string_keys = 0;
+            lua_pop(L, 1);
+        }
+        int is_array = n > 0 && count == n;
+        if (!is_array && !string_keys) {
+            snprintf(e->err, sizeof e->err, "cannot encode a table with keys that are not strings");
+            return -1;
+        }
+        cJSON *node = attach(parent, key, is_array ? cJSON_CreateArray() : cJSON_CreateObject(), e);
+        return node ? add_table(L, idx, depth, node, is_array, e) : -1;
+    }
     default:
         break;
     }
-    snprintf(err, errlen, "cannot encode a %s value", luaL_typename(L, idx));
-    return NULL;
+    snprintf(e->err, sizeof e->err, "cannot encode a %s value", luaL_typename(L, idx));
+    return -1;
+}
+
+/* (enc, value) -> ok: the protected half of lh_json_encode */
+static int encode_p(lua_State *L)
+{
+    struct enc *e = lua_touserdata(L, 1);
+    lua_pushboolean(L, add_value(L, 2, 0, NULL, NULL, e) == 0);
+    return 1;
 }
 
 char *lh_json_encode(lua_State *L, int idx, char *err, size_t errlen)
 {
+    struct enc e = {0};
     idx = lua_absindex(L, idx);
-    cJSON *j = to_json(L, idx, 0, err, errlen);
-    if (!j)
-        return NULL;
-    char *s = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
+    lua_pushcfunction(L, encode_p);
+    lua_pushlightuserdata(L, &e);
+    lua_pushvalue(L, idx);
+    if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+        cJSON_Delete(e.root);
+        return lua_error(L), NULL;   /* re-raise, nothing left to free */
+    }
+    int ok = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    char *s = ok ? cJSON_PrintUnformatted(e.root) : NULL;
+    cJSON_Delete(e.root);
     if (!s)
-        snprintf(err, errlen, "out of memory");
+        snprintf(err, errlen, "%s", ok ? "out of memory" : e.err);
     return s;
 }
 
@@ -169,6 +199,13 @@ static void push_json(lua_State *L, const cJSON *j)
     }
 }
 
+/* (tree) -> value: the protected half of lh_json_push */
+static int push_p(lua_State *L)
+{
+    push_json(L, lua_touserdata(L, 1));
+    return 1;
+}
+
 int lh_json_push(lua_State *L, const char *text, size_t len, char *err, size_t errlen)
 {
     const char *end = NULL;
@@ -178,8 +215,12 @@ int lh_json_push(lua_State *L, const char *text, size_t len, char *err, size_t e
         snprintf(err, errlen, "invalid JSON at byte %zu", at + 1);
         return -1;
     }
-    push_json(L, j);
+    lua_pushcfunction(L, push_p);
+    lua_pushlightuserdata(L, j);
+    int st = lua_pcall(L, 1, 1, 0);
     cJSON_Delete(j);
+    if (st != LUA_OK)
+        lua_error(L);   /* re-raise: the tree is freed; the caller owns nothing */
     return 0;
 }
 

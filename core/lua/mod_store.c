@@ -45,12 +45,27 @@ static int fail_with(lua_State *L, const char *err)
     return 2;
 }
 
+struct get_ctx {
+    const char *text;
+    char err[128];
+};
+
+/* (ctx) -> value | fail: decodes under lua_pcall, so the caller can free
+ * the stored text whatever happens */
+static int get_p(lua_State *L)
+{
+    struct get_ctx *g = lua_touserdata(L, 1);
+    if (lh_json_push(L, g->text, strlen(g->text), g->err, sizeof g->err) != 0)
+        luaL_pushfail(L);
+    return 1;
+}
+
 /* store.get(scope, key) -> value | nil    (nil, err when the database fails) */
 static int s_get(lua_State *L)
 {
     const char *scope, *key;
     struct store *st = check_call(L, "store.get(scope, key)", &scope, &key);
-    char *text = NULL, err[128];
+    char *text = NULL;
     int rc = store_kv_get(st, scope, key, &text);
     if (rc < 0)
         return fail_with(L, store_error(st));
@@ -58,10 +73,15 @@ static int s_get(lua_State *L)
         lua_pushnil(L);
         return 1;
     }
-    int bad = lh_json_push(L, text, strlen(text), err, sizeof err);
+    struct get_ctx g = {.text = text};
+    lua_pushcfunction(L, get_p);
+    lua_pushlightuserdata(L, &g);
+    int status = lua_pcall(L, 1, 1, 0);
     free(text);
-    if (bad)
-        return fail_with(L, err);
+    if (status != LUA_OK)
+        return lua_error(L);
+    if (g.err[0])
+        return fail_with(L, g.err);
     return 1;
 }
 

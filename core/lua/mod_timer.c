@@ -20,6 +20,13 @@ static int add(lua_State *L, int repeat, const char *usage)
     struct lh_gen *g = h->cur.gen;
     if (!g || h->cur.phase == LH_PHASE_NONE)
         return luaL_error(L, "expected %s to be called from a script", usage);
+    if (h->cur.phase == LH_PHASE_HANDLER && !g->live) {
+        /* a handler finishing on a replaced generation: its timer would never run */
+        luaL_pushfail(L);
+        lua_pushliteral(L, "the scripts were reloaded while this handler ran; "
+                           "its new timers would not run");
+        return 2;
+    }
     struct lh_reg *r = lh_reg_add(L, g, LH_REG_TIMER, h->cur.script, 2);
     if (!r)
         return luaL_error(L, "out of memory");
@@ -31,34 +38,32 @@ static int add(lua_State *L, int repeat, const char *usage)
     return 1;
 }
 
-/* timer.after(seconds, fn) -> id      fn runs once, as a handler */
+/* timer.after(seconds, fn) -> id | nil, err   fn runs once, as a handler
+ * (err: the handler outlived a reload; only the new scripts' timers run) */
 static int t_after(lua_State *L)
 {
     return add(L, 0, "timer.after(seconds, fn)");
 }
 
-/* timer.every(seconds, fn) -> id      fn runs every `seconds` (>= 0.01) */
+/* timer.every(seconds, fn) -> id | nil, err   fn runs every `seconds` (>= 0.01) */
 static int t_every(lua_State *L)
 {
     return add(L, 1, "timer.every(seconds, fn)");
 }
 
-/* timer.cancel(id) -> true | false    false when no such timer is pending */
+/* timer.cancel(id) -> true | false    false when this script has no such
+ * pending timer (a script cancels only its own) */
 static int t_cancel(lua_State *L)
 {
     struct lh_host *h = lh_host_of(L);
     lua_Integer id = luaL_checkinteger(L, 1);
-    struct lh_gen *gens[2] = {h->cur.gen, h->gen};
-    for (int i = 0; i < 2; i++) {
-        if (!gens[i])
-            continue;
-        for (struct lh_reg *r = gens[i]->regs; r; r = r->next)
-            if (r->kind == LH_REG_TIMER && (lua_Integer)r->id == id) {
-                lh_reg_remove(gens[i], r);
-                lua_pushboolean(L, 1);
-                return 1;
-            }
-    }
+    struct lh_gen *g = h->cur.gen;
+    for (struct lh_reg *r = g ? g->regs : NULL; r; r = r->next)
+        if (r->kind == LH_REG_TIMER && (lua_Integer)r->id == id && r->script == h->cur.script) {
+            lh_reg_remove(g, r);
+            lua_pushboolean(L, 1);
+            return 1;
+        }
     lua_pushboolean(L, 0);
     return 1;
 }

@@ -20,7 +20,7 @@
 
 static const char *const base_allowed[] = {
     "assert",   "error",  "ipairs",       "next",         "pairs",    "pcall",
-    "rawequal", "rawget", "rawlen",       "rawset",       "select",   "setmetatable",
+    "rawequal", "rawget", "rawlen",       "rawset",       "select",
     "getmetatable", "tonumber", "tostring", "type",       "xpcall",   "_VERSION",
     NULL,
 };
@@ -32,11 +32,23 @@ static int ro_newindex(lua_State *L)
                       lua_tostring(L, lua_upvalueindex(1)));
 }
 
-/* __pairs of a proxy: iterate the table behind it.  upvalue 1: next */
+/* The iterator of a proxy: lua_next over the table behind it, which stays
+ * an upvalue, never a value a script can hold.  upvalue 1: the table */
+static int ro_next(lua_State *L)
+{
+    lua_settop(L, 2);
+    if (lua_next(L, lua_upvalueindex(1)))
+        return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+/* __pairs of a proxy -> ro_next, proxy, nil */
 static int ro_pairs(lua_State *L)
 {
-    lua_pushvalue(L, lua_upvalueindex(1));
     luaL_getmetafield(L, 1, "__index");
+    lua_pushcclosure(L, ro_next, 1);
+    lua_pushvalue(L, 1);
     lua_pushnil(L);
     return 3;
 }
@@ -59,8 +71,7 @@ static void freeze(lua_State *L, const char *name)
     lua_pushstring(L, name);
     lua_pushcclosure(L, ro_newindex, 1);
     lua_setfield(L, -2, "__newindex");
-    lua_getglobal(L, "next");
-    lua_pushcclosure(L, ro_pairs, 1);
+    lua_pushcfunction(L, ro_pairs);
     lua_setfield(L, -2, "__pairs");
     lua_pushcfunction(L, ro_len);
     lua_setfield(L, -2, "__len");
@@ -70,9 +81,104 @@ static void freeze(lua_State *L, const char *name)
     lua_replace(L, t);
 }
 
+/* setmetatable(t, mt) -> t: as Lua's, but a metatable with __gc is refused:
+ * finalizers run with hooks off, outside any budget, even inside network
+ * callbacks. */
+static int sb_setmetatable(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TTABLE && lua_getfield(L, 2, "__gc") != LUA_TNIL)
+        return luaL_error(L, "setmetatable: __gc metamethods are not allowed in scripts");
+    lua_settop(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));   /* the real setmetatable */
+    lua_insert(L, 1);
+    lua_call(L, 2, 1);
+    return 1;
+}
+
+/* Raises if the thread at idx runs a handler: only the host resumes those. */
+static void check_not_task(lua_State *L, int idx, const char *fname)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, LH_TASK_THREADS);
+    lua_pushvalue(L, idx);
+    int is_task = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    if (is_task)
+        luaL_error(L, "%s: a handler's own coroutine is run by the host, not by scripts",
+                   fname);
+}
+
+/* coroutine.resume(co, ...) / coroutine.close(co): as Lua's, refusing
+ * handler threads.  upvalue 1: the real function, 2: its name */
+static int sb_co_guard(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTHREAD);
+    check_not_task(L, 1, lua_tostring(L, lua_upvalueindex(2)));
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* Pattern matching runs in C, outside the instruction budget, and a few
+ * backtracking items over a long subject take for ever: the cost is about
+ * len^items.  Refuse what would exceed ~10^8 steps. */
+static int pattern_items(const char *p, size_t n)
+{
+    int items = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '%') {
+            i++;
+        } else if (p[i] == '[') {
+            size_t j = i + 1;
+            if (j < n && p[j] == '^')
+                j++;
+            if (j < n && p[j] == ']')
+                j++;
+            while (j < n && p[j] != ']')
+                j += p[j] == '%' ? 2 : 1;
+            i = j;
+        } else if (i > 0 && (p[i] == '*' || p[i] == '+' || p[i] == '-')) {
+            items++;
+        }
+    }
+    return items;
+}
+
+/* string.find/match/gmatch/gsub(s, pattern, ...) with a cost bound.
+ * upvalue 1: the real function, 2: its name */
+static int sb_pattern(lua_State *L)
+{
+    size_t sn, pn;
+    luaL_checklstring(L, 1, &sn);
+    const char *pat = luaL_checklstring(L, 2, &pn);
+    int plain = lua_toboolean(L, 4) && strcmp(lua_tostring(L, lua_upvalueindex(2)), "find") == 0;
+    int items = plain ? 0 : pattern_items(pat, pn);
+    double cost = 1;
+    for (int i = 0; i < items && cost <= 1e8; i++)
+        cost *= (double)(sn + 1);
+    if (items >= 2 && cost > 1e8)
+        return luaL_error(L, "string.%s: pattern too costly for a subject of %d bytes (%d "
+                             "repetition items); simplify the pattern",
+                          lua_tostring(L, lua_upvalueindex(2)), (int)sn, items);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* Replaces field `name` of the table at t with a guard closure around it. */
+static void guard(lua_State *L, int t, const char *name, lua_CFunction fn)
+{
+    lua_getfield(L, t, name);
+    lua_pushstring(L, name);
+    lua_pushcclosure(L, fn, 2);
+    lua_setfield(L, t, name);
+}
+
 /* Copies global library `name` minus the names in `drop`, frozen, into the
  * table at api. */
-static void put_lib(lua_State *L, int api, const char *name, const char *const *drop)
+static void put_lib(lua_State *L, int api, const char *name, const char *const *drop,
+                    void (*adjust)(lua_State *L, int t))
 {
     lua_newtable(L);
     lua_getglobal(L, name);
@@ -91,8 +197,23 @@ static void put_lib(lua_State *L, int api, const char *name, const char *const *
         lua_settable(L, -5);
     }
     lua_pop(L, 1);
+    if (adjust)
+        adjust(L, lua_gettop(L));
     freeze(L, name);
     lua_setfield(L, api, name);
+}
+
+static void adjust_string(lua_State *L, int t)
+{
+    const char *const names[] = {"find", "match", "gmatch", "gsub", NULL};
+    for (const char *const *n = names; *n; n++)
+        guard(L, t, *n, sb_pattern);
+}
+
+static void adjust_coroutine(lua_State *L, int t)
+{
+    guard(L, t, "resume", sb_co_guard);
+    guard(L, t, "close", sb_co_guard);
 }
 
 /* print(...) -> nil: like log.info, tagged with the script's name. */
@@ -260,14 +381,24 @@ void lh_sandbox_open(struct lh_host *h)
     lua_setfield(L, api, "collectgarbage");
     lua_pushcfunction(L, lh_require);
     lua_setfield(L, api, "require");
+    lua_getglobal(L, "setmetatable");
+    lua_pushcclosure(L, sb_setmetatable, 1);
+    lua_setfield(L, api, "setmetatable");
+    /* handler threads, weak-keyed: see check_not_task */
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, LH_TASK_THREADS);
     put_blocked(L, api, "dofile", "dofile");
     put_blocked(L, api, "loadfile", "loadfile");
     const char *const no_dump[] = {"dump", NULL};
-    put_lib(L, api, "string", no_dump);
-    put_lib(L, api, "table", NULL);
-    put_lib(L, api, "math", NULL);
-    put_lib(L, api, "utf8", NULL);
-    put_lib(L, api, "coroutine", NULL);
+    put_lib(L, api, "string", no_dump, adjust_string);
+    put_lib(L, api, "table", NULL, NULL);
+    put_lib(L, api, "math", NULL, NULL);
+    put_lib(L, api, "utf8", NULL, NULL);
+    put_lib(L, api, "coroutine", NULL, adjust_coroutine);
     put_os(L, api);
     put_module(L, api, "log", lh_open_log);
     put_module(L, api, "timer", lh_open_timer);
@@ -317,8 +448,8 @@ void lh_sandbox_new_env(lua_State *L, struct lh_host *h)
     lua_setmetatable(L, -2);
 }
 
-int lh_load_file(struct lh_host *h, const char *path, const char *chunkname, char *err,
-                 size_t errlen)
+int lh_load_file(lua_State *L, struct lh_host *h, const char *path, const char *chunkname,
+                 char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -326,7 +457,6 @@ int lh_load_file(struct lh_host *h, const char *path, const char *chunkname, cha
         return -1;
     }
     luaL_Buffer b;
-    lua_State *L = h->L;
     luaL_buffinit(L, &b);
     char chunk[4096];
     size_t n;
@@ -401,7 +531,7 @@ int lh_require(lua_State *L)
             *p = '/';
     snprintf(path, sizeof path, "%s/%s", g->dir, rel);
     snprintf(chunkname, sizeof chunkname, "@%s", path);
-    if (lh_load_file(h, path, chunkname, err, sizeof err) != 0)
+    if (lh_load_file(L, h, path, chunkname, err, sizeof err) != 0)
         return luaL_error(L, "require '%s': %s", name, err);
     lua_rawgeti(L, LUA_REGISTRYINDEX, h->loaded_sentinel_ref);
     lua_setfield(L, loaded, name);

@@ -69,21 +69,28 @@ static void capture(void *ud, enum log_level lv, const char *component, const ch
     l->msg = strdup(msg);
 }
 
-static void advance(struct lh_host *h, uint64_t ms)
+/* Returns -1 when timers keep firing without the clock moving. */
+static int advance(struct lh_host *h, uint64_t ms)
 {
     struct app *a = h->app;
     uint64_t target = a->sim_ms + ms;
+    long same_instant = 0;
     for (;;) {
         uint64_t next = timers_next(&a->timers);
         if (next > target)
             break;
-        if (next > a->sim_ms)
+        if (next > a->sim_ms) {
             a->sim_ms = next;
+            same_instant = 0;
+        }
         timers_run_due(&a->timers, a->sim_ms);
+        if (++same_instant > 100000)
+            return -1;
     }
     a->sim_ms = target;
     if (a->store)
         store_commit(a->store);
+    return 0;
 }
 
 /* spec.advance(seconds) -> nil    moves the clock, running what falls due */
@@ -92,7 +99,9 @@ static int s_advance(lua_State *L)
     lua_Number s = luaL_checknumber(L, 1);
     if (!(s >= 0))
         return luaL_error(L, "expected spec.advance(seconds >= 0)");
-    advance(lh_host_of(L), (uint64_t)(s * 1000 + 0.5));
+    if (advance(lh_host_of(L), (uint64_t)(s * 1000 + 0.5)) != 0)
+        return luaL_error(L, "spec.advance: timers keep firing at the same instant "
+                             "(a timer.after(0) loop?)");
     return 0;
 }
 
@@ -148,7 +157,8 @@ static int spawn(lua_State *L, int nargs)
     r->result_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_insert(L, -(nargs + 2));          /* result table below fn and args */
     lh_task_spawn(h, h->gen, -1, nargs, run_done, r);
-    advance(h, 0);                         /* runs it until it waits or ends */
+    if (advance(h, 0) != 0)                /* runs it until it waits or ends */
+        return luaL_error(L, "spec: timers keep firing at the same instant");
     return 1;
 }
 

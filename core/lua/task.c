@@ -25,6 +25,8 @@ struct lh_task {
     lua_State *co;
     int co_ref;
     int nargs;               /* values on co's stack to resume with */
+    int started;
+    int waiting;             /* yielded through a host call that will wake it */
     enum task_state state;
     lh_task_done done;
     void *done_ud;
@@ -75,6 +77,11 @@ struct lh_task *lh_task_spawn(struct lh_host *h, struct lh_gen *g, int script, i
     t->done = done;
     t->done_ud = ud;
     t->co = lua_newthread(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, LH_TASK_THREADS);   /* mark it: scripts may */
+    lua_pushvalue(L, -2);                                  /* not resume or close it */
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
     t->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_xmove(L, t->co, nargs + 1);      /* fn and its args */
     t->nargs = nargs;
@@ -91,6 +98,13 @@ struct lh_task *lh_task_spawn(struct lh_host *h, struct lh_gen *g, int script, i
 static void task_free(struct lh_task *t)
 {
     struct lh_host *h = t->h;
+    /* Closing runs the handler's pending __close methods: under its budget. */
+    struct lh_ctx ctx = {.gen = t->gen, .script = t->script, .phase = LH_PHASE_HANDLER,
+                         .task = t};
+    struct lh_ctx saved;
+    lh_enter(h, t->co, ctx, &saved);
+    lua_resetthread(t->co);
+    lh_leave(h, saved);
     struct lh_task **head = all_tasks(h);
     if (t->prev)
         t->prev->next = t->next;
@@ -98,20 +112,36 @@ static void task_free(struct lh_task *t)
         *head = t->next;
     if (t->next)
         t->next->prev = t->prev;
-    lua_resetthread(t->co);
     luaL_unref(h->L, LUA_REGISTRYINDEX, t->co_ref);
     lh_gen_release(t->gen);
     free(t);
 }
 
+/* Ends a task that cannot go on, as a failed handler. */
+static void task_fail(struct lh_task *t, const char *why)
+{
+    lh_report(t->h, t->gen, t->script, "handler", why);
+    if (t->done)
+        t->done(t->done_ud, t->co, 0, 0, why);
+    task_free(t);
+}
+
 static void task_resume(struct lh_task *t)
 {
     struct lh_host *h = t->h;
+    /* Only a task that is starting, or that a host call suspended, may go
+     * on (defence in depth: scripts cannot resume handler threads). */
+    if ((t->started && lua_status(t->co) != LUA_YIELD) || lua_gettop(t->co) < t->nargs) {
+        task_fail(t, "the handler's coroutine was disturbed; it cannot go on");
+        return;
+    }
     struct lh_ctx ctx = {.gen = t->gen, .script = t->script, .phase = LH_PHASE_HANDLER,
                          .task = t};
     struct lh_ctx saved;
     int nres = 0;
     t->state = TASK_RUNNING;
+    t->started = 1;
+    t->waiting = 0;
     lh_enter(h, t->co, ctx, &saved);
     int st = lua_resume(t->co, h->L, t->nargs, &nres);
     char msg[2048], err[4096] = "";
@@ -128,6 +158,11 @@ static void task_resume(struct lh_task *t)
     t->nargs = 0;
     if (st == LUA_YIELD) {
         lua_pop(t->co, nres);
+        if (!t->waiting) {
+            task_fail(t, "coroutine.yield() in a handler: a handler waits only through host "
+                         "calls such as http.get; use coroutines of your own to yield");
+            return;
+        }
         t->state = TASK_WAITING;
         return;
     }
@@ -167,8 +202,9 @@ lua_State *lh_task_thread(struct lh_task *t)
     return t->co;
 }
 
-void lh_task_set_cancel(struct lh_task *t, void (*cancel)(void *ud), void *ud)
+void lh_task_wait(struct lh_task *t, void (*cancel)(void *ud), void *ud)
 {
+    t->waiting = 1;
     t->cancel = cancel;
     t->cancel_ud = ud;
 }

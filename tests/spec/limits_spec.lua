@@ -56,4 +56,22 @@ describe("script limits", function()
     local t = spec.eval("return #string.rep('y', 1000)")
     assert.same({ 1000 }, t.results)
   end)
+
+  it("frees the C side when the memory limit strikes inside store.get or json", function()
+    spec.limits({ instructions = 1e9, memory_mb = 256 })
+    assert(spec.use_scripts({ ["big.lua"] = [[
+      host.on_start(function()
+        local a = {}
+        for i = 1, 300000 do a[i] = i end
+        store.set("t", "big", a)
+      end)]] }))
+    spec.advance(0)
+    collectgarbage()
+    spec.limits({ memory_mb = math.ceil(collectgarbage("count") / 1024) + 2 })
+    local t = spec.run(function() return #store.get("t", "big") end)
+    assert.is_false(t.ok)
+    assert.matches("memory limit", t.err)
+    t = spec.run(function() return #json.decode(json.encode({ 1, 2, 3 })) end)
+    assert.same({ 3 }, t.results)   -- (make test-asan checks that nothing leaked)
+  end)
 end)
