@@ -30,7 +30,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 TESTS   := $(UNIT_SRC) $(sort $(wildcard tests/spec/*_spec.lua)) $(sort $(wildcard tests/e2e/*.sh))
 PROVE   := prove --exec 'tests/run-one' --timer -j2
 
-.PHONY: all deps run test asan test-asan bench clean help
+.PHONY: all deps run test asan test-asan bench fuzz clean help
 
 all: $(BIN)
 
@@ -41,6 +41,7 @@ help:
 	@echo "make asan       build build-asan/candlewatch with ASan+UBSan"
 	@echo "make test-asan  the whole test suite against the ASan+UBSan build"
 	@echo "make bench      performance numbers (prints; asserts nothing)"
+	@echo "make fuzz       libFuzzer + ASan on every outside-input parser (FUZZ_SECONDS=600 each)"
 	@echo "make deps       apt-get install what is missing (sudo when not root)"
 
 # Installs only what is missing; prints nothing and does nothing otherwise.
@@ -90,6 +91,28 @@ bench: deps
 	@echo "machine: $$(nproc) cores, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
 
+# Fuzzing needs clang and its sanitizer runtimes; installed only here.
+FUZZ_SECONDS ?= 600
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+MARKET_SRC := $(sort $(wildcard core/market/*.c))
+
+build-fuzz/%: tests/fuzz/%.c $(MARKET_SRC)
+	@mkdir -p build-fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -Icore -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined -o $@ $< $(MARKET_SRC) -lm
+
+fuzz:
+	@$(MAKE) --no-print-directory DEB_PKGS="clang libclang-rt-14-dev" deps
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
+	  echo "== $$n: $(FUZZ_SECONDS) s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	    build-fuzz/corpus-$$n tests/fuzz/corpus/$$n > build-fuzz/$$n.log 2>&1; rc=$$?; \
+	  grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|^Done' build-fuzz/$$n.log; \
+	  [ $$rc -eq 0 ] || { echo "$$n: the fuzzer found a problem (see build-fuzz/$$n.log)"; exit 1; }; \
+	done
+
 run: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	./$(BIN) run --config config.lua
@@ -107,6 +130,6 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1 CW_BUILD=build-asan CW_BIN=build-asan/candlewatch $(PROVE) $(TESTS)
 
 clean:
-	rm -rf build build-asan $(BIN)
+	rm -rf build build-asan build-fuzz $(BIN)
 
 -include $(OBJ:.o=.d) $(UNIT_BIN:%=%.d)
