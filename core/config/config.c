@@ -1,35 +1,59 @@
 #include "config/config.h"
 
+#include <stddef.h>
+
+#include "market/interval.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum ktype { K_STRING, K_URL, K_LISTEN, K_LEVEL, K_FORMAT, K_INT_LIST, K_POSINT };
+enum ktype {
+    K_STRING, K_OPT_STRING, K_URL, K_LISTEN, K_LEVEL, K_FORMAT, K_INT_LIST, K_POSINT,
+    K_SECONDS, K_BOOL, K_INTERVALS
+};
 
 struct key {
     const char *name;
     enum ktype type;
+    size_t off;             /* where in struct config */
     const char *expect;     /* for messages and --help */
     const char *defval;     /* shown by --help */
 };
 
+#define OFF(field) offsetof(struct config, field)
+
 static const struct key keys[] = {
-    {"telegram.token", K_STRING, "a string", "os.getenv(\"BOT_TOKEN\")"},
-    {"telegram.api_url", K_URL, "an http(s) URL string", "https://api.telegram.org"},
-    {"exchange.ws_url", K_URL, "a ws(s) URL string", "wss://fstream.binance.com/market"},
-    {"exchange.rest_url", K_URL, "an http(s) URL string", "https://fapi.binance.com"},
-    {"database", K_STRING, "a file path string", "./candlewatch.db"},
-    {"scripts", K_STRING, "a folder path string", "./scripts"},
-    {"http.listen", K_LISTEN, "a \"host:port\" string", "127.0.0.1:8080"},
-    {"admins", K_INT_LIST, "a list of Telegram chat ids (integers)", "{}"},
-    {"log.level", K_LEVEL, "one of \"debug\", \"info\", \"warn\", \"error\"", "info"},
-    {"log.format", K_FORMAT, "\"text\" or \"json\"", "text"},
-    {"lua.memory_mb", K_POSINT, "a positive integer (MiB)", "256"},
-    {"lua.instruction_limit", K_POSINT, "a positive integer", "10000000"},
+    {"telegram.token", K_OPT_STRING, OFF(telegram.token), "a string", "os.getenv(\"BOT_TOKEN\")"},
+    {"telegram.api_url", K_URL, OFF(telegram.api_url), "an http(s) URL string", "https://api.telegram.org"},
+    {"exchange.enabled", K_BOOL, OFF(exchange.enabled), "a boolean", "true"},
+    {"exchange.ws_url", K_URL, OFF(exchange.ws_url), "a ws(s) URL string", "wss://fstream.binance.com/market"},
+    {"exchange.rest_url", K_URL, OFF(exchange.rest_url), "an http(s) URL string", "https://fapi.binance.com"},
+    {"exchange.intervals", K_INTERVALS, OFF(exchange.intervals), "a list of intervals (\"1m\" ... \"1d\")", "{\"1m\",\"5m\",\"15m\",\"30m\",\"1h\",\"4h\"}"},
+    {"exchange.quote_asset", K_STRING, OFF(exchange.quote_asset), "a string", "USDT"},
+    {"exchange.contract_type", K_STRING, OFF(exchange.contract_type), "a string", "PERPETUAL"},
+    {"exchange.streams_per_connection", K_POSINT, OFF(exchange.streams_per_connection), "a positive integer", "1024"},
+    {"exchange.stale_after", K_SECONDS, OFF(exchange.stale_after), "a number of seconds", "30"},
+    {"exchange.rotate_after", K_SECONDS, OFF(exchange.rotate_after), "a number of seconds", "82800 (23 h)"},
+    {"exchange.late_alert_max", K_SECONDS, OFF(exchange.late_alert_max), "a number of seconds", "120"},
+    {"exchange.universe_refresh", K_SECONDS, OFF(exchange.universe_refresh), "a number of seconds", "3600"},
+    {"exchange.ranking_refresh", K_SECONDS, OFF(exchange.ranking_refresh), "a number of seconds", "300"},
+    {"exchange.history", K_POSINT, OFF(exchange.history), "a positive integer", "200"},
+    {"exchange.max_frame", K_POSINT, OFF(exchange.max_frame), "a positive integer (bytes)", "65536"},
+    {"exchange.rest_weight_limit", K_POSINT, OFF(exchange.rest_weight_limit), "a positive integer", "2400"},
+    {"tls.ca_file", K_OPT_STRING, OFF(tls.ca_file), "a file path string", "the system's CAs"},
+    {"database", K_STRING, OFF(database), "a file path string", "./candlewatch.db"},
+    {"scripts", K_STRING, OFF(scripts), "a folder path string", "./scripts"},
+    {"http.listen", K_LISTEN, OFF(http.listen), "a \"host:port\" string", "127.0.0.1:8080"},
+    {"admins", K_INT_LIST, OFF(admins), "a list of Telegram chat ids (integers)", "{}"},
+    {"log.level", K_LEVEL, OFF(log.level), "one of \"debug\", \"info\", \"warn\", \"error\"", "info"},
+    {"log.format", K_FORMAT, OFF(log.json), "\"text\" or \"json\"", "text"},
+    {"lua.memory_mb", K_POSINT, OFF(lua.memory_mb), "a positive integer (MiB)", "256"},
+    {"lua.instruction_limit", K_POSINT, OFF(lua.instruction_limit), "a positive integer", "10000000"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static const char *const sections[] = {"telegram", "exchange", "http", "log", "lua"};
+static const char *const sections[] = {"telegram", "exchange", "tls", "http", "log", "lua"};
 
 static void set_str(char **dst, const char *v)
 {
@@ -44,8 +68,22 @@ void config_defaults(struct config *c)
     if (c->telegram.token && !*c->telegram.token)
         set_str(&c->telegram.token, NULL);
     set_str(&c->telegram.api_url, "https://api.telegram.org");
+    c->exchange.enabled = 1;
     set_str(&c->exchange.ws_url, "wss://fstream.binance.com/market");
     set_str(&c->exchange.rest_url, "https://fapi.binance.com");
+    c->exchange.intervals = 1 << IV_1M | 1 << IV_5M | 1 << IV_15M | 1 << IV_30M | 1 << IV_1H |
+                            1 << IV_4H;
+    set_str(&c->exchange.quote_asset, "USDT");
+    set_str(&c->exchange.contract_type, "PERPETUAL");
+    c->exchange.streams_per_connection = 1024;
+    c->exchange.stale_after = 30;
+    c->exchange.rotate_after = 23 * 3600;
+    c->exchange.late_alert_max = 120;
+    c->exchange.universe_refresh = 3600;
+    c->exchange.ranking_refresh = 300;
+    c->exchange.history = 200;
+    c->exchange.max_frame = 65536;
+    c->exchange.rest_weight_limit = 2400;
     set_str(&c->database, "./candlewatch.db");
     set_str(&c->scripts, "./scripts");
     set_str(&c->http.listen, "127.0.0.1:8080");
@@ -60,6 +98,9 @@ void config_free(struct config *c)
     free(c->telegram.api_url);
     free(c->exchange.ws_url);
     free(c->exchange.rest_url);
+    free(c->exchange.quote_asset);
+    free(c->exchange.contract_type);
+    free(c->tls.ca_file);
     free(c->database);
     free(c->scripts);
     free(c->http.listen);
@@ -152,18 +193,6 @@ int config_listen_parse(const char *listen, char *host, size_t hostlen, int *por
     return 0;
 }
 
-static char **string_slot(struct config *c, const char *name)
-{
-    if (!strcmp(name, "telegram.token")) return &c->telegram.token;
-    if (!strcmp(name, "telegram.api_url")) return &c->telegram.api_url;
-    if (!strcmp(name, "exchange.ws_url")) return &c->exchange.ws_url;
-    if (!strcmp(name, "exchange.rest_url")) return &c->exchange.rest_url;
-    if (!strcmp(name, "database")) return &c->database;
-    if (!strcmp(name, "scripts")) return &c->scripts;
-    if (!strcmp(name, "http.listen")) return &c->http.listen;
-    return NULL;
-}
-
 int config_set(struct config *c, const char *name, const struct config_value *v,
                char *err, size_t errlen)
 {
@@ -172,11 +201,13 @@ int config_set(struct config *c, const char *name, const struct config_value *v,
         unknown_key(name, err, errlen);
         return -1;
     }
+    void *slot = (char *)c + k->off;
     char host[256];
     int port;
     switch (k->type) {
     case K_URL:
     case K_STRING:
+    case K_OPT_STRING:
     case K_LISTEN:
         if (v->type != CV_STRING)
             return wrong_type(k, v, err, errlen);
@@ -187,28 +218,53 @@ int config_set(struct config *c, const char *name, const struct config_value *v,
         if (k->type == K_LISTEN && config_listen_parse(v->s, host, sizeof host, &port) != 0)
             return wrong_type(k, &(struct config_value){.lua_type = "a malformed address"},
                               err, errlen);
-        if (k->type == K_STRING && !*v->s && strcmp(name, "telegram.token") != 0)
+        if (k->type != K_OPT_STRING && !*v->s)
             return wrong_type(k, &(struct config_value){.lua_type = "an empty string"}, err,
                               errlen);
-        set_str(string_slot(c, name), *v->s ? v->s : NULL);
+        set_str(slot, *v->s ? v->s : NULL);
         return 0;
     case K_LEVEL:
-        if (v->type != CV_STRING || log_level_parse(v->s, &c->log.level) != 0)
+        if (v->type != CV_STRING || log_level_parse(v->s, slot) != 0)
             return wrong_type(k, v, err, errlen);
         return 0;
     case K_FORMAT:
         if (v->type != CV_STRING || (strcmp(v->s, "text") && strcmp(v->s, "json")))
             return wrong_type(k, v, err, errlen);
-        c->log.json = strcmp(v->s, "json") == 0;
+        *(int *)slot = strcmp(v->s, "json") == 0;
         return 0;
     case K_POSINT:
-        if (v->type != CV_INT || v->i <= 0)
+        if (v->type != CV_INT || v->i <= 0 || v->i > 1000000000)
             return wrong_type(k, v, err, errlen);
-        if (!strcmp(name, "lua.memory_mb"))
-            c->lua.memory_mb = (long)v->i;
-        else
-            c->lua.instruction_limit = (long)v->i;
+        *(long *)slot = (long)v->i;
         return 0;
+    case K_SECONDS: {
+        double d = v->type == CV_INT ? (double)v->i : v->n;
+        if ((v->type != CV_INT && v->type != CV_NUMBER) || !(d > 0) || d > 1e9)
+            return wrong_type(k, v, err, errlen);
+        *(double *)slot = d;
+        return 0;
+    }
+    case K_BOOL:
+        if (v->type != CV_BOOL)
+            return wrong_type(k, v, err, errlen);
+        *(int *)slot = v->b;
+        return 0;
+    case K_INTERVALS: {
+        int mask = 0;
+        if (v->type != CV_TABLE || !v->strs_ok || v->nstrs == 0)
+            return wrong_type(k, v, err, errlen);
+        for (int i = 0; i < v->nstrs; i++) {
+            int iv = interval_parse(v->strs[i], strlen(v->strs[i]));
+            if (iv < 0) {
+                snprintf(err, errlen, "key '%s': unknown interval \"%s\" (use 1m 3m 5m 15m "
+                         "30m 1h 2h 4h 6h 8h 12h 1d)", k->name, v->strs[i]);
+                return -1;
+            }
+            mask |= 1 << iv;
+        }
+        *(int *)slot = mask;
+        return 0;
+    }
     case K_INT_LIST:
         if (v->type != CV_TABLE || !v->ints_ok)
             return wrong_type(k, v, err, errlen);
@@ -232,6 +288,6 @@ int config_set(struct config *c, const char *name, const struct config_value *v,
 void config_describe(FILE *out)
 {
     for (size_t i = 0; i < NKEYS; i++)
-        fprintf(out, "  %-22s %s (default %s)\n", keys[i].name, keys[i].expect,
+        fprintf(out, "  %-34s %s (default %s)\n", keys[i].name, keys[i].expect,
                 keys[i].defval);
 }

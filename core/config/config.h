@@ -15,9 +15,25 @@ struct config {
         char *api_url;
     } telegram;
     struct {
+        int enabled;            /* false: no market feed (tests of other parts) */
         char *ws_url;
         char *rest_url;
+        int intervals;          /* bit mask of enum interval */
+        char *quote_asset;      /* universe filter */
+        char *contract_type;    /* universe filter */
+        long streams_per_connection;
+        double stale_after;     /* seconds without a frame before reconnecting */
+        double rotate_after;    /* seconds before a connection replaces itself */
+        double late_alert_max;  /* seconds: older closes update history, never alert */
+        double universe_refresh;
+        double ranking_refresh;
+        long history;           /* closed candles kept per symbol and interval */
+        long max_frame;         /* bytes */
+        long rest_weight_limit; /* per minute */
     } exchange;
+    struct {
+        char *ca_file;          /* extra CA bundle for https/wss (tests, proxies) */
+    } tls;
     char *database;
     char *scripts;
     struct {
@@ -47,6 +63,9 @@ struct config_value {
     const long long *ints;   /* CV_TABLE: the table's items, when all integers */
     int nints;
     int ints_ok;             /* CV_TABLE: 1 when it is a sequence of integers */
+    const char *const *strs; /* CV_TABLE: the table's items, when all strings */
+    int nstrs;
+    int strs_ok;
     const char *lua_type;    /* for messages: "string", "table", ... */
 };
 

@@ -8,7 +8,7 @@
 #include "lua/internal.h"
 
 static void to_value(lua_State *L, int idx, struct config_value *v, long long *ints,
-                     int maxints)
+                     const char **strs, int maxints)
 {
     memset(v, 0, sizeof *v);
     v->lua_type = luaL_typename(L, idx);
@@ -36,6 +36,8 @@ static void to_value(lua_State *L, int idx, struct config_value *v, long long *i
         v->type = CV_TABLE;
         v->ints = ints;
         v->ints_ok = 1;
+        v->strs = strs;
+        v->strs_ok = 1;
         lua_Integer n = (lua_Integer)lua_rawlen(L, idx), count = 0;
         lua_pushnil(L);
         while (lua_next(L, idx)) {
@@ -43,20 +45,28 @@ static void to_value(lua_State *L, int idx, struct config_value *v, long long *i
             lua_pop(L, 1);
         }
         if (count != n || n > maxints) {
-            v->ints_ok = 0;
+            v->ints_ok = v->strs_ok = 0;
             v->lua_type = "table that is not a list";
             break;
         }
         for (lua_Integer i = 1; i <= n; i++) {
             lua_rawgeti(L, idx, i);
-            if (!lua_isinteger(L, -1)) {
-                v->ints_ok = 0;
-                v->lua_type = "list with an item that is not an integer";
-            } else {
+            if (lua_isinteger(L, -1))
                 ints[v->nints++] = lua_tointeger(L, -1);
-            }
+            else
+                v->ints_ok = 0;
+            if (lua_type(L, -1) == LUA_TSTRING)
+                strs[v->nstrs++] = lua_tostring(L, -1);   /* kept alive by the table */
+            else
+                v->strs_ok = 0;
             lua_pop(L, 1);
         }
+        if (!v->ints_ok && !v->strs_ok)
+            v->lua_type = "list of mixed or unsuitable items";
+        else if (!v->ints_ok)
+            v->lua_type = "list of strings";
+        else if (!v->strs_ok && n > 0)
+            v->lua_type = "list of integers";
         break;
     }
     default:
@@ -87,8 +97,9 @@ static int walk(lua_State *L, int t, const char *prefix, struct config *cfg, cha
                 return -1;
         } else {
             long long ints[256];
+            const char *strs[256];
             struct config_value v;
-            to_value(L, vi, &v, ints, 256);
+            to_value(L, vi, &v, ints, strs, 256);
             if (config_set(cfg, key, &v, err, errlen) != 0)
                 return -1;
         }
