@@ -108,7 +108,7 @@ static void shutdown_all(struct app *a)
 {
     watch_stop(a->watch);
     a->watch = NULL;
-    http_server_stop(a->http);
+    net_lws_stop(a);
     lh_free(a->lua);
     a->lua = NULL;
     httpc_close(&a->httpc);
@@ -125,9 +125,10 @@ void app_destroy(struct app *a)
 {
     shutdown_all(a);
     uv_run(&a->loop, UV_RUN_DEFAULT);   /* lets the closes complete */
+    net_lws_free(a);
+    uv_run(&a->loop, UV_RUN_DEFAULT);
     http_server_free(a->http);
     a->http = NULL;
-    uv_run(&a->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&a->loop) != 0)
         log_warn(&a->log, "loop", "handles still open at exit");
     timers_free(&a->timers);
@@ -198,7 +199,7 @@ int app_run(struct app *a)
     /* A broken script does not stop the bot: it starts without it, reports
      * it in /health, and picks up the fix on the next change. */
     lh_reload(a->lua, "start");
-    if (http_server_start(a, err, sizeof err) != 0) {
+    if (net_lws_init(a, err, sizeof err) != 0 || http_server_start(a, err, sizeof err) != 0) {
         log_error(&a->log, "http", "%s", err);
         return 1;
     }

@@ -15,6 +15,7 @@
 #include "http/health.h"
 #include "loop/timers.h"
 #include "net/httpc.h"
+#include "net/lws.h"
 #include "util/log.h"
 
 struct store;
@@ -36,6 +37,7 @@ struct app {
     uv_check_t commit_check;   /* commits the store batch each iteration */
 
     struct httpc httpc;
+    struct net_lws lws;
     struct store *store;
     struct lh_host *lua;
     struct http_server *http;

@@ -16,11 +16,9 @@ struct route {
 
 struct http_server {
     struct app *app;
-    struct lws_context *ctx;
     struct lws_vhost *vh;
     struct route routes[MAX_ROUTES];
     int nroutes;
-    int stopping;
 };
 
 /* Per connection: the response waiting for the socket to be writable. */
@@ -41,7 +39,7 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
                    size_t len)
 {
     struct pss *pss = user;
-    struct http_server *s = lws_context_user(lws_get_context(wsi));
+    struct http_server *s = lws_get_vhost_user(lws_get_vhost(wsi));
     uint8_t hbuf[LWS_PRE + 512], *start = hbuf + LWS_PRE, *p = start,
                                  *end = hbuf + sizeof hbuf - 1;
     (void)len;
@@ -112,33 +110,19 @@ int http_server_start(struct app *a, char *err, size_t errlen)
         return -1;
     }
     s->app = a;
-    lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
-    void *loops[1] = {&a->loop};
+    a->http = s;
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-                   LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    info.foreign_loops = loops;
-    info.user = s;
-    info.pcontext = &s->ctx;   /* lws sets it to NULL once fully destroyed */
-    s->ctx = lws_create_context(&info);
-    if (!s->ctx) {
-        snprintf(err, errlen, "cannot create the libwebsockets context");
-        free(s);
-        return -1;
-    }
     info.port = port;
     info.iface = host;
     info.protocols = protocols;
     info.vhost_name = "candlewatch";
-    s->vh = lws_create_vhost(s->ctx, &info);
+    info.user = s;
+    s->vh = lws_create_vhost(a->lws.ctx, &info);
     if (!s->vh) {
         snprintf(err, errlen, "http.listen: cannot listen on %s", a->cfg.http.listen);
-        a->http = s;   /* app_destroy finishes the teardown after the loop runs */
-        http_server_stop(s);
         return -1;
     }
-    a->http = s;
     return 0;
 }
 
@@ -158,22 +142,7 @@ int http_server_port(const struct http_server *s)
     return lws_get_vhost_listen_port(s->vh);
 }
 
-void http_server_stop(struct http_server *s)
-{
-    if (s && s->ctx && !s->stopping) {
-        s->stopping = 1;
-        lws_context_destroy(s->ctx);
-    }
-}
-
 void http_server_free(struct http_server *s)
 {
-    if (!s)
-        return;
-    /* On a foreign loop the first destroy only starts closing; once the
-     * loop has run the closes, this call completes it (a no-op if lws
-     * already did, having cleared s->ctx). */
-    if (s->ctx)
-        lws_context_destroy(s->ctx);
-    free(s);
+    free(s);   /* the vhost goes with the lws context */
 }

@@ -20,16 +20,14 @@ struct http_response {
 typedef void (*http_route_fn)(void *ud, const char *method, const char *path,
                               struct http_response *out);
 
-/* Listens on cfg.http.listen and sets a->http (also on failure, so that
- * app_destroy can complete the teardown).  0, or -1 with err set. */
+/* Listens on cfg.http.listen, on the app's lws context, and sets a->http.
+ * 0, or -1 with err set. */
 int http_server_start(struct app *a, char *err, size_t errlen);
 /* Adds a route for exact path match. */
 int http_server_route(struct http_server *s, const char *path, http_route_fn fn, void *ud);
 /* The port actually listened on (useful when http.listen asks for port 0). */
 int http_server_port(const struct http_server *s);
-/* Starts closing everything (from inside the loop is fine). */
-void http_server_stop(struct http_server *s);
-/* Completes the teardown and frees; call after the loop has run the closes. */
+/* Frees the server (its vhost goes with the lws context). */
 void http_server_free(struct http_server *s);
 
 #endif

@@ -1,0 +1,26 @@
+/* The one libwebsockets context, on the app's libuv loop (as a foreign
+ * loop).  The HTTP server adds a listening vhost to it, the exchange feed a
+ * client vhost; everything lws does then runs on the same loop.
+ *
+ * Teardown is in two steps because lws closes its libuv handles
+ * asynchronously: net_lws_stop() from anywhere (even inside the loop), then
+ * net_lws_free() once the loop has run the closes.
+ */
+#ifndef CW_NET_LWS_H
+#define CW_NET_LWS_H
+
+#include <stddef.h>
+
+struct app;
+struct lws_context;
+
+struct net_lws {
+    struct lws_context *ctx;   /* lws clears it once fully destroyed */
+    int stopping;
+};
+
+int net_lws_init(struct app *a, char *err, size_t errlen);
+void net_lws_stop(struct app *a);
+void net_lws_free(struct app *a);
+
+#endif
