@@ -26,7 +26,7 @@ LIBOBJ  := $(filter-out $(BUILD)/core/main.o,$(OBJ))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
-TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%) $(BUILD)/tests/fakes/fake_binance
 TESTS   := $(UNIT_SRC) $(sort $(wildcard tests/spec/*_spec.lua)) $(sort $(wildcard tests/e2e/*.sh))
 PROVE   := prove --exec 'tests/run-one' --timer -j2
 
@@ -74,6 +74,11 @@ $(BUILD)/gen/spec_lua.o: $(BUILD)/gen/spec_lua.c
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(LIBOBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(LIBOBJ) $(PKG_LIBS) $(LDLIBS)
+
+# The stand-in exchange: its own program, sharing no code with the bot.
+$(BUILD)/tests/fakes/fake_binance: tests/fakes/fake_binance.c tests/fakes/market.c tests/fakes/market.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_binance.c tests/fakes/market.c $(PKG_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBOBJ)
 	@mkdir -p $(dir $@)

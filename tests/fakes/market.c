@@ -1,0 +1,168 @@
+#include "market.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <string.h>
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+static double unit(uint64_t x)   /* [-1, 1) */
+{
+    return (double)(mix(x) >> 11) / 4503599627370496.0 - 1.0;
+}
+
+static double round_to(double v, int dp)
+{
+    double f = pow(10, dp);
+    return round(v * f) / f;
+}
+
+/* The price at a given second: slow waves plus noise, per symbol. */
+static double price_at(const struct fake_symbol *s, int sym, int64_t sec)
+{
+    double t = (double)sec;
+    double v = s->base * (1 + 0.03 * sin(t / 1800.0 + sym) + 0.008 * sin(t / 97.0 + 2 * sym) +
+                          0.0015 * unit((uint64_t)sec * 2654435761u + (uint64_t)sym));
+    return round_to(v, s->dp);
+}
+
+void market_init(struct fake_market *m, int nsym)
+{
+    memset(m, 0, sizeof *m);
+    for (int i = 0; i < nsym && i < FAKE_MAX_SYMBOLS; i++) {
+        char name[24];
+        if (i == 0)
+            snprintf(name, sizeof name, "BTCUSDT");
+        else if (i == 1)
+            snprintf(name, sizeof name, "ETHUSDT");
+        else
+            snprintf(name, sizeof name, "S%03dUSDT", i);
+        market_add(m, name);
+    }
+}
+
+int market_add(struct fake_market *m, const char *name)
+{
+    int i = market_find(m, name);
+    if (i >= 0) {
+        m->sym[i].trading = 1;
+        return i;
+    }
+    if (m->nsym == FAKE_MAX_SYMBOLS || strlen(name) >= sizeof m->sym[0].name)
+        return -1;
+    i = m->nsym++;
+    struct fake_symbol *s = &m->sym[i];
+    snprintf(s->name, sizeof s->name, "%s", name);
+    for (size_t k = 0; k <= strlen(name); k++)
+        s->lower[k] = (char)(name[k] >= 'A' && name[k] <= 'Z' ? name[k] + 32 : name[k]);
+    s->base = i == 0 ? 30000 : i == 1 ? 2000 : pow(10, (double)(mix((uint64_t)i) % 500) / 100.0 - 1);
+    s->dp = s->base >= 1000 ? 2 : s->base >= 10 ? 3 : s->base >= 1 ? 4 : 6;
+    s->quote_volume = 1e9 / (i + 1);   /* a stable ranking: earlier is bigger */
+    s->trading = 1;
+    return i;
+}
+
+int market_find(const struct fake_market *m, const char *name)
+{
+    for (int i = 0; i < m->nsym; i++)
+        if (strcasecmp(m->sym[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* A 1m candle straight from the price path. */
+static void minute_candle(const struct fake_market *m, int sym, int64_t open_ms, int64_t now_ms,
+                          struct fake_candle *out)
+{
+    int64_t interval_ms = 60000;
+    const struct fake_symbol *s = &m->sym[sym];
+    int64_t end = open_ms + interval_ms;          /* exclusive */
+    int64_t last = (now_ms < end ? now_ms : end - 1) / 1000;
+    memset(out, 0, sizeof *out);
+    out->open_time = open_ms;
+    out->close_time = end - 1;
+    int first = 1;
+    for (int64_t sec = open_ms / 1000; sec <= last; sec++) {
+        double p = price_at(s, sym, sec);
+        if (first) {
+            out->open = out->high = out->low = p;
+            first = 0;
+        }
+        if (p > out->high)
+            out->high = p;
+        if (p < out->low)
+            out->low = p;
+        out->close = p;
+        double vol = 1 + (double)(mix((uint64_t)sec ^ ((uint64_t)sym << 40)) % 1000) / 100.0;
+        out->volume += vol;
+        out->quote_volume += vol * p;
+        out->trades += 1 + (int)(mix((uint64_t)sec + 7) % 5);
+    }
+    out->volume = round_to(out->volume, 3);
+    out->quote_volume = round_to(out->quote_volume, 5);
+}
+
+static const struct fake_candle *closed_minute(struct fake_market *m, int sym, int64_t minute)
+{
+    if (!m->cache[sym]) {
+        m->cache[sym] = malloc(sizeof *m->cache[sym] * FAKE_CACHE);
+        for (int i = 0; i < FAKE_CACHE; i++)
+            m->cache[sym][i].minute = -1;
+    }
+    struct fake_cached *e = &m->cache[sym][minute % FAKE_CACHE];
+    if (e->minute != minute) {
+        minute_candle(m, sym, minute * 60000, minute * 60000 + 60000, &e->c);
+        e->minute = minute;
+    }
+    return &e->c;
+}
+
+void market_candle(struct fake_market *m, int sym, int64_t interval_ms, int64_t open_ms,
+                   int64_t now_ms, struct fake_candle *out)
+{
+    if (interval_ms == 60000 && now_ms < open_ms + 60000) {
+        minute_candle(m, sym, open_ms, now_ms, out);
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    out->open_time = open_ms;
+    out->close_time = open_ms + interval_ms - 1;
+    int64_t last = (now_ms < open_ms + interval_ms ? now_ms : open_ms + interval_ms - 1);
+    int first = 1;
+    for (int64_t t = open_ms; t <= last; t += 60000) {
+        struct fake_candle part;
+        const struct fake_candle *c;
+        if (t + 60000 <= now_ms + 1) {
+            c = closed_minute(m, sym, t / 60000);
+        } else {
+            minute_candle(m, sym, t, now_ms, &part);
+            c = &part;
+        }
+        if (first) {
+            out->open = c->open;
+            out->high = c->high;
+            out->low = c->low;
+            first = 0;
+        }
+        if (c->high > out->high)
+            out->high = c->high;
+        if (c->low < out->low)
+            out->low = c->low;
+        out->close = c->close;
+        out->volume += c->volume;
+        out->quote_volume += c->quote_volume;
+        out->trades += c->trades;
+    }
+    out->volume = round_to(out->volume, 3);
+    out->quote_volume = round_to(out->quote_volume, 5);
+}

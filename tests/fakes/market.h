@@ -1,0 +1,50 @@
+/* The stand-in exchange's market: deterministic prices, so that any closed
+ * candle can be recomputed exactly (the "truth" tests compare against).
+ *
+ * A 1m candle is made of 60 one-second steps of a price path that is a pure
+ * function of (symbol, second); higher intervals aggregate 1m candles.
+ */
+#ifndef CW_FAKE_MARKET_H
+#define CW_FAKE_MARKET_H
+
+#include <stdint.h>
+
+#define FAKE_MAX_SYMBOLS 2048
+
+struct fake_symbol {
+    char name[24];
+    char lower[24];
+    int dp;               /* price decimals */
+    double base;          /* price level */
+    double quote_volume;  /* 24 h, for the ranking */
+    int trading;          /* listed and trading */
+};
+
+struct fake_candle {
+    int64_t open_time, close_time;
+    double open, high, low, close, volume, quote_volume;
+    int trades;
+};
+
+#define FAKE_CACHE 512   /* closed 1m candles kept per symbol (> 4 h) */
+
+struct fake_cached {
+    int64_t minute;       /* open_time / 60000, or -1 */
+    struct fake_candle c;
+};
+
+struct fake_market {
+    struct fake_symbol sym[FAKE_MAX_SYMBOLS];
+    int nsym;
+    struct fake_cached *cache[FAKE_MAX_SYMBOLS];   /* allocated on first use */
+};
+
+void market_init(struct fake_market *m, int nsym);
+int market_add(struct fake_market *m, const char *name);
+int market_find(const struct fake_market *m, const char *name);
+/* The candle of `interval_ms` opening at open_ms, as of time now_ms (closed
+ * when now_ms is past its end; forming otherwise). */
+void market_candle(struct fake_market *m, int sym, int64_t interval_ms, int64_t open_ms,
+                   int64_t now_ms, struct fake_candle *out);
+
+#endif
