@@ -8,6 +8,7 @@
 
 #include "http/server.h"
 #include "loop/watch.h"
+#include "market/feed.h"
 #include "lua/host.h"
 #include "store/store.h"
 
@@ -80,6 +81,9 @@ int app_init(struct app *a, int simulated)
     a->commit_check.data = a;
     if (httpc_init(&a->httpc, &a->loop, &a->log) != 0)
         return -1;
+    a->httpc.ca_file = a->cfg.tls.ca_file;
+    if (market_init(&a->market, (uint32_t)a->cfg.exchange.history, &a->log) != 0)
+        return -1;
     a->started_ms = app_wall_ms(a);
     health_set(&a->health, "loop", HEALTH_OK, NULL);
     return 0;
@@ -108,6 +112,7 @@ static void shutdown_all(struct app *a)
 {
     watch_stop(a->watch);
     a->watch = NULL;
+    feed_stop(a);
     net_lws_stop(a);
     lh_free(a->lua);
     a->lua = NULL;
@@ -129,6 +134,8 @@ void app_destroy(struct app *a)
     uv_run(&a->loop, UV_RUN_DEFAULT);
     http_server_free(a->http);
     a->http = NULL;
+    feed_free(a);
+    market_free(&a->market);
     if (uv_loop_close(&a->loop) != 0)
         log_warn(&a->log, "loop", "handles still open at exit");
     timers_free(&a->timers);
@@ -175,10 +182,17 @@ static void route_health(void *ud, const char *method, const char *path,
         const char *err = store_error(a->store);
         health_set(&a->health, "store", err ? HEALTH_FAILING : HEALTH_OK, err);
     }
+    if (a->cfg.exchange.enabled > 0)
+        feed_health(a, NULL);
     out->body = health_json(&a->health);
     out->len = out->body ? strlen(out->body) : 0;
     out->status = health_overall(&a->health) == HEALTH_FAILING ? 503 : 200;
     out->content_type = "application/json";
+}
+
+static void exchange_detail(void *ud, struct jsonw *w)
+{
+    feed_health(ud, w);
 }
 
 static void start_signal(struct app *a, uv_signal_t *s, int signum)
@@ -204,6 +218,21 @@ int app_run(struct app *a)
         return 1;
     }
     http_server_route(a->http, "/health", route_health, a);
+    /* exchange.enabled: unset means on when there is a bot token, so that
+     * trying the bot locally never reaches out to the real exchange */
+    if (a->cfg.exchange.enabled < 0)
+        a->cfg.exchange.enabled = a->cfg.telegram.token != NULL;
+    if (!a->cfg.exchange.enabled)
+        log_info(&a->log, "market", "the market feed is off (no bot token; set "
+                 "exchange.enabled = true to stream anyway)");
+    if (a->cfg.exchange.enabled) {
+        a->market.log_closes = a->log.level == LOG_DEBUG;
+        if (feed_start(a, err, sizeof err) != 0) {
+            log_error(&a->log, "market", "%s", err);
+            return 1;
+        }
+        health_set_detail(&a->health, "exchange", exchange_detail, a);
+    }
     log_info(&a->log, "http", "listening on %s (port %d)", a->cfg.http.listen,
              http_server_port(a->http));
     a->watch = watch_start(&a->loop, a->cfg.scripts, WATCH_SETTLE_MS, on_scripts_changed, a);

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "http/health.h"
 #include "loop/timers.h"
+#include "market/market.h"
 #include "net/httpc.h"
 #include "net/lws.h"
 #include "util/log.h"
@@ -22,6 +23,7 @@ struct store;
 struct lh_host;
 struct http_server;
 struct watch;
+struct feed;
 
 struct app {
     uv_loop_t loop;
@@ -40,6 +42,8 @@ struct app {
     struct net_lws lws;
     struct store *store;
     struct lh_host *lua;
+    struct market market;
+    struct feed *feed;
     struct http_server *http;
     struct watch *watch;
     struct health health;

@@ -26,7 +26,7 @@ struct key {
 static const struct key keys[] = {
     {"telegram.token", K_OPT_STRING, OFF(telegram.token), "a string", "os.getenv(\"BOT_TOKEN\")"},
     {"telegram.api_url", K_URL, OFF(telegram.api_url), "an http(s) URL string", "https://api.telegram.org"},
-    {"exchange.enabled", K_BOOL, OFF(exchange.enabled), "a boolean", "true"},
+    {"exchange.enabled", K_BOOL, OFF(exchange.enabled), "a boolean", "on when a bot token is set"},
     {"exchange.ws_url", K_URL, OFF(exchange.ws_url), "a ws(s) URL string", "wss://fstream.binance.com/market"},
     {"exchange.rest_url", K_URL, OFF(exchange.rest_url), "an http(s) URL string", "https://fapi.binance.com"},
     {"exchange.intervals", K_INTERVALS, OFF(exchange.intervals), "a list of intervals (\"1m\" ... \"1d\")", "{\"1m\",\"5m\",\"15m\",\"30m\",\"1h\",\"4h\"}"},
@@ -68,7 +68,7 @@ void config_defaults(struct config *c)
     if (c->telegram.token && !*c->telegram.token)
         set_str(&c->telegram.token, NULL);
     set_str(&c->telegram.api_url, "https://api.telegram.org");
-    c->exchange.enabled = 1;
+    c->exchange.enabled = -1;   /* auto: on when there is a bot token */
     set_str(&c->exchange.ws_url, "wss://fstream.binance.com/market");
     set_str(&c->exchange.rest_url, "https://fapi.binance.com");
     c->exchange.intervals = 1 << IV_1M | 1 << IV_5M | 1 << IV_15M | 1 << IV_30M | 1 << IV_1H |

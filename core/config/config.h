@@ -15,7 +15,7 @@ struct config {
         char *api_url;
     } telegram;
     struct {
-        int enabled;            /* false: no market feed (tests of other parts) */
+        int enabled;            /* 1 on, 0 off, -1 (default): on when a bot token is set */
         char *ws_url;
         char *rest_url;
         int intervals;          /* bit mask of enum interval */

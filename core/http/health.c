@@ -8,19 +8,34 @@
 
 static const char *const names[] = {"ok", "degraded", "failing"};
 
+static struct health_entry *entry(struct health *h, const char *name)
+{
+    for (int i = 0; i < h->n; i++)
+        if (strcmp(h->e[i].name, name) == 0)
+            return &h->e[i];
+    if (h->n == HEALTH_MAX)
+        return NULL;
+    struct health_entry *e = &h->e[h->n++];
+    memset(e, 0, sizeof *e);
+    e->name = name;
+    return e;
+}
+
+void health_set_detail(struct health *h, const char *name, health_detail_fn fn, void *ud)
+{
+    struct health_entry *e = entry(h, name);
+    if (e) {
+        e->detail = fn;
+        e->detail_ud = ud;
+    }
+}
+
 void health_set(struct health *h, const char *name, enum health_status st,
                 const char *reason)
 {
-    struct health_entry *e = NULL;
-    for (int i = 0; i < h->n; i++)
-        if (strcmp(h->e[i].name, name) == 0)
-            e = &h->e[i];
-    if (!e) {
-        if (h->n == HEALTH_MAX)
-            return;
-        e = &h->e[h->n++];
-        e->name = name;
-    }
+    struct health_entry *e = entry(h, name);
+    if (!e)
+        return;
     e->status = st;
     snprintf(e->reason, sizeof e->reason, "%s", reason ? reason : "");
 }
@@ -53,6 +68,8 @@ char *health_json(const struct health *h)
         jsonw_kv_str(&w, "status", names[h->e[i].status]);
         if (h->e[i].reason[0])
             jsonw_kv_str(&w, "reason", h->e[i].reason);
+        if (h->e[i].detail)
+            h->e[i].detail(h->e[i].detail_ud, &w);
         jsonw_obj_close(&w);
     }
     jsonw_obj_close(&w);

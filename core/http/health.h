@@ -8,10 +8,15 @@ enum health_status { HEALTH_OK, HEALTH_DEGRADED, HEALTH_FAILING };
 
 #define HEALTH_MAX 16
 
+struct jsonw;
+typedef void (*health_detail_fn)(void *ud, struct jsonw *w);
+
 struct health_entry {
     const char *name;          /* static string */
     enum health_status status;
     char reason[256];
+    health_detail_fn detail;   /* optional: more fields for /health */
+    void *detail_ud;
 };
 
 struct health {
@@ -22,6 +27,8 @@ struct health {
 /* Creates or updates a component; reason may be NULL when ok. */
 void health_set(struct health *h, const char *name, enum health_status st,
                 const char *reason);
+/* Adds fields to a component's entry in /health (counters, progress). */
+void health_set_detail(struct health *h, const char *name, health_detail_fn fn, void *ud);
 enum health_status health_overall(const struct health *h);
 const char *health_name(enum health_status st);
 /* Writes {"status":..., "components":{...}} into a malloc'd string. */

@@ -173,6 +173,7 @@ int lh_open_json(lua_State *L);
 int lh_open_store(lua_State *L);
 int lh_open_host(lua_State *L);
 int lh_open_spec(lua_State *L);
+int lh_open_candles(lua_State *L);
 
 /* json helpers shared with store (mod_json.c).  Both may raise a Lua
  * error (the memory limit) after freeing their own C memory: callers must

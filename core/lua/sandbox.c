@@ -406,6 +406,7 @@ void lh_sandbox_open(struct lh_host *h)
     put_module(L, api, "json", lh_open_json);
     put_module(L, api, "store", lh_open_store);
     put_module(L, api, "host", lh_open_host);
+    put_module(L, api, "candles", lh_open_candles);
 
     /* Method calls on strings must not reach string.dump either. */
     lua_pushliteral(L, "");

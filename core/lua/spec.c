@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lua/internal.h"
+#include "market/interval.h"
 #include "store/store.h"
 
 #define SPEC_MAX_LOGS 2000
@@ -385,6 +386,86 @@ static int s_limits(lua_State *L)
     return 0;
 }
 
+/* ---- market ---- */
+
+static double num_field(lua_State *L, int t, const char *k, double dflt)
+{
+    double v = lua_getfield(L, t, k) == LUA_TNUMBER ? lua_tonumber(L, -1) : dflt;
+    lua_pop(L, 1);
+    return v;
+}
+
+/* spec.candle{symbol =, interval =, open_time = ms, open =, high =, low =,
+ *             close =, volume =, quote_volume =, closed =, backfilled =}
+ *   -> "closed" | "forming" | "ignored"
+ * Feeds one candle through the market's real path, as the feed would.
+ * high/low default to the extremes of open and close. */
+static int s_candle(lua_State *L)
+{
+    static const char usage[] = "spec.candle{symbol =, interval =, open_time =, open =, close =}";
+    struct market *m = &lh_host_of(L)->app->market;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "symbol");
+    lua_getfield(L, 1, "interval");
+    size_t sn, in;
+    const char *sym = lua_tolstring(L, -2, &sn), *iv = lua_tolstring(L, -1, &in);
+    int ivx = iv ? interval_parse(iv, in) : -1;
+    int id = sym ? symtab_add(&m->syms, sym, sn) : -1;
+    lua_pop(L, 2);
+    if (id < 0 || ivx < 0 || lua_getfield(L, 1, "open_time") != LUA_TNUMBER)
+        return luaL_error(L, "expected %s", usage);
+    lua_pop(L, 1);
+    struct candle c;
+    memset(&c, 0, sizeof c);
+    c.symbol = (uint32_t)id;
+    c.interval = (uint8_t)ivx;
+    c.open_time = (int64_t)num_field(L, 1, "open_time", 0);
+    c.close_time = c.open_time + interval_ms(ivx) - 1;
+    c.event_time = (int64_t)num_field(L, 1, "event_time", (double)(c.open_time + 1));
+    c.open = num_field(L, 1, "open", 0);
+    c.close = num_field(L, 1, "close", c.open);
+    c.high = num_field(L, 1, "high", c.open > c.close ? c.open : c.close);
+    c.low = num_field(L, 1, "low", c.open < c.close ? c.open : c.close);
+    c.volume = num_field(L, 1, "volume", 0);
+    c.quote_volume = num_field(L, 1, "quote_volume", 0);
+    c.price_dp = (uint8_t)num_field(L, 1, "price_decimals", 2);
+    lua_getfield(L, 1, "closed");
+    c.closed = (uint8_t)lua_toboolean(L, -1);
+    lua_getfield(L, 1, "backfilled");
+    c.backfilled = (uint8_t)lua_toboolean(L, -1);
+    lua_pop(L, 2);
+    uint64_t closed_before = m->n.closed, forming_before = m->n.forming;
+    market_apply(m, &c);
+    lua_pushstring(L, m->n.closed > closed_before ? "closed"
+                      : m->n.forming > forming_before ? "forming" : "ignored");
+    return 1;
+}
+
+/* spec.ranking{"BTCUSDT", "ETHUSDT", ...} -> nil    the 24 h volume order */
+static int s_ranking(lua_State *L)
+{
+    struct market *m = &lh_host_of(L)->app->market;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+    uint32_t ids[4096];
+    double qv[4096];
+    if (n > 4096)
+        return luaL_error(L, "spec.ranking: at most 4096 symbols");
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, 1, i);
+        size_t len;
+        const char *name = luaL_checklstring(L, -1, &len);
+        int id = symtab_add(&m->syms, name, len);
+        if (id < 0)
+            return luaL_error(L, "spec.ranking: '%s' is not a symbol name", name);
+        ids[i - 1] = (uint32_t)id;
+        qv[i - 1] = (double)(n - i + 1);
+        lua_pop(L, 1);
+    }
+    market_set_ranking(m, ids, qv, (uint32_t)n);
+    return 0;
+}
+
 /* ---- HTTP stubs ---- */
 
 /* spec.stub_http(url_prefix, response) -> nil
@@ -634,6 +715,7 @@ static const luaL_Reg funcs[] = {
     {"logs", s_logs},           {"clear_logs", s_clear_logs},
     {"limits", s_limits},       {"stub_http", s_stub_http},
     {"http_requests", s_http_requests},
+    {"candle", s_candle},       {"ranking", s_ranking},
     {NULL, NULL},
 };
 

@@ -116,8 +116,9 @@ enum candle_event candles_apply(struct candles *cs, const struct candle *c)
         return CANDLE_IGNORED;   /* that candle has closed already */
     if (s->has_forming && (c->open_time < s->forming.open_time ||
                            (c->open_time == s->forming.open_time &&
-                            c->event_time < s->forming.event_time)))
-        return CANDLE_IGNORED;   /* an older update arriving late */
+                            c->event_time <= s->forming.event_time)))
+        return CANDLE_IGNORED;   /* older, or the same update twice (two connections
+                                  * overlap while one replaces the other) */
     s->forming = *c;
     s->has_forming = 1;
     return CANDLE_FORMING;

@@ -48,6 +48,7 @@ struct httpc {
     struct httpc_call *calls;
     uint64_t next_id;
     size_t max_body;
+    const char *ca_file;      /* extra CA bundle (tls.ca_file), or NULL */
     httpc_stub_fn stub;
     void *stub_ud;
     int closing;

@@ -65,7 +65,7 @@ like "$out" "scripts/rules/broken.lua:4: 'end' expected" "check reports a syntax
 like "$out" "scripts/calls.lua:1: undefined global 'undefined_function'" "and a top-level error as file:line"
 
 # The token never reaches the log of a running bot either.
-printf '%s\n' "return { database = '$T/t.db', scripts = '$T/scripts', http = { listen = '127.0.0.1:0' }, log = { level = 'debug' } }" > "$T/config.lua"
+printf '%s\n' "return { database = '$T/t.db', scripts = '$T/scripts', http = { listen = '127.0.0.1:0' }, log = { level = 'debug' }, exchange = { enabled = false } }" > "$T/config.lua"
 rm -f "$T/scripts/rules/broken.lua" "$T/scripts/calls.lua"
 printf '%s\n' 'host.on_start(function() log.info("token is " .. tostring(require("json") and "'"$token"'")) end)' > "$T/scripts/leak.lua"
 BOT_TOKEN=$token "$CW_BIN" run --config "$T/config.lua" > "$T/log" 2>&1 &

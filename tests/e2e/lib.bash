@@ -45,6 +45,8 @@ wait_for() {
 }
 
 # write_config [extra lua fields...]: $T/config.lua with the test's paths.
+# The feed is off unless a test points it at the stand-in (a later
+# `exchange = {...}` field wins): tests never reach a real host.
 write_config() {
   mkdir -p "$T/scripts"
   {
@@ -52,6 +54,7 @@ write_config() {
     echo "  database = '$T/bot.db',"
     echo "  scripts = '$T/scripts',"
     echo "  http = { listen = '127.0.0.1:${HTTP_PORT:-0}' },"
+    echo "  exchange = { enabled = false },"
     for extra in "$@"; do echo "  $extra,"; done
     echo "}"
   } > "$T/config.lua"

@@ -30,6 +30,8 @@ int main(void)
     is_int(candles_apply(&cs, &c), CANDLE_FORMING, "a newer forming update");
     c = k(10, 0, 1);
     is_int(candles_apply(&cs, &c), CANDLE_IGNORED, "an older update of the same candle is ignored");
+    c = k(10, 0, 2);
+    is_int(candles_apply(&cs, &c), CANDLE_IGNORED, "the same update twice is ignored");
     c = k(10, 1, 3);
     is_int(candles_apply(&cs, &c), CANDLE_CLOSED, "the close is emitted");
     is_int(candles_apply(&cs, &c), CANDLE_IGNORED, "the same close again is not");

@@ -1,0 +1,867 @@
+#include "market/feed.h"
+
+#include <cJSON.h>
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "market/interval.h"
+#include "market/market.h"
+#include "market/rest.h"
+#include "util/jsonw.h"
+
+#define SUBSCRIBE_GAP_MS 200      /* 5 messages/s: half the exchange's limit */
+#define SUBSCRIBE_BATCH 200       /* streams per SUBSCRIBE message */
+#define BACKOFF_MIN_MS 1000
+#define BACKOFF_MAX_MS 60000
+#define HEALTHY_AFTER_MS 60000    /* a connection this old resets its backoff */
+
+enum conn_state { CS_WAIT, CS_CONNECTING, CS_OPEN, CS_DEAD };
+
+struct conn {
+    struct feed *f;
+    int id;
+    struct lws *wsi;
+    enum conn_state state;
+    uint32_t *syms;               /* symbols whose streams it carries */
+    uint8_t *need_backfill;       /* parallel to syms */
+    int nsyms, cap;
+    char **out;                   /* control messages waiting to be sent */
+    int nout, capout;
+    int unacked;                  /* SUBSCRIBEs without a reply yet */
+    int64_t last_send, last_frame, opened;
+    int attempts;
+    int got_kline;
+    struct conn *replaces;        /* rotation: the connection to close when this one is live */
+    int retiring;                 /* being replaced: close for good, no reconnect */
+    struct timer *timer;          /* reconnect, or the 1 s check while open */
+    char *rx;                     /* reassembly of fragmented messages */
+    size_t rxlen;
+    int rx_over;
+};
+
+struct feed {
+    struct app *app;
+    struct market *m;
+    struct rest rest;
+    struct lws_vhost *vh;
+    char host[256], path[512];
+    int port, tls;
+    struct conn **conns;
+    int nconns, capconns, next_id, next_msg_id;
+    int intervals, niv;
+    int universe_ok;
+    struct timer *universe_timer, *ranking_timer;
+    long warm_total, warm_done;
+    uint64_t reconnects, rotations;
+};
+
+struct bf_job {
+    struct feed *f;
+    uint32_t sym;
+    int iv;
+};
+
+static int64_t now_ms(struct feed *f)
+{
+    return app_wall_ms(f->app);
+}
+
+static void conn_connect(struct conn *c);
+static void conn_close(struct conn *c);
+
+/* ---- outgoing control messages, paced ---- */
+
+static void send_soon(struct conn *c)
+{
+    if (c->wsi && c->nout)
+        lws_callback_on_writable(c->wsi);
+}
+
+static void queue_msg(struct conn *c, char *msg)
+{
+    if (!msg)
+        return;
+    if (c->nout == c->capout) {
+        int cap = c->capout ? c->capout * 2 : 8;
+        char **o = realloc(c->out, sizeof *o * (size_t)cap);
+        if (!o) {
+            free(msg);
+            return;
+        }
+        c->out = o;
+        c->capout = cap;
+    }
+    c->out[c->nout++] = msg;
+    send_soon(c);
+}
+
+/* SUBSCRIBE or UNSUBSCRIBE for every interval of syms[from..to). */
+static void queue_streams(struct conn *c, const char *method, const uint32_t *syms, int n)
+{
+    struct feed *f = c->f;
+    int per = SUBSCRIBE_BATCH / f->niv;
+    for (int i = 0; i < n; i += per) {
+        size_t cap = 64 + (size_t)per * f->niv * 40, len = 0;
+        char *arr = malloc(cap);
+        if (!arr)
+            return;
+        arr[len++] = '[';
+        for (int k = i; k < n && k < i + per; k++)
+            for (int iv = 0; iv < IV_COUNT; iv++) {
+                if (!(f->intervals & (1 << iv)))
+                    continue;
+                char lower[32];
+                const struct sym *y = &f->m->syms.v[syms[k]];
+                for (int j = 0; j <= y->len; j++)
+                    lower[j] = (char)(y->name[j] >= 'A' && y->name[j] <= 'Z' ? y->name[j] + 32
+                                                                           : y->name[j]);
+                len += (size_t)snprintf(arr + len, cap - len, "%s\"%s@kline_%s\"",
+                                        arr[len - 1] == '[' ? "" : ",", lower, interval_name(iv));
+            }
+        snprintf(arr + len, cap - len, "]");
+        char *msg = malloc(strlen(arr) + 96);
+        if (msg)
+            sprintf(msg, "{\"method\":\"%s\",\"params\":%s,\"id\":%d}", method, arr,
+                    ++f->next_msg_id);
+        free(arr);
+        if (msg && method[0] == 'S')
+            c->unacked++;
+        queue_msg(c, msg);
+    }
+}
+
+/* ---- gap repair and warm start ---- */
+
+static void on_klines(void *ud, long status, const char *body, size_t len, const char *err)
+{
+    struct bf_job *j = ud;
+    struct feed *f = j->f;
+    f->warm_done++;
+    if (!body || status != 200) {
+        if (body || err)
+            log_warn(&f->app->log, "market", "klines for %s %s: %s",
+                     f->m->syms.v[j->sym].name, interval_name(j->iv), err ? err : "refused");
+        free(j);
+        return;
+    }
+    cJSON *rows = cJSON_ParseWithLength(body, len);
+    int64_t exch_now = market_exchange_now(f->m, now_ms(f));
+    int64_t ms = interval_ms(j->iv);
+    cJSON *row;
+    cJSON_ArrayForEach(row, rows)
+    {
+        if (cJSON_GetArraySize(row) < 9)
+            continue;
+        struct candle c;
+        memset(&c, 0, sizeof c);
+        int dp = 0, d2;
+        cJSON *t = cJSON_GetArrayItem(row, 0), *ct = cJSON_GetArrayItem(row, 6),
+              *n = cJSON_GetArrayItem(row, 8);
+        const char *o = cJSON_GetStringValue(cJSON_GetArrayItem(row, 1)),
+                   *h = cJSON_GetStringValue(cJSON_GetArrayItem(row, 2)),
+                   *l = cJSON_GetStringValue(cJSON_GetArrayItem(row, 3)),
+                   *cl = cJSON_GetStringValue(cJSON_GetArrayItem(row, 4)),
+                   *v = cJSON_GetStringValue(cJSON_GetArrayItem(row, 5)),
+                   *q = cJSON_GetStringValue(cJSON_GetArrayItem(row, 7));
+        if (!cJSON_IsNumber(t) || !cJSON_IsNumber(ct) || !cJSON_IsNumber(n) || !o || !h || !l ||
+            !cl || !v || !q || kline_decimal(o, strlen(o), &c.open, &dp) ||
+            kline_decimal(h, strlen(h), &c.high, &d2) || kline_decimal(l, strlen(l), &c.low, &d2) ||
+            kline_decimal(cl, strlen(cl), &c.close, &d2) ||
+            kline_decimal(v, strlen(v), &c.volume, &d2) ||
+            kline_decimal(q, strlen(q), &c.quote_volume, &d2)) {
+            market_drop(f->m, KD_BAD_NUMBER, body, len, now_ms(f));
+            continue;
+        }
+        c.open_time = (int64_t)t->valuedouble;
+        c.close_time = (int64_t)ct->valuedouble;
+        if (c.close_time >= exch_now)
+            continue;   /* the candle still forming: the stream has it */
+        if (c.open_time % ms || c.close_time != c.open_time + ms - 1 || !(c.low > 0) ||
+            c.high < c.low || c.high < c.open || c.high < c.close || c.low > c.open ||
+            c.low > c.close) {
+            market_drop(f->m, KD_BAD_PRICES, body, len, now_ms(f));
+            continue;
+        }
+        c.trades = (int32_t)n->valuedouble;
+        c.event_time = c.close_time;
+        c.symbol = j->sym;
+        c.interval = (uint8_t)j->iv;
+        c.closed = 1;
+        c.backfilled = 1;
+        c.price_dp = (uint8_t)dp;
+        market_apply(f->m, &c);
+    }
+    if (!rows)
+        market_drop(f->m, KD_JSON, body, len, now_ms(f));
+    cJSON_Delete(rows);
+    if (f->warm_done == f->warm_total)
+        log_info(&f->app->log, "market", "history complete: %ld klines requests done",
+                 f->warm_total);
+    free(j);
+}
+
+/* Queues what each stream of sym missed (or its whole history). */
+static void backfill(struct feed *f, uint32_t sym)
+{
+    int64_t exch_now = market_exchange_now(f->m, now_ms(f));
+    long history = f->app->cfg.exchange.history;
+    for (int iv = 0; iv < IV_COUNT; iv++) {
+        if (!(f->intervals & (1 << iv)))
+            continue;
+        int64_t ms = interval_ms(iv);
+        const struct series *s = candles_series(&f->m->candles, sym, iv);
+        char path[256];
+        long limit;
+        if (!s || s->newest_open < 0) {
+            limit = history + 1;   /* + the forming one, which is skipped */
+            snprintf(path, sizeof path, "/fapi/v1/klines?symbol=%s&interval=%s&limit=%ld",
+                     f->m->syms.v[sym].name, interval_name(iv), limit > 1500 ? 1500 : limit);
+        } else {
+            int64_t start = s->newest_open + ms;
+            if (start + ms > exch_now)
+                continue;   /* nothing closed since */
+            limit = (long)((exch_now - start) / ms) + 2;
+            if (limit > 1500)
+                limit = 1500;
+            snprintf(path, sizeof path,
+                     "/fapi/v1/klines?symbol=%s&interval=%s&startTime=%lld&limit=%ld",
+                     f->m->syms.v[sym].name, interval_name(iv), (long long)start, limit);
+        }
+        struct bf_job *j = malloc(sizeof *j);
+        if (!j)
+            return;
+        *j = (struct bf_job){f, sym, iv};
+        f->warm_total++;
+        rest_get(&f->rest, path, rest_klines_weight((int)limit), 0, on_klines, j);
+    }
+}
+
+static void backfill_pending(struct conn *c)
+{
+    for (int i = 0; i < c->nsyms; i++)
+        if (c->need_backfill[i]) {
+            c->need_backfill[i] = 0;
+            backfill(c->f, c->syms[i]);
+        }
+}
+
+/* ---- connections ---- */
+
+static struct conn *conn_new(struct feed *f)
+{
+    if (f->nconns == f->capconns) {
+        int cap = f->capconns ? f->capconns * 2 : 4;
+        struct conn **v = realloc(f->conns, sizeof *v * (size_t)cap);
+        if (!v)
+            return NULL;
+        f->conns = v;
+        f->capconns = cap;
+    }
+    struct conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->f = f;
+    c->id = ++f->next_id;
+    c->state = CS_WAIT;
+    f->conns[f->nconns++] = c;
+    return c;
+}
+
+static int conn_add_sym(struct conn *c, uint32_t sym)
+{
+    if (c->nsyms == c->cap) {
+        int cap = c->cap ? c->cap * 2 : 32;
+        uint32_t *s = realloc(c->syms, sizeof *s * (size_t)cap);
+        uint8_t *b = s ? realloc(c->need_backfill, (size_t)cap) : NULL;
+        if (s)
+            c->syms = s;
+        if (!b)
+            return -1;
+        c->need_backfill = b;
+        c->cap = cap;
+    }
+    c->need_backfill[c->nsyms] = 1;
+    c->syms[c->nsyms++] = sym;
+    return 0;
+}
+
+static void conn_free(struct conn *c)
+{
+    struct feed *f = c->f;
+    if (c->timer)
+        timers_cancel(&f->app->timers, c->timer);
+    for (int i = 0; i < c->nout; i++)
+        free(c->out[i]);
+    free(c->out);
+    free(c->syms);
+    free(c->need_backfill);
+    free(c->rx);
+    for (int i = 0; i < f->nconns; i++)
+        if (f->conns[i] == c) {
+            f->conns[i] = f->conns[--f->nconns];
+            break;
+        }
+    for (int i = 0; i < f->nconns; i++)
+        if (f->conns[i]->replaces == c)
+            f->conns[i]->replaces = NULL;
+    free(c);
+}
+
+static void on_conn_timer(void *ud);
+
+static void conn_timer(struct conn *c, int64_t delay_ms)
+{
+    struct app *a = c->f->app;
+    if (c->timer)
+        timers_cancel(&a->timers, c->timer);
+    c->timer = timers_add(&a->timers, app_now_ms(a) + (uint64_t)(delay_ms > 0 ? delay_ms : 0),
+                          on_conn_timer, c);
+}
+
+static void schedule_reconnect(struct conn *c)
+{
+    int64_t d = BACKOFF_MIN_MS << (c->attempts < 6 ? c->attempts : 6);
+    if (d > BACKOFF_MAX_MS)
+        d = BACKOFF_MAX_MS;
+    d = d * 3 / 4 + rand() % (d / 2 + 1);   /* jitter: +/- 25 % */
+    c->attempts++;
+    c->state = CS_WAIT;
+    conn_timer(c, d);
+    log_info(&c->f->app->log, "market", "connection %d: reconnecting in %.1f s", c->id,
+             (double)d / 1000);
+}
+
+/* Starts a replacement carrying the same streams; c closes once it is live. */
+static void rotate(struct conn *c)
+{
+    struct feed *f = c->f;
+    struct conn *n = conn_new(f);
+    if (!n)
+        return;
+    for (int i = 0; i < c->nsyms; i++)
+        conn_add_sym(n, c->syms[i]);
+    memset(n->need_backfill, 0, (size_t)n->nsyms);   /* c is still streaming them */
+    n->replaces = c;
+    c->retiring = 1;
+    f->rotations++;
+    log_info(&f->app->log, "market", "connection %d: replacing itself (connection %d) before the "
+             "exchange's 24-hour cut", c->id, n->id);
+    conn_connect(n);
+}
+
+static void on_conn_timer(void *ud)
+{
+    struct conn *c = ud;
+    struct feed *f = c->f;
+    const struct config *cfg = &f->app->cfg;
+    c->timer = NULL;
+    if (f->app->stopping)
+        return;
+    if (c->state == CS_WAIT) {
+        conn_connect(c);
+        return;
+    }
+    int64_t now = now_ms(f);
+    if (c->state == CS_OPEN) {
+        if (now - c->last_frame > (int64_t)(cfg->exchange.stale_after * 1000)) {
+            log_warn(&f->app->log, "market", "connection %d: no data for %.0f s: reconnecting",
+                     c->id, (double)(now - c->last_frame) / 1000);
+            conn_close(c);
+        } else if (!c->retiring && c->got_kline &&
+                   now - c->opened > (int64_t)(cfg->exchange.rotate_after * 1000)) {
+            rotate(c);
+        }
+        if (c->got_kline && now - c->opened > HEALTHY_AFTER_MS)
+            c->attempts = 0;
+        send_soon(c);
+    }
+    if (!c->timer)
+        conn_timer(c, 1000);
+}
+
+static void conn_connect(struct conn *c)
+{
+    struct feed *f = c->f;
+    struct lws_client_connect_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.context = f->app->lws.ctx;
+    ci.vhost = f->vh;
+    ci.address = f->host;
+    ci.port = f->port;
+    ci.path = f->path;
+    ci.host = f->host;
+    ci.origin = f->host;
+    ci.ssl_connection = f->tls ? LCCSCF_USE_SSL : 0;
+    ci.local_protocol_name = "cw-feed";
+    ci.userdata = c;
+    ci.pwsi = &c->wsi;
+    c->state = CS_CONNECTING;
+    c->rxlen = 0;
+    c->rx_over = 0;
+    c->unacked = 0;
+    c->got_kline = 0;
+    if (!lws_client_connect_via_info(&ci)) {
+        c->wsi = NULL;
+        schedule_reconnect(c);
+    }
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->wsi)
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+static void on_message(struct conn *c, const char *buf, size_t len)
+{
+    struct feed *f = c->f;
+    struct frame_info fi;
+    int64_t now = now_ms(f);
+    c->last_frame = now;
+    enum frame_kind k = market_frame(f->m, buf, len, now, &fi);
+    if (k == FRAME_KLINE && !c->got_kline) {
+        c->got_kline = 1;
+        if (c->replaces) {   /* the replacement is live: retire the old one */
+            log_info(&f->app->log, "market", "connection %d is live: closing connection %d",
+                     c->id, c->replaces->id);
+            conn_close(c->replaces);
+            c->replaces = NULL;
+        }
+    } else if (k == FRAME_REPLY) {
+        if (fi.reply_error)
+            log_warn(&f->app->log, "market", "connection %d: the exchange refused a request: %.*s",
+                     c->id, (int)(len < 200 ? len : 200), buf);
+        else if (c->unacked > 0 && --c->unacked == 0)
+            backfill_pending(c);   /* subscribed: now fetch what was missed */
+    }
+}
+
+static void on_receive(struct conn *c, struct lws *wsi, const char *in, size_t len)
+{
+    struct feed *f = c->f;
+    size_t max = (size_t)f->app->cfg.exchange.max_frame;
+    int first = lws_is_first_fragment(wsi), final = lws_is_final_fragment(wsi);
+    if (first && final && !lws_remaining_packet_payload(wsi)) {
+        if (len > max)
+            market_drop(f->m, KD_OVERSIZE, in, len, now_ms(f));
+        else
+            on_message(c, in, len);   /* the common case: no copy */
+        return;
+    }
+    if (first) {
+        c->rxlen = 0;
+        c->rx_over = 0;
+    }
+    if (!c->rx_over) {
+        if (!c->rx)
+            c->rx = malloc(max);
+        if (!c->rx || c->rxlen + len > max) {
+            c->rx_over = 1;
+        } else {
+            memcpy(c->rx + c->rxlen, in, len);
+            c->rxlen += len;
+        }
+    }
+    if (final && !lws_remaining_packet_payload(wsi)) {
+        if (c->rx_over) {
+            market_drop(f->m, KD_OVERSIZE, c->rx ? c->rx : in, c->rx ? c->rxlen : len, now_ms(f));
+            c->last_frame = now_ms(f);
+        } else {
+            on_message(c, c->rx, c->rxlen);
+        }
+        c->rxlen = 0;
+        c->rx_over = 0;
+    }
+}
+
+static void on_writable(struct conn *c, struct lws *wsi)
+{
+    int64_t now = now_ms(c->f);
+    if (!c->nout)
+        return;
+    int64_t wait = c->last_send + SUBSCRIBE_GAP_MS - now;
+    if (wait > 0) {   /* under the exchange's incoming-message limit */
+        conn_timer(c, wait);
+        return;
+    }
+    char *msg = c->out[0];
+    memmove(c->out, c->out + 1, sizeof *c->out * (size_t)(--c->nout));
+    size_t n = strlen(msg);
+    unsigned char *buf = malloc(LWS_PRE + n);
+    if (buf) {
+        memcpy(buf + LWS_PRE, msg, n);
+        lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT);
+        free(buf);
+    }
+    free(msg);
+    c->last_send = now;
+    if (c->nout)
+        conn_timer(c, SUBSCRIBE_GAP_MS);
+}
+
+static int on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                 size_t len)
+{
+    struct conn *c = user;
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        c->state = CS_OPEN;
+        c->opened = c->last_frame = now_ms(c->f);
+        log_info(&c->f->app->log, "market", "connection %d open: subscribing %d streams", c->id,
+                 c->nsyms * c->f->niv);
+        for (int i = 0; i < c->nout; i++)
+            free(c->out[i]);
+        c->nout = 0;
+        queue_streams(c, "SUBSCRIBE", c->syms, c->nsyms);
+        conn_timer(c, 1000);
+        return 0;
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+        on_receive(c, wsi, in, len);
+        return 0;
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        on_writable(c, wsi);
+        return 0;
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+    case LWS_CALLBACK_CLIENT_CLOSED: {
+        struct feed *f = c->f;
+        c->wsi = NULL;
+        c->state = CS_DEAD;
+        if (f->app->stopping)
+            return 0;
+        if (c->retiring) {
+            log_info(&f->app->log, "market", "connection %d closed (replaced)", c->id);
+            conn_free(c);
+            return 0;
+        }
+        f->reconnects++;
+        log_warn(&f->app->log, "market", "connection %d %s%s%.*s", c->id,
+                 reason == LWS_CALLBACK_CLIENT_CLOSED ? "closed" : "failed",
+                 in && len ? ": " : "", (int)(in && len < 200 ? len : 0), in ? (char *)in : "");
+        /* its streams will need what they miss meanwhile */
+        memset(c->need_backfill, 1, (size_t)c->nsyms);
+        schedule_reconnect(c);
+        return 0;
+    }
+    default:
+        break;
+    }
+    return 0;
+}
+
+static const struct lws_protocols protocols[] = {
+    {"cw-feed", on_ws, 0, 65536, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* ---- universe and ranking ---- */
+
+static int wanted(const struct config *cfg, cJSON *s)
+{
+    const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(s, "status"));
+    const char *ct = cJSON_GetStringValue(cJSON_GetObjectItem(s, "contractType"));
+    const char *qa = cJSON_GetStringValue(cJSON_GetObjectItem(s, "quoteAsset"));
+    return st && ct && qa && !strcmp(st, "TRADING") && !strcmp(ct, cfg->exchange.contract_type) &&
+           !strcmp(qa, cfg->exchange.quote_asset);
+}
+
+/* A connection with room for one more symbol's streams, or a new one. */
+static struct conn *conn_with_room(struct feed *f)
+{
+    long per = f->app->cfg.exchange.streams_per_connection / f->niv;
+    if (per < 1)
+        per = 1;
+    for (int i = 0; i < f->nconns; i++)
+        if (!f->conns[i]->retiring && f->conns[i]->nsyms < per)
+            return f->conns[i];
+    return conn_new(f);
+}
+
+static struct conn *conn_of(struct feed *f, uint32_t sym, int *at)
+{
+    for (int i = 0; i < f->nconns; i++)
+        for (int k = 0; k < f->conns[i]->nsyms; k++)
+            if (f->conns[i]->syms[k] == sym && !f->conns[i]->retiring) {
+                *at = k;
+                return f->conns[i];
+            }
+    return NULL;
+}
+
+static void refresh_universe(void *ud);
+static void refresh_ranking(void *ud);
+
+static void on_exchange_info(void *ud, long status, const char *body, size_t len,
+                             const char *err)
+{
+    struct feed *f = ud;
+    struct app *a = f->app;
+    cJSON *j = body && status == 200 ? cJSON_ParseWithLength(body, len) : NULL;
+    cJSON *list = cJSON_GetObjectItem(j, "symbols");
+    if (!cJSON_IsArray(list)) {
+        log_error(&a->log, "market", "exchangeInfo unusable (%s): retrying in 30 s",
+                  err ? err : status != 200 ? "refused" : "no symbols");
+        cJSON_Delete(j);
+        if (!a->stopping)
+            f->universe_timer = timers_add(&a->timers, app_now_ms(a) + 30000, refresh_universe, f);
+        return;
+    }
+    struct symtab *st = &f->m->syms;
+    uint8_t *seen = calloc(st->n + (size_t)cJSON_GetArraySize(list) + 1, 1);
+    int added = 0, removed = 0;
+    cJSON *s;
+    cJSON_ArrayForEach(s, list)
+    {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(s, "symbol"));
+        if (!name || !wanted(&a->cfg, s))
+            continue;
+        int known = symtab_find(st, name, strlen(name));
+        int id = known >= 0 ? known : symtab_add(st, name, strlen(name));
+        if (id < 0)
+            continue;
+        seen[id] = 1;
+        int at;
+        if (known >= 0 && st->v[id].active && conn_of(f, (uint32_t)id, &at))
+            continue;
+        st->v[id].active = 1;
+        struct conn *c = conn_with_room(f);
+        if (!c || conn_add_sym(c, (uint32_t)id) != 0)
+            continue;
+        added++;
+        if (c->state == CS_OPEN) {   /* a listing: subscribe without disturbing the rest */
+            uint32_t one = (uint32_t)id;
+            queue_streams(c, "SUBSCRIBE", &one, 1);
+        }
+    }
+    for (uint32_t id = 0; id < st->n; id++) {
+        int at;
+        struct conn *c;
+        if (seen[id] || !st->v[id].active)
+            continue;
+        st->v[id].active = 0;   /* delisted */
+        removed++;
+        while ((c = conn_of(f, id, &at))) {
+            c->syms[at] = c->syms[c->nsyms - 1];
+            c->need_backfill[at] = c->need_backfill[c->nsyms - 1];
+            c->nsyms--;
+            if (c->state == CS_OPEN)
+                queue_streams(c, "UNSUBSCRIBE", &id, 1);
+        }
+    }
+    free(seen);
+    cJSON_Delete(j);
+    if (added || removed)
+        log_info(&a->log, "market", "universe: %d symbols added, %d removed; %d connections",
+                 added, removed, f->nconns);
+    if (!f->universe_ok) {
+        f->universe_ok = 1;
+        refresh_ranking(f);
+    }
+    /* connections not yet started: stagger them */
+    for (int i = 0, k = 0; i < f->nconns; i++)
+        if (f->conns[i]->state == CS_WAIT && !f->conns[i]->timer)
+            conn_timer(f->conns[i], 200 * k++);
+    f->universe_timer = timers_add(&a->timers,
+                                   app_now_ms(a) + (uint64_t)(a->cfg.exchange.universe_refresh * 1000),
+                                   refresh_universe, f);
+}
+
+static void refresh_universe(void *ud)
+{
+    struct feed *f = ud;
+    f->universe_timer = NULL;
+    rest_get(&f->rest, "/fapi/v1/exchangeInfo", 1, 1, on_exchange_info, f);
+}
+
+struct ranked {
+    uint32_t id;
+    double qv;
+};
+
+static int by_volume(const void *a, const void *b)
+{
+    double x = ((const struct ranked *)a)->qv, y = ((const struct ranked *)b)->qv;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void on_ticker(void *ud, long status, const char *body, size_t len, const char *err)
+{
+    struct feed *f = ud;
+    struct app *a = f->app;
+    (void)err;
+    cJSON *j = body && status == 200 ? cJSON_ParseWithLength(body, len) : NULL;
+    if (cJSON_IsArray(j)) {
+        int n = cJSON_GetArraySize(j), k = 0;
+        struct ranked *r = malloc(sizeof *r * (size_t)(n + 1));
+        cJSON *t;
+        cJSON_ArrayForEach(t, j)
+        {
+            const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(t, "symbol"));
+            const char *qv = cJSON_GetStringValue(cJSON_GetObjectItem(t, "quoteVolume"));
+            int id = name ? symtab_find(&f->m->syms, name, strlen(name)) : -1;
+            double v;
+            int dp;
+            if (r && id >= 0 && f->m->syms.v[id].active && qv &&
+                kline_decimal(qv, strlen(qv), &v, &dp) == 0)
+                r[k++] = (struct ranked){(uint32_t)id, v};
+        }
+        if (r) {
+            qsort(r, (size_t)k, sizeof *r, by_volume);
+            uint32_t *ids = malloc(sizeof *ids * (size_t)(k + 1));
+            double *qvs = malloc(sizeof *qvs * (size_t)(k + 1));
+            for (int i = 0; ids && qvs && i < k; i++) {
+                ids[i] = r[i].id;
+                qvs[i] = r[i].qv;
+            }
+            if (ids && qvs)
+                market_set_ranking(f->m, ids, qvs, (uint32_t)k);
+            free(ids);
+            free(qvs);
+            free(r);
+        }
+    } else if (!a->stopping) {
+        log_warn(&a->log, "market", "24 h tickers unusable: the ranking stays as it was");
+    }
+    cJSON_Delete(j);
+    f->ranking_timer = timers_add(&a->timers,
+                                  app_now_ms(a) + (uint64_t)(a->cfg.exchange.ranking_refresh * 1000),
+                                  refresh_ranking, f);
+}
+
+static void refresh_ranking(void *ud)
+{
+    struct feed *f = ud;
+    f->ranking_timer = NULL;
+    rest_get(&f->rest, "/fapi/v1/ticker/24hr", 40, 1, on_ticker, f);
+}
+
+/* ---- life cycle ---- */
+
+int feed_start(struct app *a, char *err, size_t errlen)
+{
+    struct feed *f = calloc(1, sizeof *f);
+    if (!f) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    f->app = a;
+    f->m = &a->market;
+    f->intervals = a->cfg.exchange.intervals;
+    for (int iv = 0; iv < IV_COUNT; iv++)
+        f->niv += (f->intervals >> iv) & 1;
+    a->feed = f;
+    /* ws_url: "wss://host[:port]/market" -> connection parameters */
+    char url[1024], *proto, *host, *path;
+    snprintf(url, sizeof url, "%s", a->cfg.exchange.ws_url);
+    if (lws_parse_uri(url, (const char **)&proto, (const char **)&host, &f->port,
+                      (const char **)&path)) {
+        snprintf(err, errlen, "exchange.ws_url: not a URL");
+        return -1;
+    }
+    f->tls = !strcmp(proto, "wss");
+    snprintf(f->host, sizeof f->host, "%s", host);
+    /* lws_parse_uri drops the leading '/' of the path */
+    snprintf(f->path, sizeof f->path, "/%s%sstream", path,
+             *path && path[strlen(path) - 1] != '/' ? "/" : "");
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = protocols;
+    info.vhost_name = "feed";
+    info.client_ssl_ca_filepath = a->cfg.tls.ca_file;
+    f->vh = lws_create_vhost(a->lws.ctx, &info);
+    if (!f->vh) {
+        snprintf(err, errlen, "cannot create the feed's client vhost");
+        return -1;
+    }
+    rest_init(&f->rest, a, a->cfg.exchange.rest_url, a->cfg.exchange.rest_weight_limit);
+    refresh_universe(f);
+    return 0;
+}
+
+void feed_stop(struct app *a)
+{
+    struct feed *f = a->feed;
+    if (!f)
+        return;
+    rest_free(&f->rest);
+    if (f->universe_timer)
+        timers_cancel(&a->timers, f->universe_timer);
+    if (f->ranking_timer)
+        timers_cancel(&a->timers, f->ranking_timer);
+    f->universe_timer = f->ranking_timer = NULL;
+    for (int i = 0; i < f->nconns; i++) {
+        struct conn *c = f->conns[i];
+        if (c->timer)
+            timers_cancel(&a->timers, c->timer);
+        c->timer = NULL;
+    }
+}
+
+void feed_free(struct app *a)
+{
+    struct feed *f = a->feed;
+    if (!f)
+        return;
+    while (f->nconns)
+        conn_free(f->conns[0]);
+    free(f->conns);
+    free(f);
+    a->feed = NULL;
+}
+
+void feed_health(struct app *a, struct jsonw *w)
+{
+    struct feed *f = a->feed;
+    struct market *m = &a->market;
+    int live = 0;
+    long streams = 0;
+    int64_t now = app_wall_ms(a);
+    for (int i = 0; f && i < f->nconns; i++) {
+        struct conn *c = f->conns[i];
+        live += c->state == CS_OPEN && c->got_kline &&
+                now - c->last_frame <= (int64_t)(a->cfg.exchange.stale_after * 1000);
+        streams += (long)c->nsyms * f->niv;
+    }
+    int nconns = f ? f->nconns : 0;
+    char reason[256] = "";
+    enum health_status st = HEALTH_OK;
+    if (!f) {
+        st = HEALTH_FAILING;
+        snprintf(reason, sizeof reason, "the feed is not running");
+    } else if (!f->universe_ok) {
+        st = HEALTH_DEGRADED;
+        snprintf(reason, sizeof reason, "fetching the symbol list");
+    } else if (nconns && !live) {
+        st = HEALTH_FAILING;
+        snprintf(reason, sizeof reason, "no live connection to the exchange");
+    } else if (live < nconns) {
+        st = HEALTH_DEGRADED;
+        snprintf(reason, sizeof reason, "%d of %d connections live", live, nconns);
+    } else if (f->warm_done < f->warm_total) {
+        st = HEALTH_DEGRADED;
+        snprintf(reason, sizeof reason, "loading history: %ld of %ld requests", f->warm_done,
+                 f->warm_total);
+    }
+    health_set(&a->health, "exchange", st, reason[0] ? reason : NULL);
+    if (!w)
+        return;
+    jsonw_kv_int(w, "connections", nconns);
+    jsonw_kv_int(w, "live", live);
+    jsonw_kv_int(w, "streams", streams);
+    jsonw_kv_int(w, "symbols", m->nranked);
+    jsonw_kv_int(w, "received", (long long)m->n.received);
+    jsonw_kv_int(w, "closed", (long long)m->n.closed);
+    jsonw_kv_int(w, "backfilled", (long long)m->n.backfilled);
+    jsonw_kv_int(w, "reconnects", f ? (long long)f->reconnects : 0);
+    jsonw_kv_int(w, "rotations", f ? (long long)f->rotations : 0);
+    jsonw_kv_int(w, "history_requests", f ? f->warm_total : 0);
+    jsonw_kv_int(w, "history_done", f ? f->warm_done : 0);
+    jsonw_kv_int(w, "rest_429", f ? (long long)(f->rest.r429 + f->rest.r418) : 0);
+    jsonw_key(w, "dropped");
+    jsonw_obj_open(w);
+    for (int d = 1; d < KD_COUNT; d++)
+        jsonw_kv_int(w, kline_drop_name(d), (long long)m->n.dropped[d]);
+    jsonw_obj_close(w);
+}

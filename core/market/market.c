@@ -1,0 +1,123 @@
+#include "market/market.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "market/interval.h"
+
+int market_init(struct market *m, uint32_t history, struct logger *log)
+{
+    memset(m, 0, sizeof *m);
+    symtab_init(&m->syms);
+    m->log = log;
+    return candles_init(&m->candles, history);
+}
+
+void market_free(struct market *m)
+{
+    symtab_free(&m->syms);
+    candles_free(&m->candles);
+    free(m->ranked);
+    free(m->quote_volume);
+    memset(m, 0, sizeof *m);
+}
+
+void market_drop(struct market *m, enum kline_drop why, const char *buf, size_t len,
+                 int64_t now_ms)
+{
+    m->n.dropped[why]++;
+    m->drop_logged_count[why]++;
+    if (now_ms - m->drop_logged_at[why] < 60000)
+        return;
+    /* a sample of the frame, without its control bytes */
+    char sample[121];
+    size_t n = len < 120 ? len : 120;
+    for (size_t i = 0; i < n; i++)
+        sample[i] = (unsigned char)buf[i] < 0x20 ? '?' : buf[i];
+    sample[n] = '\0';
+    log_warn(m->log, "market", "dropped %llu frame(s) (%s) since the last report; e.g. %s%s",
+             (unsigned long long)m->drop_logged_count[why], kline_drop_name(why), sample,
+             len > 120 ? "..." : "");
+    m->drop_logged_at[why] = now_ms;
+    m->drop_logged_count[why] = 0;
+}
+
+void market_apply(struct market *m, const struct candle *c)
+{
+    enum candle_event ev = candles_apply(&m->candles, c);
+    switch (ev) {
+    case CANDLE_IGNORED:
+        m->n.ignored++;
+        return;
+    case CANDLE_FORMING:
+        m->n.forming++;
+        break;
+    case CANDLE_CLOSED:
+        m->n.closed++;
+        m->n.backfilled += c->backfilled;
+        if (m->log_closes)
+            log_debug(m->log, "market", "closed %s %s %lld %s", m->syms.v[c->symbol].name,
+                      interval_name(c->interval), (long long)c->open_time,
+                      c->backfilled ? "backfill" : "live");
+        break;
+    }
+    if (m->on_event)
+        m->on_event(m->on_event_ud, c, ev);
+}
+
+enum frame_kind market_frame(struct market *m, const char *buf, size_t len, int64_t now_ms,
+                             struct frame_info *info)
+{
+    struct candle c;
+    m->n.received++;
+    enum frame_kind k = kline_parse(buf, len, &m->syms, &c, info);
+    switch (k) {
+    case FRAME_KLINE:
+        m->n.klines++;
+        if (c.event_time > m->exchange_ms) {
+            m->exchange_ms = c.event_time;
+            m->exchange_seen_at = now_ms;
+        }
+        market_apply(m, &c);
+        break;
+    case FRAME_DROP:
+        market_drop(m, info->drop, buf, len, now_ms);
+        break;
+    case FRAME_REPLY:
+        m->n.replies++;
+        break;
+    case FRAME_OTHER:
+        m->n.other++;
+        break;
+    }
+    return k;
+}
+
+int64_t market_exchange_now(const struct market *m, int64_t now_ms)
+{
+    if (!m->exchange_ms)
+        return now_ms;
+    return m->exchange_ms + (now_ms - m->exchange_seen_at);
+}
+
+int market_set_ranking(struct market *m, const uint32_t *ids, const double *qv, uint32_t n)
+{
+    uint32_t *r = malloc(sizeof *r * (n ? n : 1));
+    double *v = calloc(m->syms.n ? m->syms.n : 1, sizeof *v);
+    if (!r || !v) {
+        free(r);
+        free(v);
+        return -1;
+    }
+    memcpy(r, ids, sizeof *r * n);
+    for (uint32_t i = 0; i < n; i++)
+        if (ids[i] < m->syms.n)
+            v[ids[i]] = qv[i];
+    free(m->ranked);
+    free(m->quote_volume);
+    m->ranked = r;
+    m->nranked = n;
+    m->quote_volume = v;
+    m->nqv = m->syms.n;
+    return 0;
+}
