@@ -81,9 +81,11 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
             return -1;
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     }
-    case LWS_CALLBACK_CLOSED_HTTP:
-        free(pss->body);
-        pss->body = NULL;
+    case LWS_CALLBACK_CLOSED_HTTP:   /* may come before any request: no pss */
+        if (pss) {
+            free(pss->body);
+            pss->body = NULL;
+        }
         return 0;
     default:
         break;

@@ -297,6 +297,7 @@ static void update_health(struct lh_host *h)
 int lh_reload(struct lh_host *h, const char *why)
 {
     struct problems p = {0};
+    h->last_reload_ms = app_now_ms(h->app);
     struct lh_gen *g = gen_build(h, h->app->cfg.scripts, &p);
     if (!g) {
         log_error(&h->app->log, "scripts", "reload (%s): out of memory", why);
@@ -335,7 +336,11 @@ void lh_reload_soon(struct lh_host *h, const char *why)
     if (h->reload_timer)
         return;
     snprintf(h->reload_why, sizeof h->reload_why, "%s", why);
-    h->reload_timer = timers_add(&h->app->timers, app_now_ms(h->app), reload_due, h);
+    /* At most one reload a second: a script calling host.reload() from its
+     * own on_start hook must not spin the bot in a reload loop. */
+    uint64_t now = app_now_ms(h->app), due = h->last_reload_ms + 1000;
+    h->reload_timer = timers_add(&h->app->timers, h->last_reload_ms && due > now ? due : now,
+                                 reload_due, h);
 }
 
 int lh_check(struct lh_host *h, FILE *out)

@@ -98,6 +98,7 @@ struct lh_host {
     struct lh_task *ready, *ready_tail;
     struct timer *drain_timer;
     struct timer *reload_timer;
+    uint64_t last_reload_ms;
     char reload_why[64];
 
     struct lh_stat *stats;

@@ -767,6 +767,7 @@ int feed_start(struct app *a, char *err, size_t errlen)
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;   /* lws 4.1: else no client TLS */
     info.protocols = protocols;
     info.vhost_name = "feed";
     info.client_ssl_ca_filepath = a->cfg.tls.ca_file;

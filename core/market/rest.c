@@ -163,6 +163,9 @@ static void on_done(void *ud, const struct httpc_resp *resp)
             /* exponential backoff with jitter: 0.5, 1, 2, 4, 8 s (+/- 25 %) */
             int64_t base = 500LL << (j->attempts - 1);
             j->not_before = now + base * 3 / 4 + rand() % (base / 2 + 1);
+            log_warn(&r->app->log, "market", "REST %s failed (%s): retry %d in %.1f s",
+                     j->path, resp->err ? resp->err : "server error", j->attempts,
+                     (double)(j->not_before - now) / 1000);
             push(r, j, 0);
         }
     } else {

@@ -13,6 +13,7 @@ BOT_PID=""
 
 cleanup() {
   if [ -n "$BOT_PID" ] && kill -0 "$BOT_PID" 2>/dev/null; then kill -9 "$BOT_PID" 2>/dev/null; fi
+  if [ -n "${FAKE_PID:-}" ]; then kill "$FAKE_PID" 2>/dev/null; fi
   rm -rf "$T"
 }
 trap cleanup EXIT
@@ -94,3 +95,15 @@ finish() {
   echo "1..$tap_n"
   [ "$tap_failed" -eq 0 ]
 }
+
+# start_fake [options]: the stand-in exchange; sets FAKE_PID, FAKE_PORT, FAKE.
+start_fake() {
+  "$PWD/$CW_BUILD/tests/fakes/fake_binance" --port 0 "$@" > "$T/fake.log" 2>&1 &
+  FAKE_PID=$!
+  wait_for 10 grep -q 'listening on port' "$T/fake.log" || { diag "$(cat "$T/fake.log")"; return 1; }
+  FAKE_PORT=$(grep -o 'port [0-9]*' "$T/fake.log" | awk '{print $2}')
+  FAKE="http://127.0.0.1:$FAKE_PORT"
+}
+fake() { curl -s --max-time 5 "$FAKE$1"; }
+# json_num JSON KEY: the number after "KEY": (first occurrence)
+json_num() { printf '%s' "$1" | grep -o "\"$2\":[0-9]*" | head -1 | cut -d: -f2; }

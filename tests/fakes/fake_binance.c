@@ -608,9 +608,11 @@ static int on_event(struct lws *wsi, enum lws_callback_reasons reason, void *use
             return -1;
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     }
-    case LWS_CALLBACK_CLOSED_HTTP:
-        free(p->body);
-        p->body = NULL;
+    case LWS_CALLBACK_CLOSED_HTTP:   /* may come before any request: no pss */
+        if (p) {
+            free(p->body);
+            p->body = NULL;
+        }
         return 0;
     case LWS_CALLBACK_ESTABLISHED: {
         char uri[16384] = "";
@@ -672,7 +674,7 @@ static int on_event(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_CLOSED:
-        if (p->c)
+        if (p && p->c)
             conn_free(p->c);
         p->c = NULL;
         return 0;

@@ -85,4 +85,13 @@ describe("reload", function()
     assert(spec.reload())
     assert.equals(0, spec.timers())
   end)
+
+  it("reloads at most once a second, even when a script asks on every start", function()
+    assert(spec.use_scripts({ ["again.lua"] = "host.on_start(function() host.reload() end)" }))
+    local g = host.generation()
+    spec.advance(10)
+    local reloads = host.generation() - g
+    assert.is_true(reloads >= 9 and reloads <= 11, "reloads in 10 s: " .. reloads)
+    assert(spec.use_scripts({ ["calm.lua"] = "" }))
+  end)
 end)
