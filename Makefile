@@ -95,6 +95,8 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
 	@echo "machine: $$(nproc) cores, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+	@$(MAKE) --no-print-directory $(BIN) $(BUILD)/tests/fakes/fake_binance
+	@echo "== tests/bench/feed_loopback.sh"; CW_BUILD=$(BUILD) CW_BIN=./$(BIN) tests/bench/feed_loopback.sh
 
 # Fuzzing needs clang and its sanitizer runtimes; installed only here.
 FUZZ_SECONDS ?= 600

@@ -18,7 +18,9 @@
  * so tests compare what the bot emits with the truth from /fapi/v1/klines.
  *
  * usage: fake_binance [--port N] [--symbols N] [--tick-ms N] [--ping-s N]
- *                     [--weight-limit N] [--cert F --key F]
+ *                     [--weight-limit N] [--load-rate N] [--cert F --key F]
+ * --load-rate N: instead of an update per stream every tick, N frames a
+ * second over all connections (benchmarks; /control/rate changes it).
  * Prints "fake_binance listening on port N" once ready.
  */
 #include <cJSON.h>
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "market.h"
@@ -61,6 +64,13 @@ struct conn {
     int rate_count;
     int drop, cut;         /* close abruptly / with a close frame */
     int ping_due;
+    /* load mode: pre-framed bytes not yet accepted by the socket */
+    char *pending;
+    size_t pending_len, pending_off, pending_cap;
+    char **templates;      /* per stream: the frame, with E at e_at[i] */
+    size_t *e_at, *tlen;
+    int ntemplates;
+    size_t next_stream;
 };
 
 struct pss {               /* per connection (HTTP or WS) */
@@ -84,7 +94,12 @@ static struct {
     int banned_hits;
     long frames_sent, subscribe_msgs, kicked_streams, kicked_rate, rest_429, rest_418;
     long connections_total;
-    uv_timer_t tick, ping;
+    long load_rate;                /* frames/s over all connections; 0: normal ticks */
+    int64_t load_e;                /* event time counter for load frames */
+    double load_debt;
+    int64_t load_last_ms;
+    long load_backpressure;        /* slices skipped because a client did not keep up */
+    uv_timer_t tick, ping, load;
     uv_signal_t sigterm, sigint;
 } S;
 
@@ -172,6 +187,8 @@ static void on_tick(uv_timer_t *t)
 {
     (void)t;
     int64_t now = market_ms();
+    if (S.load_rate)
+        return;   /* load mode sends its own frames */
     if (real_ms() < S.stall_until_ms)
         return;
     for (int i = 0; i < MAX_CONNS; i++)
@@ -420,6 +437,114 @@ static char *rest_klines(struct lws *wsi, int *status)
     return out;
 }
 
+/* ---- load mode ----
+ * For the throughput benchmark.  Frames are rendered once per stream, their
+ * event time patched in place per send, framed as WebSocket messages into
+ * one buffer and written straight to the socket: lws is not involved once
+ * the connection is subscribed (pings are off in this mode). */
+
+static void load_prepare(struct conn *c)
+{
+    int64_t now = market_ms();
+    c->templates = calloc((size_t)c->nstreams, sizeof *c->templates);
+    c->e_at = calloc((size_t)c->nstreams, sizeof *c->e_at);
+    c->tlen = calloc((size_t)c->nstreams, sizeof *c->tlen);
+    for (int i = 0; i < c->nstreams; i++) {
+        struct stream *st = &c->streams[i];
+        int64_t ms = ivs[st->iv].ms;
+        struct fake_candle k;
+        market_candle(&S.market, st->sym, ms, now / ms * ms, now, &k);
+        /* E: 13 digits, patched per send */
+        char *f = kline_frame(c, st->sym, st->iv, &k, 0, 1000000000000LL);
+        c->templates[i] = f;
+        c->tlen[i] = strlen(f);
+        c->e_at[i] = (size_t)(strstr(f, "\"E\":") + 4 - f);
+    }
+    c->ntemplates = c->nstreams;
+}
+
+static int load_send(struct conn *c, long frames)
+{
+    int fd = lws_get_socket_fd(c->wsi);
+    if (fd < 0)
+        return -1;
+    if (c->pending_off < c->pending_len) {   /* the client is behind: flush first */
+        ssize_t w = write(fd, c->pending + c->pending_off, c->pending_len - c->pending_off);
+        if (w > 0)
+            c->pending_off += (size_t)w;
+        if (c->pending_off < c->pending_len) {
+            S.load_backpressure++;
+            return 0;
+        }
+    }
+    if (!c->ntemplates)
+        load_prepare(c);
+    size_t cap = (size_t)frames * 420 + 64, len = 0;
+    if (cap > c->pending_cap) {
+        char *p = realloc(c->pending, cap);
+        if (!p)
+            return -1;
+        c->pending = p;
+        c->pending_cap = cap;
+    }
+    for (long i = 0; i < frames; i++) {
+        size_t k = c->next_stream++ % (size_t)c->ntemplates, n = c->tlen[k];
+        char e[16];
+        snprintf(e, sizeof e, "%013lld", (long long)(S.load_e++ % 10000000000000LL));
+        memcpy(c->templates[k] + c->e_at[k], e, 13);
+        unsigned char *h = (unsigned char *)c->pending + len;
+        h[0] = 0x81;   /* FIN, text */
+        if (n < 126) {
+            h[1] = (unsigned char)n;
+            len += 2;
+        } else {
+            h[1] = 126;
+            h[2] = (unsigned char)(n >> 8);
+            h[3] = (unsigned char)n;
+            len += 4;
+        }
+        memcpy(c->pending + len, c->templates[k], n);
+        len += n;
+    }
+    c->pending_len = len;
+    c->pending_off = 0;
+    ssize_t w = write(fd, c->pending, len);
+    if (w > 0)
+        c->pending_off = (size_t)w;
+    S.frames_sent += frames;
+    return 0;
+}
+
+static void on_load(uv_timer_t *t)
+{
+    (void)t;
+    int64_t now = real_ms();
+    if (!S.load_last_ms)
+        S.load_last_ms = now;
+    S.load_debt += (double)S.load_rate * (double)(now - S.load_last_ms) / 1000.0;
+    S.load_last_ms = now;
+    int ready = 0;
+    for (int i = 0; i < MAX_CONNS; i++)
+        ready += S.conns[i].used && !S.conns[i].silent && S.conns[i].nstreams &&
+                 !S.conns[i].qlen;
+    if (!ready || S.load_debt < 1) {
+        if (!ready)
+            S.load_debt = 0;
+        return;
+    }
+    long each = (long)(S.load_debt / ready);
+    if (each > 200000)
+        each = 200000;
+    for (int i = 0; i < MAX_CONNS; i++) {
+        struct conn *c = &S.conns[i];
+        if (c->used && !c->silent && c->nstreams && !c->qlen && each > 0)
+            load_send(c, each);
+    }
+    S.load_debt -= (double)each * ready;
+    if (S.load_debt > S.load_rate)   /* do not bank more than a second */
+        S.load_debt = (double)S.load_rate;
+}
+
 /* ---- control ---- */
 
 static void each_conn(void (*fn)(struct conn *c, long v), long v)
@@ -480,6 +605,10 @@ static char *control(struct lws *wsi, const char *path, int *status)
         S.rest_fail_status = sv ? atoi(sv) : 429;
         S.rest_retry_after = rv ? atoi(rv) : 1;
         S.rest_fail_count = (int)n;
+    } else if (!strcmp(path, "/control/rate")) {
+        S.load_rate = n;
+        S.load_debt = 0;
+        S.load_last_ms = 0;
     } else if (!strcmp(path, "/control/stats")) {
         size_t k = 0;
         int conns = 0;
@@ -491,9 +620,11 @@ static char *control(struct lws *wsi, const char *path, int *status)
         snprintf(out + k, sizeof out - k,
                  "],\"connections\":%d,\"connections_total\":%ld,\"frames_sent\":%ld,"
                  "\"control_messages\":%ld,\"kicked_streams\":%ld,\"kicked_rate\":%ld,"
-                 "\"rest_429\":%ld,\"rest_418\":%ld,\"weight_used\":%ld,\"market_ms\":%lld}",
+                 "\"rest_429\":%ld,\"rest_418\":%ld,\"weight_used\":%ld,\"market_ms\":%lld,"
+                 "\"load_backpressure\":%ld}",
                  conns, S.connections_total, S.frames_sent, S.subscribe_msgs, S.kicked_streams,
-                 S.kicked_rate, S.rest_429, S.rest_418, S.weight_used, (long long)market_ms());
+                 S.kicked_rate, S.rest_429, S.rest_418, S.weight_used, (long long)market_ms(),
+                 S.load_backpressure);
         return strdup(out);
     } else {
         *status = 404;
@@ -562,6 +693,12 @@ static struct conn *conn_new(struct lws *wsi)
 
 static void conn_free(struct conn *c)
 {
+    for (int i = 0; i < c->ntemplates; i++)
+        free(c->templates[i]);
+    free(c->templates);
+    free(c->e_at);
+    free(c->tlen);
+    free(c->pending);
     while (c->qlen) {
         free(c->queue[c->qhead]);
         c->qhead = (c->qhead + 1) % QUEUE;
@@ -709,6 +846,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--tick-ms")) S.tick_ms = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--ping-s")) S.ping_s = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--weight-limit")) S.weight_limit = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--load-rate")) S.load_rate = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--cert")) cert = argv[i + 1];
         else if (!strcmp(argv[i], "--key")) key = argv[i + 1];
         else {
@@ -741,6 +879,8 @@ int main(int argc, char **argv)
     fflush(stdout);
     uv_timer_init(&S.loop, &S.tick);
     uv_timer_start(&S.tick, on_tick, (uint64_t)S.tick_ms, (uint64_t)S.tick_ms);
+    uv_timer_init(&S.loop, &S.load);
+    uv_timer_start(&S.load, on_load, 5, 5);
     uv_timer_init(&S.loop, &S.ping);
     uv_timer_start(&S.ping, on_ping, (uint64_t)S.ping_s * 1000, (uint64_t)S.ping_s * 1000);
     uv_signal_init(&S.loop, &S.sigterm);
