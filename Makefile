@@ -1,10 +1,10 @@
 # candlewatch — build, test and run.  `make help` lists the targets.
 CC      ?= cc
-PKGS    := lua5.4 libwebsockets libcurl libcjson sqlite3 libuv
+PKGS    := lua5.4 libwebsockets libcurl libcjson sqlite3 libuv openssl
 # Debian packages: the libraries, the toolchain, and what the tests use
 # (prove from perl, curl for e2e requests, luassert from lua-busted).
 DEB_PKGS := build-essential pkg-config liblua5.4-dev libwebsockets-dev \
-            libcurl4-openssl-dev libcjson-dev libsqlite3-dev libuv1-dev \
+            libcurl4-openssl-dev libcjson-dev libsqlite3-dev libuv1-dev libssl-dev \
             lua-busted perl curl ca-certificates openssl
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

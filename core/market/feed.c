@@ -9,6 +9,8 @@
 #include "market/interval.h"
 #include "market/market.h"
 #include "market/rest.h"
+#include "net/tls.h"
+#include "net/ws.h"
 #include "util/jsonw.h"
 
 #define SUBSCRIBE_GAP_MS 200      /* 5 messages/s: half the exchange's limit */
@@ -27,8 +29,11 @@ struct conn {
     uint32_t *syms;               /* symbols whose streams it carries */
     uint8_t *need_backfill;       /* parallel to syms */
     int nsyms, cap;
-    char **out;                   /* control messages waiting to be sent */
+    struct outmsg *out;           /* bytes waiting to be sent */
     int nout, capout;
+    struct ws_client ws;          /* WebSocket over the raw connection */
+    struct tls_client *tc;        /* with wss: TLS between the two */
+    int failed;                   /* the engine refused what it read */
     int unacked;                  /* SUBSCRIBEs without a reply yet */
     int64_t last_send, last_frame, opened;
     int attempts;
@@ -36,9 +41,15 @@ struct conn {
     struct conn *replaces;        /* rotation: the connection to close when this one is live */
     int retiring;                 /* being replaced: close for good, no reconnect */
     struct timer *timer;          /* reconnect, or the 1 s check while open */
-    char *rx;                     /* reassembly of fragmented messages */
-    size_t rxlen;
-    int rx_over;
+};
+
+/* Outgoing bytes: the upgrade request and pongs go first; SUBSCRIBE-style
+ * messages are paced under the exchange's incoming-message limit. */
+struct outmsg {
+    unsigned char *p;
+    size_t n;
+    int paced;
+    int plain;    /* WebSocket bytes: encrypted at send time when TLS is on */
 };
 
 struct feed {
@@ -48,6 +59,7 @@ struct feed {
     struct lws_vhost *vh;
     char host[256], path[512];
     int port, tls;
+    struct tls_ctx *tls_ctx;
     struct conn **conns;
     int nconns, capconns, next_id, next_msg_id;
     int intervals, niv;
@@ -79,22 +91,52 @@ static void send_soon(struct conn *c)
         lws_callback_on_writable(c->wsi);
 }
 
-static void queue_msg(struct conn *c, char *msg)
+/* Queues bytes (taking ownership of p); urgent ones before paced ones. */
+static void queue_bytes(struct conn *c, unsigned char *p, size_t n, int paced, int plain)
 {
-    if (!msg)
+    if (!p)
         return;
     if (c->nout == c->capout) {
         int cap = c->capout ? c->capout * 2 : 8;
-        char **o = realloc(c->out, sizeof *o * (size_t)cap);
+        struct outmsg *o = realloc(c->out, sizeof *o * (size_t)cap);
         if (!o) {
-            free(msg);
+            free(p);
             return;
         }
         c->out = o;
         c->capout = cap;
     }
-    c->out[c->nout++] = msg;
+    int at = c->nout;
+    if (!plain)   /* ciphertext: in the order TLS produced it, before anything
+                   * still to be encrypted */
+        for (at = 0; at < c->nout && !c->out[at].plain; at++)
+            ;
+    else if (!paced)   /* after other urgent ones, before any paced one */
+        for (at = 0; at < c->nout && !c->out[at].paced; at++)
+            ;
+    memmove(c->out + at + 1, c->out + at, sizeof *c->out * (size_t)(c->nout - at));
+    c->out[at] = (struct outmsg){p, n, paced, plain};
+    c->nout++;
     send_soon(c);
+}
+
+/* A masked WebSocket frame of text, queued. */
+static void queue_frame(struct conn *c, int opcode, const char *text, size_t n, int paced)
+{
+    unsigned char mask[4];
+    unsigned char *p = malloc(n + 14);
+    if (!p)
+        return;
+    lws_get_random(c->f->app->lws.ctx, mask, 4);
+    queue_bytes(c, p, ws_frame(opcode, text, n, mask, p), paced, 1);
+}
+
+static void queue_msg(struct conn *c, char *msg)
+{
+    if (!msg)
+        return;
+    queue_frame(c, WS_TEXT, msg, strlen(msg), 1);
+    free(msg);
 }
 
 /* SUBSCRIBE or UNSUBSCRIBE for every interval of syms[from..to). */
@@ -293,11 +335,12 @@ static void conn_free(struct conn *c)
     if (c->timer)
         timers_cancel(&f->app->timers, c->timer);
     for (int i = 0; i < c->nout; i++)
-        free(c->out[i]);
+        free(c->out[i].p);
     free(c->out);
     free(c->syms);
     free(c->need_backfill);
-    free(c->rx);
+    ws_free(&c->ws);
+    tls_client_free(c->tc);
     for (int i = 0; i < f->nconns; i++)
         if (f->conns[i] == c) {
             f->conns[i] = f->conns[--f->nconns];
@@ -375,6 +418,13 @@ static void on_conn_timer(void *ud)
         }
         if (c->got_kline && now - c->opened > HEALTHY_AFTER_MS)
             c->attempts = 0;
+        if (c->unacked > 0 && c->nout == 0 && now - c->last_send > 10000) {
+            /* answers missing: repair the gaps anyway rather than never */
+            log_warn(&f->app->log, "market", "connection %d: %d SUBSCRIBE(s) unanswered after 10 s",
+                     c->id, c->unacked);
+            c->unacked = 0;
+            backfill_pending(c);
+        }
         send_soon(c);
     }
     if (!c->timer)
@@ -392,15 +442,18 @@ static void conn_connect(struct conn *c)
     ci.port = f->port;
     ci.path = f->path;
     ci.host = f->host;
-    ci.origin = f->host;
-    ci.ssl_connection = f->tls ? LCCSCF_USE_SSL : 0;
+    /* lws does the TCP connection on the loop; WebSocket framing (net/ws.c)
+     * and TLS (net/tls.c) are ours: see those files for why */
+    ci.method = "RAW";
+    ci.ssl_connection = 0;
     ci.local_protocol_name = "cw-feed";
     ci.userdata = c;
     ci.pwsi = &c->wsi;
     c->state = CS_CONNECTING;
-    c->rxlen = 0;
-    c->rx_over = 0;
     c->unacked = 0;
+    for (int i = 0; i < c->nout; i++)
+        free(c->out[i].p);
+    c->nout = 0;
     c->got_kline = 0;
     if (!lws_client_connect_via_info(&ci)) {
         c->wsi = NULL;
@@ -433,72 +486,129 @@ static void on_message(struct conn *c, const char *buf, size_t len)
         if (fi.reply_error)
             log_warn(&f->app->log, "market", "connection %d: the exchange refused a request: %.*s",
                      c->id, (int)(len < 200 ? len : 200), buf);
-        else if (c->unacked > 0 && --c->unacked == 0)
+        if (c->unacked > 0 && --c->unacked == 0)
             backfill_pending(c);   /* subscribed: now fetch what was missed */
     }
 }
 
-static void on_receive(struct conn *c, struct lws *wsi, const char *in, size_t len)
+/* ---- the WebSocket engine's callbacks ---- */
+
+static void ws_opened(void *ud)
 {
-    struct feed *f = c->f;
-    size_t max = (size_t)f->app->cfg.exchange.max_frame;
-    int first = lws_is_first_fragment(wsi), final = lws_is_final_fragment(wsi);
-    if (first && final && !lws_remaining_packet_payload(wsi)) {
-        if (len > max)
-            market_drop(f->m, KD_OVERSIZE, in, len, now_ms(f));
-        else
-            on_message(c, in, len);   /* the common case: no copy */
-        return;
-    }
-    if (first) {
-        c->rxlen = 0;
-        c->rx_over = 0;
-    }
-    if (!c->rx_over) {
-        if (!c->rx)
-            c->rx = malloc(max);
-        if (!c->rx || c->rxlen + len > max) {
-            c->rx_over = 1;
-        } else {
-            memcpy(c->rx + c->rxlen, in, len);
-            c->rxlen += len;
-        }
-    }
-    if (final && !lws_remaining_packet_payload(wsi)) {
-        if (c->rx_over) {
-            market_drop(f->m, KD_OVERSIZE, c->rx ? c->rx : in, c->rx ? c->rxlen : len, now_ms(f));
-            c->last_frame = now_ms(f);
-        } else {
-            on_message(c, c->rx, c->rxlen);
-        }
-        c->rxlen = 0;
-        c->rx_over = 0;
-    }
+    struct conn *c = ud;
+    c->state = CS_OPEN;
+    c->opened = c->last_frame = now_ms(c->f);
+    log_info(&c->f->app->log, "market", "connection %d open: subscribing %d streams", c->id,
+             c->nsyms * c->f->niv);
+    queue_streams(c, "SUBSCRIBE", c->syms, c->nsyms);
+    conn_timer(c, 1000);
 }
+
+static void ws_message(void *ud, const char *p, size_t n)
+{
+    on_message(ud, p, n);
+}
+
+static void ws_oversize(void *ud, size_t n)
+{
+    struct conn *c = ud;
+    c->last_frame = now_ms(c->f);
+    market_drop(c->f->m, KD_OVERSIZE, "(a frame over exchange.max_frame)", 34, c->last_frame);
+    (void)n;
+}
+
+static void ws_ping(void *ud, const char *p, size_t n)
+{
+    struct conn *c = ud;
+    c->last_frame = now_ms(c->f);
+    queue_frame(c, WS_PONG, p, n, 0);
+}
+
+static void ws_closed(void *ud, int code)
+{
+    struct conn *c = ud;
+    log_info(&c->f->app->log, "market", "connection %d: the exchange closed it (%d)", c->id, code);
+}
+
+static const struct ws_callbacks ws_cbs = {ws_opened, ws_message, ws_oversize, ws_ping, ws_closed};
 
 static void on_writable(struct conn *c, struct lws *wsi)
 {
     int64_t now = now_ms(c->f);
     if (!c->nout)
         return;
-    int64_t wait = c->last_send + SUBSCRIBE_GAP_MS - now;
-    if (wait > 0) {   /* under the exchange's incoming-message limit */
-        conn_timer(c, wait);
-        return;
+    if (c->out[0].plain && c->tc && !tls_ready(c->tc))
+        return;   /* sent once the TLS handshake is done */
+    if (c->out[0].paced) {
+        int64_t wait = c->last_send + SUBSCRIBE_GAP_MS - now;
+        if (wait > 0) {   /* under the exchange's incoming-message limit */
+            conn_timer(c, wait);
+            return;
+        }
+        c->last_send = now;
     }
-    char *msg = c->out[0];
+    struct outmsg m = c->out[0];
     memmove(c->out, c->out + 1, sizeof *c->out * (size_t)(--c->nout));
-    size_t n = strlen(msg);
-    unsigned char *buf = malloc(LWS_PRE + n);
+    if (m.plain && c->tc) {   /* encrypt: the record replaces the plaintext */
+        size_t n;
+        unsigned char *rec = tls_write(c->tc, m.p, m.n) == 0 ? tls_take(c->tc, &n) : NULL;
+        free(m.p);
+        if (!rec)
+            return;
+        m.p = rec;
+        m.n = n;
+    }
+    unsigned char *buf = malloc(LWS_PRE + m.n);
     if (buf) {
-        memcpy(buf + LWS_PRE, msg, n);
-        lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT);
+        memcpy(buf + LWS_PRE, m.p, m.n);
+        lws_write(wsi, buf + LWS_PRE, m.n, LWS_WRITE_RAW);
         free(buf);
     }
-    free(msg);
-    c->last_send = now;
-    if (c->nout)
-        conn_timer(c, SUBSCRIBE_GAP_MS);
+    free(m.p);
+    if (c->nout) {
+        if (c->out[0].paced)
+            conn_timer(c, SUBSCRIBE_GAP_MS);
+        else
+            lws_callback_on_writable(wsi);
+    }
+}
+
+/* Sends what TLS produced by itself (handshake, alerts), ahead of the rest. */
+static void tls_flush(struct conn *c)
+{
+    size_t n;
+    unsigned char *p = tls_take(c->tc, &n);
+    if (p)
+        queue_bytes(c, p, n, 0, 0);
+}
+
+static void plain_in(void *ud, const char *p, size_t n)
+{
+    struct conn *c = ud;
+    if (!c->failed && ws_feed(&c->ws, p, n) != 0)
+        c->failed = 1;
+}
+
+static void on_gone(struct conn *c, const char *why, size_t why_len)
+{
+    struct feed *f = c->f;
+    c->wsi = NULL;
+    c->state = CS_DEAD;
+    tls_client_free(c->tc);
+    c->tc = NULL;
+    if (f->app->stopping)
+        return;
+    if (c->retiring) {
+        log_info(&f->app->log, "market", "connection %d closed (replaced)", c->id);
+        conn_free(c);
+        return;
+    }
+    f->reconnects++;
+    log_warn(&f->app->log, "market", "connection %d lost%s%.*s", c->id, why_len ? ": " : "",
+             (int)(why_len < 200 ? why_len : 200), why ? why : "");
+    /* its streams will need what they miss meanwhile */
+    memset(c->need_backfill, 1, (size_t)c->nsyms);
+    schedule_reconnect(c);
 }
 
 static int on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -506,44 +616,62 @@ static int on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 {
     struct conn *c = user;
     switch (reason) {
-    case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        c->state = CS_OPEN;
-        c->opened = c->last_frame = now_ms(c->f);
-        log_info(&c->f->app->log, "market", "connection %d open: subscribing %d streams", c->id,
-                 c->nsyms * c->f->niv);
-        for (int i = 0; i < c->nout; i++)
-            free(c->out[i]);
-        c->nout = 0;
-        queue_streams(c, "SUBSCRIBE", c->syms, c->nsyms);
-        conn_timer(c, 1000);
+    case LWS_CALLBACK_RAW_CONNECTED: {
+        char req[1024], host[300];
+        unsigned char key[16];
+        struct feed *f = c->f;
+        if ((f->tls && f->port != 443) || (!f->tls && f->port != 80))
+            snprintf(host, sizeof host, "%s:%d", f->host, f->port);
+        else
+            snprintf(host, sizeof host, "%s", f->host);
+        ws_free(&c->ws);
+        ws_init(&c->ws, (size_t)f->app->cfg.exchange.max_frame, &ws_cbs, c);
+        lws_get_random(f->app->lws.ctx, key, sizeof key);
+        int n = ws_request(&c->ws, host, f->path, key, req, sizeof req);
+        unsigned char *p = n > 0 ? malloc((size_t)n) : NULL;
+        if (!p)
+            return -1;
+        memcpy(p, req, (size_t)n);
+        c->failed = 0;
+        if (f->tls_ctx) {
+            tls_client_free(c->tc);
+            if (!(c->tc = tls_client_new(f->tls_ctx, f->host))) {
+                free(p);
+                return -1;
+            }
+            tls_flush(c);   /* the ClientHello */
+        }
+        queue_bytes(c, p, (size_t)n, 0, 1);
         return 0;
-    case LWS_CALLBACK_CLIENT_RECEIVE:
-        on_receive(c, wsi, in, len);
+    }
+    case LWS_CALLBACK_RAW_RX:
+        if (c->tc) {
+            int was_ready = tls_ready(c->tc);
+            if (tls_input(c->tc, in, len, plain_in, c) != 0) {
+                log_warn(&c->f->app->log, "market", "connection %d: %s", c->id, tls_error(c->tc));
+                return -1;
+            }
+            tls_flush(c);
+            if (!was_ready && tls_ready(c->tc))
+                send_soon(c);   /* the upgrade request was waiting */
+        } else if (ws_feed(&c->ws, in, len) != 0) {
+            c->failed = 1;
+        }
+        if (c->failed) {
+            if (c->ws.error)
+                log_warn(&c->f->app->log, "market", "connection %d: %s", c->id, c->ws.error);
+            return -1;
+        }
         return 0;
-    case LWS_CALLBACK_CLIENT_WRITEABLE:
+    case LWS_CALLBACK_RAW_WRITEABLE:
         on_writable(c, wsi);
         return 0;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-    case LWS_CALLBACK_CLIENT_CLOSED: {
-        struct feed *f = c->f;
-        c->wsi = NULL;
-        c->state = CS_DEAD;
-        if (f->app->stopping)
-            return 0;
-        if (c->retiring) {
-            log_info(&f->app->log, "market", "connection %d closed (replaced)", c->id);
-            conn_free(c);
-            return 0;
-        }
-        f->reconnects++;
-        log_warn(&f->app->log, "market", "connection %d %s%s%.*s", c->id,
-                 reason == LWS_CALLBACK_CLIENT_CLOSED ? "closed" : "failed",
-                 in && len ? ": " : "", (int)(in && len < 200 ? len : 0), in ? (char *)in : "");
-        /* its streams will need what they miss meanwhile */
-        memset(c->need_backfill, 1, (size_t)c->nsyms);
-        schedule_reconnect(c);
+        on_gone(c, in, in ? len : 0);
         return 0;
-    }
+    case LWS_CALLBACK_RAW_CLOSE:
+        on_gone(c, NULL, 0);
+        return 0;
     default:
         break;
     }
@@ -760,6 +888,8 @@ int feed_start(struct app *a, char *err, size_t errlen)
         return -1;
     }
     f->tls = !strcmp(proto, "wss");
+    if (f->tls && !(f->tls_ctx = tls_ctx_new(a->cfg.tls.ca_file, err, errlen)))
+        return -1;
     snprintf(f->host, sizeof f->host, "%s", host);
     /* lws_parse_uri drops the leading '/' of the path */
     snprintf(f->path, sizeof f->path, "/%s%sstream", path,
@@ -808,6 +938,7 @@ void feed_free(struct app *a)
     while (f->nconns)
         conn_free(f->conns[0]);
     free(f->conns);
+    tls_ctx_free(f->tls_ctx);
     free(f);
     a->feed = NULL;
 }

@@ -64,6 +64,8 @@ struct conn {
     int rate_count;
     int drop, cut;         /* close abruptly / with a close frame */
     int ping_due;
+    char *msg;             /* a client message arriving in pieces */
+    size_t msg_len;
     /* load mode: pre-framed bytes not yet accepted by the socket */
     char *pending;
     size_t pending_len, pending_off, pending_cap;
@@ -490,7 +492,7 @@ static int load_send(struct conn *c, long frames)
     for (long i = 0; i < frames; i++) {
         size_t k = c->next_stream++ % (size_t)c->ntemplates, n = c->tlen[k];
         char e[16];
-        snprintf(e, sizeof e, "%013lld", (long long)(S.load_e++ % 10000000000000LL));
+        snprintf(e, sizeof e, "%013lld", (long long)(1 + S.load_e++ % 9999999999999LL));
         memcpy(c->templates[k] + c->e_at[k], e, 13);
         unsigned char *h = (unsigned char *)c->pending + len;
         h[0] = 0x81;   /* FIN, text */
@@ -693,6 +695,7 @@ static struct conn *conn_new(struct lws *wsi)
 
 static void conn_free(struct conn *c)
 {
+    free(c->msg);
     for (int i = 0; i < c->ntemplates; i++)
         free(c->templates[i]);
     free(c->templates);
@@ -773,11 +776,21 @@ static int on_event(struct lws *wsi, enum lws_callback_reasons reason, void *use
             c->rate_second = sec;
             c->rate_count = 0;
         }
+        /* lws hands over a message in pieces as it arrives: put it together */
+        char *m = realloc(c->msg, c->msg_len + len + 1);
+        if (!m)
+            return -1;
+        c->msg = m;
+        memcpy(c->msg + c->msg_len, in, len);
+        c->msg_len += len;
+        if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+            return 0;
         if (++c->rate_count > MAX_INCOMING_PER_S) {
             S.kicked_rate++;   /* over 10 incoming messages a second */
             return -1;
         }
-        handle_message(c, in, len);
+        handle_message(c, c->msg, c->msg_len);
+        c->msg_len = 0;
         return 0;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE: {
