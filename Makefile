@@ -41,7 +41,7 @@ help:
 	@echo "make asan       build build-asan/candlewatch with ASan+UBSan"
 	@echo "make test-asan  the whole test suite against the ASan+UBSan build"
 	@echo "make bench      performance numbers (prints; asserts nothing)"
-	@echo "make fuzz       libFuzzer + ASan on every outside-input parser (FUZZ_SECONDS=600 each)"
+	@echo "make fuzz       libFuzzer + ASan on the frame parser and WebSocket engine (FUZZ_SECONDS=600 each)"
 	@echo "make deps       apt-get install what is missing (sudo when not root)"
 
 # Installs only what is missing; prints nothing and does nothing otherwise.
@@ -102,12 +102,14 @@ bench: deps
 FUZZ_SECONDS ?= 600
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
-MARKET_SRC := $(sort $(wildcard core/market/*.c))
+# each target links only the pure parsing code it exercises
+FUZZ_LINK_kline := core/market/candles.c core/market/interval.c core/market/kline.c core/market/symbols.c
+FUZZ_LINK_ws := core/net/ws.c
 
-build-fuzz/%: tests/fuzz/%.c $(MARKET_SRC)
+build-fuzz/%: tests/fuzz/%.c
 	@mkdir -p build-fuzz
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -Icore -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=undefined -o $@ $< $(MARKET_SRC) -lm
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -Icore $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined -o $@ $< $(FUZZ_LINK_$*) $(PKG_LIBS) -lm
 
 fuzz:
 	@$(MAKE) --no-print-directory DEB_PKGS="clang libclang-rt-14-dev" deps
