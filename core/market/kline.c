@@ -489,7 +489,7 @@ static inline int special8(uint64_t x)
 
 /* The contents up to the closing quote (the opening one already read);
  * refuses escapes and control bytes, which the general walker handles. */
-static inline int fstr(struct fp *f, const char **s, size_t *n)
+static inline __attribute__((always_inline)) int fstr(struct fp *f, const char **s, size_t *n)
 {
     const char *q = memchr(f->p, '"', (size_t)(f->end - f->p));
     if (!q)
@@ -512,7 +512,7 @@ static inline int fstr(struct fp *f, const char **s, size_t *n)
 
 /* An integer.  Unbounded digit loops are safe: the fast path only runs on
  * frames whose last byte is '}', so every run of digits ends inside. */
-static inline int fint(struct fp *f, int64_t *v)
+static inline __attribute__((always_inline)) int fint(struct fp *f, int64_t *v)
 {
     const char *q = f->p;
     int neg = *q == '-';
@@ -530,7 +530,7 @@ static inline int fint(struct fp *f, int64_t *v)
 
 /* "digits[.digits]" including the quotes, read in place (the '}' at the
  * end of the frame bounds the digit loops, as in fint). */
-static inline int fdec(struct fp *f, double *v, int *dp)
+static inline __attribute__((always_inline)) int fdec(struct fp *f, double *v, int *dp)
 {
     const char *q = f->p;
     if (*q++ != '"')

@@ -8,18 +8,29 @@ static inline unsigned char up(unsigned char c)
     return (c >= 'a' && c <= 'z') ? (unsigned char)(c - 32) : c;
 }
 
+/* A word at a time, with ASCII case folded (clearing bit 5 of every byte
+ * maps a-z onto A-Z; it also maps some other bytes together, which the
+ * compare sorts out).  Names are at most 23 bytes. */
 static uint32_t hash(const char *s, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ up((unsigned char)s[i])) * 16777619u;
-    return h;
+    uint64_t h = n * 0x9E3779B97F4A7C15ull;
+    while (n) {
+        uint64_t w = 0;
+        size_t k = n < 8 ? n : 8;
+        memcpy(&w, s, k);
+        h = (h ^ (w & 0xDFDFDFDFDFDFDFDFull)) * 0xff51afd7ed558ccdull;
+        s += k;
+        n -= k;
+    }
+    return (uint32_t)(h ^ (h >> 29));
 }
 
 static int same(const struct sym *y, const char *s, size_t n)
 {
     if (y->len != n)
         return 0;
+    if (memcmp(y->name, s, n) == 0)   /* payloads are upper case already */
+        return 1;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)y->name[i] != up((unsigned char)s[i]))
             return 0;
