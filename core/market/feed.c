@@ -735,6 +735,13 @@ static void on_exchange_info(void *ud, long status, const char *body, size_t len
             f->universe_timer = timers_add(&a->timers, app_now_ms(a) + 30000, refresh_universe, f);
         return;
     }
+    /* the exchange's clock, until stream frames refine it: REST rows that
+     * are still forming are told apart by it, not by this host's clock */
+    cJSON *server_time = cJSON_GetObjectItem(j, "serverTime");
+    if (cJSON_IsNumber(server_time) && (int64_t)server_time->valuedouble > f->m->exchange_ms) {
+        f->m->exchange_ms = (int64_t)server_time->valuedouble;
+        f->m->exchange_seen_at = now_ms(f);
+    }
     struct symtab *st = &f->m->syms;
     uint8_t *seen = calloc(st->n + (size_t)cJSON_GetArraySize(list) + 1, 1);
     int added = 0, removed = 0;

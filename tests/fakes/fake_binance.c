@@ -19,6 +19,10 @@
  *
  * usage: fake_binance [--port N] [--symbols N] [--tick-ms N] [--ping-s N]
  *                     [--weight-limit N] [--load-rate N] [--cert F --key F]
+ *                     [--replay SYMBOL=FILE.csv ...] [--speed X]
+ * --replay: recorded 1m klines drive SYMBOL (higher intervals aggregate
+ * them); the market clock starts at the recording's first minute and runs
+ * --speed times real time.
  * --load-rate N: instead of an update per stream every tick, N frames a
  * second over all connections (benchmarks; /control/rate changes it).
  * Prints "fake_binance listening on port N" once ready.
@@ -89,6 +93,8 @@ static struct {
     struct fake_market market;
     struct conn conns[MAX_CONNS];
     int64_t offset_ms;             /* market time = real time + offset */
+    int64_t replay_origin, started_ms;
+    double speed;
     int64_t stall_until_ms;
     int tick_ms, ping_s;
     long weight_limit, weight_used, weight_minute;
@@ -112,9 +118,13 @@ static int64_t real_ms(void)
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* The market's clock: real time, or (replaying) the recording's time
+ * running `speed` times faster from where it starts; plus jumps. */
 static int64_t market_ms(void)
 {
-    return real_ms() + S.offset_ms;
+    if (!S.replay_origin)
+        return real_ms() + S.offset_ms;
+    return S.replay_origin + (int64_t)((double)(real_ms() - S.started_ms) * S.speed) + S.offset_ms;
 }
 
 static int iv_find(const char *name, size_t n)
@@ -848,7 +858,8 @@ static void on_signal(uv_signal_t *s, int signum)
 
 int main(int argc, char **argv)
 {
-    int port = 0, nsym = 5;
+    int port = 0, nsym = 5, nreplay = 0;
+    const char *replays[16];
     const char *cert = NULL, *key = NULL;
     S.tick_ms = 250;
     S.ping_s = 180;
@@ -860,6 +871,11 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--ping-s")) S.ping_s = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--weight-limit")) S.weight_limit = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--load-rate")) S.load_rate = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--speed")) S.speed = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--replay")) {
+            if (nreplay < 16)
+                replays[nreplay++] = argv[i + 1];
+        }
         else if (!strcmp(argv[i], "--cert")) cert = argv[i + 1];
         else if (!strcmp(argv[i], "--key")) key = argv[i + 1];
         else {
@@ -868,6 +884,24 @@ int main(int argc, char **argv)
         }
     }
     market_init(&S.market, nsym);
+    S.speed = S.speed > 0 ? S.speed : 1;
+    S.started_ms = real_ms();
+    for (int i = 0; i < nreplay; i++) {
+        char name[32];
+        const char *eq = strchr(replays[i], '=');
+        if (!eq || eq - replays[i] >= (long)sizeof name) {
+            fprintf(stderr, "fake_binance: --replay SYMBOL=FILE.csv\n");
+            return 2;
+        }
+        snprintf(name, sizeof name, "%.*s", (int)(eq - replays[i]), replays[i]);
+        int64_t origin = market_replay(&S.market, name, eq + 1);
+        if (origin < 0) {
+            fprintf(stderr, "fake_binance: cannot replay %s\n", eq + 1);
+            return 2;
+        }
+        if (!S.replay_origin)
+            S.replay_origin = origin;
+    }
     uv_loop_init(&S.loop);
     lws_set_log_level(LLL_ERR, NULL);
     void *loops[1] = {&S.loop};

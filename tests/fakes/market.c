@@ -80,10 +80,94 @@ int market_find(const struct fake_market *m, const char *name)
     return -1;
 }
 
+int64_t market_replay(struct fake_market *m, const char *name, const char *csv_path)
+{
+    FILE *f = fopen(csv_path, "r");
+    int sym = market_add(m, name);
+    if (!f || sym < 0) {
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    struct fake_replay *r = &m->replay[sym];
+    char line[512];
+    int cap = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] < '0' || line[0] > '9')
+            continue;   /* the header */
+        struct fake_candle c;
+        long long t, ct;
+        if (sscanf(line, "%lld,%lf,%lf,%lf,%lf,%lf,%lld,%lf,%d", &t, &c.open, &c.high, &c.low,
+                   &c.close, &c.volume, &ct, &c.quote_volume, &c.trades) != 9)
+            continue;
+        if (t > 100000000000000LL)   /* microseconds (spot files from 2025 on) */
+            t /= 1000;
+        if (r->n == cap) {
+            cap = cap ? cap * 2 : 2048;
+            r->rows = realloc(r->rows, sizeof *r->rows * (size_t)cap);
+        }
+        if (r->n == 0)
+            r->first_minute = t / 60000;
+        r->rows[r->n++] = c;
+    }
+    fclose(f);
+    if (!r->n)
+        return -1;
+    /* the recorded prices set the symbol's precision */
+    char o[64];
+    snprintf(o, sizeof o, "%g", r->rows[0].open);
+    const char *dot = strchr(o, '.');
+    m->sym[sym].dp = dot ? (int)strlen(dot + 1) : 0;
+    if (m->sym[sym].dp < 2)
+        m->sym[sym].dp = 2;
+    m->sym[sym].base = r->rows[0].open;
+    return r->first_minute * 60000;
+}
+
+/* A recorded minute; while forming, the path runs open -> high -> low ->
+ * close through the minute, so a closed candle equals the recorded row. */
+static void replay_candle(const struct fake_replay *r, int64_t open_ms, int64_t now_ms,
+                          struct fake_candle *out)
+{
+    int64_t k = (open_ms / 60000 - r->first_minute) % r->n;
+    if (k < 0)
+        k += r->n;
+    *out = r->rows[k];
+    out->open_time = open_ms;
+    out->close_time = open_ms + 59999;
+    double f = (double)(now_ms - open_ms) / 60000.0;
+    if (f >= 59999.0 / 60000.0)
+        return;
+    const struct fake_candle *c = &r->rows[k];
+    double p, hi = c->open, lo = c->open;
+    if (f < 1.0 / 3) {
+        p = c->open + (c->high - c->open) * f * 3;
+        hi = p;
+    } else if (f < 2.0 / 3) {
+        p = c->high + (c->low - c->high) * (f * 3 - 1);
+        hi = c->high;
+        lo = p < c->open ? p : c->open;
+    } else {
+        p = c->low + (c->close - c->low) * (f * 3 - 2);
+        hi = c->high;
+        lo = c->low;
+    }
+    out->close = p;
+    out->high = hi > p ? hi : p;
+    out->low = lo < p ? lo : p;
+    out->volume = c->volume * f;
+    out->quote_volume = c->quote_volume * f;
+    out->trades = (int)(c->trades * f);
+}
+
 /* A 1m candle straight from the price path. */
 static void minute_candle(const struct fake_market *m, int sym, int64_t open_ms, int64_t now_ms,
                           struct fake_candle *out)
 {
+    if (m->replay[sym].n) {
+        replay_candle(&m->replay[sym], open_ms, now_ms, out);
+        return;
+    }
     int64_t interval_ms = 60000;
     const struct fake_symbol *s = &m->sym[sym];
     int64_t end = open_ms + interval_ms;          /* exclusive */

@@ -33,15 +33,26 @@ struct fake_cached {
     struct fake_candle c;
 };
 
+struct fake_replay {       /* recorded 1m candles driving one symbol */
+    struct fake_candle *rows;
+    int n;
+    int64_t first_minute;  /* open_time / 60000 of the first row */
+};
+
 struct fake_market {
     struct fake_symbol sym[FAKE_MAX_SYMBOLS];
     int nsym;
+    struct fake_replay replay[FAKE_MAX_SYMBOLS];   /* n == 0: synthetic prices */
     struct fake_cached *cache[FAKE_MAX_SYMBOLS];   /* allocated on first use */
 };
 
 void market_init(struct fake_market *m, int nsym);
 int market_add(struct fake_market *m, const char *name);
 int market_find(const struct fake_market *m, const char *name);
+/* Loads a data.binance.vision 1m kline CSV (header or not, ms or us) as the
+ * candles of symbol `name`, added if needed; they repeat after the last row.
+ * Returns the first row's open time (ms), or -1. */
+int64_t market_replay(struct fake_market *m, const char *name, const char *csv_path);
 /* The candle of `interval_ms` opening at open_ms, as of time now_ms (closed
  * when now_ms is past its end; forming otherwise). */
 void market_candle(struct fake_market *m, int sym, int64_t interval_ms, int64_t open_ms,
