@@ -238,9 +238,13 @@ static void on_klines(void *ud, long status, const char *body, size_t len, const
     if (!rows)
         market_drop(f->m, KD_JSON, body, len, now_ms(f));
     cJSON_Delete(rows);
+    /* progress in quarters, then done */
     if (f->warm_done == f->warm_total)
         log_info(&f->app->log, "market", "history complete: %ld klines requests done",
                  f->warm_total);
+    else if (f->warm_total >= 8 && f->warm_done % (f->warm_total / 4) == 0)
+        log_info(&f->app->log, "market", "loading history: %ld of %ld klines requests done",
+                 f->warm_done, f->warm_total);
     free(j);
 }
 
