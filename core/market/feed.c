@@ -181,6 +181,10 @@ static void on_klines(void *ud, long status, const char *body, size_t len, const
     struct bf_job *j = ud;
     struct feed *f = j->f;
     f->warm_done++;
+    if (f->app->stopping) {   /* handed back by the queue at shutdown */
+        free(j);
+        return;
+    }
     if (!body || status != 200) {
         if (body || err)
             log_warn(&f->app->log, "market", "klines for %s %s: %s",
@@ -729,6 +733,8 @@ static void on_exchange_info(void *ud, long status, const char *body, size_t len
 {
     struct feed *f = ud;
     struct app *a = f->app;
+    if (a->stopping)
+        return;
     cJSON *j = body && status == 200 ? cJSON_ParseWithLength(body, len) : NULL;
     cJSON *list = cJSON_GetObjectItem(j, "symbols");
     if (!cJSON_IsArray(list)) {
@@ -829,6 +835,8 @@ static void on_ticker(void *ud, long status, const char *body, size_t len, const
     struct feed *f = ud;
     struct app *a = f->app;
     (void)err;
+    if (a->stopping)
+        return;
     cJSON *j = body && status == 200 ? cJSON_ParseWithLength(body, len) : NULL;
     if (cJSON_IsArray(j)) {
         int n = cJSON_GetArraySize(j), k = 0;
@@ -859,7 +867,7 @@ static void on_ticker(void *ud, long status, const char *body, size_t len, const
             free(qvs);
             free(r);
         }
-    } else if (!a->stopping) {
+    } else {
         log_warn(&a->log, "market", "24 h tickers unusable: the ranking stays as it was");
     }
     cJSON_Delete(j);
