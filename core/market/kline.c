@@ -386,15 +386,30 @@ static int ieq(const char *a, const char *b, size_t n)
     return 1;
 }
 
+/* Case-insensitive equality of symbol-name bytes, eight at a time: OR-ing
+ * 0x20 into each byte maps A-Z onto a-z and leaves digits alone.  (It also
+ * equates a few punctuation pairs; symbols are checked against the table
+ * anyway, so that cannot let a wrong one through.) */
+static int sym_ieq(const char *a, const char *b, size_t n)
+{
+    const uint64_t lower = 0x2020202020202020ull;
+    uint64_t x, y;
+    for (; n >= 8; a += 8, b += 8, n -= 8) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if ((x | lower) != (y | lower))
+            return 0;
+    }
+    return n == 0 || ieq(a, b, n);
+}
+
 /* "btcusdt@kline_1m" must name this symbol and interval. */
 static int stream_matches(const struct parse *ps)
 {
-    const char *at = memchr(ps->stream, '@', ps->stream_n);
-    if (!at)
-        return 0;
-    size_t sn = (size_t)(at - ps->stream), rest = ps->stream_n - sn - 1;
-    return sn == ps->sym_n && ieq(ps->stream, ps->sym, sn) && rest == 6 + ps->iv_n &&
-           memcmp(at + 1, "kline_", 6) == 0 && memcmp(at + 7, ps->iv, ps->iv_n) == 0;
+    size_t sn = ps->sym_n;
+    return ps->stream_n == sn + 7 + ps->iv_n && ps->stream[sn] == '@' &&
+           sym_ieq(ps->stream, ps->sym, sn) && memcmp(ps->stream + sn + 1, "kline_", 6) == 0 &&
+           memcmp(ps->stream + sn + 7, ps->iv, ps->iv_n) == 0;
 }
 
 static enum frame_kind drop(struct frame_info *info, enum kline_drop why)
@@ -528,6 +543,20 @@ static inline __attribute__((always_inline)) int fint(struct fp *f, int64_t *v)
     return 1;
 }
 
+/* An integer whose value is not needed (trade ids): checked, not summed. */
+static inline __attribute__((always_inline)) int fskip_int(struct fp *f)
+{
+    const char *q = f->p;
+    q += *q == '-';
+    const char *d = q;
+    while (is_digit(*q))
+        q++;
+    if (q == d || q - d > 18 || *q == '.' || *q == 'e' || *q == 'E')
+        return 0;
+    f->p = q;
+    return 1;
+}
+
 /* "digits[.digits]" including the quotes, read in place (the '}' at the
  * end of the frame bounds the digit loops, as in fint). */
 static inline __attribute__((always_inline)) int fdec(struct fp *f, double *v, int *dp)
@@ -575,7 +604,7 @@ static int fast_kline(const char *buf, size_t len, struct parse *ps)
           LIT(&f, ",\"k\":{\"t\":") && fint(&f, &c->open_time) && LIT(&f, ",\"T\":") &&
           fint(&f, &c->close_time) && LIT(&f, ",\"s\":\"") && fstr(&f, &ps->sym, &ps->sym_n) &&
           LIT(&f, ",\"i\":\"") && fstr(&f, &ps->iv, &ps->iv_n) && LIT(&f, ",\"f\":") &&
-          fint(&f, &i64) && LIT(&f, ",\"L\":") && fint(&f, &i64) && LIT(&f, ",\"o\":") &&
+          fskip_int(&f) && LIT(&f, ",\"L\":") && fskip_int(&f) && LIT(&f, ",\"o\":") &&
           fdec(&f, &c->open, &ps->dp) && LIT(&f, ",\"c\":") && fdec(&f, &c->close, &dp) &&
           LIT(&f, ",\"h\":") && fdec(&f, &c->high, &dp) && LIT(&f, ",\"l\":") &&
           fdec(&f, &c->low, &dp) && LIT(&f, ",\"v\":") && fdec(&f, &c->volume, &dp) &&
