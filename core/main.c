@@ -224,7 +224,7 @@ int main(int argc, char **argv)
         return 0;
     }
     const char *config = NULL;
-    char **rest = calloc((size_t)argc, sizeof *rest);
+    char **rest = argv + 2;   /* positional arguments, compacted in place */
     int nrest = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--config")) {
@@ -254,6 +254,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "candlewatch: unknown command '%s' (try --help)\n", cmd);
         rc = 2;
     }
-    free(rest);
     return rc;
 }
