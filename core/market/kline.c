@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "market/interval.h"
+#include "util/bytes.h"
 
 #define MAX_DEPTH 32
 
@@ -431,7 +432,8 @@ static enum frame_kind finish_kline(struct parse *ps, const struct symtab *syms,
         return drop(info, KD_UNKNOWN_INTERVAL);
     if (ps->stream && !stream_matches(ps))
         return drop(info, KD_STREAM_MISMATCH);
-    if (ps->data_sym && (ps->data_sym_n != ps->sym_n || !ieq(ps->data_sym, ps->sym, ps->sym_n)))
+    if (ps->data_sym && (ps->data_sym_n != ps->sym_n || !(bytes_equal(ps->data_sym, ps->sym, ps->sym_n) ||
+                                                          ieq(ps->data_sym, ps->sym, ps->sym_n))))
         return drop(info, KD_STREAM_MISMATCH);
     int id = symtab_find(syms, ps->sym, ps->sym_n);
     if (id < 0)
@@ -463,16 +465,29 @@ struct fp {
     const char *p, *end;
 };
 
+/* Byte i of the string literal s, placed at bit 8i of a little-endian
+ * word (0 past its end); an integer constant expression, so a literal's
+ * word costs nothing at run time. */
+#define LW_BYTE(s, i) \
+    (sizeof(s) - 1 > (i) ? (uint64_t)(unsigned char)(s)[sizeof(s) - 1 > (i) ? (i) : 0] << (8 * (i)) : 0)
+#define LIT_WORD(s) \
+    (LW_BYTE(s, 0) | LW_BYTE(s, 1) | LW_BYTE(s, 2) | LW_BYTE(s, 3) | LW_BYTE(s, 4) | \
+     LW_BYTE(s, 5) | LW_BYTE(s, 6))
+
 /* Equal to a literal of compile-time length, compared a word at a time
- * (memcmp would be a call per literal). */
-static inline __attribute__((always_inline)) int lit_eq(const char *p, const char *s,
-                                                        size_t n)
+ * (memcmp would be a call per literal).  Short literals are one masked
+ * 8-byte load: copying n < 8 bytes into a word goes through the stack and
+ * stalls on store forwarding, which cost about a tenth of the parse. */
+static inline __attribute__((always_inline)) int lit_eq(const char *p, const char *end,
+                                                        const char *s, size_t n, uint64_t word)
 {
-    uint64_t a = 0, b = 0;
-    if (n < 8) {   /* constant n: these become plain loads */
-        memcpy(&a, p, n);
-        memcpy(&b, s, n);
-        return a == b;
+    uint64_t a, b;
+    if (n < 8) {
+        if (end - p >= 8) {
+            memcpy(&a, p, 8);
+            return (a & ((1ull << (8 * n)) - 1)) == word;
+        }
+        return memcmp(p, s, n) == 0;
     }
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -489,100 +504,171 @@ static inline __attribute__((always_inline)) int lit_eq(const char *p, const cha
 }
 
 #define LIT(f, s) \
-    ((size_t)((f)->end - (f)->p) >= sizeof(s) - 1 && lit_eq((f)->p, (s), sizeof(s) - 1) \
+    ((size_t)((f)->end - (f)->p) >= sizeof(s) - 1 && lit_eq((f)->p, (f)->end, (s), sizeof(s) - 1, LIT_WORD(s)) \
          ? ((f)->p += sizeof(s) - 1, 1) : 0)
 
-/* Any byte of x below 0x20, or equal to '\\'?  (SWAR, 8 bytes at once) */
-static inline int special8(uint64_t x)
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* High bit set in each byte of x equal to b (SWAR).  Borrows can also set
+ * it above a true match, never below one, so the lowest bit is exact. */
+static inline uint64_t match_byte(uint64_t x, unsigned char b)
 {
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    uint64_t ctl = (x - ones * 0x20) & ~x & highs;
-    uint64_t bs = x ^ (ones * '\\');
-    bs = (bs - ones) & ~bs & highs;
-    return (ctl | bs) != 0;
+    uint64_t y = x ^ (ONES * b);
+    return (y - ONES) & ~y & HIGHS;
 }
 
-/* The contents up to the closing quote (the opening one already read);
- * refuses escapes and control bytes, which the general walker handles. */
+/* The contents up to the closing quote (the opening one already read),
+ * eight bytes at a time; refuses escapes and control bytes, which the
+ * general walker handles. */
 static inline __attribute__((always_inline)) int fstr(struct fp *f, const char **s, size_t *n)
 {
-    const char *q = memchr(f->p, '"', (size_t)(f->end - f->p));
-    if (!q)
-        return 0;
     const char *c = f->p;
-    for (; q - c >= 8; c += 8) {
+    for (; f->end - c >= 8; c += 8) {
         uint64_t x;
         memcpy(&x, c, 8);
-        if (special8(x))
+        uint64_t quote = match_byte(x, '"');
+        uint64_t special = ((x - ONES * 0x20) & ~x & HIGHS) | match_byte(x, '\\');
+        if (quote) {
+            /* a special byte below the first quote is a true one */
+            if (special & ((quote & -quote) - 1))
+                return 0;
+            c += __builtin_ctzll(quote) / 8;
+            goto found;
+        }
+        if (special)
             return 0;
     }
-    for (; c < q; c++)
-        if (*c == '\\' || (unsigned char)*c < 0x20)
+    for (;; c++) {
+        if (c == f->end || *c == '\\' || (unsigned char)*c < 0x20)
             return 0;
+        if (*c == '"')
+            break;
+    }
+found:
     *s = f->p;
-    *n = (size_t)(q - f->p);
-    f->p = q + 1;
+    *n = (size_t)(c - f->p);
+    f->p = c + 1;
     return 1;
 }
 
-/* An integer.  Unbounded digit loops are safe: the fast path only runs on
- * frames whose last byte is '}', so every run of digits ends inside. */
+static const uint64_t pow10_u64[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+                                     100000000};
+
+/* The value of eight digit values (0..9), one per byte, the first byte
+ * most significant: adjacent digits, then pairs, then quads are combined
+ * in place, each step one multiply (no lane overflows: 9*10+9, 99*100+99
+ * and 9999*10000+9999 all fit their lanes). */
+static inline __attribute__((always_inline)) uint64_t eight_digits(uint64_t t)
+{
+    t = (t * 10 + (t >> 8)) & 0x00FF00FF00FF00FFull;
+    t = (t * 100 + (t >> 16)) & 0x0000FFFF0000FFFFull;
+    return (t * 10000 + (t >> 32)) & 0xFFFFFFFFull;
+}
+
+/* A run of decimal digits at f->p, eight at a time, appended to *m; the
+ * number of digits (more than 19 means too many for *m).  Returns -1
+ * when fewer than eight bytes remain: the general walker takes over. */
+static inline __attribute__((always_inline)) int fdigits(struct fp *f, uint64_t *m)
+{
+    int total = 0;
+    uint64_t x = *m;
+    for (;;) {
+        if (f->end - f->p < 8)
+            return -1;
+        uint64_t w;
+        memcpy(&w, f->p, 8);
+        /* each byte minus '0': a digit is 0..9, so both it and it + 6
+         * have a zero high nibble; the first byte that is not a digit is
+         * flagged exactly (borrows and carries only move upwards) */
+        uint64_t t = w - ONES * '0';
+        uint64_t non = (t | (t + ONES * 6)) & (ONES * 0xF0);
+        int k = non ? __builtin_ctzll(non) / 8 : 8;
+        if (k)
+            x = x * pow10_u64[k] + eight_digits(t << (8 * (8 - k)));
+        f->p += k;
+        total += k;
+        if (k < 8 || total > 19)
+            break;
+    }
+    *m = x;
+    return total;
+}
+
+/* A string expected to hold the n bytes at want, which were read from
+ * this frame by fstr (so hold no quote, escape or control byte): when it
+ * does, its end is known without scanning for it; otherwise fstr. */
+static inline __attribute__((always_inline)) int fsame(struct fp *f, const char *want,
+                                                       size_t n, const char **s, size_t *sn)
+{
+    if ((size_t)(f->end - f->p) > n && f->p[n] == '"' && bytes_equal(f->p, want, n)) {
+        *s = f->p;
+        *sn = n;
+        f->p += n + 1;
+        return 1;
+    }
+    return fstr(f, s, sn);
+}
+
+/* An integer of at most 18 digits, not followed by a fraction or an
+ * exponent (those are not integers: the general path refuses them). */
 static inline __attribute__((always_inline)) int fint(struct fp *f, int64_t *v)
 {
-    const char *q = f->p;
-    int neg = *q == '-';
-    q += neg;
-    const char *d = q;
+    int neg = *f->p == '-';
+    f->p += neg;
     uint64_t x = 0;
-    while (is_digit(*q))
-        x = x * 10 + (uint64_t)(*q++ - '0');
-    if (q == d || q - d > 18 || *q == '.' || *q == 'e' || *q == 'E')
+    int n = fdigits(f, &x);
+    if (n < 1 || n > 18 || *f->p == '.' || *f->p == 'e' || *f->p == 'E')
         return 0;
     *v = neg ? -(int64_t)x : (int64_t)x;
-    f->p = q;
     return 1;
 }
 
-/* An integer whose value is not needed (trade ids): checked, not summed. */
-static inline __attribute__((always_inline)) int fskip_int(struct fp *f)
+/* A millisecond timestamp: 13 digits until the year 2286.  Read as two
+ * overlapping fixed loads, so where the next field starts does not wait
+ * on counting digits (the parse is one long dependency chain through the
+ * read position); any other length goes through fint. */
+static inline __attribute__((always_inline)) int ftime(struct fp *f, int64_t *v)
 {
-    const char *q = f->p;
-    q += *q == '-';
-    const char *d = q;
-    while (is_digit(*q))
-        q++;
-    if (q == d || q - d > 18 || *q == '.' || *q == 'e' || *q == 'E')
-        return 0;
-    f->p = q;
-    return 1;
+    const char *p = f->p;
+    if (f->end - p >= 16) {
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + 5, 8);   /* digits 5..12; 5..7 are dropped below */
+        a -= ONES * '0';
+        b -= ONES * '0';
+        uint64_t non = ((a | (a + ONES * 6)) | (b | (b + ONES * 6))) & (ONES * 0xF0);
+        unsigned char next = (unsigned char)p[13];
+        if (!non && (next < '0' || next > '9') && next != '.' && next != 'e' && next != 'E') {
+            *v = (int64_t)(eight_digits(a) * 100000 + eight_digits(b & ~0xFFFFFFull));
+            f->p = p + 13;
+            return 1;
+        }
+    }
+    return fint(f, v);
 }
 
-/* "digits[.digits]" including the quotes, read in place (the '}' at the
- * end of the frame bounds the digit loops, as in fint). */
+/* "digits[.digits]" including the quotes, read in place. */
 static inline __attribute__((always_inline)) int fdec(struct fp *f, double *v, int *dp)
 {
-    const char *q = f->p;
-    if (*q++ != '"')
+    if (*f->p != '"')
         return 0;
-    const char *d = q;
+    f->p++;
     uint64_t m = 0;
-    while (is_digit(*q))
-        m = m * 10 + (uint64_t)(*q++ - '0');
-    size_t int_digits = (size_t)(q - d);
-    int frac = 0;
-    if (*q == '.') {
-        const char *fs = ++q;
-        while (is_digit(*q))
-            m = m * 10 + (uint64_t)(*q++ - '0');
-        frac = (int)(q - fs);
-        if (frac == 0)
+    int int_digits = fdigits(f, &m), frac = 0;
+    if (int_digits < 1)
+        return 0;
+    if (*f->p == '.') {
+        f->p++;
+        frac = fdigits(f, &m);
+        if (frac < 1)
             return 0;
     }
-    if (*q != '"' || int_digits == 0 || int_digits + (size_t)frac > 19)
+    if (*f->p != '"' || int_digits + frac > 19)
         return 0;   /* the general path handles (or refuses) the rest */
     *v = (double)m / pow10_tab[frac];
     *dp = frac;
-    f->p = q + 1;
+    f->p++;
     return 1;
 }
 
@@ -599,12 +685,24 @@ static int fast_kline(const char *buf, size_t len, struct parse *ps)
     int combined = LIT(&f, "{\"stream\":\"");
     if (combined && !(fstr(&f, &ps->stream, &ps->stream_n) && LIT(&f, ",\"data\":")))
         return 0;
-    if (!(LIT(&f, "{\"e\":\"kline\",\"E\":") && fint(&f, &ps->event_time) &&
-          LIT(&f, ",\"s\":\"") && fstr(&f, &ps->data_sym, &ps->data_sym_n) &&
-          LIT(&f, ",\"k\":{\"t\":") && fint(&f, &c->open_time) && LIT(&f, ",\"T\":") &&
-          fint(&f, &c->close_time) && LIT(&f, ",\"s\":\"") && fstr(&f, &ps->sym, &ps->sym_n) &&
-          LIT(&f, ",\"i\":\"") && fstr(&f, &ps->iv, &ps->iv_n) && LIT(&f, ",\"f\":") &&
-          fskip_int(&f) && LIT(&f, ",\"L\":") && fskip_int(&f) && LIT(&f, ",\"o\":") &&
+    if (!(LIT(&f, "{\"e\":\"kline\",\"E\":") && ftime(&f, &ps->event_time) &&
+          LIT(&f, ",\"s\":\"") && fstr(&f, &ps->data_sym, &ps->data_sym_n)))
+        return 0;
+    /* The symbol recurs in the kline, and the interval ends the stream name
+     * ("btcusdt@kline_1m"): checking they are there saves scanning for
+     * their ends.  (Whether they agree is checked after, on both paths.) */
+    const char *iv_want = "";
+    size_t iv_want_n = 0;
+    if (combined && ps->stream_n > ps->data_sym_n + 7) {
+        iv_want = ps->stream + ps->data_sym_n + 7;
+        iv_want_n = ps->stream_n - ps->data_sym_n - 7;
+    }
+    if (!(LIT(&f, ",\"k\":{\"t\":") && ftime(&f, &c->open_time) && LIT(&f, ",\"T\":") &&
+          ftime(&f, &c->close_time) && LIT(&f, ",\"s\":\"") &&
+          fsame(&f, ps->data_sym, ps->data_sym_n, &ps->sym, &ps->sym_n) &&
+          LIT(&f, ",\"i\":\"") && fsame(&f, iv_want, iv_want_n, &ps->iv, &ps->iv_n) &&
+          LIT(&f, ",\"f\":") &&
+          fint(&f, &i64) && LIT(&f, ",\"L\":") && fint(&f, &i64) && LIT(&f, ",\"o\":") &&
           fdec(&f, &c->open, &ps->dp) && LIT(&f, ",\"c\":") && fdec(&f, &c->close, &dp) &&
           LIT(&f, ",\"h\":") && fdec(&f, &c->high, &dp) && LIT(&f, ",\"l\":") &&
           fdec(&f, &c->low, &dp) && LIT(&f, ",\"v\":") && fdec(&f, &c->volume, &dp) &&
@@ -638,7 +736,6 @@ static int fast_kline(const char *buf, size_t len, struct parse *ps)
 enum frame_kind kline_parse(const char *buf, size_t len, const struct symtab *syms,
                             struct candle *out, struct frame_info *info)
 {
-    struct jp j = {buf, buf + len};
     struct parse ps;
     memset(&ps, 0, sizeof ps);
     ps.c = out;
@@ -647,8 +744,19 @@ enum frame_kind kline_parse(const char *buf, size_t len, const struct symtab *sy
     info->reply_error = 0;
     if (fast_kline(buf, len, &ps))
         return finish_kline(&ps, syms, info);
+    return kline_parse_general(buf, len, syms, out, info);
+}
+
+enum frame_kind kline_parse_general(const char *buf, size_t len, const struct symtab *syms,
+                                    struct candle *out, struct frame_info *info)
+{
+    struct jp j = {buf, buf + len};
+    struct parse ps;
     memset(&ps, 0, sizeof ps);
     ps.c = out;
+    info->drop = KD_NONE;
+    info->reply_id = -1;
+    info->reply_error = 0;
     if (object(&j, &ps, 0) != 0 || peek(&j) != -1)
         return drop(info, KD_JSON);
     if (ps.has_k) {

@@ -42,6 +42,10 @@ const char *kline_drop_name(enum kline_drop d);
 
 enum frame_kind kline_parse(const char *buf, size_t len, const struct symtab *syms,
                             struct candle *out, struct frame_info *info);
+/* The same with the general JSON walker alone, skipping the fast path for
+ * Binance's exact layout; for tests that check both paths agree. */
+enum frame_kind kline_parse_general(const char *buf, size_t len, const struct symtab *syms,
+                                    struct candle *out, struct frame_info *info);
 
 /* A decimal string ("29038.46000000") to double, with its decimals count.
  * 0 on success; -1 for anything that is not a plain non-negative decimal. */

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/bytes.h"
+
 static inline unsigned char up(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') ? (unsigned char)(c - 32) : c;
@@ -15,9 +17,8 @@ static uint32_t hash(const char *s, size_t n)
 {
     uint64_t h = n * 0x9E3779B97F4A7C15ull;
     while (n) {
-        uint64_t w = 0;
         size_t k = n < 8 ? n : 8;
-        memcpy(&w, s, k);
+        uint64_t w = bytes_load(s, k);
         h = (h ^ (w & 0xDFDFDFDFDFDFDFDFull)) * 0xff51afd7ed558ccdull;
         s += k;
         n -= k;
@@ -29,7 +30,7 @@ static int same(const struct sym *y, const char *s, size_t n)
 {
     if (y->len != n)
         return 0;
-    if (memcmp(y->name, s, n) == 0)   /* payloads are upper case already */
+    if (bytes_equal(y->name, s, n))   /* payloads are upper case already */
         return 1;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)y->name[i] != up((unsigned char)s[i]))

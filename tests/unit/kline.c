@@ -61,6 +61,56 @@ static char *replace(const char *s, const char *from, const char *to)
     return out;
 }
 
+/* Both paths give the same answer for this frame: kind, reason, and every
+ * field of a candle. */
+static int paths_agree(const char *s, size_t n)
+{
+    struct candle a, b;
+    struct frame_info fa, fb;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    enum frame_kind ka = kline_parse(s, n, &syms, &a, &fa);
+    enum frame_kind kb = kline_parse_general(s, n, &syms, &b, &fb);
+    if (ka != kb || fa.drop != fb.drop || fa.reply_id != fb.reply_id ||
+        fa.reply_error != fb.reply_error)
+        return 0;
+    return ka != FRAME_KLINE ||
+           (a.symbol == b.symbol && a.interval == b.interval && a.open_time == b.open_time &&
+            a.close_time == b.close_time && a.event_time == b.event_time && a.open == b.open &&
+            a.high == b.high && a.low == b.low && a.close == b.close && a.volume == b.volume &&
+            a.quote_volume == b.quote_volume && a.trades == b.trades && a.closed == b.closed &&
+            a.price_dp == b.price_dp && a.backfilled == b.backfilled);
+}
+
+/* Every one-byte change, insertion and deletion of a frame: the fast path
+ * bails out exactly where the walker would disagree.  The count of frames
+ * where the paths differ. */
+static int mutations_disagreeing(const char *frame, int *tried)
+{
+    static const char bytes[] = "0159.-+eE\"} ,x\n:";
+    size_t n = strlen(frame);
+    char *m = malloc(n + 2);
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (const char *b = bytes; *b; b++) {
+            memcpy(m, frame, n);
+            m[i] = *b;   /* replaced */
+            bad += !paths_agree(m, n);
+            memcpy(m, frame, i);
+            m[i] = *b;   /* inserted */
+            memcpy(m + i + 1, frame + i, n - i);
+            bad += !paths_agree(m, n + 1);
+            *tried += 2;
+        }
+        memcpy(m, frame, i);   /* deleted */
+        memcpy(m + i, frame + i + 1, n - i - 1);
+        bad += !paths_agree(m, n - 1);
+        (*tried)++;
+    }
+    free(m);
+    return bad;
+}
+
 int main(void)
 {
     struct candle c;
@@ -74,7 +124,7 @@ int main(void)
     size_t len;
     char *all = slurp("tests/fixtures/binance/crypto-msg-parser_binance_kline_frames.jsonl", &len);
     ok(all != NULL, "the recorded frames are readable");
-    int frames = 0, klines = 0;
+    int frames = 0, klines = 0, disagree = 0;
     for (char *line = all, *nl; line && *line; line = nl ? nl + 1 : NULL) {
         nl = strchr(line, '\n');
         size_t n = nl ? (size_t)(nl - line) : strlen(line);
@@ -85,12 +135,14 @@ int main(void)
         const char *s = strstr(line, "\"s\":\"");
         if (s)
             symtab_add(&syms, s + 5, strcspn(s + 5, "\""));
+        disagree += !paths_agree(line, n);
         if (kline_parse(line, n, &syms, &c, &fi) == FRAME_KLINE)
             klines++;
         else if (strstr(line, "\"i\":\"1M\""))
             is_int(fi.drop, KD_UNKNOWN_INTERVAL, "the monthly frame is refused: 1M is not an interval we use");
     }
     is_int(klines, frames - 1, "the other %d recorded mainnet frames parse as klines", frames - 1);
+    is_int(disagree, 0, "the fast path and the general walker agree on every recorded frame");
     free(all);
 
     is_int(parse(GOOD, &c, &fi), FRAME_KLINE, "a combined-stream frame parses");
@@ -170,6 +222,26 @@ int main(void)
     memset(deep, '[', sizeof deep);
     snprintf(deep, sizeof deep, "{\"x\":%.*s", 150, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[");
     is_int(drop_of(deep), KD_JSON, "nesting too deep is refused, not recursed into");
+
+    /* the fast path reads Binance's exact layout; near it, both paths agree */
+    int tried = 0;
+    is_int(mutations_disagreeing(GOOD, &tried), 0,
+           "fast path and walker agree on all %d one-byte edits of a combined frame", tried);
+    const char *raw_good = strchr(GOOD, ',') + 8;   /* the "data" object alone */
+    char raw_frame[1024];
+    snprintf(raw_frame, sizeof raw_frame, "%.*s", (int)strlen(raw_good) - 1, raw_good);
+    tried = 0;
+    is_int(mutations_disagreeing(raw_frame, &tried), 0,
+           "and on all %d one-byte edits of a raw-stream frame", tried);
+    const char *lengths[] = {"1", "12", "123456789012", "16538187620", "165381876250",
+                             "16538187625020", "1653818762502000000", "01653818762502",
+                             "-1653818762502", "1653818762502.0", "1653818762502e3"};
+    int mismatched = 0;
+    for (size_t i = 0; i < sizeof lengths / sizeof *lengths; i++) {
+        char *t = replace(GOOD, "1653818762502", lengths[i]);
+        mismatched += !paths_agree(t, strlen(t));
+    }
+    is_int(mismatched, 0, "both paths agree on event times of every length and form");
 
     /* no prefix of a valid frame is ever a candle */
     int leaked = 0;
