@@ -1,5 +1,7 @@
 #include "app.h"
 
+#include "tg/bot.h"
+
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +118,8 @@ static void shutdown_all(struct app *a)
     net_lws_stop(a);
     lh_free(a->lua);
     a->lua = NULL;
+    tg_bot_free(a->tg);   /* the outbox keeps what was not sent */
+    a->tg = NULL;
     httpc_close(&a->httpc);
     store_close(a->store);
     a->store = NULL;
@@ -195,6 +199,56 @@ static void exchange_detail(void *ud, struct jsonw *w)
     feed_health(ud, w);
 }
 
+/* A webhook secret: the configured one, or 32 random characters. */
+static int webhook_secret(struct app *a)
+{
+    static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+    char *s = a->cfg.telegram.webhook_secret;
+    if (s) {
+        size_t n = strlen(s);
+        if (n < 1 || n > 256 || strspn(s, ok) != n) {
+            log_error(&a->log, "config", "telegram.webhook_secret: use 1-256 of A-Z a-z 0-9 "
+                      "_ - (Telegram's rule)");
+            return -1;
+        }
+        return 0;
+    }
+    unsigned char rnd[32];
+    char buf[33];
+    if (uv_random(NULL, NULL, rnd, sizeof rnd, 0, NULL) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof rnd; i++)
+        buf[i] = ok[rnd[i] % 64];
+    buf[32] = '\0';
+    a->cfg.telegram.webhook_secret = strdup(buf);
+    return a->cfg.telegram.webhook_secret ? 0 : -1;
+}
+
+/* The Telegram side, before the scripts load (they register commands). */
+static int telegram_prepare(struct app *a)
+{
+    if (a->cfg.telegram.webhook_url && webhook_secret(a) != 0)
+        return -1;
+    if (!(a->tg = tg_bot_new(a))) {
+        log_error(&a->log, "telegram", "cannot start the Telegram client");
+        return -1;
+    }
+    return 0;
+}
+
+static void telegram_started(void *ud, const char *err)
+{
+    struct app *a = ud;
+    if (!err)
+        return;
+    log_error(&a->log, "telegram", "%s", err);
+    if (!a->stopping) {
+        a->stopping = 1;
+        a->exit_status = 1;
+        shutdown_all(a);
+    }
+}
+
 static void start_signal(struct app *a, uv_signal_t *s, int signum)
 {
     uv_signal_init(&a->loop, s);
@@ -210,9 +264,15 @@ int app_run(struct app *a)
         log_error(&a->log, "app", "cannot create the Lua state");
         return 1;
     }
+    if (a->cfg.telegram.token && telegram_prepare(a) != 0)
+        return 1;
     /* A broken script does not stop the bot: it starts without it, reports
      * it in /health, and picks up the fix on the next change. */
     lh_reload(a->lua, "start");
+    if (a->tg) {
+        lh_bot_attach(a->lua);
+        tg_bot_start(a->tg, telegram_started, a);
+    }
     if (net_lws_init(a, err, sizeof err) != 0 || http_server_start(a, err, sizeof err) != 0) {
         log_error(&a->log, "http", "%s", err);
         return 1;
@@ -247,5 +307,5 @@ int app_run(struct app *a)
     log_info(&a->log, "app", "candlewatch running (pid %d)", (int)getpid());
     uv_run(&a->loop, UV_RUN_DEFAULT);
     log_info(&a->log, "app", "stopped");
-    return 0;
+    return a->exit_status;
 }

@@ -24,6 +24,7 @@ struct lh_host;
 struct http_server;
 struct watch;
 struct feed;
+struct tg_bot;
 
 struct app {
     uv_loop_t loop;
@@ -44,12 +45,14 @@ struct app {
     struct lh_host *lua;
     struct market market;
     struct feed *feed;
+    struct tg_bot *tg;           /* NULL without a bot token */
     struct http_server *http;
     struct watch *watch;
     struct health health;
 
     uv_signal_t sig_int, sig_term, sig_hup;
     int stopping;
+    int exit_status;             /* of app_run */
     int64_t started_ms;
 };
 

@@ -26,6 +26,15 @@ struct key {
 static const struct key keys[] = {
     {"telegram.token", K_OPT_STRING, OFF(telegram.token), "a string", "os.getenv(\"BOT_TOKEN\")"},
     {"telegram.api_url", K_URL, OFF(telegram.api_url), "an http(s) URL string", "https://api.telegram.org"},
+    {"telegram.webhook_url", K_URL, OFF(telegram.webhook_url), "an https URL string", "unset: long polling"},
+    {"telegram.webhook_secret", K_OPT_STRING, OFF(telegram.webhook_secret), "1-256 of A-Z a-z 0-9 _ -", "os.getenv(\"WEBHOOK_SECRET\"), else random at start"},
+    {"telegram.webhook_path", K_STRING, OFF(telegram.webhook_path), "a path string", "/telegram"},
+    {"telegram.poll_timeout", K_SECONDS, OFF(telegram.poll_timeout), "a number of seconds", "25"},
+    {"telegram.rate", K_SECONDS, OFF(telegram.rate), "messages a second (a number)", "30, or 1000 with paid_broadcast"},
+    {"telegram.paid_broadcast", K_BOOL, OFF(telegram.paid_broadcast), "a boolean", "false"},
+    {"telegram.retry_deadline", K_SECONDS, OFF(telegram.retry_deadline), "a number of seconds", "86400"},
+    {"telegram.user_limit", K_POSINT, OFF(telegram.user_limit), "a positive integer", "20"},
+    {"telegram.user_window", K_SECONDS, OFF(telegram.user_window), "a number of seconds", "10"},
     {"exchange.enabled", K_BOOL, OFF(exchange.enabled), "a boolean", "on when a bot token is set"},
     {"exchange.ws_url", K_URL, OFF(exchange.ws_url), "a ws(s) URL string", "wss://fstream.binance.com/market"},
     {"exchange.rest_url", K_URL, OFF(exchange.rest_url), "an http(s) URL string", "https://fapi.binance.com"},
@@ -68,6 +77,15 @@ void config_defaults(struct config *c)
     if (c->telegram.token && !*c->telegram.token)
         set_str(&c->telegram.token, NULL);
     set_str(&c->telegram.api_url, "https://api.telegram.org");
+    set_str(&c->telegram.webhook_secret, getenv("WEBHOOK_SECRET"));
+    if (c->telegram.webhook_secret && !*c->telegram.webhook_secret)
+        set_str(&c->telegram.webhook_secret, NULL);
+    set_str(&c->telegram.webhook_path, "/telegram");
+    c->telegram.poll_timeout = 25;
+    c->telegram.rate = 0;   /* resolved after loading: 30, or 1000 when paid */
+    c->telegram.retry_deadline = 86400;
+    c->telegram.user_limit = 20;
+    c->telegram.user_window = 10;
     c->exchange.enabled = -1;   /* auto: on when there is a bot token */
     set_str(&c->exchange.ws_url, "wss://fstream.binance.com/market");
     set_str(&c->exchange.rest_url, "https://fapi.binance.com");
@@ -96,6 +114,9 @@ void config_free(struct config *c)
 {
     free(c->telegram.token);
     free(c->telegram.api_url);
+    free(c->telegram.webhook_url);
+    free(c->telegram.webhook_secret);
+    free(c->telegram.webhook_path);
     free(c->exchange.ws_url);
     free(c->exchange.rest_url);
     free(c->exchange.quote_asset);

@@ -13,6 +13,15 @@ struct config {
     struct {
         char *token;          /* secret: never logged, never printed */
         char *api_url;
+        char *webhook_url;    /* set: webhook mode; unset: long polling */
+        char *webhook_secret; /* secret; generated at start when unset */
+        char *webhook_path;   /* where the host's HTTP server takes updates */
+        double poll_timeout;  /* seconds a getUpdates waits */
+        double rate;          /* messages a second, all chats */
+        int paid_broadcast;   /* allow_paid_broadcast, up to 1,000/s */
+        double retry_deadline;/* seconds a failing message keeps being retried */
+        long user_limit;      /* updates a user may send per user_window */
+        double user_window;
     } telegram;
     struct {
         int enabled;            /* 1 on, 0 off, -1 (default): on when a bot token is set */

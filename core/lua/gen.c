@@ -151,6 +151,8 @@ void lh_reg_remove(struct lh_gen *g, struct lh_reg *r)
         }
     reg_disarm(g->host, r);
     luaL_unref(g->host->L, LUA_REGISTRYINDEX, r->fn_ref);
+    free(r->name);
+    free(r->desc);
     free(r);
 }
 
@@ -281,6 +283,7 @@ static void go_live(struct lh_host *h, struct lh_gen *g)
         if (r->kind == LH_REG_TIMER)
             lh_timer_arm(r);
     run_start_hooks(g);
+    lh_bot_live(h, g);
     if (old)
         lh_gen_release(old);
 }

@@ -35,6 +35,9 @@ int lh_check(struct lh_host *h, FILE *out);
  * start. */
 int lh_spec_file(struct lh_host *h, const char *file, int *number, int *failed);
 
+/* Routes Telegram updates (app->tg) to the scripts' handlers from now on. */
+void lh_bot_attach(struct lh_host *h);
+
 /* For /health and the logs. */
 int lh_generation(const struct lh_host *h);
 int lh_script_count(const struct lh_host *h);

@@ -30,7 +30,10 @@ enum lh_phase {
     LH_PHASE_HANDLER,   /* a handler task: everything allowed */
 };
 
-enum lh_reg_kind { LH_REG_TIMER, LH_REG_ON_START };
+enum lh_reg_kind { LH_REG_TIMER, LH_REG_ON_START, LH_REG_COMMAND, LH_REG_CALLBACK, LH_REG_STEP };
+
+#define LH_REG_ADMIN 1        /* commands: the bot's operators only */
+#define LH_REG_GROUP_ADMIN 2  /* commands: in groups, the group's admins only */
 
 struct lh_gen;
 struct lh_task;
@@ -45,6 +48,9 @@ struct lh_reg {
     int repeat;
     struct timer *timer;    /* armed timer, or NULL */
     struct lh_gen *gen;
+    char *name;             /* commands, callbacks, steps */
+    char *desc;             /* commands: for /help and the menu */
+    int flags;              /* LH_REG_ADMIN, LH_REG_GROUP_ADMIN */
 };
 
 struct lh_script {
@@ -152,7 +158,9 @@ int lh_gen_find_script(struct lh_gen *g, const char *name);
 /* task.c */
 typedef void (*lh_task_done)(void *ud, lua_State *co, int ok, int nres, const char *err);
 /* Takes [fn, args...] from the top of h->L into a new coroutine and queues
- * it; done (optional) sees the results on co's stack when it returns. */
+ * it; done (optional) sees the results on co's stack when it returns, or
+ * co == NULL when the task is cancelled at shutdown (then it only frees
+ * what ud owns). */
 struct lh_task *lh_task_spawn(struct lh_host *h, struct lh_gen *g, int script, int nargs,
                               lh_task_done done, void *ud);
 /* Called by a binding just before lua_yield: the task now waits. */
@@ -175,6 +183,10 @@ int lh_open_store(lua_State *L);
 int lh_open_host(lua_State *L);
 int lh_open_spec(lua_State *L);
 int lh_open_candles(lua_State *L);
+int lh_open_bot(lua_State *L);
+
+/* mod_bot.c: a generation went live (the command menu follows it). */
+void lh_bot_live(struct lh_host *h, struct lh_gen *g);
 
 /* json helpers shared with store (mod_json.c).  Both may raise a Lua
  * error (the memory limit) after freeing their own C memory: callers must

@@ -119,6 +119,11 @@ static void run_done(void *ud, lua_State *co, int ok, int nres, const char *err)
 {
     struct spec_run *r = ud;
     lua_State *L = r->ss->h->L;
+    if (!co) {
+        luaL_unref(L, LUA_REGISTRYINDEX, r->result_ref);
+        free(r);
+        return;
+    }
     lua_rawgeti(L, LUA_REGISTRYINDEX, r->result_ref);
     int t = lua_gettop(L);
     lua_pushboolean(L, 1);

@@ -166,14 +166,15 @@ static void task_resume(struct lh_task *t)
         t->state = TASK_WAITING;
         return;
     }
-    /* What a handler wrote is durable once it returns. */
-    if (h->app->store)
-        store_commit(h->app->store);
     if (st != LUA_OK)
         lh_report(h, t->gen, t->script, "handler", err);
     if (t->done)
         t->done(t->done_ud, t->co, st == LUA_OK, st == LUA_OK ? nres : 0,
                 st == LUA_OK ? NULL : err);
+    /* What a handler wrote is durable once it returns, together with what
+     * its done callback wrote (a Telegram update marked handled). */
+    if (h->app->store)
+        store_commit(h->app->store);
     task_free(t);
 }
 
@@ -224,6 +225,8 @@ void lh_tasks_cancel_all(struct lh_host *h)
         struct lh_task *t = *head;
         if (t->cancel)
             t->cancel(t->cancel_ud);
+        if (t->done)   /* (co NULL: cancelled, only the owner's memory to free) */
+            t->done(t->done_ud, NULL, 0, 0, NULL);
         task_free(t);
     }
 }

@@ -1,5 +1,7 @@
 #include "store/store.h"
 
+#include "store/internal.h"
+
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,19 +18,29 @@ static const char *const migrations[] = {
     "  updated_at INTEGER NOT NULL,"
     "  PRIMARY KEY (scope, key)"
     ") WITHOUT ROWID;",
+    /* 2: Telegram: the outbox, the inbox of updates not yet handled, the
+     * ids handled since the last confirmed offset, chats that blocked us */
+    "CREATE TABLE tg_outbox ("
+    "  id INTEGER PRIMARY KEY,"
+    "  chat_id INTEGER NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  method TEXT NOT NULL,"
+    "  params TEXT NOT NULL,"
+    "  text TEXT NOT NULL,"
+    "  alerts INTEGER NOT NULL,"
+    "  priority REAL NOT NULL,"
+    "  queued_ms INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE tg_inbox (update_id INTEGER PRIMARY KEY, body TEXT NOT NULL);"
+    "CREATE TABLE tg_handled (update_id INTEGER PRIMARY KEY);"
+    "CREATE TABLE tg_chats ("
+    "  chat_id INTEGER PRIMARY KEY,"
+    "  active INTEGER NOT NULL,"
+    "  changed_ms INTEGER NOT NULL"
+    ");",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
-struct store {
-    sqlite3 *db;
-    char *path;
-    struct logger *log;
-    sqlite3_stmt *begin, *commit, *rollback, *kv_get, *kv_put, *kv_del;
-    int in_batch;
-    char error[512];
-    void (*on_batch)(void *ud);
-    void *on_batch_ud;
-};
 
 int store_schema_latest(void)
 {
@@ -86,7 +98,7 @@ static int migrate(struct store *s, char *err, size_t errlen)
     return 0;
 }
 
-static int prepare(struct store *s, sqlite3_stmt **st, const char *sql)
+int store_prepare(struct store *s, sqlite3_stmt **st, const char *sql)
 {
     return sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) ==
                    SQLITE_OK
@@ -122,14 +134,14 @@ int store_open(struct store **out, const char *path, struct logger *log, char *e
     }
     if (migrate(s, err, errlen) != 0)
         goto bad;
-    if (prepare(s, &s->begin, "BEGIN IMMEDIATE") || prepare(s, &s->commit, "COMMIT") ||
-        prepare(s, &s->rollback, "ROLLBACK") ||
-        prepare(s, &s->kv_get, "SELECT value FROM kv WHERE scope = ?1 AND key = ?2") ||
-        prepare(s, &s->kv_put,
+    if (store_prepare(s, &s->begin, "BEGIN IMMEDIATE") || store_prepare(s, &s->commit, "COMMIT") ||
+        store_prepare(s, &s->rollback, "ROLLBACK") ||
+        store_prepare(s, &s->kv_get, "SELECT value FROM kv WHERE scope = ?1 AND key = ?2") ||
+        store_prepare(s, &s->kv_put,
                 "INSERT INTO kv (scope, key, value, updated_at) VALUES (?1, ?2, ?3, ?4) "
                 "ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value, "
                 "updated_at = excluded.updated_at") ||
-        prepare(s, &s->kv_del, "DELETE FROM kv WHERE scope = ?1 AND key = ?2")) {
+        store_prepare(s, &s->kv_del, "DELETE FROM kv WHERE scope = ?1 AND key = ?2")) {
         fail(s, err, errlen, "cannot prepare statements");
         goto bad;
     }
@@ -152,6 +164,8 @@ void store_close(struct store *s)
     sqlite3_finalize(s->kv_get);
     sqlite3_finalize(s->kv_put);
     sqlite3_finalize(s->kv_del);
+    for (int i = 0; i < STORE_TG_STATEMENTS; i++)
+        sqlite3_finalize(s->tg[i]);
     if (s->db) {
         sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
         sqlite3_close(s->db);
@@ -160,28 +174,28 @@ void store_close(struct store *s)
     free(s);
 }
 
-static void set_error(struct store *s, const char *what)
+void store_set_error(struct store *s, const char *what)
 {
     snprintf(s->error, sizeof s->error, "%s: %s", what, sqlite3_errmsg(s->db));
     log_error(s->log, "store", "database %s: %s", s->path, s->error);
 }
 
-static int run(struct store *s, sqlite3_stmt *st, const char *what)
+int store_run(struct store *s, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
-        set_error(s, what);
+        store_set_error(s, what);
         return -1;
     }
     return 0;
 }
 
-static int batch(struct store *s)
+int store_batch(struct store *s)
 {
     if (s->in_batch)
         return 0;
-    if (run(s, s->begin, "begin") != 0)
+    if (store_run(s, s->begin, "begin") != 0)
         return -1;
     s->in_batch = 1;
     if (s->on_batch)
@@ -193,10 +207,10 @@ int store_commit(struct store *s)
 {
     if (!s->in_batch)
         return 0;
-    if (run(s, s->commit, "commit") != 0) {
+    if (store_run(s, s->commit, "commit") != 0) {
         /* Leave no half-open transaction behind: later writes start anew. */
         if (!sqlite3_get_autocommit(s->db))
-            run(s, s->rollback, "rollback");
+            store_run(s, s->rollback, "rollback");
         s->in_batch = 0;
         return -1;
     }
@@ -227,7 +241,7 @@ int store_kv_get(struct store *s, const char *scope, const char *key, char **val
         *value = strdup(v ? v : "null");
         found = *value ? 1 : -1;
     } else if (rc != SQLITE_DONE) {
-        set_error(s, "read");
+        store_set_error(s, "read");
         found = -1;
     }
     sqlite3_reset(st);
@@ -237,7 +251,7 @@ int store_kv_get(struct store *s, const char *scope, const char *key, char **val
 
 int store_kv_set(struct store *s, const char *scope, const char *key, const char *value)
 {
-    if (batch(s) != 0)
+    if (store_batch(s) != 0)
         return -1;
     sqlite3_stmt *st = value ? s->kv_put : s->kv_del;
     sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
@@ -246,7 +260,7 @@ int store_kv_set(struct store *s, const char *scope, const char *key, const char
         sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
     }
-    int rc = run(s, st, "write");
+    int rc = store_run(s, st, "write");
     sqlite3_clear_bindings(st);
     return rc;
 }

@@ -16,6 +16,7 @@
 #define CW_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/log.h"
 
@@ -39,6 +40,44 @@ int store_commit(struct store *s);
 int store_batch_open(const struct store *s);
 /* Called once each time a batch opens, so the owner can schedule a commit. */
 void store_on_batch(struct store *s, void (*cb)(void *ud), void *ud);
+
+/* ---- Telegram (telegram.c) ---- */
+
+/* A message waiting to be delivered: stored when queued, removed when
+ * Telegram accepts it. */
+struct store_outbox_row {
+    int64_t id;              /* set by store_outbox_add */
+    int64_t chat_id;
+    int kind;                /* enum tg_kind */
+    const char *method;      /* "sendMessage", "editMessageText", ... */
+    const char *params;      /* JSON object: the call's parameters but text */
+    const char *text;
+    int alerts;              /* alerts merged into this message */
+    double priority;
+    int64_t queued_ms;       /* wall clock */
+};
+typedef int (*store_outbox_fn)(void *ud, const struct store_outbox_row *r);
+typedef int (*store_inbox_fn)(void *ud, int64_t update_id, const char *body);
+typedef int (*store_chat_fn)(void *ud, int64_t chat_id);
+
+int store_outbox_add(struct store *s, struct store_outbox_row *r);
+int store_outbox_set_text(struct store *s, int64_t id, const char *text, int alerts);
+int store_outbox_remove(struct store *s, int64_t id);
+/* Every pending message, oldest first; fn returns non-zero to stop. */
+int store_outbox_each(struct store *s, store_outbox_fn fn, void *ud);
+
+/* Records a received update: 1 when new, 0 when it was received or handled
+ * before (then it must not be handled again), -1 on error. */
+int store_inbox_add(struct store *s, int64_t update_id, const char *body);
+/* The update was handled: out of the inbox, into the handled ids, in the
+ * same batch as the handler's own writes. */
+int store_inbox_done(struct store *s, int64_t update_id);
+int store_inbox_each(struct store *s, store_inbox_fn fn, void *ud);
+/* Forgets handled ids below the offset Telegram has confirmed. */
+int store_handled_prune(struct store *s, int64_t below);
+
+int store_chat_set_active(struct store *s, int64_t chat_id, int active, int64_t now_ms);
+int store_chats_inactive_each(struct store *s, store_chat_fn fn, void *ud);
 
 /* The last error, or NULL while the store is healthy. */
 const char *store_error(const struct store *s);

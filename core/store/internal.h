@@ -1,0 +1,31 @@
+/* Internals of the store, shared by the files of core/store/ only. */
+#ifndef CW_STORE_INTERNAL_H
+#define CW_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+#define STORE_TG_STATEMENTS 16
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    struct logger *log;
+    sqlite3_stmt *begin, *commit, *rollback, *kv_get, *kv_put, *kv_del;
+    sqlite3_stmt *tg[STORE_TG_STATEMENTS];   /* telegram.c's, prepared on first use */
+    int in_batch;
+    char error[512];
+    void (*on_batch)(void *ud);
+    void *on_batch_ud;
+};
+
+/* Logs the database's error and keeps it for store_error(). */
+void store_set_error(struct store *s, const char *what);
+/* Steps a statement that returns no rows and resets it. */
+int store_run(struct store *s, sqlite3_stmt *st, const char *what);
+/* Opens the write batch unless one is open. */
+int store_batch(struct store *s);
+int store_prepare(struct store *s, sqlite3_stmt **st, const char *sql);
+
+#endif

@@ -1,0 +1,227 @@
+/* The Telegram tables: outbox, inbox, handled update ids, inactive chats.
+ * Statements are prepared on first use and kept until the store closes.
+ * Writes join the open batch like every other write (see store.h).
+ */
+#include <stdlib.h>
+
+#include "store/internal.h"
+
+enum {
+    Q_OUT_ADD, Q_OUT_TEXT, Q_OUT_DEL, Q_OUT_ALL, Q_IN_SEEN, Q_IN_ADD, Q_IN_DEL, Q_HANDLED_ADD,
+    Q_IN_ALL, Q_HANDLED_PRUNE, Q_CHAT_SET, Q_CHATS_OFF, Q_COUNT
+};
+
+static const char *const sql[Q_COUNT] = {
+    [Q_OUT_ADD] = "INSERT INTO tg_outbox (chat_id, kind, method, params, text, alerts, priority,"
+                  " queued_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [Q_OUT_TEXT] = "UPDATE tg_outbox SET text = ?2, alerts = ?3 WHERE id = ?1",
+    [Q_OUT_DEL] = "DELETE FROM tg_outbox WHERE id = ?1",
+    [Q_OUT_ALL] = "SELECT id, chat_id, kind, method, params, text, alerts, priority, queued_ms"
+                  " FROM tg_outbox ORDER BY id",
+    [Q_IN_SEEN] = "SELECT 1 FROM tg_handled WHERE update_id = ?1"
+                  " UNION ALL SELECT 1 FROM tg_inbox WHERE update_id = ?1",
+    [Q_IN_ADD] = "INSERT INTO tg_inbox (update_id, body) VALUES (?1, ?2)",
+    [Q_IN_DEL] = "DELETE FROM tg_inbox WHERE update_id = ?1",
+    [Q_HANDLED_ADD] = "INSERT OR IGNORE INTO tg_handled (update_id) VALUES (?1)",
+    [Q_IN_ALL] = "SELECT update_id, body FROM tg_inbox ORDER BY update_id",
+    [Q_HANDLED_PRUNE] = "DELETE FROM tg_handled WHERE update_id < ?1",
+    [Q_CHAT_SET] = "INSERT INTO tg_chats (chat_id, active, changed_ms) VALUES (?1, ?2, ?3)"
+                   " ON CONFLICT (chat_id) DO UPDATE SET active = excluded.active,"
+                   " changed_ms = excluded.changed_ms",
+    [Q_CHATS_OFF] = "SELECT chat_id FROM tg_chats WHERE active = 0",
+};
+
+_Static_assert(Q_COUNT <= STORE_TG_STATEMENTS, "room for the statements");
+
+static sqlite3_stmt *stmt(struct store *s, int q)
+{
+    if (!s->tg[q] && store_prepare(s, &s->tg[q], sql[q]) != 0) {
+        store_set_error(s, "prepare");
+        return NULL;
+    }
+    return s->tg[q];
+}
+
+/* A write inside the batch; the statement's bindings are cleared after. */
+static int write(struct store *s, sqlite3_stmt *st)
+{
+    int rc = st && store_batch(s) == 0 ? store_run(s, st, "write") : -1;
+    if (st)
+        sqlite3_clear_bindings(st);
+    return rc;
+}
+
+int store_outbox_add(struct store *s, struct store_outbox_row *r)
+{
+    sqlite3_stmt *st = stmt(s, Q_OUT_ADD);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, r->chat_id);
+    sqlite3_bind_int(st, 2, r->kind);
+    sqlite3_bind_text(st, 3, r->method, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, r->params, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, r->text, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, r->alerts);
+    sqlite3_bind_double(st, 7, r->priority);
+    sqlite3_bind_int64(st, 8, r->queued_ms);
+    if (write(s, st) != 0)
+        return -1;
+    r->id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+int store_outbox_set_text(struct store *s, int64_t id, const char *text, int alerts)
+{
+    sqlite3_stmt *st = stmt(s, Q_OUT_TEXT);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, alerts);
+    return write(s, st);
+}
+
+int store_outbox_remove(struct store *s, int64_t id)
+{
+    sqlite3_stmt *st = stmt(s, Q_OUT_DEL);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    return write(s, st);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    const char *v = (const char *)sqlite3_column_text(st, i);
+    return v ? v : "";
+}
+
+/* Steps a query to its end, or until fn returns non-zero. */
+static int each_row(struct store *s, sqlite3_stmt *st, int (*row)(sqlite3_stmt *st, void *ud),
+                    void *ud)
+{
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (row(st, ud))
+            break;
+    int bad = rc != SQLITE_ROW && rc != SQLITE_DONE;
+    if (bad)
+        store_set_error(s, "read");
+    sqlite3_reset(st);
+    return bad ? -1 : 0;
+}
+
+struct outbox_each {
+    store_outbox_fn fn;
+    void *ud;
+};
+
+static int outbox_row(sqlite3_stmt *st, void *ud)
+{
+    struct outbox_each *e = ud;
+    struct store_outbox_row r = {
+        .id = sqlite3_column_int64(st, 0),
+        .chat_id = sqlite3_column_int64(st, 1),
+        .kind = sqlite3_column_int(st, 2),
+        .method = col_text(st, 3),
+        .params = col_text(st, 4),
+        .text = col_text(st, 5),
+        .alerts = sqlite3_column_int(st, 6),
+        .priority = sqlite3_column_double(st, 7),
+        .queued_ms = sqlite3_column_int64(st, 8),
+    };
+    return e->fn(e->ud, &r);
+}
+
+int store_outbox_each(struct store *s, store_outbox_fn fn, void *ud)
+{
+    struct outbox_each e = {fn, ud};
+    return each_row(s, stmt(s, Q_OUT_ALL), outbox_row, &e);
+}
+
+int store_inbox_add(struct store *s, int64_t update_id, const char *body)
+{
+    sqlite3_stmt *seen = stmt(s, Q_IN_SEEN), *add = stmt(s, Q_IN_ADD);
+    if (!seen || !add)
+        return -1;
+    sqlite3_bind_int64(seen, 1, update_id);
+    int rc = sqlite3_step(seen);
+    sqlite3_reset(seen);
+    sqlite3_clear_bindings(seen);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc != SQLITE_DONE) {
+        store_set_error(s, "read");
+        return -1;
+    }
+    sqlite3_bind_int64(add, 1, update_id);
+    sqlite3_bind_text(add, 2, body, -1, SQLITE_STATIC);
+    return write(s, add) == 0 ? 1 : -1;
+}
+
+int store_inbox_done(struct store *s, int64_t update_id)
+{
+    sqlite3_stmt *del = stmt(s, Q_IN_DEL), *add = stmt(s, Q_HANDLED_ADD);
+    if (!del || !add)
+        return -1;
+    sqlite3_bind_int64(del, 1, update_id);
+    sqlite3_bind_int64(add, 1, update_id);
+    int a = write(s, del), b = write(s, add);
+    return a || b ? -1 : 0;
+}
+
+struct inbox_each {
+    store_inbox_fn fn;
+    void *ud;
+};
+
+static int inbox_row(sqlite3_stmt *st, void *ud)
+{
+    struct inbox_each *e = ud;
+    return e->fn(e->ud, sqlite3_column_int64(st, 0), col_text(st, 1));
+}
+
+int store_inbox_each(struct store *s, store_inbox_fn fn, void *ud)
+{
+    struct inbox_each e = {fn, ud};
+    return each_row(s, stmt(s, Q_IN_ALL), inbox_row, &e);
+}
+
+int store_handled_prune(struct store *s, int64_t below)
+{
+    sqlite3_stmt *st = stmt(s, Q_HANDLED_PRUNE);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, below);
+    return write(s, st);
+}
+
+int store_chat_set_active(struct store *s, int64_t chat_id, int active, int64_t now_ms)
+{
+    sqlite3_stmt *st = stmt(s, Q_CHAT_SET);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, chat_id);
+    sqlite3_bind_int(st, 2, active);
+    sqlite3_bind_int64(st, 3, now_ms);
+    return write(s, st);
+}
+
+struct chats_each {
+    store_chat_fn fn;
+    void *ud;
+};
+
+static int chat_row(sqlite3_stmt *st, void *ud)
+{
+    struct chats_each *e = ud;
+    return e->fn(e->ud, sqlite3_column_int64(st, 0));
+}
+
+int store_chats_inactive_each(struct store *s, store_chat_fn fn, void *ud)
+{
+    struct chats_each e = {fn, ud};
+    return each_row(s, stmt(s, Q_CHATS_OFF), chat_row, &e);
+}

@@ -1,0 +1,180 @@
+#include "tg/api.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tg_call {
+    struct tg_api *api;
+    tg_api_cb cb;
+    void *ud;
+    uint64_t id;               /* httpc's */
+    struct tg_call *prev, *next;
+};
+
+static void unlink_call(struct tg_call *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->api->calls_list = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+}
+
+int tg_api_init(struct tg_api *a, struct httpc *h, struct logger *log, const char *api_url,
+                const char *token)
+{
+    memset(a, 0, sizeof *a);
+    a->httpc = h;
+    a->log = log;
+    size_t n = strlen(api_url) + strlen(token) + 8;
+    a->base = malloc(n);
+    if (!a->base)
+        return -1;
+    const char *slash = api_url[0] && api_url[strlen(api_url) - 1] == '/' ? "" : "/";
+    snprintf(a->base, n, "%s%sbot%s/", api_url, slash, token);
+    return 0;
+}
+
+void tg_api_free(struct tg_api *a)
+{
+    while (a->calls_list)
+        tg_api_cancel(a, a->calls_list->id);
+    free(a->base);
+    a->base = NULL;
+}
+
+static int contains(const char *s, const char *needle)
+{
+    return s && strstr(s, needle) != NULL;
+}
+
+/* Error texts are not documented and change: match on substrings. */
+static enum tg_outcome classify(long status, const char *desc)
+{
+    if (status == 429)
+        return TG_RETRY_AFTER;
+    if (status >= 500 || status == 0)
+        return TG_TRANSIENT;
+    if (status == 401 || status == 404)
+        return TG_UNAUTHORIZED;
+    if (status == 409)
+        return TG_CONFLICT;
+    if (status == 403)
+        return TG_GONE;
+    if (status == 400) {
+        if (contains(desc, "message is not modified"))
+            return TG_NOT_MODIFIED;
+        if (contains(desc, "can't parse entities") || contains(desc, "can't find end"))
+            return TG_PARSE_ERROR;
+        if (contains(desc, "chat not found") || contains(desc, "user is deactivated") ||
+            contains(desc, "bot was kicked"))
+            return TG_GONE;
+        return TG_BAD_REQUEST;
+    }
+    return TG_TRANSIENT;
+}
+
+static void done(void *ud, const struct httpc_resp *resp)
+{
+    struct tg_call *c = ud;
+    struct tg_result r;
+    memset(&r, 0, sizeof r);
+    cJSON *json = NULL;
+    if (resp->err) {
+        r.outcome = TG_TRANSIENT;
+        snprintf(r.description, sizeof r.description, "no answer: %s", resp->err);
+    } else {
+        r.status = resp->status;
+        json = cJSON_ParseWithLength(resp->body, resp->body_len);
+        const cJSON *ok = cJSON_GetObjectItemCaseSensitive(json, "ok");
+        const cJSON *desc = cJSON_GetObjectItemCaseSensitive(json, "description");
+        if (cJSON_IsString(desc))
+            snprintf(r.description, sizeof r.description, "%s", desc->valuestring);
+        if (!cJSON_IsBool(ok)) {
+            /* a proxy's error page, a truncated body: not Telegram's answer */
+            r.outcome = TG_TRANSIENT;
+            snprintf(r.description, sizeof r.description, "HTTP %ld without a Bot API answer",
+                     resp->status);
+        } else if (cJSON_IsTrue(ok) && resp->status == 200) {
+            r.outcome = TG_OK;
+            r.result = cJSON_GetObjectItemCaseSensitive(json, "result");
+        } else {
+            const cJSON *code = cJSON_GetObjectItemCaseSensitive(json, "error_code");
+            long status = cJSON_IsNumber(code) ? (long)code->valuedouble : resp->status;
+            r.outcome = classify(status, r.description);
+            const cJSON *ra = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(json, "parameters"), "retry_after");
+            if (cJSON_IsNumber(ra) && ra->valuedouble > 0)
+                r.retry_after = (long)ra->valuedouble;
+            if (r.outcome == TG_RETRY_AFTER && r.retry_after <= 0)
+                r.retry_after = 1;   /* a 429 without the field: wait a little */
+        }
+    }
+    if (r.outcome != TG_OK && r.outcome != TG_NOT_MODIFIED)
+        c->api->failures++;
+    unlink_call(c);
+    c->cb(c->ud, &r);
+    cJSON_Delete(json);
+    free(c);
+}
+
+uint64_t tg_api_call(struct tg_api *a, const char *method, const char *json_body,
+                     long timeout_ms, tg_api_cb cb, void *ud)
+{
+    struct tg_call *c = calloc(1, sizeof *c);
+    char url[1024];
+    int n = snprintf(url, sizeof url, "%s%s", a->base, method);
+    if (!c || n < 0 || (size_t)n >= sizeof url) {
+        free(c);
+        struct tg_result r = {.outcome = TG_TRANSIENT};
+        snprintf(r.description, sizeof r.description, "cannot build the %s call", method);
+        cb(ud, &r);
+        return 0;
+    }
+    c->api = a;
+    c->cb = cb;
+    c->ud = ud;
+    c->next = a->calls_list;
+    if (c->next)
+        c->next->prev = c;
+    a->calls_list = c;
+    static const char *const headers[] = {"Content-Type: application/json", NULL};
+    struct httpc_req rq = {.method = "POST", .url = url, .body = json_body,
+                           .body_len = json_body ? strlen(json_body) : 0,
+                           .headers = headers, .timeout_ms = timeout_ms};
+    a->calls++;
+    uint64_t id = httpc_request(a->httpc, &rq, done, c);
+    if (!id) {   /* shutting down, or out of memory */
+        unlink_call(c);
+        free(c);
+        struct tg_result r = {.outcome = TG_TRANSIENT};
+        snprintf(r.description, sizeof r.description, "the HTTP client refused the %s call",
+                 method);
+        cb(ud, &r);
+        return 0;
+    }
+    c->id = id;   /* answers always come later, from the loop */
+    return id;
+}
+
+void tg_api_cancel(struct tg_api *a, uint64_t id)
+{
+    for (struct tg_call *c = a->calls_list; c; c = c->next)
+        if (c->id == id) {
+            httpc_cancel(a->httpc, id);
+            unlink_call(c);
+            free(c);
+            return;
+        }
+}
+
+const char *tg_outcome_name(enum tg_outcome o)
+{
+    static const char *const names[] = {"ok", "not_modified", "retry_after", "transient",
+                                        "gone", "parse_error", "bad_request", "unauthorized",
+                                        "conflict"};
+    return o <= TG_CONFLICT ? names[o] : "?";
+}

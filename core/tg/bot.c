@@ -1,0 +1,507 @@
+#include "tg/bot.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "store/store.h"
+#include "tg/bucket.h"
+#include "util/i64map.h"
+#include "util/jsonw.h"
+
+#define ALLOWED_UPDATES "[\"message\",\"edited_message\",\"callback_query\",\"my_chat_member\"]"
+
+struct pending {
+    struct pending *next;
+    int64_t update_id;
+    char *json;
+};
+
+struct chatq {                 /* updates of one chat, handled in order */
+    struct pending *head, *tail;
+    int busy;
+};
+
+struct tg_bot {
+    struct app *app;
+    struct tg_api api;
+    struct tg_sched *sched;
+    tg_dispatch_fn dispatch;
+    void *dispatch_ud;
+    struct i64map chats;       /* chat id -> struct chatq */
+    struct i64map users;       /* user id -> struct bucket: updates per user */
+    int64_t offset;            /* next getUpdates offset */
+    int64_t confirmed;         /* the offset Telegram last acknowledged */
+    uint64_t poll_call;
+    struct timer *poll_timer;
+    int polling, backoff_s;
+    char username[64];
+    void (*started)(void *ud, const char *err);
+    void *started_ud;
+    long received, duplicates, limited, garbage;
+    uint64_t last_limit_log_ms, last_garbage_log_ms;
+};
+
+/* ---- handling, one chat at a time ---- */
+
+static void run_next(struct tg_bot *b, int64_t chat_id, struct chatq *q)
+{
+    while (!q->busy && q->head) {
+        struct pending *p = q->head;
+        if (!(q->head = p->next))
+            q->tail = NULL;
+        int rc = b->dispatch ? b->dispatch(b->dispatch_ud, p->update_id, chat_id, p->json) : -1;
+        if (rc == 0)
+            q->busy = 1;
+        else if (b->app->store)   /* nothing will run it: it is done */
+            store_inbox_done(b->app->store, p->update_id);
+        free(p->json);
+        free(p);
+    }
+}
+
+void tg_bot_done(struct tg_bot *b, int64_t update_id, int64_t chat_id)
+{
+    if (b->app->store)
+        store_inbox_done(b->app->store, update_id);
+    struct chatq *q = i64map_get(&b->chats, chat_id);
+    if (q) {
+        q->busy = 0;
+        run_next(b, chat_id, q);
+    }
+}
+
+static int64_t num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+static const cJSON *obj(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsObject(v) ? v : NULL;
+}
+
+/* The chat and user of an update (0 when it has none). */
+static void who(const cJSON *u, int64_t *chat, int64_t *user, const cJSON **msg)
+{
+    static const char *const kinds[] = {"message", "edited_message", "my_chat_member"};
+    *chat = *user = 0;
+    *msg = NULL;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        const cJSON *m = obj(u, kinds[i]);
+        if (m) {
+            *chat = num(obj(m, "chat"), "id");
+            *user = num(obj(m, "from"), "id");
+            if (i < 2)
+                *msg = m;
+            return;
+        }
+    }
+    const cJSON *cb = obj(u, "callback_query");
+    if (cb) {
+        *user = num(obj(cb, "from"), "id");
+        *chat = num(obj(obj(cb, "message"), "chat"), "id");
+        if (!*chat)
+            *chat = *user;   /* inline messages: answer the user */
+    }
+}
+
+/* Side effects the core owns, whatever the scripts do: a chat that blocked
+ * us is marked, /start brings it back. */
+static void membership(struct tg_bot *b, const cJSON *u, int64_t chat, const cJSON *msg)
+{
+    const cJSON *mcm = obj(u, "my_chat_member");
+    if (mcm) {
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(obj(mcm, "new_chat_member"), "status");
+        const char *s = cJSON_IsString(st) ? st->valuestring : "";
+        if (!strcmp(s, "kicked") || !strcmp(s, "left"))
+            tg_sched_deactivate(b->sched, chat, s);
+        else if (!strcmp(s, "member") || !strcmp(s, "administrator"))
+            tg_sched_activate(b->sched, chat);
+        return;
+    }
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(msg, "text");
+    if (cJSON_IsString(text) && strncmp(text->valuestring, "/start", 6) == 0 &&
+        (text->valuestring[6] == '\0' || text->valuestring[6] == ' ' ||
+         text->valuestring[6] == '@'))
+        tg_sched_activate(b->sched, chat);
+}
+
+static int user_allowed(struct tg_bot *b, int64_t user)
+{
+    if (!user)
+        return 1;
+    struct bucket *bk = i64map_get(&b->users, user);
+    uint64_t now = app_now_ms(b->app);
+    if (!bk) {
+        if (!(bk = malloc(sizeof *bk)) || i64map_put(&b->users, user, bk) != 0) {
+            free(bk);
+            return 1;
+        }
+        double limit = (double)b->app->cfg.telegram.user_limit;
+        bucket_init(bk, limit / b->app->cfg.telegram.user_window, limit, now);
+    }
+    return bucket_take(bk, now);
+}
+
+static void queue(struct tg_bot *b, int64_t update_id, int64_t chat, char *json)
+{
+    struct chatq *q = i64map_get(&b->chats, chat);
+    struct pending *p = malloc(sizeof *p);
+    if (!q && (q = calloc(1, sizeof *q)) && i64map_put(&b->chats, chat, q) != 0) {
+        free(q);
+        q = NULL;
+    }
+    if (!q || !p) {
+        free(p);
+        free(json);
+        return;   /* still in the inbox: handled after a restart */
+    }
+    p->update_id = update_id;
+    p->json = json;
+    p->next = NULL;
+    if (q->tail)
+        q->tail->next = p;
+    else
+        q->head = p;
+    q->tail = p;
+    run_next(b, chat, q);
+}
+
+/* One update: recorded, then queued.  fresh: not read from the inbox. */
+static void take(struct tg_bot *b, const cJSON *u, int fresh)
+{
+    int64_t id = num(u, "update_id"), chat, user;
+    const cJSON *msg;
+    who(u, &chat, &user, &msg);
+    char *json = cJSON_PrintUnformatted(u);
+    if (!json)
+        return;
+    if (fresh) {
+        int rc = b->app->store ? store_inbox_add(b->app->store, id, json) : 1;
+        if (rc <= 0) {
+            b->duplicates += rc == 0;
+            free(json);
+            return;
+        }
+        b->received++;
+        if (!user_allowed(b, user)) {
+            b->limited++;
+            uint64_t now = app_now_ms(b->app);
+            if (now - b->last_limit_log_ms >= 10000 || !b->last_limit_log_ms) {
+                b->last_limit_log_ms = now;
+                log_warn(&b->app->log, "telegram", "user %lld sends more than %ld updates in "
+                         "%g s: dropping the excess (%ld so far)", (long long)user,
+                         b->app->cfg.telegram.user_limit, b->app->cfg.telegram.user_window,
+                         b->limited);
+            }
+            if (b->app->store)
+                store_inbox_done(b->app->store, id);
+            free(json);
+            return;
+        }
+        membership(b, u, chat, msg);
+    }
+    queue(b, id, chat, json);
+}
+
+static void garbage(struct tg_bot *b, const char *what)
+{
+    b->garbage++;
+    uint64_t now = app_now_ms(b->app);
+    if (now - b->last_garbage_log_ms >= 10000 || !b->last_garbage_log_ms) {
+        b->last_garbage_log_ms = now;
+        log_warn(&b->app->log, "telegram", "dropped %s (%ld so far)", what, b->garbage);
+    }
+}
+
+int tg_bot_receive(struct tg_bot *b, const char *json, size_t len)
+{
+    cJSON *u = cJSON_ParseWithLength(json, len);
+    if (!cJSON_IsObject(u) || !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(u, "update_id"))) {
+        cJSON_Delete(u);
+        garbage(b, "an update that is not one");
+        return -1;
+    }
+    take(b, u, 1);
+    cJSON_Delete(u);
+    if (b->app->store)   /* durable before Telegram hears it arrived */
+        store_commit(b->app->store);
+    return 0;
+}
+
+static int from_inbox(void *ud, int64_t update_id, const char *body)
+{
+    struct tg_bot *b = ud;
+    cJSON *u = cJSON_Parse(body);
+    if (u)
+        take(b, u, 0);
+    else if (b->app->store)
+        store_inbox_done(b->app->store, update_id);
+    cJSON_Delete(u);
+    return 0;
+}
+
+/* ---- long polling ---- */
+
+static void poll_now(void *ud);
+
+static void poll_later(struct tg_bot *b, int seconds)
+{
+    if (!b->poll_timer && b->polling)
+        b->poll_timer = timers_add(&b->app->timers, app_now_ms(b->app) + (uint64_t)seconds * 1000,
+                                   poll_now, b);
+}
+
+static void on_updates(void *ud, const struct tg_result *r)
+{
+    struct tg_bot *b = ud;
+    b->poll_call = 0;
+    if (r->outcome != TG_OK || !cJSON_IsArray(r->result)) {
+        int wait = r->outcome == TG_RETRY_AFTER ? (int)r->retry_after : b->backoff_s;
+        b->backoff_s = b->backoff_s ? (b->backoff_s * 2 > 60 ? 60 : b->backoff_s * 2) : 1;
+        if (r->outcome == TG_CONFLICT)
+            log_error(&b->app->log, "telegram", "getUpdates: %s (is a webhook set, or another "
+                      "instance running?)", r->description);
+        else
+            log_warn(&b->app->log, "telegram", "getUpdates failed (%s): %s; again in %d s",
+                     tg_outcome_name(r->outcome), r->description, wait ? wait : 1);
+        poll_later(b, wait ? wait : 1);
+        return;
+    }
+    b->backoff_s = 0;
+    /* What we asked with is confirmed: Telegram has forgotten below it. */
+    if (b->confirmed < b->offset && b->app->store)
+        store_handled_prune(b->app->store, b->offset);
+    b->confirmed = b->offset;
+    const cJSON *u;
+    cJSON_ArrayForEach(u, r->result)
+    {
+        int64_t id = num(u, "update_id");
+        if (!cJSON_IsObject(u) || id <= 0) {
+            garbage(b, "a malformed update in getUpdates");
+            continue;
+        }
+        if (id >= b->offset)
+            b->offset = id + 1;
+        if (id >= b->confirmed)
+            take(b, u, 1);
+    }
+    if (b->app->store) {
+        char v[32];
+        snprintf(v, sizeof v, "%lld", (long long)b->offset);
+        store_kv_set(b->app->store, "telegram", "offset", v);
+        store_commit(b->app->store);   /* in the inbox before the next offset confirms it */
+    }
+    poll_now(b);
+}
+
+static void poll_now(void *ud)
+{
+    struct tg_bot *b = ud;
+    b->poll_timer = NULL;
+    if (!b->polling || b->poll_call)
+        return;
+    char body[256];
+    long timeout = (long)b->app->cfg.telegram.poll_timeout;
+    snprintf(body, sizeof body, "{\"offset\":%lld,\"timeout\":%ld,\"allowed_updates\":%s}",
+             (long long)b->offset, timeout, ALLOWED_UPDATES);
+    b->poll_call = tg_api_call(&b->api, "getUpdates", body, (timeout + 15) * 1000, on_updates, b);
+}
+
+/* ---- start ---- */
+
+static void started(struct tg_bot *b, const char *err)
+{
+    if (b->started) {
+        void (*cb)(void *, const char *) = b->started;
+        b->started = NULL;
+        cb(b->started_ud, err);
+    }
+}
+
+static void on_webhook_set(void *ud, const struct tg_result *r)
+{
+    struct tg_bot *b = ud;
+    if (r->outcome != TG_OK) {
+        char err[400];
+        snprintf(err, sizeof err, "setWebhook failed: %s", r->description);
+        started(b, err);
+        return;
+    }
+    if (b->app->store) {
+        store_kv_set(b->app->store, "telegram", "webhook", "true");
+        store_commit(b->app->store);
+    }
+    log_info(&b->app->log, "telegram", "webhook set: updates arrive at %s",
+             b->app->cfg.telegram.webhook_path);
+    started(b, NULL);
+}
+
+static void on_webhook_deleted(void *ud, const struct tg_result *r)
+{
+    struct tg_bot *b = ud;
+    if (r->outcome == TG_OK && b->app->store) {
+        store_kv_set(b->app->store, "telegram", "webhook", NULL);
+        store_commit(b->app->store);
+    }
+    b->polling = 1;
+    poll_now(b);
+    started(b, NULL);
+}
+
+static void on_me(void *ud, const struct tg_result *r)
+{
+    struct tg_bot *b = ud;
+    if (r->outcome != TG_OK) {
+        char err[400];
+        snprintf(err, sizeof err, r->outcome == TG_UNAUTHORIZED
+                                      ? "Telegram refused the bot token (%s): check BOT_TOKEN"
+                                      : "cannot reach Telegram (%s)",
+                 r->description);
+        started(b, err);
+        return;
+    }
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(r->result, "username");
+    snprintf(b->username, sizeof b->username, "%s",
+             cJSON_IsString(name) ? name->valuestring : "");
+    log_info(&b->app->log, "telegram", "signed in as @%s", b->username);
+    struct config *cfg = &b->app->cfg;
+    if (cfg->telegram.webhook_url) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddStringToObject(p, "url", cfg->telegram.webhook_url);
+        cJSON_AddStringToObject(p, "secret_token", cfg->telegram.webhook_secret);
+        cJSON_AddRawToObject(p, "allowed_updates", ALLOWED_UPDATES);
+        char *body = cJSON_PrintUnformatted(p);
+        cJSON_Delete(p);
+        tg_api_call(&b->api, "setWebhook", body, 0, on_webhook_set, b);
+        free(body);
+        return;
+    }
+    char *was = NULL;
+    if (b->app->store && store_kv_get(b->app->store, "telegram", "webhook", &was) == 1) {
+        free(was);
+        log_info(&b->app->log, "telegram", "switching back from the webhook to long polling");
+        tg_api_call(&b->api, "deleteWebhook", "{}", 0, on_webhook_deleted, b);
+        return;
+    }
+    b->polling = 1;
+    poll_now(b);
+    started(b, NULL);
+}
+
+void tg_bot_start(struct tg_bot *b, void (*cb)(void *ud, const char *err), void *ud)
+{
+    b->started = cb;
+    b->started_ud = ud;
+    tg_api_call(&b->api, "getMe", "{}", 0, on_me, b);
+}
+
+static void on_commands(void *ud, const struct tg_result *r)
+{
+    struct tg_bot *b = ud;
+    if (r->outcome != TG_OK)
+        log_warn(&b->app->log, "telegram", "setMyCommands failed: %s", r->description);
+}
+
+void tg_bot_set_commands(struct tg_bot *b, const char *json_array)
+{
+    size_t n = strlen(json_array) + 32;
+    char *body = malloc(n);
+    if (!body)
+        return;
+    snprintf(body, n, "{\"commands\":%s}", json_array);
+    tg_api_call(&b->api, "setMyCommands", body, 0, on_commands, b);
+    free(body);
+}
+
+static void health_detail(void *ud, struct jsonw *w)
+{
+    struct tg_bot *b = ud;
+    jsonw_kv_str(w, "mode", b->app->cfg.telegram.webhook_url ? "webhook" : "polling");
+    jsonw_kv_int(w, "updates_received", b->received);
+    jsonw_kv_int(w, "updates_duplicate", b->duplicates);
+    jsonw_kv_int(w, "updates_rate_limited", b->limited);
+    jsonw_kv_int(w, "updates_malformed", b->garbage);
+    tg_sched_stats_json(b->sched, w);
+}
+
+struct tg_bot *tg_bot_new(struct app *app)
+{
+    struct tg_bot *b = calloc(1, sizeof *b);
+    if (!b || tg_api_init(&b->api, &app->httpc, &app->log, app->cfg.telegram.api_url,
+                          app->cfg.telegram.token ? app->cfg.telegram.token : "") != 0) {
+        free(b);
+        return NULL;
+    }
+    b->app = app;
+    if (!(b->sched = tg_sched_new(app, &b->api))) {
+        tg_api_free(&b->api);
+        free(b);
+        return NULL;
+    }
+    char *off = NULL;
+    if (app->store && store_kv_get(app->store, "telegram", "offset", &off) == 1)
+        b->offset = b->confirmed = strtoll(off, NULL, 10);
+    free(off);
+    health_set(&app->health, "telegram", HEALTH_OK, NULL);
+    health_set_detail(&app->health, "telegram", health_detail, b);
+    return b;
+}
+
+void tg_bot_set_dispatch(struct tg_bot *b, tg_dispatch_fn fn, void *ud)
+{
+    b->dispatch = fn;
+    b->dispatch_ud = ud;
+    /* what was received but not handled before the last stop */
+    if (fn && b->app->store)
+        store_inbox_each(b->app->store, from_inbox, b);
+}
+
+void tg_bot_free(struct tg_bot *b)
+{
+    if (!b)
+        return;
+    b->polling = 0;
+    if (b->poll_timer)
+        timers_cancel(&b->app->timers, b->poll_timer);
+    tg_api_free(&b->api);   /* cancels the poll and every send */
+    tg_sched_free(b->sched);
+    for (size_t i = 0; i < b->chats.cap; i++) {
+        struct chatq *q = b->chats.vals[i];
+        if (!q)
+            continue;
+        while (q->head) {
+            struct pending *p = q->head;
+            q->head = p->next;
+            free(p->json);
+            free(p);
+        }
+        free(q);
+    }
+    i64map_free(&b->chats);
+    for (size_t i = 0; i < b->users.cap; i++)
+        free(b->users.vals[i]);
+    i64map_free(&b->users);
+    health_set_detail(&b->app->health, "telegram", NULL, NULL);
+    free(b);
+}
+
+struct tg_api *tg_bot_api(struct tg_bot *b)
+{
+    return &b->api;
+}
+
+struct tg_sched *tg_bot_sched(struct tg_bot *b)
+{
+    return b->sched;
+}
+
+const char *tg_bot_username(const struct tg_bot *b)
+{
+    return b->username;
+}

@@ -1,0 +1,50 @@
+/* The Telegram side of the bot: the Bot API client, the delivery
+ * scheduler, and the intake of updates (long polling, or the webhook).
+ *
+ * Intake is exactly-once across crashes: each update is written to the
+ * inbox (SQLite) before Telegram is told it was received (the next
+ * getUpdates' offset); the handler's end removes it from the inbox and
+ * records its id as handled, in the same transaction as the handler's own
+ * writes.  At start the inbox is handled again, and an update Telegram
+ * delivers twice is recognised by its id.
+ *
+ * Updates of one chat are handled one after another, in order; different
+ * chats in parallel.  The handler is the dispatcher's (the Lua host's):
+ *
+ *   tg_bot_set_dispatch(bot, handle, ud);
+ *   handle(ud, update_id, chat_id, json) -> 0 started (call tg_bot_done
+ *                                           later), -1 nothing to run
+ */
+#ifndef CW_TG_BOT_H
+#define CW_TG_BOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tg/api.h"
+#include "tg/sched.h"
+
+struct app;
+struct tg_bot;
+
+typedef int (*tg_dispatch_fn)(void *ud, int64_t update_id, int64_t chat_id, const char *json);
+
+struct tg_bot *tg_bot_new(struct app *app);
+void tg_bot_free(struct tg_bot *b);
+/* Checks the token (getMe), then polls or sets the webhook.  Start-up
+ * failures are reported to cb(ud, NULL or error text) once. */
+void tg_bot_start(struct tg_bot *b, void (*cb)(void *ud, const char *err), void *ud);
+void tg_bot_set_dispatch(struct tg_bot *b, tg_dispatch_fn fn, void *ud);
+/* The handler of update_id ended (whatever its outcome). */
+void tg_bot_done(struct tg_bot *b, int64_t update_id, int64_t chat_id);
+/* An update from the webhook or a spec.  0 taken (or a duplicate),
+ * -1 not an update. */
+int tg_bot_receive(struct tg_bot *b, const char *json, size_t len);
+/* Replaces the command menu (setMyCommands); commands as a JSON array. */
+void tg_bot_set_commands(struct tg_bot *b, const char *json_array);
+
+struct tg_api *tg_bot_api(struct tg_bot *b);
+struct tg_sched *tg_bot_sched(struct tg_bot *b);
+const char *tg_bot_username(const struct tg_bot *b);
+
+#endif

@@ -1,0 +1,741 @@
+#include "tg/sched.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "store/store.h"
+#include "tg/api.h"
+#include "tg/bucket.h"
+#include "tg/text.h"
+#include "util/i64map.h"
+#include "util/jsonw.h"
+
+#define MAX_INFLIGHT 64
+#define REPLY_CREDIT_MS (3600 * 1000)
+#define ALERT_CREDIT_MS_PER_POINT 6000
+#define ALERT_CREDIT_MAX_MS (600 * 1000)
+#define MARGIN 0.98             /* stay a little under Telegram's limits */
+#define SEND_TIMEOUT_MS 30000
+
+struct msg {
+    struct msg *next;
+    int64_t id;                 /* outbox row */
+    int kind;
+    char *method, *params, *text;
+    size_t chars;               /* characters (code points) of text */
+    int alerts;
+    double priority;
+    int64_t queued_ms;          /* wall clock, as stored */
+    int64_t key;                /* smaller goes first (monotonic ms) */
+    int attempts, plain;
+    uint64_t first_fail_ms;
+};
+
+struct chat {
+    struct tg_sched *s;
+    int64_t id;
+    struct msg *replies, *replies_tail, *alerts, *alerts_tail;
+    struct bucket bucket;
+    uint64_t eligible_ms;       /* not before: 429s and backoff */
+    uint64_t last_send_ms, prev_send_ms;
+    int inflight, inactive;
+    int heap;                   /* 0 none, 1 ready, 2 waiting */
+    size_t pos;
+};
+
+struct heap {
+    struct chat **v;
+    size_t n, cap;
+    int which;                  /* 1 ready (by head key), 2 waiting (by eligible time) */
+};
+
+struct tg_sched {
+    struct app *app;
+    struct tg_api *api;
+    struct i64map chats;        /* chat id -> struct chat */
+    struct heap ready, waiting;
+    struct bucket global;
+    uint64_t global_not_before;
+    int inflight;
+    struct timer *timer;
+    uint64_t timer_due;
+    uint64_t rng;
+    uint64_t last_429_log_ms;
+    struct tg_sched_stats st;
+};
+
+static void pump(struct tg_sched *s);
+
+/* ---- chats ---- */
+
+static struct chat *chat_find(struct tg_sched *s, int64_t id)
+{
+    return i64map_get(&s->chats, id);
+}
+
+static struct chat *chat_get(struct tg_sched *s, int64_t id)
+{
+    struct chat *c = chat_find(s, id);
+    if (c)
+        return c;
+    if (!(c = calloc(1, sizeof *c)))
+        return NULL;
+    if (i64map_put(&s->chats, id, c) != 0) {
+        free(c);
+        return NULL;
+    }
+    c->s = s;
+    c->id = id;
+    /* groups: 20 a minute, as burst 4 + 16/min so no minute exceeds 20 */
+    if (id < 0)
+        bucket_init(&c->bucket, 16.0 / 60.0 * MARGIN, 4, app_now_ms(s->app));
+    else
+        bucket_init(&c->bucket, 1.0 * MARGIN, 2, app_now_ms(s->app));
+    return c;
+}
+
+static struct msg *head(struct chat *c)
+{
+    return c->replies ? c->replies : c->alerts;
+}
+
+/* ---- heaps of chats ---- */
+
+static int64_t hkey(const struct heap *h, const struct chat *c)
+{
+    return h->which == 1 ? head((struct chat *)c)->key : (int64_t)c->eligible_ms;
+}
+
+static void hswap(struct heap *h, size_t a, size_t b)
+{
+    struct chat *t = h->v[a];
+    h->v[a] = h->v[b];
+    h->v[b] = t;
+    h->v[a]->pos = a;
+    h->v[b]->pos = b;
+}
+
+static void hup(struct heap *h, size_t i)
+{
+    while (i > 0 && hkey(h, h->v[(i - 1) / 2]) > hkey(h, h->v[i])) {
+        hswap(h, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void hdown(struct heap *h, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && hkey(h, h->v[l]) < hkey(h, h->v[m]))
+            m = l;
+        if (r < h->n && hkey(h, h->v[r]) < hkey(h, h->v[m]))
+            m = r;
+        if (m == i)
+            return;
+        hswap(h, i, m);
+        i = m;
+    }
+}
+
+static int hpush(struct heap *h, struct chat *c)
+{
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 256;
+        struct chat **v = realloc(h->v, sizeof *v * cap);
+        if (!v)
+            return -1;
+        h->v = v;
+        h->cap = cap;
+    }
+    c->heap = h->which;
+    c->pos = h->n;
+    h->v[h->n++] = c;
+    hup(h, c->pos);
+    return 0;
+}
+
+static void hremove(struct heap *h, struct chat *c)
+{
+    size_t i = c->pos;
+    c->heap = 0;
+    if (--h->n == i)
+        return;
+    h->v[i] = h->v[h->n];
+    h->v[i]->pos = i;
+    hup(h, i);
+    hdown(h, h->v[i]->pos);
+}
+
+static void unschedule(struct tg_sched *s, struct chat *c)
+{
+    if (c->heap == 1)
+        hremove(&s->ready, c);
+    else if (c->heap == 2)
+        hremove(&s->waiting, c);
+}
+
+/* Puts a chat where it belongs now: ready, waiting, or nowhere. */
+static void schedule(struct tg_sched *s, struct chat *c)
+{
+    unschedule(s, c);
+    if (c->inflight || c->inactive || !head(c))
+        return;
+    if (c->eligible_ms > app_now_ms(s->app))
+        hpush(&s->waiting, c);
+    else
+        hpush(&s->ready, c);
+}
+
+/* ---- messages ---- */
+
+static void msg_free(struct msg *m)
+{
+    free(m->method);
+    free(m->params);
+    free(m->text);
+    free(m);
+}
+
+static int64_t credit_ms(int kind, double priority)
+{
+    if (kind == TG_REPLY)
+        return REPLY_CREDIT_MS;
+    double c = priority > 0 ? priority * ALERT_CREDIT_MS_PER_POINT : 0;
+    return (int64_t)(c > ALERT_CREDIT_MAX_MS ? ALERT_CREDIT_MAX_MS : c);
+}
+
+/* The monotonic key of a message queued at wall time queued_ms. */
+static int64_t key_of(struct tg_sched *s, int kind, double priority, int64_t queued_ms)
+{
+    int64_t age = app_wall_ms(s->app) - queued_ms;
+    return (int64_t)app_now_ms(s->app) - (age > 0 ? age : 0) - credit_ms(kind, priority);
+}
+
+static struct msg *msg_new(int kind, const char *method, const char *params, const char *text)
+{
+    struct msg *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->kind = kind;
+    m->method = strdup(method);
+    m->params = strdup(params && *params ? params : "{}");
+    m->text = strdup(text ? text : "");
+    if (!m->method || !m->params || !m->text) {
+        msg_free(m);
+        return NULL;
+    }
+    m->chars = tg_text_chars(m->text);
+    m->alerts = kind == TG_ALERT;
+    return m;
+}
+
+static void append(struct chat *c, struct msg *m)
+{
+    struct msg **h = m->kind == TG_REPLY ? &c->replies : &c->alerts;
+    struct msg **t = m->kind == TG_REPLY ? &c->replies_tail : &c->alerts_tail;
+    m->next = NULL;
+    if (*t)
+        (*t)->next = m;
+    else
+        *h = m;
+    *t = m;
+}
+
+static struct msg *pop_head(struct chat *c)
+{
+    struct msg *m;
+    if (c->replies) {
+        m = c->replies;
+        if (!(c->replies = m->next))
+            c->replies_tail = NULL;
+    } else {
+        m = c->alerts;
+        if (m && !(c->alerts = m->next))
+            c->alerts_tail = NULL;
+    }
+    return m;
+}
+
+/* The message is finished with (delivered or given up on): out of the
+ * outbox and out of memory. */
+static void retire(struct tg_sched *s, struct msg *m)
+{
+    if (m->id && s->app->store)
+        store_outbox_remove(s->app->store, m->id);
+    msg_free(m);
+}
+
+static void drop_all(struct tg_sched *s, struct chat *c)
+{
+    struct msg *m;
+    while ((m = pop_head(c))) {
+        s->st.dropped_inactive++;
+        retire(s, m);
+    }
+}
+
+/* ---- sending ---- */
+
+static uint64_t rnd(struct tg_sched *s)
+{
+    s->rng ^= s->rng << 13;
+    s->rng ^= s->rng >> 7;
+    s->rng ^= s->rng << 17;
+    return s->rng;
+}
+
+static int spends_token(const struct msg *m)
+{
+    return strcmp(m->method, "sendMessage") == 0;
+}
+
+/* {"chat_id":..,"text":..,<params>}: params without parse_mode when the
+ * HTML was refused, with allow_paid_broadcast in paid mode. */
+static char *build_body(struct tg_sched *s, const struct chat *c, const struct msg *m)
+{
+    cJSON *p = cJSON_Parse(m->params);
+    if (!cJSON_IsObject(p)) {
+        cJSON_Delete(p);
+        p = cJSON_CreateObject();
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(p, "chat_id");
+    cJSON_DeleteItemFromObjectCaseSensitive(p, "text");
+    cJSON_AddNumberToObject(p, "chat_id", (double)c->id);
+    if (strcmp(m->method, "deleteMessage") != 0 &&
+        strcmp(m->method, "editMessageReplyMarkup") != 0) {
+        char *plain = m->plain ? tg_text_plain(m->text) : NULL;
+        cJSON_AddStringToObject(p, "text", plain ? plain : m->text);
+        free(plain);
+    }
+    if (m->plain)
+        cJSON_DeleteItemFromObjectCaseSensitive(p, "parse_mode");
+    if (s->app->cfg.telegram.paid_broadcast && spends_token(m) &&
+        !cJSON_GetObjectItemCaseSensitive(p, "allow_paid_broadcast"))
+        cJSON_AddTrueToObject(p, "allow_paid_broadcast");
+    char *body = cJSON_PrintUnformatted(p);
+    cJSON_Delete(p);
+    return body;
+}
+
+static void on_sent(void *ud, const struct tg_result *r);
+
+static void send_head(struct tg_sched *s, struct chat *c)
+{
+    struct msg *m = head(c);
+    char *body = build_body(s, c, m);
+    c->inflight = 1;
+    s->inflight++;
+    c->prev_send_ms = c->last_send_ms;
+    c->last_send_ms = app_now_ms(s->app);
+    if (!body) {
+        struct tg_result r = {.outcome = TG_TRANSIENT};
+        snprintf(r.description, sizeof r.description, "out of memory");
+        on_sent(c, &r);
+        return;
+    }
+    tg_api_call(s->api, m->method, body, SEND_TIMEOUT_MS, on_sent, c);
+    free(body);
+}
+
+static void deactivate(struct tg_sched *s, struct chat *c, const char *why)
+{
+    if (!c->inactive) {
+        c->inactive = 1;
+        s->st.blocked_chats++;
+        if (s->app->store)
+            store_chat_set_active(s->app->store, c->id, 0, app_wall_ms(s->app));
+        log_info(&s->app->log, "telegram", "chat %lld is inactive (%s): its alerts stop until "
+                 "/start", (long long)c->id, why);
+    }
+    unschedule(s, c);
+    if (!c->inflight)
+        drop_all(s, c);
+}
+
+static void drop_head(struct tg_sched *s, struct chat *c, const char *why,
+                      const struct tg_result *r)
+{
+    struct msg *m = pop_head(c);
+    s->st.failed++;
+    log_warn(&s->app->log, "telegram", "%s to chat %lld given up (%s): %s", m->method,
+             (long long)c->id, why, r->description);
+    retire(s, m);
+}
+
+static void on_sent(void *ud, const struct tg_result *r)
+{
+    struct chat *c = ud;
+    struct tg_sched *s = c->s;
+    struct msg *m = head(c);
+    uint64_t now = app_now_ms(s->app);
+    c->inflight = 0;
+    s->inflight--;
+    switch (r->outcome) {
+    case TG_OK:
+    case TG_NOT_MODIFIED:   /* the message already says this */
+        pop_head(c);
+        s->st.sent++;
+        retire(s, m);
+        break;
+    case TG_RETRY_AFTER: {
+        uint64_t wait = (uint64_t)r->retry_after * 1000;
+        s->st.rate_limited++;
+        s->st.retried++;
+        c->eligible_ms = now + wait;
+        /* A chat that had not sent within the last second cannot have
+         * flooded itself: the limit hit is the bot's, for every chat. */
+        int global = c->prev_send_ms == 0 || c->last_send_ms - c->prev_send_ms >= 1000;
+        if (global && now + wait > s->global_not_before)
+            s->global_not_before = now + wait;
+        if (now - s->last_429_log_ms >= 10000 || !s->last_429_log_ms) {
+            s->last_429_log_ms = now;
+            log_warn(&s->app->log, "telegram", "429 from Telegram: waiting %ld s for %s "
+                     "(%ld 429s so far)", r->retry_after, global ? "every chat" : "one chat",
+                     s->st.rate_limited);
+        }
+        break;
+    }
+    case TG_TRANSIENT:
+    case TG_CONFLICT:
+        s->st.retried++;
+        if (!m->first_fail_ms)
+            m->first_fail_ms = now;
+        if (now - m->first_fail_ms > (uint64_t)(s->app->cfg.telegram.retry_deadline * 1000)) {
+            drop_head(s, c, "retried past telegram.retry_deadline", r);
+            break;
+        }
+        {
+            int shift = m->attempts < 9 ? m->attempts : 9;
+            uint64_t base = 1000ull << shift;   /* 1 s, 2 s, ... about 8.5 min */
+            m->attempts++;
+            c->eligible_ms = now + base / 2 + rnd(s) % (base + 1);
+        }
+        break;
+    case TG_GONE:
+        deactivate(s, c, r->description);
+        break;
+    case TG_PARSE_ERROR:
+        if (!m->plain) {   /* the alert still goes out, without formatting */
+            m->plain = 1;
+            log_warn(&s->app->log, "telegram", "chat %lld: Telegram refused the HTML (%s); "
+                     "sending it as plain text", (long long)c->id, r->description);
+            break;
+        }
+        drop_head(s, c, "refused", r);
+        break;
+    case TG_BAD_REQUEST:
+        drop_head(s, c, "refused", r);
+        break;
+    case TG_UNAUTHORIZED:
+        s->st.retried++;
+        s->global_not_before = now + 60000;
+        log_error(&s->app->log, "telegram", "Telegram refused the bot token (%s); sends pause "
+                  "for a minute", r->description);
+        break;
+    }
+    if (c->inactive)
+        drop_all(s, c);
+    schedule(s, c);
+    pump(s);
+}
+
+static void pump_due(void *ud)
+{
+    struct tg_sched *s = ud;
+    s->timer = NULL;
+    pump(s);
+}
+
+static void arm(struct tg_sched *s, uint64_t due)
+{
+    if (s->timer && s->timer_due <= due)
+        return;
+    if (s->timer)
+        timers_cancel(&s->app->timers, s->timer);
+    s->timer_due = due;
+    s->timer = timers_add(&s->app->timers, due, pump_due, s);
+}
+
+static void pump(struct tg_sched *s)
+{
+    uint64_t now = app_now_ms(s->app);
+    while (s->waiting.n && s->waiting.v[0]->eligible_ms <= now) {
+        struct chat *c = s->waiting.v[0];
+        hremove(&s->waiting, c);
+        hpush(&s->ready, c);
+    }
+    while (s->ready.n && s->inflight < MAX_INFLIGHT) {
+        if (s->global_not_before > now) {
+            arm(s, s->global_not_before);
+            break;
+        }
+        struct chat *c = s->ready.v[0];
+        if (spends_token(head(c))) {
+            uint64_t cw = bucket_wait_ms(&c->bucket, now);
+            if (cw) {
+                hremove(&s->ready, c);
+                c->eligible_ms = now + cw;
+                hpush(&s->waiting, c);
+                continue;
+            }
+            uint64_t gw = bucket_wait_ms(&s->global, now);
+            if (gw) {
+                arm(s, now + gw);
+                break;
+            }
+            bucket_take(&c->bucket, now);
+            bucket_take(&s->global, now);
+        }
+        hremove(&s->ready, c);
+        send_head(s, c);
+    }
+    if (s->waiting.n)
+        arm(s, s->waiting.v[0]->eligible_ms);
+}
+
+/* ---- queueing ---- */
+
+static int enqueue(struct tg_sched *s, struct chat *c, struct msg *m)
+{
+    if (s->app->store) {
+        struct store_outbox_row row = {.chat_id = c->id, .kind = m->kind, .method = m->method,
+                                       .params = m->params, .text = m->text,
+                                       .alerts = m->alerts, .priority = m->priority,
+                                       .queued_ms = m->queued_ms};
+        if (store_outbox_add(s->app->store, &row) != 0) {
+            msg_free(m);
+            return -1;
+        }
+        m->id = row.id;
+    }
+    append(c, m);
+    s->st.queued++;
+    if (!c->inflight)
+        schedule(s, c);
+    pump(s);
+    return 0;
+}
+
+int tg_sched_send(struct tg_sched *s, int64_t chat, const char *method, const char *params,
+                  const char *text)
+{
+    struct chat *c = chat_get(s, chat);
+    if (!c)
+        return -1;
+    if (c->inactive) {
+        s->st.dropped_inactive++;
+        return -2;
+    }
+    struct msg *m = msg_new(TG_REPLY, method, params, text);
+    if (!m)
+        return -1;
+    m->queued_ms = app_wall_ms(s->app);
+    m->key = key_of(s, TG_REPLY, 0, m->queued_ms);
+    return enqueue(s, c, m);
+}
+
+static const char alert_params[] = "{\"parse_mode\":\"HTML\",\"link_preview_options\":"
+                                   "{\"is_disabled\":true}}";
+
+int tg_sched_alert(struct tg_sched *s, int64_t chat, const char *text, double priority)
+{
+    struct chat *c = chat_get(s, chat);
+    if (!c)
+        return -1;
+    if (c->inactive) {
+        s->st.dropped_inactive++;
+        return -2;
+    }
+    struct msg *t = c->alerts_tail;
+    size_t chars = tg_text_chars(text);
+    /* merge into the alert message still waiting (not the one in flight) */
+    if (t && !(c->inflight && head(c) == t) && t->alerts < TG_MERGE_MAX &&
+        t->chars + 2 + chars <= TG_TEXT_MAX) {
+        size_t a = strlen(t->text), b = strlen(text);
+        char *merged = malloc(a + 2 + b + 1);
+        if (!merged)
+            return -1;
+        memcpy(merged, t->text, a);
+        memcpy(merged + a, "\n\n", 2);
+        memcpy(merged + a + 2, text, b + 1);
+        if (s->app->store && store_outbox_set_text(s->app->store, t->id, merged, t->alerts + 1)) {
+            free(merged);
+            return -1;
+        }
+        free(t->text);
+        t->text = merged;
+        t->chars += 2 + chars;
+        t->alerts++;
+        s->st.merged++;
+        if (priority > t->priority) {
+            t->priority = priority;
+            int64_t k = key_of(s, TG_ALERT, priority, t->queued_ms);
+            if (k < t->key) {
+                t->key = k;
+                if (c->heap == 1 && head(c) == t)
+                    hup(&s->ready, c->pos);
+            }
+        }
+        return 1;
+    }
+    struct msg *m = msg_new(TG_ALERT, "sendMessage", alert_params, text);
+    if (!m)
+        return -1;
+    m->priority = priority;
+    m->queued_ms = app_wall_ms(s->app);
+    m->key = key_of(s, TG_ALERT, priority, m->queued_ms);
+    return enqueue(s, c, m);
+}
+
+void tg_sched_activate(struct tg_sched *s, int64_t chat)
+{
+    struct chat *c = chat_find(s, chat);
+    if (!c || !c->inactive)
+        return;
+    c->inactive = 0;
+    s->st.blocked_chats--;
+    if (s->app->store)
+        store_chat_set_active(s->app->store, chat, 1, app_wall_ms(s->app));
+    log_info(&s->app->log, "telegram", "chat %lld is active again", (long long)chat);
+}
+
+void tg_sched_deactivate(struct tg_sched *s, int64_t chat, const char *why)
+{
+    struct chat *c = chat_get(s, chat);
+    if (c)
+        deactivate(s, c, why);
+}
+
+int tg_sched_active(struct tg_sched *s, int64_t chat)
+{
+    struct chat *c = chat_find(s, chat);
+    return !c || !c->inactive;
+}
+
+/* ---- start and stop ---- */
+
+static int load_row(void *ud, const struct store_outbox_row *r)
+{
+    struct tg_sched *s = ud;
+    struct chat *c = chat_get(s, r->chat_id);
+    struct msg *m = c ? msg_new(r->kind == TG_ALERT ? TG_ALERT : TG_REPLY, r->method, r->params,
+                                r->text)
+                      : NULL;
+    if (!m)
+        return 1;
+    m->id = r->id;
+    m->alerts = r->alerts;
+    m->priority = r->priority;
+    m->queued_ms = r->queued_ms;
+    m->key = key_of(s, m->kind, m->priority, m->queued_ms);
+    append(c, m);
+    return 0;
+}
+
+static int load_inactive(void *ud, int64_t chat)
+{
+    struct tg_sched *s = ud;
+    struct chat *c = chat_get(s, chat);
+    if (!c)
+        return 1;
+    c->inactive = 1;
+    s->st.blocked_chats++;
+    return 0;
+}
+
+struct tg_sched *tg_sched_new(struct app *app, struct tg_api *api)
+{
+    struct tg_sched *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->app = app;
+    s->api = api;
+    s->ready.which = 1;
+    s->waiting.which = 2;
+    s->rng = (uint64_t)app_wall_ms(app) | 1;
+    double rate = app->cfg.telegram.rate > 0 ? app->cfg.telegram.rate
+                  : app->cfg.telegram.paid_broadcast ? 1000 : 30;
+    /* burst 1: no sliding second ever holds more than `rate` sends */
+    bucket_init(&s->global, rate * MARGIN, 1, app_now_ms(app));
+    long pending = 0;
+    if (app->store) {
+        store_chats_inactive_each(app->store, load_inactive, s);
+        store_outbox_each(app->store, load_row, s);
+        for (size_t i = 0; i < s->chats.cap; i++) {
+            struct chat *c = s->chats.vals[i];
+            if (!c)
+                continue;
+            for (struct msg *m = c->replies; m; m = m->next)
+                pending++;
+            for (struct msg *m = c->alerts; m; m = m->next)
+                pending++;
+            if (c->inactive)
+                drop_all(s, c);
+            schedule(s, c);
+        }
+    }
+    if (pending)
+        log_info(&app->log, "telegram", "%ld messages from the outbox to deliver", pending);
+    pump(s);
+    return s;
+}
+
+void tg_sched_free(struct tg_sched *s)
+{
+    if (!s)
+        return;
+    if (s->timer)
+        timers_cancel(&s->app->timers, s->timer);
+    for (size_t i = 0; i < s->chats.cap; i++) {
+        struct chat *c = s->chats.vals[i];
+        if (!c)
+            continue;
+        struct msg *m;
+        while ((m = pop_head(c)))   /* still in the outbox: sent after a restart */
+            msg_free(m);
+        free(c);
+    }
+    i64map_free(&s->chats);
+    free(s->ready.v);
+    free(s->waiting.v);
+    free(s);
+}
+
+void tg_sched_stats(struct tg_sched *s, struct tg_sched_stats *out)
+{
+    *out = s->st;
+    out->depth = 0;
+    int64_t oldest = 0, now = app_wall_ms(s->app);
+    for (size_t i = 0; i < s->chats.cap; i++) {
+        struct chat *c = s->chats.vals[i];
+        if (!c)
+            continue;
+        for (int k = 0; k < 2; k++)
+            for (struct msg *m = k ? c->alerts : c->replies; m; m = m->next) {
+                out->depth++;
+                if (!oldest || m->queued_ms < oldest)
+                    oldest = m->queued_ms;
+            }
+    }
+    out->oldest_s = oldest ? (double)(now - oldest) / 1000.0 : 0;
+}
+
+void tg_sched_stats_json(struct tg_sched *s, struct jsonw *w)
+{
+    struct tg_sched_stats st;
+    tg_sched_stats(s, &st);
+    jsonw_kv_int(w, "queue_depth", st.depth);
+    jsonw_key(w, "oldest_queued_s");
+    jsonw_num(w, st.oldest_s);
+    jsonw_kv_int(w, "sent", st.sent);
+    jsonw_kv_int(w, "retried", st.retried);
+    jsonw_kv_int(w, "rate_limited_429", st.rate_limited);
+    jsonw_kv_int(w, "failed", st.failed);
+    jsonw_kv_int(w, "merged_alerts", st.merged);
+    jsonw_kv_int(w, "blocked_chats", st.blocked_chats);
+    jsonw_kv_int(w, "dropped_for_inactive_chats", st.dropped_inactive);
+}

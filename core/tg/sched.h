@@ -1,0 +1,71 @@
+/* The delivery scheduler: every message to Telegram that belongs to a
+ * chat goes through here.
+ *
+ * - Durable: a message is written to the outbox (SQLite) when queued and
+ *   removed when Telegram accepts it; at start the outbox is loaded and
+ *   delivered.  Only a message in flight when the process dies can be
+ *   sent twice.
+ * - Within limits: a global token bucket (telegram.rate), one per private
+ *   chat (1/s, burst 2) and per group (20/min), with a small margin under
+ *   Telegram's own.  Only sendMessage spends tokens; edits and deletes
+ *   keep their place in the chat's order but are free.
+ * - In order per chat, one request per chat at a time; replies to a user
+ *   go before alerts; across chats, the message with the smallest key goes
+ *   first, where key = time queued - credit: a reply's credit is an hour,
+ *   an alert's is 6 s per point of priority (capped at 10 minutes), so
+ *   big moves go first and nothing waits forever.
+ * - Coalescing: an alert for a chat whose alert message is still waiting
+ *   is merged into it (up to 4,096 characters and 50 alerts).
+ * - Failures: 429 waits exactly retry_after (for the chat, or for every
+ *   chat when that chat was not sending fast); 5xx and network errors back
+ *   off exponentially with jitter up to telegram.retry_deadline; 403 and
+ *   "chat not found" mark the chat inactive and drop its queue until
+ *   tg_sched_activate(); "not modified" is success; refused HTML is resent
+ *   as plain text.
+ */
+#ifndef CW_TG_SCHED_H
+#define CW_TG_SCHED_H
+
+#include <stdint.h>
+
+struct app;
+struct tg_api;
+struct tg_sched;
+struct jsonw;
+
+enum tg_kind { TG_REPLY = 0, TG_ALERT = 1 };
+
+#define TG_TEXT_MAX 4096      /* characters in one message */
+#define TG_MERGE_MAX 50       /* alerts merged into one message */
+
+struct tg_sched_stats {
+    long queued, sent, retried, rate_limited, failed, merged, dropped_inactive;
+    long depth;               /* messages waiting */
+    long blocked_chats;       /* inactive chats */
+    double oldest_s;          /* age of the oldest waiting message */
+};
+
+struct tg_sched *tg_sched_new(struct app *app, struct tg_api *api);
+void tg_sched_free(struct tg_sched *s);
+
+/* Queues a call for a chat, in the reply class.  method: sendMessage,
+ * editMessageText, editMessageReplyMarkup or deleteMessage; params: a JSON
+ * object of every parameter but chat_id and text (NULL: {}).  0, or -1
+ * (store failure), or -2 (the chat is inactive: nothing queued). */
+int tg_sched_send(struct tg_sched *s, int64_t chat, const char *method, const char *params,
+                  const char *text);
+/* Queues an alert (HTML text), merging it into the chat's waiting alert
+ * message when there is room.  0 queued, 1 merged, -1 failure, -2 inactive. */
+int tg_sched_alert(struct tg_sched *s, int64_t chat, const char *text, double priority);
+
+/* The user came back (/start): alerts flow again. */
+void tg_sched_activate(struct tg_sched *s, int64_t chat);
+/* The chat left us (kicked, blocked): as a 403 would. */
+void tg_sched_deactivate(struct tg_sched *s, int64_t chat, const char *why);
+int tg_sched_active(struct tg_sched *s, int64_t chat);
+
+void tg_sched_stats(struct tg_sched *s, struct tg_sched_stats *out);
+/* Writes the stats as fields of an open JSON object. */
+void tg_sched_stats_json(struct tg_sched *s, struct jsonw *w);
+
+#endif
