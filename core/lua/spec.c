@@ -14,6 +14,7 @@
 #include "lua/internal.h"
 #include "market/interval.h"
 #include "store/store.h"
+#include "tg/bot.h"
 
 #define SPEC_MAX_LOGS 2000
 #define SPEC_MAX_TMP 32
@@ -471,6 +472,63 @@ static int s_ranking(lua_State *L)
     return 0;
 }
 
+/* ---- Telegram ---- */
+
+/* spec.telegram_on() -> nil
+ * Turns the Telegram side on with a test token; its Bot API calls go to
+ * the HTTP stubs (spec.telegram() in the runner installs a fake).  Bot
+ * handlers need it; registering commands does not. */
+static int s_telegram_on(lua_State *L)
+{
+    struct lh_host *h = lh_host_of(L);
+    struct app *a = h->app;
+    if (a->tg)
+        return 0;
+    if (!a->cfg.telegram.token)
+        a->cfg.telegram.token = strdup("123456:SPEC-token");
+    if (!(a->tg = tg_bot_new(a)))
+        return luaL_error(L, "spec: cannot start the Telegram side");
+    lh_bot_attach(h);
+    return 0;
+}
+
+/* spec.telegram_update(json) -> boolean: an update, as if from getUpdates */
+static int s_telegram_update(lua_State *L)
+{
+    size_t n;
+    const char *json = luaL_checklstring(L, 1, &n);
+    struct lh_host *h = lh_host_of(L);
+    if (!h->app->tg)
+        return luaL_error(L, "spec: call spec.telegram() first");
+    lua_pushboolean(L, tg_bot_receive(h->app->tg, json, n) == 0);
+    if (advance(h, 0) != 0)   /* the handler runs until it waits or ends */
+        return luaL_error(L, "spec: timers keep firing at the same instant");
+    return 1;
+}
+
+/* spec.telegram_stats() -> the delivery scheduler's numbers */
+static int s_telegram_stats(lua_State *L)
+{
+    struct lh_host *h = lh_host_of(L);
+    if (!h->app->tg)
+        return luaL_error(L, "spec: call spec.telegram() first");
+    struct tg_sched_stats st;
+    tg_sched_stats(tg_bot_sched(h->app->tg), &st);
+    lua_newtable(L);
+    const struct {
+        const char *k;
+        long v;
+    } f[] = {{"queued", st.queued},   {"sent", st.sent},     {"retried", st.retried},
+             {"rate_limited", st.rate_limited}, {"failed", st.failed}, {"merged", st.merged},
+             {"dropped_inactive", st.dropped_inactive}, {"depth", st.depth},
+             {"blocked_chats", st.blocked_chats}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        lua_pushinteger(L, f[i].v);
+        lua_setfield(L, -2, f[i].k);
+    }
+    return 1;
+}
+
 /* ---- HTTP stubs ---- */
 
 /* spec.stub_http(url_prefix, response) -> nil
@@ -721,6 +779,8 @@ static const luaL_Reg funcs[] = {
     {"limits", s_limits},       {"stub_http", s_stub_http},
     {"http_requests", s_http_requests},
     {"candle", s_candle},       {"ranking", s_ranking},
+    {"telegram_on", s_telegram_on}, {"telegram_update", s_telegram_update},
+    {"telegram_stats", s_telegram_stats},
     {NULL, NULL},
 };
 

@@ -78,6 +78,90 @@ local env = setmetatable({}, {__index = function(_, k)
   return api[k]
 end})
 
+-- spec.telegram(): the Telegram side on, with a small fake Bot API behind
+-- the HTTP stubs.  Returns an object to drive chats and read what the bot
+-- sent:
+--   local tg = spec.telegram()
+--   tg.message{chat = 42, text = "/start"}        -- a user writes (runs the handler)
+--   tg.press{chat = 42, data = "x:1", message_id = 3}   -- a button press
+--   tg.sent(42)   -> { {method =, text =, params =, message_id =}, ... }
+--   tg.texts(42)  -> the texts sent or edited into chat 42, in order
+--   tg.admins[-100] = {[7] = true}                 -- group administrators
+--   tg.fail("sendMessage", {status = 429, retry_after = 3})   -- the next such call
+local json = api.json
+local next_update = 1   -- update ids stay unique for the whole file (one database)
+function spec.telegram()
+  spec.telegram_on()
+  local tg = {calls = {}, admins = {}, failures = {}}
+  local next_mid, next_cb = {}, 0
+  spec.stub_http("https://api.telegram.org/bot", function(req)
+    local method = req.url:match("/([%w]+)$")
+    local p = json.decode(req.body or "{}") or {}
+    local fail = tg.failures[method] and table.remove(tg.failures[method], 1)
+    if fail then
+      local body = {ok = false, error_code = fail.status, description = fail.description or "Error"}
+      if fail.retry_after then body.parameters = {retry_after = fail.retry_after} end
+      return {status = fail.status, body = json.encode(body)}
+    end
+    local call = {method = method, params = p, text = p.text, chat = p.chat_id}
+    local result = true
+    if method == "sendMessage" then
+      next_mid[p.chat_id] = (next_mid[p.chat_id] or 0) + 1
+      call.message_id = next_mid[p.chat_id]
+      result = {message_id = call.message_id, chat = {id = p.chat_id}, text = p.text}
+    elseif method == "getChatMember" then
+      local admins = tg.admins[p.chat_id] or {}
+      result = {status = admins[p.user_id] and "administrator" or "member",
+                user = {id = p.user_id}}
+    end
+    tg.calls[#tg.calls + 1] = call
+    return {status = 200, body = json.encode({ok = true, result = result})}
+  end)
+  local function deliver(update)
+    update.update_id = next_update
+    next_update = next_update + 1
+    assert(spec.telegram_update(json.encode(update)), "the update was not taken")
+    return update.update_id
+  end
+  local function party(t)
+    local chat = assert(t.chat, "chat = id is required")
+    return {id = t.from or (chat > 0 and chat or 1), first_name = t.first_name or "Ann",
+            username = t.username, is_bot = false},
+           {id = chat, type = chat > 0 and "private" or "supergroup", title = t.title}
+  end
+  function tg.message(t)
+    local from, chat = party(t)
+    return deliver({message = {message_id = 1000 + next_update, from = from, chat = chat,
+                               date = spec.now() // 1000, text = t.text}})
+  end
+  function tg.press(t)
+    local from, chat = party(t)
+    next_cb = next_cb + 1
+    return deliver({callback_query = {id = "cb" .. next_cb, from = from, data = t.data,
+                    message = {message_id = t.message_id or 1, chat = chat, date = 0}}})
+  end
+  function tg.raw(update) return deliver(update) end
+  function tg.sent(chat)
+    local out = {}
+    for _, c in ipairs(tg.calls) do
+      if chat == nil or c.chat == chat then out[#out + 1] = c end
+    end
+    return out
+  end
+  function tg.texts(chat)
+    local out = {}
+    for _, c in ipairs(tg.sent(chat)) do
+      if c.text then out[#out + 1] = c.text end
+    end
+    return out
+  end
+  function tg.fail(method, response)
+    tg.failures[method] = tg.failures[method] or {}
+    table.insert(tg.failures[method], response)
+  end
+  return tg
+end
+
 local function diag(msg)
   io.stdout:write("# ", (tostring(msg):gsub("\n", "\n# ")), "\n")
 end

@@ -841,15 +841,25 @@ static int prefix_ci(const char *s, size_t n, const char *pre)
     return n >= k && !strncasecmp(s, pre, k);
 }
 
-/* Query string, then the body on top.  NULL with *err on a bad body. */
-static cJSON *build_params(const struct req *q, const char **err)
+static int looks_like_object(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+        i++;
+    return i < n && s[i] == '{';
+}
+
+/* Query string, then the body on top.  NULL with *err on a bad body.
+ * sniff: a body starting with '{' is JSON whatever its Content-Type (for
+ * the control API, so `curl -d '{...}'` works). */
+static cJSON *build_params(const struct req *q, int sniff, const char **err)
 {
     cJSON *p = cJSON_CreateObject();
     form_decode(p, q->query, q->query_len);
     if (!q->body_len)
         return p;
     int json = prefix_ci(q->ctype, q->ctype_len, "application/json") ||
-               (!q->ctype_len && q->body[0] == '{');
+               ((!q->ctype_len || sniff) && looks_like_object(q->body, q->body_len));
     if (json) {
         cJSON *j = cJSON_ParseWithLength(q->body, q->body_len);
         if (!cJSON_IsObject(j)) {
@@ -2062,7 +2072,7 @@ static void bot_api(struct conn *c, const struct req *q, const char *rest, size_
             continue;
         const char *err = NULL;
         k.method = methods[i].name;
-        k.p = build_params(q, &err);
+        k.p = build_params(q, 0, &err);
         if (!k.p) {
             answer(&k, 400, error_body(400, err, 0));
             return;
@@ -2380,7 +2390,7 @@ static cJSON *ctl_admins(cJSON *b, int *status)
 static void control(struct conn *c, const struct req *q, const char *name, size_t n)
 {
     const char *err = NULL;
-    cJSON *b = build_params(q, &err);
+    cJSON *b = build_params(q, 1, &err);
     int status = 200;
     cJSON *r;
     if (!b) {

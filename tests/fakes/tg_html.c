@@ -524,7 +524,8 @@ int tg_parse_html(const char *in, int strict, struct tg_text *out, char *err, si
         free_parser(&ps);
         return -1;
     }
-    qsort(ps.ent, ps.nent, sizeof *ps.ent, cmp_entity);
+    if (ps.nent)   /* qsort(NULL, 0) is undefined */
+        qsort(ps.ent, ps.nent, sizeof *ps.ent, cmp_entity);
     out->text = ps.out.p;
     out->len = ps.out.n;
     out->ent = ps.ent;

@@ -1,0 +1,34 @@
+-- /start, /help and /cancel: the commands every chat needs.
+-- (The core re-activates a chat that had blocked the bot when it sends
+-- /start, before this handler runs.)
+
+bot.command("start", "Start: register and see what the bot does", function(ctx)
+  local key = tostring(ctx.user.id)
+  local known = store.get("users", key)
+  if not known then
+    store.set("users", key, { chat = ctx.chat.id, username = ctx.user.username,
+                              first_name = ctx.user.first_name, since = os.time() })
+  end
+  ctx:finish()
+  local name = ctx.user.first_name or ctx.user.username or "there"
+  ctx:reply(bot.fmt("%s, %s! I watch crypto markets and tell you the moment a pair " ..
+                    "moves the way you care about.\n\nSend /help to see the commands.",
+                    known and "Welcome back" or "Hello", name))
+end)
+
+bot.command("help", "List the commands", function(ctx)
+  local lines = { "<b>Commands</b>" }
+  for _, c in ipairs(bot.commands()) do
+    lines[#lines + 1] = bot.fmt("/%s - %s", c.name, c.description)
+  end
+  if bot.is_admin(ctx.user.id) then
+    lines[#lines + 1] = "\n<b>For operators</b>\n/reload - reload the scripts"
+  end
+  ctx:reply(table.concat(lines, "\n"))
+end)
+
+bot.command("cancel", "Leave the current conversation", function(ctx)
+  local had = ctx.state.step ~= nil
+  ctx:finish()
+  ctx:reply(had and "Cancelled. Nothing was changed." or "There is nothing to cancel.")
+end)
