@@ -26,7 +26,8 @@ LIBOBJ  := $(filter-out $(BUILD)/core/main.o,$(OBJ))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
-TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%) $(BUILD)/tests/fakes/fake_binance
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%) $(BUILD)/tests/fakes/fake_binance \
+            $(BUILD)/tests/fakes/fake_telegram
 TESTS   := $(UNIT_SRC) $(sort $(wildcard tests/spec/*_spec.lua)) $(sort $(wildcard tests/e2e/*.sh))
 PROVE   := prove --exec 'tests/run-one' --timer -j2
 
@@ -80,6 +81,10 @@ $(BUILD)/tests/fakes/fake_binance: tests/fakes/fake_binance.c tests/fakes/market
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_binance.c tests/fakes/market.c $(PKG_LIBS) $(LDLIBS)
 
+$(BUILD)/tests/fakes/fake_telegram: tests/fakes/fake_telegram.c tests/fakes/tg_html.c tests/fakes/tg_html.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_telegram.c tests/fakes/tg_html.c $(PKG_LIBS) $(LDLIBS)
+
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBOBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIBOBJ) $(PKG_LIBS) $(LDLIBS)
@@ -95,8 +100,9 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
 	@echo "machine: $$(nproc) cores, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
-	@$(MAKE) --no-print-directory $(BIN) $(BUILD)/tests/fakes/fake_binance
+	@$(MAKE) --no-print-directory $(BIN) $(BUILD)/tests/fakes/fake_binance $(BUILD)/tests/fakes/fake_telegram
 	@echo "== tests/bench/feed_loopback.sh"; CW_BUILD=$(BUILD) CW_BIN=./$(BIN) tests/bench/feed_loopback.sh
+	@echo "== tests/bench/telegram_burst.sh"; CW_BUILD=$(BUILD) CW_BIN=./$(BIN) tests/bench/telegram_burst.sh
 
 # Fuzzing needs clang and its sanitizer runtimes; installed only here.
 FUZZ_SECONDS ?= 600

@@ -170,12 +170,10 @@ static void on_scripts_changed(void *ud)
 }
 
 /* GET /health */
-static void route_health(void *ud, const char *method, const char *path,
-                         struct http_response *out)
+static void route_health(void *ud, const struct http_request *rq, struct http_response *out)
 {
-    (void)path;
     struct app *a = ud;
-    if (strcmp(method, "GET") != 0) {
+    if (strcmp(rq->method, "GET") != 0) {
         out->status = 405;
         out->content_type = "application/json";
         out->body = strdup("{\"error\":\"use GET\"}");
@@ -278,13 +276,20 @@ int app_run(struct app *a)
         return 1;
     }
     http_server_route(a->http, "/health", route_health, a);
+    if (a->tg && a->cfg.telegram.webhook_url &&
+        http_server_route(a->http, a->cfg.telegram.webhook_path, tg_bot_webhook, a->tg) != 0) {
+        log_error(&a->log, "config", "telegram.webhook_path: too long (at most 63 characters)");
+        return 2;
+    }
     /* exchange.enabled: unset means on when there is a bot token, so that
      * trying the bot locally never reaches out to the real exchange */
     if (a->cfg.exchange.enabled < 0)
         a->cfg.exchange.enabled = a->cfg.telegram.token != NULL;
     if (!a->cfg.exchange.enabled)
-        log_info(&a->log, "market", "the market feed is off (no bot token; set "
-                 "exchange.enabled = true to stream anyway)");
+        log_info(&a->log, "market", a->cfg.telegram.token
+                                        ? "the market feed is off (exchange.enabled = false)"
+                                        : "the market feed is off (no bot token; set "
+                                          "exchange.enabled = true to stream anyway)");
     if (a->cfg.exchange.enabled) {
         a->market.log_closes = a->log.level == LOG_DEBUG;
         if (feed_start(a, err, sizeof err) != 0) {

@@ -21,10 +21,15 @@ struct http_server {
     int nroutes;
 };
 
-/* Per connection: the response waiting for the socket to be writable. */
+/* Per connection: a POST body being read, then the response waiting for
+ * the socket to be writable. */
 struct pss {
     char *body;
     size_t len;
+    char path[128];
+    char *in;                  /* request body */
+    size_t in_len, in_cap;
+    int too_big;
 };
 
 static void not_found(struct http_response *out)
@@ -35,37 +40,96 @@ static void not_found(struct http_response *out)
     out->len = out->body ? strlen(out->body) : 0;
 }
 
+int http_request_header(const struct http_request *rq, const char *name, char *out, size_t len)
+{
+    struct lws *wsi = rq->conn;
+    int n = lws_hdr_custom_length(wsi, name, (int)strlen(name));
+    if (n < 0 || (size_t)n >= len)
+        return -1;
+    return lws_hdr_custom_copy(wsi, out, (int)len, name, (int)strlen(name));
+}
+
+static void simple(struct http_response *out, int status, const char *json)
+{
+    out->status = status;
+    out->content_type = "application/json";
+    out->body = strdup(json);
+    out->len = out->body ? strlen(out->body) : 0;
+}
+
+/* Runs the route and sends the response headers; the body follows when
+ * the socket is writable. */
+static int respond(struct lws *wsi, struct pss *pss, struct http_server *s, const char *method)
+{
+    uint8_t hbuf[LWS_PRE + 512], *start = hbuf + LWS_PRE, *p = start,
+                                 *end = hbuf + sizeof hbuf - 1;
+    struct http_request rq = {.method = method, .path = pss->path, .body = pss->in,
+                              .body_len = pss->in_len, .conn = wsi};
+    struct http_response r = {0};
+    if (pss->too_big)
+        simple(&r, 413, "{\"error\":\"request body too large\"}");
+    else
+        for (int i = 0; i < s->nroutes; i++)
+            if (strcmp(s->routes[i].path, pss->path) == 0)
+                s->routes[i].fn(s->routes[i].ud, &rq, &r);
+    free(pss->in);
+    pss->in = NULL;
+    pss->in_len = pss->in_cap = 0;
+    if (!r.status)
+        not_found(&r);
+    pss->body = r.body;
+    pss->len = r.body ? r.len : 0;
+    if (lws_add_http_common_headers(wsi, (unsigned)r.status, r.content_type,
+                                    (lws_filepos_t)pss->len, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                     (const unsigned char *)"no-store", 8, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return 1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
 static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                    size_t len)
 {
     struct pss *pss = user;
     struct http_server *s = lws_get_vhost_user(lws_get_vhost(wsi));
-    uint8_t hbuf[LWS_PRE + 512], *start = hbuf + LWS_PRE, *p = start,
-                                 *end = hbuf + sizeof hbuf - 1;
-    (void)len;
     switch (reason) {
     case LWS_CALLBACK_HTTP: {
-        const char *path = in;
-        const char *method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) ? "GET"
-                             : lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) ? "POST"
-                                                                             : "OTHER";
-        struct http_response r = {0};
-        for (int i = 0; i < s->nroutes; i++)
-            if (strcmp(s->routes[i].path, path) == 0)
-                s->routes[i].fn(s->routes[i].ud, method, path, &r);
-        if (!r.status)
-            not_found(&r);
-        pss->body = r.body;
-        pss->len = r.body ? r.len : 0;
-        if (lws_add_http_common_headers(wsi, (unsigned)r.status, r.content_type,
-                                        (lws_filepos_t)pss->len, &p, end) ||
-            lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                         (const unsigned char *)"no-store", 8, &p, end) ||
-            lws_finalize_write_http_header(wsi, start, &p, end))
-            return 1;
-        lws_callback_on_writable(wsi);
-        return 0;
+        snprintf(pss->path, sizeof pss->path, "%s", (const char *)in);
+        if (!lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
+            return respond(wsi, pss, s,
+                           lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) ? "GET" : "OTHER");
+        char cl[32] = "";
+        lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+        long n = atol(cl);
+        if (n <= 0)   /* no body to wait for */
+            return respond(wsi, pss, s, "POST");
+        if (n > HTTP_BODY_MAX) {
+            pss->too_big = 1;
+            return respond(wsi, pss, s, "POST");
+        }
+        return 0;   /* the body arrives in LWS_CALLBACK_HTTP_BODY */
     }
+    case LWS_CALLBACK_HTTP_BODY:
+        if (pss->too_big || pss->in_len + len > HTTP_BODY_MAX) {
+            pss->too_big = 1;
+            return 0;
+        }
+        if (pss->in_len + len + 1 > pss->in_cap) {
+            size_t cap = (pss->in_len + len + 1) * 2;
+            char *b = realloc(pss->in, cap);
+            if (!b)
+                return -1;
+            pss->in = b;
+            pss->in_cap = cap;
+        }
+        memcpy(pss->in + pss->in_len, in, len);
+        pss->in_len += len;
+        pss->in[pss->in_len] = '\0';
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return respond(wsi, pss, s, "POST");
     case LWS_CALLBACK_HTTP_WRITEABLE: {
         if (!pss->body)
             return lws_http_transaction_completed(wsi) ? -1 : 0;
@@ -77,6 +141,7 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
         free(buf);
         free(pss->body);
         pss->body = NULL;
+        pss->too_big = 0;
         if (n != (int)pss->len)
             return -1;
         return lws_http_transaction_completed(wsi) ? -1 : 0;
@@ -85,6 +150,8 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
         if (pss) {
             free(pss->body);
             pss->body = NULL;
+            free(pss->in);
+            pss->in = NULL;
         }
         return 0;
     default:

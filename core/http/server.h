@@ -17,8 +17,22 @@ struct http_response {
     size_t len;
 };
 
-typedef void (*http_route_fn)(void *ud, const char *method, const char *path,
-                              struct http_response *out);
+struct http_request {
+    const char *method;        /* "GET", "POST", "OTHER" */
+    const char *path;
+    const char *body;          /* POST: the whole body (at most HTTP_BODY_MAX) */
+    size_t body_len;
+    void *conn;                /* for http_request_header */
+};
+
+#define HTTP_BODY_MAX (1024 * 1024)   /* bigger bodies get 413 */
+
+typedef void (*http_route_fn)(void *ud, const struct http_request *rq, struct http_response *out);
+
+/* Copies a request header (name in lower case with its colon, e.g.
+ * "x-telegram-bot-api-secret-token:") into out.  Its length, or -1 when
+ * absent or longer than out allows. */
+int http_request_header(const struct http_request *rq, const char *name, char *out, size_t len);
 
 /* Listens on cfg.http.listen, on the app's lws context, and sets a->http.
  * 0, or -1 with err set. */

@@ -530,6 +530,9 @@ static int c_go(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     luaL_checkstring(L, 2);
+    if (!lua_isnoneornil(L, 3))
+        luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 3);   /* the new table must not land on slot 3 */
     lua_createtable(L, 0, 2);
     lua_pushvalue(L, 2);
     lua_setfield(L, -2, "step");

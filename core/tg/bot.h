@@ -26,6 +26,8 @@
 
 struct app;
 struct tg_bot;
+struct http_request;
+struct http_response;
 
 typedef int (*tg_dispatch_fn)(void *ud, int64_t update_id, int64_t chat_id, const char *json);
 
@@ -40,6 +42,11 @@ void tg_bot_done(struct tg_bot *b, int64_t update_id, int64_t chat_id);
 /* An update from the webhook or a spec.  0 taken (or a duplicate),
  * -1 not an update. */
 int tg_bot_receive(struct tg_bot *b, const char *json, size_t len);
+/* The webhook endpoint (an http_route_fn; ud is the tg_bot): checks
+ * X-Telegram-Bot-Api-Secret-Token in constant time (401 without it),
+ * records the update and answers 200 at once; handling follows on the
+ * loop. */
+void tg_bot_webhook(void *ud, const struct http_request *rq, struct http_response *out);
 /* Replaces the command menu (setMyCommands); commands as a JSON array. */
 void tg_bot_set_commands(struct tg_bot *b, const char *json_array);
 

@@ -10,7 +10,8 @@
 #include <stdint.h>
 
 struct bucket {
-    double tokens, rate, burst;
+    double tokens, rate;
+    double cap;               /* burst, plus a little slack (bucket.c) */
     uint64_t last_ms;
 };
 

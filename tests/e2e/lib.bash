@@ -14,6 +14,7 @@ BOT_PID=""
 cleanup() {
   if [ -n "$BOT_PID" ] && kill -0 "$BOT_PID" 2>/dev/null; then kill -9 "$BOT_PID" 2>/dev/null; fi
   if [ -n "${FAKE_PID:-}" ]; then kill "$FAKE_PID" 2>/dev/null; fi
+  if [ -n "${TG_PID:-}" ]; then kill "$TG_PID" 2>/dev/null; fi
   rm -rf "$T"
 }
 trap cleanup EXIT
@@ -105,5 +106,21 @@ start_fake() {
   FAKE="http://127.0.0.1:$FAKE_PORT"
 }
 fake() { curl -s --max-time 5 "$FAKE$1"; }
+# start_tg [options]: the stand-in Telegram; sets TG_PID, TG_PORT, TG and
+# TG_TOKEN (the token it accepts).
+TG_TOKEN="123456:TEST-token"
+start_tg() {
+  "$PWD/$CW_BUILD/tests/fakes/fake_telegram" --port 0 --token "$TG_TOKEN" "$@" > "$T/tg.log" 2>&1 &
+  TG_PID=$!
+  wait_for 10 grep -q 'listening on port' "$T/tg.log" || { diag "$(cat "$T/tg.log")"; return 1; }
+  TG_PORT=$(grep -o 'port [0-9]*' "$T/tg.log" | awk '{print $2}')
+  TG="http://127.0.0.1:$TG_PORT"
+}
+tg() { curl -s --max-time 5 "$TG$1"; }
+# tg_post PATH JSON: a control request to the stand-in Telegram
+tg_post() { curl -s --max-time 5 -H 'Content-Type: application/json' -d "$2" "$TG$1"; }
+# tg_texts CHAT: the texts the bot sent or edited into CHAT, one a line
+# (newlines inside a text shown as \n)
+tg_texts() { tg "/control/texts?chat=$1"; }
 # json_num JSON KEY: the number after "KEY": (first occurrence)
 json_num() { printf '%s' "$1" | grep -o "\"$2\":[0-9]*" | head -1 | cut -d: -f2; }

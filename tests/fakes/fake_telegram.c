@@ -6,6 +6,7 @@
  * usage: fake_telegram --port N [--token T] [--rate 30] [--paid-rate 1000]
  *                      [--chat-burst 3] [--group-per-min 20] [--html-lenient]
  *   --port 0 picks a free port; prints "fake_telegram listening on port N".
+ *   A limit of 0 switches that limit off.
  *   --token: the only valid token (default 123456:TEST-token).
  *   --html-lenient: accept a bare '&' or '>' in HTML text, as the real
  *     server does; by default they are refused, as the docs demand.
@@ -27,6 +28,8 @@
  *   POST /control/callback {"chat":42,"from":42,"data":"x","message_id":7}
  *   POST /control/update   {"my_chat_member":{...}}      (any raw Update)
  *   GET  /control/sent?chat=42&since=K     accepted calls, in order
+ *   GET  /control/texts?chat=42            plain text: the visible texts sent
+ *                                          or edited into the chat, one a line
  *   GET  /control/chat?chat=42             what the chat shows now
  *   GET  /control/stats
  *   POST /control/block|unblock|missing {"chat":42}
@@ -34,6 +37,7 @@
  *   POST /control/fail {"status":500,"count":3,"method":"sendMessage"}
  *        {"status":429,"retry_after":5,"count":N} {"hang":true,"count":N}
  *        {"delay_ms":D,"count":N} {"clear":true}
+ *        "count":0 disarms the matching faults ({"status":502,"count":0})
  *   POST /control/reset     clears the sent log and the stats
  *
  * One libuv loop, one thread; HTTP/1.1 with keep-alive, one request at a
@@ -117,11 +121,12 @@ static void win_push(struct window *w, int64_t t)
 
 static int64_t win_at(const struct window *w, size_t i) { return w->t[(w->head + i) % w->cap]; }
 
-/* ms until fewer than `limit` stamps are inside the window; 0 if already. */
+/* ms until fewer than `limit` stamps are inside the window; 0 if already.
+ * limit 0: no limit. */
 static int64_t win_wait(struct window *w, int64_t now, int64_t span, long limit)
 {
     win_prune(w, now, span);
-    if ((long)w->n < limit)
+    if (limit <= 0 || (long)w->n < limit)
         return 0;
     return win_at(w, w->n - (size_t)limit) + span - now;
 }
@@ -162,7 +167,8 @@ struct sent {               /* one accepted call, for /control/sent */
     int64_t seq, chat, msg_id, t_ms;
     const char *method;
     char *text, *parse_mode, *markup, *query_id;
-    int paid;
+    char *visible;          /* what the user sees, for /control/texts */
+    int paid, show_alert;
 };
 
 struct cbq {                /* a callback query the bot may answer */
@@ -532,13 +538,14 @@ static void write_raw(struct conn *c, const char *data, size_t len, int close_af
 }
 
 /* The whole response (head and body) in one malloc'd block. */
-static char *format_response(int status, const char *body, size_t len, int keep_alive, size_t *out_len)
+static char *format_response(int status, const char *ctype, const char *body, size_t len, int keep_alive,
+                             size_t *out_len)
 {
     char head[256];
     int hn = snprintf(head, sizeof head,
-                      "HTTP/1.1 %d %s\r\nServer: fake_telegram\r\nContent-Type: application/json\r\n"
+                      "HTTP/1.1 %d %s\r\nServer: fake_telegram\r\nContent-Type: %s\r\n"
                       "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
-                      status, reason(status), len, keep_alive ? "keep-alive" : "close");
+                      status, reason(status), ctype, len, keep_alive ? "keep-alive" : "close");
     char *r = malloc((size_t)hn + len);
     memcpy(r, head, (size_t)hn);
     memcpy(r + hn, body, len);
@@ -576,12 +583,12 @@ static void on_delayed(uv_timer_t *t)
 /* Answers the current request of c (now, or after an injected delay).
  * deferred: the answer comes from a timer or another request, not from
  * inside process_input. */
-static void respond(struct conn *c, int status, const char *body, int deferred)
+static void respond_as(struct conn *c, int status, const char *ctype, const char *body, int deferred)
 {
     if (c->closing)
         return;
     size_t len;
-    char *r = format_response(status, body, strlen(body), c->keep_alive, &len);
+    char *r = format_response(status, ctype, body, strlen(body), c->keep_alive, &len);
     if (c->delay_ms > 0) {
         c->delayed = r;
         c->delayed_len = len;
@@ -595,13 +602,18 @@ static void respond(struct conn *c, int status, const char *body, int deferred)
     request_done(c, deferred);
 }
 
+static void respond(struct conn *c, int status, const char *body, int deferred)
+{
+    respond_as(c, status, "application/json", body, deferred);
+}
+
 /* An error before the request is understood: answer and hang up. */
 static void respond_fatal(struct conn *c, int status, const char *description)
 {
     char body[256];
     snprintf(body, sizeof body, "{\"ok\":false,\"error_code\":%d,\"description\":\"%s\"}", status, description);
     size_t len;
-    char *r = format_response(status, body, strlen(body), 0, &len);
+    char *r = format_response(status, "application/json", body, strlen(body), 0, &len);
     write_raw(c, r, len, 1);
     free(r);
     c->state = C_HANG;   /* read nothing more */
@@ -647,6 +659,8 @@ static int parse_request(struct conn *c, struct req *q)
 {
     char *p = c->in.p;
     size_t n = c->in.n;
+    if (!p)
+        return 0;   /* nothing read yet */
     char *end = n >= 4 ? memmem(p, n, "\r\n\r\n", 4) : NULL;
     if (!end) {
         if (n > MAX_HEADER)
@@ -1028,8 +1042,9 @@ static void ok(struct call *k, cJSON *result, const char *description)
     cJSON_Delete(j);
 }
 
-static void log_call(const char *method, int64_t chat, int64_t msg_id, const char *text, const char *parse_mode,
-                     const char *markup, int paid, const char *query_id)
+static struct sent *log_call(const char *method, int64_t chat, int64_t msg_id, const char *text,
+                             const char *parse_mode, const char *markup, int paid, const char *query_id,
+                             int show_alert)
 {
     if (S.nlog == S.log_cap) {
         S.log_cap = S.log_cap ? S.log_cap * 2 : 256;
@@ -1038,7 +1053,9 @@ static void log_call(const char *method, int64_t chat, int64_t msg_id, const cha
     S.log[S.nlog++] = (struct sent){.seq = ++S.seq, .chat = chat, .msg_id = msg_id, .t_ms = now_ms(),
                                     .method = method, .text = xstrdup(text),
                                     .parse_mode = xstrdup(parse_mode), .markup = xstrdup(markup),
-                                    .query_id = xstrdup(query_id), .paid = paid};
+                                    .query_id = xstrdup(query_id), .paid = paid,
+                                    .show_alert = show_alert};
+    return &S.log[S.nlog - 1];
 }
 
 static void sent_free(struct sent *s)
@@ -1047,6 +1064,7 @@ static void sent_free(struct sent *s)
     free(s->parse_mode);
     free(s->markup);
     free(s->query_id);
+    free(s->visible);
 }
 
 /* ---- flood control ---- */
@@ -1067,7 +1085,7 @@ static int64_t flood_wait(struct chat *ch, int paid, int64_t now)
     int64_t wc = 0;
     if (ch->id < 0) {
         wc = win_wait(&ch->w60, now, 60000, S.group_per_min);
-    } else {
+    } else if (S.chat_burst > 0) {   /* --chat-burst 0: no per-chat limit */
         bucket_refill(ch, now);
         if (ch->bucket_mt < 1000)
             wc = 1000 - ch->bucket_mt;
@@ -1277,7 +1295,8 @@ static void m_send_message(struct call *k)
     if (S.sent == 1)
         S.first_send_ms = now;
     S.last_send_ms = now;
-    log_call("sendMessage", ch->id, id, text, p_str(k->p, "parse_mode"), given, paid, NULL);
+    log_call("sendMessage", ch->id, id, text, p_str(k->p, "parse_mode"), given, paid, NULL, 0)->visible =
+        strdup(chat_msg(ch, id)->t.text);
     free(given);
     ok(k, message_json(ch, id, chat_msg(ch, id)), NULL);
 }
@@ -1324,7 +1343,9 @@ static void finish_edit(struct call *k, struct chat *ch, struct msg *m, struct t
     m->markup = keep;
     m->edit_date = unix_now();
     S.edits++;
-    log_call(k->method, ch->id, id, text, p_str(k->p, "parse_mode"), given, 0, NULL);
+    struct sent *s = log_call(k->method, ch->id, id, text, p_str(k->p, "parse_mode"), given, 0, NULL, 0);
+    if (text)   /* editMessageText; editMessageReplyMarkup shows no new text */
+        s->visible = strdup(m->t.text);
     free(given);
     ok(k, message_json(ch, id, m), NULL);
 }
@@ -1383,7 +1404,7 @@ static void m_delete(struct call *k)
         return;
     m->deleted = 1;
     S.deletes++;
-    log_call("deleteMessage", ch->id, (int64_t)(m - ch->msgs) + 1, NULL, NULL, NULL, 0, NULL);
+    log_call("deleteMessage", ch->id, (int64_t)(m - ch->msgs) + 1, NULL, NULL, NULL, 0, NULL, 0);
     ok(k, cJSON_CreateTrue(), NULL);
 }
 
@@ -1413,7 +1434,7 @@ static void m_answer_callback(struct call *k)
     }
     q->answered = 1;
     S.answers++;
-    log_call("answerCallbackQuery", q->chat, 0, text, NULL, NULL, p_bool(k->p, "show_alert"), q->id);
+    log_call("answerCallbackQuery", q->chat, 0, text, NULL, NULL, 0, q->id, p_bool(k->p, "show_alert"));
     ok(k, cJSON_CreateTrue(), NULL);
 }
 
@@ -1652,7 +1673,8 @@ static void m_get_updates(struct call *k)
     if (take_allowed(k) != 0)
         return;
     if (offset < 0) {   /* -N: only the last N are kept */
-        while (pending_count() > (size_t)(-offset > 1000000 ? 1000000 : -offset))
+        size_t keep = offset < -1000000 ? 1000000 : (size_t)-offset;   /* no overflow on INT64_MIN */
+        while (pending_count() > keep)
             confirm_head();
     } else {
         while (S.upd_head < S.upd_n && S.upd[S.upd_head].id < offset)
@@ -1960,6 +1982,8 @@ static void m_set_webhook(struct call *k)
     }
     int same = S.wh_url && !strcmp(S.wh_url, url);
     webhook_clear();
+    if (!same)
+        S.wh_error_date = 0;   /* a new URL starts without errors */
     S.wh_url = strdup(url);
     S.wh_secret = secret && *secret ? strdup(secret) : NULL;
     S.wh_host = host;
@@ -2045,9 +2069,8 @@ static int apply_fault(struct call *k, struct fault *f)
         too_many(k, f->retry_after > 0 ? f->retry_after : 1);
         return 1;
     }
-    const char *d = f->status == 502 ? "Bad Gateway" : f->status == 503 ? "Service Unavailable"
-                  : f->status == 504 ? "Gateway Timeout" : "Internal Server Error";
-    answer(k, f->status, error_body(f->status, d, 0));
+    /* 500 "Internal Server Error", 502 "Bad Gateway", ...: Telegram's texts */
+    answer(k, f->status, error_body(f->status, reason(f->status), 0));
     return 1;
 }
 
@@ -2254,13 +2277,36 @@ static cJSON *ctl_sent(cJSON *b)
         cJSON_AddItemToObject(o, "parse_mode", s->parse_mode ? cJSON_CreateString(s->parse_mode) : cJSON_CreateNull());
         cJSON *mk = s->markup ? cJSON_Parse(s->markup) : NULL;
         cJSON_AddItemToObject(o, "reply_markup", mk ? mk : cJSON_CreateNull());
-        if (s->query_id)
+        cJSON_AddBoolToObject(o, "paid", s->paid);
+        if (s->query_id) {   /* answerCallbackQuery */
             cJSON_AddStringToObject(o, "callback_query_id", s->query_id);
-        cJSON_AddBoolToObject(o, !strcmp(s->method, "answerCallbackQuery") ? "show_alert" : "paid", s->paid);
+            cJSON_AddBoolToObject(o, "show_alert", s->show_alert);
+        }
         cJSON_AddNumberToObject(o, "t_ms", (double)s->t_ms);
         cJSON_AddItemToArray(items, o);
     }
     return r;
+}
+
+/* GET /control/texts?chat=N: plain text, what the bot sent or edited into
+ * the chat as the user sees it, one a line, a newline inside shown as \n.
+ * Made for grep in shell tests; empty when nothing was sent. */
+static void ctl_texts(struct conn *c, cJSON *b)
+{
+    int64_t chat = 0;
+    int by_chat = p_int(b, "chat", &chat) == 1;
+    struct buf out = {0};
+    buf_str(&out, "");
+    for (size_t i = 0; i < S.nlog; i++) {
+        const struct sent *s = &S.log[i];
+        if (!s->visible || (by_chat && s->chat != chat))
+            continue;
+        for (const char *p = s->visible; *p; p++)
+            buf_add(&out, *p == '\n' ? "\\n" : p, *p == '\n' ? 2 : 1);
+        buf_str(&out, "\n");
+    }
+    respond_as(c, 200, "text/plain; charset=utf-8", out.p, 0);
+    free(out.p);
 }
 
 static cJSON *ctl_chat(cJSON *b, int *status)
@@ -2322,10 +2368,30 @@ static void reset_stats(void)
         }
 }
 
+/* Disarms the faults that match what is given: status, method, hang,
+ * delay_ms (nothing given: all). */
+static void fault_disarm(cJSON *b)
+{
+    int64_t st = ctl_int(b, "status", 0);
+    const char *method = ctl_str(b, "method", NULL);
+    int hang = p_bool(b, "hang"), delay = ctl_int(b, "delay_ms", 0) > 0;
+    for (int i = 0; i < S.nfaults; i++) {
+        struct fault *f = &S.faults[i];
+        if ((st && (f->kind != F_STATUS || f->status != st)) || (hang && f->kind != F_HANG) ||
+            (delay && f->kind != F_DELAY) || (method && strcasecmp(method, f->method)))
+            continue;
+        f->count = 0;
+    }
+}
+
 static cJSON *ctl_fail(cJSON *b, int *status)
 {
     if (p_bool(b, "clear")) {
         S.nfaults = 0;
+        return cJSON_CreateObject();
+    }
+    if (ctl_int(b, "count", 1) <= 0) {   /* {"status":502,"count":0}: stop that storm */
+        fault_disarm(b);
         return cJSON_CreateObject();
     }
     if (S.nfaults == MAX_FAULTS) {   /* reuse spent slots first */
@@ -2398,6 +2464,11 @@ static void control(struct conn *c, const struct req *q, const char *name, size_
         return;
     }
 #define IS(s) (n == sizeof(s) - 1 && !memcmp(name, s, n))
+    if (IS("texts")) {   /* the one plain-text answer */
+        ctl_texts(c, b);
+        cJSON_Delete(b);
+        return;
+    }
     if (IS("message")) r = ctl_message(b, &status);
     else if (IS("callback")) r = ctl_callback(b, &status);
     else if (IS("update")) r = ctl_update(b, &status);

@@ -27,6 +27,13 @@ describe("bot command flows", function()
       ctx:finish()
     end)
     bot.command("boom", "Fails", function(ctx) error("kaput") end)
+    bot.command("bare", "A flow without data", function(ctx)
+      ctx:go("bare.next")
+      ctx:reply("go")
+    end)
+    bot.step("bare.next", function(ctx)
+      ctx:reply("step " .. ctx.state.step .. " " .. json.encode(ctx.state.data))
+    end)
     bot.command("grp", "Group setting", function(ctx) ctx:reply("changed") end, { group_admin = true })
   ]]
 
@@ -84,6 +91,13 @@ describe("bot command flows", function()
     local t = tg.texts(6)
     assert.equals("Cancelled. Nothing was changed.", t[3])
     assert.matches("^Send a command to get started", t[4])
+  end)
+
+  it("saves a step entered without data (regression: the state held itself)", function()
+    tg.message{ chat = 12, text = "/bare" }
+    tg.message{ chat = 12, text = "x" }
+    spec.advance(3)
+    assert.same({ "go", "step bare.next {}" }, tg.texts(12))
   end)
 
   it("handles button presses: answer, edit, unknown buttons", function()

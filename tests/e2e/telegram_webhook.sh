@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Webhook mode: setWebhook with a secret at start, the secret checked on
+# every request (401 without it), updates handled; and back to long
+# polling with deleteWebhook.
+. "$(dirname "$0")/lib.bash"
+
+start_tg || exit 1
+mkdir -p "$T/scripts"
+cp -r scripts/commands scripts/lib "$T/scripts/"
+# a free port for the bot: the webhook URL must name it before start
+for HTTP_PORT in $(shuf -i 20000-60000 -n 20); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT") 2>/dev/null || break
+done
+SECRET="s3cret-Token_1"
+write_config "telegram = { token = '$TG_TOKEN', api_url = '$TG', webhook_url = 'http://127.0.0.1:$HTTP_PORT/telegram', webhook_secret = '$SECRET' }"
+start_bot || exit 1
+wait_for 10 grep -q 'webhook set' "$T/log" && pass "the webhook is set at start" \
+  || fail "the webhook is set at start" "$(tail -5 "$T/log")"
+like "$(tg /bot$TG_TOKEN/getWebhookInfo)" "\"url\":\"http://127.0.0.1:$HTTP_PORT/telegram\"" \
+     "Telegram knows the webhook URL"
+
+update='{"update_id":900,"message":{"message_id":1,"date":0,"text":"/help","from":{"id":70,"first_name":"W"},"chat":{"id":70,"type":"private"}}}'
+post() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H 'Content-Type: application/json' "$@" \
+           -d "$update" "http://127.0.0.1:$HTTP_PORT/telegram"; }
+is "$(post)" 401 "a request without the secret token gets 401"
+is "$(post -H 'X-Telegram-Bot-Api-Secret-Token: wrong')" 401 "a wrong secret token gets 401"
+is "$(post -H "X-Telegram-Bot-Api-Secret-Token: ${SECRET}x")" 401 "a longer one too"
+sleep 0.5
+is "$(tg_texts 70)" "" "refused requests are not handled"
+is "$(post -H "X-Telegram-Bot-Api-Secret-Token: $SECRET")" 200 "the right secret token gets 200"
+wait_for 10 sh -c "curl -s '$TG/control/texts?chat=70' | grep -q Commands" \
+  && pass "and the update is handled" || fail "and the update is handled" "$(tail -5 "$T/log")"
+is "$(post -H "X-Telegram-Bot-Api-Secret-Token: $SECRET")" 200 "the same update again is accepted"
+sleep 0.5
+is "$(tg_texts 70 | grep -c Commands)" 1 "but not handled twice"
+like "$(get /health)" '"webhook_refused":3' "/health counts the refused requests"
+
+tg_post /control/message '{"chat":71,"text":"/start","first_name":"Hook"}' >/dev/null
+wait_for 10 sh -c "curl -s '$TG/control/texts?chat=71' | grep -q 'Hello, Hook'" \
+  && pass "Telegram's own webhook deliveries are handled" \
+  || fail "Telegram's own webhook deliveries are handled" "$(tg /control/stats)"
+
+stop_bot
+write_config "telegram = { token = '$TG_TOKEN', api_url = '$TG', poll_timeout = 2 }"
+start_bot || exit 1
+wait_for 10 grep -q 'switching back from the webhook' "$T/log" \
+  && pass "without webhook_url the bot deletes the webhook" \
+  || fail "without webhook_url the bot deletes the webhook" "$(tail -5 "$T/log")"
+tg_post /control/message '{"chat":72,"text":"/start","first_name":"Poll"}' >/dev/null
+wait_for 10 sh -c "curl -s '$TG/control/texts?chat=72' | grep -q 'Hello, Poll'" \
+  && pass "and long polling takes over" || fail "and long polling takes over" "$(tail -5 "$T/log")"
+grep -q "$TG_TOKEN\|$SECRET" "$T/log" && fail "no secret in the log" "$(grep -n "$SECRET" "$T/log" | head -3)" \
+  || pass "neither the token nor the webhook secret appears in the log"
+stop_bot
+finish

@@ -1,0 +1,62 @@
+/* Telegram helpers: the token bucket's arithmetic, message text as
+ * Telegram counts and renders it, the id map. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "tap.h"
+#include "tg/bucket.h"
+#include "tg/text.h"
+#include "util/i64map.h"
+
+int main(void)
+{
+    /* 30/s, burst 1: the first send now, the next after 1/30 s */
+    struct bucket b;
+    bucket_init(&b, 30, 1, 1000);
+    ok(bucket_take(&b, 1000), "a full bucket gives a token");
+    ok(!bucket_take(&b, 1000), "burst 1: not a second one at once");
+    uint64_t w = bucket_wait_ms(&b, 1000);
+    ok(w >= 33 && w <= 35, "the next token comes after 1/30 s (wait %llu ms)", (unsigned long long)w);
+    ok(!bucket_take(&b, 1000 + w - 2), "not before that");
+    ok(bucket_take(&b, 1000 + w), "and is there then");
+    /* in any second, no more than burst + rate: count sends over 10 s */
+    bucket_init(&b, 30, 1, 0);
+    int max_in_window = 0, sends[20000], n = 0;
+    for (uint64_t t = 0; t < 10000; t++)
+        while (bucket_take(&b, t))
+            sends[n++] = (int)t;
+    for (int i = 0, j = 0; i < n; i++) {
+        while (sends[i] - sends[j] >= 1000)
+            j++;
+        if (i - j + 1 > max_in_window)
+            max_in_window = i - j + 1;
+    }
+    ok(max_in_window <= 30, "no sliding second holds more than 30 sends (%d)", max_in_window);
+    ok(n >= 299 && n <= 301, "10 s at 30/s is 300 sends (%d)", n);
+    bucket_init(&b, 1, 2, 0);
+    ok(bucket_take(&b, 0) && bucket_take(&b, 0) && !bucket_take(&b, 0), "burst 2 allows two at once");
+    ok(!bucket_take(&b, 999) && bucket_take(&b, 1000), "then one a second");
+
+    is_int(tg_text_chars("héllo €"), 7, "characters, not bytes");
+    char *p = tg_text_plain("<b>BTC</b> &lt;3 &amp; &#36;5 &#x20AC; &bogus; <a href=\"x\">link</a> 1 < 2");
+    is_str(p, "BTC <3 & $5 € &bogus; link 1 < 2", "HTML to the text it shows");
+    free(p);
+    p = tg_text_plain("unclosed <b");
+    is_str(p, "unclosed <b", "a lone '<' is kept");
+    free(p);
+
+    struct i64map m = {0};
+    int vals[3000];
+    int fine = 1;
+    for (int i = 0; i < 3000; i++)
+        fine &= i64map_put(&m, (int64_t)i * -1000003, &vals[i]) == 0;
+    for (int i = 0; i < 3000; i++)
+        fine &= i64map_get(&m, (int64_t)i * -1000003) == &vals[i];
+    ok(fine, "3,000 chat ids (negative too) map to their values across growth");
+    ok(i64map_get(&m, 42) == NULL, "an absent id maps to nothing");
+    is_int(m.n, 3000, "and are counted once");
+    i64map_put(&m, 0, &vals[1]);
+    is_int(m.n, 3000, "replacing does not add");
+    i64map_free(&m);
+    return done();
+}
