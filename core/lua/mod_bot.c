@@ -440,6 +440,24 @@ static int c_reply(lua_State *L)
     return queued(L, rc, chat);
 }
 
+/* The message a ctx call acts on: opts.message_id, else the pressed
+ * button's message. */
+static lua_Integer target_message(lua_State *L, int opts, const char *usage)
+{
+    lua_getfield(L, 1, "message_id");
+    lua_Integer mid = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if (lua_istable(L, opts)) {
+        if (lua_getfield(L, opts, "message_id") == LUA_TNUMBER)
+            mid = lua_tointeger(L, -1);
+        lua_pop(L, 1);
+    }
+    if (mid <= 0)
+        luaL_error(L, "%s: there is no message to act on (not a button press; pass "
+                      "opts.message_id)", usage);
+    return mid;
+}
+
 /* ctx:edit(text [, opts]) -> true | nil, err
  * Edits the message whose button was pressed (or opts.message_id). */
 static int c_edit(lua_State *L)
@@ -450,14 +468,7 @@ static int c_edit(lua_State *L)
     struct tg_bot *b = bot_of(L, usage);
     check_text(L, text, usage);
     int64_t chat = ctx_int(L, "chat", "id");
-    lua_getfield(L, 1, "message_id");
-    lua_Integer mid = lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    if (lua_istable(L, 3) && lua_getfield(L, 3, "message_id") == LUA_TNUMBER)
-        mid = lua_tointeger(L, -1);
-    if (mid <= 0)
-        return luaL_error(L, "%s: there is no message to edit (not a button press; pass "
-                             "opts.message_id)", usage);
+    lua_Integer mid = target_message(L, 3, usage);
     lua_settop(L, 3);
     if (!lua_istable(L, 3)) {
         lua_newtable(L);
@@ -468,6 +479,46 @@ static int c_edit(lua_State *L)
     char *params = message_params(L, 3, usage);
     int rc = tg_sched_send(tg_bot_sched(b), chat, "editMessageText", params, text);
     free(params);
+    return queued(L, rc, chat);
+}
+
+/* ctx:edit_keyboard(markup [, opts]) -> true | nil, err
+ * Replaces the buttons of the pressed button's message (or opts.message_id);
+ * markup nil removes them. */
+static int c_edit_keyboard(lua_State *L)
+{
+    static const char usage[] = "ctx:edit_keyboard(markup [, opts])";
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (!lua_isnil(L, 2))
+        luaL_checktype(L, 2, LUA_TTABLE);
+    struct tg_bot *b = bot_of(L, usage);
+    int64_t chat = ctx_int(L, "chat", "id");
+    lua_Integer mid = target_message(L, 3, usage);
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, mid);
+    lua_setfield(L, -2, "message_id");
+    if (lua_istable(L, 2)) {
+        lua_pushvalue(L, 2);
+        lua_setfield(L, -2, "reply_markup");
+    }
+    char *params = encode(L, lua_gettop(L));
+    int rc = tg_sched_send(tg_bot_sched(b), chat, "editMessageReplyMarkup", params, NULL);
+    free(params);
+    return queued(L, rc, chat);
+}
+
+/* ctx:delete([opts]) -> true | nil, err
+ * Deletes the pressed button's message (or opts.message_id). */
+static int c_delete(lua_State *L)
+{
+    static const char usage[] = "ctx:delete([opts])";
+    luaL_checktype(L, 1, LUA_TTABLE);
+    struct tg_bot *b = bot_of(L, usage);
+    int64_t chat = ctx_int(L, "chat", "id");
+    char params[48];
+    snprintf(params, sizeof params, "{\"message_id\":%lld}",
+             (long long)target_message(L, 2, usage));
+    int rc = tg_sched_send(tg_bot_sched(b), chat, "deleteMessage", params, NULL);
     return queued(L, rc, chat);
 }
 
@@ -613,7 +664,8 @@ static int c_is_group_admin(lua_State *L)
 }
 
 static const luaL_Reg ctx_methods[] = {
-    {"reply", c_reply}, {"edit", c_edit}, {"answer", c_answer}, {"go", c_go},
+    {"reply", c_reply}, {"edit", c_edit}, {"edit_keyboard", c_edit_keyboard},
+    {"delete", c_delete}, {"answer", c_answer}, {"go", c_go},
     {"finish", c_finish}, {"is_group_admin", c_is_group_admin}, {NULL, NULL},
 };
 

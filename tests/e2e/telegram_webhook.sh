@@ -49,7 +49,14 @@ wait_for 10 grep -q 'switching back from the webhook' "$T/log" \
 tg_post /control/message '{"chat":72,"text":"/start","first_name":"Poll"}' >/dev/null
 wait_for 10 sh -c "curl -s '$TG/control/texts?chat=72' | grep -q 'Hello, Poll'" \
   && pass "and long polling takes over" || fail "and long polling takes over" "$(tail -5 "$T/log")"
+stop_bot
+
+# a token Telegram refuses stops start-up with a message, never the token
+write_config "telegram = { token = '999:WRONG-token', api_url = '$TG' }"
+out=$(timeout 10 "$CW_BIN" run --config "$T/config.lua" 2>&1); rc=$?
+is "$rc" 1 "a refused bot token stops the bot (exit 1)"
+like "$out" "Telegram refused the bot token .*check BOT_TOKEN" "with a message saying so"
+unlike "$out" "WRONG-token" "without printing the token"
 grep -q "$TG_TOKEN\|$SECRET" "$T/log" && fail "no secret in the log" "$(grep -n "$SECRET" "$T/log" | head -3)" \
   || pass "neither the token nor the webhook secret appears in the log"
-stop_bot
 finish

@@ -1,0 +1,143 @@
+-- The delivery scheduler through the real core: order, failures and their
+-- handling, on the simulated clock (spec.telegram fakes the Bot API).
+describe("delivery", function()
+  local tg
+  local function run(fn)
+    local t = spec.run(fn)
+    assert.is_true(t.ok, t.err)
+    return table.unpack(t.results)
+  end
+  local function texts_in_order()
+    local out = {}
+    for _, c in ipairs(tg.calls) do
+      if c.method == "sendMessage" then out[#out + 1] = c.text end
+    end
+    return out
+  end
+
+  before_each(function()
+    assert(spec.use_scripts({
+      ["commands/start.lua"] = assert(io.open("scripts/commands/start.lua")):read("a"),
+      ["commands/reload.lua"] = assert(io.open("scripts/commands/reload.lua")):read("a"),
+      ["commands/x.lua"] = [[
+        bot.command("edit", "Edit", function(ctx) ctx:edit("same", { message_id = 4 }) end)
+      ]],
+    }))
+    tg = spec.telegram()
+    spec.advance(600)   -- a fresh minute: earlier tests' buckets are full again
+  end)
+
+  it("sends replies first, then alerts by priority", function()
+    run(function()
+      bot.alert(101, "low", 1)
+      bot.alert(102, "high", 50)
+      bot.send(103, "reply")
+    end)
+    spec.advance(1)
+    assert.same({ "reply", "high", "low" }, texts_in_order())
+  end)
+
+  it("ages alerts: priority buys at most ten minutes", function()
+    tg.fail("sendMessage", { status = 429, retry_after = 1000, description = "Too Many Requests: retry after 1000" })
+    run(function() bot.alert(111, "old", 0) end)
+    spec.advance(599)
+    run(function() bot.alert(112, "big, 9:59 later", 100) end)
+    spec.advance(2)
+    run(function() bot.alert(113, "big, 10:01 later", 100) end)
+    assert.same({}, texts_in_order())   -- everything waits out retry_after
+    spec.advance(400)
+    assert.same({ "big, 9:59 later", "old", "big, 10:01 later" }, texts_in_order())
+    assert.equals(1, spec.telegram_stats().rate_limited)
+  end)
+
+  it("waits exactly retry_after for one chat, not for the others", function()
+    run(function() bot.alert(121, "a1", 0) end)
+    spec.advance(0.5)
+    tg.fail("sendMessage", { status = 429, retry_after = 30, description = "Too Many Requests: retry after 30" })
+    run(function() bot.alert(121, "a2", 0) end)   -- chat 121 sent 0.5 s ago: its own flood
+    spec.advance(1)
+    run(function() bot.alert(122, "b1", 0) end)
+    spec.advance(1)
+    assert.same({ "a1", "b1" }, texts_in_order())
+    spec.advance(27)
+    assert.same({ "a1", "b1" }, texts_in_order())
+    spec.advance(2)
+    assert.same({ "a1", "b1", "a2" }, texts_in_order())
+  end)
+
+  it("resends refused HTML as plain text", function()
+    tg.fail("sendMessage", { status = 400, description = "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0" })
+    run(function() bot.alert(131, "<x>BTC</x> &amp; ETH &lt;3", 1) end)
+    spec.advance(1)
+    local sent = tg.sent(131)
+    assert.equals(1, #sent)
+    assert.equals("BTC & ETH <3", sent[1].text)
+    assert.is_nil(sent[1].params.parse_mode)
+  end)
+
+  it("counts 'message is not modified' as delivered", function()
+    local before = spec.telegram_stats()
+    tg.fail("editMessageText", { status = 400, description = "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message" })
+    tg.message{ chat = 141, text = "/edit" }
+    spec.advance(5)
+    local after = spec.telegram_stats()
+    assert.equals(before.sent + 1, after.sent)
+    assert.equals(before.failed, after.failed)
+    assert.equals(before.retried, after.retried)
+  end)
+
+  it("retries 5xx with backoff until it goes through", function()
+    for _ = 1, 3 do tg.fail("sendMessage", { status = 502, description = "Bad Gateway" }) end
+    run(function() bot.alert(151, "eventually", 1) end)
+    spec.advance(1)
+    assert.same({}, tg.texts(151))
+    spec.advance(60)
+    assert.same({ "eventually" }, tg.texts(151))
+    assert.is_true(spec.telegram_stats().retried >= 3)
+  end)
+
+  it("stops a blocked chat's alerts until /start", function()
+    tg.fail("sendMessage", { status = 403, description = "Forbidden: bot was blocked by the user" })
+    run(function() bot.alert(161, "first", 1) end)
+    spec.advance(1)
+    local ok, err = run(function() return bot.alert(161, "while blocked", 1) end)
+    assert.is_nil(ok)
+    assert.matches("inactive", err)
+    tg.message{ chat = 161, text = "/start" }
+    spec.advance(2)
+    assert.equals("queued", (run(function() return bot.alert(161, "back", 1) end)))
+    spec.advance(2)
+    local t = tg.texts(161)
+    assert.matches("^Hello", t[1])
+    assert.equals("back", t[2])
+  end)
+
+  it("merges alerts waiting for the same chat, up to 50", function()
+    run(function()
+      for i = 1, 60 do bot.alert(171, "alert " .. i, 1) end
+    end)
+    spec.advance(5)
+    local t = tg.texts(171)
+    assert.equals(2, #t)
+    assert.matches("^alert 1\n\nalert 2\n", t[1])
+    assert.matches("alert 50$", t[1])
+    assert.matches("^alert 51\n", t[2])
+  end)
+
+  it("drops a user's updates beyond 20 in 10 seconds", function()
+    for _ = 1, 25 do tg.message{ chat = 181, text = "/help" } end
+    spec.advance(60)
+    assert.equals(20, #tg.texts(181))
+    local warned = false
+    for _, l in ipairs(spec.logs()) do
+      if l.msg:find("user 181 sends more than 20 updates", 1, true) then warned = true end
+    end
+    assert.is_true(warned)
+  end)
+
+  it("keeps /reload for the operators", function()
+    tg.message{ chat = 191, text = "/reload" }
+    spec.advance(1)
+    assert.same({ "That command is for the bot's operators." }, tg.texts(191))
+  end)
+end)
