@@ -112,33 +112,32 @@ static int b_command(lua_State *L)
     return 0;
 }
 
+/* (name, handler): a callback prefix or a step name */
+static int add_handler(lua_State *L, enum lh_reg_kind kind, const char *usage, const char *what)
+{
+    size_t n;
+    const char *name = luaL_checklstring(L, 1, &n);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    if (!valid_name(name, n, 1))
+        return luaL_error(L, "expected %s: %s must be 1-32 of a-z 0-9 _ . -", usage,
+                          kind == LH_REG_STEP ? "name" : "prefix");
+    add_named(L, kind, usage, what, 2, name, NULL, 0);
+    return 0;
+}
+
 /* bot.callback(prefix, handler) -> nil    top level only
  * Handles buttons whose callback data is "prefix" or "prefix:rest";
  * handler(ctx, rest). */
 static int b_callback(lua_State *L)
 {
-    static const char usage[] = "bot.callback(prefix, handler)";
-    size_t n;
-    const char *name = luaL_checklstring(L, 1, &n);
-    luaL_checktype(L, 2, LUA_TFUNCTION);
-    if (!valid_name(name, n, 1))
-        return luaL_error(L, "expected %s: prefix must be 1-32 of a-z 0-9 _ . -", usage);
-    add_named(L, LH_REG_CALLBACK, usage, "callback", 2, name, NULL, 0);
-    return 0;
+    return add_handler(L, LH_REG_CALLBACK, "bot.callback(prefix, handler)", "callback");
 }
 
 /* bot.step(name, handler) -> nil    top level only
  * Handles a plain text message while the chat's ctx.state.step is name. */
 static int b_step(lua_State *L)
 {
-    static const char usage[] = "bot.step(name, handler)";
-    size_t n;
-    const char *name = luaL_checklstring(L, 1, &n);
-    luaL_checktype(L, 2, LUA_TFUNCTION);
-    if (!valid_name(name, n, 1))
-        return luaL_error(L, "expected %s: name must be 1-32 of a-z 0-9 _ . -", usage);
-    add_named(L, LH_REG_STEP, usage, "step", 2, name, NULL, 0);
-    return 0;
+    return add_handler(L, LH_REG_STEP, "bot.step(name, handler)", "step");
 }
 
 /* ---- sending ---- */

@@ -522,16 +522,26 @@ static int enqueue(struct tg_sched *s, struct chat *c, struct msg *m)
     return 0;
 }
 
+/* The chat to queue for, or NULL with *rc: -1 out of memory, -2 inactive. */
+static struct chat *queue_for(struct tg_sched *s, int64_t chat, int *rc)
+{
+    struct chat *c = chat_get(s, chat);
+    *rc = -1;
+    if (c && c->inactive) {
+        s->st.dropped_inactive++;
+        *rc = -2;
+        return NULL;
+    }
+    return c;
+}
+
 int tg_sched_send(struct tg_sched *s, int64_t chat, const char *method, const char *params,
                   const char *text)
 {
-    struct chat *c = chat_get(s, chat);
+    int rc;
+    struct chat *c = queue_for(s, chat, &rc);
     if (!c)
-        return -1;
-    if (c->inactive) {
-        s->st.dropped_inactive++;
-        return -2;
-    }
+        return rc;
     struct msg *m = msg_new(TG_REPLY, method, params, text);
     if (!m)
         return -1;
@@ -545,13 +555,10 @@ static const char alert_params[] = "{\"parse_mode\":\"HTML\",\"link_preview_opti
 
 int tg_sched_alert(struct tg_sched *s, int64_t chat, const char *text, double priority)
 {
-    struct chat *c = chat_get(s, chat);
+    int rc;
+    struct chat *c = queue_for(s, chat, &rc);
     if (!c)
-        return -1;
-    if (c->inactive) {
-        s->st.dropped_inactive++;
-        return -2;
-    }
+        return rc;
     struct msg *t = c->alerts_tail;
     size_t chars = tg_text_chars(text);
     /* merge into the alert message still waiting (not the one in flight) */
