@@ -1,0 +1,127 @@
+#include "alert/index.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "market/interval.h"
+
+#define LISTS_PER_SYMBOL (IV_COUNT * 2 * 2)
+
+static struct index_list *list_of(const struct index *ix, uint32_t sym, int iv,
+                                  enum index_dir dir, enum index_trigger trig)
+{
+    if (sym >= ix->nsym || iv < 0 || iv >= IV_COUNT)
+        return NULL;
+    return &ix->lists[(size_t)sym * LISTS_PER_SYMBOL + ((size_t)iv * 2 + dir) * 2 + trig];
+}
+
+void index_init(struct index *ix)
+{
+    memset(ix, 0, sizeof *ix);
+}
+
+void index_free(struct index *ix)
+{
+    for (size_t i = 0; i < (size_t)ix->nsym * LISTS_PER_SYMBOL; i++)
+        free(ix->lists[i].v);
+    free(ix->lists);
+    memset(ix, 0, sizeof *ix);
+}
+
+static int room_for(struct index *ix, uint32_t sym)
+{
+    if (sym < ix->nsym)
+        return 0;
+    if (sym > 10000000)
+        return -1;
+    uint32_t n = ix->nsym ? ix->nsym : 64;
+    while (n <= sym)
+        n *= 2;
+    struct index_list *l = realloc(ix->lists, sizeof *l * (size_t)n * LISTS_PER_SYMBOL);
+    if (!l)
+        return -1;
+    memset(l + (size_t)ix->nsym * LISTS_PER_SYMBOL, 0,
+           sizeof *l * (size_t)(n - ix->nsym) * LISTS_PER_SYMBOL);
+    ix->lists = l;
+    ix->nsym = n;
+    return 0;
+}
+
+int index_add(struct index *ix, uint32_t sym, int iv, enum index_dir dir,
+              enum index_trigger trig, float threshold, uint32_t sub)
+{
+    if (!(threshold > 0) || room_for(ix, sym) != 0)
+        return -1;
+    struct index_list *l = list_of(ix, sym, iv, dir, trig);
+    if (!l)
+        return -1;
+    if (l->n == l->cap) {
+        uint32_t cap = l->cap ? l->cap * 2 : 4;
+        struct index_entry *v = realloc(l->v, sizeof *v * cap);
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = (struct index_entry){threshold, sub};
+    if (l->n > 1 && l->v[l->n - 2].threshold > threshold)
+        l->unsorted = 1;
+    ix->entries++;
+    return 0;
+}
+
+int index_remove(struct index *ix, uint32_t sym, int iv, enum index_dir dir,
+                 enum index_trigger trig, uint32_t sub)
+{
+    struct index_list *l = list_of(ix, sym, iv, dir, trig);
+    if (!l)
+        return 0;
+    for (uint32_t i = 0; i < l->n; i++)
+        if (l->v[i].sub == sub) {   /* keeps the order: no re-sort needed */
+            memmove(l->v + i, l->v + i + 1, sizeof *l->v * (l->n - i - 1));
+            l->n--;
+            ix->entries--;
+            return 1;
+        }
+    return 0;
+}
+
+static int by_threshold(const void *a, const void *b)
+{
+    float x = ((const struct index_entry *)a)->threshold;
+    float y = ((const struct index_entry *)b)->threshold;
+    return (x > y) - (x < y);
+}
+
+size_t index_match(struct index *ix, uint32_t sym, int iv, enum index_dir dir,
+                   enum index_trigger trig, float move, index_fn fn, void *ud)
+{
+    struct index_list *l = list_of(ix, sym, iv, dir, trig);
+    if (!l || !l->n || !(move >= l->v[0].threshold || l->unsorted))
+        return 0;
+    if (l->unsorted) {
+        qsort(l->v, l->n, sizeof *l->v, by_threshold);
+        l->unsorted = 0;
+        if (!(move >= l->v[0].threshold))
+            return 0;
+    }
+    /* the first entry above move: everything before it fires */
+    uint32_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (l->v[mid].threshold <= move)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (uint32_t i = 0; i < lo; i++)
+        fn(ud, l->v[i].sub, l->v[i].threshold);
+    return lo;
+}
+
+uint32_t index_count(const struct index *ix, uint32_t sym, int iv, enum index_dir dir,
+                     enum index_trigger trig)
+{
+    const struct index_list *l = list_of(ix, sym, iv, dir, trig);
+    return l ? l->n : 0;
+}
