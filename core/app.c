@@ -1,5 +1,6 @@
 #include "app.h"
 
+#include "alert/engine.h"
 #include "tg/bot.h"
 
 #include <signal.h>
@@ -99,6 +100,10 @@ int app_open_store(struct app *a)
         return -1;
     }
     health_set(&a->health, "store", HEALTH_OK, NULL);
+    if (!(a->alerts = alert_engine_new(a))) {
+        log_error(&a->log, "alerts", "out of memory");
+        return -1;
+    }
     return 0;
 }
 
@@ -120,6 +125,8 @@ static void shutdown_all(struct app *a)
     a->lua = NULL;
     tg_bot_free(a->tg);   /* the outbox keeps what was not sent */
     a->tg = NULL;
+    alert_engine_free(a->alerts);
+    a->alerts = NULL;
     httpc_close(&a->httpc);
     store_close(a->store);
     a->store = NULL;

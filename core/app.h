@@ -25,6 +25,7 @@ struct http_server;
 struct watch;
 struct feed;
 struct tg_bot;
+struct alert_engine;
 
 struct app {
     uv_loop_t loop;
@@ -46,6 +47,7 @@ struct app {
     struct market market;
     struct feed *feed;
     struct tg_bot *tg;           /* NULL without a bot token */
+    struct alert_engine *alerts; /* with the store */
     struct http_server *http;
     struct watch *watch;
     struct health health;

@@ -57,12 +57,15 @@ static const struct key keys[] = {
     {"admins", K_INT_LIST, OFF(admins), "a list of Telegram chat ids (integers)", "{}"},
     {"log.level", K_LEVEL, OFF(log.level), "one of \"debug\", \"info\", \"warn\", \"error\"", "info"},
     {"log.format", K_FORMAT, OFF(log.json), "\"text\" or \"json\"", "text"},
+    {"limits.pairs_per_preset", K_POSINT, OFF(limits.pairs_per_preset), "a positive integer", "50"},
+    {"limits.presets_per_user", K_POSINT, OFF(limits.presets_per_user), "a positive integer", "10"},
     {"lua.memory_mb", K_POSINT, OFF(lua.memory_mb), "a positive integer (MiB)", "256"},
     {"lua.instruction_limit", K_POSINT, OFF(lua.instruction_limit), "a positive integer", "10000000"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static const char *const sections[] = {"telegram", "exchange", "tls", "http", "log", "lua"};
+static const char *const sections[] = {"telegram", "exchange", "tls", "http", "log", "lua",
+                                       "limits"};
 
 static void set_str(char **dst, const char *v)
 {
@@ -106,6 +109,8 @@ void config_defaults(struct config *c)
     set_str(&c->scripts, "./scripts");
     set_str(&c->http.listen, "127.0.0.1:8080");
     c->log.level = LOG_INFO;
+    c->limits.pairs_per_preset = 50;
+    c->limits.presets_per_user = 10;
     c->lua.memory_mb = 256;
     c->lua.instruction_limit = 10000000;
 }

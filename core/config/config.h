@@ -55,6 +55,10 @@ struct config {
         int json;
     } log;
     struct {
+        long pairs_per_preset;  /* a manual list's size */
+        long presets_per_user;
+    } limits;
+    struct {
         long memory_mb;         /* Lua state allocation limit */
         long instruction_limit; /* per call into a script */
     } lua;

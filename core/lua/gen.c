@@ -284,6 +284,7 @@ static void go_live(struct lh_host *h, struct lh_gen *g)
             lh_timer_arm(r);
     run_start_hooks(g);
     lh_bot_live(h, g);
+    lh_alerts_live(h, g);
     if (old)
         lh_gen_release(old);
 }

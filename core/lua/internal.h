@@ -30,10 +30,14 @@ enum lh_phase {
     LH_PHASE_HANDLER,   /* a handler task: everything allowed */
 };
 
-enum lh_reg_kind { LH_REG_TIMER, LH_REG_ON_START, LH_REG_COMMAND, LH_REG_CALLBACK, LH_REG_STEP };
+enum lh_reg_kind {
+    LH_REG_TIMER, LH_REG_ON_START, LH_REG_COMMAND, LH_REG_CALLBACK, LH_REG_STEP, LH_REG_RULE
+};
 
 #define LH_REG_ADMIN 1        /* commands: the bot's operators only */
 #define LH_REG_GROUP_ADMIN 2  /* commands: in groups, the group's admins only */
+#define LH_RULE_FORMING 1     /* rules: evaluated on forming updates */
+#define LH_RULE_CLOSE 2       /* rules: evaluated when a candle closes */
 
 struct lh_gen;
 struct lh_task;
@@ -50,7 +54,7 @@ struct lh_reg {
     struct lh_gen *gen;
     char *name;             /* commands, callbacks, steps */
     char *desc;             /* commands: for /help and the menu */
-    int flags;              /* LH_REG_ADMIN, LH_REG_GROUP_ADMIN */
+    int flags;              /* LH_REG_ADMIN, LH_REG_GROUP_ADMIN; rules: LH_RULE_* */
 };
 
 struct lh_script {
@@ -185,6 +189,11 @@ int lh_open_spec(lua_State *L);
 int lh_open_candles(lua_State *L);
 int lh_open_bot(lua_State *L);
 
+int lh_open_alerts(lua_State *L);
+/* mod_candles.c: a candle as a fresh table */
+void lh_push_candle(lua_State *L, struct market *m, const struct candle *c);
+/* mod_alerts.c: a generation went live (the engine evaluates its rules). */
+void lh_alerts_live(struct lh_host *h, struct lh_gen *g);
 /* mod_bot.c: a generation went live (the command menu follows it). */
 void lh_bot_live(struct lh_host *h, struct lh_gen *g);
 

@@ -5,7 +5,7 @@
 #include "lua/internal.h"
 #include "market/interval.h"
 
-static void push_candle(lua_State *L, struct market *m, const struct candle *c)
+void lh_push_candle(lua_State *L, struct market *m, const struct candle *c)
 {
     lua_createtable(L, 0, 14);
     lua_pushstring(L, m->syms.v[c->symbol].name);
@@ -103,7 +103,7 @@ static int c_last(lua_State *L)
         const struct candle *c = series_closed(s, m->candles.history, (uint32_t)i);
         if (!c)
             break;
-        push_candle(L, m, c);
+        lh_push_candle(L, m, c);
         lua_rawseti(L, -2, i + 1);
     }
     return 1;
@@ -117,7 +117,7 @@ static int c_forming(lua_State *L)
         lua_pushnil(L);
         return 1;
     }
-    push_candle(L, market_of(L), &s->forming);
+    lh_push_candle(L, market_of(L), &s->forming);
     return 1;
 }
 

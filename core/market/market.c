@@ -119,5 +119,7 @@ int market_set_ranking(struct market *m, const uint32_t *ids, const double *qv, 
     m->nranked = n;
     m->quote_volume = v;
     m->nqv = m->syms.n;
+    if (m->on_ranking)
+        m->on_ranking(m->on_ranking_ud);
     return 0;
 }

@@ -43,6 +43,8 @@ struct market {
     int log_closes;               /* debug lines per closed candle (tests) */
     market_event_fn on_event;
     void *on_event_ud;
+    void (*on_ranking)(void *ud);   /* the ranking changed */
+    void *on_ranking_ud;
 };
 
 int market_init(struct market *m, uint32_t history, struct logger *log);

@@ -7,6 +7,7 @@
 #include "store/store.h"
 
 #define STORE_TG_STATEMENTS 16
+#define STORE_ALERT_STATEMENTS 12
 
 struct store {
     sqlite3 *db;
@@ -14,6 +15,7 @@ struct store {
     struct logger *log;
     sqlite3_stmt *begin, *commit, *rollback, *kv_get, *kv_put, *kv_del;
     sqlite3_stmt *tg[STORE_TG_STATEMENTS];   /* telegram.c's, prepared on first use */
+    sqlite3_stmt *alert[STORE_ALERT_STATEMENTS];   /* alerts.c's */
     int in_batch;
     char error[512];
     void (*on_batch)(void *ud);
@@ -27,5 +29,13 @@ int store_run(struct store *s, sqlite3_stmt *st, const char *what);
 /* Opens the write batch unless one is open. */
 int store_batch(struct store *s);
 int store_prepare(struct store *s, sqlite3_stmt **st, const char *sql);
+/* The statement sql, prepared into *slot on first use; NULL on error. */
+sqlite3_stmt *store_stmt(struct store *s, sqlite3_stmt **slot, const char *sql);
+/* Runs a write statement inside the batch and clears its bindings. */
+int store_write(struct store *s, sqlite3_stmt *st);
+/* Steps a query to its end, or until row() returns non-zero. */
+int store_each_row(struct store *s, sqlite3_stmt *st, int (*row)(sqlite3_stmt *st, void *ud),
+                   void *ud);
+const char *store_col_text(sqlite3_stmt *st, int i);
 
 #endif

@@ -38,6 +38,34 @@ static const char *const migrations[] = {
     "  active INTEGER NOT NULL,"
     "  changed_ms INTEGER NOT NULL"
     ");",
+    /* 3: alerts: presets, the candle each (chat, symbol, interval) last
+     * fired for, and a log of what fired for the presets' statistics */
+    "CREATE TABLE presets ("
+    "  id INTEGER PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL,"
+    "  chat_id INTEGER NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  updated_ms INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX presets_user ON presets (user_id);"
+    "CREATE TABLE alert_fired ("
+    "  chat_id INTEGER NOT NULL,"
+    "  symbol TEXT NOT NULL,"
+    "  interval INTEGER NOT NULL,"
+    "  open_time INTEGER NOT NULL,"
+    "  PRIMARY KEY (chat_id, symbol, interval)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE alert_log ("
+    "  id INTEGER PRIMARY KEY,"
+    "  preset_id INTEGER NOT NULL,"
+    "  chat_id INTEGER NOT NULL,"
+    "  symbol TEXT NOT NULL,"
+    "  interval INTEGER NOT NULL,"
+    "  open_time INTEGER NOT NULL,"
+    "  move REAL NOT NULL,"
+    "  fired_ms INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX alert_log_preset ON alert_log (preset_id, fired_ms);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -166,6 +194,8 @@ void store_close(struct store *s)
     sqlite3_finalize(s->kv_del);
     for (int i = 0; i < STORE_TG_STATEMENTS; i++)
         sqlite3_finalize(s->tg[i]);
+    for (int i = 0; i < STORE_ALERT_STATEMENTS; i++)
+        sqlite3_finalize(s->alert[i]);
     if (s->db) {
         sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
         sqlite3_close(s->db);
@@ -263,6 +293,46 @@ int store_kv_set(struct store *s, const char *scope, const char *key, const char
     int rc = store_run(s, st, "write");
     sqlite3_clear_bindings(st);
     return rc;
+}
+
+sqlite3_stmt *store_stmt(struct store *s, sqlite3_stmt **slot, const char *sql)
+{
+    if (!*slot && store_prepare(s, slot, sql) != 0) {
+        store_set_error(s, "prepare");
+        return NULL;
+    }
+    return *slot;
+}
+
+int store_write(struct store *s, sqlite3_stmt *st)
+{
+    int rc = st && store_batch(s) == 0 ? store_run(s, st, "write") : -1;
+    if (st)
+        sqlite3_clear_bindings(st);
+    return rc;
+}
+
+int store_each_row(struct store *s, sqlite3_stmt *st, int (*row)(sqlite3_stmt *st, void *ud),
+                   void *ud)
+{
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (row(st, ud))
+            break;
+    int bad = rc != SQLITE_ROW && rc != SQLITE_DONE;
+    if (bad)
+        store_set_error(s, "read");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return bad ? -1 : 0;
+}
+
+const char *store_col_text(sqlite3_stmt *st, int i)
+{
+    const char *v = (const char *)sqlite3_column_text(st, i);
+    return v ? v : "";
 }
 
 const char *store_error(const struct store *s)

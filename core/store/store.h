@@ -79,6 +79,29 @@ int store_handled_prune(struct store *s, int64_t below);
 int store_chat_set_active(struct store *s, int64_t chat_id, int active, int64_t now_ms);
 int store_chats_inactive_each(struct store *s, store_chat_fn fn, void *ud);
 
+/* ---- Alerts (alerts.c) ---- */
+
+typedef int (*store_preset_fn)(void *ud, int64_t id, int64_t user, int64_t chat,
+                               const char *body);
+typedef int (*store_fired_fn)(void *ud, int64_t chat, const char *symbol, int iv,
+                              int64_t open_time);
+
+/* Inserts (*id == 0: sets *id) or replaces a preset's JSON body. */
+int store_preset_put(struct store *s, int64_t *id, int64_t user, int64_t chat, const char *body,
+                     int64_t now_ms);
+int store_preset_delete(struct store *s, int64_t id);
+int store_presets_each(struct store *s, store_preset_fn fn, void *ud);
+/* The candle (chat, symbol, interval) last fired for. */
+int store_fired_set(struct store *s, int64_t chat, const char *symbol, int iv, int64_t open_time);
+int store_fired_each(struct store *s, store_fired_fn fn, void *ud);
+int store_fired_prune(struct store *s, int64_t open_before);
+int store_alert_log(struct store *s, int64_t preset, int64_t chat, const char *symbol, int iv,
+                    int64_t open_time, double move, int64_t now_ms);
+/* Alerts of a preset since day_start and since week_start, and the last. */
+int store_alert_stats(struct store *s, int64_t preset, int64_t day_start, int64_t week_start,
+                      long *day, long *week, int64_t *last_ms);
+int store_alert_log_prune(struct store *s, int64_t before_ms);
+
 /* The last error, or NULL while the store is healthy. */
 const char *store_error(const struct store *s);
 const char *store_path(const struct store *s);

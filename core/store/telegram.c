@@ -35,21 +35,9 @@ _Static_assert(Q_COUNT <= STORE_TG_STATEMENTS, "room for the statements");
 
 static sqlite3_stmt *stmt(struct store *s, int q)
 {
-    if (!s->tg[q] && store_prepare(s, &s->tg[q], sql[q]) != 0) {
-        store_set_error(s, "prepare");
-        return NULL;
-    }
-    return s->tg[q];
+    return store_stmt(s, &s->tg[q], sql[q]);
 }
 
-/* A write inside the batch; the statement's bindings are cleared after. */
-static int write(struct store *s, sqlite3_stmt *st)
-{
-    int rc = st && store_batch(s) == 0 ? store_run(s, st, "write") : -1;
-    if (st)
-        sqlite3_clear_bindings(st);
-    return rc;
-}
 
 int store_outbox_add(struct store *s, struct store_outbox_row *r)
 {
@@ -64,7 +52,7 @@ int store_outbox_add(struct store *s, struct store_outbox_row *r)
     sqlite3_bind_int(st, 6, r->alerts);
     sqlite3_bind_double(st, 7, r->priority);
     sqlite3_bind_int64(st, 8, r->queued_ms);
-    if (write(s, st) != 0)
+    if (store_write(s, st) != 0)
         return -1;
     r->id = sqlite3_last_insert_rowid(s->db);
     return 0;
@@ -78,7 +66,7 @@ int store_outbox_set_text(struct store *s, int64_t id, const char *text, int ale
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, alerts);
-    return write(s, st);
+    return store_write(s, st);
 }
 
 int store_outbox_remove(struct store *s, int64_t id)
@@ -87,30 +75,7 @@ int store_outbox_remove(struct store *s, int64_t id)
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, id);
-    return write(s, st);
-}
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-    const char *v = (const char *)sqlite3_column_text(st, i);
-    return v ? v : "";
-}
-
-/* Steps a query to its end, or until fn returns non-zero. */
-static int each_row(struct store *s, sqlite3_stmt *st, int (*row)(sqlite3_stmt *st, void *ud),
-                    void *ud)
-{
-    if (!st)
-        return -1;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (row(st, ud))
-            break;
-    int bad = rc != SQLITE_ROW && rc != SQLITE_DONE;
-    if (bad)
-        store_set_error(s, "read");
-    sqlite3_reset(st);
-    return bad ? -1 : 0;
+    return store_write(s, st);
 }
 
 struct outbox_each {
@@ -125,9 +90,9 @@ static int outbox_row(sqlite3_stmt *st, void *ud)
         .id = sqlite3_column_int64(st, 0),
         .chat_id = sqlite3_column_int64(st, 1),
         .kind = sqlite3_column_int(st, 2),
-        .method = col_text(st, 3),
-        .params = col_text(st, 4),
-        .text = col_text(st, 5),
+        .method = store_col_text(st, 3),
+        .params = store_col_text(st, 4),
+        .text = store_col_text(st, 5),
         .alerts = sqlite3_column_int(st, 6),
         .priority = sqlite3_column_double(st, 7),
         .queued_ms = sqlite3_column_int64(st, 8),
@@ -138,7 +103,7 @@ static int outbox_row(sqlite3_stmt *st, void *ud)
 int store_outbox_each(struct store *s, store_outbox_fn fn, void *ud)
 {
     struct outbox_each e = {fn, ud};
-    return each_row(s, stmt(s, Q_OUT_ALL), outbox_row, &e);
+    return store_each_row(s, stmt(s, Q_OUT_ALL), outbox_row, &e);
 }
 
 int store_inbox_add(struct store *s, int64_t update_id, const char *body)
@@ -158,7 +123,7 @@ int store_inbox_add(struct store *s, int64_t update_id, const char *body)
     }
     sqlite3_bind_int64(add, 1, update_id);
     sqlite3_bind_text(add, 2, body, -1, SQLITE_STATIC);
-    return write(s, add) == 0 ? 1 : -1;
+    return store_write(s, add) == 0 ? 1 : -1;
 }
 
 int store_inbox_done(struct store *s, int64_t update_id)
@@ -168,7 +133,7 @@ int store_inbox_done(struct store *s, int64_t update_id)
         return -1;
     sqlite3_bind_int64(del, 1, update_id);
     sqlite3_bind_int64(add, 1, update_id);
-    int a = write(s, del), b = write(s, add);
+    int a = store_write(s, del), b = store_write(s, add);
     return a || b ? -1 : 0;
 }
 
@@ -180,13 +145,13 @@ struct inbox_each {
 static int inbox_row(sqlite3_stmt *st, void *ud)
 {
     struct inbox_each *e = ud;
-    return e->fn(e->ud, sqlite3_column_int64(st, 0), col_text(st, 1));
+    return e->fn(e->ud, sqlite3_column_int64(st, 0), store_col_text(st, 1));
 }
 
 int store_inbox_each(struct store *s, store_inbox_fn fn, void *ud)
 {
     struct inbox_each e = {fn, ud};
-    return each_row(s, stmt(s, Q_IN_ALL), inbox_row, &e);
+    return store_each_row(s, stmt(s, Q_IN_ALL), inbox_row, &e);
 }
 
 int store_handled_prune(struct store *s, int64_t below)
@@ -195,7 +160,7 @@ int store_handled_prune(struct store *s, int64_t below)
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, below);
-    return write(s, st);
+    return store_write(s, st);
 }
 
 int store_chat_set_active(struct store *s, int64_t chat_id, int active, int64_t now_ms)
@@ -206,7 +171,7 @@ int store_chat_set_active(struct store *s, int64_t chat_id, int active, int64_t 
     sqlite3_bind_int64(st, 1, chat_id);
     sqlite3_bind_int(st, 2, active);
     sqlite3_bind_int64(st, 3, now_ms);
-    return write(s, st);
+    return store_write(s, st);
 }
 
 struct chats_each {
@@ -223,5 +188,5 @@ static int chat_row(sqlite3_stmt *st, void *ud)
 int store_chats_inactive_each(struct store *s, store_chat_fn fn, void *ud)
 {
     struct chats_each e = {fn, ud};
-    return each_row(s, stmt(s, Q_CHATS_OFF), chat_row, &e);
+    return store_each_row(s, stmt(s, Q_CHATS_OFF), chat_row, &e);
 }

@@ -54,6 +54,33 @@ int i64map_put(struct i64map *m, int64_t key, void *val)
     return 0;
 }
 
+void *i64map_del(struct i64map *m, int64_t key)
+{
+    if (!m->cap)
+        return NULL;
+    size_t mask = m->cap - 1, i = slot(key, m->cap);
+    while (m->vals[i] && m->keys[i] != key)
+        i = (i + 1) & mask;
+    void *val = m->vals[i];
+    if (!val)
+        return NULL;
+    m->vals[i] = NULL;
+    m->n--;
+    /* backward shift: pull later entries of the run into the hole, so
+     * every lookup's probe still reaches its key without tombstones */
+    for (size_t j = (i + 1) & mask; m->vals[j]; j = (j + 1) & mask) {
+        size_t home = slot(m->keys[j], m->cap);
+        /* j may move to i when home is not cyclically within (i, j] */
+        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+            m->keys[i] = m->keys[j];
+            m->vals[i] = m->vals[j];
+            m->vals[j] = NULL;
+            i = j;
+        }
+    }
+    return val;
+}
+
 void i64map_free(struct i64map *m)
 {
     free(m->keys);

@@ -1,5 +1,5 @@
-/* A map from 64-bit ids (chat and user ids) to pointers: open addressing,
- * no removal (entries live as long as the map). */
+/* A map from 64-bit ids (chat, user and preset ids) to pointers: open
+ * addressing with linear probing. */
 #ifndef CW_I64MAP_H
 #define CW_I64MAP_H
 
@@ -15,6 +15,8 @@ struct i64map {
 void *i64map_get(const struct i64map *m, int64_t key);
 /* Adds or replaces; val must not be NULL.  0, or -1 when out of memory. */
 int i64map_put(struct i64map *m, int64_t key, void *val);
+/* Removes key; its value, or NULL when it was not there. */
+void *i64map_del(struct i64map *m, int64_t key);
 /* Frees the map's arrays (not the values). */
 void i64map_free(struct i64map *m);
 

@@ -57,6 +57,14 @@ int main(void)
     is_int(m.n, 3000, "and are counted once");
     i64map_put(&m, 0, &vals[1]);
     is_int(m.n, 3000, "replacing does not add");
+    fine = 1;
+    for (int i = 0; i < 3000; i += 2)
+        fine &= i64map_del(&m, (int64_t)i * -1000003) == (i ? &vals[i] : &vals[1]);
+    for (int i = 0; i < 3000; i++)
+        fine &= i64map_get(&m, (int64_t)i * -1000003) == (i % 2 ? &vals[i] : NULL);
+    ok(fine, "removing every other id leaves the rest reachable");
+    is_int(m.n, 1500, "and counted");
+    ok(i64map_del(&m, 0) == NULL, "removing an absent id finds nothing");
     i64map_free(&m);
     return done();
 }

@@ -1,0 +1,702 @@
+#include "alert/engine.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert/fired.h"
+#include "alert/index.h"
+#include "app.h"
+#include "market/interval.h"
+#include "store/store.h"
+#include "tg/bot.h"
+#include "tg/text.h"
+#include "util/i64map.h"
+#include "util/jsonw.h"
+
+#define MAX_RULES 16
+#define QUEUE_CAP 65536          /* candle events between two loop turns */
+#define DAY_MS 86400000LL
+
+struct rule {
+    char name[RULE_NAME_MAX + 1];
+    int live, on_forming, on_close;
+    struct index ix;
+};
+
+struct match {
+    int64_t chat, preset;
+    const struct preset *p;
+};
+
+struct alert_engine {
+    struct app *app;
+    struct alert_hooks hooks;
+    struct rule rules[MAX_RULES];
+    int nrules;
+    struct preset **subs;        /* by subscription id; NULL: free */
+    uint32_t nsubs, capsubs;
+    struct i64map by_id;         /* preset id -> preset */
+    struct fired fired;
+    struct candle *queue;        /* ring of events waiting for the loop */
+    uint32_t qhead, qlen;
+    struct timer *drain_timer;
+    struct match *scratch;
+    size_t nscratch, capscratch;
+    struct alert_stats st;
+};
+
+/* ---- presets: JSON body <-> struct ---- */
+
+static const char *const dir_names[] = {"both", "up", "down"};
+
+static char *preset_body(const struct preset *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", p->name);
+    cJSON_AddStringToObject(o, "rule", p->rule);
+    cJSON_AddStringToObject(o, "pairs", p->pairs == PAIRS_TOP ? "top" : "manual");
+    if (p->pairs == PAIRS_TOP) {
+        cJSON_AddNumberToObject(o, "top_n", p->top_n);
+    } else {
+        cJSON *a = cJSON_AddArrayToObject(o, "symbols");
+        for (int i = 0; i < p->nsymbols; i++)
+            cJSON_AddItemToArray(a, cJSON_CreateString(p->symbols[i]));
+    }
+    cJSON *ivs = cJSON_AddArrayToObject(o, "intervals");
+    for (int iv = 0; iv < IV_COUNT; iv++)
+        if (p->intervals & 1 << iv)
+            cJSON_AddItemToArray(ivs, cJSON_CreateString(interval_name(iv)));
+    cJSON_AddNumberToObject(o, "threshold", p->threshold);
+    cJSON_AddStringToObject(o, "direction", dir_names[p->dir]);
+    cJSON_AddStringToObject(o, "trigger", p->on_close ? "close" : "forming");
+    cJSON_AddNumberToObject(o, "min_volume", p->min_volume);
+    cJSON_AddBoolToObject(o, "active", p->active);
+    cJSON_AddNumberToObject(o, "created_ms", (double)p->created_ms);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+static void preset_free(struct preset *p)
+{
+    if (p) {
+        free(p->symbols);
+        free(p->indexed);
+        free(p);
+    }
+}
+
+static const char *jstr(const cJSON *o, const char *k, const char *dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+static double jnum(const cJSON *o, const char *k, double dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+static struct preset *preset_parse(const char *body)
+{
+    cJSON *o = cJSON_Parse(body);
+    struct preset *p = calloc(1, sizeof *p);
+    if (!o || !p) {
+        cJSON_Delete(o);
+        free(p);
+        return NULL;
+    }
+    snprintf(p->name, sizeof p->name, "%s", jstr(o, "name", "?"));
+    snprintf(p->rule, sizeof p->rule, "%s", jstr(o, "rule", "move"));
+    p->pairs = strcmp(jstr(o, "pairs", "top"), "manual") == 0 ? PAIRS_MANUAL : PAIRS_TOP;
+    p->top_n = (int)jnum(o, "top_n", 100);
+    const cJSON *syms = cJSON_GetObjectItemCaseSensitive(o, "symbols"), *it;
+    int n = cJSON_GetArraySize(syms);
+    if (n > 0 && (p->symbols = calloc((size_t)n, sizeof *p->symbols)))
+        cJSON_ArrayForEach(it, syms)
+            if (cJSON_IsString(it))
+                snprintf(p->symbols[p->nsymbols++], sizeof p->symbols[0], "%s", it->valuestring);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "intervals"))
+    {
+        int iv = cJSON_IsString(it) ? interval_parse(it->valuestring, strlen(it->valuestring)) : -1;
+        if (iv >= 0)
+            p->intervals |= 1 << iv;
+    }
+    p->threshold = jnum(o, "threshold", 0);
+    const char *d = jstr(o, "direction", "both");
+    p->dir = !strcmp(d, "up") ? DIR_UP : !strcmp(d, "down") ? DIR_DOWN : DIR_BOTH;
+    p->on_close = strcmp(jstr(o, "trigger", "forming"), "close") == 0;
+    p->min_volume = jnum(o, "min_volume", 0);
+    p->active = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(o, "active"));
+    p->created_ms = (int64_t)jnum(o, "created_ms", 0);
+    cJSON_Delete(o);
+    return p;
+}
+
+/* ---- rules and indexing ---- */
+
+static int rule_slot(struct alert_engine *e, const char *name, int create)
+{
+    for (int i = 0; i < e->nrules; i++)
+        if (strcmp(e->rules[i].name, name) == 0)
+            return i;
+    if (!create || e->nrules == MAX_RULES)
+        return -1;
+    struct rule *r = &e->rules[e->nrules];
+    memset(r, 0, sizeof *r);
+    snprintf(r->name, sizeof r->name, "%s", name);
+    index_init(&r->ix);
+    return e->nrules++;
+}
+
+/* The symbol ids a preset covers now. */
+static uint32_t covered(struct alert_engine *e, const struct preset *p, uint32_t **out)
+{
+    struct market *m = &e->app->market;
+    uint32_t n = 0;
+    if (p->pairs == PAIRS_TOP) {
+        uint32_t k = (uint32_t)p->top_n < m->nranked ? (uint32_t)p->top_n : m->nranked;
+        *out = malloc(sizeof **out * (k ? k : 1));
+        if (*out)
+            for (uint32_t i = 0; i < k; i++)
+                (*out)[n++] = m->ranked[i];
+        return n;
+    }
+    *out = malloc(sizeof **out * (size_t)(p->nsymbols ? p->nsymbols : 1));
+    for (int i = 0; *out && i < p->nsymbols; i++) {
+        int id = symtab_add(&m->syms, p->symbols[i], strlen(p->symbols[i]));
+        if (id >= 0)
+            (*out)[n++] = (uint32_t)id;
+    }
+    return n;
+}
+
+static void index_symbol(struct alert_engine *e, struct preset *p, uint32_t sym, int add)
+{
+    struct index *ix = &e->rules[p->rule_slot].ix;
+    enum index_trigger trig = p->on_close ? INDEX_CLOSE : INDEX_FORMING;
+    for (int iv = 0; iv < IV_COUNT; iv++) {
+        if (!(p->intervals & 1 << iv))
+            continue;
+        for (int d = INDEX_UP; d <= INDEX_DOWN; d++) {
+            if ((d == INDEX_UP && p->dir == DIR_DOWN) || (d == INDEX_DOWN && p->dir == DIR_UP))
+                continue;
+            if (add) {
+                index_add(ix, sym, iv, d, trig, (float)p->threshold, p->sub);
+                e->st.subscriptions++;
+            } else {
+                e->st.subscriptions -= index_remove(ix, sym, iv, d, trig, p->sub);
+            }
+        }
+    }
+}
+
+static void unindex(struct alert_engine *e, struct preset *p)
+{
+    for (uint32_t i = 0; i < p->nindexed; i++)
+        index_symbol(e, p, p->indexed[i], 0);
+    free(p->indexed);
+    p->indexed = NULL;
+    p->nindexed = 0;
+}
+
+static void reindex(struct alert_engine *e, struct preset *p)
+{
+    unindex(e, p);
+    if (!p->active || p->rule_slot < 0)
+        return;
+    uint32_t *syms = NULL;
+    uint32_t n = covered(e, p, &syms);
+    for (uint32_t i = 0; i < n; i++)
+        index_symbol(e, p, syms[i], 1);
+    p->indexed = syms;
+    p->nindexed = n;
+}
+
+/* Takes a parsed preset into memory (not the store). */
+static int adopt(struct alert_engine *e, struct preset *p)
+{
+    if (e->nsubs == e->capsubs) {
+        uint32_t cap = e->capsubs ? e->capsubs * 2 : 1024;
+        struct preset **v = realloc(e->subs, sizeof *v * cap);
+        if (!v)
+            return -1;
+        e->subs = v;
+        e->capsubs = cap;
+    }
+    if (i64map_put(&e->by_id, p->id, p) != 0)
+        return -1;
+    p->sub = e->nsubs;
+    e->subs[e->nsubs++] = p;
+    p->rule_slot = rule_slot(e, p->rule, 1);
+    e->st.presets++;
+    reindex(e, p);
+    return 0;
+}
+
+const char *alert_rule_name(struct alert_engine *e, int rule)
+{
+    return rule >= 0 && rule < e->nrules ? e->rules[rule].name : "";
+}
+
+/* ---- the public preset API ---- */
+
+static int count_user(struct alert_engine *e, int64_t user)
+{
+    int n = 0;
+    for (uint32_t i = 0; i < e->nsubs; i++)
+        n += e->subs[i] && e->subs[i]->user_id == user;
+    return n;
+}
+
+static int universe_loaded(const struct market *m)
+{
+    for (uint32_t i = 0; i < m->syms.n; i++)
+        if (m->syms.v[i].active)
+            return 1;
+    return 0;
+}
+
+/* Checks a manual list against the live universe: upper-cases it, drops
+ * repeats, and names what is unknown. */
+static int check_symbols(struct alert_engine *e, struct preset *p, char *err, size_t errlen)
+{
+    struct market *m = &e->app->market;
+    int live = universe_loaded(m), n = 0;
+    char unknown[300] = "";
+    for (int i = 0; i < p->nsymbols; i++) {
+        char *s = p->symbols[i];
+        for (char *c = s; *c; c++)
+            if (*c >= 'a' && *c <= 'z')
+                *c = (char)(*c - 32);
+        int id = symtab_find(&m->syms, s, strlen(s));
+        if (id < 0 || (live && !m->syms.v[id].active)) {
+            size_t u = strlen(unknown);
+            if (u < sizeof unknown - 40)
+                snprintf(unknown + u, sizeof unknown - u, "%s%s", u ? ", " : "", s);
+            continue;
+        }
+        int dup = 0;
+        for (int j = 0; j < n; j++)
+            dup |= strcmp(p->symbols[j], s) == 0;
+        if (!dup)
+            memmove(p->symbols[n++], s, sizeof p->symbols[0]);
+    }
+    if (unknown[0]) {
+        snprintf(err, errlen, "Unknown pairs: %s. Use the exchange's names, like BTCUSDT.",
+                 unknown);
+        return -1;
+    }
+    p->nsymbols = n;
+    return 0;
+}
+
+static int validate(struct alert_engine *e, struct preset *p, char *err, size_t errlen)
+{
+    struct config *cfg = &e->app->cfg;
+    size_t chars = tg_text_chars(p->name);
+    if (chars < 1 || chars > PRESET_NAME_MAX) {
+        snprintf(err, errlen, "A name has 1 to %d characters.", PRESET_NAME_MAX);
+        return -1;
+    }
+    for (const char *c = p->name; *c; c++)
+        if ((unsigned char)*c < 0x20) {
+            snprintf(err, errlen, "A name is one line of text.");
+            return -1;
+        }
+    if (p->pairs == PAIRS_TOP && (p->top_n < 1 || p->top_n > 1000)) {
+        snprintf(err, errlen, "Top N takes N from 1 to 1000.");
+        return -1;
+    }
+    if (p->pairs == PAIRS_MANUAL) {
+        if (p->nsymbols < 1 || p->nsymbols > cfg->limits.pairs_per_preset) {
+            snprintf(err, errlen, "A list has 1 to %ld pairs.", cfg->limits.pairs_per_preset);
+            return -1;
+        }
+        if (check_symbols(e, p, err, errlen) != 0)
+            return -1;
+    }
+    if (!p->intervals || (p->intervals & ~cfg->exchange.intervals)) {
+        snprintf(err, errlen, "Choose timeframes among the ones the bot watches.");
+        return -1;
+    }
+    double t = round(p->threshold * 100) / 100;
+    if (!(t >= 0.1 && t <= 100)) {
+        snprintf(err, errlen, "The threshold is a percentage from 0.1 to 100, like 2.5.");
+        return -1;
+    }
+    p->threshold = t;
+    if (p->dir < DIR_BOTH || p->dir > DIR_DOWN || !(p->min_volume >= 0)) {
+        snprintf(err, errlen, "Unknown direction or volume.");
+        return -1;
+    }
+    if (strlen(p->rule) == 0)
+        snprintf(p->rule, sizeof p->rule, "move");
+    return 0;
+}
+
+int alert_preset_save(struct alert_engine *e, struct preset *in, char *err, size_t errlen)
+{
+    struct preset *old = in->id ? i64map_get(&e->by_id, in->id) : NULL;
+    if (in->id && (!old || old->user_id != in->user_id)) {
+        snprintf(err, errlen, "No such preset.");
+        return -1;
+    }
+    if (!old && count_user(e, in->user_id) >= e->app->cfg.limits.presets_per_user) {
+        snprintf(err, errlen, "You have %ld presets, the most there can be. Delete one first.",
+                 e->app->cfg.limits.presets_per_user);
+        return -1;
+    }
+    if (validate(e, in, err, errlen) != 0)
+        return -1;
+    if (!in->created_ms)
+        in->created_ms = app_wall_ms(e->app);
+    char *body = preset_body(in);
+    if (!body || !e->app->store ||
+        store_preset_put(e->app->store, &in->id, in->user_id, in->chat_id, body,
+                         app_wall_ms(e->app)) != 0) {
+        free(body);
+        snprintf(err, errlen, "The preset could not be saved; please try again.");
+        return -1;
+    }
+    struct preset *p = preset_parse(body);
+    free(body);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    p->id = in->id;
+    p->user_id = in->user_id;
+    p->chat_id = old ? old->chat_id : in->chat_id;
+    if (old) {   /* same subscription id, new settings */
+        unindex(e, old);
+        p->sub = old->sub;
+        e->subs[p->sub] = p;
+        i64map_put(&e->by_id, p->id, p);
+        p->rule_slot = rule_slot(e, p->rule, 1);
+        preset_free(old);
+        reindex(e, p);
+        return 0;
+    }
+    return adopt(e, p);
+}
+
+int alert_preset_delete(struct alert_engine *e, int64_t id)
+{
+    struct preset *p = i64map_get(&e->by_id, id);
+    if (!p || !e->subs[p->sub])
+        return -1;
+    unindex(e, p);
+    e->subs[p->sub] = NULL;
+    i64map_del(&e->by_id, id);
+    if (e->app->store)
+        store_preset_delete(e->app->store, id);
+    e->st.presets--;
+    preset_free(p);
+    return 0;
+}
+
+const struct preset *alert_preset_get(struct alert_engine *e, int64_t id)
+{
+    return i64map_get(&e->by_id, id);
+}
+
+int alert_presets_of(struct alert_engine *e, int64_t user, const struct preset **out, int max)
+{
+    int n = 0;
+    for (uint32_t i = 0; i < e->nsubs && n < max; i++)
+        if (e->subs[i] && e->subs[i]->user_id == user)
+            out[n++] = e->subs[i];
+    return n;
+}
+
+long alert_subscriptions_of(struct alert_engine *e, int64_t user)
+{
+    long n = 0;
+    for (uint32_t i = 0; i < e->nsubs; i++) {
+        const struct preset *p = e->subs[i];
+        if (p && p->user_id == user && p->active)
+            n += (long)p->nindexed * __builtin_popcount((unsigned)p->intervals);
+    }
+    return n;
+}
+
+/* ---- events ---- */
+
+static void drain_due(void *ud)
+{
+    struct alert_engine *e = ud;
+    e->drain_timer = NULL;
+    alert_drain(e);
+}
+
+/* The market's callback: runs inside network callbacks, so it only
+ * queues (no Lua there) and asks the loop to drain. */
+static void on_event(void *ud, const struct candle *c, enum candle_event ev)
+{
+    struct alert_engine *e = ud;
+    if (ev == CANDLE_IGNORED)
+        return;
+    if (e->qlen == QUEUE_CAP) {
+        e->st.dropped_events++;
+        return;
+    }
+    e->queue[(e->qhead + e->qlen++) % QUEUE_CAP] = *c;
+    if (!e->drain_timer)
+        e->drain_timer = timers_add(&e->app->timers, app_now_ms(e->app), drain_due, e);
+}
+
+static void collect(void *ud, uint32_t sub, float threshold)
+{
+    (void)threshold;
+    struct alert_engine *e = ud;
+    const struct preset *p = sub < e->nsubs ? e->subs[sub] : NULL;
+    if (!p)
+        return;
+    if (e->nscratch == e->capscratch) {
+        size_t cap = e->capscratch ? e->capscratch * 2 : 256;
+        struct match *v = realloc(e->scratch, sizeof *v * cap);
+        if (!v)
+            return;
+        e->scratch = v;
+        e->capscratch = cap;
+    }
+    e->scratch[e->nscratch++] = (struct match){p->chat_id, p->id, p};
+}
+
+static int by_chat(const void *a, const void *b)
+{
+    const struct match *x = a, *y = b;
+    if (x->chat != y->chat)
+        return x->chat < y->chat ? -1 : 1;
+    return (x->preset > y->preset) - (x->preset < y->preset);
+}
+
+static char *default_text(const struct alert_view *a)
+{
+    char *s = malloc(512);
+    if (s)
+        snprintf(s, 512, "<b>%s</b> %s %s %+.2f%% (%s)", a->symbol,
+                 interval_name(a->candle->interval), a->move >= 0 ? "▲" : "▼", a->move,
+                 a->npresets ? a->presets[0] : "");
+    return s;
+}
+
+/* One chat's alert for this candle: once per candle, every matching
+ * preset named. */
+static void fire(struct alert_engine *e, int rule, const struct candle *c, const char *sym,
+                 double move, const struct match *m, size_t n)
+{
+    if (fired_get(&e->fired, m->chat, c->symbol, c->interval) == c->open_time) {
+        e->st.duplicates++;
+        return;
+    }
+    const char *names[16];
+    int nn = 0;
+    for (size_t i = 0; i < n && nn < 16; i++)
+        names[nn++] = m[i].p->name;
+    struct alert_view v = {c, sym, move, names, nn};
+    char *text = e->hooks.format ? e->hooks.format(e->hooks.ud, rule, &v) : NULL;
+    if (!text)
+        text = default_text(&v);
+    if (!text)
+        return;
+    if (e->app->tg)
+        tg_sched_alert(tg_bot_sched(e->app->tg), m->chat, text, fabs(move));
+    free(text);
+    fired_set(&e->fired, m->chat, c->symbol, c->interval, c->open_time);
+    e->st.fired++;
+    struct store *st = e->app->store;
+    if (st) {
+        store_fired_set(st, m->chat, sym, c->interval, c->open_time);
+        for (size_t i = 0; i < n; i++)
+            store_alert_log(st, m[i].preset, m->chat, sym, c->interval, c->open_time, move,
+                            app_wall_ms(e->app));
+    }
+}
+
+static void evaluate(struct alert_engine *e, const struct candle *c)
+{
+    struct market *m = &e->app->market;
+    const char *sym = m->syms.v[c->symbol].name;
+    int64_t now = market_exchange_now(m, app_wall_ms(e->app));
+    int64_t age = now - (c->closed ? c->close_time : c->event_time);
+    int late = age > (int64_t)(e->app->cfg.exchange.late_alert_max * 1000);
+    for (int r = 0; r < e->nrules; r++) {
+        struct rule *ru = &e->rules[r];
+        if (!ru->live || !(c->closed ? ru->on_close : ru->on_forming) || !e->hooks.value)
+            continue;
+        int ok = 0;
+        double v = e->hooks.value(e->hooks.ud, r, c, sym, &ok);
+        if (!ok || !isfinite(v))
+            continue;
+        e->st.evaluated++;
+        enum index_dir d = v >= 0 ? INDEX_UP : INDEX_DOWN;
+        float mag = (float)fabs(v);
+        e->nscratch = 0;
+        index_match(&ru->ix, c->symbol, c->interval, d, INDEX_FORMING, mag, collect, e);
+        if (c->closed)
+            index_match(&ru->ix, c->symbol, c->interval, d, INDEX_CLOSE, mag, collect, e);
+        if (!e->nscratch)
+            continue;
+        e->st.matched += e->nscratch;
+        if (late) {   /* history is complete, but nobody wants old news */
+            e->st.late++;
+            continue;
+        }
+        double qv = c->symbol < m->nqv && m->quote_volume ? m->quote_volume[c->symbol] : 0;
+        size_t k = 0;   /* drop presets whose volume floor this pair is under */
+        for (size_t i = 0; i < e->nscratch; i++)
+            if (!(e->scratch[i].p->min_volume > 0 && qv < e->scratch[i].p->min_volume))
+                e->scratch[k++] = e->scratch[i];
+        qsort(e->scratch, k, sizeof *e->scratch, by_chat);
+        for (size_t i = 0, j; i < k; i = j) {
+            for (j = i; j < k && e->scratch[j].chat == e->scratch[i].chat; j++)
+                ;
+            fire(e, r, c, sym, v, e->scratch + i, j - i);
+        }
+    }
+}
+
+void alert_drain(struct alert_engine *e)
+{
+    while (e->qlen) {
+        struct candle c = e->queue[e->qhead];
+        e->qhead = (e->qhead + 1) % QUEUE_CAP;
+        e->qlen--;
+        e->st.events++;
+        evaluate(e, &c);
+    }
+}
+
+static void on_ranking(void *ud)
+{
+    struct alert_engine *e = ud;
+    for (uint32_t i = 0; i < e->nsubs; i++)
+        if (e->subs[i] && e->subs[i]->pairs == PAIRS_TOP)
+            reindex(e, e->subs[i]);
+}
+
+/* ---- set-up ---- */
+
+void alert_set_hooks(struct alert_engine *e, const struct alert_hooks *h)
+{
+    e->hooks = *h;
+}
+
+void alert_set_rules(struct alert_engine *e, const char *const *names, const int *on_forming,
+                     const int *on_close, int n)
+{
+    for (int i = 0; i < e->nrules; i++)
+        e->rules[i].live = 0;
+    for (int i = 0; i < n; i++) {
+        int s = rule_slot(e, names[i], 1);
+        if (s < 0)
+            continue;
+        e->rules[s].live = 1;
+        e->rules[s].on_forming = on_forming[i];
+        e->rules[s].on_close = on_close[i];
+    }
+    /* presets of a rule that just appeared */
+    for (uint32_t i = 0; i < e->nsubs; i++)
+        if (e->subs[i] && e->subs[i]->rule_slot < 0) {
+            e->subs[i]->rule_slot = rule_slot(e, e->subs[i]->rule, 1);
+            reindex(e, e->subs[i]);
+        }
+}
+
+static int load_preset(void *ud, int64_t id, int64_t user, int64_t chat, const char *body)
+{
+    struct alert_engine *e = ud;
+    struct preset *p = preset_parse(body);
+    if (!p) {
+        log_warn(&e->app->log, "alerts", "preset %lld is unreadable; skipped", (long long)id);
+        return 0;
+    }
+    p->id = id;
+    p->user_id = user;
+    p->chat_id = chat;
+    if (adopt(e, p) != 0)
+        preset_free(p);
+    return 0;
+}
+
+static int load_fired(void *ud, int64_t chat, const char *symbol, int iv, int64_t open_time)
+{
+    struct alert_engine *e = ud;
+    int id = symtab_add(&e->app->market.syms, symbol, strlen(symbol));
+    if (id >= 0 && iv >= 0 && iv < IV_COUNT)
+        fired_set(&e->fired, chat, (uint32_t)id, iv, open_time);
+    return 0;
+}
+
+struct alert_engine *alert_engine_new(struct app *app)
+{
+    struct alert_engine *e = calloc(1, sizeof *e);
+    if (!e || !(e->queue = malloc(sizeof *e->queue * QUEUE_CAP))) {
+        free(e);
+        return NULL;
+    }
+    e->app = app;
+    if (app->store) {
+        int64_t now = app_wall_ms(app);
+        store_fired_prune(app->store, now - 2 * DAY_MS);
+        store_alert_log_prune(app->store, now - 8 * DAY_MS);
+        store_presets_each(app->store, load_preset, e);
+        store_fired_each(app->store, load_fired, e);
+        store_commit(app->store);
+    }
+    app->market.on_event = on_event;
+    app->market.on_event_ud = e;
+    app->market.on_ranking = on_ranking;
+    app->market.on_ranking_ud = e;
+    if (e->st.presets)
+        log_info(&app->log, "alerts", "%llu presets, %llu subscriptions",
+                 (unsigned long long)e->st.presets, (unsigned long long)e->st.subscriptions);
+    return e;
+}
+
+void alert_engine_free(struct alert_engine *e)
+{
+    if (!e)
+        return;
+    if (e->drain_timer)
+        timers_cancel(&e->app->timers, e->drain_timer);
+    if (e->app->market.on_event_ud == e) {
+        e->app->market.on_event = NULL;
+        e->app->market.on_ranking = NULL;
+    }
+    for (uint32_t i = 0; i < e->nsubs; i++)
+        preset_free(e->subs[i]);
+    free(e->subs);
+    i64map_free(&e->by_id);
+    for (int i = 0; i < e->nrules; i++)
+        index_free(&e->rules[i].ix);
+    fired_free(&e->fired);
+    free(e->queue);
+    free(e->scratch);
+    free(e);
+}
+
+void alert_stats(struct alert_engine *e, struct alert_stats *out)
+{
+    *out = e->st;
+}
+
+void alert_stats_json(struct alert_engine *e, struct jsonw *w)
+{
+    const struct alert_stats *s = &e->st;
+    jsonw_kv_int(w, "presets", (long long)s->presets);
+    jsonw_kv_int(w, "subscriptions", (long long)s->subscriptions);
+    jsonw_kv_int(w, "events", (long long)s->events);
+    jsonw_kv_int(w, "evaluated", (long long)s->evaluated);
+    jsonw_kv_int(w, "matched", (long long)s->matched);
+    jsonw_kv_int(w, "fired", (long long)s->fired);
+    jsonw_kv_int(w, "duplicates_suppressed", (long long)s->duplicates);
+    jsonw_kv_int(w, "late_not_sent", (long long)s->late);
+    jsonw_kv_int(w, "events_dropped", (long long)s->dropped_events);
+}

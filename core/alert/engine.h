@@ -1,0 +1,106 @@
+/* The alert engine: presets, the subscription index built from them, and
+ * the path from a candle event to alerts queued for Telegram.
+ *
+ *   market event -> queued (no Lua inside network callbacks) -> drained
+ *   on the loop: for each rule that wants the event, its value (the Lua
+ *   rule, once per (symbol, interval) event, never per user) -> the
+ *   rule's index: the subscriptions whose threshold the value reaches ->
+ *   per chat, at most once per candle (marks kept in SQLite) -> the
+ *   chat's alert text (a Lua formatter) -> the delivery scheduler, with
+ *   the size of the move as its priority.
+ *
+ * Presets live in SQLite (a JSON body each) and wholly in memory.  "Top N"
+ * presets follow the ranking: when it changes, their subscriptions do.
+ * Domain C: the Lua side comes in through struct alert_hooks.
+ */
+#ifndef CW_ALERT_ENGINE_H
+#define CW_ALERT_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "market/candle.h"
+
+struct app;
+struct alert_engine;
+struct jsonw;
+
+enum preset_pairs { PAIRS_TOP, PAIRS_MANUAL };
+enum preset_dir { DIR_BOTH, DIR_UP, DIR_DOWN };
+
+#define PRESET_NAME_MAX 64      /* characters */
+#define RULE_NAME_MAX 32
+
+struct preset {
+    int64_t id, user_id, chat_id;
+    char name[PRESET_NAME_MAX * 4 + 1];
+    char rule[RULE_NAME_MAX + 1];
+    int pairs;                  /* enum preset_pairs */
+    int top_n;                  /* PAIRS_TOP */
+    char (*symbols)[24];        /* PAIRS_MANUAL: the names */
+    int nsymbols;
+    int intervals;              /* bit mask of enum interval */
+    double threshold;           /* percent */
+    int dir;                    /* enum preset_dir */
+    int on_close;               /* fire only when a candle closes beyond */
+    double min_volume;          /* 24 h quote volume; 0: none */
+    int active;
+    int64_t created_ms;
+    /* the engine's */
+    uint32_t sub;               /* its id in the index */
+    uint32_t *indexed;          /* symbol ids in the index now */
+    uint32_t nindexed;
+    int rule_slot;
+};
+
+/* An alert as the formatter sees it. */
+struct alert_view {
+    const struct candle *candle;
+    const char *symbol;
+    double move;                /* percent, signed */
+    const char *const *presets; /* the names of the chat's presets that fired */
+    int npresets;
+};
+
+/* The Lua side (core/lua/mod_alerts.c). */
+struct alert_hooks {
+    /* The rule's value for a candle event: *ok 0 when it has none. */
+    double (*value)(void *ud, int rule, const struct candle *c, const char *symbol, int *ok);
+    /* The alert's text (HTML), malloc'd; NULL: a plain default is used. */
+    char *(*format)(void *ud, int rule, const struct alert_view *a);
+    void *ud;
+};
+
+struct alert_stats {
+    uint64_t events, evaluated, matched, fired, duplicates, late, dropped_events;
+    uint64_t presets, subscriptions;
+};
+
+struct alert_engine *alert_engine_new(struct app *app);
+void alert_engine_free(struct alert_engine *e);
+void alert_set_hooks(struct alert_engine *e, const struct alert_hooks *h);
+/* The rules the live scripts define: which events each wants.  Indexes of
+ * rules that are gone are kept (a reload may bring them back). */
+void alert_set_rules(struct alert_engine *e, const char *const *names, const int *on_forming,
+                     const int *on_close, int n);
+
+/* The name of the rule in the engine's slot (the hooks' rule argument). */
+const char *alert_rule_name(struct alert_engine *e, int rule);
+
+/* Validates and stores a preset (p->id 0: a new one), then indexes it.
+ * 0, or -1 with a message for the user in err. */
+int alert_preset_save(struct alert_engine *e, struct preset *p, char *err, size_t errlen);
+int alert_preset_delete(struct alert_engine *e, int64_t id);
+const struct preset *alert_preset_get(struct alert_engine *e, int64_t id);
+/* A user's presets, oldest first: fills out (up to max), returns the count. */
+int alert_presets_of(struct alert_engine *e, int64_t user, const struct preset **out, int max);
+/* Pair x timeframe subscriptions a user's active presets add up to. */
+long alert_subscriptions_of(struct alert_engine *e, int64_t user);
+
+/* The events come from the market (registered by alert_engine_new). */
+void alert_stats(struct alert_engine *e, struct alert_stats *out);
+void alert_stats_json(struct alert_engine *e, struct jsonw *w);
+/* Processes the queued events now (specs; the loop does it by itself). */
+void alert_drain(struct alert_engine *e);
+
+#endif

@@ -1,0 +1,165 @@
+/* The alert tables: presets (a JSON body each, owned by the alert
+ * engine), the candle each (chat, symbol, interval) last fired for, and a
+ * log of fired alerts for the presets' statistics. */
+#include "store/internal.h"
+
+enum {
+    Q_PRESET_ADD, Q_PRESET_PUT, Q_PRESET_DEL, Q_PRESET_ALL, Q_FIRED_SET, Q_FIRED_ALL,
+    Q_FIRED_PRUNE, Q_LOG_ADD, Q_LOG_STATS, Q_LOG_PRUNE, Q_COUNT
+};
+
+static const char *const sql[Q_COUNT] = {
+    [Q_PRESET_ADD] = "INSERT INTO presets (user_id, chat_id, body, updated_ms) VALUES (?1, ?2, ?3, ?4)",
+    [Q_PRESET_PUT] = "UPDATE presets SET body = ?2, updated_ms = ?3 WHERE id = ?1",
+    [Q_PRESET_DEL] = "DELETE FROM presets WHERE id = ?1",
+    [Q_PRESET_ALL] = "SELECT id, user_id, chat_id, body FROM presets ORDER BY id",
+    [Q_FIRED_SET] = "INSERT INTO alert_fired (chat_id, symbol, interval, open_time)"
+                    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (chat_id, symbol, interval)"
+                    " DO UPDATE SET open_time = excluded.open_time",
+    [Q_FIRED_ALL] = "SELECT chat_id, symbol, interval, open_time FROM alert_fired",
+    [Q_FIRED_PRUNE] = "DELETE FROM alert_fired WHERE open_time < ?1",
+    [Q_LOG_ADD] = "INSERT INTO alert_log (preset_id, chat_id, symbol, interval, open_time, move,"
+                  " fired_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_LOG_STATS] = "SELECT count(*) FILTER (WHERE fired_ms >= ?2), count(*), max(fired_ms)"
+                    " FROM alert_log WHERE preset_id = ?1 AND fired_ms >= ?3",
+    [Q_LOG_PRUNE] = "DELETE FROM alert_log WHERE fired_ms < ?1",
+};
+
+_Static_assert(Q_COUNT <= STORE_ALERT_STATEMENTS, "room for the statements");
+
+static sqlite3_stmt *stmt(struct store *s, int q)
+{
+    return store_stmt(s, &s->alert[q], sql[q]);
+}
+
+int store_preset_put(struct store *s, int64_t *id, int64_t user, int64_t chat, const char *body,
+                     int64_t now_ms)
+{
+    sqlite3_stmt *st = stmt(s, *id ? Q_PRESET_PUT : Q_PRESET_ADD);
+    if (!st)
+        return -1;
+    if (*id) {
+        sqlite3_bind_int64(st, 1, *id);
+        sqlite3_bind_text(st, 2, body, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, now_ms);
+        return store_write(s, st);
+    }
+    sqlite3_bind_int64(st, 1, user);
+    sqlite3_bind_int64(st, 2, chat);
+    sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now_ms);
+    if (store_write(s, st) != 0)
+        return -1;
+    *id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+int store_preset_delete(struct store *s, int64_t id)
+{
+    sqlite3_stmt *st = stmt(s, Q_PRESET_DEL);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    return store_write(s, st);
+}
+
+struct each {
+    void *fn;
+    void *ud;
+};
+
+static int preset_row(sqlite3_stmt *st, void *ud)
+{
+    struct each *e = ud;
+    return ((store_preset_fn)e->fn)(e->ud, sqlite3_column_int64(st, 0),
+                                    sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+                                    store_col_text(st, 3));
+}
+
+int store_presets_each(struct store *s, store_preset_fn fn, void *ud)
+{
+    struct each e = {(void *)fn, ud};
+    return store_each_row(s, stmt(s, Q_PRESET_ALL), preset_row, &e);
+}
+
+int store_fired_set(struct store *s, int64_t chat, const char *symbol, int iv, int64_t open_time)
+{
+    sqlite3_stmt *st = stmt(s, Q_FIRED_SET);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, chat);
+    sqlite3_bind_text(st, 2, symbol, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, iv);
+    sqlite3_bind_int64(st, 4, open_time);
+    return store_write(s, st);
+}
+
+static int fired_row(sqlite3_stmt *st, void *ud)
+{
+    struct each *e = ud;
+    return ((store_fired_fn)e->fn)(e->ud, sqlite3_column_int64(st, 0), store_col_text(st, 1),
+                                   sqlite3_column_int(st, 2), sqlite3_column_int64(st, 3));
+}
+
+int store_fired_each(struct store *s, store_fired_fn fn, void *ud)
+{
+    struct each e = {(void *)fn, ud};
+    return store_each_row(s, stmt(s, Q_FIRED_ALL), fired_row, &e);
+}
+
+static int prune(struct store *s, int q, int64_t before)
+{
+    sqlite3_stmt *st = stmt(s, q);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, before);
+    return store_write(s, st);
+}
+
+int store_fired_prune(struct store *s, int64_t open_before)
+{
+    return prune(s, Q_FIRED_PRUNE, open_before);
+}
+
+int store_alert_log(struct store *s, int64_t preset, int64_t chat, const char *symbol, int iv,
+                    int64_t open_time, double move, int64_t now_ms)
+{
+    sqlite3_stmt *st = stmt(s, Q_LOG_ADD);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, preset);
+    sqlite3_bind_int64(st, 2, chat);
+    sqlite3_bind_text(st, 3, symbol, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, iv);
+    sqlite3_bind_int64(st, 5, open_time);
+    sqlite3_bind_double(st, 6, move);
+    sqlite3_bind_int64(st, 7, now_ms);
+    return store_write(s, st);
+}
+
+int store_alert_stats(struct store *s, int64_t preset, int64_t day_start, int64_t week_start,
+                      long *day, long *week, int64_t *last_ms)
+{
+    sqlite3_stmt *st = stmt(s, Q_LOG_STATS);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, preset);
+    sqlite3_bind_int64(st, 2, day_start);
+    sqlite3_bind_int64(st, 3, week_start);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *day = (long)sqlite3_column_int64(st, 0);
+        *week = (long)sqlite3_column_int64(st, 1);
+        *last_ms = sqlite3_column_int64(st, 2);
+    } else {
+        store_set_error(s, "read");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int store_alert_log_prune(struct store *s, int64_t before_ms)
+{
+    return prune(s, Q_LOG_PRUNE, before_ms);
+}

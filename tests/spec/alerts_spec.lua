@@ -1,0 +1,148 @@
+-- Candle alerts through the real core: presets, the rule, the index, once
+-- per candle per chat, formatting, top-N following the ranking.
+describe("alerts", function()
+  local tg, t0
+  local function run(fn, ...)
+    local t = spec.run(fn, ...)
+    assert.is_true(t.ok, t.err)
+    return table.unpack(t.results)
+  end
+  local function save(p)
+    p.user_id = p.user_id or p.chat_id or 1
+    return run(function() return alerts.save(p) end)
+  end
+  -- a candle of BTCUSDT 5m (or as given) that moved `move` percent from 100
+  local n = 0
+  local function candle(move, opts)
+    opts = opts or {}
+    n = n + 1
+    local c = { symbol = opts.symbol or "BTCUSDT", interval = opts.interval or "5m",
+                open_time = opts.open_time or t0, open = opts.open or 100,
+                close = (opts.open or 100) * (1 + move / 100), closed = opts.closed,
+                event_time = (opts.open_time or t0) + n, quote_volume = 1234567,
+                price_decimals = 2, backfilled = opts.backfilled }
+    local r = spec.candle(c)
+    spec.advance(0)
+    return r
+  end
+
+  before_each(function()
+    assert(spec.use_scripts({
+      ["rules/move.lua"] = assert(io.open("scripts/rules/move.lua")):read("a"),
+      ["lib/alertfmt.lua"] = assert(io.open("scripts/lib/alertfmt.lua")):read("a"),
+    }))
+    tg = spec.telegram()
+    spec.ranking{ "BTCUSDT", "ETHUSDT", "SOLUSDT" }
+    t0 = (spec.now() // 300000 + 1) * 300000 + 3600000 * n   -- a fresh 5m candle each test
+    spec.advance((t0 - spec.now()) / 1000)
+  end)
+
+  it("fires once when a forming candle crosses the threshold, with the details", function()
+    local id = assert(save{ chat_id = 10, name = "Big <moves>", pairs = "manual", symbols = { "btcusdt" },
+                            intervals = { "5m" }, threshold = 3, direction = "both" })
+    candle(2.99)
+    candle(3.5)
+    candle(4.8)   -- the same candle moving further: no second alert
+    spec.advance(2)
+    local t = tg.texts(10)
+    assert.equals(1, #t)
+    assert.matches("<b>BTCUSDT</b> 5m <b>+3.50%</b>", t[1], 1, true)
+    assert.matches("100.00 → 103.50", t[1], 1, true)
+    assert.matches("Big &lt;moves&gt;", t[1], 1, true)
+    assert.matches('href="https://www.binance.com/en/futures/BTCUSDT"', t[1], 1, true)
+    assert.matches("1.23M", t[1], 1, true)
+    assert.equals(1, run(function() return alerts.stats(id) end).today)
+  end)
+
+  it("fires exactly at the threshold, and again on the next candle", function()
+    save{ chat_id = 11, name = "at", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 2 }
+    candle(2)
+    candle(2.5, { open_time = t0 + 300000 })
+    spec.advance(3)
+    assert.equals(2, #tg.texts(11))
+  end)
+
+  it("respects the direction", function()
+    save{ chat_id = 12, name = "up only", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 1, direction = "up" }
+    save{ chat_id = 13, name = "down only", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 1, direction = "down" }
+    candle(-1.5)
+    spec.advance(2)
+    assert.equals(0, #tg.texts(12))
+    assert.equals(1, #tg.texts(13))
+    assert.matches("<b>-1.50%</b>", tg.texts(13)[1], 1, true)
+  end)
+
+  it("waits for the close when the trigger is close", function()
+    save{ chat_id = 14, name = "closes", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 1, trigger = "close" }
+    candle(1.5)
+    spec.advance(2)
+    assert.equals(0, #tg.texts(14))
+    candle(1.2, { closed = true })
+    spec.advance(2)
+    assert.equals(1, #tg.texts(14))
+    assert.matches("(closed)", tg.texts(14)[1], 1, true)
+  end)
+
+  it("names every matching preset of a chat in one alert", function()
+    save{ chat_id = 15, name = "A", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 1 }
+    save{ chat_id = 15, name = "B", pairs = "top", top_n = 2, intervals = { "5m", "1h" }, threshold = 2 }
+    candle(2.5)
+    spec.advance(2)
+    local t = tg.texts(15)
+    assert.equals(1, #t)
+    assert.matches("A, B", t[1], 1, true)
+  end)
+
+  it("ignores a candle without an open price, and old news", function()
+    save{ chat_id = 16, name = "z", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 1 }
+    candle(5, { open = 0 })
+    candle(5, { open_time = t0 - 3600000, closed = true, backfilled = true })
+    spec.advance(2)
+    assert.equals(0, #tg.texts(16))
+  end)
+
+  it("follows the ranking for top-N presets", function()
+    save{ chat_id = 17, name = "top2", pairs = "top", top_n = 2, intervals = { "5m" }, threshold = 1 }
+    candle(3, { symbol = "SOLUSDT" })
+    spec.advance(2)
+    assert.equals(0, #tg.texts(17))
+    spec.ranking{ "SOLUSDT", "BTCUSDT", "ETHUSDT" }
+    candle(3, { symbol = "SOLUSDT", open_time = t0 + 300000 })
+    spec.advance(2)
+    assert.equals(1, #tg.texts(17))
+  end)
+
+  it("validates presets with answers a user can act on", function()
+    local function err(p) local ok, e = save(p) assert.is_nil(ok) return e end
+    assert.matches("Unknown pairs: FOOUSDT, BARUSDT", err{ name = "x", pairs = "manual", symbols = { "BTCUSDT", "fooUSDT", "BARUSDT" }, intervals = { "5m" }, threshold = 1 })
+    assert.matches("0.1 to 100", err{ name = "x", intervals = { "5m" }, threshold = 0.05 })
+    assert.matches("0.1 to 100", err{ name = "x", intervals = { "5m" }, threshold = 101 })
+    assert.matches("1 to 64 characters", err{ name = string.rep("n", 65), intervals = { "5m" }, threshold = 1 })
+    assert.matches("timeframes", err{ name = "x", intervals = { "7m" }, threshold = 1 })
+    assert.matches("timeframes", err{ name = "x", intervals = {}, threshold = 1 })
+    local id = save{ name = "ok", intervals = { "5m" }, threshold = 1.234 }
+    assert.equals(1.23, run(function() return alerts.get(id) end).threshold)
+    for i = 1, 9 do save{ user_id = 77, name = "p" .. i, intervals = { "5m" }, threshold = 1 } end
+    save{ user_id = 77, name = "p10", intervals = { "5m" }, threshold = 1 }
+    assert.matches("the most there can be", err{ user_id = 77, name = "p11", intervals = { "5m" }, threshold = 1 })
+  end)
+
+  it("stops alerting for a deleted or inactive preset", function()
+    local id = save{ chat_id = 18, name = "d", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 1 }
+    local p = run(function() return alerts.get(id) end)
+    p.active = false
+    assert(save(p))
+    candle(3)
+    spec.advance(2)
+    assert.equals(0, #tg.texts(18))
+    p.active = true
+    assert(save(p))
+    assert.equals(1, run(function() return alerts.subscriptions(18) end))   -- 1 pair x 1 timeframe
+    assert(run(function() return alerts.delete(id) end))
+    assert.is_nil(run(function() return alerts.get(id) end))
+    assert.equals(0, run(function() return alerts.subscriptions(18) end))
+    candle(3, { open_time = t0 + 300000 })
+    spec.advance(2)
+    assert.equals(0, #tg.texts(18))
+  end)
+end)
