@@ -30,6 +30,8 @@ struct pss {
     char *in;                  /* request body */
     size_t in_len, in_cap;
     int too_big;
+    int no_length;             /* a chunked body: Content-Length is required */
+    int responded;             /* the response is on its way: body callbacks are ignored */
 };
 
 static void not_found(struct http_response *out)
@@ -66,8 +68,11 @@ static int respond(struct lws *wsi, struct pss *pss, struct http_server *s, cons
     struct http_request rq = {.method = method, .path = pss->path, .body = pss->in,
                               .body_len = pss->in_len, .conn = wsi};
     struct http_response r = {0};
+    pss->responded = 1;
     if (pss->too_big)
         simple(&r, 413, "{\"error\":\"request body too large\"}");
+    else if (pss->no_length)
+        simple(&r, 411, "{\"error\":\"send the body with a Content-Length\"}");
     else
         for (int i = 0; i < s->nroutes; i++)
             if (strcmp(s->routes[i].path, pss->path) == 0)
@@ -97,13 +102,21 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
     switch (reason) {
     case LWS_CALLBACK_HTTP: {
         snprintf(pss->path, sizeof pss->path, "%s", (const char *)in);
+        pss->responded = 0;
+        pss->too_big = 0;
+        pss->no_length = 0;
+        /* only POST bodies are read; any other method is answered at once
+         * and its body, if any, ignored */
         if (!lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
             return respond(wsi, pss, s,
                            lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) ? "GET" : "OTHER");
         char cl[32] = "";
         lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH);
         long n = atol(cl);
-        if (n <= 0)   /* no body to wait for */
+        /* lws does not decode chunked request bodies: refused plainly,
+         * rather than handled as empty (Telegram sends a length) */
+        pss->no_length = n <= 0 && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+        if (n <= 0)   /* no body to wait for, or one we cannot read */
             return respond(wsi, pss, s, "POST");
         if (n > HTTP_BODY_MAX) {
             pss->too_big = 1;
@@ -112,6 +125,8 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
         return 0;   /* the body arrives in LWS_CALLBACK_HTTP_BODY */
     }
     case LWS_CALLBACK_HTTP_BODY:
+        if (pss->responded)
+            return 0;
         if (pss->too_big || pss->in_len + len > HTTP_BODY_MAX) {
             pss->too_big = 1;
             return 0;
@@ -129,7 +144,7 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
         pss->in[pss->in_len] = '\0';
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return respond(wsi, pss, s, "POST");
+        return pss->responded ? 0 : respond(wsi, pss, s, "POST");
     case LWS_CALLBACK_HTTP_WRITEABLE: {
         if (!pss->body)
             return lws_http_transaction_completed(wsi) ? -1 : 0;
@@ -141,7 +156,6 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
         free(buf);
         free(pss->body);
         pss->body = NULL;
-        pss->too_big = 0;
         if (n != (int)pss->len)
             return -1;
         return lws_http_transaction_completed(wsi) ? -1 : 0;

@@ -658,7 +658,11 @@ static int c_is_group_admin(lua_State *L)
              (long long)user);
     /* the wait is registered first: a refused call answers at once */
     lh_task_wait(task, member_cancel, w);
-    w->id = tg_api_call(tg_bot_api(b), "getChatMember", body, 10000, on_member, w);
+    w->id = 0;
+    /* a call refused at once has answered (and freed w) already */
+    uint64_t id = tg_api_call(tg_bot_api(b), "getChatMember", body, 10000, on_member, w);
+    if (id)
+        w->id = id;
     return lua_yield(L, 0);
 }
 
@@ -717,7 +721,7 @@ static void run_done(void *ud, lua_State *co, int ok, int nres, const char *err)
                       "Sorry, something went wrong on our side. The operators have been told; "
                       "please try again later.");
     (void)err;
-    if (h->app->store) {
+    if (ok && h->app->store) {   /* a failed handler leaves the flow where it was */
         lua_pushcfunction(L, save_state);
         lua_pushlightuserdata(L, r);
         if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
@@ -727,9 +731,11 @@ static void run_done(void *ud, lua_State *co, int ok, int nres, const char *err)
         }
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, r->ctx_ref);
-    lua_getfield(L, -1, "callback_id");
-    lua_getfield(L, -2, "_answered");
-    if (b && lua_isstring(L, -2) && !lua_toboolean(L, -1))
+    lua_pushliteral(L, "callback_id");
+    lua_rawget(L, -2);
+    lua_pushliteral(L, "_answered");
+    lua_rawget(L, -3);
+    if (b && lua_type(L, -2) == LUA_TSTRING && !lua_toboolean(L, -1))
         answer(L, b, lua_tostring(L, -2), NULL, 0);
     lua_pop(L, 3);
     luaL_unref(L, LUA_REGISTRYINDEX, r->ctx_ref);
@@ -774,8 +780,10 @@ static int dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *js
     struct lh_host *h = ud;
     lua_State *L = h->L;
     struct lh_gen *g = h->gen;
-    if (!g || !h->app->tg)
+    if (!h->app->tg)
         return -1;
+    if (!g)
+        return 1;   /* no scripts live: it waits for a generation that loads */
     int top = lua_gettop(L);
     char err[256];
     if (lh_json_push(L, json, strlen(json), err, sizeof err) != 0 || !lua_istable(L, -1)) {
@@ -821,7 +829,9 @@ static int dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *js
     } else {
         copy_party(L, ctx, "chat", src, "chat", chat_keys);
         set_str_from(L, ctx, "text", src, "text");
-        set_str_from(L, ctx, "message_id", src, "message_id");
+        /* (ctx.message_id is the bot's message a button sits on; the
+         * user's own message is not the bot's to edit) */
+        set_str_from(L, ctx, "user_message_id", src, "message_id");
     }
     int64_t user_id = 0;
     lua_getfield(L, ctx, "user");
@@ -965,6 +975,8 @@ void lh_bot_attach(struct lh_host *h)
 
 void lh_bot_live(struct lh_host *h, struct lh_gen *g)
 {
+    if (h->app->tg)
+        tg_bot_resume(h->app->tg);   /* updates that waited for scripts */
     if (!h->app->tg || h->mode != LH_RUN)
         return;
     struct lh_reg **v;
@@ -1000,6 +1012,10 @@ int lh_open_bot(lua_State *L)
         lua_setfield(L, -2, "__index");
         lua_pushliteral(L, "ctx");
         lua_setfield(L, -2, "__name");
+        /* scripts can neither see nor swap it: the host reads ctx outside
+         * any protected call (dispatch, run_done) */
+        lua_pushliteral(L, "ctx");
+        lua_setfield(L, -2, "__metatable");
     }
     lua_pop(L, 1);
     if (luaL_loadbuffer(L, trampoline_src, sizeof trampoline_src - 1, "=bot") != LUA_OK)

@@ -88,11 +88,12 @@ end})
 --   tg.texts(42)  -> the texts sent or edited into chat 42, in order
 --   tg.admins[-100] = {[7] = true}                 -- group administrators
 --   tg.fail("sendMessage", {status = 429, retry_after = 3})   -- the next such call
+--   tg.delay("sendMessage", 5)                     -- the next such call answers late
 local json = api.json
 local next_update = 1   -- update ids stay unique for the whole file (one database)
 function spec.telegram()
   spec.telegram_on()
-  local tg = {calls = {}, admins = {}, failures = {}}
+  local tg = {calls = {}, admins = {}, failures = {}, delays = {}}
   local next_mid, next_cb = {}, 0
   spec.stub_http("https://api.telegram.org/bot", function(req)
     local method = req.url:match("/([%w]+)$")
@@ -115,7 +116,8 @@ function spec.telegram()
                 user = {id = p.user_id}}
     end
     tg.calls[#tg.calls + 1] = call
-    return {status = 200, body = json.encode({ok = true, result = result})}
+    local delay = tg.delays[method] and table.remove(tg.delays[method], 1)
+    return {status = 200, body = json.encode({ok = true, result = result}), delay = delay}
   end)
   local function deliver(update)
     update.update_id = next_update
@@ -154,6 +156,10 @@ function spec.telegram()
       if c.text then out[#out + 1] = c.text end
     end
     return out
+  end
+  function tg.delay(method, seconds)   -- the next such call is answered late
+    tg.delays[method] = tg.delays[method] or {}
+    table.insert(tg.delays[method], seconds)
   end
   function tg.fail(method, response)
     tg.failures[method] = tg.failures[method] or {}

@@ -12,6 +12,7 @@
 #include "util/i64map.h"
 #include "util/jsonw.h"
 
+#define HANDLED_KEEP 100000    /* update ids remembered in webhook mode */
 #define ALLOWED_UPDATES "[\"message\",\"edited_message\",\"callback_query\",\"my_chat_member\"]"
 
 struct pending {
@@ -51,9 +52,11 @@ static void run_next(struct tg_bot *b, int64_t chat_id, struct chatq *q)
 {
     while (!q->busy && q->head) {
         struct pending *p = q->head;
+        int rc = b->dispatch ? b->dispatch(b->dispatch_ud, p->update_id, chat_id, p->json) : 1;
+        if (rc > 0)
+            return;   /* not now: it stays first in line, and in the inbox */
         if (!(q->head = p->next))
             q->tail = NULL;
-        int rc = b->dispatch ? b->dispatch(b->dispatch_ud, p->update_id, chat_id, p->json) : -1;
         if (rc == 0)
             q->busy = 1;
         else if (b->app->store)   /* nothing will run it: it is done */
@@ -61,6 +64,13 @@ static void run_next(struct tg_bot *b, int64_t chat_id, struct chatq *q)
         free(p->json);
         free(p);
     }
+}
+
+void tg_bot_resume(struct tg_bot *b)
+{
+    for (size_t i = 0; i < b->chats.cap; i++)
+        if (b->chats.vals[i])
+            run_next(b, b->chats.keys[i], b->chats.vals[i]);
 }
 
 void tg_bot_done(struct tg_bot *b, int64_t update_id, int64_t chat_id)
@@ -190,6 +200,7 @@ static void take(struct tg_bot *b, const cJSON *u, int fresh)
             return;
         }
         b->received++;
+        membership(b, u, chat, msg);   /* (even for a user over the limit) */
         if (!user_allowed(b, user)) {
             b->limited++;
             uint64_t now = app_now_ms(b->app);
@@ -205,7 +216,6 @@ static void take(struct tg_bot *b, const cJSON *u, int fresh)
             free(json);
             return;
         }
-        membership(b, u, chat, msg);
     }
     queue(b, id, chat, json);
 }
@@ -228,8 +238,13 @@ int tg_bot_receive(struct tg_bot *b, const char *json, size_t len)
         garbage(b, "an update that is not one");
         return -1;
     }
+    int64_t id = num(u, "update_id");
     take(b, u, 1);
     cJSON_Delete(u);
+    /* webhook mode has no offset to prune by: Telegram redelivers only
+     * what it was not answered 200 for, which is never far back */
+    if (b->app->store && id > HANDLED_KEEP && id % 1000 == 0)
+        store_handled_prune(b->app->store, id - HANDLED_KEEP);
     if (b->app->store)   /* durable before Telegram hears it arrived */
         store_commit(b->app->store);
     return 0;
@@ -311,7 +326,8 @@ static void on_updates(void *ud, const struct tg_result *r)
     struct tg_bot *b = ud;
     b->poll_call = 0;
     if (r->outcome != TG_OK || !cJSON_IsArray(r->result)) {
-        int wait = r->outcome == TG_RETRY_AFTER ? (int)r->retry_after : b->backoff_s;
+        int wait = r->outcome == TG_RETRY_AFTER ? (int)(r->retry_after < 3600 ? r->retry_after : 3600)
+                                                : b->backoff_s;
         b->backoff_s = b->backoff_s ? (b->backoff_s * 2 > 60 ? 60 : b->backoff_s * 2) : 1;
         if (r->outcome == TG_CONFLICT)
             log_error(&b->app->log, "telegram", "getUpdates: %s (is a webhook set, or another "
@@ -357,6 +373,8 @@ static void poll_now(void *ud)
         return;
     char body[256];
     long timeout = (long)b->app->cfg.telegram.poll_timeout;
+    if (timeout < 1)
+        timeout = 1;   /* 0 would be short polling, a busy loop */
     snprintf(body, sizeof body, "{\"offset\":%lld,\"timeout\":%ld,\"allowed_updates\":%s}",
              (long long)b->offset, timeout, ALLOWED_UPDATES);
     b->poll_call = tg_api_call(&b->api, "getUpdates", body, (timeout + 15) * 1000, on_updates, b);

@@ -6,14 +6,18 @@
  * getUpdates' offset); the handler's end removes it from the inbox and
  * records its id as handled, in the same transaction as the handler's own
  * writes.  At start the inbox is handled again, and an update Telegram
- * delivers twice is recognised by its id.
+ * delivers twice is recognised by its id.  (A handler that waits on I/O
+ * has its writes before the wait committed with that loop turn: if the
+ * process dies during the wait, it runs again from the start.)
  *
  * Updates of one chat are handled one after another, in order; different
  * chats in parallel.  The handler is the dispatcher's (the Lua host's):
  *
  *   tg_bot_set_dispatch(bot, handle, ud);
  *   handle(ud, update_id, chat_id, json) -> 0 started (call tg_bot_done
- *                                           later), -1 nothing to run
+ *                                           later), -1 nothing to run,
+ *                                           1 not now (no scripts live:
+ *                                           tg_bot_resume later)
  */
 #ifndef CW_TG_BOT_H
 #define CW_TG_BOT_H
@@ -37,6 +41,8 @@ void tg_bot_free(struct tg_bot *b);
  * failures are reported to cb(ud, NULL or error text) once. */
 void tg_bot_start(struct tg_bot *b, void (*cb)(void *ud, const char *err), void *ud);
 void tg_bot_set_dispatch(struct tg_bot *b, tg_dispatch_fn fn, void *ud);
+/* Scripts are live again: the updates that waited are handled. */
+void tg_bot_resume(struct tg_bot *b);
 /* The handler of update_id ended (whatever its outcome). */
 void tg_bot_done(struct tg_bot *b, int64_t update_id, int64_t chat_id);
 /* An update from the webhook or a spec.  0 taken (or a duplicate),

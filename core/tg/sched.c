@@ -41,6 +41,7 @@ struct chat {
     struct bucket bucket;
     uint64_t eligible_ms;       /* not before: 429s and backoff */
     uint64_t last_send_ms, prev_send_ms;
+    struct msg *sending;        /* the message in flight, the head of its kind's list */
     int inflight, inactive;
     int heap;                   /* 0 none, 1 ready, 2 waiting */
     size_t pos;
@@ -59,7 +60,7 @@ struct tg_sched {
     struct heap ready, waiting;
     struct bucket global;
     uint64_t global_not_before;
-    int inflight;
+    int inflight, pumping;
     struct timer *timer;
     uint64_t timer_due;
     uint64_t rng;
@@ -245,6 +246,21 @@ static void append(struct chat *c, struct msg *m)
     *t = m;
 }
 
+/* Takes the in-flight message out of its list (it is that list's head:
+ * messages of a kind are sent in order, and later ones are appended). */
+static struct msg *pop_sending(struct chat *c)
+{
+    struct msg *m = c->sending;
+    c->sending = NULL;
+    if (m->kind == TG_REPLY) {
+        if (!(c->replies = m->next))
+            c->replies_tail = NULL;
+    } else if (!(c->alerts = m->next)) {
+        c->alerts_tail = NULL;
+    }
+    return m;
+}
+
 static struct msg *pop_head(struct chat *c)
 {
     struct msg *m;
@@ -327,6 +343,7 @@ static void send_head(struct tg_sched *s, struct chat *c)
 {
     struct msg *m = head(c);
     char *body = build_body(s, c, m);
+    c->sending = m;
     c->inflight = 1;
     s->inflight++;
     c->prev_send_ms = c->last_send_ms;
@@ -356,10 +373,10 @@ static void deactivate(struct tg_sched *s, struct chat *c, const char *why)
         drop_all(s, c);
 }
 
-static void drop_head(struct tg_sched *s, struct chat *c, const char *why,
+static void drop_sent(struct tg_sched *s, struct chat *c, const char *why,
                       const struct tg_result *r)
 {
-    struct msg *m = pop_head(c);
+    struct msg *m = pop_sending(c);
     s->st.failed++;
     log_warn(&s->app->log, "telegram", "%s to chat %lld given up (%s): %s", m->method,
              (long long)c->id, why, r->description);
@@ -370,25 +387,28 @@ static void on_sent(void *ud, const struct tg_result *r)
 {
     struct chat *c = ud;
     struct tg_sched *s = c->s;
-    struct msg *m = head(c);
+    struct msg *m = c->sending;
     uint64_t now = app_now_ms(s->app);
     c->inflight = 0;
     s->inflight--;
     switch (r->outcome) {
     case TG_OK:
     case TG_NOT_MODIFIED:   /* the message already says this */
-        pop_head(c);
+        pop_sending(c);
         s->st.sent++;
         retire(s, m);
         break;
     case TG_RETRY_AFTER: {
-        uint64_t wait = (uint64_t)r->retry_after * 1000;
+        /* capped: a garbled huge value must not silence the bot for years */
+        uint64_t wait = (uint64_t)(r->retry_after < 3600 ? r->retry_after : 3600) * 1000;
         s->st.rate_limited++;
         s->st.retried++;
         c->eligible_ms = now + wait;
-        /* A chat that had not sent within the last second cannot have
-         * flooded itself: the limit hit is the bot's, for every chat. */
-        int global = c->prev_send_ms == 0 || c->last_send_ms - c->prev_send_ms >= 1000;
+        /* A private chat that had not sent within the last second cannot
+         * have flooded itself: the limit hit is the bot's, for every chat.
+         * (Groups are paced seconds apart anyway: theirs is their own.) */
+        int global = c->id > 0 &&
+                     (c->prev_send_ms == 0 || c->last_send_ms - c->prev_send_ms >= 1000);
         if (global && now + wait > s->global_not_before)
             s->global_not_before = now + wait;
         if (now - s->last_429_log_ms >= 10000 || !s->last_429_log_ms) {
@@ -405,7 +425,7 @@ static void on_sent(void *ud, const struct tg_result *r)
         if (!m->first_fail_ms)
             m->first_fail_ms = now;
         if (now - m->first_fail_ms > (uint64_t)(s->app->cfg.telegram.retry_deadline * 1000)) {
-            drop_head(s, c, "retried past telegram.retry_deadline", r);
+            drop_sent(s, c, "retried past telegram.retry_deadline", r);
             break;
         }
         {
@@ -425,10 +445,10 @@ static void on_sent(void *ud, const struct tg_result *r)
                      "sending it as plain text", (long long)c->id, r->description);
             break;
         }
-        drop_head(s, c, "refused", r);
+        drop_sent(s, c, "refused", r);
         break;
     case TG_BAD_REQUEST:
-        drop_head(s, c, "refused", r);
+        drop_sent(s, c, "refused", r);
         break;
     case TG_UNAUTHORIZED:
         s->st.retried++;
@@ -437,10 +457,12 @@ static void on_sent(void *ud, const struct tg_result *r)
                   "for a minute", r->description);
         break;
     }
+    c->sending = NULL;   /* (kept: it waits at the head of its list) */
     if (c->inactive)
         drop_all(s, c);
     schedule(s, c);
-    pump(s);
+    if (!s->pumping)   /* a call refused at once lands here from inside pump */
+        pump(s);
 }
 
 static void pump_due(void *ud)
@@ -462,6 +484,7 @@ static void arm(struct tg_sched *s, uint64_t due)
 
 static void pump(struct tg_sched *s)
 {
+    s->pumping = 1;
     uint64_t now = app_now_ms(s->app);
     while (s->waiting.n && s->waiting.v[0]->eligible_ms <= now) {
         struct chat *c = s->waiting.v[0];
@@ -495,6 +518,7 @@ static void pump(struct tg_sched *s)
     }
     if (s->waiting.n)
         arm(s, s->waiting.v[0]->eligible_ms);
+    s->pumping = 0;
 }
 
 /* ---- queueing ---- */
@@ -555,6 +579,8 @@ static const char alert_params[] = "{\"parse_mode\":\"HTML\",\"link_preview_opti
 
 int tg_sched_alert(struct tg_sched *s, int64_t chat, const char *text, double priority)
 {
+    if (!(priority >= 0))   /* NaN, negative: the lowest */
+        priority = 0;
     int rc;
     struct chat *c = queue_for(s, chat, &rc);
     if (!c)
@@ -562,7 +588,7 @@ int tg_sched_alert(struct tg_sched *s, int64_t chat, const char *text, double pr
     struct msg *t = c->alerts_tail;
     size_t chars = tg_text_chars(text);
     /* merge into the alert message still waiting (not the one in flight) */
-    if (t && !(c->inflight && head(c) == t) && t->alerts < TG_MERGE_MAX &&
+    if (t && t != c->sending && t->alerts < TG_MERGE_MAX &&
         t->chars + 2 + chars <= TG_TEXT_MAX) {
         size_t a = strlen(t->text), b = strlen(text);
         char *merged = malloc(a + 2 + b + 1);

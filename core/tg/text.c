@@ -6,8 +6,11 @@
 size_t tg_text_chars(const char *s)
 {
     size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;   /* count lead bytes only */
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        n += (c & 0xC0) != 0x80;   /* a lead byte starts a character */
+        n += c >= 0xF0;            /* four-byte ones are surrogate pairs */
+    }
     return n;
 }
 

@@ -4,8 +4,9 @@
 
 #include <stddef.h>
 
-/* Characters (UTF-8 code points) in s: what the 4,096 limit counts.  For
- * HTML this over-counts (tags are not shown), which errs on the safe side. */
+/* The length Telegram's limits count: UTF-16 code units (a character
+ * beyond the BMP, like most emoji, counts two).  For HTML this
+ * over-counts (tags are not shown), which errs on the safe side. */
 size_t tg_text_chars(const char *s);
 /* The text an HTML message shows: tags removed, the entities Telegram
  * knows decoded.  For resending a message whose HTML was refused.

@@ -135,6 +135,18 @@ else
 fi
 is "$(json_num "$(tg /control/stats)" rejected_400)" 0 "Telegram never refused the bot's HTML"
 
+# --- updates that arrive while no script can load wait for a good one
+# (regression: they were acknowledged and thrown away)
+stop_bot
+write_script commands/broken.lua 'bot.command("broken", "x", function() end'
+start_bot || exit 1
+msg 80 /help
+sleep 1
+is "$(tg_texts 80)" "" "with no scripts live, an update is not answered yet"
+rm "$T/scripts/commands/broken.lua"
+wait_for 15 has_text 80 "Commands" && pass "and is handled once a reload succeeds" \
+  || fail "and is handled once a reload succeeds" "$(tail -5 "$T/log")"
+
 grep -q "$TG_TOKEN" "$T/log" && fail "the token never appears in the log" "$(grep -n "$TG_TOKEN" "$T/log" | head -3)" \
   || pass "the token never appears in the log"
 stop_bot

@@ -35,6 +35,21 @@ sleep 0.5
 is "$(tg_texts 70 | grep -c Commands)" 1 "but not handled twice"
 like "$(get /health)" '"webhook_refused":3' "/health counts the refused requests"
 
+# other methods are answered once and their bodies ignored (regression:
+# a PUT got two responses, the second from its body handled as a POST)
+put_update='{"update_id":901,"message":{"message_id":2,"date":0,"text":"/help","from":{"id":73,"first_name":"P"},"chat":{"id":73,"type":"private"}}}'
+out=$(curl -s -i --max-time 5 -X PUT -H "X-Telegram-Bot-Api-Secret-Token: $SECRET" -d "$put_update" \
+        "http://127.0.0.1:$HTTP_PORT/telegram")
+is "$(printf '%s' "$out" | grep -c '^HTTP/1.1')" 1 "a PUT with a body gets exactly one response"
+like "$out" "^HTTP/1.1 405" "and it is 405"
+sleep 0.5
+is "$(tg_texts 73)" "" "and its body is not handled"
+chunked='{"update_id":902,"message":{"message_id":3,"date":0,"text":"/help","from":{"id":74,"first_name":"C"},"chat":{"id":74,"type":"private"}}}'
+code=$(printf '%s' "$chunked" | curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H 'Transfer-Encoding: chunked' \
+         -H "X-Telegram-Bot-Api-Secret-Token: $SECRET" -H 'Content-Type: application/json' --data-binary @- \
+         "http://127.0.0.1:$HTTP_PORT/telegram")
+is "$code" 411 "a chunked POST is refused plainly, not handled as empty (Telegram sends a length)"
+
 tg_post /control/message '{"chat":71,"text":"/start","first_name":"Hook"}' >/dev/null
 wait_for 10 sh -c "curl -s '$TG/control/texts?chat=71' | grep -q 'Hello, Hook'" \
   && pass "Telegram's own webhook deliveries are handled" \

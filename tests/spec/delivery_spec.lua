@@ -135,6 +135,17 @@ describe("delivery", function()
     assert.is_true(warned)
   end)
 
+  it("delivers a reply queued while an alert is in flight, and the alert once", function()
+    tg.delay("sendMessage", 5)
+    run(function() bot.alert(201, "ALERT", 1) end)
+    spec.advance(1)   -- the alert is in flight
+    run(function() bot.send(201, "REPLY") end)
+    run(function() bot.alert(201, "ALERT2", 1) end)
+    spec.advance(20)
+    assert.same({ "ALERT", "REPLY", "ALERT2" }, tg.texts(201))
+    assert.equals(0, spec.telegram_stats().depth)
+  end)
+
   it("keeps /reload for the operators", function()
     tg.message{ chat = 191, text = "/reload" }
     spec.advance(1)

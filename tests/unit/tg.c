@@ -38,6 +38,7 @@ int main(void)
     ok(!bucket_take(&b, 999) && bucket_take(&b, 1000), "then one a second");
 
     is_int(tg_text_chars("héllo €"), 7, "characters, not bytes");
+    is_int(tg_text_chars("up 🚀"), 5, "an emoji counts two, as UTF-16 does");
     char *p = tg_text_plain("<b>BTC</b> &lt;3 &amp; &#36;5 &#x20AC; &bogus; <a href=\"x\">link</a> 1 < 2");
     is_str(p, "BTC <3 & $5 € &bogus; link 1 < 2", "HTML to the text it shows");
     free(p);
