@@ -1,0 +1,120 @@
+-- The /preset flow driven step by step through the real core, with
+-- invalid input at every step, a way back, a reload mid-way, and the
+-- preset it makes firing.
+describe("/preset", function()
+  local tg
+  local chat = 0
+  local function last(c) local t = tg.texts(c) return t[#t] end
+  local function say(c, text) tg.message{ chat = c, text = text } spec.advance(2) return last(c) end
+  local function press(c, data) tg.press{ chat = c, data = data, message_id = 1 } spec.advance(2) return last(c) end
+  local function read(name) return assert(io.open(name)):read("a") end
+
+  before_each(function()
+    assert(spec.use_scripts({
+      ["commands/start.lua"] = read("scripts/commands/start.lua"),
+      ["commands/preset.lua"] = read("scripts/commands/preset.lua"),
+      ["rules/move.lua"] = read("scripts/rules/move.lua"),
+      ["lib/presets.lua"] = read("scripts/lib/presets.lua"),
+      ["lib/alertfmt.lua"] = read("scripts/lib/alertfmt.lua"),
+    }))
+    tg = spec.telegram()
+    spec.ranking{ "BTCUSDT", "ETHUSDT", "SOLUSDT" }
+    for _, s in ipairs({ "BTCUSDT", "ETHUSDT", "SOLUSDT" }) do
+      spec.candle{ symbol = s, interval = "1m", open_time = 0, open = 1, closed = true }
+    end
+    chat = chat + 1
+  end)
+
+  it("creates a preset step by step, refusing bad input at each step", function()
+    local c = 500 + chat
+    assert.matches("no presets yet", say(c, "/preset"))
+    assert.matches("Name the preset", press(c, "preset:new"))
+    assert.matches("1 to 64 characters", say(c, string.rep("x", 65)))
+    assert.matches("Which pairs%?", say(c, "My <list>"))
+    assert.matches("Send up to 50 pairs", press(c, "preset:pairs:list"))
+    assert.matches("Not traded here: DOGEUSDT", say(c, "btc, doge"))
+    assert.matches("Which timeframes%?", say(c, "btc, eth"))
+    assert.matches("Use the buttons above", say(c, "5m"))
+    assert.matches("✅ 5m", (function() press(c, "preset:tf:5m") return tg.sent(c)[#tg.sent(c)].params.reply_markup.inline_keyboard[1][2].text end)())
+    press(c, "preset:tf:15m")
+    assert.matches("Alert when a candle moves by how many percent", press(c, "preset:tf:done"))
+    assert.matches("Send a number, like 2.5", say(c, "lots"))
+    assert.matches("from 0.1 to 100", say(c, "0.05"))
+    assert.matches("Which moves%?", say(c, "2,5%"))
+    assert.matches("When%?", press(c, "preset:dir:up"))
+    local summary = press(c, "preset:trig:close")
+    assert.matches("<b>My &lt;list&gt;</b>", summary, 1, true)
+    assert.matches("Pairs: BTCUSDT, ETHUSDT", summary, 1, true)
+    assert.matches("Timeframes: 5m, 15m", summary, 1, true)
+    assert.matches("moves up by 2.50%% or more, once it has closed", summary)
+    assert.matches("Saved <b>My &lt;list&gt;</b>", press(c, "preset:save"), 1, true)
+    local p = spec.run(function(u) return alerts.presets(u) end, c).results[1][1]
+    assert.same({ "BTCUSDT", "ETHUSDT" }, p.symbols)
+    assert.same({ "5m", "15m" }, p.intervals)
+    assert.equals(2.5, p.threshold)
+    assert.equals("up", p.direction)
+    assert.equals("close", p.trigger)
+  end)
+
+  it("goes back a step, and /cancel leaves the flow", function()
+    local c = 500 + chat
+    say(c, "/preset new")
+    say(c, "Majors")
+    assert.matches("Name the preset", press(c, "preset:back:pairs"))
+    assert.matches("Which pairs%?", say(c, "Majors"))
+    assert.matches("How many of the biggest pairs", press(c, "preset:pairs:topn"))
+    assert.matches("whole number from 1 to 1000", say(c, "0"))
+    assert.matches("Which pairs%?", press(c, "preset:back:topn"))
+    say(c, "/cancel")
+    assert.matches("Send a command to get started", say(c, "hello"))
+    assert.matches("conversation has ended", (function()
+      tg.press{ chat = c, data = "preset:tf:5m", message_id = 1 } spec.advance(1)
+      for _, call in ipairs(tg.calls) do if call.method == "answerCallbackQuery" then last_answer = call.params.text end end
+      return last_answer
+    end)())
+  end)
+
+  it("survives a reload in the middle of the flow", function()
+    local c = 500 + chat
+    say(c, "/preset new")
+    say(c, "Reloaded")
+    press(c, "preset:pairs:top100")
+    assert(spec.reload())
+    press(c, "preset:tf:1m")
+    press(c, "preset:tf:done")
+    say(c, "1")
+    press(c, "preset:dir:both")
+    press(c, "preset:trig:forming")
+    assert.matches("Saved", press(c, "preset:save"))
+    local p = spec.run(function(u) return alerts.presets(u) end, c).results[1][1]
+    assert.equals("top", p.pairs)
+    assert.equals(100, p.top_n)
+    assert.same({ "1m" }, p.intervals)
+  end)
+
+  it("shows, pauses, edits and deletes with confirmation, and the preset fires", function()
+    local c = 500 + chat
+    local id = spec.run(function(u)
+      return alerts.save{ user_id = u, chat_id = u, name = "Edit me", pairs = "manual", symbols = { "SOLUSDT" },
+                          intervals = { "1m" }, threshold = 1 }
+    end, c).results[1]
+    assert.matches("Alerts: 0 today, 0 in 7 days", press(c, "preset:show:" .. id))
+    assert.matches("%(paused%)", press(c, "preset:toggle:" .. id))
+    assert.matches("Edit me", press(c, "preset:toggle:" .. id))
+    press(c, "preset:edit:" .. id)
+    assert.matches("Alert when a candle moves by how many", press(c, "preset:field:" .. id .. ":threshold"))
+    assert.matches("by 3.00%% or more", say(c, "3"))
+    assert.matches("Saved", press(c, "preset:save"))
+    local t0 = (spec.now() // 60000 + 1) * 60000
+    spec.advance((t0 - spec.now()) / 1000)
+    spec.candle{ symbol = "SOLUSDT", interval = "1m", open_time = t0, open = 100, close = 102, event_time = t0 + 1 }
+    spec.advance(2)
+    assert.is_nil(last(c):find("SOLUSDT", 1, true))
+    spec.candle{ symbol = "SOLUSDT", interval = "1m", open_time = t0, open = 100, close = 103.5, event_time = t0 + 2 }
+    spec.advance(2)
+    assert.matches("<b>SOLUSDT</b> 1m <b>+3.50%</b>", last(c), 1, true)
+    assert.matches("Alerts: 1 today", press(c, "preset:show:" .. id))
+    assert.matches("cannot be undone", press(c, "preset:del:" .. id))
+    assert.matches("no presets yet", press(c, "preset:delok:" .. id))
+  end)
+end)
