@@ -128,9 +128,13 @@ fuzz:
 	  [ $$rc -eq 0 ] || { echo "$$n: the fuzzer found a problem (see build-fuzz/$$n.log)"; exit 1; }; \
 	done
 
+# Without BOT_TOKEN: a local demo, the console with real recorded klines
+# replayed at 120x (a day in 12 minutes).  With it: the real bot.
+DEMO_KLINES := tests/fixtures/klines/um_BTCUSDT-1m-2022-09-05.csv tests/fixtures/klines/spot_ETHUSDT-1m-2022-08-14.csv
 run: deps
 	@$(MAKE) --no-print-directory $(BIN)
-	./$(BIN) run --config config.lua
+	@if [ -n "$$BOT_TOKEN" ]; then ./$(BIN) run --config config.lua; \
+	 else ./$(BIN) console --config config.lua --replay $(DEMO_KLINES) --speed 120; fi
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BIN) $(TOOL_BIN)

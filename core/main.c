@@ -9,6 +9,8 @@
 
 #include "app.h"
 #include "lua/host.h"
+#include "console/console.h"
+#include "replay/backtest.h"
 
 #define CW_VERSION "0.1.0"
 
@@ -25,6 +27,16 @@ static void usage(FILE *out)
             "                    prints each problem as file:line: message\n"
             "  spec [PATH...]    run Lua specs inside the host (TAP output); PATH is a\n"
             "                    spec file or a folder of *_spec.lua (default tests/spec)\n"
+            "  console [--replay FILE... [--speed N|max]]\n"
+            "                    chat with the bot in the terminal (no Telegram needed):\n"
+            "                    lines typed are messages, a number presses a button;\n"
+            "                    optionally with recorded klines replayed meanwhile\n"
+            "  replay FILE... [--speed N|max] [--preset SPEC]\n"
+            "                    feed recorded klines (Binance CSV, SYMBOL-1m-....csv)\n"
+            "                    through the real pipeline and print the alerts that\n"
+            "                    the database's presets, or SPEC, would have fired;\n"
+            "                    SPEC: \"pairs=BTCUSDT,ETHUSDT|top:N intervals=1m,5m\n"
+            "                    threshold=0.5 direction=both|up|down trigger=forming|close\"\n"
             "  --help            this text\n"
             "  --version         the version\n"
             "\n"
@@ -179,6 +191,65 @@ static int spec_one(const char *config, const char *file, int *number, int *fail
     return rc;
 }
 
+/* Splits replay arguments: files, --speed, --preset (NULL: not allowed).
+ * The number of files (moved to the front of args), or -1 after a message. */
+static int replay_args(const char *cmd, char **args, int nargs, double *speed,
+                       const char **preset)
+{
+    int nfiles = 0;
+    for (int i = 0; i < nargs; i++) {
+        if (!strcmp(args[i], "--speed") && i + 1 < nargs) {
+            const char *v = args[++i];
+            *speed = strcmp(v, "max") ? atof(v) : 0;
+            if (strcmp(v, "max") && !(*speed > 0)) {
+                fprintf(stderr, "candlewatch %s: --speed takes a positive number or max\n", cmd);
+                return -1;
+            }
+        } else if (preset && !strcmp(args[i], "--preset") && i + 1 < nargs) {
+            *preset = args[++i];
+        } else if (!strcmp(args[i], "--replay")) {
+            continue;   /* console: the files follow */
+        } else if (args[i][0] == '-') {
+            fprintf(stderr, "candlewatch %s: unknown option %s\n", cmd, args[i]);
+            return -1;
+        } else {
+            args[nfiles++] = args[i];
+        }
+    }
+    return nfiles;
+}
+
+/* replay FILE... [--speed N|max] [--preset SPEC] */
+static int cmd_replay(const char *config, char **args, int nargs)
+{
+    double speed = 0;
+    const char *preset = NULL;
+    int nfiles = replay_args("replay", args, nargs, &speed, &preset);
+    if (nfiles < 0)
+        return 2;
+    if (!nfiles) {
+        fprintf(stderr, "candlewatch replay: name one or more kline files (try --help)\n");
+        return 2;
+    }
+    struct app a;
+    memset(&a, 0, sizeof a);
+    load_config(&a, config, 0);
+    return backtest_run(&a, args, nfiles, speed, preset);
+}
+
+/* console [--replay FILE... [--speed N|max]] */
+static int cmd_console(const char *config, char **args, int nargs)
+{
+    double speed = 0;
+    int nfiles = replay_args("console", args, nargs, &speed, NULL);
+    if (nfiles < 0)
+        return 2;
+    struct app a;
+    memset(&a, 0, sizeof a);
+    load_config(&a, config, 0);
+    return console_run(&a, args, nfiles, speed);
+}
+
 static int cmd_spec(const char *config, char **paths, int npaths)
 {
     struct files files = {0};
@@ -243,6 +314,10 @@ int main(int argc, char **argv)
     int rc;
     if (!strcmp(cmd, "spec")) {
         rc = cmd_spec(config, rest, nrest);
+    } else if (!strcmp(cmd, "replay")) {
+        rc = cmd_replay(config, rest, nrest);
+    } else if (!strcmp(cmd, "console")) {
+        rc = cmd_console(config, rest, nrest);
     } else if (nrest > 0) {
         fprintf(stderr, "candlewatch %s: unexpected argument '%s'\n", cmd, rest[0]);
         rc = 2;

@@ -34,6 +34,8 @@ struct match {
 struct alert_engine {
     struct app *app;
     struct alert_hooks hooks;
+    alert_sink_fn sink;
+    void *sink_ud;
     struct rule rules[MAX_RULES];
     int nrules;
     struct preset **subs;        /* by subscription id; NULL: free */
@@ -505,7 +507,9 @@ static void fire(struct alert_engine *e, int rule, const struct candle *c, const
         text = default_text(&v);
     if (!text)
         return;
-    if (e->app->tg)
+    if (e->sink)
+        e->sink(e->sink_ud, m->chat, &v, text);
+    else if (e->app->tg)
         tg_sched_alert(tg_bot_sched(e->app->tg), m->chat, text, fabs(move));
     free(text);
     fired_set(&e->fired, m->chat, c->symbol, c->interval, c->open_time);
@@ -582,6 +586,12 @@ static void on_ranking(void *ud)
 }
 
 /* ---- set-up ---- */
+
+void alert_set_sink(struct alert_engine *e, alert_sink_fn fn, void *ud)
+{
+    e->sink = fn;
+    e->sink_ud = ud;
+}
 
 void alert_set_hooks(struct alert_engine *e, const struct alert_hooks *h)
 {

@@ -76,7 +76,12 @@ struct alert_stats {
     uint64_t presets, subscriptions;
 };
 
+/* Where alerts go instead of Telegram (a backtest prints them). */
+typedef void (*alert_sink_fn)(void *ud, int64_t chat, const struct alert_view *v,
+                              const char *text);
+
 struct alert_engine *alert_engine_new(struct app *app);
+void alert_set_sink(struct alert_engine *e, alert_sink_fn fn, void *ud);
 void alert_engine_free(struct alert_engine *e);
 void alert_set_hooks(struct alert_engine *e, const struct alert_hooks *h);
 /* The rules the live scripts define: which events each wants.  Indexes of

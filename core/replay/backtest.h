@@ -1,0 +1,18 @@
+/* `candlewatch replay`: recorded klines through the real pipeline, and the
+ * alerts that presets would have fired, printed one a line:
+ *
+ *   2022-09-05T13:45Z BTCUSDT 1m +0.53% chat 1: Majors
+ *
+ * Presets are the database's, or one given on the command line (then in
+ * a temporary database, so the real one is untouched). */
+#ifndef CW_REPLAY_BACKTEST_H
+#define CW_REPLAY_BACKTEST_H
+
+struct app;
+
+/* preset: NULL, or "pairs=BTCUSDT,ETHUSDT|top:100 intervals=1m,5m
+ * threshold=0.5 direction=both|up|down trigger=forming|close".  The app
+ * has its config loaded and nothing else.  Returns the exit status. */
+int backtest_run(struct app *a, char **files, int nfiles, double speed, const char *preset);
+
+#endif
