@@ -61,11 +61,29 @@ static void on_uv_timer(uv_timer_t *t)
 static void on_check(uv_check_t *c)
 {
     struct app *a = c->data;
+    uv_idle_stop(&a->commit_idle);
     if (a->store && store_batch_open(a->store)) {
         store_commit(a->store);
         const char *err = store_error(a->store);
         health_set(&a->health, "store", err ? HEALTH_FAILING : HEALTH_OK, err);
     }
+}
+
+static void on_idle(uv_idle_t *i)
+{
+    (void)i;   /* its being active is the point: see batch_opened */
+}
+
+/* A write opened a batch.  If that happened in a timer callback, the loop
+ * would next block in poll and commit only when something woke it — seconds
+ * later, or never before a crash (a delivered message was then sent again
+ * after kill -9).  An active idle handle makes this iteration's poll
+ * return at once, so the check commits now. */
+static void batch_opened(void *ud)
+{
+    struct app *a = ud;
+    if (!a->simulated)
+        uv_idle_start(&a->commit_idle, on_idle);
 }
 
 int app_init(struct app *a, int simulated)
@@ -82,6 +100,8 @@ int app_init(struct app *a, int simulated)
     a->timer_handle.data = a;
     uv_check_init(&a->loop, &a->commit_check);
     a->commit_check.data = a;
+    uv_idle_init(&a->loop, &a->commit_idle);
+    a->commit_idle.data = a;
     if (httpc_init(&a->httpc, &a->loop, &a->log) != 0)
         return -1;
     a->httpc.ca_file = a->cfg.tls.ca_file;
@@ -100,6 +120,9 @@ int app_open_store(struct app *a)
         return -1;
     }
     health_set(&a->health, "store", HEALTH_OK, NULL);
+    store_on_batch(a->store, batch_opened, a);
+    if (!a->simulated)   /* every mode commits at the end of each loop turn */
+        uv_check_start(&a->commit_check, on_check);
     if (!(a->alerts = alert_engine_new(a))) {
         log_error(&a->log, "alerts", "out of memory");
         return -1;
@@ -132,6 +155,7 @@ static void shutdown_all(struct app *a)
     a->store = NULL;
     close_if_open((uv_handle_t *)&a->timer_handle);
     close_if_open((uv_handle_t *)&a->commit_check);
+    close_if_open((uv_handle_t *)&a->commit_idle);
     close_if_open((uv_handle_t *)&a->sig_int);
     close_if_open((uv_handle_t *)&a->sig_term);
     close_if_open((uv_handle_t *)&a->sig_hup);

@@ -39,6 +39,7 @@ struct app {
     struct timers timers;
     uv_timer_t timer_handle;
     uv_check_t commit_check;   /* commits the store batch each iteration */
+    uv_idle_t commit_idle;     /* active while a batch waits: poll must not block */
 
     struct httpc httpc;
     struct net_lws lws;

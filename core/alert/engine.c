@@ -493,7 +493,10 @@ static char *default_text(const struct alert_view *a)
 static void fire(struct alert_engine *e, int rule, const struct candle *c, const char *sym,
                  double move, const struct match *m, size_t n)
 {
-    if (fired_get(&e->fired, m->chat, c->symbol, c->interval) == c->open_time) {
+    /* once per candle, and never for one older than the last that fired
+     * (a restart's warm start replays the last closes) */
+    int64_t last = fired_get(&e->fired, m->chat, c->symbol, c->interval);
+    if (last && c->open_time <= last) {
         e->st.duplicates++;
         return;
     }
@@ -654,7 +657,7 @@ struct alert_engine *alert_engine_new(struct app *app)
     e->app = app;
     if (app->store) {
         int64_t now = app_wall_ms(app);
-        store_fired_prune(app->store, now - 2 * DAY_MS);
+        store_fired_prune(app->store, 2 * DAY_MS);
         store_alert_log_prune(app->store, now - 8 * DAY_MS);
         store_presets_each(app->store, load_preset, e);
         store_fired_each(app->store, load_fired, e);

@@ -17,7 +17,10 @@ static const char *const sql[Q_COUNT] = {
                     " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (chat_id, symbol, interval)"
                     " DO UPDATE SET open_time = excluded.open_time",
     [Q_FIRED_ALL] = "SELECT chat_id, symbol, interval, open_time FROM alert_fired",
-    [Q_FIRED_PRUNE] = "DELETE FROM alert_fired WHERE open_time < ?1",
+    /* by the marks' own clock: the market's time need not be the wall's
+     * (a replay of 2022 must not find its marks "old") */
+    [Q_FIRED_PRUNE] = "DELETE FROM alert_fired WHERE open_time <"
+                      " (SELECT max(open_time) FROM alert_fired) - ?1",
     [Q_LOG_ADD] = "INSERT INTO alert_log (preset_id, chat_id, symbol, interval, open_time, move,"
                   " fired_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [Q_LOG_STATS] = "SELECT count(*) FILTER (WHERE fired_ms >= ?2), count(*), max(fired_ms)"
@@ -116,9 +119,9 @@ static int prune(struct store *s, int q, int64_t before)
     return store_write(s, st);
 }
 
-int store_fired_prune(struct store *s, int64_t open_before)
+int store_fired_prune(struct store *s, int64_t keep_ms)
 {
-    return prune(s, Q_FIRED_PRUNE, open_before);
+    return prune(s, Q_FIRED_PRUNE, keep_ms);
 }
 
 int store_alert_log(struct store *s, int64_t preset, int64_t chat, const char *symbol, int iv,

@@ -94,7 +94,8 @@ int store_presets_each(struct store *s, store_preset_fn fn, void *ud);
 /* The candle (chat, symbol, interval) last fired for. */
 int store_fired_set(struct store *s, int64_t chat, const char *symbol, int iv, int64_t open_time);
 int store_fired_each(struct store *s, store_fired_fn fn, void *ud);
-int store_fired_prune(struct store *s, int64_t open_before);
+/* Forgets marks more than keep_ms older than the newest. */
+int store_fired_prune(struct store *s, int64_t keep_ms);
 int store_alert_log(struct store *s, int64_t preset, int64_t chat, const char *symbol, int iv,
                     int64_t open_time, double move, int64_t now_ms);
 /* Alerts of a preset since day_start and since week_start, and the last. */

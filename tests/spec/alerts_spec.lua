@@ -62,6 +62,14 @@ describe("alerts", function()
     assert.equals(2, #tg.texts(11))
   end)
 
+  it("never alerts a candle older than the last one alerted (regression: a restart's warm start re-sent them)", function()
+    save{ chat_id = 19, name = "o", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 1, trigger = "close" }
+    candle(2, { open_time = t0 + 300000, closed = true })
+    candle(3, { open_time = t0, closed = true, backfilled = true })   -- older, within the late window
+    spec.advance(3)
+    assert.equals(1, #tg.texts(19))
+  end)
+
   it("respects the direction", function()
     save{ chat_id = 12, name = "up only", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 1, direction = "up" }
     save{ chat_id = 13, name = "down only", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 1, direction = "down" }
