@@ -41,6 +41,7 @@ struct alert_engine {
     struct preset **subs;        /* by subscription id; NULL: free */
     uint32_t nsubs, capsubs;
     struct i64map by_id;         /* preset id -> preset */
+    struct i64map per_user;      /* user id -> number of presets (as a pointer-sized int) */
     struct fired fired;
     struct candle *queue;        /* ring of events waiting for the loop */
     uint32_t qhead, qlen;
@@ -219,6 +220,17 @@ static void reindex(struct alert_engine *e, struct preset *p)
     p->nindexed = n;
 }
 
+static int count_user(struct alert_engine *e, int64_t user)
+{
+    return (int)(intptr_t)i64map_get(&e->per_user, user) - 1;   /* stored as n + 1 */
+}
+
+static void add_user(struct alert_engine *e, int64_t user, int delta)
+{
+    int n = count_user(e, user);
+    i64map_put(&e->per_user, user, (void *)(intptr_t)((n < 0 ? 0 : n) + delta + 1));
+}
+
 /* Takes a parsed preset into memory (not the store). */
 static int adopt(struct alert_engine *e, struct preset *p)
 {
@@ -236,6 +248,7 @@ static int adopt(struct alert_engine *e, struct preset *p)
     e->subs[e->nsubs++] = p;
     p->rule_slot = rule_slot(e, p->rule, 1);
     e->st.presets++;
+    add_user(e, p->user_id, 1);
     reindex(e, p);
     return 0;
 }
@@ -246,14 +259,6 @@ const char *alert_rule_name(struct alert_engine *e, int rule)
 }
 
 /* ---- the public preset API ---- */
-
-static int count_user(struct alert_engine *e, int64_t user)
-{
-    int n = 0;
-    for (uint32_t i = 0; i < e->nsubs; i++)
-        n += e->subs[i] && e->subs[i]->user_id == user;
-    return n;
-}
 
 static int universe_loaded(const struct market *m)
 {
@@ -395,6 +400,7 @@ int alert_preset_delete(struct alert_engine *e, int64_t id)
     unindex(e, p);
     e->subs[p->sub] = NULL;
     i64map_del(&e->by_id, id);
+    add_user(e, p->user_id, -1);
     if (e->app->store)
         store_preset_delete(e->app->store, id);
     e->st.presets--;
@@ -687,6 +693,7 @@ void alert_engine_free(struct alert_engine *e)
         preset_free(e->subs[i]);
     free(e->subs);
     i64map_free(&e->by_id);
+    i64map_free(&e->per_user);
     for (int i = 0; i < e->nrules; i++)
         index_free(&e->rules[i].ix);
     fired_free(&e->fired);

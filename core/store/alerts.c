@@ -5,7 +5,7 @@
 
 enum {
     Q_PRESET_ADD, Q_PRESET_PUT, Q_PRESET_DEL, Q_PRESET_ALL, Q_FIRED_SET, Q_FIRED_ALL,
-    Q_FIRED_PRUNE, Q_LOG_ADD, Q_LOG_STATS, Q_LOG_PRUNE, Q_COUNT
+    Q_FIRED_PRUNE, Q_LOG_ADD, Q_LOG_STATS, Q_LOG_PRUNE, Q_LOG_DEL, Q_COUNT
 };
 
 static const char *const sql[Q_COUNT] = {
@@ -26,6 +26,7 @@ static const char *const sql[Q_COUNT] = {
     [Q_LOG_STATS] = "SELECT count(*) FILTER (WHERE fired_ms >= ?2), count(*), max(fired_ms)"
                     " FROM alert_log WHERE preset_id = ?1 AND fired_ms >= ?3",
     [Q_LOG_PRUNE] = "DELETE FROM alert_log WHERE fired_ms < ?1",
+    [Q_LOG_DEL] = "DELETE FROM alert_log WHERE preset_id = ?1",
 };
 
 _Static_assert(Q_COUNT <= STORE_ALERT_STATEMENTS, "room for the statements");
@@ -59,11 +60,14 @@ int store_preset_put(struct store *s, int64_t *id, int64_t user, int64_t chat, c
 
 int store_preset_delete(struct store *s, int64_t id)
 {
-    sqlite3_stmt *st = stmt(s, Q_PRESET_DEL);
-    if (!st)
+    /* its history goes too: a later preset may get the same id */
+    sqlite3_stmt *st = stmt(s, Q_PRESET_DEL), *log = stmt(s, Q_LOG_DEL);
+    if (!st || !log)
         return -1;
     sqlite3_bind_int64(st, 1, id);
-    return store_write(s, st);
+    sqlite3_bind_int64(log, 1, id);
+    int a = store_write(s, st), b = store_write(s, log);
+    return a || b ? -1 : 0;
 }
 
 struct each {

@@ -118,3 +118,32 @@ describe("/preset", function()
     assert.matches("no presets yet", press(c, "preset:delok:" .. id))
   end)
 end)
+
+describe("/status", function()
+  it("sums up the presets, subscriptions and the feed", function()
+    local function read(name) return assert(io.open(name)):read("a") end
+    assert(spec.use_scripts({
+      ["commands/status.lua"] = read("scripts/commands/status.lua"),
+      ["rules/move.lua"] = read("scripts/rules/move.lua"),
+      ["lib/presets.lua"] = read("scripts/lib/presets.lua"),
+    }))
+    local tg = spec.telegram()
+    spec.ranking{ "BTCUSDT", "ETHUSDT" }
+    tg.message{ chat = 900, text = "/status" }
+    spec.advance(2)
+    assert.matches("0 of 0 presets active", tg.texts(900)[1])
+    assert.matches("Create a preset with /preset", tg.texts(900)[1])
+    spec.run(function()
+      alerts.save{ user_id = 900, name = "Two <x>", pairs = "manual", symbols = { "BTCUSDT", "ETHUSDT" },
+                   intervals = { "5m", "15m" }, threshold = 2 }
+      alerts.save{ user_id = 900, name = "Off", pairs = "manual", symbols = { "BTCUSDT" },
+                   intervals = { "5m" }, threshold = 3, active = false }
+    end)
+    tg.message{ chat = 900, text = "/status" }
+    spec.advance(3)
+    local t = tg.texts(900)[2]
+    assert.matches("1 of 2 presets active</b>, 4 pair × timeframe subscriptions", t, 1, true)
+    assert.matches("Two &lt;x&gt;: BTCUSDT, ETHUSDT, 5m 15m, up or down 2.00% as it happens · last alert: none yet", t, 1, true)
+    assert.matches("⏸ Off", t, 1, true)
+  end)
+end)

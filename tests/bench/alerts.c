@@ -1,0 +1,193 @@
+/* make bench: candle events through the rule (Lua, scripts/rules/move.lua)
+ * and the subscription index, in-process, with 10,000 and 100,000 users of
+ * 3 presets each (50 pairs x 2 timeframes).  Prints events/s, the time per
+ * event (p50, p99), resident memory, and the start-up time from the
+ * database.  Numbers only; nothing here asserts a time. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alert/engine.h"
+#include "app.h"
+#include "lua/host.h"
+#include "market/interval.h"
+#include "store/store.h"
+
+#define NSYM 400
+#define TARGET 2000000.0
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long rss_mb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb / 1024;
+}
+
+static long fired;
+static void count(void *ud, int64_t chat, const struct alert_view *v, const char *text)
+{
+    (void)ud, (void)chat, (void)v, (void)text;
+    fired++;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int run(long users, const char *dir)
+{
+    struct app a;
+    memset(&a, 0, sizeof a);
+    config_defaults(&a.cfg);
+    log_init(&a.log);
+    a.log.level = LOG_ERROR;
+    char db[256];
+    snprintf(db, sizeof db, "%s/bench-%ld.db", dir, users);
+    free(a.cfg.database);
+    a.cfg.database = strdup(db);
+    a.cfg.limits.presets_per_user = 3;
+    if (app_init(&a, 1) != 0 || app_open_store(&a) != 0 || !(a.lua = lh_new(&a, LH_RUN)) ||
+        lh_reload(a.lua, "bench") != 0) {
+        fprintf(stderr, "bench: cannot set up (run from the project's folder)\n");
+        return 1;
+    }
+    struct market *m = &a.market;
+    uint32_t ids[NSYM];
+    double qv[NSYM];
+    char names[NSYM][16];
+    for (int i = 0; i < NSYM; i++) {
+        snprintf(names[i], sizeof names[i], "S%03dUSDT", i);
+        ids[i] = (uint32_t)symtab_add(&m->syms, names[i], strlen(names[i]));
+        m->syms.v[ids[i]].active = 1;
+        qv[i] = 1e9 - i;
+    }
+    market_set_ranking(m, ids, qv, NSYM);
+    alert_set_sink(a.alerts, count, NULL);
+    srand(7);
+    double t = now_s();
+    char symbuf[50][24];
+    char err[256];
+    for (long u = 1; u <= users; u++)
+        for (int k = 0; k < 3; k++) {
+            struct preset p;
+            memset(&p, 0, sizeof p);
+            p.user_id = p.chat_id = u;
+            snprintf(p.name, sizeof p.name, "p%d", k);
+            p.pairs = PAIRS_MANUAL;
+            p.symbols = symbuf;
+            for (int s = 0; s < 50; s++)
+                snprintf(symbuf[p.nsymbols++], sizeof symbuf[0], "%s", names[(rand() % NSYM)]);
+            p.intervals = 1 << IV_5M | 1 << IV_15M;
+            p.threshold = 1 + rand() % 400 / 100.0;
+            p.active = 1;
+            if (alert_preset_save(a.alerts, &p, err, sizeof err) != 0) {
+                fprintf(stderr, "bench: %s\n", err);
+                return 1;
+            }
+            if ((u * 3 + k) % 5000 == 0)
+                store_commit(a.store);
+        }
+    store_commit(a.store);
+    double setup = now_s() - t;
+    struct alert_stats st;
+    alert_stats(a.alerts, &st);
+    printf("%ld users x 3 presets: %llu index entries, built in %.1f s; resident memory %ld MB\n",
+           users, (unsigned long long)st.subscriptions, setup, rss_mb());
+
+    /* events: every symbol on 5m and 15m, forming updates moving less than
+     * any threshold (most updates fire nothing: the common path) */
+    enum { NEV = 200000 };
+    static struct candle ev[NEV];
+    int64_t t0 = 1767225600000LL;
+    for (int i = 0; i < NEV; i++) {
+        int s = rand() % NSYM, iv = rand() % 2 ? IV_5M : IV_15M;
+        int64_t ms = interval_ms(iv), when = t0 + (int64_t)i * 5;
+        double move = ((rand() % 2001) - 1000) / 1000.0 * 0.9;   /* -0.9 .. +0.9 % */
+        ev[i] = (struct candle){.open_time = when / ms * ms, .close_time = when / ms * ms + ms - 1,
+                                .event_time = when, .open = 100, .close = 100 * (1 + move / 100),
+                                .high = 102, .low = 98, .symbol = ids[s], .interval = (uint8_t)iv,
+                                .price_dp = 2};
+    }
+    m->exchange_ms = t0 + (int64_t)NEV * 5;
+    m->exchange_seen_at = app_wall_ms(&a);
+    static double per[NEV];
+    fired = 0;
+    t = now_s();
+    for (int i = 0; i < NEV; i++) {
+        double a0 = now_s();
+        market_apply(m, &ev[i]);
+        alert_drain(a.alerts);
+        per[i] = now_s() - a0;
+    }
+    double el = now_s() - t;
+    qsort(per, NEV, sizeof *per, cmp_double);
+    double rate = NEV / el;
+    printf("  candle events through the rule and the index: %.0f events/s\n", rate);
+    printf("  time per event: p50 %.1f us, p99 %.1f us\n", per[NEV / 2] * 1e6,
+           per[NEV * 99 / 100] * 1e6);
+    printf("  target >= %.0f events/s: %s\n", TARGET, rate >= TARGET ? "met" : "MISSED");
+
+    /* a market-wide move: one 6 % candle on every symbol fires for everyone */
+    fired = 0;
+    t = now_s();
+    for (int i = 0; i < NSYM; i++) {
+        struct candle c = ev[0];
+        c.symbol = ids[i];
+        c.interval = IV_5M;
+        c.open_time += 3600000;
+        c.close_time += 3600000;
+        c.close = 106;
+        c.event_time = m->exchange_ms;   /* news, not history */
+        market_apply(m, &c);
+        alert_drain(a.alerts);
+    }
+    el = now_s() - t;
+    printf("  a market-wide 6 %% move: %ld alerts formatted and queued in %.2f s (%.1f us each)\n",
+           fired, el, fired ? el / (double)fired * 1e6 : 0);
+
+    /* start-up from the database */
+    alert_engine_free(a.alerts);
+    t = now_s();
+    a.alerts = alert_engine_new(&a);
+    printf("  start-up from the database (%ld presets): %.2f s\n", users * 3, now_s() - t);
+    app_destroy(&a);
+    char path[300];
+    const char *const sfx[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s%s", db, sfx[i]);
+        unlink(path);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    char dir[] = "/tmp/cw-bench-XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    int rc = 0;
+    long sizes[] = {10000, 100000};
+    for (int i = 0; i < 2 && !rc; i++)
+        if (argc < 2 || atol(argv[1]) == sizes[i])
+            rc = run(sizes[i], dir);
+    rmdir(dir);
+    return rc;
+}
