@@ -586,6 +586,12 @@ void alert_drain(struct alert_engine *e)
     }
 }
 
+void alert_prepare(struct alert_engine *e)
+{
+    for (int i = 0; i < e->nrules; i++)
+        index_sort(&e->rules[i].ix);
+}
+
 static void on_ranking(void *ud)
 {
     struct alert_engine *e = ud;
@@ -668,6 +674,7 @@ struct alert_engine *alert_engine_new(struct app *app)
         store_presets_each(app->store, load_preset, e);
         store_fired_each(app->store, load_fired, e);
         store_commit(app->store);
+        alert_prepare(e);
     }
     app->market.on_event = on_event;
     app->market.on_event_ud = e;

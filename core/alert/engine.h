@@ -102,6 +102,9 @@ int alert_presets_of(struct alert_engine *e, int64_t user, const struct preset *
 /* Pair x timeframe subscriptions a user's active presets add up to. */
 long alert_subscriptions_of(struct alert_engine *e, int64_t user);
 
+/* Sorts the index after many presets were added at once (start-up does). */
+void alert_prepare(struct alert_engine *e);
+
 /* The events come from the market (registered by alert_engine_new). */
 void alert_stats(struct alert_engine *e, struct alert_stats *out);
 void alert_stats_json(struct alert_engine *e, struct jsonw *w);

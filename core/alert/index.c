@@ -119,6 +119,17 @@ size_t index_match(struct index *ix, uint32_t sym, int iv, enum index_dir dir,
     return lo;
 }
 
+void index_sort(struct index *ix)
+{
+    for (size_t i = 0; i < (size_t)ix->nsym * LISTS_PER_SYMBOL; i++) {
+        struct index_list *l = &ix->lists[i];
+        if (l->unsorted) {
+            qsort(l->v, l->n, sizeof *l->v, by_threshold);
+            l->unsorted = 0;
+        }
+    }
+}
+
 uint32_t index_count(const struct index *ix, uint32_t sym, int iv, enum index_dir dir,
                      enum index_trigger trig)
 {

@@ -216,19 +216,25 @@ static void check_text(lua_State *L, const char *text, const char *usage)
                    (int)chars);
 }
 
+/* Queues method for chat with the text at 2 (checked) and the message
+ * parameters from the options at opts. */
+static int queue_text(lua_State *L, const char *usage, const char *method, int64_t chat, int opts)
+{
+    const char *text = luaL_checkstring(L, 2);
+    struct tg_bot *b = bot_of(L, usage);
+    check_text(L, text, usage);
+    char *params = message_params(L, opts, usage);
+    int rc = tg_sched_send(tg_bot_sched(b), chat, method, params, text);
+    free(params);
+    return queued(L, rc, chat);
+}
+
 /* bot.send(chat_id, text [, opts]) -> true | nil, err
  * A message to any chat, delivered like a reply.  opts as in ctx:reply. */
 static int b_send(lua_State *L)
 {
-    static const char usage[] = "bot.send(chat_id, text [, opts])";
-    lua_Integer chat = luaL_checkinteger(L, 1);
-    const char *text = luaL_checkstring(L, 2);
-    struct tg_bot *b = bot_of(L, usage);
-    check_text(L, text, usage);
-    char *params = message_params(L, 3, usage);
-    int rc = tg_sched_send(tg_bot_sched(b), chat, "sendMessage", params, text);
-    free(params);
-    return queued(L, rc, chat);
+    return queue_text(L, "bot.send(chat_id, text [, opts])", "sendMessage",
+                      luaL_checkinteger(L, 1), 3);
 }
 
 /* bot.alert(chat_id, html [, priority]) -> "queued" | "merged" | nil, err
@@ -427,16 +433,8 @@ static int64_t ctx_int(lua_State *L, const char *table, const char *field)
  * opts: {keyboard = bot.keyboard{...}, plain = true (no HTML), preview = true} */
 static int c_reply(lua_State *L)
 {
-    static const char usage[] = "ctx:reply(text [, opts])";
     luaL_checktype(L, 1, LUA_TTABLE);
-    const char *text = luaL_checkstring(L, 2);
-    struct tg_bot *b = bot_of(L, usage);
-    check_text(L, text, usage);
-    int64_t chat = ctx_int(L, "chat", "id");
-    char *params = message_params(L, 3, usage);
-    int rc = tg_sched_send(tg_bot_sched(b), chat, "sendMessage", params, text);
-    free(params);
-    return queued(L, rc, chat);
+    return queue_text(L, "ctx:reply(text [, opts])", "sendMessage", ctx_int(L, "chat", "id"), 3);
 }
 
 /* The message a ctx call acts on: opts.message_id, else the pressed
@@ -463,10 +461,6 @@ static int c_edit(lua_State *L)
 {
     static const char usage[] = "ctx:edit(text [, opts])";
     luaL_checktype(L, 1, LUA_TTABLE);
-    const char *text = luaL_checkstring(L, 2);
-    struct tg_bot *b = bot_of(L, usage);
-    check_text(L, text, usage);
-    int64_t chat = ctx_int(L, "chat", "id");
     lua_Integer mid = target_message(L, 3, usage);
     lua_settop(L, 3);
     if (!lua_istable(L, 3)) {
@@ -475,10 +469,7 @@ static int c_edit(lua_State *L)
     }
     lua_pushinteger(L, mid);
     lua_setfield(L, 3, "message_id");
-    char *params = message_params(L, 3, usage);
-    int rc = tg_sched_send(tg_bot_sched(b), chat, "editMessageText", params, text);
-    free(params);
-    return queued(L, rc, chat);
+    return queue_text(L, usage, "editMessageText", ctx_int(L, "chat", "id"), 3);
 }
 
 /* ctx:edit_keyboard(markup [, opts]) -> true | nil, err

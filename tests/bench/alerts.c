@@ -106,11 +106,15 @@ static int run(long users, const char *dir)
                 store_commit(a.store);
         }
     store_commit(a.store);
+    alert_prepare(a.alerts);
     double setup = now_s() - t;
     struct alert_stats st;
     alert_stats(a.alerts, &st);
-    printf("%ld users x 3 presets: %llu index entries, built in %.1f s; resident memory %ld MB\n",
-           users, (unsigned long long)st.subscriptions, setup, rss_mb());
+    long rss = rss_mb(), rss_target = users <= 10000 ? 200 : 1024;
+    printf("%ld users x 3 presets: %llu index entries, built in %.1f s\n", users,
+           (unsigned long long)st.subscriptions, setup);
+    printf("  resident memory %ld MB (target <= %ld MB: %s)\n", rss, rss_target,
+           rss <= rss_target ? "met" : "MISSED");
 
     /* events: every symbol on 5m and 15m, forming updates moving less than
      * any threshold (most updates fire nothing: the common path) */
@@ -145,10 +149,11 @@ static int run(long users, const char *dir)
            per[NEV * 99 / 100] * 1e6);
     printf("  target >= %.0f events/s: %s\n", TARGET, rate >= TARGET ? "met" : "MISSED");
 
-    /* a market-wide move: one 6 % candle on every symbol fires for everyone */
+    /* a market-wide move: a 6 % candle on 10 symbols fires for everyone
+     * watching them (each alert formatted by Lua, logged in SQLite, queued) */
     fired = 0;
     t = now_s();
-    for (int i = 0; i < NSYM; i++) {
+    for (int i = 0; i < 10; i++) {
         struct candle c = ev[0];
         c.symbol = ids[i];
         c.interval = IV_5M;
@@ -167,7 +172,9 @@ static int run(long users, const char *dir)
     alert_engine_free(a.alerts);
     t = now_s();
     a.alerts = alert_engine_new(&a);
-    printf("  start-up from the database (%ld presets): %.2f s\n", users * 3, now_s() - t);
+    double up = now_s() - t;
+    printf("  start-up from the database (%ld presets): %.2f s (target <= 5 s: %s)\n", users * 3,
+           up, up <= 5 ? "met" : "MISSED");
     app_destroy(&a);
     char path[300];
     const char *const sfx[] = {"", "-wal", "-shm"};
@@ -180,6 +187,7 @@ static int run(long users, const char *dir)
 
 int main(int argc, char **argv)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0);   /* progress shows while it runs */
     char dir[] = "/tmp/cw-bench-XXXXXX";
     if (!mkdtemp(dir))
         return 1;
