@@ -26,6 +26,19 @@ struct rule {
     struct index ix;
 };
 
+#define PAUSE_SCOPE "alerts.pause"
+#define DIGEST_LINES 20
+
+struct pause {                /* a chat's alerts held back (/stop, /snooze) */
+    int64_t chat;
+    int64_t until;            /* wall ms; INT64_MAX: until resumed */
+    long count;               /* alerts held */
+    char lines[DIGEST_LINES][48];
+    int nlines;
+    struct timer *timer;
+    struct alert_engine *e;
+};
+
 struct match {
     int64_t chat, preset;
     const struct preset *p;
@@ -42,6 +55,7 @@ struct alert_engine {
     uint32_t nsubs, capsubs;
     struct i64map by_id;         /* preset id -> preset */
     struct i64map per_user;      /* user id -> number of presets (as a pointer-sized int) */
+    struct i64map pauses;        /* chat id -> struct pause */
     struct fired fired;
     struct candle *queue;        /* ring of events waiting for the loop */
     uint32_t qhead, qlen;
@@ -494,6 +508,139 @@ static char *default_text(const struct alert_view *a)
     return s;
 }
 
+/* The candle fired for the chat: marked (never again) and logged. */
+static void mark(struct alert_engine *e, const struct candle *c, const char *sym, double move,
+                 const struct match *m, size_t n)
+{
+    fired_set(&e->fired, m->chat, c->symbol, c->interval, c->open_time);
+    e->st.fired++;
+    struct store *st = e->app->store;
+    if (st) {
+        store_fired_set(st, m->chat, sym, c->interval, c->open_time);
+        for (size_t i = 0; i < n; i++)
+            store_alert_log(st, m[i].preset, m->chat, sym, c->interval, c->open_time, move,
+                            app_wall_ms(e->app));
+    }
+}
+
+/* ---- pauses and their digests ---- */
+
+static void pause_save(struct alert_engine *e, struct pause *pz)
+{
+    if (!e->app->store)
+        return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "until", (double)pz->until);
+    cJSON_AddNumberToObject(o, "count", (double)pz->count);
+    cJSON *a = cJSON_AddArrayToObject(o, "lines");
+    for (int i = 0; i < pz->nlines; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(pz->lines[i]));
+    char *json = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    char key[32];
+    snprintf(key, sizeof key, "%lld", (long long)pz->chat);
+    if (json)
+        store_kv_set(e->app->store, PAUSE_SCOPE, key, json);
+    free(json);
+}
+
+static void hold(struct alert_engine *e, struct pause *pz, const struct candle *c,
+                 const char *sym, double move)
+{
+    pz->count++;
+    if (pz->nlines < DIGEST_LINES)
+        snprintf(pz->lines[pz->nlines++], sizeof pz->lines[0], "%s %s %+.2f%%", sym,
+                 interval_name(c->interval), move);
+    e->st.held++;
+    pause_save(e, pz);
+}
+
+static void resume_due(void *ud)
+{
+    struct pause *pz = ud;
+    pz->timer = NULL;
+    alert_resume(pz->e, pz->chat);
+}
+
+static void arm_pause(struct alert_engine *e, struct pause *pz)
+{
+    if (pz->timer)
+        timers_cancel(&e->app->timers, pz->timer);
+    pz->timer = NULL;
+    if (pz->until == INT64_MAX)
+        return;
+    int64_t left = pz->until - app_wall_ms(e->app);
+    pz->timer = timers_add(&e->app->timers, app_now_ms(e->app) + (left > 0 ? (uint64_t)left : 0),
+                           resume_due, pz);
+}
+
+int alert_pause(struct alert_engine *e, int64_t chat, int64_t until_ms)
+{
+    struct pause *pz = i64map_get(&e->pauses, chat);
+    if (!pz) {
+        if (!(pz = calloc(1, sizeof *pz)) || i64map_put(&e->pauses, chat, pz) != 0) {
+            free(pz);
+            return -1;
+        }
+        pz->chat = chat;
+        pz->e = e;
+    }
+    pz->until = until_ms;
+    arm_pause(e, pz);
+    pause_save(e, pz);
+    return 0;
+}
+
+int64_t alert_paused_until(struct alert_engine *e, int64_t chat)
+{
+    struct pause *pz = i64map_get(&e->pauses, chat);
+    return pz ? pz->until : 0;
+}
+
+long alert_resume(struct alert_engine *e, int64_t chat)
+{
+    struct pause *pz = i64map_del(&e->pauses, chat);
+    if (!pz)
+        return -1;
+    if (pz->timer)
+        timers_cancel(&e->app->timers, pz->timer);
+    long held = pz->count;
+    if (held) {   /* one digest instead of the alerts one by one */
+        char text[DIGEST_LINES * 56 + 160];
+        size_t k = (size_t)snprintf(text, sizeof text, "<b>While your alerts were paused, %ld "
+                                    "fired:</b>", held);
+        for (int i = 0; i < pz->nlines && k < sizeof text; i++)
+            k += (size_t)snprintf(text + k, sizeof text - k, "\n%s", pz->lines[i]);
+        if (held > pz->nlines && k < sizeof text)
+            snprintf(text + k, sizeof text - k, "\n… and %ld more", held - pz->nlines);
+        if (e->app->tg)
+            tg_sched_alert(tg_bot_sched(e->app->tg), chat, text, 0);
+    }
+    char key[32];
+    snprintf(key, sizeof key, "%lld", (long long)chat);
+    if (e->app->store)
+        store_kv_set(e->app->store, PAUSE_SCOPE, key, NULL);
+    free(pz);
+    return held;
+}
+
+static int load_pause(void *ud, const char *key, const char *value)
+{
+    struct alert_engine *e = ud;
+    cJSON *o = cJSON_Parse(value);
+    int64_t chat = strtoll(key, NULL, 10);
+    if (o && chat && alert_pause(e, chat, (int64_t)jnum(o, "until", 0)) == 0) {
+        struct pause *pz = i64map_get(&e->pauses, chat);
+        pz->count = (long)jnum(o, "count", 0);
+        const cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "lines"))
+            if (cJSON_IsString(it) && pz->nlines < DIGEST_LINES)
+                snprintf(pz->lines[pz->nlines++], sizeof pz->lines[0], "%s", it->valuestring);
+    }
+    cJSON_Delete(o);
+    return 0;
+}
+
 /* One chat's alert for this candle: once per candle, every matching
  * preset named. */
 static void fire(struct alert_engine *e, int rule, const struct candle *c, const char *sym,
@@ -504,6 +651,12 @@ static void fire(struct alert_engine *e, int rule, const struct candle *c, const
     int64_t last = fired_get(&e->fired, m->chat, c->symbol, c->interval);
     if (last && c->open_time <= last) {
         e->st.duplicates++;
+        return;
+    }
+    struct pause *pz = i64map_get(&e->pauses, m->chat);
+    if (pz && app_wall_ms(e->app) < pz->until) {
+        hold(e, pz, c, sym, move);
+        mark(e, c, sym, move, m, n);
         return;
     }
     const char *names[16];
@@ -521,15 +674,7 @@ static void fire(struct alert_engine *e, int rule, const struct candle *c, const
     else if (e->app->tg)
         tg_sched_alert(tg_bot_sched(e->app->tg), m->chat, text, fabs(move));
     free(text);
-    fired_set(&e->fired, m->chat, c->symbol, c->interval, c->open_time);
-    e->st.fired++;
-    struct store *st = e->app->store;
-    if (st) {
-        store_fired_set(st, m->chat, sym, c->interval, c->open_time);
-        for (size_t i = 0; i < n; i++)
-            store_alert_log(st, m[i].preset, m->chat, sym, c->interval, c->open_time, move,
-                            app_wall_ms(e->app));
-    }
+    mark(e, c, sym, move, m, n);
 }
 
 static void evaluate(struct alert_engine *e, const struct candle *c)
@@ -673,6 +818,7 @@ struct alert_engine *alert_engine_new(struct app *app)
         store_alert_log_prune(app->store, now - 8 * DAY_MS);
         store_presets_each(app->store, load_preset, e);
         store_fired_each(app->store, load_fired, e);
+        store_kv_each(app->store, PAUSE_SCOPE, load_pause, e);
         store_commit(app->store);
         alert_prepare(e);
     }
@@ -701,6 +847,13 @@ void alert_engine_free(struct alert_engine *e)
     free(e->subs);
     i64map_free(&e->by_id);
     i64map_free(&e->per_user);
+    for (size_t i = 0; i < e->pauses.cap; i++) {
+        struct pause *pz = e->pauses.vals[i];
+        if (pz && pz->timer)
+            timers_cancel(&e->app->timers, pz->timer);
+        free(pz);
+    }
+    i64map_free(&e->pauses);
     for (int i = 0; i < e->nrules; i++)
         index_free(&e->rules[i].ix);
     fired_free(&e->fired);
@@ -725,5 +878,6 @@ void alert_stats_json(struct alert_engine *e, struct jsonw *w)
     jsonw_kv_int(w, "fired", (long long)s->fired);
     jsonw_kv_int(w, "duplicates_suppressed", (long long)s->duplicates);
     jsonw_kv_int(w, "late_not_sent", (long long)s->late);
+    jsonw_kv_int(w, "held_while_paused", (long long)s->held);
     jsonw_kv_int(w, "events_dropped", (long long)s->dropped_events);
 }

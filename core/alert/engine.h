@@ -72,7 +72,7 @@ struct alert_hooks {
 };
 
 struct alert_stats {
-    uint64_t events, evaluated, matched, fired, duplicates, late, dropped_events;
+    uint64_t events, evaluated, matched, fired, duplicates, late, dropped_events, held;
     uint64_t presets, subscriptions;
 };
 
@@ -101,6 +101,14 @@ const struct preset *alert_preset_get(struct alert_engine *e, int64_t id);
 int alert_presets_of(struct alert_engine *e, int64_t user, const struct preset **out, int max);
 /* Pair x timeframe subscriptions a user's active presets add up to. */
 long alert_subscriptions_of(struct alert_engine *e, int64_t user);
+
+/* Holds a chat's alerts until until_ms (wall clock; INT64_MAX: until
+ * alert_resume), to send them as one digest then.  Kept in SQLite. */
+int alert_pause(struct alert_engine *e, int64_t chat, int64_t until_ms);
+/* Ends a pause: the digest goes out.  Alerts held, or -1 when not paused. */
+long alert_resume(struct alert_engine *e, int64_t chat);
+/* When the chat's pause ends (INT64_MAX: when resumed), or 0. */
+int64_t alert_paused_until(struct alert_engine *e, int64_t chat);
 
 /* Sorts the index after many presets were added at once (start-up does). */
 void alert_prepare(struct alert_engine *e);

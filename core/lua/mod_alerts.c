@@ -470,7 +470,60 @@ static int a_limits(lua_State *L)
     return 1;
 }
 
+/* alerts.pause(chat_id [, seconds]) -> true | nil, err
+ * Holds the chat's alerts for seconds (none: until alerts.resume); they
+ * come as one digest when the pause ends. */
+static int a_pause(lua_State *L)
+{
+    static const char usage[] = "alerts.pause(chat_id [, seconds])";
+    lua_Integer chat = luaL_checkinteger(L, 1);
+    lh_require_phase(L, usage, LH_PHASE_HANDLER);
+    struct alert_engine *e = engine_of(L, usage);
+    int64_t until = INT64_MAX;
+    if (!lua_isnoneornil(L, 2)) {
+        lua_Number s = luaL_checknumber(L, 2);
+        if (!(s > 0 && s <= 7 * 86400))
+            return luaL_error(L, "expected %s: seconds from 1 to a week", usage);
+        until = app_wall_ms(lh_host_of(L)->app) + (int64_t)(s * 1000);
+    }
+    if (alert_pause(e, chat, until) != 0) {
+        luaL_pushfail(L);
+        lua_pushliteral(L, "out of memory");
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* alerts.resume(chat_id) -> held | nil: ends a pause (its digest is sent);
+ * the number of alerts it held, or nil when the chat was not paused */
+static int a_resume(lua_State *L)
+{
+    lua_Integer chat = luaL_checkinteger(L, 1);
+    lh_require_phase(L, "alerts.resume(chat_id)", LH_PHASE_HANDLER);
+    long held = alert_resume(engine_of(L, "alerts.resume(chat_id)"), chat);
+    if (held < 0)
+        return 0;
+    lua_pushinteger(L, held);
+    return 1;
+}
+
+/* alerts.paused(chat_id) -> until_ms | true (until resumed) | nil */
+static int a_paused(lua_State *L)
+{
+    int64_t until = alert_paused_until(engine_of(L, "alerts.paused(chat_id)"),
+                                       luaL_checkinteger(L, 1));
+    if (!until)
+        return 0;
+    if (until == INT64_MAX)
+        lua_pushboolean(L, 1);
+    else
+        lua_pushinteger(L, until);
+    return 1;
+}
+
 static const luaL_Reg funcs[] = {
+    {"pause", a_pause},     {"resume", a_resume}, {"paused", a_paused},
     {"rule", a_rule},       {"save", a_save},     {"get", a_get},
     {"presets", a_presets}, {"delete", a_delete}, {"stats", a_stats},
     {"subscriptions", a_subscriptions}, {"limits", a_limits}, {NULL, NULL},

@@ -5,7 +5,7 @@
 
 enum {
     Q_PRESET_ADD, Q_PRESET_PUT, Q_PRESET_DEL, Q_PRESET_ALL, Q_FIRED_SET, Q_FIRED_ALL,
-    Q_FIRED_PRUNE, Q_LOG_ADD, Q_LOG_STATS, Q_LOG_PRUNE, Q_LOG_DEL, Q_COUNT
+    Q_FIRED_PRUNE, Q_LOG_ADD, Q_LOG_STATS, Q_LOG_PRUNE, Q_LOG_DEL, Q_KV_SCOPE, Q_COUNT
 };
 
 static const char *const sql[Q_COUNT] = {
@@ -27,6 +27,7 @@ static const char *const sql[Q_COUNT] = {
                     " FROM alert_log WHERE preset_id = ?1 AND fired_ms >= ?3",
     [Q_LOG_PRUNE] = "DELETE FROM alert_log WHERE fired_ms < ?1",
     [Q_LOG_DEL] = "DELETE FROM alert_log WHERE preset_id = ?1",
+    [Q_KV_SCOPE] = "SELECT key, value FROM kv WHERE scope = ?1",
 };
 
 _Static_assert(Q_COUNT <= STORE_ALERT_STATEMENTS, "room for the statements");
@@ -169,4 +170,20 @@ int store_alert_stats(struct store *s, int64_t preset, int64_t day_start, int64_
 int store_alert_log_prune(struct store *s, int64_t before_ms)
 {
     return prune(s, Q_LOG_PRUNE, before_ms);
+}
+
+static int kv_row(sqlite3_stmt *st, void *ud)
+{
+    struct each *e = ud;
+    return ((store_kv_fn)e->fn)(e->ud, store_col_text(st, 0), store_col_text(st, 1));
+}
+
+int store_kv_each(struct store *s, const char *scope, store_kv_fn fn, void *ud)
+{
+    sqlite3_stmt *st = stmt(s, Q_KV_SCOPE);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, scope, -1, SQLITE_TRANSIENT);
+    struct each e = {(void *)fn, ud};
+    return store_each_row(s, st, kv_row, &e);
 }

@@ -35,6 +35,10 @@ int store_kv_get(struct store *s, const char *scope, const char *key, char **val
 /* Stores value (JSON text), or deletes the key when value is NULL.  0 or -1. */
 int store_kv_set(struct store *s, const char *scope, const char *key, const char *value);
 
+/* Every key and value of a scope. */
+typedef int (*store_kv_fn)(void *ud, const char *key, const char *value);
+int store_kv_each(struct store *s, const char *scope, store_kv_fn fn, void *ud);
+
 /* Ends the open write batch, if any.  0 on success (or nothing to do). */
 int store_commit(struct store *s);
 int store_batch_open(const struct store *s);

@@ -10,6 +10,11 @@ bot.command("start", "Start: register and see what the bot does", function(ctx)
                               first_name = ctx.user.first_name, since = os.time() })
   end
   ctx:finish()
+  local held = alerts.resume(ctx.chat.id)   -- after /stop or /snooze: the digest follows
+  if held then
+    return ctx:reply(held > 0 and bot.fmt("Alerts resumed; a digest of the %d that fired meanwhile follows.", held)
+                              or "Alerts resumed.")
+  end
   local name = ctx.user.first_name or ctx.user.username or "there"
   ctx:reply(bot.fmt("%s, %s! I watch crypto markets and tell you the moment a pair " ..
                     "moves the way you care about.\n\nSend /help to see the commands.",

@@ -38,7 +38,7 @@ msg() { tg_post /control/message "{\"chat\":$1,\"text\":\"$2\"}" >/dev/null; }
 has_text() { tg_texts "$1" | grep -qF -- "$2"; }
 
 start_bot || exit 1
-if wait_for 10 grep -q 'signed in as @candlewatch_test_bot' "$T/log"; then
+if wait_for 20 grep -q 'signed in as @candlewatch_test_bot' "$T/log"; then
   pass "the bot signs in with getMe"
 else
   fail "the bot signs in with getMe" "$(tail -5 "$T/log")"
@@ -49,7 +49,7 @@ unlike "$(tg /control/stats)" '"command":"reload"' "operator commands stay out o
 
 # --- a flow interrupted by kill -9 continues after restart
 msg 10 /new
-wait_for 10 has_text 10 "Name?" && pass "a flow starts" || fail "a flow starts" "$(tg_texts 10)"
+wait_for 20 has_text 10 "Name?" && pass "a flow starts" || fail "a flow starts" "$(tg_texts 10)"
 kill -9 "$BOT_PID"; wait "$BOT_PID" 2>/dev/null; BOT_PID=""
 start_bot || exit 1
 msg 10 "Ann"
@@ -113,7 +113,7 @@ fi
 # --- a blocked chat: alerts stop, /start brings them back
 tg_post /control/block '{"chat":50}' >/dev/null
 msg 1 "/alerts 50 50 first"
-wait_for 10 grep -q 'chat 50 is inactive' "$T/log" && pass "a 403 marks the chat inactive" \
+wait_for 20 grep -q 'chat 50 is inactive' "$T/log" && pass "a 403 marks the chat inactive" \
   || fail "a 403 marks the chat inactive" "$(tail -5 "$T/log")"
 before=$(json_num "$(tg /control/stats)" rejected_403)
 msg 1 "/alerts 50 50 second"
@@ -122,13 +122,13 @@ is "$(json_num "$(tg /control/stats)" rejected_403)" "$before" "no more sends to
 tg_post /control/unblock '{"chat":50}' >/dev/null
 msg 50 /start
 msg 1 "/alerts 50 50 third"
-wait_for 10 has_text 50 "third" && pass "after /start its alerts flow again" \
+wait_for 20 has_text 50 "third" && pass "after /start its alerts flow again" \
   || fail "after /start its alerts flow again" "$(tg_texts 50)"
 unlike "$(tg_texts 50)" "second" "what came while blocked was not queued up"
 
 # --- HTML in what users control is escaped
 tg_post /control/message '{"chat":60,"text":"/start","first_name":"<b>Eve</b> & <i"}' >/dev/null
-if wait_for 10 has_text 60 "Hello, <b>Eve</b> & <i!"; then
+if wait_for 20 has_text 60 "Hello, <b>Eve</b> & <i!"; then
   pass "a name with HTML in it is shown as typed"
 else
   fail "a name with HTML in it is shown as typed" "$(tg_texts 60)"

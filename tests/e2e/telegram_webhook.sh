@@ -14,7 +14,7 @@ done
 SECRET="s3cret-Token_1"
 write_config "telegram = { token = '$TG_TOKEN', api_url = '$TG', webhook_url = 'http://127.0.0.1:$HTTP_PORT/telegram', webhook_secret = '$SECRET' }"
 start_bot || exit 1
-wait_for 10 grep -q 'webhook set' "$T/log" && pass "the webhook is set at start" \
+wait_for 20 grep -q 'webhook set' "$T/log" && pass "the webhook is set at start" \
   || fail "the webhook is set at start" "$(tail -5 "$T/log")"
 like "$(tg /bot$TG_TOKEN/getWebhookInfo)" "\"url\":\"http://127.0.0.1:$HTTP_PORT/telegram\"" \
      "Telegram knows the webhook URL"
@@ -28,7 +28,7 @@ is "$(post -H "X-Telegram-Bot-Api-Secret-Token: ${SECRET}x")" 401 "a longer one 
 sleep 0.5
 is "$(tg_texts 70)" "" "refused requests are not handled"
 is "$(post -H "X-Telegram-Bot-Api-Secret-Token: $SECRET")" 200 "the right secret token gets 200"
-wait_for 10 sh -c "curl -s '$TG/control/texts?chat=70' | grep -q Commands" \
+wait_for 20 sh -c "curl -s '$TG/control/texts?chat=70' | grep -q Commands" \
   && pass "and the update is handled" || fail "and the update is handled" "$(tail -5 "$T/log")"
 is "$(post -H "X-Telegram-Bot-Api-Secret-Token: $SECRET")" 200 "the same update again is accepted"
 sleep 0.5
@@ -51,18 +51,18 @@ code=$(printf '%s' "$chunked" | curl -s -o /dev/null -w '%{http_code}' --max-tim
 is "$code" 411 "a chunked POST is refused plainly, not handled as empty (Telegram sends a length)"
 
 tg_post /control/message '{"chat":71,"text":"/start","first_name":"Hook"}' >/dev/null
-wait_for 10 sh -c "curl -s '$TG/control/texts?chat=71' | grep -q 'Hello, Hook'" \
+wait_for 20 sh -c "curl -s '$TG/control/texts?chat=71' | grep -q 'Hello, Hook'" \
   && pass "Telegram's own webhook deliveries are handled" \
   || fail "Telegram's own webhook deliveries are handled" "$(tg /control/stats)"
 
 stop_bot
 write_config "telegram = { token = '$TG_TOKEN', api_url = '$TG', poll_timeout = 2 }"
 start_bot || exit 1
-wait_for 10 grep -q 'switching back from the webhook' "$T/log" \
+wait_for 20 grep -q 'switching back from the webhook' "$T/log" \
   && pass "without webhook_url the bot deletes the webhook" \
   || fail "without webhook_url the bot deletes the webhook" "$(tail -5 "$T/log")"
 tg_post /control/message '{"chat":72,"text":"/start","first_name":"Poll"}' >/dev/null
-wait_for 10 sh -c "curl -s '$TG/control/texts?chat=72' | grep -q 'Hello, Poll'" \
+wait_for 20 sh -c "curl -s '$TG/control/texts?chat=72' | grep -q 'Hello, Poll'" \
   && pass "and long polling takes over" || fail "and long polling takes over" "$(tail -5 "$T/log")"
 stop_bot
 

@@ -70,6 +70,29 @@ describe("alerts", function()
     assert.equals(1, #tg.texts(19))
   end)
 
+  it("holds alerts while snoozed and sends one digest when the pause ends", function()
+    save{ chat_id = 21, name = "s", pairs = "manual", symbols = { "BTCUSDT", "ETHUSDT" }, intervals = { "5m" }, threshold = 1 }
+    run(function() alerts.pause(21, 3600) end)
+    candle(2)
+    candle(-3, { symbol = "ETHUSDT" })
+    candle(4, { open_time = t0 + 300000 })
+    spec.advance(60)
+    assert.equals(0, #tg.texts(21))
+    assert.is_number(run(function() return alerts.paused(21) end))
+    spec.advance(3600)
+    local t = tg.texts(21)
+    assert.equals(1, #t)
+    assert.matches("While your alerts were paused, 3 fired:", t[1], 1, true)
+    assert.matches("BTCUSDT 5m +2.00%", t[1], 1, true)
+    assert.matches("ETHUSDT 5m -3.00%", t[1], 1, true)
+    assert.is_nil(run(function() return alerts.paused(21) end))
+    local t1 = (spec.now() // 300000 + 1) * 300000
+    spec.advance((t1 - spec.now()) / 1000)
+    candle(5, { open_time = t1 })
+    spec.advance(2)
+    assert.equals(2, #tg.texts(21))   -- and alerts flow again
+  end)
+
   it("respects the direction", function()
     save{ chat_id = 12, name = "up only", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 1, direction = "up" }
     save{ chat_id = 13, name = "down only", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 1, direction = "down" }

@@ -147,3 +147,41 @@ describe("/status", function()
     assert.matches("⏸ Off", t, 1, true)
   end)
 end)
+
+describe("/stop, /snooze and /start", function()
+  it("pause alerts and resume them with a digest", function()
+    local function read(name) return assert(io.open(name)):read("a") end
+    assert(spec.use_scripts({
+      ["commands/start.lua"] = read("scripts/commands/start.lua"),
+      ["commands/pause.lua"] = read("scripts/commands/pause.lua"),
+      ["rules/move.lua"] = read("scripts/rules/move.lua"),
+      ["lib/alertfmt.lua"] = read("scripts/lib/alertfmt.lua"),
+    }))
+    local tg = spec.telegram()
+    spec.ranking{ "BTCUSDT" }
+    spec.run(function()
+      alerts.save{ user_id = 950, name = "p", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "1m" }, threshold = 1 }
+    end)
+    tg.message{ chat = 950, text = "/snooze 5m" }
+    tg.message{ chat = 950, text = "/snooze soon" }
+    tg.message{ chat = 950, text = "/stop" }
+    spec.advance(4)
+    local t = tg.texts(950)
+    assert.matches("Snooze for 15m to 24h", t[1], 1, true)
+    assert.matches("Snooze for 15m to 24h", t[2], 1, true)
+    assert.matches("Alerts paused", t[3], 1, true)
+    local t0 = (spec.now() // 60000 + 1) * 60000
+    spec.advance((t0 - spec.now()) / 1000)
+    spec.candle{ symbol = "BTCUSDT", interval = "1m", open_time = t0, open = 100, close = 102, event_time = t0 + 1 }
+    spec.advance(5)
+    assert.equals(3, #tg.texts(950))
+    tg.message{ chat = 950, text = "/start" }
+    spec.advance(5)
+    t = tg.texts(950)
+    assert.matches("Alerts resumed; a digest of the 1 that fired meanwhile follows.", t[4], 1, true)
+    assert.matches("BTCUSDT 1m +2.00%", t[5], 1, true)
+    tg.message{ chat = 950, text = "/snooze 1h30m" }
+    spec.advance(2)
+    assert.matches("Alerts paused until", tg.texts(950)[6], 1, true)
+  end)
+end)
