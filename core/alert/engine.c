@@ -27,6 +27,12 @@ struct rule {
 };
 
 #define PAUSE_SCOPE "alerts.pause"
+#define QUIET_SCOPE "alerts.quiet"
+
+struct quiet {                /* daily quiet hours, in the chat's time zone */
+    int from, to;             /* minutes of the local day; from == to: none */
+    int tz;                   /* minutes east of UTC */
+};
 #define DIGEST_LINES 20
 
 struct pause {                /* a chat's alerts held back (/stop, /snooze) */
@@ -56,6 +62,7 @@ struct alert_engine {
     struct i64map by_id;         /* preset id -> preset */
     struct i64map per_user;      /* user id -> number of presets (as a pointer-sized int) */
     struct i64map pauses;        /* chat id -> struct pause */
+    struct i64map quiets;        /* chat id -> struct quiet */
     struct fired fired;
     struct candle *queue;        /* ring of events waiting for the loop */
     uint32_t qhead, qlen;
@@ -624,6 +631,66 @@ long alert_resume(struct alert_engine *e, int64_t chat)
     return held;
 }
 
+/* When the chat's quiet hours in progress end (wall ms), or 0. */
+static int64_t quiet_until(struct alert_engine *e, int64_t chat)
+{
+    struct quiet *q = i64map_get(&e->quiets, chat);
+    if (!q || q->from == q->to)
+        return 0;
+    int64_t now = app_wall_ms(e->app);
+    int64_t local = now + (int64_t)q->tz * 60000;
+    int minute = (int)((local / 60000) % 1440);
+    int in = q->from < q->to ? minute >= q->from && minute < q->to
+                             : minute >= q->from || minute < q->to;
+    if (!in)
+        return 0;
+    int left = (q->to - minute + 1440) % 1440;
+    return (now / 60000 + left) * 60000;
+}
+
+int alert_set_quiet(struct alert_engine *e, int64_t chat, int from, int to, int tz)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%lld", (long long)chat);
+    if (from == to) {   /* none */
+        free(i64map_del(&e->quiets, chat));
+        return e->app->store ? store_kv_set(e->app->store, QUIET_SCOPE, key, NULL) : 0;
+    }
+    if (from < 0 || from >= 1440 || to < 0 || to >= 1440 || tz < -720 || tz > 840)
+        return -1;
+    struct quiet *q = i64map_get(&e->quiets, chat);
+    if (!q && (!(q = malloc(sizeof *q)) || i64map_put(&e->quiets, chat, q) != 0)) {
+        free(q);
+        return -1;
+    }
+    *q = (struct quiet){from, to, tz};
+    char json[96];
+    snprintf(json, sizeof json, "{\"from\":%d,\"to\":%d,\"tz\":%d}", from, to, tz);
+    return e->app->store ? store_kv_set(e->app->store, QUIET_SCOPE, key, json) : 0;
+}
+
+int alert_quiet_of(struct alert_engine *e, int64_t chat, int *from, int *to, int *tz)
+{
+    struct quiet *q = i64map_get(&e->quiets, chat);
+    if (!q)
+        return 0;
+    *from = q->from;
+    *to = q->to;
+    *tz = q->tz;
+    return 1;
+}
+
+static int load_quiet(void *ud, const char *key, const char *value)
+{
+    struct alert_engine *e = ud;
+    cJSON *o = cJSON_Parse(value);
+    if (o)
+        alert_set_quiet(e, strtoll(key, NULL, 10), (int)jnum(o, "from", 0), (int)jnum(o, "to", 0),
+                        (int)jnum(o, "tz", 0));
+    cJSON_Delete(o);
+    return 0;
+}
+
 static int load_pause(void *ud, const char *key, const char *value)
 {
     struct alert_engine *e = ud;
@@ -654,6 +721,9 @@ static void fire(struct alert_engine *e, int rule, const struct candle *c, const
         return;
     }
     struct pause *pz = i64map_get(&e->pauses, m->chat);
+    int64_t quiet_end = quiet_until(e, m->chat);
+    if (quiet_end && (!pz || pz->until < quiet_end) && alert_pause(e, m->chat, quiet_end) == 0)
+        pz = i64map_get(&e->pauses, m->chat);   /* held until the quiet hours end */
     if (pz && app_wall_ms(e->app) < pz->until) {
         hold(e, pz, c, sym, move);
         mark(e, c, sym, move, m, n);
@@ -819,6 +889,7 @@ struct alert_engine *alert_engine_new(struct app *app)
         store_presets_each(app->store, load_preset, e);
         store_fired_each(app->store, load_fired, e);
         store_kv_each(app->store, PAUSE_SCOPE, load_pause, e);
+        store_kv_each(app->store, QUIET_SCOPE, load_quiet, e);
         store_commit(app->store);
         alert_prepare(e);
     }
@@ -854,6 +925,9 @@ void alert_engine_free(struct alert_engine *e)
         free(pz);
     }
     i64map_free(&e->pauses);
+    for (size_t i = 0; i < e->quiets.cap; i++)
+        free(e->quiets.vals[i]);
+    i64map_free(&e->quiets);
     for (int i = 0; i < e->nrules; i++)
         index_free(&e->rules[i].ix);
     fired_free(&e->fired);

@@ -110,6 +110,13 @@ long alert_resume(struct alert_engine *e, int64_t chat);
 /* When the chat's pause ends (INT64_MAX: when resumed), or 0. */
 int64_t alert_paused_until(struct alert_engine *e, int64_t chat);
 
+/* Daily quiet hours (minutes of the local day, tz minutes east of UTC;
+ * from == to clears them): alerts then are held, and one digest comes
+ * when the hours end.  0, or -1 for values out of range. */
+int alert_set_quiet(struct alert_engine *e, int64_t chat, int from, int to, int tz);
+/* 1 and the chat's quiet hours, or 0 when it has none. */
+int alert_quiet_of(struct alert_engine *e, int64_t chat, int *from, int *to, int *tz);
+
 /* Sorts the index after many presets were added at once (start-up does). */
 void alert_prepare(struct alert_engine *e);
 

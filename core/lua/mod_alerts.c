@@ -522,8 +522,45 @@ static int a_paused(lua_State *L)
     return 1;
 }
 
+/* alerts.set_quiet(chat_id, from_min, to_min, tz_min) -> true | nil, err
+ * Daily quiet hours: minutes of the local day (from == to clears them),
+ * the time zone in minutes east of UTC.  Alerts then come as one digest
+ * when the hours end. */
+static int a_set_quiet(lua_State *L)
+{
+    static const char usage[] = "alerts.set_quiet(chat_id, from_min, to_min, tz_min)";
+    lua_Integer chat = luaL_checkinteger(L, 1), from = luaL_checkinteger(L, 2),
+                to = luaL_checkinteger(L, 3), tz = luaL_checkinteger(L, 4);
+    lh_require_phase(L, usage, LH_PHASE_HANDLER);
+    if (alert_set_quiet(engine_of(L, usage), chat, (int)from, (int)to, (int)tz) != 0) {
+        luaL_pushfail(L);
+        lua_pushliteral(L, "hours are 00:00-23:59, time zones UTC-12 to UTC+14");
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* alerts.quiet(chat_id) -> {from =, to =, tz =} (minutes) | nil */
+static int a_quiet(lua_State *L)
+{
+    int from, to, tz;
+    if (!alert_quiet_of(engine_of(L, "alerts.quiet(chat_id)"), luaL_checkinteger(L, 1), &from,
+                        &to, &tz))
+        return 0;
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, from);
+    lua_setfield(L, -2, "from");
+    lua_pushinteger(L, to);
+    lua_setfield(L, -2, "to");
+    lua_pushinteger(L, tz);
+    lua_setfield(L, -2, "tz");
+    return 1;
+}
+
 static const luaL_Reg funcs[] = {
     {"pause", a_pause},     {"resume", a_resume}, {"paused", a_paused},
+    {"set_quiet", a_set_quiet}, {"quiet", a_quiet},
     {"rule", a_rule},       {"save", a_save},     {"get", a_get},
     {"presets", a_presets}, {"delete", a_delete}, {"stats", a_stats},
     {"subscriptions", a_subscriptions}, {"limits", a_limits}, {NULL, NULL},

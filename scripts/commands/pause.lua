@@ -28,3 +28,53 @@ bot.command("stop", "Pause all alerts until /start", function(ctx)
   alerts.pause(ctx.chat.id)
   ctx:reply("Alerts paused. What fires meanwhile is kept for one digest; send /start to resume.")
 end)
+
+-- "23:00-07:00", "23-7" -> minutes; "UTC+2", "+5:30", "-3" -> minutes east of UTC
+local function hhmm(s)
+  local h, m = s:match("^(%d%d?):?(%d%d)$")
+  if not h then h, m = s:match("^(%d%d?)$"), "0" end
+  h, m = tonumber(h), tonumber(m)
+  if not h or h > 23 or m > 59 then return nil end
+  return h * 60 + m
+end
+
+local function zone(s)
+  local sign, h, m = s:upper():gsub("^UTC", ""):match("^([+-])(%d%d?):?(%d?%d?)$")
+  if not sign then return nil end
+  local v = tonumber(h) * 60 + (tonumber(m) or 0)
+  return sign == "-" and -v or v
+end
+
+local function clock(min) return string.format("%02d:%02d", min // 60, min % 60) end
+local function zone_text(tz)
+  return string.format("UTC%s%d%s", tz < 0 and "-" or "+", math.abs(tz) // 60,
+                       math.abs(tz) % 60 > 0 and string.format(":%02d", math.abs(tz) % 60) or "")
+end
+
+bot.command("quiet", "Daily quiet hours, e.g. /quiet 23:00-07:00 UTC+2", function(ctx)
+  local chat = ctx.chat.id
+  local args = (ctx.args or ""):gsub("^%s+", ""):gsub("%s+$", "")
+  local current = alerts.quiet(chat)
+  if args == "" then
+    if current then
+      return ctx:reply(bot.fmt("Quiet hours: %s-%s %s. <code>/quiet off</code> ends them.",
+                               clock(current.from), clock(current.to), zone_text(current.tz)))
+    end
+    return ctx:reply("No quiet hours. Set them like <code>/quiet 23:00-07:00 UTC+2</code> (your time zone is remembered).")
+  end
+  if args:lower() == "off" then
+    alerts.set_quiet(chat, 0, 0, current and current.tz or 0)
+    return ctx:reply("Quiet hours are off.")
+  end
+  local span, tzs = args:match("^(%S+)%s*(%S*)$")
+  local a, b = (span or ""):match("^([%d:]+)%-([%d:]+)$")
+  local from, to = a and hhmm(a), b and hhmm(b)
+  local tz = tzs ~= "" and zone(tzs) or (current and current.tz) or 0
+  if not from or not to or from == to or (tzs ~= "" and not zone(tzs)) then
+    return ctx:reply("Send the hours like <code>/quiet 23:00-07:00 UTC+2</code>, or <code>/quiet off</code>.")
+  end
+  local ok, err = alerts.set_quiet(chat, from, to, tz)
+  if not ok then return ctx:reply(bot.fmt("Not set: %s.", err)) end
+  ctx:reply(bot.fmt("Quiet hours: %s-%s %s, every day. Alerts meanwhile come as one digest when they end.",
+                    clock(from), clock(to), zone_text(tz)))
+end)

@@ -185,3 +185,42 @@ describe("/stop, /snooze and /start", function()
     assert.matches("Alerts paused until", tg.texts(950)[6], 1, true)
   end)
 end)
+
+describe("/quiet", function()
+  it("holds alerts during the daily quiet hours and sends a digest when they end", function()
+    local function read(name) return assert(io.open(name)):read("a") end
+    assert(spec.use_scripts({
+      ["commands/pause.lua"] = read("scripts/commands/pause.lua"),
+      ["rules/move.lua"] = read("scripts/rules/move.lua"),
+      ["lib/alertfmt.lua"] = read("scripts/lib/alertfmt.lua"),
+    }))
+    local tg = spec.telegram()
+    spec.ranking{ "BTCUSDT" }
+    spec.run(function()
+      alerts.save{ user_id = 960, name = "q", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "1m" }, threshold = 1 }
+    end)
+    -- the local time now, in UTC+2, and quiet hours from now to 30 minutes on
+    local local_min = ((spec.now() // 60000) + 120) % 1440
+    local function hm(m) return string.format("%02d:%02d", (m % 1440) // 60, m % 60) end
+    tg.message{ chat = 960, text = "/quiet 25:00-07:00" }
+    tg.message{ chat = 960, text = "/quiet " .. hm(local_min) .. "-" .. hm(local_min + 30) .. " UTC+2" }
+    tg.message{ chat = 960, text = "/quiet" }
+    spec.advance(4)
+    local t = tg.texts(960)
+    assert.matches("Send the hours like", t[1], 1, true)
+    assert.matches("Quiet hours: " .. hm(local_min) .. "-" .. hm(local_min + 30) .. " UTC+2, every day", t[2], 1, true)
+    assert.matches("Quiet hours: " .. hm(local_min), t[3], 1, true)
+    local t0 = (spec.now() // 60000 + 1) * 60000
+    spec.advance((t0 - spec.now()) / 1000)
+    spec.candle{ symbol = "BTCUSDT", interval = "1m", open_time = t0, open = 100, close = 103, event_time = t0 + 1 }
+    spec.advance(60)
+    assert.equals(3, #tg.texts(960))   -- held
+    spec.advance(30 * 60)
+    t = tg.texts(960)
+    assert.equals(4, #t)
+    assert.matches("While your alerts were paused, 1 fired:", t[4], 1, true)
+    tg.message{ chat = 960, text = "/quiet off" }
+    spec.advance(2)
+    assert.matches("Quiet hours are off.", tg.texts(960)[5], 1, true)
+  end)
+end)
