@@ -148,20 +148,25 @@ describe("/status", function()
   end)
 end)
 
+-- The given scripts live (with the move rule and the formatter), Telegram
+-- faked, and user/chat `user` watching BTCUSDT 1m at 1 %.
+local function watching(user, scripts)
+  local function read(name) return assert(io.open(name)):read("a") end
+  local files = { ["rules/move.lua"] = read("scripts/rules/move.lua"),
+                  ["lib/alertfmt.lua"] = read("scripts/lib/alertfmt.lua") }
+  for _, name in ipairs(scripts) do files["commands/" .. name] = read("scripts/commands/" .. name) end
+  assert(spec.use_scripts(files))
+  local tg = spec.telegram()
+  spec.ranking{ "BTCUSDT" }
+  spec.run(function(u)
+    alerts.save{ user_id = u, name = "p", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "1m" }, threshold = 1 }
+  end, user)
+  return tg
+end
+
 describe("/stop, /snooze and /start", function()
   it("pause alerts and resume them with a digest", function()
-    local function read(name) return assert(io.open(name)):read("a") end
-    assert(spec.use_scripts({
-      ["commands/start.lua"] = read("scripts/commands/start.lua"),
-      ["commands/pause.lua"] = read("scripts/commands/pause.lua"),
-      ["rules/move.lua"] = read("scripts/rules/move.lua"),
-      ["lib/alertfmt.lua"] = read("scripts/lib/alertfmt.lua"),
-    }))
-    local tg = spec.telegram()
-    spec.ranking{ "BTCUSDT" }
-    spec.run(function()
-      alerts.save{ user_id = 950, name = "p", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "1m" }, threshold = 1 }
-    end)
+    local tg = watching(950, { "start.lua", "pause.lua" })
     tg.message{ chat = 950, text = "/snooze 5m" }
     tg.message{ chat = 950, text = "/snooze soon" }
     tg.message{ chat = 950, text = "/stop" }
@@ -188,17 +193,7 @@ end)
 
 describe("/quiet", function()
   it("holds alerts during the daily quiet hours and sends a digest when they end", function()
-    local function read(name) return assert(io.open(name)):read("a") end
-    assert(spec.use_scripts({
-      ["commands/pause.lua"] = read("scripts/commands/pause.lua"),
-      ["rules/move.lua"] = read("scripts/rules/move.lua"),
-      ["lib/alertfmt.lua"] = read("scripts/lib/alertfmt.lua"),
-    }))
-    local tg = spec.telegram()
-    spec.ranking{ "BTCUSDT" }
-    spec.run(function()
-      alerts.save{ user_id = 960, name = "q", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "1m" }, threshold = 1 }
-    end)
+    local tg = watching(960, { "pause.lua" })
     -- the local time now, in UTC+2, and quiet hours from now to 30 minutes on
     local local_min = ((spec.now() // 60000) + 120) % 1440
     local function hm(m) return string.format("%02d:%02d", (m % 1440) // 60, m % 60) end
