@@ -5,8 +5,10 @@
  *                format = function(alert) return html end }   -- optional
  *
  * The engine calls a rule's value once per (symbol, interval) event, as a
- * plain call (no waiting), and its format once per chat that an alert
- * goes to; without format, scripts/lib/alertfmt.lua's format is used.
+ * plain call (no waiting), with a candle that is valid only during that
+ * call (read its fields; copy what you keep); and its format once per chat
+ * that an alert goes to (with a candle table); without format,
+ * scripts/lib/alertfmt.lua's format is used.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -27,7 +29,71 @@ struct rules_cache {
     int n;
     uint64_t last_error_log;
     long errors;
+    int view_ref;              /* the candle view handed to value() */
 };
+
+/* The candle a rule's value() sees: a view of the core's candle, valid
+ * only during that call (fields are read on access: a rule reads two or
+ * three, and building a table of fourteen per event was most of its
+ * cost).  Outside the call any access raises. */
+struct candle_view {
+    const struct candle *c;
+    struct market *m;
+};
+
+#define VIEW_MT "cw.alerts.candle"
+
+static int view_index(lua_State *L)
+{
+    struct candle_view *v = luaL_checkudata(L, 1, VIEW_MT);
+    const char *k = luaL_checkstring(L, 2);
+    const struct candle *c = v->c;
+    if (!c)
+        return luaL_error(L, "this candle was passed to a rule's value() and is gone: copy "
+                             "the fields you need during the call");
+    switch (k[0]) {
+    case 'o':
+        if (!strcmp(k, "open")) { lua_pushnumber(L, c->open); return 1; }
+        if (!strcmp(k, "open_time")) { lua_pushinteger(L, c->open_time); return 1; }
+        break;
+    case 'c':
+        if (!strcmp(k, "close")) { lua_pushnumber(L, c->close); return 1; }
+        if (!strcmp(k, "closed")) { lua_pushboolean(L, c->closed); return 1; }
+        if (!strcmp(k, "close_time")) { lua_pushinteger(L, c->close_time); return 1; }
+        break;
+    case 'h':
+        if (!strcmp(k, "high")) { lua_pushnumber(L, c->high); return 1; }
+        break;
+    case 'l':
+        if (!strcmp(k, "low")) { lua_pushnumber(L, c->low); return 1; }
+        break;
+    case 'v':
+        if (!strcmp(k, "volume")) { lua_pushnumber(L, c->volume); return 1; }
+        break;
+    case 'q':
+        if (!strcmp(k, "quote_volume")) { lua_pushnumber(L, c->quote_volume); return 1; }
+        break;
+    case 't':
+        if (!strcmp(k, "trades")) { lua_pushinteger(L, c->trades); return 1; }
+        break;
+    case 'b':
+        if (!strcmp(k, "backfilled")) { lua_pushboolean(L, c->backfilled); return 1; }
+        break;
+    case 's':
+        if (!strcmp(k, "symbol")) { lua_pushstring(L, v->m->syms.v[c->symbol].name); return 1; }
+        break;
+    case 'i':
+        if (!strcmp(k, "interval")) { lua_pushstring(L, interval_name(c->interval)); return 1; }
+        break;
+    case 'p':
+        if (!strcmp(k, "price_decimals")) { lua_pushinteger(L, c->price_dp); return 1; }
+        break;
+    case 'e':
+        if (!strcmp(k, "event_time")) { lua_pushinteger(L, c->event_time); return 1; }
+        break;
+    }
+    return 0;   /* nil, as a table would give */
+}
 
 #define CACHE_KEY "cw.alerts.cache"
 
@@ -132,10 +198,15 @@ static double hook_value(void *ud, int rule, const struct candle *cd, const char
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref[slot]);
     lua_getfield(L, -1, "value");
     lua_remove(L, -2);
-    lh_push_candle(L, &h->app->market, cd);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->view_ref);
+    struct candle_view *view = lua_touserdata(L, -1);
+    view->c = cd;
+    view->m = &h->app->market;
     char err[1024];
     struct lh_ctx ctx = {.gen = h->gen, .script = c->script[slot], .phase = LH_PHASE_HANDLER};
-    if (lh_pcall(h, 1, 1, ctx, err, sizeof err) != 0) {
+    int failed = lh_pcall(h, 1, 1, ctx, err, sizeof err) != 0;
+    view->c = NULL;   /* kept by a script, it now raises instead of lying */
+    if (failed) {
         rule_error(h, c, slot, "rule", err);
         return 0;
     }
@@ -571,6 +642,19 @@ int lh_open_alerts(lua_State *L)
     struct rules_cache *c = lua_newuserdatauv(L, sizeof *c, 0);
     memset(c, 0, sizeof *c);
     lua_setfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
+    if (luaL_newmetatable(L, VIEW_MT)) {
+        lua_pushcfunction(L, view_index);
+        lua_setfield(L, -2, "__index");
+        lua_pushliteral(L, "candle");
+        lua_setfield(L, -2, "__metatable");   /* scripts can neither see nor change it */
+        lua_pushliteral(L, "candle");
+        lua_setfield(L, -2, "__name");
+    }
+    lua_pop(L, 1);
+    struct candle_view *v = lua_newuserdatauv(L, sizeof *v, 0);
+    memset(v, 0, sizeof *v);
+    luaL_setmetatable(L, VIEW_MT);
+    c->view_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     luaL_newlib(L, funcs);
     return 1;
 }

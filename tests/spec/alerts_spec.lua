@@ -93,6 +93,30 @@ describe("alerts", function()
     assert.equals(2, #tg.texts(21))   -- and alerts flow again
   end)
 
+  it("hands value() a candle valid only during the call", function()
+    spec.write("rules/keep.lua", [[
+      local kept
+      alerts.rule{ name = "keep", on = { "forming" }, value = function(c) kept = c return nil end }
+      timer.every(1, function()   -- after the call: reading it raises
+        if kept then
+          local ok, err = pcall(function() return kept.close end)
+          log.warn("kept candle: %s", ok and "readable" or err)
+          kept = nil
+        end
+      end)
+    ]])
+    assert(spec.reload())
+    candle(0.5)
+    spec.advance(2)
+    local seen
+    for _, l in ipairs(spec.logs()) do
+      if l.msg:find("kept candle", 1, true) then seen = l.msg end
+    end
+    assert.matches("this candle was passed to a rule's value() and is gone", seen, 1, true)
+    spec.remove("rules/keep.lua")
+    assert(spec.reload())
+  end)
+
   it("respects the direction", function()
     save{ chat_id = 12, name = "up only", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 1, direction = "up" }
     save{ chat_id = 13, name = "down only", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 1, direction = "down" }
