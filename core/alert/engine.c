@@ -108,6 +108,7 @@ static void preset_free(struct preset *p)
 {
     if (p) {
         free(p->symbols);
+        free(p->sym_ids);
         free(p->indexed);
         free(p);
     }
@@ -190,13 +191,10 @@ static uint32_t covered(struct alert_engine *e, const struct preset *p, uint32_t
                 (*out)[n++] = m->ranked[i];
         return n;
     }
-    *out = malloc(sizeof **out * (size_t)(p->nsymbols ? p->nsymbols : 1));
-    for (int i = 0; *out && i < p->nsymbols; i++) {
-        int id = symtab_add(&m->syms, p->symbols[i], strlen(p->symbols[i]));
-        if (id >= 0)
-            (*out)[n++] = (uint32_t)id;
-    }
-    return n;
+    *out = malloc(sizeof **out * (size_t)(p->nsym_ids ? p->nsym_ids : 1));
+    if (*out && p->nsym_ids)
+        memcpy(*out, p->sym_ids, sizeof **out * (size_t)p->nsym_ids);
+    return *out ? (uint32_t)p->nsym_ids : 0;
 }
 
 static void index_symbol(struct alert_engine *e, struct preset *p, uint32_t sym, int add)
@@ -252,9 +250,26 @@ static void add_user(struct alert_engine *e, int64_t user, int delta)
     i64map_put(&e->per_user, user, (void *)(intptr_t)((n < 0 ? 0 : n) + delta + 1));
 }
 
+/* A manual list's names as symbol ids, the names dropped. */
+static void resolve_symbols(struct alert_engine *e, struct preset *p)
+{
+    if (!p->nsymbols)
+        return;
+    p->sym_ids = malloc(sizeof *p->sym_ids * (size_t)p->nsymbols);
+    for (int i = 0; p->sym_ids && i < p->nsymbols; i++) {
+        int id = symtab_add(&e->app->market.syms, p->symbols[i], strlen(p->symbols[i]));
+        if (id >= 0)
+            p->sym_ids[p->nsym_ids++] = (uint32_t)id;
+    }
+    free(p->symbols);
+    p->symbols = NULL;
+    p->nsymbols = 0;
+}
+
 /* Takes a parsed preset into memory (not the store). */
 static int adopt(struct alert_engine *e, struct preset *p)
 {
+    resolve_symbols(e, p);
     if (e->nsubs == e->capsubs) {
         uint32_t cap = e->capsubs ? e->capsubs * 2 : 1024;
         struct preset **v = realloc(e->subs, sizeof *v * cap);
@@ -401,6 +416,7 @@ int alert_preset_save(struct alert_engine *e, struct preset *in, char *err, size
     p->user_id = in->user_id;
     p->chat_id = old ? old->chat_id : in->chat_id;
     if (old) {   /* same subscription id, new settings */
+        resolve_symbols(e, p);
         unindex(e, old);
         p->sub = old->sub;
         e->subs[p->sub] = p;

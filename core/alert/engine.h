@@ -37,8 +37,11 @@ struct preset {
     char rule[RULE_NAME_MAX + 1];
     int pairs;                  /* enum preset_pairs */
     int top_n;                  /* PAIRS_TOP */
-    char (*symbols)[24];        /* PAIRS_MANUAL: the names */
+    char (*symbols)[24];        /* PAIRS_MANUAL, as given: the names */
     int nsymbols;
+    uint32_t *sym_ids;          /* PAIRS_MANUAL, as held: symbol ids (the names
+                                 * are dropped: 24 bytes a pair for 100,000 users) */
+    int nsym_ids;
     int intervals;              /* bit mask of enum interval */
     double threshold;           /* percent */
     int dir;                    /* enum preset_dir */

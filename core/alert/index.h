@@ -53,8 +53,8 @@ int index_remove(struct index *ix, uint32_t sym, int iv, enum index_dir dir,
  * in percent, the size of the move in that direction); the count. */
 size_t index_match(struct index *ix, uint32_t sym, int iv, enum index_dir dir,
                    enum index_trigger trig, float move, index_fn fn, void *ud);
-/* Sorts every list that adds left unsorted: after a bulk load, so that
- * the first events do not pay for it. */
+/* After a bulk load: sorts every list that adds left unsorted (so that
+ * the first events do not pay for it) and gives back their slack. */
 void index_sort(struct index *ix);
 /* Entries in one list (for /status and tests). */
 uint32_t index_count(const struct index *ix, uint32_t sym, int iv, enum index_dir dir,

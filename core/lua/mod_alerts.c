@@ -333,9 +333,10 @@ static void push_preset(lua_State *L, const struct preset *p)
         lua_pushinteger(L, p->top_n);
         lua_setfield(L, -2, "top_n");
     }
-    lua_createtable(L, p->nsymbols, 0);
-    for (int i = 0; i < p->nsymbols; i++) {
-        lua_pushstring(L, p->symbols[i]);
+    struct market *m = &lh_host_of(L)->app->market;
+    lua_createtable(L, p->nsym_ids, 0);
+    for (int i = 0; i < p->nsym_ids; i++) {
+        lua_pushstring(L, m->syms.v[p->sym_ids[i]].name);
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "symbols");

@@ -25,6 +25,13 @@ static void on_fire(void *ud, uint32_t sub, float thr)
     fired[sub]++;
 }
 
+static void on_count(void *ud, uint32_t sub, float threshold)
+{
+    (void)sub;
+    (void)threshold;
+    (*(int *)ud)++;
+}
+
 /* Compares one query against the truth; 1 when equal. */
 static int check(struct index *ix, uint32_t sym, int iv, int dir, int trig, float move)
 {
@@ -106,6 +113,30 @@ int main(void)
         good &= check(&ix, sym, iv, dir, trig, (float)(rand() % 600) / 100.0f);
     }
     ok(good, "after removals and re-additions it still equals the scan");
+    /* a bulk load sorted by index_sort (counting hundredths for long lists)
+     * matches like one sorted on first use */
+    struct index big;
+    index_init(&big);
+    for (int i = 0; i < 20000; i++)
+        index_add(&big, 3, IV_5M, INDEX_UP, INDEX_FORMING,
+                  (float)(10 + (i * 7919) % 9990) / 100.0f, (uint32_t)i);
+    index_add(&big, 3, IV_5M, INDEX_UP, INDEX_FORMING, 1.2345f, 20000);   /* not hundredths */
+    index_add(&big, 4, IV_5M, INDEX_UP, INDEX_FORMING, 2.5f, 1);
+    index_sort(&big);
+    int sorted = 1, want5 = 1;   /* (1.2345 %) */
+    for (int i = 0; i < 20000; i++)
+        want5 += (float)(10 + (i * 7919) % 9990) / 100.0f <= 5.0f;
+    const struct index_list *bl = NULL;
+    for (size_t i = 0; i < (size_t)big.nsym * IV_COUNT * 4; i++)
+        if (big.lists[i].n == 20001)
+            bl = &big.lists[i];
+    for (uint32_t i = 1; bl && i < bl->n; i++)
+        sorted &= bl->v[i - 1].threshold <= bl->v[i].threshold;
+    ok(bl && sorted && !bl->unsorted, "a bulk-loaded list of 20,001 is sorted in place");
+    int n5 = 0;
+    index_match(&big, 3, IV_5M, INDEX_UP, INDEX_FORMING, 5.0f, on_count, &n5);
+    is_int(n5, want5, "and matched by binary search: every threshold up to 5 %%");
+    index_free(&big);
     is_int(index_add(&ix, 1, IV_1M, INDEX_UP, INDEX_FORMING, 0.0f, 1), -1, "a zero threshold is refused");
     is_int(index_add(&ix, 1, IV_COUNT, INDEX_UP, INDEX_FORMING, 1.0f, 1), -1, "an unknown interval is refused");
     is_int(index_count(&ix, 9999, IV_1M, INDEX_UP, INDEX_FORMING), 0, "an unwatched symbol has no entries");
