@@ -50,6 +50,19 @@ struct match {
     const struct preset *p;
 };
 
+/* A crossing that reaches many chats is sent a slice per loop turn, so one
+ * market-wide move does not hold the loop (the feed, the bot) for seconds. */
+#define FANOUT_SLICE 1000
+
+struct fanout {
+    struct fanout *next;
+    struct candle c;
+    int rule;
+    double move;
+    struct match *m;          /* by chat; presets re-read by id at their turn */
+    size_t n, done;
+};
+
 struct alert_engine {
     struct app *app;
     struct alert_hooks hooks;
@@ -69,6 +82,7 @@ struct alert_engine {
     struct timer *drain_timer;
     struct match *scratch;
     size_t nscratch, capscratch;
+    struct fanout *fanouts, *fanouts_tail;
     struct alert_stats st;
 };
 
@@ -472,11 +486,23 @@ long alert_subscriptions_of(struct alert_engine *e, int64_t user)
 
 /* ---- events ---- */
 
+static void drain_events(struct alert_engine *e);
+static int fanout_slice(struct alert_engine *e, size_t max);
+static int defer(struct alert_engine *e, int rule, const struct candle *c, double move,
+                 size_t k);
+
+int alert_drain_turn(struct alert_engine *e)
+{
+    drain_events(e);
+    return fanout_slice(e, FANOUT_SLICE);
+}
+
 static void drain_due(void *ud)
 {
     struct alert_engine *e = ud;
     e->drain_timer = NULL;
-    alert_drain(e);
+    if (alert_drain_turn(e) && !e->drain_timer)   /* the rest next turn */
+        e->drain_timer = timers_add(&e->app->timers, app_now_ms(e->app), drain_due, e);
 }
 
 /* The market's callback: runs inside network callbacks, so it only
@@ -798,6 +824,8 @@ static void evaluate(struct alert_engine *e, const struct candle *c)
             if (!(e->scratch[i].p->min_volume > 0 && qv < e->scratch[i].p->min_volume))
                 e->scratch[k++] = e->scratch[i];
         qsort(e->scratch, k, sizeof *e->scratch, by_chat);
+        if (k > FANOUT_SLICE && defer(e, r, c, v, k))
+            continue;
         for (size_t i = 0, j; i < k; i = j) {
             for (j = i; j < k && e->scratch[j].chat == e->scratch[i].chat; j++)
                 ;
@@ -806,7 +834,62 @@ static void evaluate(struct alert_engine *e, const struct candle *c)
     }
 }
 
-void alert_drain(struct alert_engine *e)
+/* Keeps the k matches in scratch for later slices; 0 when out of memory
+ * (then they are sent at once). */
+static int defer(struct alert_engine *e, int rule, const struct candle *c, double move, size_t k)
+{
+    struct fanout *f = calloc(1, sizeof *f);
+    if (!f || !(f->m = malloc(sizeof *f->m * k))) {
+        free(f);
+        return 0;
+    }
+    memcpy(f->m, e->scratch, sizeof *f->m * k);
+    f->c = *c;
+    f->rule = rule;
+    f->move = move;
+    f->n = k;
+    if (e->fanouts_tail)
+        e->fanouts_tail->next = f;
+    else
+        e->fanouts = f;
+    e->fanouts_tail = f;
+    if (!e->drain_timer)
+        e->drain_timer = timers_add(&e->app->timers, app_now_ms(e->app), drain_due, e);
+    return 1;
+}
+
+/* Sends up to max chats of the oldest fan-out; 1 while any remain. */
+static int fanout_slice(struct alert_engine *e, size_t max)
+{
+    struct fanout *f = e->fanouts;
+    if (!f)
+        return 0;
+    const char *sym = e->app->market.syms.v[f->c.symbol].name;
+    size_t chats = 0;
+    while (f->done < f->n && chats < max) {
+        size_t i = f->done, j = i, k = i;
+        for (; j < f->n && f->m[j].chat == f->m[i].chat; j++) {
+            const struct preset *p = alert_preset_get(e, f->m[j].preset);
+            if (p && p->active) {   /* (deleted or paused since: skipped) */
+                f->m[k] = f->m[j];
+                f->m[k++].p = p;
+            }
+        }
+        if (k > i)
+            fire(e, f->rule, &f->c, sym, f->move, f->m + i, k - i);
+        f->done = j;
+        chats++;
+    }
+    if (f->done == f->n) {
+        if (!(e->fanouts = f->next))
+            e->fanouts_tail = NULL;
+        free(f->m);
+        free(f);
+    }
+    return e->fanouts != NULL;
+}
+
+static void drain_events(struct alert_engine *e)
 {
     while (e->qlen) {
         struct candle c = e->queue[e->qhead];
@@ -815,6 +898,13 @@ void alert_drain(struct alert_engine *e)
         e->st.events++;
         evaluate(e, &c);
     }
+}
+
+void alert_drain(struct alert_engine *e)
+{
+    drain_events(e);
+    while (fanout_slice(e, SIZE_MAX))
+        ;
 }
 
 void alert_prepare(struct alert_engine *e)
@@ -947,6 +1037,12 @@ void alert_engine_free(struct alert_engine *e)
     for (int i = 0; i < e->nrules; i++)
         index_free(&e->rules[i].ix);
     fired_free(&e->fired);
+    while (e->fanouts) {
+        struct fanout *f = e->fanouts;
+        e->fanouts = f->next;
+        free(f->m);
+        free(f);
+    }
     free(e->queue);
     free(e->scratch);
     free(e);

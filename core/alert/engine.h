@@ -126,7 +126,12 @@ void alert_prepare(struct alert_engine *e);
 /* The events come from the market (registered by alert_engine_new). */
 void alert_stats(struct alert_engine *e, struct alert_stats *out);
 void alert_stats_json(struct alert_engine *e, struct jsonw *w);
-/* Processes the queued events now (specs; the loop does it by itself). */
+/* Processes the queued events and every alert they fire, now (replays;
+ * the loop does it by itself). */
 void alert_drain(struct alert_engine *e);
+/* One loop turn's share: the queued events, and at most one slice (1,000
+ * chats) of a crossing that reaches many; 1 while slices remain.  The
+ * loop runs it from a timer; benches measure it. */
+int alert_drain_turn(struct alert_engine *e);
 
 #endif

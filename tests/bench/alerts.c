@@ -156,6 +156,7 @@ static int run(long users, const char *dir)
      * its handling time is its latency.  One frame in 200 moves 5 %. */
     enum { NFR = 20000 };
     static double lat[NFR];
+    double longest_turn = 0;
     char frame[1024];
     struct frame_info fi;
     int64_t base = t0 + 7200000;
@@ -174,15 +175,28 @@ static int run(long users, const char *dir)
         for (char *p = frame + 11; *p != '@'; p++)   /* stream names are lower case */
             if (*p >= 'A' && *p <= 'Z')
                 *p = (char)(*p + 32);
+        /* as the loop does it: the frame and its first turn, then the
+         * rest of a big fan-out a slice per turn */
         double a0 = now_s();
         market_frame(m, frame, (size_t)n, app_wall_ms(&a), &fi);
-        alert_drain(a.alerts);
+        int more = alert_drain_turn(a.alerts);
+        store_commit(a.store);   /* the loop commits every turn */
         lat[i] = now_s() - a0;
+        if (lat[i] > longest_turn)
+            longest_turn = lat[i];
+        while (more) {
+            double b0 = now_s();
+            more = alert_drain_turn(a.alerts);
+            store_commit(a.store);
+            if (now_s() - b0 > longest_turn)
+                longest_turn = now_s() - b0;
+        }
     }
     qsort(lat, NFR, sizeof *lat, cmp_double);
-    printf("  frame to alert queued: p50 %.1f us, p99 %.1f us, max %.1f ms (%ld alerts; target p99 "
-           "<= 1 ms: %s)\n", lat[NFR / 2] * 1e6, lat[NFR * 99 / 100] * 1e6, lat[NFR - 1] * 1e3,
-           fired, lat[NFR * 99 / 100] <= 0.001 ? "met" : "MISSED");
+    printf("  frame to first alerts queued: p50 %.1f us, p99 %.1f us (%ld alerts; target p99 "
+           "<= 1 ms: %s); the longest loop turn %.1f ms\n", lat[NFR / 2] * 1e6,
+           lat[NFR * 99 / 100] * 1e6, fired, lat[NFR * 99 / 100] <= 0.001 ? "met" : "MISSED",
+           longest_turn * 1e3);
 
     /* a market-wide move: a 6 % candle on 10 symbols fires for everyone
      * watching them (each alert formatted by Lua, logged in SQLite, queued) */

@@ -117,6 +117,29 @@ describe("alerts", function()
     assert(spec.reload())
   end)
 
+  it("sends a crossing that reaches thousands of chats in slices, each chat once", function()
+    run(function()
+      for chat = 100001, 102500 do
+        alerts.save{ user_id = chat, name = "w", pairs = "manual", symbols = { "SOLUSDT" },
+                     intervals = { "5m" }, threshold = 1 }
+      end
+    end)
+    local before = spec.telegram_stats().queued
+    candle(3, { symbol = "SOLUSDT" })
+    candle(3.5, { symbol = "SOLUSDT" })   -- arrives while the first is still going out
+    spec.advance(1)
+    assert.equals(2500, spec.telegram_stats().queued - before)
+    spec.advance(120)   -- 2,500 messages at 30 a second
+    assert.equals(1, #tg.texts(100001))
+    assert.equals(1, #tg.texts(102500))
+    assert.matches("+3.00%", tg.texts(102500)[1], 1, true)
+    run(function()   -- gone again: the tests after this one watch SOLUSDT too
+      for chat = 100001, 102500 do
+        for _, p in ipairs(alerts.presets(chat)) do alerts.delete(p.id) end
+      end
+    end)
+  end)
+
   it("respects the direction", function()
     save{ chat_id = 12, name = "up only", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 1, direction = "up" }
     save{ chat_id = 13, name = "down only", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 1, direction = "down" }
