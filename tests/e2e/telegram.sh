@@ -5,7 +5,7 @@
 # escaping.
 . "$(dirname "$0")/lib.bash"
 
-start_tg || exit 1
+start_tg || { fail "the stand-in Telegram starts" "$(cat "$T/tg.log")"; finish; exit 1; }
 cp -r scripts/commands "$T/scripts/" 2>/dev/null || mkdir -p "$T/scripts/commands"
 cp -r scripts/lib "$T/scripts/"
 write_script commands/test.lua '

@@ -4,16 +4,22 @@
 # polling with deleteWebhook.
 . "$(dirname "$0")/lib.bash"
 
-start_tg || exit 1
+start_tg || { fail "the stand-in Telegram starts" "$(cat "$T/tg.log")"; finish; exit 1; }
 mkdir -p "$T/scripts"
 cp -r scripts/commands scripts/lib "$T/scripts/"
-# a free port for the bot: the webhook URL must name it before start
-for HTTP_PORT in $(shuf -i 20000-60000 -n 20); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT") 2>/dev/null || break
-done
 SECRET="s3cret-Token_1"
-write_config "telegram = { token = '$TG_TOKEN', api_url = '$TG', webhook_url = 'http://127.0.0.1:$HTTP_PORT/telegram', webhook_secret = '$SECRET' }"
-start_bot || exit 1
+# a free port for the bot: the webhook URL must name it before start (if
+# another test takes it meanwhile, try another)
+started=0
+for attempt in 1 2 3 4 5; do
+  for HTTP_PORT in $(shuf -i 20000-60000 -n 20); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT") 2>/dev/null || break
+  done
+  write_config "telegram = { token = '$TG_TOKEN', api_url = '$TG', webhook_url = 'http://127.0.0.1:$HTTP_PORT/telegram', webhook_secret = '$SECRET' }"
+  if start_bot; then started=1; break; fi
+  [ -n "$BOT_PID" ] && kill -9 "$BOT_PID" 2>/dev/null; BOT_PID=""
+done
+[ "$started" = 1 ] || { fail "the bot starts on a free port" "$(tail -5 "$T/log")"; finish; exit 1; }
 wait_for 20 grep -q 'webhook set' "$T/log" && pass "the webhook is set at start" \
   || fail "the webhook is set at start" "$(tail -5 "$T/log")"
 like "$(tg /bot$TG_TOKEN/getWebhookInfo)" "\"url\":\"http://127.0.0.1:$HTTP_PORT/telegram\"" \
