@@ -67,7 +67,9 @@ start_bot() {
   : > "$T/log"
   "$CW_BIN" run --config "$T/config.lua" >> "$T/log" 2>&1 &
   BOT_PID=$!
-  if ! wait_for 20 grep -q 'listening on' "$T/log"; then
+  # (a bot that exits, e.g. on a port taken meanwhile, fails at once)
+  wait_for 20 sh -c "grep -q 'listening on' '$T/log' || ! kill -0 $BOT_PID"
+  if ! grep -q 'listening on' "$T/log"; then
     diag "the bot did not start:"; diag "$(cat "$T/log")"
     return 1
   fi
