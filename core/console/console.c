@@ -41,7 +41,7 @@ struct console {
     int nbuttons;
     struct timer *idle_timer;
     struct replay *replay;
-    int replay_done;
+    int replay_done, replay_max;
     /* piped input: a line goes in when the bot has answered the last one,
      * as a person would type */
     int piped;
@@ -302,7 +302,10 @@ static void check_idle(void *ud)
         c->quiet_checks = 0;
         printf("> %s\n", c->lines[c->nextline]);
         typed(c, c->lines[c->nextline++]);
-    } else if (c->quiet_checks >= 2 && c->eof && (!c->replay || c->replay_done)) {
+    } else if (c->quiet_checks >= 2 && c->eof &&
+               (!c->replay || c->replay_done || !c->replay_max)) {
+        /* (a replay at full speed ends soon: a scripted session waits for
+         * its alerts; a timed one would keep Ctrl-D waiting for hours) */
         uv_stop(&c->app->loop);
         return;
     }
@@ -386,6 +389,7 @@ int console_run(struct app *a, char **files, int nfiles, double speed)
     lh_reload(a->lua, "start");
     lh_bot_attach(a->lua);
     tg_bot_start(a->tg, started, &c);
+    c.replay_max = speed <= 0;
     if (nfiles) {
         char err[1024];
         if (!(c.replay = replay_start(a, files, nfiles, speed, replay_finished, &c, err, sizeof err))) {

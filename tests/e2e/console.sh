@@ -22,4 +22,9 @@ like "$out" "\\[2\\] Mine <b>" "and listed"
 like "$out" "BTCUSDT (1m|5m) [+-][0-9.]+%" "the replay's alerts for the demo preset are shown"
 like "$out" "the replay has ended \\(1440 klines\\)" "the whole replay ran"
 unlike "$(cat "$T/err")" "error" "nothing went wrong on the way"
+# a replay at real-ish speed does not keep the end of input (Ctrl-D) waiting
+out=$(echo /help | timeout 20 "$CW_BIN" console --config "$T/config.lua" \
+        --replay tests/fixtures/klines/um_BTCUSDT-1m-2022-09-05.csv --speed 1 2>/dev/null); rc=$?
+is "$rc" 0 "with a timed replay, the end of input leaves at once"
+like "$out" "/help - List the commands" "after answering"
 finish
