@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.bash"
 N=${BURST_CHATS:-2000}
 
-start_tg --paid-rate 1000 || exit 1
+start_tg --paid-rate 1000 || { fail "the stand-in Telegram starts" "$(cat "$T/tg.log")"; finish; exit 1; }
 mkdir -p "$T/scripts/commands"
 write_script commands/burst.lua '
 bot.command("burst", "Alerts for chats 1..n", function(ctx)
