@@ -11,6 +11,7 @@
 #include "lua/host.h"
 #include "console/console.h"
 #include "replay/backtest.h"
+#include "store/store.h"
 
 #define CW_VERSION "0.1.0"
 
@@ -181,12 +182,7 @@ static int spec_one(const char *config, const char *file, int *number, int *fail
         rc = lh_spec_file(a.lua, file, number, failed);
     }
     app_destroy(&a);
-    char path[128];
-    const char *const leftovers[] = {"spec.db", "spec.db-wal", "spec.db-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, leftovers[i]);
-        unlink(path);
-    }
+    store_remove_files(db);
     rmdir(dir);
     return rc;
 }

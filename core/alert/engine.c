@@ -16,7 +16,6 @@
 #include "util/i64map.h"
 #include "util/jsonw.h"
 
-#define MAX_RULES 16
 #define QUEUE_CAP 65536          /* candle events between two loop turns */
 #define DAY_MS 86400000LL
 
@@ -68,7 +67,7 @@ struct alert_engine {
     struct alert_hooks hooks;
     alert_sink_fn sink;
     void *sink_ud;
-    struct rule rules[MAX_RULES];
+    struct rule rules[ALERT_MAX_RULES];
     int nrules;
     struct preset **subs;        /* by subscription id; NULL: free */
     uint32_t nsubs, capsubs;
@@ -183,7 +182,7 @@ static int rule_slot(struct alert_engine *e, const char *name, int create)
     for (int i = 0; i < e->nrules; i++)
         if (strcmp(e->rules[i].name, name) == 0)
             return i;
-    if (!create || e->nrules == MAX_RULES)
+    if (!create || e->nrules == ALERT_MAX_RULES)
         return -1;
     struct rule *r = &e->rules[e->nrules];
     memset(r, 0, sizeof *r);

@@ -30,6 +30,7 @@ enum preset_dir { DIR_BOTH, DIR_UP, DIR_DOWN };
 
 #define PRESET_NAME_MAX 64      /* characters */
 #define RULE_NAME_MAX 32
+#define ALERT_MAX_RULES 16      /* rules the live scripts may define */
 
 struct preset {
     int64_t id, user_id, chat_id;

@@ -26,7 +26,7 @@ struct key {
 static const struct key keys[] = {
     {"telegram.token", K_OPT_STRING, OFF(telegram.token), "a string", "os.getenv(\"BOT_TOKEN\")"},
     {"telegram.api_url", K_URL, OFF(telegram.api_url), "an http(s) URL string", "https://api.telegram.org"},
-    {"telegram.webhook_url", K_URL, OFF(telegram.webhook_url), "an https URL string", "unset: long polling"},
+    {"telegram.webhook_url", K_URL, OFF(telegram.webhook_url), "an http(s) URL string (Telegram wants https)", "unset: long polling"},
     {"telegram.webhook_secret", K_OPT_STRING, OFF(telegram.webhook_secret), "1-256 of A-Z a-z 0-9 _ -", "os.getenv(\"WEBHOOK_SECRET\"), else random at start"},
     {"telegram.webhook_path", K_STRING, OFF(telegram.webhook_path), "a path string", "/telegram"},
     {"telegram.poll_timeout", K_SECONDS, OFF(telegram.poll_timeout), "a number of seconds", "25"},

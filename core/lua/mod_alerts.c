@@ -23,13 +23,14 @@
 
 /* The live rules, by the engine's slot: set when a generation goes live. */
 struct rules_cache {
-    int ref[16];               /* registry refs of the rule tables, LUA_NOREF */
-    int script[16];
-    char name[16][RULE_NAME_MAX + 1];
+    int ref[ALERT_MAX_RULES];               /* registry refs of the rule tables, LUA_NOREF */
+    int script[ALERT_MAX_RULES];
+    char name[ALERT_MAX_RULES][RULE_NAME_MAX + 1];
     int n;
     uint64_t last_error_log;
     long errors;
     int view_ref;              /* the candle view handed to value() */
+    int by_engine[ALERT_MAX_RULES];         /* the engine's rule slot -> index here, or -1 */
 };
 
 /* The candle a rule's value() sees: a view of the core's candle, valid
@@ -175,15 +176,12 @@ static void rule_error(struct lh_host *h, struct rules_cache *c, int slot, const
     lh_report(h, h->gen, c->script[slot], what, err);
 }
 
-static int find_slot(struct rules_cache *c, const char *name)
+/* The cached rule for the engine's slot, or -1 (set at go-live: no name
+ * lookups per event). */
+static int slot_of(struct rules_cache *c, int rule)
 {
-    for (int i = 0; i < c->n; i++)
-        if (!strcmp(c->name[i], name))
-            return i;
-    return -1;
+    return rule >= 0 && rule < ALERT_MAX_RULES ? c->by_engine[rule] : -1;
 }
-
-static const char *rule_name(struct lh_host *h, int rule);
 
 static double hook_value(void *ud, int rule, const struct candle *cd, const char *symbol, int *ok)
 {
@@ -191,7 +189,7 @@ static double hook_value(void *ud, int rule, const struct candle *cd, const char
     struct lh_host *h = ud;
     lua_State *L = h->L;
     struct rules_cache *c = cache_of(L);
-    int slot = find_slot(c, rule_name(h, rule));
+    int slot = slot_of(c, rule);
     *ok = 0;
     if (slot < 0 || !h->gen)
         return 0;
@@ -243,7 +241,7 @@ static char *hook_format(void *ud, int rule, const struct alert_view *a)
     struct lh_host *h = ud;
     lua_State *L = h->L;
     struct rules_cache *c = cache_of(L);
-    int slot = find_slot(c, rule_name(h, rule));
+    int slot = slot_of(c, rule);
     if (slot < 0 || !h->gen)
         return NULL;
     int top = lua_gettop(L);
@@ -275,12 +273,6 @@ static char *hook_format(void *ud, int rule, const struct alert_view *a)
     return out;
 }
 
-/* Rule names by the engine's slot, as the last go-live told the engine. */
-static const char *rule_name(struct lh_host *h, int rule)
-{
-    return alert_rule_name(h->app->alerts, rule);
-}
-
 void lh_alerts_live(struct lh_host *h, struct lh_gen *g)
 {
     struct app *a = h->app;
@@ -291,9 +283,9 @@ void lh_alerts_live(struct lh_host *h, struct lh_gen *g)
     for (int i = 0; i < c->n; i++)
         luaL_unref(L, LUA_REGISTRYINDEX, c->ref[i]);
     c->n = 0;
-    const char *names[16];
-    int forming[16], closing[16];
-    for (struct lh_reg *r = g->regs; r && c->n < 16; r = r->next) {
+    const char *names[ALERT_MAX_RULES];
+    int forming[ALERT_MAX_RULES], closing[ALERT_MAX_RULES];
+    for (struct lh_reg *r = g->regs; r && c->n < ALERT_MAX_RULES; r = r->next) {
         if (r->kind != LH_REG_RULE)
             continue;
         lua_rawgeti(L, LUA_REGISTRYINDEX, r->fn_ref);
@@ -306,6 +298,13 @@ void lh_alerts_live(struct lh_host *h, struct lh_gen *g)
         c->n++;
     }
     alert_set_rules(a->alerts, names, forming, closing, c->n);
+    for (int slot = 0; slot < ALERT_MAX_RULES; slot++) {
+        const char *name = alert_rule_name(a->alerts, slot);
+        c->by_engine[slot] = -1;
+        for (int i = 0; i < c->n; i++)
+            if (!strcmp(c->name[i], name))
+                c->by_engine[slot] = i;
+    }
     struct alert_hooks hooks = {hook_value, hook_format, h};
     alert_set_hooks(a->alerts, &hooks);
 }

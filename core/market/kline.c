@@ -733,15 +733,21 @@ static int fast_kline(const char *buf, size_t len, struct parse *ps)
     return 1;
 }
 
+/* A fresh parse into out, and info as for a kline. */
+static void parse_start(struct parse *ps, struct candle *out, struct frame_info *info)
+{
+    memset(ps, 0, sizeof *ps);
+    ps->c = out;
+    info->drop = KD_NONE;
+    info->reply_id = -1;
+    info->reply_error = 0;
+}
+
 enum frame_kind kline_parse(const char *buf, size_t len, const struct symtab *syms,
                             struct candle *out, struct frame_info *info)
 {
     struct parse ps;
-    memset(&ps, 0, sizeof ps);
-    ps.c = out;
-    info->drop = KD_NONE;
-    info->reply_id = -1;
-    info->reply_error = 0;
+    parse_start(&ps, out, info);
     if (fast_kline(buf, len, &ps))
         return finish_kline(&ps, syms, info);
     return kline_parse_general(buf, len, syms, out, info);
@@ -752,11 +758,7 @@ enum frame_kind kline_parse_general(const char *buf, size_t len, const struct sy
 {
     struct jp j = {buf, buf + len};
     struct parse ps;
-    memset(&ps, 0, sizeof ps);
-    ps.c = out;
-    info->drop = KD_NONE;
-    info->reply_id = -1;
-    info->reply_error = 0;
+    parse_start(&ps, out, info);
     if (object(&j, &ps, 0) != 0 || peek(&j) != -1)
         return drop(info, KD_JSON);
     if (ps.has_k) {

@@ -144,12 +144,7 @@ out:
     replay_free(r);
     app_destroy(a);
     if (tmp) {
-        const char *const files_[] = {"backtest.db", "backtest.db-wal", "backtest.db-shm"};
-        for (int i = 0; i < 3; i++) {
-            char path[128];
-            snprintf(path, sizeof path, "%s/%s", dir, files_[i]);
-            unlink(path);
-        }
+        store_remove_files(db);
         rmdir(dir);
     }
     return rc;

@@ -335,6 +335,16 @@ const char *store_col_text(sqlite3_stmt *st, int i)
     return v ? v : "";
 }
 
+void store_remove_files(const char *path)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    char p[4096];
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", path, suffix[i]);
+        remove(p);
+    }
+}
+
 const char *store_error(const struct store *s)
 {
     return s->error[0] ? s->error : NULL;

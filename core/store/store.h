@@ -107,6 +107,9 @@ int store_alert_stats(struct store *s, int64_t preset, int64_t day_start, int64_
                       long *day, long *week, int64_t *last_ms);
 int store_alert_log_prune(struct store *s, int64_t before_ms);
 
+/* Removes a closed database's files (the file, its -wal and -shm). */
+void store_remove_files(const char *path);
+
 /* The last error, or NULL while the store is healthy. */
 const char *store_error(const struct store *s);
 const char *store_path(const struct store *s);

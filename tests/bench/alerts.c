@@ -225,12 +225,7 @@ static int run(long users, const char *dir)
     printf("  start-up from the database (%ld presets): %.2f s (target <= 5 s: %s)\n", users * 3,
            up, up <= 5 ? "met" : "MISSED");
     app_destroy(&a);
-    char path[300];
-    const char *const sfx[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s%s", db, sfx[i]);
-        unlink(path);
-    }
+    store_remove_files(db);
     return 0;
 }
 

@@ -1249,6 +1249,20 @@ static int check_markup(struct call *k, char **keep, char **given)
     return 0;
 }
 
+/* The text and the keyboard of a send or an edit, checked as Telegram
+ * does; -1 after answering the call with the error. */
+static int render_message(struct call *k, const char *text, struct tg_text *t, char **keep,
+                          char **given)
+{
+    if (render_text(k, text, t) != 0)
+        return -1;
+    if (check_markup(k, keep, given) != 0) {
+        tg_text_free(t);
+        return -1;
+    }
+    return 0;
+}
+
 static int same_markup(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && !strcmp(a, b));
@@ -1279,12 +1293,8 @@ static void m_send_message(struct call *k)
     const char *text = p_str(k->p, "text");
     struct tg_text t;
     char *keep, *given;
-    if (render_text(k, text, &t) != 0)
+    if (render_message(k, text, &t, &keep, &given) != 0)
         return;
-    if (check_markup(k, &keep, &given) != 0) {
-        tg_text_free(&t);
-        return;
-    }
     flood_take(ch, paid, now);
     int64_t id = chat_add_msg(ch, 1, S.bot_id, &t, keep);
     S.sent++;
@@ -1363,12 +1373,8 @@ static void m_edit_text(struct call *k)
     const char *text = p_str(k->p, "text");
     struct tg_text t;
     char *keep, *given;
-    if (render_text(k, text, &t) != 0)
+    if (render_message(k, text, &t, &keep, &given) != 0)
         return;
-    if (check_markup(k, &keep, &given) != 0) {
-        tg_text_free(&t);
-        return;
-    }
     finish_edit(k, ch, m, &t, keep, given, text);
 }
 
