@@ -112,6 +112,13 @@ int app_init(struct app *a, int simulated)
     return 0;
 }
 
+static void alerts_detail(void *ud, struct jsonw *w)
+{
+    struct app *a = ud;
+    if (a->alerts)
+        alert_stats_json(a->alerts, w);
+}
+
 int app_open_store(struct app *a)
 {
     char err[1024];
@@ -127,6 +134,8 @@ int app_open_store(struct app *a)
         log_error(&a->log, "alerts", "out of memory");
         return -1;
     }
+    health_set(&a->health, "alerts", HEALTH_OK, NULL);
+    health_set_detail(&a->health, "alerts", alerts_detail, a);
     return 0;
 }
 

@@ -18,6 +18,8 @@
 
 #define QUEUE_CAP 65536          /* candle events between two loop turns */
 #define DAY_MS 86400000LL
+#define PRUNE_FIRST_MS 60000    /* after start-up */
+#define PRUNE_EVERY_MS 3600000
 
 struct rule {
     char name[RULE_NAME_MAX + 1];
@@ -71,6 +73,8 @@ struct alert_engine {
     int nrules;
     struct preset **subs;        /* by subscription id; NULL: free */
     uint32_t nsubs, capsubs;
+    struct timer *prune_timer;
+    int loading;                 /* start-up: presets counted now, indexed after */
     struct i64map by_id;         /* preset id -> preset */
     struct i64map per_user;      /* user id -> number of presets (as a pointer-sized int) */
     struct i64map pauses;        /* chat id -> struct pause */
@@ -85,36 +89,28 @@ struct alert_engine {
     struct alert_stats st;
 };
 
-/* ---- presets: JSON body <-> struct ---- */
+/* ---- presets: struct <-> store row ---- */
 
 static const char *const dir_names[] = {"both", "up", "down"};
 
-static char *preset_body(const struct preset *p)
+/* The row for p; its lists are written into syms and ivs. */
+static struct store_preset preset_row(const struct preset *p, char *syms, size_t symlen,
+                                      char *ivs, size_t ivlen)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "name", p->name);
-    cJSON_AddStringToObject(o, "rule", p->rule);
-    cJSON_AddStringToObject(o, "pairs", p->pairs == PAIRS_TOP ? "top" : "manual");
-    if (p->pairs == PAIRS_TOP) {
-        cJSON_AddNumberToObject(o, "top_n", p->top_n);
-    } else {
-        cJSON *a = cJSON_AddArrayToObject(o, "symbols");
-        for (int i = 0; i < p->nsymbols; i++)
-            cJSON_AddItemToArray(a, cJSON_CreateString(p->symbols[i]));
-    }
-    cJSON *ivs = cJSON_AddArrayToObject(o, "intervals");
-    for (int iv = 0; iv < IV_COUNT; iv++)
+    size_t k = 0;
+    syms[0] = ivs[0] = 0;
+    for (int i = 0; i < p->nsymbols && k < symlen; i++)
+        k += (size_t)snprintf(syms + k, symlen - k, "%s%s", i ? " " : "", p->symbols[i]);
+    k = 0;
+    for (int iv = 0; iv < IV_COUNT && k < ivlen; iv++)
         if (p->intervals & 1 << iv)
-            cJSON_AddItemToArray(ivs, cJSON_CreateString(interval_name(iv)));
-    cJSON_AddNumberToObject(o, "threshold", p->threshold);
-    cJSON_AddStringToObject(o, "direction", dir_names[p->dir]);
-    cJSON_AddStringToObject(o, "trigger", p->on_close ? "close" : "forming");
-    cJSON_AddNumberToObject(o, "min_volume", p->min_volume);
-    cJSON_AddBoolToObject(o, "active", p->active);
-    cJSON_AddNumberToObject(o, "created_ms", (double)p->created_ms);
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
+            k += (size_t)snprintf(ivs + k, ivlen - k, "%s%s", k ? " " : "", interval_name(iv));
+    return (struct store_preset){
+        .id = p->id, .user_id = p->user_id, .chat_id = p->chat_id, .name = p->name,
+        .rule = p->rule, .pairs = p->pairs == PAIRS_TOP ? "top" : "manual", .top_n = p->top_n,
+        .symbols = syms, .intervals = ivs, .threshold = p->threshold,
+        .direction = dir_names[p->dir], .trigger = p->on_close ? "close" : "forming",
+        .min_volume = p->min_volume, .active = p->active, .created_ms = p->created_ms};
 }
 
 static void preset_free(struct preset *p)
@@ -127,51 +123,47 @@ static void preset_free(struct preset *p)
     }
 }
 
-static const char *jstr(const cJSON *o, const char *k, const char *dflt)
+static struct preset *preset_from_row(const struct store_preset *r)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : dflt;
-}
-
-static double jnum(const cJSON *o, const char *k, double dflt)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
-}
-
-static struct preset *preset_parse(const char *body)
-{
-    cJSON *o = cJSON_Parse(body);
     struct preset *p = calloc(1, sizeof *p);
-    if (!o || !p) {
-        cJSON_Delete(o);
+    if (!p)
+        return NULL;
+    p->id = r->id;
+    p->user_id = r->user_id;
+    p->chat_id = r->chat_id;
+    snprintf(p->name, sizeof p->name, "%s", r->name);
+    snprintf(p->rule, sizeof p->rule, "%s", r->rule);
+    p->pairs = strcmp(r->pairs, "manual") == 0 ? PAIRS_MANUAL : PAIRS_TOP;
+    p->top_n = r->top_n;
+    int n = 0;
+    for (const char *c = r->symbols; *c; c++)
+        n += *c != ' ' && (c == r->symbols || c[-1] == ' ');
+    if (n && !(p->symbols = calloc((size_t)n, sizeof *p->symbols))) {
         free(p);
         return NULL;
     }
-    snprintf(p->name, sizeof p->name, "%s", jstr(o, "name", "?"));
-    snprintf(p->rule, sizeof p->rule, "%s", jstr(o, "rule", "move"));
-    p->pairs = strcmp(jstr(o, "pairs", "top"), "manual") == 0 ? PAIRS_MANUAL : PAIRS_TOP;
-    p->top_n = (int)jnum(o, "top_n", 100);
-    const cJSON *syms = cJSON_GetObjectItemCaseSensitive(o, "symbols"), *it;
-    int n = cJSON_GetArraySize(syms);
-    if (n > 0 && (p->symbols = calloc((size_t)n, sizeof *p->symbols)))
-        cJSON_ArrayForEach(it, syms)
-            if (cJSON_IsString(it))
-                snprintf(p->symbols[p->nsymbols++], sizeof p->symbols[0], "%s", it->valuestring);
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "intervals"))
-    {
-        int iv = cJSON_IsString(it) ? interval_parse(it->valuestring, strlen(it->valuestring)) : -1;
+    for (const char *c = r->symbols; *c && p->nsymbols < n;) {
+        size_t len = strcspn(c, " ");
+        if (len && len < sizeof p->symbols[0]) {
+            memcpy(p->symbols[p->nsymbols], c, len);
+            p->symbols[p->nsymbols++][len] = 0;
+        }
+        c += len + (c[len] == ' ');
+    }
+    for (const char *c = r->intervals; *c;) {
+        size_t len = strcspn(c, " ");
+        int iv = interval_parse(c, len);
         if (iv >= 0)
             p->intervals |= 1 << iv;
+        c += len + (c[len] == ' ');
     }
-    p->threshold = jnum(o, "threshold", 0);
-    const char *d = jstr(o, "direction", "both");
-    p->dir = !strcmp(d, "up") ? DIR_UP : !strcmp(d, "down") ? DIR_DOWN : DIR_BOTH;
-    p->on_close = strcmp(jstr(o, "trigger", "forming"), "close") == 0;
-    p->min_volume = jnum(o, "min_volume", 0);
-    p->active = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(o, "active"));
-    p->created_ms = (int64_t)jnum(o, "created_ms", 0);
-    cJSON_Delete(o);
+    p->threshold = r->threshold;
+    p->dir = !strcmp(r->direction, "up") ? DIR_UP : !strcmp(r->direction, "down") ? DIR_DOWN
+                                                                                  : DIR_BOTH;
+    p->on_close = strcmp(r->trigger, "close") == 0;
+    p->min_volume = r->min_volume;
+    p->active = r->active != 0;
+    p->created_ms = r->created_ms;
     return p;
 }
 
@@ -210,7 +202,10 @@ static uint32_t covered(struct alert_engine *e, const struct preset *p, uint32_t
     return *out ? (uint32_t)p->nsym_ids : 0;
 }
 
-static void index_symbol(struct alert_engine *e, struct preset *p, uint32_t sym, int add)
+enum index_op { OP_ADD, OP_REMOVE, OP_EXPECT };
+
+static void index_symbol(struct alert_engine *e, struct preset *p, uint32_t sym,
+                         enum index_op op)
 {
     struct index *ix = &e->rules[p->rule_slot].ix;
     enum index_trigger trig = p->on_close ? INDEX_CLOSE : INDEX_FORMING;
@@ -220,11 +215,13 @@ static void index_symbol(struct alert_engine *e, struct preset *p, uint32_t sym,
         for (int d = INDEX_UP; d <= INDEX_DOWN; d++) {
             if ((d == INDEX_UP && p->dir == DIR_DOWN) || (d == INDEX_DOWN && p->dir == DIR_UP))
                 continue;
-            if (add) {
+            if (op == OP_ADD) {
                 index_add(ix, sym, iv, d, trig, (float)p->threshold, p->sub);
                 e->st.subscriptions++;
-            } else {
+            } else if (op == OP_REMOVE) {
                 e->st.subscriptions -= index_remove(ix, sym, iv, d, trig, p->sub);
+            } else {
+                index_expect(ix, sym, iv, d, trig);
             }
         }
     }
@@ -233,7 +230,7 @@ static void index_symbol(struct alert_engine *e, struct preset *p, uint32_t sym,
 static void unindex(struct alert_engine *e, struct preset *p)
 {
     for (uint32_t i = 0; i < p->nindexed; i++)
-        index_symbol(e, p, p->indexed[i], 0);
+        index_symbol(e, p, p->indexed[i], OP_REMOVE);
     free(p->indexed);
     p->indexed = NULL;
     p->nindexed = 0;
@@ -247,9 +244,21 @@ static void reindex(struct alert_engine *e, struct preset *p)
     uint32_t *syms = NULL;
     uint32_t n = covered(e, p, &syms);
     for (uint32_t i = 0; i < n; i++)
-        index_symbol(e, p, syms[i], 1);
+        index_symbol(e, p, syms[i], e->loading ? OP_EXPECT : OP_ADD);
     p->indexed = syms;
     p->nindexed = n;
+}
+
+/* The second pass of a load: every list reserved at its size, then filled. */
+static void index_loaded(struct alert_engine *e)
+{
+    for (int r = 0; r < e->nrules; r++)
+        index_reserve(&e->rules[r].ix);
+    for (uint32_t i = 0; i < e->nsubs; i++) {
+        struct preset *p = e->subs[i];
+        for (uint32_t k = 0; p && k < p->nindexed; k++)
+            index_symbol(e, p, p->indexed[k], OP_ADD);
+    }
 }
 
 static int count_user(struct alert_engine *e, int64_t user)
@@ -411,23 +420,25 @@ int alert_preset_save(struct alert_engine *e, struct preset *in, char *err, size
         return -1;
     if (!in->created_ms)
         in->created_ms = app_wall_ms(e->app);
-    char *body = preset_body(in);
-    if (!body || !e->app->store ||
-        store_preset_put(e->app->store, &in->id, in->user_id, in->chat_id, body,
-                         app_wall_ms(e->app)) != 0) {
-        free(body);
+    if (old)
+        in->chat_id = old->chat_id;   /* a preset stays in the chat it was made in */
+    size_t symlen = (size_t)in->nsymbols * sizeof in->symbols[0] + 1;
+    char *syms = malloc(symlen), ivs[IV_COUNT * 4];
+    struct store_preset row = syms ? preset_row(in, syms, symlen, ivs, sizeof ivs)
+                                   : (struct store_preset){0};
+    if (!syms || !e->app->store ||
+        store_preset_put(e->app->store, &row, app_wall_ms(e->app)) != 0) {
+        free(syms);
         snprintf(err, errlen, "The preset could not be saved; please try again.");
         return -1;
     }
-    struct preset *p = preset_parse(body);
-    free(body);
+    in->id = row.id;
+    struct preset *p = preset_from_row(&row);   /* a copy, as it will load */
+    free(syms);
     if (!p) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    p->id = in->id;
-    p->user_id = in->user_id;
-    p->chat_id = old ? old->chat_id : in->chat_id;
     if (old) {   /* same subscription id, new settings */
         resolve_symbols(e, p);
         unindex(e, old);
@@ -662,7 +673,7 @@ long alert_resume(struct alert_engine *e, int64_t chat)
         if (held > pz->nlines && k < sizeof text)
             snprintf(text + k, sizeof text - k, "\n… and %ld more", held - pz->nlines);
         if (e->app->tg)
-            tg_sched_alert(tg_bot_sched(e->app->tg), chat, text, 0);
+            tg_sched_alert(tg_bot_sched(e->app->tg), chat, &(struct tg_alert){.text = text});
     }
     char key[32];
     snprintf(key, sizeof key, "%lld", (long long)chat);
@@ -721,6 +732,12 @@ int alert_quiet_of(struct alert_engine *e, int64_t chat, int *from, int *to, int
     return 1;
 }
 
+static double jnum(const cJSON *o, const char *k, double dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
 static int load_quiet(void *ud, const char *key, const char *value)
 {
     struct alert_engine *e = ud;
@@ -775,16 +792,23 @@ static void fire(struct alert_engine *e, int rule, const struct candle *c, const
     for (size_t i = 0; i < n && nn < 16; i++)
         names[nn++] = m[i].p->name;
     struct alert_view v = {c, sym, move, names, nn};
-    char *text = e->hooks.format ? e->hooks.format(e->hooks.ud, rule, &v) : NULL;
+    char *heading = NULL;
+    char *text = e->hooks.format ? e->hooks.format(e->hooks.ud, rule, &v, &heading) : NULL;
     if (!text)
         text = default_text(&v);
-    if (!text)
+    if (!text) {
+        free(heading);
         return;
-    if (e->sink)
+    }
+    if (e->sink) {
         e->sink(e->sink_ud, m->chat, &v, text);
-    else if (e->app->tg)
-        tg_sched_alert(tg_bot_sched(e->app->tg), m->chat, text, fabs(move));
+    } else if (e->app->tg) {
+        /* grouped by timeframe in a merged message, bigger moves first */
+        struct tg_alert a = {text, fabs(move), 1 + c->interval, heading};
+        tg_sched_alert(tg_bot_sched(e->app->tg), m->chat, &a);
+    }
     free(text);
+    free(heading);
     mark(e, c, sym, move, m, n);
 }
 
@@ -954,19 +978,15 @@ void alert_set_rules(struct alert_engine *e, const char *const *names, const int
         }
 }
 
-static int load_preset(void *ud, int64_t id, int64_t user, int64_t chat, const char *body)
+static int load_preset(void *ud, const struct store_preset *row)
 {
     struct alert_engine *e = ud;
-    struct preset *p = preset_parse(body);
-    if (!p) {
-        log_warn(&e->app->log, "alerts", "preset %lld is unreadable; skipped", (long long)id);
-        return 0;
-    }
-    p->id = id;
-    p->user_id = user;
-    p->chat_id = chat;
-    if (adopt(e, p) != 0)
+    struct preset *p = preset_from_row(row);
+    if (!p || adopt(e, p) != 0) {
+        log_warn(&e->app->log, "alerts", "preset %lld could not be loaded (out of memory)",
+                 (long long)row->id);
         preset_free(p);
+    }
     return 0;
 }
 
@@ -979,6 +999,18 @@ static int load_fired(void *ud, int64_t chat, const char *symbol, int iv, int64_
     return 0;
 }
 
+/* Old marks and statistics go now and then: a week of the log is kept for
+ * /preset's statistics, and the marks an alert could still need. */
+static void prune_due(void *ud)
+{
+    struct alert_engine *e = ud;
+    store_fired_prune(e->app->store, e->fired.late_ms);
+    int n = store_alert_log_prune(e->app->store, app_wall_ms(e->app) - 8 * DAY_MS);
+    if (n > 0)
+        e->st.log_pruned += (uint64_t)n;
+    e->prune_timer = timers_add(&e->app->timers, app_now_ms(e->app) + PRUNE_EVERY_MS, prune_due, e);
+}
+
 struct alert_engine *alert_engine_new(struct app *app)
 {
     struct alert_engine *e = calloc(1, sizeof *e);
@@ -987,17 +1019,22 @@ struct alert_engine *alert_engine_new(struct app *app)
         return NULL;
     }
     e->app = app;
+    /* a mark matters while an alert for its candle could still be news */
+    e->fired.late_ms = (int64_t)(app->cfg.exchange.late_alert_max * 1000);
     if (app->store) {
-        int64_t now = app_wall_ms(app);
-        store_fired_prune(app->store, 2 * DAY_MS);
-        store_alert_log_prune(app->store, now - 8 * DAY_MS);
+        e->loading = 1;   /* presets indexed in two passes */
         store_presets_each(app->store, load_preset, e);
-        store_fired_each(app->store, load_fired, e);
+        e->loading = 0;
+        index_loaded(e);
+        fired_reserve(&e->fired, (size_t)store_fired_count(app->store, e->fired.late_ms));
+        store_fired_each(app->store, e->fired.late_ms, load_fired, e);
         store_kv_each(app->store, PAUSE_SCOPE, load_pause, e);
         store_kv_each(app->store, QUIET_SCOPE, load_quiet, e);
         store_commit(app->store);
         alert_prepare(e);
     }
+    if (app->store)   /* not in the way of start-up */
+        e->prune_timer = timers_add(&app->timers, app_now_ms(app) + PRUNE_FIRST_MS, prune_due, e);
     app->market.on_event = on_event;
     app->market.on_event_ud = e;
     app->market.on_ranking = on_ranking;
@@ -1014,6 +1051,8 @@ void alert_engine_free(struct alert_engine *e)
         return;
     if (e->drain_timer)
         timers_cancel(&e->app->timers, e->drain_timer);
+    if (e->prune_timer)
+        timers_cancel(&e->app->timers, e->prune_timer);
     if (e->app->market.on_event_ud == e) {
         e->app->market.on_event = NULL;
         e->app->market.on_ranking = NULL;
@@ -1065,4 +1104,5 @@ void alert_stats_json(struct alert_engine *e, struct jsonw *w)
     jsonw_kv_int(w, "late_not_sent", (long long)s->late);
     jsonw_kv_int(w, "held_while_paused", (long long)s->held);
     jsonw_kv_int(w, "events_dropped", (long long)s->dropped_events);
+    jsonw_kv_int(w, "log_rows_pruned", (long long)s->log_pruned);
 }

@@ -70,14 +70,17 @@ struct alert_view {
 struct alert_hooks {
     /* The rule's value for a candle event: *ok 0 when it has none. */
     double (*value)(void *ud, int rule, const struct candle *c, const char *symbol, int *ok);
-    /* The alert's text (HTML), malloc'd; NULL: a plain default is used. */
-    char *(*format)(void *ud, int rule, const struct alert_view *a);
+    /* The alert's text (HTML), malloc'd; NULL: a plain default is used.
+     * *heading: the heading of its timeframe's group in a merged message
+     * (malloc'd, or left NULL). */
+    char *(*format)(void *ud, int rule, const struct alert_view *a, char **heading);
     void *ud;
 };
 
 struct alert_stats {
     uint64_t events, evaluated, matched, fired, duplicates, late, dropped_events, held;
     uint64_t presets, subscriptions;
+    uint64_t log_pruned;        /* alert_log rows older than a week, removed */
 };
 
 /* Where alerts go instead of Telegram (a backtest prints them). */

@@ -24,7 +24,9 @@ void index_init(struct index *ix)
 void index_free(struct index *ix)
 {
     for (size_t i = 0; i < (size_t)ix->nsym * LISTS_PER_SYMBOL; i++)
-        free(ix->lists[i].v);
+        if (!ix->lists[i].in_slab)
+            free(ix->lists[i].v);
+    free(ix->slab);
     free(ix->lists);
     memset(ix, 0, sizeof *ix);
 }
@@ -58,11 +60,14 @@ int index_add(struct index *ix, uint32_t sym, int iv, enum index_dir dir,
         return -1;
     if (l->n == l->cap) {
         uint32_t cap = l->cap ? l->cap * 2 : 4;
-        struct index_entry *v = realloc(l->v, sizeof *v * cap);
+        struct index_entry *v = realloc(l->in_slab ? NULL : l->v, sizeof *v * cap);
         if (!v)
             return -1;
+        if (l->in_slab)   /* out of the slab, whose room stays unused */
+            memcpy(v, l->v, sizeof *v * l->n);
         l->v = v;
         l->cap = cap;
+        l->in_slab = 0;
     }
     l->v[l->n++] = (struct index_entry){threshold, sub};
     if (l->n > 1 && l->v[l->n - 2].threshold > threshold)
@@ -84,6 +89,49 @@ int index_remove(struct index *ix, uint32_t sym, int iv, enum index_dir dir,
             ix->entries--;
             return 1;
         }
+    return 0;
+}
+
+void index_expect(struct index *ix, uint32_t sym, int iv, enum index_dir dir,
+                  enum index_trigger trig)
+{
+    struct index_list *l = room_for(ix, sym) == 0 ? list_of(ix, sym, iv, dir, trig) : NULL;
+    if (l)
+        l->expected++;
+}
+
+int index_reserve(struct index *ix)
+{
+    size_t nl = (size_t)ix->nsym * LISTS_PER_SYMBOL, total = 0;
+    for (size_t i = 0; i < nl; i++)
+        if (ix->lists[i].expected)
+            total += ix->lists[i].n + ix->lists[i].expected;
+    if (!total)
+        return 0;
+    if (ix->slab) {   /* one slab: a later bulk load grows its lists as adds do */
+        for (size_t i = 0; i < nl; i++)
+            ix->lists[i].expected = 0;
+        return 0;
+    }
+    struct index_entry *slab = malloc(sizeof *slab * total);
+    if (!slab)
+        return -1;
+    struct index_entry *at = slab;
+    for (size_t i = 0; i < nl; i++) {
+        struct index_list *l = &ix->lists[i];
+        if (!l->expected)
+            continue;
+        if (l->n)
+            memcpy(at, l->v, sizeof *at * l->n);
+        if (!l->in_slab)
+            free(l->v);
+        l->v = at;
+        l->cap = l->n + l->expected;
+        l->in_slab = 1;
+        l->expected = 0;
+        at += l->cap;
+    }
+    ix->slab = slab;
     return 0;
 }
 
@@ -163,7 +211,7 @@ void index_sort(struct index *ix)
             l->unsorted = 0;
         }
         /* after a bulk load, up to half of a doubled array is slack */
-        if (l->n && l->cap > l->n + l->n / 8) {
+        if (l->n && !l->in_slab && l->cap > l->n + l->n / 8) {
             struct index_entry *v = realloc(l->v, sizeof *v * l->n);
             if (v) {
                 l->v = v;

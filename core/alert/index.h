@@ -30,13 +30,16 @@ struct index_entry {
 struct index_list {
     struct index_entry *v;
     uint32_t n, cap;
-    int unsorted;             /* adds append; the next match sorts */
+    uint32_t expected;        /* adds announced by index_expect */
+    uint8_t unsorted;         /* adds append; the next match sorts */
+    uint8_t in_slab;          /* v is inside the index's slab (never freed alone) */
 };
 
 struct index {
     struct index_list *lists; /* by (symbol, interval, direction, trigger) */
     uint32_t nsym;            /* symbols with room */
     size_t entries;
+    struct index_entry *slab; /* a bulk load's lists, in one block */
 };
 
 typedef void (*index_fn)(void *ud, uint32_t sub, float threshold);
@@ -53,6 +56,14 @@ int index_remove(struct index *ix, uint32_t sym, int iv, enum index_dir dir,
  * in percent, the size of the move in that direction); the count. */
 size_t index_match(struct index *ix, uint32_t sym, int iv, enum index_dir dir,
                    enum index_trigger trig, float move, index_fn fn, void *ud);
+/* A bulk load in two passes: announce every add, reserve, then add.  The
+ * lists are carved from one block at their exact sizes (growing 80,000
+ * lists by doubling spent most of a big start-up in realloc); a list that
+ * outgrows its room later moves out to its own allocation. */
+void index_expect(struct index *ix, uint32_t sym, int iv, enum index_dir dir,
+                  enum index_trigger trig);
+/* 0, or -1 when out of memory (the lists then grow as they are added to). */
+int index_reserve(struct index *ix);
 /* After a bulk load: sorts every list that adds left unsorted (so that
  * the first events do not pay for it) and gives back their slack. */
 void index_sort(struct index *ix);

@@ -2,13 +2,15 @@
  *
  *   alerts.rule{ name = "move", on = {"forming", "close"},
  *                value = function(candle) return percent end,
- *                format = function(alert) return html end }   -- optional
+ *                format = function(alert) return html [, heading] end } -- optional
  *
  * The engine calls a rule's value once per (symbol, interval) event, as a
  * plain call (no waiting), with a candle that is valid only during that
  * call (read its fields; copy what you keep); and its format once per chat
  * that an alert goes to (with a candle table); without format,
- * scripts/lib/alertfmt.lua's format is used.
+ * scripts/lib/alertfmt.lua's format is used.  format may also return the
+ * heading of the alert's timeframe: a chat's waiting alerts are merged into
+ * one message, grouped by timeframe, each group under its heading.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -30,6 +32,9 @@ struct rules_cache {
     uint64_t last_error_log;
     long errors;
     int view_ref;              /* the candle view handed to value() */
+    struct candle_view *view;  /* (userdata memory does not move) */
+    int value_ref[ALERT_MAX_RULES];         /* each rule's value function */
+    struct lh_host *h;
     int by_engine[ALERT_MAX_RULES];         /* the engine's rule slot -> index here, or -1 */
 };
 
@@ -42,58 +47,64 @@ struct candle_view {
     struct market *m;
 };
 
-#define VIEW_MT "cw.alerts.candle"
-
-static int view_index(lua_State *L)
+/* Field names by length, so a lookup is a switch and one memcmp (this runs
+ * for every field a rule reads on every candle event). */
+static int view_field(lua_State *L, const struct candle_view *v, const char *k, size_t n)
 {
-    struct candle_view *v = luaL_checkudata(L, 1, VIEW_MT);
-    const char *k = luaL_checkstring(L, 2);
     const struct candle *c = v->c;
-    if (!c)
-        return luaL_error(L, "this candle was passed to a rule's value() and is gone: copy "
-                             "the fields you need during the call");
-    switch (k[0]) {
-    case 'o':
-        if (!strcmp(k, "open")) { lua_pushnumber(L, c->open); return 1; }
-        if (!strcmp(k, "open_time")) { lua_pushinteger(L, c->open_time); return 1; }
+#define IS(lit) (n == sizeof lit - 1 && !memcmp(k, lit, n))
+    switch (n) {
+    case 3:
+        if (IS("low")) { lua_pushnumber(L, c->low); return 1; }
         break;
-    case 'c':
-        if (!strcmp(k, "close")) { lua_pushnumber(L, c->close); return 1; }
-        if (!strcmp(k, "closed")) { lua_pushboolean(L, c->closed); return 1; }
-        if (!strcmp(k, "close_time")) { lua_pushinteger(L, c->close_time); return 1; }
+    case 4:
+        if (IS("open")) { lua_pushnumber(L, c->open); return 1; }
+        if (IS("high")) { lua_pushnumber(L, c->high); return 1; }
         break;
-    case 'h':
-        if (!strcmp(k, "high")) { lua_pushnumber(L, c->high); return 1; }
+    case 5:
+        if (IS("close")) { lua_pushnumber(L, c->close); return 1; }
         break;
-    case 'l':
-        if (!strcmp(k, "low")) { lua_pushnumber(L, c->low); return 1; }
+    case 6:
+        if (IS("closed")) { lua_pushboolean(L, c->closed); return 1; }
+        if (IS("volume")) { lua_pushnumber(L, c->volume); return 1; }
+        if (IS("trades")) { lua_pushinteger(L, c->trades); return 1; }
+        if (IS("symbol")) { lua_pushstring(L, v->m->syms.v[c->symbol].name); return 1; }
         break;
-    case 'v':
-        if (!strcmp(k, "volume")) { lua_pushnumber(L, c->volume); return 1; }
+    case 8:
+        if (IS("interval")) { lua_pushstring(L, interval_name(c->interval)); return 1; }
         break;
-    case 'q':
-        if (!strcmp(k, "quote_volume")) { lua_pushnumber(L, c->quote_volume); return 1; }
+    case 9:
+        if (IS("open_time")) { lua_pushinteger(L, c->open_time); return 1; }
         break;
-    case 't':
-        if (!strcmp(k, "trades")) { lua_pushinteger(L, c->trades); return 1; }
+    case 10:
+        if (IS("close_time")) { lua_pushinteger(L, c->close_time); return 1; }
+        if (IS("backfilled")) { lua_pushboolean(L, c->backfilled); return 1; }
+        if (IS("event_time")) { lua_pushinteger(L, c->event_time); return 1; }
         break;
-    case 'b':
-        if (!strcmp(k, "backfilled")) { lua_pushboolean(L, c->backfilled); return 1; }
+    case 12:
+        if (IS("quote_volume")) { lua_pushnumber(L, c->quote_volume); return 1; }
         break;
-    case 's':
-        if (!strcmp(k, "symbol")) { lua_pushstring(L, v->m->syms.v[c->symbol].name); return 1; }
-        break;
-    case 'i':
-        if (!strcmp(k, "interval")) { lua_pushstring(L, interval_name(c->interval)); return 1; }
-        break;
-    case 'p':
-        if (!strcmp(k, "price_decimals")) { lua_pushinteger(L, c->price_dp); return 1; }
-        break;
-    case 'e':
-        if (!strcmp(k, "event_time")) { lua_pushinteger(L, c->event_time); return 1; }
+    case 14:
+        if (IS("price_decimals")) { lua_pushinteger(L, c->price_dp); return 1; }
         break;
     }
+#undef IS
     return 0;   /* nil, as a table would give */
+}
+
+/* The view's __index, with the one view as its upvalue: the metatable is
+ * hidden from scripts, so nothing else reaches it. */
+static int view_index(lua_State *L)
+{
+    struct candle_view *v = lua_touserdata(L, lua_upvalueindex(1));
+    size_t n;
+    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &n) : NULL;
+    if (lua_touserdata(L, 1) != v || !k)
+        return 0;
+    if (!v->c)
+        return luaL_error(L, "this candle was passed to a rule's value() and is gone: copy "
+                             "the fields you need during the call");
+    return view_field(L, v, k, n);
 }
 
 #define CACHE_KEY "cw.alerts.cache"
@@ -186,24 +197,21 @@ static int slot_of(struct rules_cache *c, int rule)
 static double hook_value(void *ud, int rule, const struct candle *cd, const char *symbol, int *ok)
 {
     (void)symbol;
-    struct lh_host *h = ud;
+    struct rules_cache *c = ud;
+    struct lh_host *h = c->h;
     lua_State *L = h->L;
-    struct rules_cache *c = cache_of(L);
     int slot = slot_of(c, rule);
     *ok = 0;
     if (slot < 0 || !h->gen)
         return 0;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref[slot]);
-    lua_getfield(L, -1, "value");
-    lua_remove(L, -2);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->value_ref[slot]);
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->view_ref);
-    struct candle_view *view = lua_touserdata(L, -1);
-    view->c = cd;
-    view->m = &h->app->market;
+    c->view->c = cd;
+    c->view->m = &h->app->market;
     char err[1024];
     struct lh_ctx ctx = {.gen = h->gen, .script = c->script[slot], .phase = LH_PHASE_HANDLER};
     int failed = lh_pcall(h, 1, 1, ctx, err, sizeof err) != 0;
-    view->c = NULL;   /* kept by a script, it now raises instead of lying */
+    c->view->c = NULL;   /* kept by a script, it now raises instead of lying */
     if (failed) {
         rule_error(h, c, slot, "rule", err);
         return 0;
@@ -236,11 +244,11 @@ static void push_alert(lua_State *L, struct lh_host *h, const struct alert_view 
     lua_setfield(L, -2, "presets");
 }
 
-static char *hook_format(void *ud, int rule, const struct alert_view *a)
+static char *hook_format(void *ud, int rule, const struct alert_view *a, char **heading)
 {
-    struct lh_host *h = ud;
+    struct rules_cache *c = ud;
+    struct lh_host *h = c->h;
     lua_State *L = h->L;
-    struct rules_cache *c = cache_of(L);
     int slot = slot_of(c, rule);
     if (slot < 0 || !h->gen)
         return NULL;
@@ -265,10 +273,13 @@ static char *hook_format(void *ud, int rule, const struct alert_view *a)
     char err[1024];
     struct lh_ctx ctx = {.gen = h->gen, .script = c->script[slot], .phase = LH_PHASE_HANDLER};
     char *out = NULL;
-    if (lh_pcall(h, 1, 1, ctx, err, sizeof err) != 0)
+    if (lh_pcall(h, 1, 2, ctx, err, sizeof err) != 0) {
         rule_error(h, c, slot, "alert format", err);
-    else if (lua_type(L, -1) == LUA_TSTRING)
-        out = strdup(lua_tostring(L, -1));
+    } else if (lua_type(L, -2) == LUA_TSTRING) {
+        out = strdup(lua_tostring(L, -2));
+        if (lua_type(L, -1) == LUA_TSTRING)
+            *heading = strdup(lua_tostring(L, -1));
+    }
     lua_settop(L, top);
     return out;
 }
@@ -280,8 +291,10 @@ void lh_alerts_live(struct lh_host *h, struct lh_gen *g)
     struct rules_cache *c = cache_of(L);
     if (!c || !a->alerts)
         return;
-    for (int i = 0; i < c->n; i++)
+    for (int i = 0; i < c->n; i++) {
         luaL_unref(L, LUA_REGISTRYINDEX, c->ref[i]);
+        luaL_unref(L, LUA_REGISTRYINDEX, c->value_ref[i]);
+    }
     c->n = 0;
     const char *names[ALERT_MAX_RULES];
     int forming[ALERT_MAX_RULES], closing[ALERT_MAX_RULES];
@@ -289,6 +302,8 @@ void lh_alerts_live(struct lh_host *h, struct lh_gen *g)
         if (r->kind != LH_REG_RULE)
             continue;
         lua_rawgeti(L, LUA_REGISTRYINDEX, r->fn_ref);
+        lua_getfield(L, -1, "value");
+        c->value_ref[c->n] = luaL_ref(L, LUA_REGISTRYINDEX);
         c->ref[c->n] = luaL_ref(L, LUA_REGISTRYINDEX);
         c->script[c->n] = r->script;
         snprintf(c->name[c->n], sizeof c->name[0], "%s", r->name);
@@ -305,7 +320,7 @@ void lh_alerts_live(struct lh_host *h, struct lh_gen *g)
             if (!strcmp(c->name[i], name))
                 c->by_engine[slot] = i;
     }
-    struct alert_hooks hooks = {hook_value, hook_format, h};
+    struct alert_hooks hooks = {hook_value, hook_format, c};
     alert_set_hooks(a->alerts, &hooks);
 }
 
@@ -641,19 +656,20 @@ int lh_open_alerts(lua_State *L)
 {
     struct rules_cache *c = lua_newuserdatauv(L, sizeof *c, 0);
     memset(c, 0, sizeof *c);
+    c->h = lh_host_of(L);
     lua_setfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
-    if (luaL_newmetatable(L, VIEW_MT)) {
-        lua_pushcfunction(L, view_index);
-        lua_setfield(L, -2, "__index");
-        lua_pushliteral(L, "candle");
-        lua_setfield(L, -2, "__metatable");   /* scripts can neither see nor change it */
-        lua_pushliteral(L, "candle");
-        lua_setfield(L, -2, "__name");
-    }
-    lua_pop(L, 1);
     struct candle_view *v = lua_newuserdatauv(L, sizeof *v, 0);
     memset(v, 0, sizeof *v);
-    luaL_setmetatable(L, VIEW_MT);
+    lua_createtable(L, 0, 3);
+    lua_pushlightuserdata(L, v);
+    lua_pushcclosure(L, view_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, "candle");
+    lua_setfield(L, -2, "__metatable");   /* scripts can neither see nor change it */
+    lua_pushliteral(L, "candle");
+    lua_setfield(L, -2, "__name");
+    lua_setmetatable(L, -2);
+    c->view = v;
     c->view_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     luaL_newlib(L, funcs);
     return 1;

@@ -248,7 +248,7 @@ static int b_alert(lua_State *L)
     lua_Number prio = luaL_optnumber(L, 3, 0);
     struct tg_bot *b = bot_of(L, usage);
     check_text(L, text, usage);
-    int rc = tg_sched_alert(tg_bot_sched(b), chat, text, prio);
+    int rc = tg_sched_alert(tg_bot_sched(b), chat, &(struct tg_alert){text, prio, 0, NULL});
     if (rc >= 0) {
         lua_pushstring(L, rc ? "merged" : "queued");
         return 1;

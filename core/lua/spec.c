@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "http/health.h"
 #include "lua/internal.h"
 #include "market/interval.h"
 #include "store/store.h"
@@ -352,6 +353,19 @@ static int s_errors(lua_State *L)
     return 1;
 }
 
+/* spec.health() -> the /health document as a table */
+static int s_health(lua_State *L)
+{
+    char *doc = health_json(&lh_host_of(L)->app->health), err[256];
+    if (!doc)
+        return luaL_error(L, "out of memory");
+    int rc = lh_json_push(L, doc, strlen(doc), err, sizeof err);
+    free(doc);
+    if (rc != 0)
+        return luaL_error(L, "spec.health: %s", err);
+    return 1;
+}
+
 /* spec.logs() -> {{level =, component =, msg =}, ...}    everything logged */
 static int s_logs(lua_State *L)
 {
@@ -402,7 +416,8 @@ static double num_field(lua_State *L, int t, const char *k, double dflt)
 }
 
 /* spec.candle{symbol =, interval =, open_time = ms, open =, high =, low =,
- *             close =, volume =, quote_volume =, closed =, backfilled =}
+ *             close =, volume =, quote_volume =, trades =, event_time =,
+ *             price_decimals =, closed =, backfilled =}
  *   -> "closed" | "forming" | "ignored"
  * Feeds one candle through the market's real path, as the feed would.
  * high/low default to the extremes of open and close. */
@@ -434,6 +449,7 @@ static int s_candle(lua_State *L)
     c.low = num_field(L, 1, "low", c.open < c.close ? c.open : c.close);
     c.volume = num_field(L, 1, "volume", 0);
     c.quote_volume = num_field(L, 1, "quote_volume", 0);
+    c.trades = (int32_t)num_field(L, 1, "trades", 0);
     c.price_dp = (uint8_t)num_field(L, 1, "price_decimals", 2);
     lua_getfield(L, 1, "closed");
     c.closed = (uint8_t)lua_toboolean(L, -1);
@@ -775,7 +791,7 @@ static const luaL_Reg funcs[] = {
     {"use_scripts", s_use_scripts}, {"write", s_write},
     {"remove", s_remove},       {"reload", s_reload},
     {"timers", s_timers},       {"errors", s_errors},
-    {"logs", s_logs},           {"clear_logs", s_clear_logs},
+    {"logs", s_logs},           {"clear_logs", s_clear_logs},   {"health", s_health},
     {"limits", s_limits},       {"stub_http", s_stub_http},
     {"http_requests", s_http_requests},
     {"candle", s_candle},       {"ranking", s_ranking},

@@ -1,26 +1,35 @@
-/* The alert tables: presets (a JSON body each, owned by the alert
- * engine), the candle each (chat, symbol, interval) last fired for, and a
+/* The alert tables: presets (owned by the alert engine), the candle each (chat, symbol, interval) last fired for, and a
  * log of fired alerts for the presets' statistics. */
+#include "market/interval.h"
 #include "store/internal.h"
 
 enum {
     Q_PRESET_ADD, Q_PRESET_PUT, Q_PRESET_DEL, Q_PRESET_ALL, Q_FIRED_SET, Q_FIRED_ALL,
-    Q_FIRED_PRUNE, Q_LOG_ADD, Q_LOG_STATS, Q_LOG_PRUNE, Q_LOG_DEL, Q_KV_SCOPE, Q_COUNT
+    Q_FIRED_PRUNE, Q_FIRED_COUNT, Q_LOG_ADD, Q_LOG_STATS, Q_LOG_PRUNE, Q_LOG_DEL, Q_KV_SCOPE, Q_COUNT
 };
 
 static const char *const sql[Q_COUNT] = {
-    [Q_PRESET_ADD] = "INSERT INTO presets (user_id, chat_id, body, updated_ms) VALUES (?1, ?2, ?3, ?4)",
-    [Q_PRESET_PUT] = "UPDATE presets SET body = ?2, updated_ms = ?3 WHERE id = ?1",
+#define PRESET_COLS "user_id, chat_id, name, rule, pairs, top_n, symbols, intervals, threshold," \
+                    " direction, trigger, min_volume, active, created_ms"
+    [Q_PRESET_ADD] = "INSERT INTO presets (" PRESET_COLS ", updated_ms)"
+                     " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    [Q_PRESET_PUT] = "UPDATE presets SET (" PRESET_COLS ", updated_ms) ="
+                     " (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+                     " WHERE id = ?1",
     [Q_PRESET_DEL] = "DELETE FROM presets WHERE id = ?1",
-    [Q_PRESET_ALL] = "SELECT id, user_id, chat_id, body FROM presets ORDER BY id",
+    [Q_PRESET_ALL] = "SELECT id, " PRESET_COLS " FROM presets ORDER BY id",
+    /* a log: read in order, the newest row of a (chat, symbol, interval) wins */
     [Q_FIRED_SET] = "INSERT INTO alert_fired (chat_id, symbol, interval, open_time)"
-                    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (chat_id, symbol, interval)"
-                    " DO UPDATE SET open_time = excluded.open_time",
-    [Q_FIRED_ALL] = "SELECT chat_id, symbol, interval, open_time FROM alert_fired",
-    /* by the marks' own clock: the market's time need not be the wall's
-     * (a replay of 2022 must not find its marks "old") */
-    [Q_FIRED_PRUNE] = "DELETE FROM alert_fired WHERE open_time <"
-                      " (SELECT max(open_time) FROM alert_fired) - ?1",
+                    " VALUES (?1, ?2, ?3, ?4)",
+    /* marks whose candle closed at most ?1 ms before the newest mark: by
+     * the marks' own clock, as the market's time need not be the wall's (a
+     * replay of 2022 must not find its marks "old") */
+#define FIRED_LIVE "open_time + cw_interval_ms(interval) + ?1 >= " \
+                   "(SELECT max(open_time) FROM alert_fired)"
+    [Q_FIRED_ALL] = "SELECT chat_id, symbol, interval, open_time FROM alert_fired WHERE "
+                    FIRED_LIVE " ORDER BY rowid",
+    [Q_FIRED_COUNT] = "SELECT count(*) FROM alert_fired WHERE " FIRED_LIVE,
+    [Q_FIRED_PRUNE] = "DELETE FROM alert_fired WHERE NOT (" FIRED_LIVE ")",
     [Q_LOG_ADD] = "INSERT INTO alert_log (preset_id, chat_id, symbol, interval, open_time, move,"
                   " fired_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [Q_LOG_STATS] = "SELECT count(*) FILTER (WHERE fired_ms >= ?2), count(*), max(fired_ms)"
@@ -32,30 +41,52 @@ static const char *const sql[Q_COUNT] = {
 
 _Static_assert(Q_COUNT <= STORE_ALERT_STATEMENTS, "room for the statements");
 
+/* cw_interval_ms(interval) -> the interval's length in ms (0: unknown) */
+static void sql_interval_ms(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    int iv = sqlite3_value_int(argv[0]);
+    sqlite3_result_int64(ctx, iv >= 0 && iv < IV_COUNT ? interval_ms(iv) : 0);
+}
+
+void store_alert_functions(sqlite3 *db)
+{
+    sqlite3_create_function(db, "cw_interval_ms", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                            sql_interval_ms, NULL, NULL);
+}
+
 static sqlite3_stmt *stmt(struct store *s, int q)
 {
     return store_stmt(s, &s->alert[q], sql[q]);
 }
 
-int store_preset_put(struct store *s, int64_t *id, int64_t user, int64_t chat, const char *body,
-                     int64_t now_ms)
+int store_preset_put(struct store *s, struct store_preset *r, int64_t now_ms)
 {
-    sqlite3_stmt *st = stmt(s, *id ? Q_PRESET_PUT : Q_PRESET_ADD);
+    sqlite3_stmt *st = stmt(s, r->id ? Q_PRESET_PUT : Q_PRESET_ADD);
     if (!st)
         return -1;
-    if (*id) {
-        sqlite3_bind_int64(st, 1, *id);
-        sqlite3_bind_text(st, 2, body, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, now_ms);
-        return store_write(s, st);
-    }
-    sqlite3_bind_int64(st, 1, user);
-    sqlite3_bind_int64(st, 2, chat);
-    sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, now_ms);
+    if (r->id)
+        sqlite3_bind_int64(st, 1, r->id);
+    sqlite3_bind_int64(st, 2, r->user_id);
+    sqlite3_bind_int64(st, 3, r->chat_id);
+    sqlite3_bind_text(st, 4, r->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, r->rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, r->pairs, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 7, r->top_n);
+    sqlite3_bind_text(st, 8, r->symbols, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, r->intervals, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 10, r->threshold);
+    sqlite3_bind_text(st, 11, r->direction, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 12, r->trigger, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 13, r->min_volume);
+    sqlite3_bind_int(st, 14, r->active);
+    sqlite3_bind_int64(st, 15, r->created_ms);
+    sqlite3_bind_int64(st, 16, now_ms);
+    int add = !r->id;
     if (store_write(s, st) != 0)
         return -1;
-    *id = sqlite3_last_insert_rowid(s->db);
+    if (add)
+        r->id = sqlite3_last_insert_rowid(s->db);
     return 0;
 }
 
@@ -79,9 +110,16 @@ struct each {
 static int preset_row(sqlite3_stmt *st, void *ud)
 {
     struct each *e = ud;
-    return ((store_preset_fn)e->fn)(e->ud, sqlite3_column_int64(st, 0),
-                                    sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
-                                    store_col_text(st, 3));
+    struct store_preset r = {
+        .id = sqlite3_column_int64(st, 0), .user_id = sqlite3_column_int64(st, 1),
+        .chat_id = sqlite3_column_int64(st, 2), .name = store_col_text(st, 3),
+        .rule = store_col_text(st, 4), .pairs = store_col_text(st, 5),
+        .top_n = sqlite3_column_int(st, 6), .symbols = store_col_text(st, 7),
+        .intervals = store_col_text(st, 8), .threshold = sqlite3_column_double(st, 9),
+        .direction = store_col_text(st, 10), .trigger = store_col_text(st, 11),
+        .min_volume = sqlite3_column_double(st, 12), .active = sqlite3_column_int(st, 13),
+        .created_ms = sqlite3_column_int64(st, 14)};
+    return ((store_preset_fn)e->fn)(e->ud, &r);
 }
 
 int store_presets_each(struct store *s, store_preset_fn fn, void *ud)
@@ -109,10 +147,31 @@ static int fired_row(sqlite3_stmt *st, void *ud)
                                    sqlite3_column_int(st, 2), sqlite3_column_int64(st, 3));
 }
 
-int store_fired_each(struct store *s, store_fired_fn fn, void *ud)
+int store_fired_each(struct store *s, int64_t late_ms, store_fired_fn fn, void *ud)
 {
     struct each e = {(void *)fn, ud};
-    return store_each_row(s, stmt(s, Q_FIRED_ALL), fired_row, &e);
+    sqlite3_stmt *st = stmt(s, Q_FIRED_ALL);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, late_ms);
+    return store_each_row(s, st, fired_row, &e);
+}
+
+static int count_row(sqlite3_stmt *st, void *ud)
+{
+    *(long *)ud = (long)sqlite3_column_int64(st, 0);
+    return 0;
+}
+
+long store_fired_count(struct store *s, int64_t late_ms)
+{
+    long n = 0;
+    sqlite3_stmt *st = stmt(s, Q_FIRED_COUNT);
+    if (st) {
+        sqlite3_bind_int64(st, 1, late_ms);
+        store_each_row(s, st, count_row, &n);
+    }
+    return n;
 }
 
 static int prune(struct store *s, int q, int64_t before)
@@ -124,9 +183,9 @@ static int prune(struct store *s, int q, int64_t before)
     return store_write(s, st);
 }
 
-int store_fired_prune(struct store *s, int64_t keep_ms)
+int store_fired_prune(struct store *s, int64_t late_ms)
 {
-    return prune(s, Q_FIRED_PRUNE, keep_ms);
+    return prune(s, Q_FIRED_PRUNE, late_ms);
 }
 
 int store_alert_log(struct store *s, int64_t preset, int64_t chat, const char *symbol, int iv,
@@ -169,7 +228,7 @@ int store_alert_stats(struct store *s, int64_t preset, int64_t day_start, int64_
 
 int store_alert_log_prune(struct store *s, int64_t before_ms)
 {
-    return prune(s, Q_LOG_PRUNE, before_ms);
+    return prune(s, Q_LOG_PRUNE, before_ms) == 0 ? sqlite3_changes(s->db) : -1;
 }
 
 static int kv_row(sqlite3_stmt *st, void *ud)

@@ -7,7 +7,9 @@
 #include "store/store.h"
 
 #define STORE_TG_STATEMENTS 16
-#define STORE_ALERT_STATEMENTS 12
+#define STORE_ALERT_STATEMENTS 16
+/* SQL functions the alert statements use (alerts.c). */
+void store_alert_functions(sqlite3 *db);
 
 struct store {
     sqlite3 *db;

@@ -85,26 +85,37 @@ int store_chats_inactive_each(struct store *s, store_chat_fn fn, void *ud);
 
 /* ---- Alerts (alerts.c) ---- */
 
-typedef int (*store_preset_fn)(void *ud, int64_t id, int64_t user, int64_t chat,
-                               const char *body);
+/* A preset's row: lists are space-separated names. */
+struct store_preset {
+    int64_t id, user_id, chat_id;
+    const char *name, *rule, *pairs, *symbols, *intervals, *direction, *trigger;
+    int top_n, active;
+    double threshold, min_volume;
+    int64_t created_ms;
+};
+
+typedef int (*store_preset_fn)(void *ud, const struct store_preset *row);
 typedef int (*store_fired_fn)(void *ud, int64_t chat, const char *symbol, int iv,
                               int64_t open_time);
 
-/* Inserts (*id == 0: sets *id) or replaces a preset's JSON body. */
-int store_preset_put(struct store *s, int64_t *id, int64_t user, int64_t chat, const char *body,
-                     int64_t now_ms);
+/* Inserts (row->id == 0: sets it) or replaces a preset. */
+int store_preset_put(struct store *s, struct store_preset *row, int64_t now_ms);
 int store_preset_delete(struct store *s, int64_t id);
 int store_presets_each(struct store *s, store_preset_fn fn, void *ud);
-/* The candle (chat, symbol, interval) last fired for. */
+/* The candle (chat, symbol, interval) fired for (appended: the newest wins). */
 int store_fired_set(struct store *s, int64_t chat, const char *symbol, int iv, int64_t open_time);
-int store_fired_each(struct store *s, store_fired_fn fn, void *ud);
-/* Forgets marks more than keep_ms older than the newest. */
-int store_fired_prune(struct store *s, int64_t keep_ms);
+/* The marks whose candle closed at most late_ms before the newest mark's
+ * open time (the others can no longer matter), and how many there are. */
+int store_fired_each(struct store *s, int64_t late_ms, store_fired_fn fn, void *ud);
+long store_fired_count(struct store *s, int64_t late_ms);
+/* Forgets the marks that can no longer matter. */
+int store_fired_prune(struct store *s, int64_t late_ms);
 int store_alert_log(struct store *s, int64_t preset, int64_t chat, const char *symbol, int iv,
                     int64_t open_time, double move, int64_t now_ms);
 /* Alerts of a preset since day_start and since week_start, and the last. */
 int store_alert_stats(struct store *s, int64_t preset, int64_t day_start, int64_t week_start,
                       long *day, long *week, int64_t *last_ms);
+/* Rows removed, or -1. */
 int store_alert_log_prune(struct store *s, int64_t before_ms);
 
 /* Removes a closed database's files (the file, its -wal and -shm). */

@@ -32,6 +32,15 @@ struct msg {
     int64_t key;                /* smaller goes first (monotonic ms) */
     int attempts, plain;
     uint64_t first_fail_ms;
+    struct part *parts;         /* a merged alert's pieces, in order; NULL */
+    int nparts;                 /* (restored from the outbox: NULL, not merged into) */
+};
+
+/* One alert inside an alert message. */
+struct part {
+    char *text, *heading;
+    double priority;
+    int group;
 };
 
 struct chat {
@@ -193,8 +202,18 @@ static void schedule(struct tg_sched *s, struct chat *c)
 
 /* ---- messages ---- */
 
+static void parts_free(struct part *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(v[i].text);
+        free(v[i].heading);
+    }
+    free(v);
+}
+
 static void msg_free(struct msg *m)
 {
+    parts_free(m->parts, m->nparts);
     free(m->method);
     free(m->params);
     free(m->text);
@@ -577,33 +596,93 @@ int tg_sched_send(struct tg_sched *s, int64_t chat, const char *method, const ch
 static const char alert_params[] = "{\"parse_mode\":\"HTML\",\"link_preview_options\":"
                                    "{\"is_disabled\":true}}";
 
-int tg_sched_alert(struct tg_sched *s, int64_t chat, const char *text, double priority)
+/* An alert message's text from its parts: "\n\n" between alerts, and
+ * each group's heading when there is more than one group. */
+static char *parts_text(const struct part *v, int n)
 {
-    if (!(priority >= 0))   /* NaN, negative: the lowest */
-        priority = 0;
+    int groups = 1;
+    size_t len = 1;
+    for (int i = 0; i < n; i++) {
+        groups += i && v[i].group != v[i - 1].group;
+        len += strlen(v[i].text) + 2 + (v[i].heading ? strlen(v[i].heading) + 1 : 0);
+    }
+    char *out = malloc(len), *p = out;
+    if (!out)
+        return NULL;
+    for (int i = 0; i < n; i++) {
+        if (i)
+            p = stpcpy(p, "\n\n");
+        if (groups > 1 && v[i].heading && (!i || v[i].group != v[i - 1].group))
+            p = stpcpy(stpcpy(p, v[i].heading), "\n");
+        p = stpcpy(p, v[i].text);
+    }
+    *p = 0;
+    return out;
+}
+
+static void part_remove(struct msg *t, int at)
+{
+    free(t->parts[at].text);
+    free(t->parts[at].heading);
+    memmove(t->parts + at, t->parts + at + 1, sizeof *t->parts * (size_t)(--t->nparts - at));
+}
+
+/* The part for a, placed in t's parts (by group, then bigger first) at
+ * *pos; the new text, or NULL when it does not fit in one message (or no
+ * memory). */
+static char *merge_part(struct msg *t, const struct tg_alert *a, size_t *chars, int *pos)
+{
+    struct part *v = realloc(t->parts, sizeof *v * (size_t)(t->nparts + 1));
+    if (!v)
+        return NULL;
+    t->parts = v;
+    int at = t->nparts;
+    while (at > 0 && (v[at - 1].group > a->group ||
+                      (v[at - 1].group == a->group && v[at - 1].priority < a->priority)))
+        at--;
+    struct part np = {strdup(a->text), a->heading ? strdup(a->heading) : NULL, a->priority,
+                      a->group};
+    if (!np.text || (a->heading && !np.heading)) {
+        free(np.text);
+        free(np.heading);
+        return NULL;
+    }
+    memmove(v + at + 1, v + at, sizeof *v * (size_t)(t->nparts - at));
+    v[at] = np;
+    t->nparts++;
+    *pos = at;
+    char *text = parts_text(v, t->nparts);
+    /* (one alert alone goes as it is, however long) */
+    if (text && ((*chars = tg_text_chars(text)) <= TG_TEXT_MAX || t->nparts == 1))
+        return text;
+    free(text);   /* too long: the part comes out again */
+    part_remove(t, at);
+    return NULL;
+}
+
+int tg_sched_alert(struct tg_sched *s, int64_t chat, const struct tg_alert *a)
+{
+    struct tg_alert one = *a;
+    double priority = one.priority = a->priority >= 0 ? a->priority : 0;   /* NaN: the lowest */
     int rc;
     struct chat *c = queue_for(s, chat, &rc);
     if (!c)
         return rc;
     struct msg *t = c->alerts_tail;
-    size_t chars = tg_text_chars(text);
+    size_t chars;
+    int at;
+    char *merged;
     /* merge into the alert message still waiting (not the one in flight) */
-    if (t && t != c->sending && t->alerts < TG_MERGE_MAX &&
-        t->chars + 2 + chars <= TG_TEXT_MAX) {
-        size_t a = strlen(t->text), b = strlen(text);
-        char *merged = malloc(a + 2 + b + 1);
-        if (!merged)
-            return -1;
-        memcpy(merged, t->text, a);
-        memcpy(merged + a, "\n\n", 2);
-        memcpy(merged + a + 2, text, b + 1);
+    if (t && t != c->sending && t->parts && t->alerts < TG_MERGE_MAX &&
+        (merged = merge_part(t, &one, &chars, &at))) {
         if (s->app->store && store_outbox_set_text(s->app->store, t->id, merged, t->alerts + 1)) {
             free(merged);
+            part_remove(t, at);
             return -1;
         }
         free(t->text);
         t->text = merged;
-        t->chars += 2 + chars;
+        t->chars = chars;
         t->alerts++;
         s->st.merged++;
         if (priority > t->priority) {
@@ -617,9 +696,16 @@ int tg_sched_alert(struct tg_sched *s, int64_t chat, const char *text, double pr
         }
         return 1;
     }
-    struct msg *m = msg_new(TG_ALERT, "sendMessage", alert_params, text);
-    if (!m)
+    struct msg *m = msg_new(TG_ALERT, "sendMessage", alert_params, "");
+    char *text = m ? merge_part(m, &one, &chars, &at) : NULL;
+    if (!text) {
+        if (m)
+            msg_free(m);
         return -1;
+    }
+    free(m->text);
+    m->text = text;
+    m->chars = chars;
     m->priority = priority;
     m->queued_ms = app_wall_ms(s->app);
     m->key = key_of(s, TG_ALERT, priority, m->queued_ms);

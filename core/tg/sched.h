@@ -54,9 +54,20 @@ void tg_sched_free(struct tg_sched *s);
  * (store failure), or -2 (the chat is inactive: nothing queued). */
 int tg_sched_send(struct tg_sched *s, int64_t chat, const char *method, const char *params,
                   const char *text);
-/* Queues an alert (HTML text), merging it into the chat's waiting alert
- * message when there is room.  0 queued, 1 merged, -1 failure, -2 inactive. */
-int tg_sched_alert(struct tg_sched *s, int64_t chat, const char *text, double priority);
+/* An alert to queue: HTML text; priority: bigger goes first; group: alerts
+ * merged into one message are ordered by group (then bigger first), and
+ * when a message holds more than one group each starts with its heading
+ * (HTML, may be NULL).  Group 0: none. */
+struct tg_alert {
+    const char *text;
+    double priority;
+    int group;
+    const char *heading;
+};
+
+/* Queues an alert, merging it into the chat's waiting alert message when
+ * there is room.  0 queued, 1 merged, -1 failure, -2 inactive. */
+int tg_sched_alert(struct tg_sched *s, int64_t chat, const struct tg_alert *a);
 
 /* The user came back (/start): alerts flow again. */
 void tg_sched_activate(struct tg_sched *s, int64_t chat);

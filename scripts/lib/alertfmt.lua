@@ -1,5 +1,6 @@
 -- How an alert reads in Telegram (HTML).  One block per alert; a chat's
--- waiting alerts are merged into one message, each its own block.
+-- waiting alerts are merged into one message, grouped by timeframe (the
+-- second value returned is the group's heading), bigger moves first.
 local alertfmt = {}
 
 -- A price with the exchange's own number of decimals.
@@ -21,7 +22,8 @@ function alertfmt.format(a)
   return bot.fmt('%s <b>%s</b> %s <b>%s%.2f%%</b>%s\n%s → %s · vol %s USDT\n%s · <a href="%s">chart</a>',
     up and "🟢" or "🔴", a.symbol, a.interval, up and "+" or "", a.move, c.closed and " (closed)" or "",
     price(c.open, c.price_decimals), price(c.close, c.price_decimals), alertfmt.volume(c.quote_volume),
-    table.concat(a.presets, ", "), "https://www.binance.com/en/futures/" .. a.symbol)
+    table.concat(a.presets, ", "), "https://www.binance.com/en/futures/" .. a.symbol),
+    "⏱ <b>" .. a.interval .. " candles</b>"
 end
 
 return alertfmt

@@ -5,7 +5,8 @@ alerts.rule{
   name = "move",
   on = { "forming", "close" },
   value = function(candle)
-    if not candle.open or candle.open <= 0 then return nil end   -- no move without an open
-    return (candle.close - candle.open) / candle.open * 100
+    local open = candle.open           -- each field read is a call into the core: read once
+    if not open or open <= 0 then return nil end   -- no move without an open
+    return (candle.close - open) / open * 100
   end,
 }

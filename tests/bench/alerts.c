@@ -53,7 +53,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int run(long users, const char *dir)
+static int run(long users, const char *dir, const char *self)
 {
     struct app a;
     memset(&a, 0, sizeof a);
@@ -131,24 +131,35 @@ static int run(long users, const char *dir)
                                 .high = 102, .low = 98, .symbol = ids[s], .interval = (uint8_t)iv,
                                 .price_dp = 2};
     }
-    m->exchange_ms = t0 + (int64_t)NEV * 5;
-    m->exchange_seen_at = app_wall_ms(&a);
+    /* five trials, a day apart (fresh candles each), reported by their
+     * median: the machine is shared and noisy */
+    enum { TRIALS = 5 };
     static double per[NEV];
-    fired = 0;
-    t = now_s();
-    for (int i = 0; i < NEV; i++) {
-        double a0 = now_s();
-        market_apply(m, &ev[i]);
-        alert_drain(a.alerts);
-        per[i] = now_s() - a0;
+    double trial[TRIALS];
+    for (int k = 0; k < TRIALS; k++) {
+        int64_t shift = (int64_t)k * 86400000;
+        m->exchange_ms = t0 + shift + (int64_t)NEV * 5;
+        m->exchange_seen_at = app_wall_ms(&a);
+        t = now_s();
+        for (int i = 0; i < NEV; i++) {
+            struct candle c = ev[i];
+            c.open_time += shift, c.close_time += shift, c.event_time += shift;
+            double a0 = now_s();
+            market_apply(m, &c);
+            alert_drain(a.alerts);
+            per[i] = now_s() - a0;
+        }
+        trial[k] = NEV / (now_s() - t);
     }
-    double el = now_s() - t;
-    qsort(per, NEV, sizeof *per, cmp_double);
-    double rate = NEV / el;
-    printf("  candle events through the rule and the index: %.0f events/s\n", rate);
+    qsort(trial, TRIALS, sizeof *trial, cmp_double);
+    qsort(per, NEV, sizeof *per, cmp_double);   /* (the last trial's) */
+    double rate = trial[TRIALS / 2];
+    printf("  candle events through the rule and the index: %.0f events/s, median of %d trials "
+           "(slowest %.0f, fastest %.0f)\n", rate, TRIALS, trial[0], trial[TRIALS - 1]);
     printf("  time per event: p50 %.1f us, p99 %.1f us\n", per[NEV / 2] * 1e6,
            per[NEV * 99 / 100] * 1e6);
-    printf("  target >= %.0f events/s: %s\n", TARGET, rate >= TARGET ? "met" : "MISSED");
+    printf("  target >= %.0f events/s: %s; the real feed's 10,000 events/s would take %.1f %% "
+           "of a core\n", TARGET, rate >= TARGET ? "met" : "MISSED", 10000 / rate * 100);
 
     /* frame to alert: kline frames (text) through market_frame, the rule,
      * the index and, when a candle crosses, the alerts formatted and
@@ -156,10 +167,10 @@ static int run(long users, const char *dir)
      * its handling time is its latency.  One frame in 200 moves 5 %. */
     enum { NFR = 20000 };
     static double lat[NFR];
-    double longest_turn = 0;
+    double longest_turn = 0, longest_commit = 0;
     char frame[1024];
     struct frame_info fi;
-    int64_t base = t0 + 7200000;
+    int64_t base = t0 + (int64_t)TRIALS * 86400000;
     fired = 0;
     for (int i = 0; i < NFR; i++) {
         int s = rand() % NSYM;
@@ -180,23 +191,30 @@ static int run(long users, const char *dir)
         double a0 = now_s();
         market_frame(m, frame, (size_t)n, app_wall_ms(&a), &fi);
         int more = alert_drain_turn(a.alerts);
+        double c0 = now_s();
         store_commit(a.store);   /* the loop commits every turn */
         lat[i] = now_s() - a0;
+        if (now_s() - c0 > longest_commit)
+            longest_commit = now_s() - c0;
         if (lat[i] > longest_turn)
             longest_turn = lat[i];
         while (more) {
             double b0 = now_s();
             more = alert_drain_turn(a.alerts);
+            double c1 = now_s();
             store_commit(a.store);
+            if (now_s() - c1 > longest_commit)
+                longest_commit = now_s() - c1;
             if (now_s() - b0 > longest_turn)
                 longest_turn = now_s() - b0;
         }
     }
     qsort(lat, NFR, sizeof *lat, cmp_double);
     printf("  frame to first alerts queued: p50 %.1f us, p99 %.1f us (%ld alerts; target p99 "
-           "<= 1 ms: %s); the longest loop turn %.1f ms\n", lat[NFR / 2] * 1e6,
-           lat[NFR * 99 / 100] * 1e6, fired, lat[NFR * 99 / 100] <= 0.001 ? "met" : "MISSED",
-           longest_turn * 1e3);
+           "<= 1 ms: %s); the longest loop turn %.1f ms, the longest commit in a turn %.1f ms\n",
+           lat[NFR / 2] * 1e6, lat[NFR * 99 / 100] * 1e6, fired,
+           lat[NFR * 99 / 100] <= 0.001 ? "met" : "MISSED", longest_turn * 1e3,
+           longest_commit * 1e3);
 
     /* a market-wide move: a 6 % candle on 10 symbols fires for everyone
      * watching them (each alert formatted by Lua, logged in SQLite, queued) */
@@ -206,32 +224,56 @@ static int run(long users, const char *dir)
         struct candle c = ev[0];
         c.symbol = ids[i];
         c.interval = IV_5M;
-        c.open_time += 4 * 3600000;   /* after the frames' candles */
-        c.close_time += 4 * 3600000;
+        c.open_time = base + 4 * 3600000;   /* after the frames' candles */
+        c.close_time = c.open_time + 299999;
         c.close = 106;
-        c.event_time = m->exchange_ms;   /* news, not history */
+        c.event_time = m->exchange_ms = c.open_time + 1000;   /* news, not history */
         market_apply(m, &c);
         alert_drain(a.alerts);
     }
-    el = now_s() - t;
+    double el = now_s() - t;
     printf("  a market-wide 6 %% move: %ld alerts formatted and queued in %.2f s (%.1f us each)\n",
            fired, el, fired ? el / (double)fired * 1e6 : 0);
 
-    /* start-up from the database */
-    alert_engine_free(a.alerts);
-    t = now_s();
-    a.alerts = alert_engine_new(&a);
-    double up = now_s() - t;
-    printf("  start-up from the database (%ld presets): %.2f s (target <= 5 s: %s)\n", users * 3,
-           up, up <= 5 ? "met" : "MISSED");
+    /* start-up from the database, as the bot starts: a fresh process */
     app_destroy(&a);
-    store_remove_files(db);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "%s --startup %s %ld", self, db, users * 3);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench: the start-up run failed\n");
+    if (!getenv("BENCH_KEEP_DB")) store_remove_files(db);
+    return 0;
+}
+
+/* alerts --startup DB N: opens DB as the bot does (store, presets, fired
+ * marks, index, scripts) and prints how long that took. */
+static int startup(const char *db, long presets)
+{
+    double t = now_s();
+    struct app a;
+    memset(&a, 0, sizeof a);
+    config_defaults(&a.cfg);
+    log_init(&a.log);
+    a.log.level = LOG_ERROR;
+    free(a.cfg.database);
+    a.cfg.database = strdup(db);
+    if (app_init(&a, 1) != 0 || app_open_store(&a) != 0 || !(a.lua = lh_new(&a, LH_RUN)) ||
+        lh_reload(a.lua, "bench") != 0) {
+        fprintf(stderr, "bench: cannot open %s\n", db);
+        return 1;
+    }
+    double up = now_s() - t;
+    printf("  start-up from the database (%ld presets, in a new process): %.2f s (target <= 5 s:"
+           " %s)\n", presets, up, up <= 5 ? "met" : "MISSED");
+    app_destroy(&a);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);   /* progress shows while it runs */
+    if (argc == 4 && !strcmp(argv[1], "--startup"))
+        return startup(argv[2], atol(argv[3]));
     char dir[] = "/tmp/cw-bench-XXXXXX";
     if (!mkdtemp(dir))
         return 1;
@@ -239,7 +281,7 @@ int main(int argc, char **argv)
     long sizes[] = {10000, 100000};
     for (int i = 0; i < 2 && !rc; i++)
         if (argc < 2 || atol(argv[1]) == sizes[i])
-            rc = run(sizes[i], dir);
+            rc = run(sizes[i], dir, argv[0]);
     rmdir(dir);
     return rc;
 }

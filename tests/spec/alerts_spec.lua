@@ -93,6 +93,73 @@ describe("alerts", function()
     assert.equals(2, #tg.texts(21))   -- and alerts flow again
   end)
 
+  it("merges a chat's waiting alerts grouped by timeframe, bigger moves first", function()
+    save{ chat_id = 31, name = "mix", pairs = "manual", symbols = { "BTCUSDT", "ETHUSDT" },
+          intervals = { "5m", "15m" }, threshold = 1 }
+    local t15 = spec.now() // 900000 * 900000
+    local function at(sym, iv, open_time, move)
+      spec.candle{ symbol = sym, interval = iv, open_time = open_time, open = 100,
+                   close = 100 + move, event_time = spec.now(), quote_volume = 1000 }
+    end
+    at("BTCUSDT", "15m", t15, 1.5)   -- all four in one turn: one message
+    at("BTCUSDT", "5m", t0, 2)
+    at("ETHUSDT", "15m", t15, -3)
+    at("ETHUSDT", "5m", t0, 4)
+    spec.advance(2)
+    local t = tg.texts(31)
+    assert.equals(1, #t)
+    local order = {}
+    for line in t[1]:gsub("<[^>]+>", ""):gmatch("[^\n]+") do
+      local head = line:match("^⏱ (%S+) candles$")
+      local sym, iv, mv = line:match("(%u+USDT) (%w+) ([+-][%d.]+%%)")
+      if head then order[#order + 1] = head end
+      if sym then order[#order + 1] = sym .. " " .. iv .. " " .. mv end
+    end
+    assert.same({ "5m", "ETHUSDT 5m +4.00%", "BTCUSDT 5m +2.00%",
+                  "15m", "ETHUSDT 15m -3.00%", "BTCUSDT 15m +1.50%" }, order)
+  end)
+
+  it("prunes a week-old alert log while running, not only at start-up", function()
+    local id = save{ chat_id = 41, name = "old", pairs = "manual", symbols = { "SOLUSDT" },
+                     intervals = { "5m" }, threshold = 1 }
+    candle(2, { symbol = "SOLUSDT" })
+    spec.advance(2)
+    assert.equals(1, #tg.texts(41))
+    local before = spec.health().components.alerts.log_rows_pruned
+    assert.equals(1, run(function() return alerts.stats(id).week end))
+    spec.advance(9 * 86400)
+    assert.is_true(spec.health().components.alerts.log_rows_pruned > before)
+    run(function() alerts.delete(id) end)
+  end)
+
+  it("hands value() every field of the candle", function()
+    spec.write("rules/fields.lua", [[
+      local names = { "symbol", "interval", "open_time", "close_time", "event_time", "open",
+                      "high", "low", "close", "volume", "quote_volume", "trades", "closed",
+                      "backfilled", "price_decimals", "nonsense", 1 }
+      alerts.rule{ name = "fields", on = { "forming" }, value = function(c)
+        local parts = {}
+        for i, k in ipairs(names) do parts[i] = tostring(k) .. "=" .. tostring(c[k]) end
+        log.warn("fields %s", table.concat(parts, " "))
+      end }
+    ]])
+    assert(spec.reload())
+    spec.candle{ symbol = "ETHUSDT", interval = "15m", open_time = t0, open = 10, high = 12,
+                 low = 9, close = 11, volume = 5, quote_volume = 55, trades = 7,
+                 event_time = t0 + 1, price_decimals = 3 }
+    spec.advance(0)
+    local seen
+    for _, l in ipairs(spec.logs()) do
+      if l.msg:find("fields ", 1, true) then seen = l.msg end
+    end
+    spec.remove("rules/fields.lua")
+    assert(spec.reload())
+    assert.equals(("fields symbol=ETHUSDT interval=15m open_time=%d close_time=%d "
+      .. "event_time=%d open=10.0 high=12.0 low=9.0 close=11.0 volume=5.0 quote_volume=55.0 "
+      .. "trades=7 closed=false backfilled=false price_decimals=3 nonsense=nil 1=nil")
+      :format(t0, t0 + 900000 - 1, t0 + 1), seen)
+  end)
+
   it("hands value() a candle valid only during the call", function()
     spec.write("rules/keep.lua", [[
       local kept

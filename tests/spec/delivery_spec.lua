@@ -124,6 +124,17 @@ describe("delivery", function()
     assert.matches("^alert 51\n", t[2])
   end)
 
+  it("merges alerts only within Telegram's 4,096 characters", function()
+    run(function()
+      for i = 1, 3 do bot.alert(172, i .. ("é"):rep(1499), 1) end   -- 1,500 characters each
+    end)
+    spec.advance(5)
+    local t = tg.texts(172)
+    assert.equals(2, #t)
+    assert.equals(1500 + 2 + 1500, utf8.len(t[1]))
+    assert.equals("3", t[2]:sub(1, 1))
+  end)
+
   it("drops a user's updates beyond 20 in 10 seconds", function()
     for _ = 1, 25 do tg.message{ chat = 181, text = "/help" } end
     spec.advance(60)

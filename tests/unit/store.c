@@ -15,6 +15,35 @@ static void path_of(char *out, size_t n, const char *name)
     snprintf(out, n, "%s/%s", dir, name);
 }
 
+static struct store_preset got;
+static char got_name[64], got_syms[256], got_ivs[64], got_dir[16], got_trig[16];
+static int n_presets;
+
+static int keep_preset(void *ud, const struct store_preset *r)
+{
+    (void)ud;
+    got = *r;
+    snprintf(got_name, sizeof got_name, "%s", r->name);
+    snprintf(got_syms, sizeof got_syms, "%s", r->symbols);
+    snprintf(got_ivs, sizeof got_ivs, "%s", r->intervals);
+    snprintf(got_dir, sizeof got_dir, "%s", r->direction);
+    snprintf(got_trig, sizeof got_trig, "%s", r->trigger);
+    n_presets++;
+    return 0;
+}
+
+static int n_marks;
+static int64_t last_mark;
+
+static int keep_mark(void *ud, int64_t chat, const char *symbol, int iv, int64_t open_time)
+{
+    (void)ud, (void)chat, (void)iv;
+    n_marks++;
+    if (!strcmp(symbol, "BTCUSDT"))
+        last_mark = open_time;
+    return 0;
+}
+
 static int read_version(const char *path)
 {
     sqlite3 *db;
@@ -99,6 +128,54 @@ int main(void)
                "a database that cannot be created is refused");
         ok(strstr(err, "/nonexistent-dir/x.db") != NULL, "naming the file: %s", err);
     }
+
+    /* schema 3 kept a preset as a JSON body: migration 4 moves it into
+     * columns, every field kept */
+    path_of(path, sizeof path, "v3.db");
+    is_int(store_open(&s, path, &lg, err, sizeof err), 0, "a database is made");
+    store_close(s);
+    sqlite3_open(path, &db);   /* and taken back to schema 3 */
+    is_int(sqlite3_exec(db,
+        "DROP TABLE presets; DROP INDEX alert_log_time; DROP TABLE alert_fired;"
+        "CREATE TABLE alert_fired (chat_id INTEGER NOT NULL, symbol TEXT NOT NULL,"
+        " interval INTEGER NOT NULL, open_time INTEGER NOT NULL,"
+        " PRIMARY KEY (chat_id, symbol, interval)) WITHOUT ROWID;"
+        "INSERT INTO alert_fired VALUES (-100, 'BTCUSDT', 2, 1700000000000);"
+        "CREATE TABLE presets (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL,"
+        " chat_id INTEGER NOT NULL, body TEXT NOT NULL, updated_ms INTEGER NOT NULL);"
+        "INSERT INTO presets VALUES (7, 5, -100, '{\"name\":\"Majors <b>\",\"rule\":\"move\","
+        "\"pairs\":\"manual\",\"symbols\":[\"BTCUSDT\",\"ETHUSDT\"],\"intervals\":[\"5m\","
+        "\"15m\"],\"threshold\":2.5,\"direction\":\"down\",\"trigger\":\"close\","
+        "\"min_volume\":1000000,\"active\":false,\"created_ms\":1700000000000}', 1);"
+        "PRAGMA user_version = 3;", NULL, NULL, NULL), SQLITE_OK, "as schema 3 had it");
+    sqlite3_close(db);
+    is_int(store_open(&s, path, &lg, err, sizeof err), 0, "it opens and migrates");
+    if (!s) {
+        printf("#   %s\n", err);
+        return done();
+    }
+    store_presets_each(s, keep_preset, NULL);
+    is_int(n_presets, 1, "its preset is there");
+    ok(got.id == 7 && got.user_id == 5 && got.chat_id == -100, "with its ids");
+    is_str(got_name, "Majors <b>", "its name");
+    is_str(got_syms, "BTCUSDT ETHUSDT", "its pairs");
+    is_str(got_ivs, "5m 15m", "its timeframes");
+    ok(got.threshold == 2.5 && got.min_volume == 1000000, "its threshold and volume floor");
+    is_str(got_dir, "down", "its direction");
+    is_str(got_trig, "close", "its trigger");
+    ok(!got.active && got.created_ms == 1700000000000LL, "paused, and its creation time");
+    is_int(store_fired_count(s, 1), 1, "the fired mark is kept");
+    store_fired_set(s, -100, "BTCUSDT", 2, 1700000600000LL);
+    store_fired_set(s, -100, "ETHUSDT", 2, 1700000600000LL);
+    store_fired_each(s, 86400000, keep_mark, NULL);
+    is_int(n_marks, 3, "marks are a log, read oldest first");
+    ok(last_mark == 1700000600000LL, "so the newest of a key comes last");
+    store_commit(s);
+    store_fired_prune(s, 1);   /* the first 5m candle closed 5 minutes before */
+    n_marks = 0;
+    store_fired_each(s, 1, keep_mark, NULL);
+    is_int(n_marks, 2, "pruning drops the marks whose candle is over");
+    store_close(s);
 
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
