@@ -12,6 +12,7 @@
 #include "http/server.h"
 #include "loop/watch.h"
 #include "market/feed.h"
+#include "metrics/prom.h"
 #include "lua/host.h"
 #include "store/store.h"
 
@@ -232,6 +233,58 @@ static void route_health(void *ud, const struct http_request *rq, struct http_re
     out->content_type = "application/json";
 }
 
+static long rss_bytes(void)
+{
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f && fscanf(f, "%ld %ld", &pages, &rss) != 2)
+        rss = 0;
+    if (f)
+        fclose(f);
+    return rss * sysconf(_SC_PAGESIZE);
+}
+
+char *app_metrics(struct app *a)
+{
+    struct prom p;
+    prom_init(&p);
+    char lb[64] = "";
+    prom_label(lb, sizeof lb, "version", CW_VERSION);
+    prom_gauge(&p, "candlewatch_build_info", "The running build.", lb, 1);
+    prom_gauge(&p, "candlewatch_start_time_seconds", "When the process started (Unix time).",
+               NULL, (double)a->started_ms / 1000);
+    prom_gauge(&p, "candlewatch_resident_memory_bytes", "Resident memory.", NULL,
+               (double)rss_bytes());
+    market_metrics(&a->market, &p);
+    if (a->cfg.exchange.enabled > 0)
+        feed_metrics(a, &p);
+    if (a->alerts)
+        alert_metrics(a->alerts, &p);
+    if (a->tg)
+        tg_sched_metrics(tg_bot_sched(a->tg), &p);
+    if (a->store)
+        store_metrics(a->store, &p);
+    if (a->lua)
+        lh_metrics(a->lua, &p);
+    return prom_finish(&p);
+}
+
+/* GET /metrics */
+static void route_metrics(void *ud, const struct http_request *rq, struct http_response *out)
+{
+    struct app *a = ud;
+    if (strcmp(rq->method, "GET") != 0) {
+        out->status = 405;
+        out->content_type = "text/plain";
+        out->body = strdup("use GET\n");
+    } else {
+        out->status = 200;
+        out->content_type = "text/plain; version=0.0.4; charset=utf-8";
+        out->body = app_metrics(a);
+    }
+    out->len = out->body ? strlen(out->body) : 0;
+}
+
 static void exchange_detail(void *ud, struct jsonw *w)
 {
     feed_health(ud, w);
@@ -316,6 +369,7 @@ int app_run(struct app *a)
         return 1;
     }
     http_server_route(a->http, "/health", route_health, a);
+    http_server_route(a->http, "/metrics", route_metrics, a);
     if (a->tg && a->cfg.telegram.webhook_url &&
         http_server_route(a->http, a->cfg.telegram.webhook_path, tg_bot_webhook, a->tg) != 0) {
         log_error(&a->log, "config", "telegram.webhook_path: too long (at most 63 characters)");

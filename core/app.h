@@ -60,9 +60,13 @@ struct app {
 };
 
 /* Monotonic milliseconds (simulated in specs). */
+#define CW_VERSION "0.1.0"
+
 uint64_t app_now_ms(struct app *a);
 /* Wall-clock milliseconds since the epoch (simulated in specs). */
 int64_t app_wall_ms(struct app *a);
+/* Everything /metrics shows, in the Prometheus text format (malloc'd). */
+char *app_metrics(struct app *a);
 
 /* Sets up loop, timers, http client; no store or scripts yet. */
 int app_init(struct app *a, int simulated);

@@ -13,7 +13,6 @@
 #include "replay/backtest.h"
 #include "store/store.h"
 
-#define CW_VERSION "0.1.0"
 
 static void usage(FILE *out)
 {

@@ -1,5 +1,7 @@
 #include "alert/engine.h"
 
+#include "metrics/prom.h"
+
 #include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -58,6 +60,7 @@ struct match {
 struct fanout {
     struct fanout *next;
     struct candle c;
+    double arrived;
     int rule;
     double move;
     struct match *m;          /* by chat; presets re-read by id at their turn */
@@ -81,6 +84,9 @@ struct alert_engine {
     struct i64map quiets;        /* chat id -> struct quiet */
     struct fired fired;
     struct candle *queue;        /* ring of events waiting for the loop */
+    double *arrived;             /* and when each arrived (hist_clock) */
+    double now_arrived;          /* the arrival of the event being handled */
+    struct hist frame_alert;     /* an event's arrival to its alerts queued */
     uint32_t qhead, qlen;
     struct timer *drain_timer;
     struct match *scratch;
@@ -526,6 +532,7 @@ static void on_event(void *ud, const struct candle *c, enum candle_event ev)
         e->st.dropped_events++;
         return;
     }
+    e->arrived[(e->qhead + e->qlen) % QUEUE_CAP] = hist_clock();
     e->queue[(e->qhead + e->qlen++) % QUEUE_CAP] = *c;
     if (!e->drain_timer)
         e->drain_timer = timers_add(&e->app->timers, app_now_ms(e->app), drain_due, e);
@@ -807,6 +814,8 @@ static void fire(struct alert_engine *e, int rule, const struct candle *c, const
         struct tg_alert a = {text, fabs(move), 1 + c->interval, heading};
         tg_sched_alert(tg_bot_sched(e->app->tg), m->chat, &a);
     }
+    if (e->now_arrived > 0)
+        hist_observe(&e->frame_alert, hist_clock() - e->now_arrived);
     free(text);
     free(heading);
     mark(e, c, sym, move, m, n);
@@ -868,6 +877,7 @@ static int defer(struct alert_engine *e, int rule, const struct candle *c, doubl
     }
     memcpy(f->m, e->scratch, sizeof *f->m * k);
     f->c = *c;
+    f->arrived = e->now_arrived;
     f->rule = rule;
     f->move = move;
     f->n = k;
@@ -889,6 +899,7 @@ static int fanout_slice(struct alert_engine *e, size_t max)
         return 0;
     const char *sym = e->app->market.syms.v[f->c.symbol].name;
     size_t chats = 0;
+    e->now_arrived = f->arrived;
     while (f->done < f->n && chats < max) {
         size_t i = f->done, j = i, k = i;
         for (; j < f->n && f->m[j].chat == f->m[i].chat; j++) {
@@ -916,6 +927,7 @@ static void drain_events(struct alert_engine *e)
 {
     while (e->qlen) {
         struct candle c = e->queue[e->qhead];
+        e->now_arrived = e->arrived[e->qhead];
         e->qhead = (e->qhead + 1) % QUEUE_CAP;
         e->qlen--;
         e->st.events++;
@@ -1014,7 +1026,10 @@ static void prune_due(void *ud)
 struct alert_engine *alert_engine_new(struct app *app)
 {
     struct alert_engine *e = calloc(1, sizeof *e);
-    if (!e || !(e->queue = malloc(sizeof *e->queue * QUEUE_CAP))) {
+    if (!e || !(e->queue = malloc(sizeof *e->queue * QUEUE_CAP)) ||
+        !(e->arrived = malloc(sizeof *e->arrived * QUEUE_CAP))) {
+        if (e)
+            free(e->queue);
         free(e);
         return NULL;
     }
@@ -1082,6 +1097,7 @@ void alert_engine_free(struct alert_engine *e)
         free(f);
     }
     free(e->queue);
+    free(e->arrived);
     free(e->scratch);
     free(e);
 }
@@ -1089,6 +1105,33 @@ void alert_engine_free(struct alert_engine *e)
 void alert_stats(struct alert_engine *e, struct alert_stats *out)
 {
     *out = e->st;
+}
+
+void alert_metrics(struct alert_engine *e, struct prom *p)
+{
+    const struct alert_stats *s = &e->st;
+    prom_gauge(p, "candlewatch_presets", "Presets in memory.", NULL, (double)s->presets);
+    prom_gauge(p, "candlewatch_subscriptions", "Entries in the subscription index.", NULL,
+               (double)s->subscriptions);
+    prom_counter(p, "candlewatch_candle_events_total", "Candle events handed to the rules.",
+                 NULL, (double)s->events);
+    prom_counter(p, "candlewatch_rule_evaluations_total", "Rule values computed.", NULL,
+                 (double)s->evaluated);
+    prom_counter(p, "candlewatch_alerts_fired_total", "Alerts fired (one per chat and candle).",
+                 NULL, (double)s->fired);
+    prom_counter(p, "candlewatch_alerts_duplicates_suppressed_total",
+                 "Alerts not sent again for a candle that already fired.", NULL,
+                 (double)s->duplicates);
+    prom_counter(p, "candlewatch_alerts_late_total", "Crossings withheld as old news.", NULL,
+                 (double)s->late);
+    prom_counter(p, "candlewatch_alerts_held_total", "Alerts held while a chat was paused.",
+                 NULL, (double)s->held);
+    prom_counter(p, "candlewatch_candle_events_dropped_total",
+                 "Candle events dropped because the queue was full.", NULL,
+                 (double)s->dropped_events);
+    prom_histogram(p, "candlewatch_frame_alert_seconds",
+                   "From a candle event's arrival to its alerts queued for Telegram.",
+                   &e->frame_alert);
 }
 
 void alert_stats_json(struct alert_engine *e, struct jsonw *w)

@@ -130,6 +130,8 @@ void alert_prepare(struct alert_engine *e);
 /* The events come from the market (registered by alert_engine_new). */
 void alert_stats(struct alert_engine *e, struct alert_stats *out);
 void alert_stats_json(struct alert_engine *e, struct jsonw *w);
+struct prom;
+void alert_metrics(struct alert_engine *e, struct prom *p);
 /* Processes the queued events and every alert they fire, now (replays;
  * the loop does it by itself). */
 void alert_drain(struct alert_engine *e);

@@ -233,6 +233,7 @@ void lh_free(struct lh_host *h)
     for (int i = 0; i < h->nstats; i++)
         free(h->stats[i].script);
     free(h->stats);
+    free(h->metrics);
     free(h);
 }
 

@@ -35,6 +35,10 @@ int lh_check(struct lh_host *h, FILE *out);
  * start. */
 int lh_spec_file(struct lh_host *h, const char *file, int *number, int *failed);
 
+struct prom;
+/* Script errors, Lua memory and the scripts' own metrics, for /metrics. */
+void lh_metrics(struct lh_host *h, struct prom *p);
+
 /* Routes Telegram updates (app->tg) to the scripts' handlers from now on. */
 void lh_bot_attach(struct lh_host *h);
 

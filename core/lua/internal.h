@@ -116,6 +116,7 @@ struct lh_host {
     char reload_error[1024];
 
     void *spec;             /* spec runner state (spec.c) */
+    struct lh_metrics *metrics;   /* scripts' own metrics (mod_metrics.c) */
 };
 
 /* The host owning a Lua state (kept in the main thread's extra space, which
@@ -190,6 +191,7 @@ int lh_open_candles(lua_State *L);
 int lh_open_bot(lua_State *L);
 
 int lh_open_alerts(lua_State *L);
+int lh_open_metrics(lua_State *L);
 /* mod_candles.c: a candle as a fresh table */
 void lh_push_candle(lua_State *L, struct market *m, const struct candle *c);
 /* mod_alerts.c: a generation went live (the engine evaluates its rules). */

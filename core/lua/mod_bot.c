@@ -216,6 +216,23 @@ static void check_text(lua_State *L, const char *text, const char *usage)
                    (int)chars);
 }
 
+/* When the update a ctx (at 1) answers arrived, or 0 (not a ctx): a
+ * reply is timed from there, for the update-to-reply latency. */
+static double update_arrival(lua_State *L, struct tg_bot *b, int64_t chat)
+{
+    double arrived = 0;
+    if (lua_istable(L, 1) && lua_getmetatable(L, 1)) {
+        luaL_getmetatable(L, CTX_MT_KEY);
+        int is_ctx = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+        if (is_ctx && lua_getfield(L, 1, "update_id") == LUA_TNUMBER)
+            arrived = tg_bot_arrived(b, chat, lua_tointeger(L, -1));
+        if (is_ctx)
+            lua_pop(L, 1);
+    }
+    return arrived;
+}
+
 /* Queues method for chat with the text at 2 (checked) and the message
  * parameters from the options at opts. */
 static int queue_text(lua_State *L, const char *usage, const char *method, int64_t chat, int opts)
@@ -224,7 +241,9 @@ static int queue_text(lua_State *L, const char *usage, const char *method, int64
     struct tg_bot *b = bot_of(L, usage);
     check_text(L, text, usage);
     char *params = message_params(L, opts, usage);
+    tg_sched_origin(tg_bot_sched(b), update_arrival(L, b, chat));
     int rc = tg_sched_send(tg_bot_sched(b), chat, method, params, text);
+    tg_sched_origin(tg_bot_sched(b), 0);
     free(params);
     return queued(L, rc, chat);
 }

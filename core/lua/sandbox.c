@@ -409,6 +409,7 @@ void lh_sandbox_open(struct lh_host *h)
     put_module(L, api, "candles", lh_open_candles);
     put_module(L, api, "bot", lh_open_bot);
     put_module(L, api, "alerts", lh_open_alerts);
+    put_module(L, api, "metrics", lh_open_metrics);
 
     /* Method calls on strings must not reach string.dump either. */
     lua_pushliteral(L, "");

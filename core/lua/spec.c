@@ -366,6 +366,17 @@ static int s_health(lua_State *L)
     return 1;
 }
 
+/* spec.metrics() -> the /metrics text */
+static int s_metrics(lua_State *L)
+{
+    char *text = app_metrics(lh_host_of(L)->app);
+    if (!text)
+        return luaL_error(L, "out of memory");
+    lua_pushstring(L, text);
+    free(text);
+    return 1;
+}
+
 /* spec.logs() -> {{level =, component =, msg =}, ...}    everything logged */
 static int s_logs(lua_State *L)
 {
@@ -792,6 +803,7 @@ static const luaL_Reg funcs[] = {
     {"remove", s_remove},       {"reload", s_reload},
     {"timers", s_timers},       {"errors", s_errors},
     {"logs", s_logs},           {"clear_logs", s_clear_logs},   {"health", s_health},
+    {"metrics", s_metrics},
     {"limits", s_limits},       {"stub_http", s_stub_http},
     {"http_requests", s_http_requests},
     {"candle", s_candle},       {"ranking", s_ranking},

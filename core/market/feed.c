@@ -9,6 +9,7 @@
 #include "market/interval.h"
 #include "market/market.h"
 #include "market/rest.h"
+#include "metrics/prom.h"
 #include "net/tls.h"
 #include "net/ws.h"
 #include "util/jsonw.h"
@@ -962,18 +963,22 @@ void feed_free(struct app *a)
     a->feed = NULL;
 }
 
+/* Open, streaming, and not stale. */
+static int conn_live(struct app *a, const struct conn *c)
+{
+    return c->state == CS_OPEN && c->got_kline &&
+           app_wall_ms(a) - c->last_frame <= (int64_t)(a->cfg.exchange.stale_after * 1000);
+}
+
 void feed_health(struct app *a, struct jsonw *w)
 {
     struct feed *f = a->feed;
     struct market *m = &a->market;
     int live = 0;
     long streams = 0;
-    int64_t now = app_wall_ms(a);
     for (int i = 0; f && i < f->nconns; i++) {
-        struct conn *c = f->conns[i];
-        live += c->state == CS_OPEN && c->got_kline &&
-                now - c->last_frame <= (int64_t)(a->cfg.exchange.stale_after * 1000);
-        streams += (long)c->nsyms * f->niv;
+        live += conn_live(a, f->conns[i]);
+        streams += (long)f->conns[i]->nsyms * f->niv;
     }
     int nconns = f ? f->nconns : 0;
     char reason[256] = "";
@@ -1015,4 +1020,23 @@ void feed_health(struct app *a, struct jsonw *w)
     for (int d = 1; d < KD_COUNT; d++)
         jsonw_kv_int(w, kline_drop_name(d), (long long)m->n.dropped[d]);
     jsonw_obj_close(w);
+}
+
+void feed_metrics(struct app *a, struct prom *p)
+{
+    struct feed *f = a->feed;
+    int nconns = f ? f->nconns : 0, live = 0;
+    for (int i = 0; i < nconns; i++)
+        live += conn_live(a, f->conns[i]);
+    prom_gauge(p, "candlewatch_websocket_connections", "Exchange stream connections.", NULL,
+               nconns);
+    prom_gauge(p, "candlewatch_websocket_connections_live",
+               "Exchange stream connections receiving data.", NULL, live);
+    prom_counter(p, "candlewatch_websocket_reconnects_total", "Exchange reconnects.", NULL,
+                 f ? (double)f->reconnects : 0);
+    prom_counter(p, "candlewatch_websocket_rotations_total",
+                 "Connections replaced before the exchange's 24 h cut.", NULL,
+                 f ? (double)f->rotations : 0);
+    prom_counter(p, "candlewatch_rest_rate_limited_total", "REST 429 and 418 answers.", NULL,
+                 f ? (double)(f->rest.r429 + f->rest.r418) : 0);
 }

@@ -23,5 +23,7 @@ void feed_stop(struct app *a);
 void feed_free(struct app *a);
 /* Updates the exchange entry of /health and writes its details. */
 void feed_health(struct app *a, struct jsonw *w);
+struct prom;
+void feed_metrics(struct app *a, struct prom *p);
 
 #endif

@@ -1,5 +1,7 @@
 #include "market/market.h"
 
+#include "metrics/prom.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,4 +124,22 @@ int market_set_ranking(struct market *m, const uint32_t *ids, const double *qv, 
     if (m->on_ranking)
         m->on_ranking(m->on_ranking_ud);
     return 0;
+}
+
+void market_metrics(const struct market *m, struct prom *p)
+{
+    prom_counter(p, "candlewatch_candle_messages_received_total",
+                 "Frames received from the exchange.", NULL, (double)m->n.received);
+    for (int d = 1; d < KD_COUNT; d++) {
+        char lb[64] = "";
+        prom_label(lb, sizeof lb, "reason", kline_drop_name(d));
+        prom_counter(p, "candlewatch_candle_messages_dropped_total",
+                     "Frames dropped, by reason.", lb, (double)m->n.dropped[d]);
+    }
+    prom_counter(p, "candlewatch_candles_closed_total", "Candles closed.", NULL,
+                 (double)m->n.closed);
+    prom_counter(p, "candlewatch_candles_backfilled_total", "Candles filled in over REST.", NULL,
+                 (double)m->n.backfilled);
+    prom_gauge(p, "candlewatch_symbols_ranked", "Symbols in the 24 h volume ranking.", NULL,
+               (double)m->nranked);
 }

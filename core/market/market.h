@@ -64,4 +64,7 @@ int64_t market_exchange_now(const struct market *m, int64_t now_ms);
 /* Sets the ranking (ids by volume, biggest first) and volumes. */
 int market_set_ranking(struct market *m, const uint32_t *ids, const double *qv, uint32_t n);
 
+struct prom;
+void market_metrics(const struct market *m, struct prom *p);
+
 #endif

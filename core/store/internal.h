@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include "metrics/hist.h"
 #include "store/store.h"
 
 #define STORE_TG_STATEMENTS 16
@@ -22,6 +23,8 @@ struct store {
     char error[512];
     void (*on_batch)(void *ud);
     void *on_batch_ud;
+    struct hist commit_latency;
+    long errors;
 };
 
 /* Logs the database's error and keeps it for store_error(). */

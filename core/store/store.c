@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include "store/internal.h"
+#include "metrics/prom.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -252,6 +253,7 @@ void store_close(struct store *s)
 
 void store_set_error(struct store *s, const char *what)
 {
+    s->errors++;
     snprintf(s->error, sizeof s->error, "%s: %s", what, sqlite3_errmsg(s->db));
     log_error(s->log, "store", "database %s: %s", s->path, s->error);
 }
@@ -283,7 +285,10 @@ int store_commit(struct store *s)
 {
     if (!s->in_batch)
         return 0;
-    if (store_run(s, s->commit, "commit") != 0) {
+    double t0 = hist_clock();
+    int rc = store_run(s, s->commit, "commit");
+    hist_observe(&s->commit_latency, hist_clock() - t0);
+    if (rc != 0) {
         /* Leave no half-open transaction behind: later writes start anew. */
         if (!sqlite3_get_autocommit(s->db))
             store_run(s, s->rollback, "rollback");
@@ -293,6 +298,15 @@ int store_commit(struct store *s)
     s->in_batch = 0;
     s->error[0] = '\0';
     return 0;
+}
+
+void store_metrics(const struct store *s, struct prom *p)
+{
+    prom_histogram(p, "candlewatch_sqlite_commit_seconds",
+                   "SQLite commits of a loop turn's writes (the write latency).",
+                   &s->commit_latency);
+    prom_counter(p, "candlewatch_sqlite_errors_total", "SQLite errors.", NULL,
+                 (double)s->errors);
 }
 
 int store_batch_open(const struct store *s)

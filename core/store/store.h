@@ -83,6 +83,10 @@ int store_handled_prune(struct store *s, int64_t below);
 int store_chat_set_active(struct store *s, int64_t chat_id, int active, int64_t now_ms);
 int store_chats_inactive_each(struct store *s, store_chat_fn fn, void *ud);
 
+struct prom;
+/* Commit latency and errors, for /metrics. */
+void store_metrics(const struct store *s, struct prom *p);
+
 /* ---- Alerts (alerts.c) ---- */
 
 /* A preset's row: lists are space-separated names. */

@@ -1,5 +1,7 @@
 #include "tg/api.h"
 
+#include "metrics/prom.h"
+
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +9,7 @@
 
 struct tg_call {
     struct tg_api *api;
+    int method;                /* index in TG_METHODS */
     tg_api_cb cb;
     void *ud;
     uint64_t id;               /* httpc's */
@@ -115,10 +118,41 @@ static void done(void *ud, const struct httpc_resp *resp)
     }
     if (r.outcome != TG_OK && r.outcome != TG_NOT_MODIFIED)
         c->api->failures++;
+    c->api->by_method[c->method][r.outcome]++;
     unlink_call(c);
     c->cb(c->ud, &r);
     cJSON_Delete(json);
     free(c);
+}
+
+static const char *const method_names[TG_METHOD_COUNT] = TG_METHODS;
+
+static int method_index(const char *method)
+{
+    for (int i = 0; i < TG_METHOD_COUNT - 1; i++)
+        if (!strcmp(method_names[i], method))
+            return i;
+    return TG_METHOD_COUNT - 1;
+}
+
+const char *tg_method_name(int method)
+{
+    return method >= 0 && method < TG_METHOD_COUNT ? method_names[method] : "other";
+}
+
+void tg_api_metrics(const struct tg_api *a, struct prom *p)
+{
+    for (int m = 0; m < TG_METHOD_COUNT; m++)
+        for (int o = 0; o < TG_OUTCOME_COUNT; o++) {
+            if (!a->by_method[m][o])
+                continue;
+            char lb[128] = "";
+            prom_label(lb, sizeof lb, "method", method_names[m]);
+            prom_label(lb, sizeof lb, "result", tg_outcome_name((enum tg_outcome)o));
+            prom_counter(p, "candlewatch_telegram_requests_total",
+                         "Bot API requests answered (or failed), by method and result.", lb,
+                         (double)a->by_method[m][o]);
+        }
 }
 
 uint64_t tg_api_call(struct tg_api *a, const char *method, const char *json_body,
@@ -137,6 +171,7 @@ uint64_t tg_api_call(struct tg_api *a, const char *method, const char *json_body
     c->api = a;
     c->cb = cb;
     c->ud = ud;
+    c->method = method_index(method);
     c->next = a->calls_list;
     if (c->next)
         c->next->prev = c;
@@ -176,5 +211,6 @@ const char *tg_outcome_name(enum tg_outcome o)
     static const char *const names[] = {"ok", "not_modified", "retry_after", "transient",
                                         "gone", "parse_error", "bad_request", "unauthorized",
                                         "conflict"};
-    return o <= TG_CONFLICT ? names[o] : "?";
+    _Static_assert(sizeof names / sizeof names[0] == TG_OUTCOME_COUNT, "a name per outcome");
+    return o < TG_OUTCOME_COUNT ? names[o] : "?";
 }

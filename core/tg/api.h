@@ -27,7 +27,14 @@ enum tg_outcome {
     TG_BAD_REQUEST,      /* any other 400: retrying will not help */
     TG_UNAUTHORIZED,     /* 401/404: the token is wrong */
     TG_CONFLICT,         /* 409: a webhook is set, or another getUpdates runs */
+    TG_OUTCOME_COUNT
 };
+
+/* The methods counted by name in /metrics; the rest as "other". */
+#define TG_METHODS {"getUpdates", "sendMessage", "editMessageText", "editMessageReplyMarkup", \
+                    "deleteMessage", "answerCallbackQuery", "getChatMember", "getMe",         \
+                    "setMyCommands", "setWebhook", "deleteWebhook", "other"}
+#define TG_METHOD_COUNT 12
 
 struct tg_result {
     enum tg_outcome outcome;
@@ -44,6 +51,7 @@ struct tg_api {
     struct logger *log;
     char *base;                /* "{api_url}/bot{token}/": secret */
     long calls, failures;
+    uint64_t by_method[TG_METHOD_COUNT][TG_OUTCOME_COUNT];   /* answers, for /metrics */
     struct tg_call *calls_list;  /* under way */
 };
 
@@ -57,5 +65,9 @@ uint64_t tg_api_call(struct tg_api *a, const char *method, const char *json_body
                      long timeout_ms, tg_api_cb cb, void *ud);
 void tg_api_cancel(struct tg_api *a, uint64_t id);
 const char *tg_outcome_name(enum tg_outcome o);
+const char *tg_method_name(int method);
+struct prom;
+/* Requests by method and outcome. */
+void tg_api_metrics(const struct tg_api *a, struct prom *p);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "app.h"
 #include "http/server.h"
+#include "metrics/hist.h"
 #include "store/store.h"
 #include "tg/bucket.h"
 #include "util/i64map.h"
@@ -19,11 +20,14 @@ struct pending {
     struct pending *next;
     int64_t update_id;
     char *json;
+    double arrived;            /* hist_clock: for the update-to-reply latency */
 };
 
 struct chatq {                 /* updates of one chat, handled in order */
     struct pending *head, *tail;
     int busy;
+    int64_t running_id;        /* the update being handled, while busy */
+    double running_arrived;    /* and when it arrived (hist_clock) */
 };
 
 struct tg_bot {
@@ -57,8 +61,11 @@ static void run_next(struct tg_bot *b, int64_t chat_id, struct chatq *q)
             return;   /* not now: it stays first in line, and in the inbox */
         if (!(q->head = p->next))
             q->tail = NULL;
-        if (rc == 0)
+        if (rc == 0) {
             q->busy = 1;
+            q->running_id = p->update_id;
+            q->running_arrived = p->arrived;
+        }
         else if (b->app->store)   /* nothing will run it: it is done */
             store_inbox_done(b->app->store, p->update_id);
         free(p->json);
@@ -71,6 +78,12 @@ void tg_bot_resume(struct tg_bot *b)
     for (size_t i = 0; i < b->chats.cap; i++)
         if (b->chats.vals[i])
             run_next(b, b->chats.keys[i], b->chats.vals[i]);
+}
+
+double tg_bot_arrived(struct tg_bot *b, int64_t chat_id, int64_t update_id)
+{
+    struct chatq *q = i64map_get(&b->chats, chat_id);
+    return q && q->busy && q->running_id == update_id ? q->running_arrived : 0;
 }
 
 void tg_bot_done(struct tg_bot *b, int64_t update_id, int64_t chat_id)
@@ -174,6 +187,7 @@ static void queue(struct tg_bot *b, int64_t update_id, int64_t chat, char *json)
     }
     p->update_id = update_id;
     p->json = json;
+    p->arrived = hist_clock();
     p->next = NULL;
     if (q->tail)
         q->tail->next = p;

@@ -44,6 +44,8 @@ void tg_bot_set_dispatch(struct tg_bot *b, tg_dispatch_fn fn, void *ud);
 /* Scripts are live again: the updates that waited are handled. */
 void tg_bot_resume(struct tg_bot *b);
 /* The handler of update_id ended (whatever its outcome). */
+/* When the update being handled for chat_id arrived (hist_clock), or 0. */
+double tg_bot_arrived(struct tg_bot *b, int64_t chat_id, int64_t update_id);
 void tg_bot_done(struct tg_bot *b, int64_t update_id, int64_t chat_id);
 /* An update from the webhook or a spec.  0 taken (or a duplicate),
  * -1 not an update. */

@@ -1,5 +1,7 @@
 #include "tg/sched.h"
 
+#include "metrics/prom.h"
+
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,7 @@ struct msg {
     int64_t key;                /* smaller goes first (monotonic ms) */
     int attempts, plain;
     uint64_t first_fail_ms;
+    double origin;              /* replies: their update's arrival (hist_clock), or 0 */
     struct part *parts;         /* a merged alert's pieces, in order; NULL */
     int nparts;                 /* (restored from the outbox: NULL, not merged into) */
 };
@@ -75,6 +78,8 @@ struct tg_sched {
     uint64_t rng;
     uint64_t last_429_log_ms;
     struct tg_sched_stats st;
+    double origin;              /* the update being handled arrived then (hist_clock), or 0 */
+    struct hist reply_latency;  /* an update's arrival to its reply's delivery */
 };
 
 static void pump(struct tg_sched *s);
@@ -415,6 +420,10 @@ static void on_sent(void *ud, const struct tg_result *r)
     case TG_NOT_MODIFIED:   /* the message already says this */
         pop_sending(c);
         s->st.sent++;
+        if (m->kind == TG_ALERT)
+            s->st.alerts_sent += m->alerts;
+        if (m->origin > 0)
+            hist_observe(&s->reply_latency, hist_clock() - m->origin);
         retire(s, m);
         break;
     case TG_RETRY_AFTER: {
@@ -467,6 +476,7 @@ static void on_sent(void *ud, const struct tg_result *r)
         drop_sent(s, c, "refused", r);
         break;
     case TG_BAD_REQUEST:
+    case TG_OUTCOME_COUNT:
         drop_sent(s, c, "refused", r);
         break;
     case TG_UNAUTHORIZED:
@@ -590,6 +600,7 @@ int tg_sched_send(struct tg_sched *s, int64_t chat, const char *method, const ch
         return -1;
     m->queued_ms = app_wall_ms(s->app);
     m->key = key_of(s, TG_REPLY, 0, m->queued_ms);
+    m->origin = s->origin;
     return enqueue(s, c, m);
 }
 
@@ -824,6 +835,37 @@ void tg_sched_free(struct tg_sched *s)
     free(s->ready.v);
     free(s->waiting.v);
     free(s);
+}
+
+void tg_sched_origin(struct tg_sched *s, double arrived)
+{
+    s->origin = arrived;
+}
+
+void tg_sched_metrics(struct tg_sched *s, struct prom *p)
+{
+    struct tg_sched_stats st;
+    tg_sched_stats(s, &st);
+    prom_counter(p, "candlewatch_telegram_messages_sent_total", "Messages Telegram accepted.",
+                 NULL, (double)st.sent);
+    prom_counter(p, "candlewatch_alerts_sent_total", "Alerts delivered (inside sent messages).",
+                 NULL, (double)st.alerts_sent);
+    prom_counter(p, "candlewatch_telegram_rate_limited_total", "429 answers from Telegram.",
+                 NULL, (double)st.rate_limited);
+    prom_counter(p, "candlewatch_telegram_merged_alerts_total",
+                 "Alerts merged into a waiting message.", NULL, (double)st.merged);
+    prom_counter(p, "candlewatch_telegram_dropped_total",
+                 "Messages given up on (refused, or past the retry deadline).", NULL,
+                 (double)st.failed);
+    prom_gauge(p, "candlewatch_telegram_queue_depth", "Messages waiting to be sent.", NULL,
+               (double)st.depth);
+    prom_gauge(p, "candlewatch_telegram_queue_oldest_seconds",
+               "Age of the oldest waiting message.", NULL, st.oldest_s);
+    prom_gauge(p, "candlewatch_telegram_inactive_chats", "Chats that blocked the bot.", NULL,
+               (double)st.blocked_chats);
+    prom_histogram(p, "candlewatch_update_reply_seconds",
+                   "From an update's arrival to its reply's delivery.", &s->reply_latency);
+    tg_api_metrics(s->api, p);
 }
 
 void tg_sched_stats(struct tg_sched *s, struct tg_sched_stats *out)

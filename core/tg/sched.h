@@ -40,6 +40,7 @@ enum tg_kind { TG_REPLY = 0, TG_ALERT = 1 };
 
 struct tg_sched_stats {
     long queued, sent, retried, rate_limited, failed, merged, dropped_inactive;
+    long alerts_sent;         /* alerts inside sent messages */
     long depth;               /* messages waiting */
     long blocked_chats;       /* inactive chats */
     double oldest_s;          /* age of the oldest waiting message */
@@ -76,6 +77,12 @@ void tg_sched_deactivate(struct tg_sched *s, int64_t chat, const char *why);
 int tg_sched_active(struct tg_sched *s, int64_t chat);
 
 void tg_sched_stats(struct tg_sched *s, struct tg_sched_stats *out);
+/* Replies queued from now on answer an update that arrived at `arrived`
+ * (hist_clock; 0: none), for the update-to-reply latency. */
+void tg_sched_origin(struct tg_sched *s, double arrived);
+struct prom;
+/* The scheduler's and the Bot API client's metrics. */
+void tg_sched_metrics(struct tg_sched *s, struct prom *p);
 /* Writes the stats as fields of an open JSON object. */
 void tg_sched_stats_json(struct tg_sched *s, struct jsonw *w);
 
