@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "http/server.h"
+#include "loop/sdnotify.h"
 #include "loop/watch.h"
 #include "market/feed.h"
 #include "metrics/prom.h"
@@ -148,8 +149,21 @@ static void close_if_open(uv_handle_t *h)
 
 /* Stops everything in the order that loses nothing: no new work, scripts
  * and their requests ended, the store committed and checkpointed. */
+/* Fed from a loop timer at half systemd's interval: a loop that stops
+ * turning stops feeding it, and systemd restarts the process. */
+static void feed_watchdog(void *ud)
+{
+    struct app *a = ud;
+    sdnotify("WATCHDOG=1");
+    a->watchdog = timers_add(&a->timers, app_now_ms(a) + a->watchdog_ms / 2, feed_watchdog, a);
+}
+
 static void shutdown_all(struct app *a)
 {
+    if (a->watchdog) {
+        timers_cancel(&a->timers, a->watchdog);
+        a->watchdog = NULL;
+    }
     watch_stop(a->watch);
     a->watch = NULL;
     feed_stop(a);
@@ -200,6 +214,7 @@ static void on_signal(uv_signal_t *s, int signum)
         _exit(0);
     }
     a->stopping = 1;
+    sdnotify("STOPPING=1");
     log_info(&a->log, "app", "%s: stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
     shutdown_all(a);
 }
@@ -404,6 +419,11 @@ int app_run(struct app *a)
     if (!a->cfg.telegram.token)
         log_info(&a->log, "app", "no bot token (BOT_TOKEN): Telegram is off");
     log_info(&a->log, "app", "candlewatch running (pid %d)", (int)getpid());
+    sdnotify("READY=1");
+    if ((a->watchdog_ms = sdnotify_watchdog_ms())) {
+        log_info(&a->log, "app", "systemd watchdog: %llu ms", (unsigned long long)a->watchdog_ms);
+        feed_watchdog(a);
+    }
     uv_run(&a->loop, UV_RUN_DEFAULT);
     log_info(&a->log, "app", "stopped");
     return a->exit_status;
