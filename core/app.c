@@ -160,6 +160,10 @@ static void feed_watchdog(void *ud)
 
 static void shutdown_all(struct app *a)
 {
+    if (a->stop_timer) {
+        timers_cancel(&a->timers, a->stop_timer);
+        a->stop_timer = NULL;
+    }
     if (a->watchdog) {
         timers_cancel(&a->timers, a->watchdog);
         a->watchdog = NULL;
@@ -201,6 +205,26 @@ void app_destroy(struct app *a)
     config_free(&a->cfg);
 }
 
+/* Stopping: done once no handler runs and the outbox is empty, or at the
+ * deadline; what was not sent stays in the outbox for the next start. */
+static void drain_check(void *ud)
+{
+    struct app *a = ud;
+    a->stop_timer = NULL;
+    int running = lh_running(a->lua);
+    long pending = a->tg ? tg_sched_pending(tg_bot_sched(a->tg)) : 0;
+    if ((running || pending) && app_now_ms(a) < a->stop_deadline) {
+        a->stop_timer = timers_add(&a->timers, app_now_ms(a) + 50, drain_check, a);
+        return;
+    }
+    if (running || pending)
+        log_warn(&a->log, "app", "shutdown_timeout reached: %d handlers cut short, %ld messages "
+                 "kept in the outbox for the next start", running, pending);
+    else
+        log_info(&a->log, "app", "handlers finished and the outbox is empty");
+    shutdown_all(a);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     struct app *a = s->data;
@@ -215,8 +239,17 @@ static void on_signal(uv_signal_t *s, int signum)
     }
     a->stopping = 1;
     sdnotify("STOPPING=1");
-    log_info(&a->log, "app", "%s: stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
-    shutdown_all(a);
+    log_info(&a->log, "app", "%s: stopping: no new updates; running handlers finish and the "
+             "outbox is flushed for up to %g s", signum == SIGINT ? "SIGINT" : "SIGTERM",
+             a->cfg.shutdown_timeout);
+    /* what comes in stops now; what is under way gets shutdown_timeout */
+    watch_stop(a->watch);
+    a->watch = NULL;
+    feed_stop(a);
+    if (a->tg)
+        tg_bot_stop_intake(a->tg);
+    a->stop_deadline = app_now_ms(a) + (uint64_t)(a->cfg.shutdown_timeout * 1000);
+    drain_check(a);
 }
 
 static void on_scripts_changed(void *ud)

@@ -39,6 +39,8 @@ struct app {
     struct timers timers;
     uv_timer_t timer_handle;
     struct timer *watchdog;    /* systemd's watchdog, fed by the loop itself */
+    struct timer *stop_timer;  /* stopping: checks whether the work is done */
+    uint64_t stop_deadline;
     uint64_t watchdog_ms;
     uv_check_t commit_check;   /* commits the store batch each iteration */
     uv_idle_t commit_idle;     /* active while a batch waits: poll must not block */

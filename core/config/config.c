@@ -55,6 +55,7 @@ static const struct key keys[] = {
     {"scripts", K_STRING, OFF(scripts), "a folder path string", "./scripts"},
     {"http.listen", K_LISTEN, OFF(http.listen), "a \"host:port\" string", "127.0.0.1:8080"},
     {"admins", K_INT_LIST, OFF(admins), "a list of Telegram chat ids (integers)", "{}"},
+    {"shutdown_timeout", K_SECONDS, OFF(shutdown_timeout), "a number of seconds", "10"},
     {"log.level", K_LEVEL, OFF(log.level), "one of \"debug\", \"info\", \"warn\", \"error\"", "info"},
     {"log.format", K_FORMAT, OFF(log.json), "\"text\" or \"json\"", "text"},
     {"limits.pairs_per_preset", K_POSINT, OFF(limits.pairs_per_preset), "a positive integer", "50"},
@@ -108,6 +109,7 @@ void config_defaults(struct config *c)
     set_str(&c->database, "./candlewatch.db");
     set_str(&c->scripts, "./scripts");
     set_str(&c->http.listen, "127.0.0.1:8080");
+    c->shutdown_timeout = 10;
     c->log.level = LOG_INFO;
     c->limits.pairs_per_preset = 50;
     c->limits.presets_per_user = 10;

@@ -50,6 +50,7 @@ struct config {
     } http;
     long long *admins;
     int nadmins;
+    double shutdown_timeout;  /* seconds to flush the outbox on SIGTERM */
     struct {
         enum log_level level;
         int json;

@@ -35,6 +35,9 @@ int lh_check(struct lh_host *h, FILE *out);
  * start. */
 int lh_spec_file(struct lh_host *h, const char *file, int *number, int *failed);
 
+/* Handlers running or waiting (on HTTP, a timer...). */
+int lh_running(struct lh_host *h);
+
 struct prom;
 /* Script errors, Lua memory and the scripts' own metrics, for /metrics. */
 void lh_metrics(struct lh_host *h, struct prom *p);

@@ -230,3 +230,11 @@ void lh_tasks_cancel_all(struct lh_host *h)
         task_free(t);
     }
 }
+
+int lh_running(struct lh_host *h)
+{
+    int n = 0;
+    for (struct lh_task *t = h ? h->tasks : NULL; t; t = t->next)
+        n++;
+    return n;
+}

@@ -25,6 +25,7 @@ enum conn_state { CS_WAIT, CS_CONNECTING, CS_OPEN, CS_DEAD };
 struct conn {
     struct feed *f;
     int id;
+    int closing;                  /* a close frame is queued: close once it is sent */
     struct lws *wsi;
     enum conn_state state;
     uint32_t *syms;               /* symbols whose streams it carries */
@@ -579,6 +580,8 @@ static void on_writable(struct conn *c, struct lws *wsi)
             conn_timer(c, SUBSCRIBE_GAP_MS);
         else
             lws_callback_on_writable(wsi);
+    } else if (c->closing) {
+        conn_close(c);
     }
 }
 
@@ -947,6 +950,19 @@ void feed_stop(struct app *a)
         if (c->timer)
             timers_cancel(&a->timers, c->timer);
         c->timer = NULL;
+        /* a proper goodbye: a close frame (1000, normal), urgent, then the
+         * socket (paced SUBSCRIBEs still waiting are dropped) */
+        if (c->wsi && c->state == CS_OPEN && !c->closing) {
+            int k = 0;
+            for (int j = 0; j < c->nout; j++)
+                if (c->out[j].paced)
+                    free(c->out[j].p);
+                else
+                    c->out[k++] = c->out[j];
+            c->nout = k;
+            c->closing = 1;
+            queue_frame(c, WS_CLOSE, "\x03\xe8", 2, 0);
+        }
     }
 }
 

@@ -43,6 +43,7 @@ struct tg_bot {
     uint64_t poll_call;
     struct timer *poll_timer;
     int polling, backoff_s;
+    int stopping;              /* shutting down: no new updates are taken */
     char username[64];
     void (*started)(void *ud, const char *err);
     void *started_ud;
@@ -54,7 +55,7 @@ struct tg_bot {
 
 static void run_next(struct tg_bot *b, int64_t chat_id, struct chatq *q)
 {
-    while (!q->busy && q->head) {
+    while (!q->busy && q->head && !b->stopping) {   /* (stopping: it waits in the inbox) */
         struct pending *p = q->head;
         int rc = b->dispatch ? b->dispatch(b->dispatch_ud, p->update_id, chat_id, p->json) : 1;
         if (rc > 0)
@@ -78,6 +79,20 @@ void tg_bot_resume(struct tg_bot *b)
     for (size_t i = 0; i < b->chats.cap; i++)
         if (b->chats.vals[i])
             run_next(b, b->chats.keys[i], b->chats.vals[i]);
+}
+
+void tg_bot_stop_intake(struct tg_bot *b)
+{
+    b->stopping = 1;
+    b->polling = 0;
+    if (b->poll_timer) {
+        timers_cancel(&b->app->timers, b->poll_timer);
+        b->poll_timer = NULL;
+    }
+    if (b->poll_call) {   /* what it would have returned stays with Telegram */
+        tg_api_cancel(&b->api, b->poll_call);
+        b->poll_call = 0;
+    }
 }
 
 double tg_bot_arrived(struct tg_bot *b, int64_t chat_id, int64_t update_id)
@@ -303,6 +318,10 @@ void tg_bot_webhook(void *ud, const struct http_request *rq, struct http_respons
     struct tg_bot *b = ud;
     if (strcmp(rq->method, "POST") != 0) {
         reply_json(out, 405, "{\"error\":\"use POST\"}");
+        return;
+    }
+    if (b->stopping) {   /* Telegram delivers it again later */
+        reply_json(out, 503, "{\"error\":\"shutting down\"}");
         return;
     }
     char got[300];

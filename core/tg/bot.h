@@ -44,6 +44,9 @@ void tg_bot_set_dispatch(struct tg_bot *b, tg_dispatch_fn fn, void *ud);
 /* Scripts are live again: the updates that waited are handled. */
 void tg_bot_resume(struct tg_bot *b);
 /* The handler of update_id ended (whatever its outcome). */
+/* Shutting down: no more updates are fetched or accepted (the webhook
+ * answers 503); handlers already running finish. */
+void tg_bot_stop_intake(struct tg_bot *b);
 /* When the update being handled for chat_id arrived (hist_clock), or 0. */
 double tg_bot_arrived(struct tg_bot *b, int64_t chat_id, int64_t update_id);
 void tg_bot_done(struct tg_bot *b, int64_t update_id, int64_t chat_id);

@@ -837,6 +837,13 @@ void tg_sched_free(struct tg_sched *s)
     free(s);
 }
 
+long tg_sched_pending(struct tg_sched *s)
+{
+    struct tg_sched_stats st;
+    tg_sched_stats(s, &st);
+    return st.depth;   /* (a message in flight is still at the head of its list) */
+}
+
 void tg_sched_origin(struct tg_sched *s, double arrived)
 {
     s->origin = arrived;

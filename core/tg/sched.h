@@ -77,6 +77,8 @@ void tg_sched_deactivate(struct tg_sched *s, int64_t chat, const char *why);
 int tg_sched_active(struct tg_sched *s, int64_t chat);
 
 void tg_sched_stats(struct tg_sched *s, struct tg_sched_stats *out);
+/* Messages waiting, in flight included. */
+long tg_sched_pending(struct tg_sched *s);
 /* Replies queued from now on answer an update that arrived at `arrived`
  * (hist_clock; 0: none), for the update-to-reply latency. */
 void tg_sched_origin(struct tg_sched *s, double arrived);
