@@ -14,6 +14,7 @@
 #include "loop/watch.h"
 #include "market/feed.h"
 #include "metrics/prom.h"
+#include "ops/diag.h"
 #include "lua/host.h"
 #include "store/store.h"
 
@@ -172,6 +173,8 @@ static void shutdown_all(struct app *a)
     a->watch = NULL;
     feed_stop(a);
     net_lws_stop(a);
+    diag_free(a->diag);   /* (a clean stop: marked as one) */
+    a->diag = NULL;
     lh_free(a->lua);
     a->lua = NULL;
     tg_bot_free(a->tg);   /* the outbox keeps what was not sent */
@@ -452,6 +455,7 @@ int app_run(struct app *a)
     if (!a->cfg.telegram.token)
         log_info(&a->log, "app", "no bot token (BOT_TOKEN): Telegram is off");
     log_info(&a->log, "app", "candlewatch running (pid %d)", (int)getpid());
+    a->diag = diag_start(a);
     sdnotify("READY=1");
     if ((a->watchdog_ms = sdnotify_watchdog_ms())) {
         log_info(&a->log, "app", "systemd watchdog: %llu ms", (unsigned long long)a->watchdog_ms);

@@ -40,6 +40,7 @@ struct app {
     uv_timer_t timer_handle;
     struct timer *watchdog;    /* systemd's watchdog, fed by the loop itself */
     struct timer *stop_timer;  /* stopping: checks whether the work is done */
+    struct diag *diag;         /* admin diagnostics (core/ops) */
     uint64_t stop_deadline;
     uint64_t watchdog_ms;
     uv_check_t commit_check;   /* commits the store batch each iteration */

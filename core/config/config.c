@@ -56,6 +56,9 @@ static const struct key keys[] = {
     {"http.listen", K_LISTEN, OFF(http.listen), "a \"host:port\" string", "127.0.0.1:8080"},
     {"admins", K_INT_LIST, OFF(admins), "a list of Telegram chat ids (integers)", "{}"},
     {"shutdown_timeout", K_SECONDS, OFF(shutdown_timeout), "a number of seconds", "10"},
+    {"admin.feed_down_after", K_SECONDS, OFF(admin.feed_down_after), "a number of seconds", "120"},
+    {"admin.repeat_after", K_SECONDS, OFF(admin.repeat_after), "a number of seconds", "3600"},
+    {"admin.memory_mb", K_POSINT, OFF(admin.memory_mb), "a positive integer (MB)", "1024"},
     {"log.level", K_LEVEL, OFF(log.level), "one of \"debug\", \"info\", \"warn\", \"error\"", "info"},
     {"log.format", K_FORMAT, OFF(log.json), "\"text\" or \"json\"", "text"},
     {"limits.pairs_per_preset", K_POSINT, OFF(limits.pairs_per_preset), "a positive integer", "50"},
@@ -66,7 +69,7 @@ static const struct key keys[] = {
 #define NKEYS (sizeof keys / sizeof keys[0])
 
 static const char *const sections[] = {"telegram", "exchange", "tls", "http", "log", "lua",
-                                       "limits"};
+                                       "limits", "admin"};
 
 static void set_str(char **dst, const char *v)
 {
@@ -110,6 +113,9 @@ void config_defaults(struct config *c)
     set_str(&c->scripts, "./scripts");
     set_str(&c->http.listen, "127.0.0.1:8080");
     c->shutdown_timeout = 10;
+    c->admin.feed_down_after = 120;
+    c->admin.repeat_after = 3600;
+    c->admin.memory_mb = 1024;
     c->log.level = LOG_INFO;
     c->limits.pairs_per_preset = 50;
     c->limits.presets_per_user = 10;

@@ -52,6 +52,11 @@ struct config {
     int nadmins;
     double shutdown_timeout;  /* seconds to flush the outbox on SIGTERM */
     struct {
+        double feed_down_after;   /* seconds the feed may be unwell before admins hear */
+        double repeat_after;      /* seconds between reminders of one problem */
+        long memory_mb;           /* resident memory above which admins are told */
+    } admin;
+    struct {
         enum log_level level;
         int json;
     } log;

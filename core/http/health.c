@@ -40,6 +40,14 @@ void health_set(struct health *h, const char *name, enum health_status st,
     snprintf(e->reason, sizeof e->reason, "%s", reason ? reason : "");
 }
 
+const struct health_entry *health_get(const struct health *h, const char *name)
+{
+    for (int i = 0; i < h->n; i++)
+        if (!strcmp(h->e[i].name, name))
+            return &h->e[i];
+    return NULL;
+}
+
 enum health_status health_overall(const struct health *h)
 {
     enum health_status worst = HEALTH_OK;

@@ -30,6 +30,8 @@ void health_set(struct health *h, const char *name, enum health_status st,
 /* Adds fields to a component's entry in /health (counters, progress). */
 void health_set_detail(struct health *h, const char *name, health_detail_fn fn, void *ud);
 enum health_status health_overall(const struct health *h);
+/* A component's entry, or NULL. */
+const struct health_entry *health_get(const struct health *h, const char *name);
 const char *health_name(enum health_status st);
 /* Writes {"status":..., "components":{...}} into a malloc'd string. */
 char *health_json(const struct health *h);

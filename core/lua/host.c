@@ -160,6 +160,7 @@ void lh_report(struct lh_host *h, struct lh_gen *gen, int script, const char *wh
         char *nl = strchr(s->last_error, '\n');
         if (nl)
             *nl = '\0';
+        h->last_stat = (int)(s - h->stats) + 1;
     }
     char line[4096];
     size_t j = 0;
@@ -176,6 +177,20 @@ void lh_report(struct lh_host *h, struct lh_gen *gen, int script, const char *wh
     }
     line[j] = '\0';
     log_error(&h->app->log, "scripts", "%s failed in %s: %s", what, name, line);
+}
+
+long lh_errors_total(struct lh_host *h)
+{
+    long n = 0;
+    for (int i = 0; i < h->nstats; i++)
+        n += h->stats[i].errors;
+    return n;
+}
+
+const char *lh_last_error(struct lh_host *h)
+{
+    return h->last_stat > 0 && h->last_stat <= h->nstats ? h->stats[h->last_stat - 1].last_error
+                                                         : "";
 }
 
 long lh_errors_of(struct lh_host *h, const char *script)

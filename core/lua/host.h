@@ -35,6 +35,9 @@ int lh_check(struct lh_host *h, FILE *out);
  * start. */
 int lh_spec_file(struct lh_host *h, const char *file, int *number, int *failed);
 
+/* Script errors since start, all scripts together, and the last one's text. */
+long lh_errors_total(struct lh_host *h);
+const char *lh_last_error(struct lh_host *h);
 /* Handlers running or waiting (on HTTP, a timer...). */
 int lh_running(struct lh_host *h);
 

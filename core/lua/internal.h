@@ -113,6 +113,7 @@ struct lh_host {
 
     struct lh_stat *stats;
     int nstats;
+    int last_stat;          /* 1 + the index of the script that failed last; 0: none */
     char reload_error[1024];
 
     void *spec;             /* spec runner state (spec.c) */

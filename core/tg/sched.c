@@ -837,6 +837,12 @@ void tg_sched_free(struct tg_sched *s)
     free(s);
 }
 
+uint64_t tg_sched_paused_ms(struct tg_sched *s)
+{
+    uint64_t now = app_now_ms(s->app);
+    return s->global_not_before > now ? s->global_not_before - now : 0;
+}
+
 long tg_sched_pending(struct tg_sched *s)
 {
     struct tg_sched_stats st;

@@ -77,6 +77,8 @@ void tg_sched_deactivate(struct tg_sched *s, int64_t chat, const char *why);
 int tg_sched_active(struct tg_sched *s, int64_t chat);
 
 void tg_sched_stats(struct tg_sched *s, struct tg_sched_stats *out);
+/* How long every send waits for Telegram's flood control (ms), or 0. */
+uint64_t tg_sched_paused_ms(struct tg_sched *s);
 /* Messages waiting, in flight included. */
 long tg_sched_pending(struct tg_sched *s);
 /* Replies queued from now on answer an update that arrived at `arrived`

@@ -1,0 +1,195 @@
+#include "ops/diag.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "lua/host.h"
+#include "market/feed.h"
+#include "store/store.h"
+#include "tg/bot.h"
+#include "tg/sched.h"
+
+#define CHECK_MS 2000
+#define ERRORS_QUIET_MS 600000   /* script errors "clear" after 10 quiet minutes */
+
+struct state {
+    int active, told;            /* wrong now; admins were told */
+    uint64_t since_ms, told_ms;  /* (monotonic) */
+};
+
+struct diag {
+    struct app *a;
+    struct timer *timer;
+    struct state st[DIAG_KINDS];
+    long script_errors;          /* the scripts' total at the last check */
+    uint64_t feed_wrong_ms;      /* the feed has not been ok since, or 0 */
+    uint64_t last_error_ms;
+    uint64_t sent;
+};
+
+static const char *const titles[DIAG_KINDS] = {
+    "Market data", "Scripts", "Script errors", "Telegram flood control", "Database", "Memory"};
+
+static void tell(struct diag *d, const char *text)
+{
+    struct app *a = d->a;
+    if (!a->tg)
+        return;
+    for (int i = 0; i < a->cfg.nadmins; i++)
+        if (tg_sched_send(tg_bot_sched(a->tg), a->cfg.admins[i], "sendMessage",
+                          "{\"parse_mode\":\"HTML\"}", text) == 0)
+            d->sent++;
+}
+
+/* One kind's state this check: wrong (with what) or not. */
+static void update(struct diag *d, enum diag_kind k, int wrong, const char *what)
+{
+    struct state *s = &d->st[k];
+    uint64_t now = app_now_ms(d->a), repeat = (uint64_t)(d->a->cfg.admin.repeat_after * 1000);
+    char text[700];
+    if (wrong) {
+        if (!s->active) {
+            s->active = 1;
+            s->since_ms = now;
+        }
+        if (!s->told || now - s->told_ms >= repeat) {
+            snprintf(text, sizeof text, "⚠️ <b>%s</b>%s: %s", titles[k],
+                     s->told ? " (still)" : "", what);
+            tell(d, text);
+            s->told = 1;
+            s->told_ms = now;
+        }
+        return;
+    }
+    if (s->active && s->told) {
+        snprintf(text, sizeof text, "✅ <b>%s</b>: cleared after %llu min", titles[k],
+                 (unsigned long long)((now - s->since_ms) / 60000));
+        tell(d, text);
+    }
+    s->active = s->told = 0;
+}
+
+static long rss_mb(void)
+{
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f && fscanf(f, "%ld %ld", &pages, &rss) != 2)
+        rss = 0;
+    if (f)
+        fclose(f);
+    return rss * (sysconf(_SC_PAGESIZE) / 1024) / 1024;
+}
+
+/* The reason, HTML-escaped (it may quote anything). */
+static void escaped(char *out, size_t size, const char *in)
+{
+    size_t k = 0;
+    for (; *in && k + 6 < size; in++) {
+        const char *e = *in == '<' ? "&lt;" : *in == '>' ? "&gt;" : *in == '&' ? "&amp;" : NULL;
+        if (e)
+            k += (size_t)snprintf(out + k, size - k, "%s", e);
+        else
+            out[k++] = *in;
+    }
+    out[k] = 0;
+}
+
+static void check(void *ud)
+{
+    struct diag *d = ud;
+    struct app *a = d->a;
+    d->timer = timers_add(&a->timers, app_now_ms(a) + CHECK_MS, check, d);
+    if (a->stopping)
+        return;
+    uint64_t now = app_now_ms(a);
+    char what[600];
+
+    /* the feed: told once it has been wrong for admin.feed_down_after */
+    if (a->cfg.exchange.enabled > 0)
+        feed_health(a, NULL);   /* (its entry is brought up to date when read) */
+    const struct health_entry *feed = health_get(&a->health, "exchange");
+    if (feed && feed->status != HEALTH_OK) {
+        if (!d->feed_wrong_ms)
+            d->feed_wrong_ms = now;
+        escaped(what, sizeof what, feed->reason);
+        if (now - d->feed_wrong_ms >= (uint64_t)(a->cfg.admin.feed_down_after * 1000))
+            update(d, DIAG_FEED, 1, what);
+    } else {
+        d->feed_wrong_ms = 0;
+        update(d, DIAG_FEED, 0, NULL);
+    }
+
+    const struct health_entry *sc = health_get(&a->health, "scripts");
+    escaped(what, sizeof what, sc ? sc->reason : "");
+    update(d, DIAG_SCRIPTS_LOAD, sc && sc->status != HEALTH_OK, what);
+
+    long errors = a->lua ? lh_errors_total(a->lua) : 0;
+    if (errors > d->script_errors) {
+        char last[512];
+        escaped(last, sizeof last, a->lua ? lh_last_error(a->lua) : "");
+        snprintf(what, sizeof what, "%ld new errors; the last: %s", errors - d->script_errors,
+                 last);
+        d->last_error_ms = now;
+        d->script_errors = errors;
+        update(d, DIAG_SCRIPT_ERRORS, 1, what);
+    } else if (d->st[DIAG_SCRIPT_ERRORS].active && now - d->last_error_ms >= ERRORS_QUIET_MS) {
+        update(d, DIAG_SCRIPT_ERRORS, 0, NULL);
+    }
+
+    uint64_t paused = a->tg ? tg_sched_paused_ms(tg_bot_sched(a->tg)) : 0;
+    snprintf(what, sizeof what, "Telegram asked the bot to wait %llu s before sending again",
+             (unsigned long long)(paused + 999) / 1000);
+    update(d, DIAG_FLOOD, paused > 0, what);
+
+    const char *err = a->store ? store_error(a->store) : NULL;
+    escaped(what, sizeof what, err ? err : "");
+    update(d, DIAG_STORE, err != NULL, what);
+
+    long mb = rss_mb(), limit = a->cfg.admin.memory_mb;
+    snprintf(what, sizeof what, "resident memory is %ld MB (admin.memory_mb = %ld)", mb, limit);
+    update(d, DIAG_MEMORY, limit > 0 && mb > limit, what);
+}
+
+#define RUN_SCOPE "ops"
+
+struct diag *diag_start(struct app *a)
+{
+    struct diag *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->a = a;
+    d->script_errors = a->lua ? lh_errors_total(a->lua) : 0;
+    /* "running" is written at start and removed at a clean stop: found at
+     * start, the previous run crashed (or was killed) */
+    char *was = NULL;
+    int crashed = a->store && store_kv_get(a->store, RUN_SCOPE, "running", &was) == 1;
+    free(was);
+    if (a->store) {
+        store_kv_set(a->store, RUN_SCOPE, "running", "1");
+        store_commit(a->store);
+    }
+    tell(d, crashed ? "🔄 <b>candlewatch restarted</b> after the previous run ended without a "
+                      "clean stop (a crash, kill -9 or power loss)"
+                    : "▶️ <b>candlewatch started</b>");
+    d->timer = timers_add(&a->timers, app_now_ms(a) + CHECK_MS, check, d);
+    return d;
+}
+
+void diag_free(struct diag *d)
+{
+    if (!d)
+        return;
+    if (d->timer)
+        timers_cancel(&d->a->timers, d->timer);
+    if (d->a->store)   /* a clean stop */
+        store_kv_set(d->a->store, RUN_SCOPE, "running", NULL);
+    free(d);
+}
+
+uint64_t diag_sent(const struct diag *d)
+{
+    return d ? d->sent : 0;
+}
