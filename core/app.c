@@ -284,7 +284,7 @@ static void route_health(void *ud, const struct http_request *rq, struct http_re
     out->content_type = "application/json";
 }
 
-static long rss_bytes(void)
+long app_rss_bytes(void)
 {
     long pages = 0, rss = 0;
     FILE *f = fopen("/proc/self/statm", "r");
@@ -305,7 +305,7 @@ char *app_metrics(struct app *a)
     prom_gauge(&p, "candlewatch_start_time_seconds", "When the process started (Unix time).",
                NULL, (double)a->started_ms / 1000);
     prom_gauge(&p, "candlewatch_resident_memory_bytes", "Resident memory.", NULL,
-               (double)rss_bytes());
+               (double)app_rss_bytes());
     market_metrics(&a->market, &p);
     if (a->cfg.exchange.enabled > 0)
         feed_metrics(a, &p);

@@ -70,6 +70,8 @@ struct app {
 uint64_t app_now_ms(struct app *a);
 /* Wall-clock milliseconds since the epoch (simulated in specs). */
 int64_t app_wall_ms(struct app *a);
+/* Resident memory of this process. */
+long app_rss_bytes(void);
 /* Everything /metrics shows, in the Prometheus text format (malloc'd). */
 char *app_metrics(struct app *a);
 

@@ -1107,6 +1107,28 @@ void alert_stats(struct alert_engine *e, struct alert_stats *out)
     *out = e->st;
 }
 
+size_t alert_users(struct alert_engine *e)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < e->per_user.cap; i++)
+        n += (intptr_t)e->per_user.vals[i] > 1;   /* (stored as presets + 1) */
+    return n;
+}
+
+size_t alert_chats(struct alert_engine *e, int64_t **out)
+{
+    struct i64map seen = {0};
+    size_t n = 0;
+    *out = malloc(sizeof **out * (e->nsubs ? e->nsubs : 1));
+    for (uint32_t i = 0; *out && i < e->nsubs; i++) {
+        const struct preset *p = e->subs[i];
+        if (p && !i64map_get(&seen, p->chat_id) && i64map_put(&seen, p->chat_id, (void *)1) == 0)
+            (*out)[n++] = p->chat_id;
+    }
+    i64map_free(&seen);
+    return n;
+}
+
 void alert_metrics(struct alert_engine *e, struct prom *p)
 {
     const struct alert_stats *s = &e->st;

@@ -132,6 +132,10 @@ void alert_stats(struct alert_engine *e, struct alert_stats *out);
 void alert_stats_json(struct alert_engine *e, struct jsonw *w);
 struct prom;
 void alert_metrics(struct alert_engine *e, struct prom *p);
+/* Users with at least one preset. */
+size_t alert_users(struct alert_engine *e);
+/* The chats with presets (*out malloc'd, each once). */
+size_t alert_chats(struct alert_engine *e, int64_t **out);
 /* Processes the queued events and every alert they fire, now (replays;
  * the loop does it by itself). */
 void alert_drain(struct alert_engine *e);

@@ -644,7 +644,22 @@ static int a_quiet(lua_State *L)
     return 1;
 }
 
+/* alerts.chats() -> {chat_id, ...}: every chat with a preset */
+static int a_chats(lua_State *L)
+{
+    int64_t *v = NULL;
+    size_t n = alert_chats(engine_of(L, "alerts.chats()"), &v);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushinteger(L, v[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    free(v);
+    return 1;
+}
+
 static const luaL_Reg funcs[] = {
+    {"chats", a_chats},
     {"pause", a_pause},     {"resume", a_resume}, {"paused", a_paused},
     {"set_quiet", a_set_quiet}, {"quiet", a_quiet},
     {"rule", a_rule},       {"save", a_save},     {"get", a_get},

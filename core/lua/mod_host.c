@@ -1,6 +1,13 @@
 /* host: the script host itself. */
 #include "lua/internal.h"
 
+#include "alert/engine.h"
+#include "http/health.h"
+#include "market/feed.h"
+#include "store/store.h"
+#include "tg/bot.h"
+#include "tg/sched.h"
+
 /* host.reload() -> nil    reloads all scripts on the next loop turn */
 static int h_reload(lua_State *L)
 {
@@ -35,8 +42,54 @@ static int h_script(lua_State *L)
     return 1;
 }
 
+static void field_num(lua_State *L, const char *k, double v)
+{
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static void field_health(lua_State *L, struct app *a, const char *k, const char *component)
+{
+    const struct health_entry *e = health_get(&a->health, component);
+    lua_pushstring(L, !e ? "off" : e->reason[0] ? e->reason : health_name(e->status));
+    lua_setfield(L, -2, k);
+}
+
+/* host.stats() -> {users =, presets =, subscriptions =, alerts_today =,
+ *   alerts_since_start =, queue =, queue_oldest_s =, feed =, telegram =,
+ *   memory_mb =, lua_kb =, uptime_s =}   for /admin stats; feed and
+ * telegram: "ok", or what is wrong */
+static int h_stats(lua_State *L)
+{
+    struct lh_host *h = lh_host_of(L);
+    struct app *a = h->app;
+    lua_createtable(L, 0, 12);
+    struct alert_stats st = {0};
+    if (a->alerts)
+        alert_stats(a->alerts, &st);
+    field_num(L, "users", a->alerts ? (double)alert_users(a->alerts) : 0);
+    field_num(L, "presets", (double)st.presets);
+    field_num(L, "subscriptions", (double)st.subscriptions);
+    field_num(L, "alerts_since_start", (double)st.fired);
+    int64_t now = app_wall_ms(a);
+    field_num(L, "alerts_today", a->store ? (double)store_alerts_since(a->store, now - now % 86400000) : 0);
+    struct tg_sched_stats ts = {0};
+    if (a->tg)
+        tg_sched_stats(tg_bot_sched(a->tg), &ts);
+    field_num(L, "queue", (double)ts.depth);
+    field_num(L, "queue_oldest_s", ts.oldest_s);
+    if (a->cfg.exchange.enabled > 0)
+        feed_health(a, NULL);
+    field_health(L, a, "feed", "exchange");
+    field_health(L, a, "telegram", "telegram");
+    field_num(L, "memory_mb", (double)app_rss_bytes() / 1048576.0);
+    field_num(L, "lua_kb", (double)h->mem_used / 1024.0);
+    field_num(L, "uptime_s", (double)(now - a->started_ms) / 1000.0);
+    return 1;
+}
+
 static const luaL_Reg funcs[] = {
-    {"reload", h_reload},         {"on_start", h_on_start},
+    {"reload", h_reload},         {"on_start", h_on_start},       {"stats", h_stats},
     {"generation", h_generation}, {"script", h_script},
     {NULL, NULL},
 };

@@ -366,6 +366,26 @@ static int s_health(lua_State *L)
     return 1;
 }
 
+/* spec.admins{chat_id, ...} -> nil    the config's admins from now on */
+static int s_admins(lua_State *L)
+{
+    struct config *c = &lh_host_of(L)->app->cfg;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer n = luaL_len(L, 1);
+    long long *v = calloc((size_t)(n > 0 ? n : 1), sizeof *v);
+    if (!v)
+        return luaL_error(L, "out of memory");
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_geti(L, 1, i);
+        v[i - 1] = (long long)luaL_checkinteger(L, -1);
+        lua_pop(L, 1);
+    }
+    free(c->admins);
+    c->admins = v;
+    c->nadmins = (int)n;
+    return 0;
+}
+
 /* spec.metrics() -> the /metrics text */
 static int s_metrics(lua_State *L)
 {
@@ -803,7 +823,7 @@ static const luaL_Reg funcs[] = {
     {"remove", s_remove},       {"reload", s_reload},
     {"timers", s_timers},       {"errors", s_errors},
     {"logs", s_logs},           {"clear_logs", s_clear_logs},   {"health", s_health},
-    {"metrics", s_metrics},
+    {"metrics", s_metrics},     {"admins", s_admins},
     {"limits", s_limits},       {"stub_http", s_stub_http},
     {"http_requests", s_http_requests},
     {"candle", s_candle},       {"ranking", s_ranking},

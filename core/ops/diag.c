@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "app.h"
 #include "lua/host.h"
@@ -72,17 +71,6 @@ static void update(struct diag *d, enum diag_kind k, int wrong, const char *what
     s->active = s->told = 0;
 }
 
-static long rss_mb(void)
-{
-    long pages = 0, rss = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f && fscanf(f, "%ld %ld", &pages, &rss) != 2)
-        rss = 0;
-    if (f)
-        fclose(f);
-    return rss * (sysconf(_SC_PAGESIZE) / 1024) / 1024;
-}
-
 /* The reason, HTML-escaped (it may quote anything). */
 static void escaped(char *out, size_t size, const char *in)
 {
@@ -148,7 +136,7 @@ static void check(void *ud)
     escaped(what, sizeof what, err ? err : "");
     update(d, DIAG_STORE, err != NULL, what);
 
-    long mb = rss_mb(), limit = a->cfg.admin.memory_mb;
+    long mb = app_rss_bytes() >> 20, limit = a->cfg.admin.memory_mb;
     snprintf(what, sizeof what, "resident memory is %ld MB (admin.memory_mb = %ld)", mb, limit);
     update(d, DIAG_MEMORY, limit > 0 && mb > limit, what);
 }

@@ -5,7 +5,7 @@
 
 enum {
     Q_PRESET_ADD, Q_PRESET_PUT, Q_PRESET_DEL, Q_PRESET_ALL, Q_FIRED_SET, Q_FIRED_ALL,
-    Q_FIRED_PRUNE, Q_FIRED_COUNT, Q_LOG_ADD, Q_LOG_STATS, Q_LOG_PRUNE, Q_LOG_DEL, Q_KV_SCOPE, Q_COUNT
+    Q_FIRED_PRUNE, Q_FIRED_COUNT, Q_LOG_ADD, Q_LOG_STATS, Q_LOG_PRUNE, Q_LOG_DEL, Q_LOG_SINCE, Q_KV_SCOPE, Q_COUNT
 };
 
 static const char *const sql[Q_COUNT] = {
@@ -36,6 +36,7 @@ static const char *const sql[Q_COUNT] = {
                     " FROM alert_log WHERE preset_id = ?1 AND fired_ms >= ?3",
     [Q_LOG_PRUNE] = "DELETE FROM alert_log WHERE fired_ms < ?1",
     [Q_LOG_DEL] = "DELETE FROM alert_log WHERE preset_id = ?1",
+    [Q_LOG_SINCE] = "SELECT count(*) FROM alert_log WHERE fired_ms >= ?1",
     [Q_KV_SCOPE] = "SELECT key, value FROM kv WHERE scope = ?1",
 };
 
@@ -161,6 +162,17 @@ static int count_row(sqlite3_stmt *st, void *ud)
 {
     *(long *)ud = (long)sqlite3_column_int64(st, 0);
     return 0;
+}
+
+long store_alerts_since(struct store *s, int64_t since_ms)
+{
+    long n = 0;
+    sqlite3_stmt *st = stmt(s, Q_LOG_SINCE);
+    if (st) {
+        sqlite3_bind_int64(st, 1, since_ms);
+        store_each_row(s, st, count_row, &n);
+    }
+    return n;
 }
 
 long store_fired_count(struct store *s, int64_t late_ms)

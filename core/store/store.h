@@ -121,6 +121,8 @@ int store_alert_stats(struct store *s, int64_t preset, int64_t day_start, int64_
                       long *day, long *week, int64_t *last_ms);
 /* Rows removed, or -1. */
 int store_alert_log_prune(struct store *s, int64_t before_ms);
+/* Alerts logged since since_ms (each chat's alert counts once per preset). */
+long store_alerts_since(struct store *s, int64_t since_ms);
 
 /* Removes a closed database's files (the file, its -wal and -shm). */
 void store_remove_files(const char *path);

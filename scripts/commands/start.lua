@@ -27,7 +27,8 @@ bot.command("help", "List the commands", function(ctx)
     lines[#lines + 1] = bot.fmt("/%s - %s", c.name, c.description)
   end
   if bot.is_admin(ctx.user.id) then
-    lines[#lines + 1] = "\n<b>For operators</b>\n/reload - reload the scripts"
+    lines[#lines + 1] = "\n<b>For operators</b>\n/reload - reload the scripts\n" ..
+      "/admin stats · /admin reload · /admin broadcast &lt;text&gt;"
   end
   ctx:reply(table.concat(lines, "\n"))
 end)
