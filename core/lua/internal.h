@@ -171,6 +171,8 @@ struct lh_task *lh_task_spawn(struct lh_host *h, struct lh_gen *g, int script, i
                               lh_task_done done, void *ud);
 /* Called by a binding just before lua_yield: the task now waits. */
 struct lh_task *lh_task_current(lua_State *L);
+/* The Telegram update a task handles: its log lines name it. */
+void lh_task_set_update(struct lh_task *t, int64_t update_id);
 /* Results for a waiting task are on its stack; queue it to resume. */
 void lh_task_wake(struct lh_task *t, int nargs);
 lua_State *lh_task_thread(struct lh_task *t);

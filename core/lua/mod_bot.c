@@ -241,9 +241,9 @@ static int queue_text(lua_State *L, const char *usage, const char *method, int64
     struct tg_bot *b = bot_of(L, usage);
     check_text(L, text, usage);
     char *params = message_params(L, opts, usage);
-    tg_sched_origin(tg_bot_sched(b), update_arrival(L, b, chat));
+    tg_sched_origin(tg_bot_sched(b), update_arrival(L, b, chat), lh_host_of(L)->app->log.update_id);
     int rc = tg_sched_send(tg_bot_sched(b), chat, method, params, text);
-    tg_sched_origin(tg_bot_sched(b), 0);
+    tg_sched_origin(tg_bot_sched(b), 0, 0);
     free(params);
     return queued(L, rc, chat);
 }
@@ -967,12 +967,14 @@ static int dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *js
     else
         lua_pushnil(L);
     /* the task takes the trampoline and its four arguments off the top */
-    if (!lh_task_spawn(h, g, reg->script, 4, run_done, r)) {
+    struct lh_task *t = lh_task_spawn(h, g, reg->script, 4, run_done, r);
+    if (!t) {
         luaL_unref(L, LUA_REGISTRYINDEX, r->ctx_ref);
         free(r);
         lua_settop(L, top);
         return -1;
     }
+    lh_task_set_update(t, update_id);
     lua_settop(L, top);
     return 0;
 }

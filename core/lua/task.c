@@ -34,6 +34,7 @@ struct lh_task {
     void *cancel_ud;
     struct lh_task *next_ready;
     struct lh_task *prev, *next;   /* all tasks of the host */
+    int64_t update_id;             /* the Telegram update it handles, or 0 */
 };
 
 static struct lh_task **all_tasks(struct lh_host *h)
@@ -143,6 +144,8 @@ static void task_resume(struct lh_task *t)
     t->started = 1;
     t->waiting = 0;
     lh_enter(h, t->co, ctx, &saved);
+    int64_t outer = h->app->log.update_id;   /* log lines name the update it handles */
+    h->app->log.update_id = t->update_id;
     int st = lua_resume(t->co, h->L, t->nargs, &nres);
     char msg[2048], err[4096] = "";
     if (st != LUA_OK && st != LUA_YIELD)   /* named while the context is current */
@@ -158,19 +161,20 @@ static void task_resume(struct lh_task *t)
     t->nargs = 0;
     if (st == LUA_YIELD) {
         lua_pop(t->co, nres);
-        if (!t->waiting) {
+        if (!t->waiting)
             task_fail(t, "coroutine.yield() in a handler: a handler waits only through host "
                          "calls such as http.get; use coroutines of your own to yield");
-            return;
-        }
-        t->state = TASK_WAITING;
+        else
+            t->state = TASK_WAITING;
+        h->app->log.update_id = outer;
         return;
     }
-    if (st != LUA_OK)
+    if (st != LUA_OK)   /* (still naming the update) */
         lh_report(h, t->gen, t->script, "handler", err);
     if (t->done)
         t->done(t->done_ud, t->co, st == LUA_OK, st == LUA_OK ? nres : 0,
                 st == LUA_OK ? NULL : err);
+    h->app->log.update_id = outer;
     /* What a handler wrote is durable once it returns, together with what
      * its done callback wrote (a Telegram update marked handled). */
     if (h->app->store)
@@ -237,4 +241,9 @@ int lh_running(struct lh_host *h)
     for (struct lh_task *t = h ? h->tasks : NULL; t; t = t->next)
         n++;
     return n;
+}
+
+void lh_task_set_update(struct lh_task *t, int64_t update_id)
+{
+    t->update_id = update_id;
 }

@@ -35,6 +35,7 @@ struct msg {
     int attempts, plain;
     uint64_t first_fail_ms;
     double origin;              /* replies: their update's arrival (hist_clock), or 0 */
+    int64_t update_id;          /* and its id, for the log lines about this message */
     struct part *parts;         /* a merged alert's pieces, in order; NULL */
     int nparts;                 /* (restored from the outbox: NULL, not merged into) */
 };
@@ -79,6 +80,7 @@ struct tg_sched {
     uint64_t last_429_log_ms;
     struct tg_sched_stats st;
     double origin;              /* the update being handled arrived then (hist_clock), or 0 */
+    int64_t origin_update;      /* and its id */
     struct hist reply_latency;  /* an update's arrival to its reply's delivery */
 };
 
@@ -415,6 +417,8 @@ static void on_sent(void *ud, const struct tg_result *r)
     uint64_t now = app_now_ms(s->app);
     c->inflight = 0;
     s->inflight--;
+    int64_t outer = s->app->log.update_id;   /* log lines about it name its update */
+    s->app->log.update_id = m->update_id;
     switch (r->outcome) {
     case TG_OK:
     case TG_NOT_MODIFIED:   /* the message already says this */
@@ -486,6 +490,7 @@ static void on_sent(void *ud, const struct tg_result *r)
                   "for a minute", r->description);
         break;
     }
+    s->app->log.update_id = outer;
     c->sending = NULL;   /* (kept: it waits at the head of its list) */
     if (c->inactive)
         drop_all(s, c);
@@ -601,6 +606,7 @@ int tg_sched_send(struct tg_sched *s, int64_t chat, const char *method, const ch
     m->queued_ms = app_wall_ms(s->app);
     m->key = key_of(s, TG_REPLY, 0, m->queued_ms);
     m->origin = s->origin;
+    m->update_id = s->origin_update;
     return enqueue(s, c, m);
 }
 
@@ -850,9 +856,10 @@ long tg_sched_pending(struct tg_sched *s)
     return st.depth;   /* (a message in flight is still at the head of its list) */
 }
 
-void tg_sched_origin(struct tg_sched *s, double arrived)
+void tg_sched_origin(struct tg_sched *s, double arrived, int64_t update_id)
 {
     s->origin = arrived;
+    s->origin_update = update_id;
 }
 
 void tg_sched_metrics(struct tg_sched *s, struct prom *p)

@@ -81,9 +81,10 @@ void tg_sched_stats(struct tg_sched *s, struct tg_sched_stats *out);
 uint64_t tg_sched_paused_ms(struct tg_sched *s);
 /* Messages waiting, in flight included. */
 long tg_sched_pending(struct tg_sched *s);
-/* Replies queued from now on answer an update that arrived at `arrived`
- * (hist_clock; 0: none), for the update-to-reply latency. */
-void tg_sched_origin(struct tg_sched *s, double arrived);
+/* Replies queued from now on answer update_id, which arrived at `arrived`
+ * (hist_clock; 0: none): for the update-to-reply latency, and so that log
+ * lines about them name the update. */
+void tg_sched_origin(struct tg_sched *s, double arrived, int64_t update_id);
 struct prom;
 /* The scheduler's and the Bot API client's metrics. */
 void tg_sched_metrics(struct tg_sched *s, struct prom *p);

@@ -61,6 +61,35 @@ static void timestamp(char *buf, size_t len)
     snprintf(buf + n, len - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
 }
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* 1: a repeat to count, not print.  Otherwise the number counted since the
+ * last one printed goes into *before. */
+static int repeated(struct logger *lg, const char *component, const char *msg, long *before)
+{
+    uint64_t h = 1469598103934665603ull;   /* FNV-1a of component and text */
+    for (const char *p = component; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    for (const char *p = msg; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    uint64_t now = mono_ms();
+    struct log_repeat *slot = &lg->repeats[h % LOG_REPEAT_SLOTS];
+    *before = 0;
+    if (slot->hash == h && now - slot->at_ms < LOG_REPEAT_MS) {
+        slot->suppressed++;
+        return 1;
+    }
+    if (slot->hash == h)
+        *before = slot->suppressed;
+    *slot = (struct log_repeat){h, now, 0};
+    return 0;
+}
+
 void log_vmsg(struct logger *lg, enum log_level lv, const char *component,
               const char *fmt, va_list ap)
 {
@@ -73,6 +102,14 @@ void log_vmsg(struct logger *lg, enum log_level lv, const char *component,
         lg->capture(lg->capture_ud, lv, component, msg);
     if (lv < lg->level || !lg->out)
         return;
+    long before = 0;
+    if (lv >= LOG_WARN && repeated(lg, component, msg, &before))
+        return;
+    if (before) {
+        size_t n = strlen(msg);
+        snprintf(msg + n, sizeof msg - n, " (and %ld times more in the last %d s)", before,
+                 LOG_REPEAT_MS / 1000);
+    }
     char ts[40];
     timestamp(ts, sizeof ts);
     if (lg->json) {
@@ -82,10 +119,15 @@ void log_vmsg(struct logger *lg, enum log_level lv, const char *component,
         jsonw_kv_str(&w, "ts", ts);
         jsonw_kv_str(&w, "level", level_names[lv]);
         jsonw_kv_str(&w, "component", component);
+        if (lg->update_id)
+            jsonw_kv_int(&w, "update", lg->update_id);
         jsonw_kv_str(&w, "msg", msg);
         jsonw_obj_close(&w);
         fprintf(lg->out, "%s\n", jsonw_str(&w));
         jsonw_free(&w);
+    } else if (lg->update_id) {
+        fprintf(lg->out, "%s %-5s %s: [update %lld] %s\n", ts, level_names[lv], component,
+                (long long)lg->update_id, msg);
     } else {
         fprintf(lg->out, "%s %-5s %s: %s\n", ts, level_names[lv], component, msg);
     }

@@ -9,12 +9,23 @@
 #define CW_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 typedef void (*log_capture_fn)(void *ud, enum log_level lv, const char *component,
                                const char *msg);
+
+/* Warnings and errors repeated word for word within LOG_REPEAT_MS are
+ * counted, not printed; the next one printed says how many there were. */
+#define LOG_REPEAT_MS 60000
+#define LOG_REPEAT_SLOTS 32
+
+struct log_repeat {
+    uint64_t hash, at_ms;
+    long suppressed;
+};
 
 struct logger {
     enum log_level level;
@@ -23,6 +34,8 @@ struct logger {
     char secret[256];         /* masked as "***" wherever it appears */
     log_capture_fn capture;   /* optional second sink (spec runner) */
     void *capture_ud;
+    int64_t update_id;        /* the Telegram update being handled (0: none): on each line */
+    struct log_repeat repeats[LOG_REPEAT_SLOTS];
 };
 
 void log_init(struct logger *lg);

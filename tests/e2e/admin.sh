@@ -36,6 +36,7 @@ wait_for 15 sh -c "curl -s '$TG/control/texts?chat=$A' | grep -q 'Script errors'
   && pass "a failing script is reported" || fail "a failing script is reported" "$(admin)"
 like "$(admin)" 'kaboom <here>' "with its error (escaped for HTML, shown as written)"
 unlike "$(tg_texts $U)" 'kaboom|Market data|started' "users hear none of it"
+like "$(grep kaboom "$T/log" | head -1)" 'scripts: \[update [0-9]+\] .*kaboom' "the error's log line names the update it handled"
 
 kill -9 "$BOT_PID"; wait "$BOT_PID" 2>/dev/null; BOT_PID=""
 start_bot || exit 1

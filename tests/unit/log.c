@@ -15,6 +15,12 @@ static void grab(void *ud, enum log_level lv, const char *c, const char *msg)
     snprintf(last, sizeof last, "%s", msg);
 }
 
+static void count_capture(void *ud, enum log_level lv, const char *component, const char *msg)
+{
+    (void)lv, (void)component, (void)msg;
+    (*(int *)ud)++;
+}
+
 int main(void)
 {
     const char *token = "123456:AAE-secret_Token";
@@ -55,6 +61,42 @@ int main(void)
     log_info(&lg, "x", "hidden");
     fflush(lg.out);
     is_int(len, before, "lines below the level are not written");
+
+    /* the update being handled is on every line, text and JSON */
+    lg.update_id = 4242;
+    log_error(&lg, "scripts", "handler failed");
+    fflush(lg.out);
+    ok(strstr(buf + before, "\"update\":4242") != NULL, "a JSON line names the update");
+    lg.json = 0;
+    before = len;
+    log_error(&lg, "scripts", "handler failed again");
+    fflush(lg.out);
+    ok(strstr(buf + before, "scripts: [update 4242] handler failed again") != NULL,
+       "so does a text line: %s", buf + before);
+    lg.update_id = 0;
+
+    /* an error repeated word for word is counted, not printed */
+    before = len;
+    int captured = 0;
+    lg.capture = count_capture;
+    lg.capture_ud = &captured;
+    for (int i = 0; i < 50; i++)
+        log_error(&lg, "market", "connection %d lost", 3);
+    fflush(lg.out);
+    int lines = 0;
+    for (const char *p = buf + before; (p = strstr(p, "connection 3 lost")); p++)
+        lines++;
+    is_int(lines, 1, "50 identical errors print one line");
+    is_int(captured, 50, "(a capture sink still sees each)");
+    log_error(&lg, "market", "connection %d lost", 4);
+    fflush(lg.out);
+    ok(strstr(buf + before, "connection 4 lost") != NULL, "a different one is printed");
+    for (int i = 0; i < LOG_REPEAT_SLOTS; i++)   /* as if the minute had passed */
+        lg.repeats[i].at_ms = 0;
+    log_error(&lg, "market", "connection %d lost", 3);
+    fflush(lg.out);
+    ok(strstr(buf + before, "connection 3 lost (and 49 times more in the last 60 s)") != NULL,
+       "after the window it is printed again with the count");
     fclose(lg.out);
     free(buf);
     return done();
