@@ -164,26 +164,26 @@ static int count_row(sqlite3_stmt *st, void *ud)
     return 0;
 }
 
-long store_alerts_since(struct store *s, int64_t since_ms)
+/* A count(*) query q with one integer parameter; 0 on error. */
+static long count_of(struct store *s, int q, int64_t arg)
 {
     long n = 0;
-    sqlite3_stmt *st = stmt(s, Q_LOG_SINCE);
+    sqlite3_stmt *st = stmt(s, q);
     if (st) {
-        sqlite3_bind_int64(st, 1, since_ms);
+        sqlite3_bind_int64(st, 1, arg);
         store_each_row(s, st, count_row, &n);
     }
     return n;
 }
 
+long store_alerts_since(struct store *s, int64_t since_ms)
+{
+    return count_of(s, Q_LOG_SINCE, since_ms);
+}
+
 long store_fired_count(struct store *s, int64_t late_ms)
 {
-    long n = 0;
-    sqlite3_stmt *st = stmt(s, Q_FIRED_COUNT);
-    if (st) {
-        sqlite3_bind_int64(st, 1, late_ms);
-        store_each_row(s, st, count_row, &n);
-    }
-    return n;
+    return count_of(s, Q_FIRED_COUNT, late_ms);
 }
 
 static int prune(struct store *s, int q, int64_t before)
