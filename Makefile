@@ -111,6 +111,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 # each target links only the pure parsing code it exercises
 FUZZ_LINK_kline := core/market/candles.c core/market/interval.c core/market/kline.c core/market/symbols.c
 FUZZ_LINK_ws := core/net/ws.c
+FUZZ_LINK_tg_answer := core/tg/answer.c
 
 build-fuzz/%: tests/fuzz/%.c
 	@mkdir -p build-fuzz

@@ -1,6 +1,7 @@
 #include "tg/api.h"
 
 #include "metrics/prom.h"
+#include "tg/answer.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -49,72 +50,17 @@ void tg_api_free(struct tg_api *a)
     a->base = NULL;
 }
 
-static int contains(const char *s, const char *needle)
-{
-    return s && strstr(s, needle) != NULL;
-}
-
-/* Error texts are not documented and change: match on substrings. */
-static enum tg_outcome classify(long status, const char *desc)
-{
-    if (status == 429)
-        return TG_RETRY_AFTER;
-    if (status >= 500 || status == 0)
-        return TG_TRANSIENT;
-    if (status == 401 || status == 404)
-        return TG_UNAUTHORIZED;
-    if (status == 409)
-        return TG_CONFLICT;
-    if (status == 403)
-        return TG_GONE;
-    if (status == 400) {
-        if (contains(desc, "message is not modified"))
-            return TG_NOT_MODIFIED;
-        if (contains(desc, "can't parse entities") || contains(desc, "can't find end"))
-            return TG_PARSE_ERROR;
-        if (contains(desc, "chat not found") || contains(desc, "user is deactivated") ||
-            contains(desc, "bot was kicked"))
-            return TG_GONE;
-        return TG_BAD_REQUEST;
-    }
-    return TG_TRANSIENT;
-}
-
 static void done(void *ud, const struct httpc_resp *resp)
 {
     struct tg_call *c = ud;
     struct tg_result r;
-    memset(&r, 0, sizeof r);
     cJSON *json = NULL;
     if (resp->err) {
+        memset(&r, 0, sizeof r);
         r.outcome = TG_TRANSIENT;
         snprintf(r.description, sizeof r.description, "no answer: %s", resp->err);
     } else {
-        r.status = resp->status;
-        json = cJSON_ParseWithLength(resp->body, resp->body_len);
-        const cJSON *ok = cJSON_GetObjectItemCaseSensitive(json, "ok");
-        const cJSON *desc = cJSON_GetObjectItemCaseSensitive(json, "description");
-        if (cJSON_IsString(desc))
-            snprintf(r.description, sizeof r.description, "%s", desc->valuestring);
-        if (!cJSON_IsBool(ok)) {
-            /* a proxy's error page, a truncated body: not Telegram's answer */
-            r.outcome = TG_TRANSIENT;
-            snprintf(r.description, sizeof r.description, "HTTP %ld without a Bot API answer",
-                     resp->status);
-        } else if (cJSON_IsTrue(ok) && resp->status == 200) {
-            r.outcome = TG_OK;
-            r.result = cJSON_GetObjectItemCaseSensitive(json, "result");
-        } else {
-            const cJSON *code = cJSON_GetObjectItemCaseSensitive(json, "error_code");
-            long status = cJSON_IsNumber(code) ? (long)code->valuedouble : resp->status;
-            r.outcome = classify(status, r.description);
-            const cJSON *ra = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(json, "parameters"), "retry_after");
-            if (cJSON_IsNumber(ra) && ra->valuedouble > 0)
-                r.retry_after = (long)ra->valuedouble;
-            if (r.outcome == TG_RETRY_AFTER && r.retry_after <= 0)
-                r.retry_after = 1;   /* a 429 without the field: wait a little */
-        }
+        json = tg_answer_parse(resp->status, resp->body, resp->body_len, &r);
     }
     if (r.outcome != TG_OK && r.outcome != TG_NOT_MODIFIED)
         c->api->failures++;

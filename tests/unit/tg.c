@@ -4,6 +4,9 @@
 #include <stdlib.h>
 
 #include "tap.h"
+#include "tg/answer.h"
+#include <cJSON.h>
+#include <string.h>
 #include "tg/bucket.h"
 #include "tg/text.h"
 #include "util/i64map.h"
@@ -67,5 +70,28 @@ int main(void)
     is_int(m.n, 1500, "and counted");
     ok(i64map_del(&m, 0) == NULL, "removing an absent id finds nothing");
     i64map_free(&m);
+
+    /* Bot API answers, including hostile numbers (a cast of 1e300 to long
+     * was undefined behaviour before the values were clamped) */
+    struct tg_result r;
+    const char *a429 = "{\"ok\":false,\"error_code\":429,\"description\":\"Too Many Requests: "
+                       "retry after 7\",\"parameters\":{\"retry_after\":7}}";
+    cJSON *j = tg_answer_parse(429, a429, strlen(a429), &r);
+    ok(r.outcome == TG_RETRY_AFTER && r.retry_after == 7, "a 429 with retry_after 7");
+    cJSON_Delete(j);
+    const char *huge = "{\"ok\":false,\"error_code\":1e300,\"parameters\":{\"retry_after\":-1e300}}";
+    j = tg_answer_parse(400, huge, strlen(huge), &r);
+    ok(r.outcome == TG_TRANSIENT && r.retry_after == 0, "absurd numbers are clamped, not cast");
+    cJSON_Delete(j);
+    const char *ra = "{\"ok\":false,\"error_code\":429,\"parameters\":{\"retry_after\":1e300}}";
+    j = tg_answer_parse(429, ra, strlen(ra), &r);
+    ok(r.outcome == TG_RETRY_AFTER && r.retry_after == 86400 * 365, "a huge retry_after is capped");
+    cJSON_Delete(j);
+    j = tg_answer_parse(502, "<html>Bad Gateway</html>", 24, &r);
+    ok(r.outcome == TG_TRANSIENT && j == NULL, "a proxy's page is transient");
+    const char *okb = "{\"ok\":true,\"result\":{\"message_id\":5}}";
+    j = tg_answer_parse(200, okb, strlen(okb), &r);
+    ok(r.outcome == TG_OK && cJSON_IsObject(r.result), "ok, with the result");
+    cJSON_Delete(j);
     return done();
 }
