@@ -2,6 +2,7 @@
 
 #include <cJSON.h>
 #include <libwebsockets.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1035,6 +1036,24 @@ void feed_health(struct app *a, struct jsonw *w)
     jsonw_obj_open(w);
     for (int d = 1; d < KD_COUNT; d++)
         jsonw_kv_int(w, kline_drop_name(d), (long long)m->n.dropped[d]);
+    jsonw_obj_close(w);
+    /* each connection, by its id: which one is unwell, and how */
+    static const char *const states[] = {"waiting", "connecting", "open", "closed"};
+    jsonw_key(w, "by_connection");
+    jsonw_obj_open(w);
+    for (int i = 0; f && i < f->nconns; i++) {
+        const struct conn *c = f->conns[i];
+        char id[16];
+        snprintf(id, sizeof id, "%d", c->id);
+        jsonw_key(w, id);
+        jsonw_obj_open(w);
+        jsonw_kv_str(w, "state", states[c->state]);
+        jsonw_key(w, "live");
+        jsonw_bool(w, conn_live(a, c));
+        jsonw_kv_int(w, "streams", (long long)c->nsyms * f->niv);
+        jsonw_kv_int(w, "ms_since_data", c->last_frame ? app_wall_ms(a) - c->last_frame : -1);
+        jsonw_obj_close(w);
+    }
     jsonw_obj_close(w);
 }
 

@@ -12,6 +12,8 @@ start_bot || { fail "the bot starts"; finish; exit 1; }
 
 live3() { [ "$(json_num "$(get /health)" live)" = 3 ]; }
 wait_for 30 live3 && pass "three connections are live" || fail "three connections are live" "$(get /health)"
+like "$(get /health)" '"by_connection":\{"[0-9]+":\{"state":"open","live":true,"streams":[0-9]+,"ms_since_data":[0-9]+\}' \
+  "/health shows each connection: state, live, streams, time since data"
 # streams per stand-in connection, sorted ("24,48,48")
 split() { fake /control/stats | grep -o '"streams_per_connection":\[[0-9,]*\]' | grep -o '[0-9][0-9]*' | sort -n | paste -sd, -; }
 split_is() { [ "$(split)" = "$1" ]; }
