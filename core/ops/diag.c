@@ -10,6 +10,7 @@
 #include "store/store.h"
 #include "tg/bot.h"
 #include "tg/sched.h"
+#include "tg/text.h"
 
 #define CHECK_MS 2000
 #define ERRORS_QUIET_MS 600000   /* script errors "clear" after 10 quiet minutes */
@@ -71,20 +72,6 @@ static void update(struct diag *d, enum diag_kind k, int wrong, const char *what
     s->active = s->told = 0;
 }
 
-/* The reason, HTML-escaped (it may quote anything). */
-static void escaped(char *out, size_t size, const char *in)
-{
-    size_t k = 0;
-    for (; *in && k + 6 < size; in++) {
-        const char *e = *in == '<' ? "&lt;" : *in == '>' ? "&gt;" : *in == '&' ? "&amp;" : NULL;
-        if (e)
-            k += (size_t)snprintf(out + k, size - k, "%s", e);
-        else
-            out[k++] = *in;
-    }
-    out[k] = 0;
-}
-
 static void check(void *ud)
 {
     struct diag *d = ud;
@@ -102,7 +89,7 @@ static void check(void *ud)
     if (feed && feed->status != HEALTH_OK) {
         if (!d->feed_wrong_ms)
             d->feed_wrong_ms = now;
-        escaped(what, sizeof what, feed->reason);
+        tg_text_escape(what, sizeof what, feed->reason);
         if (now - d->feed_wrong_ms >= (uint64_t)(a->cfg.admin.feed_down_after * 1000))
             update(d, DIAG_FEED, 1, what);
     } else {
@@ -111,13 +98,13 @@ static void check(void *ud)
     }
 
     const struct health_entry *sc = health_get(&a->health, "scripts");
-    escaped(what, sizeof what, sc ? sc->reason : "");
+    tg_text_escape(what, sizeof what, sc ? sc->reason : "");
     update(d, DIAG_SCRIPTS_LOAD, sc && sc->status != HEALTH_OK, what);
 
     long errors = a->lua ? lh_errors_total(a->lua) : 0;
     if (errors > d->script_errors) {
         char last[512];
-        escaped(last, sizeof last, a->lua ? lh_last_error(a->lua) : "");
+        tg_text_escape(last, sizeof last, a->lua ? lh_last_error(a->lua) : "");
         snprintf(what, sizeof what, "%ld new errors; the last: %s", errors - d->script_errors,
                  last);
         d->last_error_ms = now;
@@ -133,7 +120,7 @@ static void check(void *ud)
     update(d, DIAG_FLOOD, paused > 0, what);
 
     const char *err = a->store ? store_error(a->store) : NULL;
-    escaped(what, sizeof what, err ? err : "");
+    tg_text_escape(what, sizeof what, err ? err : "");
     update(d, DIAG_STORE, err != NULL, what);
 
     long mb = app_rss_bytes() >> 20, limit = a->cfg.admin.memory_mb;

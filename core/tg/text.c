@@ -93,3 +93,22 @@ char *tg_text_plain(const char *html)
     *o = '\0';
     return out;
 }
+
+void tg_text_escape(char *out, size_t size, const char *in)
+{
+    size_t k = 0;
+    if (!size)
+        return;
+    for (; *in; in++) {
+        const char *e = *in == '<' ? "&lt;" : *in == '>' ? "&gt;" : *in == '&' ? "&amp;" : NULL;
+        size_t n = e ? strlen(e) : 1;
+        if (k + n >= size)
+            break;
+        if (e)
+            memcpy(out + k, e, n);
+        else
+            out[k] = *in;
+        k += n;
+    }
+    out[k] = 0;
+}

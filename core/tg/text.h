@@ -12,5 +12,8 @@ size_t tg_text_chars(const char *s);
  * knows decoded.  For resending a message whose HTML was refused.
  * malloc'd; NULL when out of memory. */
 char *tg_text_plain(const char *html);
+/* in with <, > and & escaped for an HTML message, into out (cut short to
+ * fit size, never inside an entity). */
+void tg_text_escape(char *out, size_t size, const char *in);
 
 #endif

@@ -93,5 +93,10 @@ int main(void)
     j = tg_answer_parse(200, okb, strlen(okb), &r);
     ok(r.outcome == TG_OK && cJSON_IsObject(r.result), "ok, with the result");
     cJSON_Delete(j);
+    char esc[16];
+    tg_text_escape(esc, sizeof esc, "a<b & c>d");
+    is_str(esc, "a&lt;b &amp; c", "escaped, cut short before an entity that would not fit");
+    tg_text_escape(esc, sizeof esc, "x<y");
+    is_str(esc, "x&lt;y", "escaped");
     return done();
 }
