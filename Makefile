@@ -85,6 +85,12 @@ $(BUILD)/tests/fakes/fake_telegram: tests/fakes/fake_telegram.c tests/fakes/tg_h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_telegram.c tests/fakes/tg_html.c $(PKG_LIBS) $(LDLIBS)
 
+# A full or read-only disk on demand, preloaded into the bot by the fault tests.
+TOOL_BIN += $(BUILD)/tests/fakes/faultfs.so
+$(BUILD)/tests/fakes/faultfs.so: tests/fakes/faultfs.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -std=c11 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
+
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBOBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIBOBJ) $(PKG_LIBS) $(LDLIBS)

@@ -89,6 +89,17 @@ static void batch_opened(void *ud)
         uv_idle_start(&a->commit_idle, on_idle);
 }
 
+/* A batch ended: messages waiting for it may go, or, when it was lost,
+ * what they said about it is taken back. */
+static void batch_ended(void *ud, uint64_t id, int ok, int user_data)
+{
+    struct app *a = ud;
+    if (a->tg)
+        tg_sched_batch_end(tg_bot_sched(a->tg), id, ok, user_data);
+    if (!ok && a->alerts)
+        alert_engine_batch_lost(a->alerts, id);
+}
+
 int app_init(struct app *a, int simulated)
 {
     a->simulated = simulated;
@@ -131,6 +142,7 @@ int app_open_store(struct app *a)
     }
     health_set(&a->health, "store", HEALTH_OK, NULL);
     store_on_batch(a->store, batch_opened, a);
+    store_on_end(a->store, batch_ended, a);
     if (!a->simulated)   /* every mode commits at the end of each loop turn */
         uv_check_start(&a->commit_check, on_check);
     if (!(a->alerts = alert_engine_new(a))) {

@@ -92,6 +92,11 @@ struct alert_engine {
     struct match *scratch;
     size_t nscratch, capscratch;
     struct fanout *fanouts, *fanouts_tail;
+    struct {                     /* presets written in the open store batch */
+        uint64_t batch;
+        int64_t *ids;
+        size_t n, cap;
+    } touched;
     struct alert_stats st;
 };
 
@@ -317,6 +322,54 @@ static int adopt(struct alert_engine *e, struct preset *p)
     return 0;
 }
 
+/* Out of memory and the index (not the store). */
+static void forget(struct alert_engine *e, struct preset *p)
+{
+    unindex(e, p);
+    e->subs[p->sub] = NULL;
+    i64map_del(&e->by_id, p->id);
+    add_user(e, p->user_id, -1);
+    e->st.presets--;
+    preset_free(p);
+}
+
+/* p takes old's place: same subscription id, new settings. */
+static void replace(struct alert_engine *e, struct preset *old, struct preset *p)
+{
+    resolve_symbols(e, p);
+    unindex(e, old);
+    p->sub = old->sub;
+    e->subs[p->sub] = p;
+    i64map_put(&e->by_id, p->id, p);
+    p->rule_slot = rule_slot(e, p->rule, 1);
+    preset_free(old);
+    reindex(e, p);
+}
+
+/* The preset was written in the open batch: if the batch is lost, memory
+ * must follow the database back (alert_engine_batch_lost). */
+static void touch(struct alert_engine *e, int64_t id)
+{
+    struct store *st = e->app->store;
+    uint64_t batch = st ? store_batch_id(st) : 0;
+    if (!batch)
+        return;
+    store_batch_user_data(st);
+    if (e->touched.batch != batch) {
+        e->touched.batch = batch;
+        e->touched.n = 0;
+    }
+    if (e->touched.n == e->touched.cap) {
+        size_t cap = e->touched.cap ? e->touched.cap * 2 : 16;
+        int64_t *v = realloc(e->touched.ids, sizeof *v * cap);
+        if (!v)
+            return;
+        e->touched.ids = v;
+        e->touched.cap = cap;
+    }
+    e->touched.ids[e->touched.n++] = id;
+}
+
 const char *alert_rule_name(struct alert_engine *e, int rule)
 {
     return rule >= 0 && rule < e->nrules ? e->rules[rule].name : "";
@@ -445,15 +498,9 @@ int alert_preset_save(struct alert_engine *e, struct preset *in, char *err, size
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (old) {   /* same subscription id, new settings */
-        resolve_symbols(e, p);
-        unindex(e, old);
-        p->sub = old->sub;
-        e->subs[p->sub] = p;
-        i64map_put(&e->by_id, p->id, p);
-        p->rule_slot = rule_slot(e, p->rule, 1);
-        preset_free(old);
-        reindex(e, p);
+    touch(e, p->id);
+    if (old) {
+        replace(e, old, p);
         return 0;
     }
     return adopt(e, p);
@@ -464,15 +511,41 @@ int alert_preset_delete(struct alert_engine *e, int64_t id)
     struct preset *p = i64map_get(&e->by_id, id);
     if (!p || !e->subs[p->sub])
         return -1;
-    unindex(e, p);
-    e->subs[p->sub] = NULL;
-    i64map_del(&e->by_id, id);
-    add_user(e, p->user_id, -1);
-    if (e->app->store)
-        store_preset_delete(e->app->store, id);
-    e->st.presets--;
-    preset_free(p);
+    /* refused while the database fails: it would come back at the restart */
+    if (e->app->store && store_preset_delete(e->app->store, id) != 0)
+        return -2;
+    touch(e, id);
+    forget(e, p);
     return 0;
+}
+
+/* ---- a lost store batch: memory goes back to what the database holds ---- */
+
+static int resync_row(void *ud, const struct store_preset *row)
+{
+    struct alert_engine *e = ud;
+    struct preset *p = preset_from_row(row), *old = i64map_get(&e->by_id, row->id);
+    if (p && old)
+        replace(e, old, p);
+    else if (p && adopt(e, p) != 0)
+        preset_free(p);
+    return 1;
+}
+
+void alert_engine_batch_lost(struct alert_engine *e, uint64_t batch)
+{
+    if (e->touched.batch != batch)
+        return;
+    for (size_t i = 0; i < e->touched.n; i++) {
+        int64_t id = e->touched.ids[i];
+        struct preset *p = i64map_get(&e->by_id, id);
+        if (p)   /* (put back below if the database still has it) */
+            forget(e, p);
+        store_preset_get(e->app->store, id, resync_row, e);
+    }
+    log_warn(&e->app->log, "alerts", "%zu preset changes were not saved (the database "
+             "failed); their users were told", e->touched.n);
+    e->touched.n = 0;
 }
 
 const struct preset *alert_preset_get(struct alert_engine *e, int64_t id)
@@ -1064,6 +1137,7 @@ void alert_engine_free(struct alert_engine *e)
 {
     if (!e)
         return;
+    free(e->touched.ids);
     if (e->drain_timer)
         timers_cancel(&e->app->timers, e->drain_timer);
     if (e->prune_timer)

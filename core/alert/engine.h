@@ -102,7 +102,11 @@ const char *alert_rule_name(struct alert_engine *e, int rule);
 /* Validates and stores a preset (p->id 0: a new one), then indexes it.
  * 0, or -1 with a message for the user in err. */
 int alert_preset_save(struct alert_engine *e, struct preset *p, char *err, size_t errlen);
+/* 0, -1 no such preset, -2 the database failed (nothing changed). */
 int alert_preset_delete(struct alert_engine *e, int64_t id);
+/* Store batch `batch` was lost: the presets it wrote go back to what the
+ * database holds. */
+void alert_engine_batch_lost(struct alert_engine *e, uint64_t batch);
 const struct preset *alert_preset_get(struct alert_engine *e, int64_t id);
 /* A user's presets, oldest first: fills out (up to max), returns the count. */
 int alert_presets_of(struct alert_engine *e, int64_t user, const struct preset **out, int max);

@@ -490,7 +490,10 @@ static int a_delete(lua_State *L)
     static const char usage[] = "alerts.delete(id)";
     lua_Integer id = luaL_checkinteger(L, 1);
     lh_require_phase(L, usage, LH_PHASE_HANDLER);
-    if (alert_preset_delete(engine_of(L, usage), id) != 0) {
+    int rc = alert_preset_delete(engine_of(L, usage), id);
+    if (rc == -2)   /* raised, like store.set: no handler may go on to say "deleted" */
+        return luaL_error(L, "alerts.delete: the database failed, nothing was deleted");
+    if (rc != 0) {
         luaL_pushfail(L);
         lua_pushliteral(L, "No such preset.");
         return 2;

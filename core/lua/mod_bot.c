@@ -689,7 +689,14 @@ struct run {
     int64_t update_id, chat_id;
     int ctx_ref;
     char state_key[48];
+    char *state_was;   /* the stored state's JSON, or NULL */
 };
+
+static void run_free(struct run *r)
+{
+    free(r->state_was);
+    free(r);
+}
 
 /* Saves ctx.state (protected: encoding may hit the memory limit). */
 static int save_state(lua_State *L)
@@ -704,13 +711,16 @@ static int save_state(lua_State *L)
         empty = !lua_next(L, -2);
         lua_settop(L, 3);
     }
-    if (empty) {
-        store_kv_set(st, STATE_SCOPE, r->state_key, NULL);
+    char *json = empty ? NULL : encode(L, 3);
+    if (json ? r->state_was && !strcmp(json, r->state_was) : !r->state_was) {
+        free(json);   /* unchanged: nothing to write, nothing its reply depends on */
         return 0;
     }
-    char *json = encode(L, 3);
-    store_kv_set(st, STATE_SCOPE, r->state_key, json);
+    int rc = store_kv_set(st, STATE_SCOPE, r->state_key, json);
     free(json);
+    if (rc != 0)
+        return luaL_error(L, "%s", store_error(st) ? store_error(st) : "the database failed");
+    store_batch_user_data(st);   /* the step its reply speaks of */
     return 0;
 }
 
@@ -722,7 +732,7 @@ static void run_done(void *ud, lua_State *co, int ok, int nres, const char *err)
     lua_State *L = h->L;
     if (!co) {   /* shutdown: the update stays in the inbox for the next start */
         luaL_unref(L, LUA_REGISTRYINDEX, r->ctx_ref);
-        free(r);
+        run_free(r);
         return;
     }
     struct tg_bot *b = h->app->tg;
@@ -738,6 +748,10 @@ static void run_done(void *ud, lua_State *co, int ok, int nres, const char *err)
             log_error(&h->app->log, "telegram", "chat %lld: the conversation state was not "
                       "saved: %s", (long long)r->chat_id, lua_tostring(L, -1));
             lua_pop(L, 1);
+            /* its reply asked for the next step, which is not where the
+             * chat is: taken back */
+            if (b)
+                tg_sched_retract(tg_bot_sched(b), r->chat_id, r->update_id);
         }
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, r->ctx_ref);
@@ -751,7 +765,7 @@ static void run_done(void *ud, lua_State *co, int ok, int nres, const char *err)
     luaL_unref(L, LUA_REGISTRYINDEX, r->ctx_ref);
     if (b)
         tg_bot_done(b, r->update_id, r->chat_id);
-    free(r);
+    run_free(r);
 }
 
 static void set_str_from(lua_State *L, int dst, const char *name, int src, const char *field)
@@ -869,7 +883,7 @@ static int dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *js
         lua_newtable(L);
         lua_setfield(L, ctx, "state");
     }
-    free(state);
+    r->state_was = state;
     lua_settop(L, ctx);
 
     const char *arg = NULL;
@@ -907,7 +921,7 @@ static int dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *js
                                    (mention[strlen(me)] && mention[strlen(me)] != ' ' &&
                                     mention[strlen(me)] != '\n'))) {
                 lua_settop(L, top);   /* for another bot in the group */
-                free(r);
+                run_free(r);
                 return -1;
             }
             if (n < sizeof name) {
@@ -953,7 +967,7 @@ static int dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *js
             reply_plain(h, chat_id, unhandled);
         }
         lua_settop(L, top);
-        free(r);
+        run_free(r);
         return -1;
     }
     lua_pushvalue(L, ctx);
@@ -970,7 +984,7 @@ static int dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *js
     struct lh_task *t = lh_task_spawn(h, g, reg->script, 4, run_done, r);
     if (!t) {
         luaL_unref(L, LUA_REGISTRYINDEX, r->ctx_ref);
-        free(r);
+        run_free(r);
         lua_settop(L, top);
         return -1;
     }

@@ -85,7 +85,9 @@ static int s_get(lua_State *L)
     return 1;
 }
 
-/* store.set(scope, key, value) -> true | nil, err    value nil deletes */
+/* store.set(scope, key, value) -> true    value nil deletes
+ * Raises when the database fails (disk full, read-only): a handler that
+ * goes on to tell its user "saved" must not get the chance to. */
 static int s_set(lua_State *L)
 {
     static const char usage[] = "store.set(scope, key, value)";
@@ -100,7 +102,9 @@ static int s_set(lua_State *L)
     int rc = store_kv_set(st, scope, key, text);
     cJSON_free(text);
     if (rc != 0)
-        return fail_with(L, store_error(st));
+        return luaL_error(L, "store.set: the database failed, nothing was saved: %s",
+                          store_error(st) ? store_error(st) : "unknown error");
+    store_batch_user_data(st);
     lua_pushboolean(L, 1);
     return 1;
 }

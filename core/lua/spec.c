@@ -87,6 +87,10 @@ static int advance(struct lh_host *h, uint64_t ms)
             same_instant = 0;
         }
         timers_run_due(&a->timers, a->sim_ms);
+        /* a loop turn ends with a commit, as in the real loop: messages
+         * waiting for it go on the next turn */
+        if (a->store)
+            store_commit(a->store);
         if (++same_instant > 100000)
             return -1;
     }

@@ -119,6 +119,10 @@ static void check(void *ud)
              (unsigned long long)(paused + 999) / 1000);
     update(d, DIAG_FLOOD, paused > 0, what);
 
+    /* a failing database is tried again here, so that it is seen to
+     * recover even when nothing else writes */
+    if (a->store && store_error(a->store))
+        store_probe(a->store);
     const char *err = a->store ? store_error(a->store) : NULL;
     tg_text_escape(what, sizeof what, err ? err : "");
     update(d, DIAG_STORE, err != NULL, what);

@@ -5,7 +5,8 @@
 
 enum {
     Q_PRESET_ADD, Q_PRESET_PUT, Q_PRESET_DEL, Q_PRESET_ALL, Q_FIRED_SET, Q_FIRED_ALL,
-    Q_FIRED_PRUNE, Q_FIRED_COUNT, Q_LOG_ADD, Q_LOG_STATS, Q_LOG_PRUNE, Q_LOG_DEL, Q_LOG_SINCE, Q_KV_SCOPE, Q_COUNT
+    Q_FIRED_PRUNE, Q_FIRED_COUNT, Q_LOG_ADD, Q_LOG_STATS, Q_LOG_PRUNE, Q_LOG_DEL, Q_LOG_SINCE, Q_KV_SCOPE,
+    Q_PRESET_ONE, Q_COUNT
 };
 
 static const char *const sql[Q_COUNT] = {
@@ -18,6 +19,7 @@ static const char *const sql[Q_COUNT] = {
                      " WHERE id = ?1",
     [Q_PRESET_DEL] = "DELETE FROM presets WHERE id = ?1",
     [Q_PRESET_ALL] = "SELECT id, " PRESET_COLS " FROM presets ORDER BY id",
+    [Q_PRESET_ONE] = "SELECT id, " PRESET_COLS " FROM presets WHERE id = ?1",
     /* a log: read in order, the newest row of a (chat, symbol, interval) wins */
     [Q_FIRED_SET] = "INSERT INTO alert_fired (chat_id, symbol, interval, open_time)"
                     " VALUES (?1, ?2, ?3, ?4)",
@@ -127,6 +129,16 @@ int store_presets_each(struct store *s, store_preset_fn fn, void *ud)
 {
     struct each e = {(void *)fn, ud};
     return store_each_row(s, stmt(s, Q_PRESET_ALL), preset_row, &e);
+}
+
+int store_preset_get(struct store *s, int64_t id, store_preset_fn fn, void *ud)
+{
+    sqlite3_stmt *st = stmt(s, Q_PRESET_ONE);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    struct each e = {(void *)fn, ud};
+    return store_each_row(s, st, preset_row, &e);
 }
 
 int store_fired_set(struct store *s, int64_t chat, const char *symbol, int iv, int64_t open_time)

@@ -20,9 +20,19 @@ struct store {
     sqlite3_stmt *tg[STORE_TG_STATEMENTS];   /* telegram.c's, prepared on first use */
     sqlite3_stmt *alert[STORE_ALERT_STATEMENTS];   /* alerts.c's */
     int in_batch;
+    int lost;                 /* SQLite rolled the open batch back: it fails as a whole */
+    int user_data;            /* the open batch holds data a user may be told of */
+    uint64_t batch_id;        /* the open batch's, counting from 1 */
     char error[512];
     void (*on_batch)(void *ud);
     void *on_batch_ud;
+    store_end_fn on_end;
+    void *on_end_ud;
+    struct {                  /* updates marked handled, not yet committed */
+        int64_t *v;
+        size_t n, cap;
+        int redo;             /* a batch that marked them was lost: mark again */
+    } done;
     struct hist commit_latency;
     long errors;
 };
@@ -42,5 +52,7 @@ int store_write(struct store *s, sqlite3_stmt *st);
 int store_each_row(struct store *s, sqlite3_stmt *st, int (*row)(sqlite3_stmt *st, void *ud),
                    void *ud);
 const char *store_col_text(sqlite3_stmt *st, int i);
+/* The handled-update marks of a lost batch, written again (telegram.c). */
+void store_inbox_redo(struct store *s);
 
 #endif

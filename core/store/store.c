@@ -231,6 +231,7 @@ void store_close(struct store *s)
 {
     if (!s)
         return;
+    s->on_end = NULL;   /* the owner is going away */
     if (s->in_batch)
         store_commit(s);
     sqlite3_finalize(s->begin);
@@ -247,6 +248,7 @@ void store_close(struct store *s)
         sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
         sqlite3_close(s->db);
     }
+    free(s->done.v);
     free(s->path);
     free(s);
 }
@@ -264,6 +266,11 @@ int store_run(struct store *s, sqlite3_stmt *st, const char *what)
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
         store_set_error(s, what);
+        /* After an I/O error or a full disk SQLite may have rolled the
+         * whole transaction back: the batch is lost, and later writes must
+         * not quietly run outside it. */
+        if (s->in_batch && sqlite3_get_autocommit(s->db))
+            s->lost = 1;
         return -1;
     }
     return 0;
@@ -272,32 +279,81 @@ int store_run(struct store *s, sqlite3_stmt *st, const char *what)
 int store_batch(struct store *s)
 {
     if (s->in_batch)
-        return 0;
-    if (store_run(s, s->begin, "begin") != 0)
+        return s->lost ? -1 : 0;
+    if (store_run(s, s->begin, "begin") != 0) {
+        s->done.redo |= s->done.n > 0;
         return -1;
+    }
     s->in_batch = 1;
+    s->batch_id++;
+    s->user_data = 0;
+    if (s->done.redo)
+        store_inbox_redo(s);
     if (s->on_batch)
         s->on_batch(s->on_batch_ud);
     return 0;
+}
+
+static void batch_end(struct store *s, int ok)
+{
+    uint64_t id = s->batch_id;
+    int user_data = s->user_data;
+    s->in_batch = s->lost = s->user_data = 0;
+    if (ok) {
+        s->done.n = 0;
+        s->error[0] = '\0';
+    } else {
+        s->done.redo = 1;
+    }
+    if (s->on_end)
+        s->on_end(s->on_end_ud, id, ok, user_data);
 }
 
 int store_commit(struct store *s)
 {
     if (!s->in_batch)
         return 0;
+    if (s->lost) {
+        batch_end(s, 0);
+        return -1;
+    }
     double t0 = hist_clock();
     int rc = store_run(s, s->commit, "commit");
     hist_observe(&s->commit_latency, hist_clock() - t0);
-    if (rc != 0) {
-        /* Leave no half-open transaction behind: later writes start anew. */
-        if (!sqlite3_get_autocommit(s->db))
-            store_run(s, s->rollback, "rollback");
-        s->in_batch = 0;
+    if (rc != 0 && !sqlite3_get_autocommit(s->db))   /* leave nothing half-open */
+        store_run(s, s->rollback, "rollback");
+    batch_end(s, rc == 0);
+    return rc;
+}
+
+void store_batch_user_data(struct store *s)
+{
+    if (s->in_batch)
+        s->user_data = 1;
+}
+
+uint64_t store_batch_id(const struct store *s)
+{
+    return s->in_batch ? s->batch_id : 0;
+}
+
+void store_on_end(struct store *s, store_end_fn cb, void *ud)
+{
+    s->on_end = cb;
+    s->on_end_ud = ud;
+}
+
+int store_probe(struct store *s)
+{
+    if (s->in_batch)   /* its commit will tell */
+        return 0;
+    char now[32];
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    if (store_kv_set(s, "store", "probe", now) != 0) {
+        store_commit(s);   /* (a lost batch still has to end) */
         return -1;
     }
-    s->in_batch = 0;
-    s->error[0] = '\0';
-    return 0;
+    return store_commit(s);
 }
 
 void store_metrics(const struct store *s, struct prom *p)

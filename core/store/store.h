@@ -39,11 +39,26 @@ int store_kv_set(struct store *s, const char *scope, const char *key, const char
 typedef int (*store_kv_fn)(void *ud, const char *key, const char *value);
 int store_kv_each(struct store *s, const char *scope, store_kv_fn fn, void *ud);
 
-/* Ends the open write batch, if any.  0 on success (or nothing to do). */
+/* Ends the open write batch, if any.  0 on success (or nothing to do).
+ * A batch fails as a whole (disk full, read-only file, I/O error): its
+ * writes are rolled back, and the owner hears of it (store_on_end) so it
+ * can take back what it was about to tell users. */
 int store_commit(struct store *s);
 int store_batch_open(const struct store *s);
+/* The open batch's id (ids grow from 1), or 0 when none is open. */
+uint64_t store_batch_id(const struct store *s);
 /* Called once each time a batch opens, so the owner can schedule a commit. */
 void store_on_batch(struct store *s, void (*cb)(void *ud), void *ud);
+/* Called when batch `id` ends: committed (ok 1) or lost (ok 0); user_data:
+ * it held a user's data (store_batch_user_data). */
+typedef void (*store_end_fn)(void *ud, uint64_t id, int ok, int user_data);
+void store_on_end(struct store *s, store_end_fn cb, void *ud);
+/* The open batch holds data a user may be told is saved (their settings,
+ * presets, a conversation step), not just the host's bookkeeping. */
+void store_batch_user_data(struct store *s);
+/* A write that touches nothing but proves the database takes writes again
+ * (and clears store_error when it does).  0 or -1. */
+int store_probe(struct store *s);
 
 /* ---- Telegram (telegram.c) ---- */
 
@@ -106,6 +121,8 @@ typedef int (*store_fired_fn)(void *ud, int64_t chat, const char *symbol, int iv
 int store_preset_put(struct store *s, struct store_preset *row, int64_t now_ms);
 int store_preset_delete(struct store *s, int64_t id);
 int store_presets_each(struct store *s, store_preset_fn fn, void *ud);
+/* The preset's row, if it has one: fn is called once or not at all. */
+int store_preset_get(struct store *s, int64_t id, store_preset_fn fn, void *ud);
 /* The candle (chat, symbol, interval) fired for (appended: the newest wins). */
 int store_fired_set(struct store *s, int64_t chat, const char *symbol, int iv, int64_t open_time);
 /* The marks whose candle closed at most late_ms before the newest mark's

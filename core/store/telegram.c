@@ -3,6 +3,7 @@
  * Writes join the open batch like every other write (see store.h).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/internal.h"
 
@@ -126,7 +127,7 @@ int store_inbox_add(struct store *s, int64_t update_id, const char *body)
     return store_write(s, add) == 0 ? 1 : -1;
 }
 
-int store_inbox_done(struct store *s, int64_t update_id)
+static int mark_done(struct store *s, int64_t update_id)
 {
     sqlite3_stmt *del = stmt(s, Q_IN_DEL), *add = stmt(s, Q_HANDLED_ADD);
     if (!del || !add)
@@ -135,6 +136,43 @@ int store_inbox_done(struct store *s, int64_t update_id)
     sqlite3_bind_int64(add, 1, update_id);
     int a = store_write(s, del), b = store_write(s, add);
     return a || b ? -1 : 0;
+}
+
+/* Past this many handled updates awaiting a working database, the oldest
+ * marks are given up on (those updates would be handled again after a
+ * restart); it bounds memory when the disk stays full for days. */
+#define DONE_MAX 100000
+
+int store_inbox_done(struct store *s, int64_t update_id)
+{
+    /* Remembered until a commit makes the mark durable: if the batch is
+     * lost the update must not be handled again after a restart, as its
+     * user has had an answer. */
+    if (s->done.n == DONE_MAX) {
+        memmove(s->done.v, s->done.v + 1, sizeof *s->done.v * (DONE_MAX - 1));
+        s->done.n--;
+        log_warn(s->log, "store", "more than %d handled updates wait for a working database; "
+                 "the oldest may be handled again after a restart", DONE_MAX);
+    }
+    if (s->done.n == s->done.cap) {
+        size_t cap = s->done.cap ? s->done.cap * 2 : 64;
+        int64_t *v = realloc(s->done.v, sizeof *v * cap);
+        if (v) {
+            s->done.v = v;
+            s->done.cap = cap;
+        }
+    }
+    if (s->done.n < s->done.cap)
+        s->done.v[s->done.n++] = update_id;
+    return mark_done(s, update_id);
+}
+
+void store_inbox_redo(struct store *s)
+{
+    s->done.redo = 0;
+    for (size_t i = 0; i < s->done.n; i++)
+        if (mark_done(s, s->done.v[i]) != 0)
+            return;   /* the batch is lost again: its end sets redo */
 }
 
 struct inbox_each {

@@ -36,6 +36,7 @@ struct msg {
     uint64_t first_fail_ms;
     double origin;              /* replies: their update's arrival (hist_clock), or 0 */
     int64_t update_id;          /* and its id, for the log lines about this message */
+    uint64_t batch;             /* the store batch its outbox row went into, or 0 */
     struct part *parts;         /* a merged alert's pieces, in order; NULL */
     int nparts;                 /* (restored from the outbox: NULL, not merged into) */
 };
@@ -82,6 +83,10 @@ struct tg_sched {
     double origin;              /* the update being handled arrived then (hist_clock), or 0 */
     int64_t origin_update;      /* and its id */
     struct hist reply_latency;  /* an update's arrival to its reply's delivery */
+    struct {                    /* chats whose next message waits for its batch's commit */
+        struct chat **v;
+        size_t n, cap;
+    } held;
 };
 
 static void pump(struct tg_sched *s);
@@ -516,6 +521,29 @@ static void arm(struct tg_sched *s, uint64_t due)
     s->timer = timers_add(&s->app->timers, due, pump_due, s);
 }
 
+/* Sent only once its batch is committed: a message must not tell a user of
+ * something the database may yet lose. */
+static int uncommitted(struct tg_sched *s, const struct msg *m)
+{
+    return m->batch && s->app->store && m->batch == store_batch_id(s->app->store);
+}
+
+static void hold(struct tg_sched *s, struct chat *c)
+{
+    if (s->held.n == s->held.cap) {
+        size_t cap = s->held.cap ? s->held.cap * 2 : 16;
+        struct chat **v = realloc(s->held.v, sizeof *v * cap);
+        if (!v) {   /* retried on the next pump instead */
+            arm(s, app_now_ms(s->app) + 10);
+            hpush(&s->ready, c);
+            return;
+        }
+        s->held.v = v;
+        s->held.cap = cap;
+    }
+    s->held.v[s->held.n++] = c;
+}
+
 static void pump(struct tg_sched *s)
 {
     s->pumping = 1;
@@ -531,6 +559,11 @@ static void pump(struct tg_sched *s)
             break;
         }
         struct chat *c = s->ready.v[0];
+        if (uncommitted(s, head(c))) {
+            hremove(&s->ready, c);
+            hold(s, c);
+            continue;
+        }
         if (spends_token(head(c))) {
             uint64_t cw = bucket_wait_ms(&c->bucket, now);
             if (cw) {
@@ -564,11 +597,11 @@ static int enqueue(struct tg_sched *s, struct chat *c, struct msg *m)
                                        .params = m->params, .text = m->text,
                                        .alerts = m->alerts, .priority = m->priority,
                                        .queued_ms = m->queued_ms};
-        if (store_outbox_add(s->app->store, &row) != 0) {
-            msg_free(m);
-            return -1;
-        }
-        m->id = row.id;
+        /* When the database fails the message still goes, from memory:
+         * a full disk must not silence the bot. */
+        if (store_outbox_add(s->app->store, &row) == 0)
+            m->id = row.id;
+        m->batch = store_batch_id(s->app->store);
     }
     append(c, m);
     s->st.queued++;
@@ -692,11 +725,8 @@ int tg_sched_alert(struct tg_sched *s, int64_t chat, const struct tg_alert *a)
     /* merge into the alert message still waiting (not the one in flight) */
     if (t && t != c->sending && t->parts && t->alerts < TG_MERGE_MAX &&
         (merged = merge_part(t, &one, &chars, &at))) {
-        if (s->app->store && store_outbox_set_text(s->app->store, t->id, merged, t->alerts + 1)) {
-            free(merged);
-            part_remove(t, at);
-            return -1;
-        }
+        if (s->app->store && t->id)   /* (failing: the alert still goes, from memory) */
+            store_outbox_set_text(s->app->store, t->id, merged, t->alerts + 1);
         free(t->text);
         t->text = merged;
         t->chars = chars;
@@ -752,6 +782,83 @@ int tg_sched_active(struct tg_sched *s, int64_t chat)
 {
     struct chat *c = chat_find(s, chat);
     return !c || !c->inactive;
+}
+
+/* ---- when the database loses a batch ---- */
+
+static const char not_saved[] =
+    "⚠️ That did not go through: the bot could not save it, as its database is failing. "
+    "Nothing was changed; please try again in a few minutes.";
+
+/* Takes the unsent replies that match out of the chat's queue; how many. */
+static int take_replies(struct chat *c, uint64_t batch, int64_t update_id)
+{
+    int n = 0;
+    struct msg **pp = &c->replies, *prev = NULL;
+    while (*pp) {
+        struct msg *m = *pp;
+        if (m != c->sending && (batch ? m->batch == batch : m->update_id == update_id)) {
+            *pp = m->next;
+            if (c->replies_tail == m)
+                c->replies_tail = prev;
+            msg_free(m);   /* (its outbox row is gone, or goes with its batch) */
+            n++;
+        } else {
+            prev = m;
+            pp = &m->next;
+        }
+    }
+    return n;
+}
+
+/* The chat's replies were taken back: it hears why, instead. */
+static void tell_not_saved(struct tg_sched *s, struct chat *c, int64_t update_id)
+{
+    struct msg *m = msg_new(TG_REPLY, "sendMessage", NULL, not_saved);
+    if (m) {
+        m->queued_ms = app_wall_ms(s->app);
+        m->key = key_of(s, TG_REPLY, 0, m->queued_ms);
+        m->update_id = update_id;
+        enqueue(s, c, m);
+    }
+    schedule(s, c);
+}
+
+void tg_sched_retract(struct tg_sched *s, int64_t chat, int64_t update_id)
+{
+    struct chat *c = chat_find(s, chat);
+    if (c && take_replies(c, 0, update_id)) {
+        s->st.retracted++;
+        tell_not_saved(s, c, update_id);
+    }
+}
+
+void tg_sched_batch_end(struct tg_sched *s, uint64_t batch, int ok, int user_data)
+{
+    if (!ok) {
+        for (size_t i = 0; i < s->chats.cap; i++) {
+            struct chat *c = s->chats.vals[i];
+            if (!c)
+                continue;
+            /* Their outbox rows are gone and the ids may be given again:
+             * these messages now live in memory only. */
+            for (int k = 0; k < 2; k++)
+                for (struct msg *m = k ? c->alerts : c->replies; m; m = m->next)
+                    if (m->batch == batch)
+                        m->id = 0;
+            /* What the replies say was about data that is gone. */
+            if (user_data && take_replies(c, batch, 0)) {
+                s->st.retracted++;
+                tell_not_saved(s, c, 0);
+            }
+        }
+    }
+    if (!s->held.n)
+        return;
+    for (size_t i = 0; i < s->held.n; i++)
+        schedule(s, s->held.v[i]);
+    s->held.n = 0;
+    arm(s, app_now_ms(s->app));
 }
 
 /* ---- start and stop ---- */
@@ -838,6 +945,7 @@ void tg_sched_free(struct tg_sched *s)
         free(c);
     }
     i64map_free(&s->chats);
+    free(s->held.v);
     free(s->ready.v);
     free(s->waiting.v);
     free(s);
@@ -877,6 +985,9 @@ void tg_sched_metrics(struct tg_sched *s, struct prom *p)
     prom_counter(p, "candlewatch_telegram_dropped_total",
                  "Messages given up on (refused, or past the retry deadline).", NULL,
                  (double)st.failed);
+    prom_counter(p, "candlewatch_telegram_retracted_total",
+                 "Replies taken back because the data they spoke of was not saved.", NULL,
+                 (double)st.retracted);
     prom_gauge(p, "candlewatch_telegram_queue_depth", "Messages waiting to be sent.", NULL,
                (double)st.depth);
     prom_gauge(p, "candlewatch_telegram_queue_oldest_seconds",
@@ -919,6 +1030,7 @@ void tg_sched_stats_json(struct tg_sched *s, struct jsonw *w)
     jsonw_kv_int(w, "rate_limited_429", st.rate_limited);
     jsonw_kv_int(w, "failed", st.failed);
     jsonw_kv_int(w, "merged_alerts", st.merged);
+    jsonw_kv_int(w, "retracted", st.retracted);
     jsonw_kv_int(w, "blocked_chats", st.blocked_chats);
     jsonw_kv_int(w, "dropped_for_inactive_chats", st.dropped_inactive);
 }

@@ -41,6 +41,7 @@ enum tg_kind { TG_REPLY = 0, TG_ALERT = 1 };
 struct tg_sched_stats {
     long queued, sent, retried, rate_limited, failed, merged, dropped_inactive;
     long alerts_sent;         /* alerts inside sent messages */
+    long retracted;           /* replies taken back: the data they spoke of was not saved */
     long depth;               /* messages waiting */
     long blocked_chats;       /* inactive chats */
     double oldest_s;          /* age of the oldest waiting message */
@@ -69,6 +70,15 @@ struct tg_alert {
 /* Queues an alert, merging it into the chat's waiting alert message when
  * there is room.  0 queued, 1 merged, -1 failure, -2 inactive. */
 int tg_sched_alert(struct tg_sched *s, int64_t chat, const struct tg_alert *a);
+
+/* Store batch `batch` ended (store_on_end).  Messages wait for their
+ * batch's commit; when it is lost instead, they are sent from memory, but
+ * if it held a user's data the replies about it are taken back and their
+ * chats told it was not saved. */
+void tg_sched_batch_end(struct tg_sched *s, uint64_t batch, int ok, int user_data);
+/* Takes back update_id's unsent replies in chat (the handler's data was
+ * not saved) and tells the chat so instead. */
+void tg_sched_retract(struct tg_sched *s, int64_t chat, int64_t update_id);
 
 /* The user came back (/start): alerts flow again. */
 void tg_sched_activate(struct tg_sched *s, int64_t chat);

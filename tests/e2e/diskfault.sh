@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The disk fills up, then the file system turns read-only, while the bot
+# runs (a preloaded shim, tests/fakes/faultfs.c, fails the database's
+# writes with ENOSPC or EROFS).  The bot keeps serving what it can: alerts
+# still go out, commands that save nothing still answer.  What it cannot
+# save it does not claim to have saved: the user hears it did not go
+# through.  /health and the admins report the database failing, and its
+# recovery once the disk is back; nothing that was acknowledged is lost,
+# across a restart and a kill -9.
+. "$(dirname "$0")/lib.bash"
+A=41   # the admin
+U=42   # a user with notes
+C=43   # the chat with alerts
+
+start_fake --symbols 20 || { fail "the stand-in exchange starts"; finish; exit 1; }
+start_tg || { fail "the stand-in Telegram starts"; finish; exit 1; }
+cp -r scripts "$T/"
+cat > "$T/scripts/commands/note.lua" <<'LUA'
+bot.command("note", "keeps a note", function(ctx)
+  local notes = store.get("notes", tostring(ctx.user.id)) or {}
+  notes[#notes + 1] = ctx.args
+  store.set("notes", tostring(ctx.user.id), notes)
+  ctx:reply("saved " .. ctx.args)
+end)
+bot.command("notes", "lists the notes", function(ctx)
+  local notes = store.get("notes", tostring(ctx.user.id)) or {}
+  ctx:reply("notes: " .. table.concat(notes, " "))
+end)
+-- a preset through the alert engine: its memory must follow the database
+bot.command("watch", "alerts on one pair", function(ctx)
+  local id, err = alerts.save{ user_id = ctx.user.id, chat_id = ctx.chat.id, name = ctx.args,
+                               pairs = "manual", symbols = { ctx.args }, intervals = { "1m" },
+                               threshold = 0.1 }
+  ctx:reply(id and ("watching " .. ctx.args) or ("not watching: " .. tostring(err)))
+end)
+bot.command("watching", "lists the presets", function(ctx)
+  local names = {}
+  for _, p in ipairs(alerts.presets(ctx.user.id)) do names[#names + 1] = p.name end
+  ctx:reply("presets: " .. table.concat(names, " "))
+end)
+host.on_start(function()
+  if #alerts.presets(43) == 0 then
+    assert(alerts.save{ user_id = 43, chat_id = 43, name = "all", pairs = "top", top_n = 100,
+                        intervals = { "1m" }, threshold = 0.1 })
+  end
+end)
+LUA
+mkdir -p "$T/db"
+write_config "exchange = { enabled = true, ws_url = 'ws://127.0.0.1:$FAKE_PORT/market', rest_url = '$FAKE',
+    history = 5, intervals = { '1m' } }" "telegram = { token = '$TG_TOKEN', api_url = '$TG', poll_timeout = 1 }" \
+  "database = '$T/db/bot.db'" "admins = { $A }"
+CTL="$T/faultfs.ctl"
+export FAULTFS_DIR="$T/db" FAULTFS_CTL="$CTL"
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+PRELOAD="$PWD/$CW_BUILD/tests/fakes/faultfs.so"
+
+say() { tg_post /control/message "{\"chat\":$U,\"text\":\"$1\"}" >/dev/null; }
+# said TEXT: the user's chat shows a line matching TEXT (within 15 s)
+said() { wait_for 15 sh -c "curl -s '$TG/control/texts?chat=$U' | grep -q -- '$1'"; }
+health() { curl -s "http://127.0.0.1:$PORT/health"; }
+health_code() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health"; }
+alerts_now() { tg_texts $C | grep -c 'USDT 1m'; }
+NOT_SAVED='did not go through'
+
+LD_PRELOAD="$PRELOAD" start_bot || { finish; exit 1; }
+say "/note one"
+said '^saved one' && pass "before the fault a note is saved" || fail "a note is saved" "$(tg_texts $U)"
+wait_for 30 sh -c "[ \$(curl -s '$TG/control/texts?chat=$C' | grep -c 'USDT 1m') -gt 0 ]" \
+  || diag "no alerts yet"
+
+for fault in enospc erofs; do
+  echo "$fault" > "$CTL"
+  say "/note lost-$fault"
+  said "$NOT_SAVED" && pass "$fault: the user hears that the note did not go through" \
+    || fail "$fault: the user hears the note was not saved" "$(tg_texts $U)"
+  unlike "$(tg_texts $U)" "saved lost-$fault" "$fault: and is never told it was saved"
+  wait_for 10 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$PORT/health)\" = 503 ]" \
+    && pass "$fault: /health says failing (503)" || fail "$fault: /health fails" "$(health)"
+  like "$(health)" '"store":\{"status":"failing"' "$fault: with the store named as the reason"
+  before=$(tg_texts $U | grep -c "$NOT_SAVED")
+  say "/watch ETHUSDT"
+  wait_for 15 sh -c "[ \$(curl -s '$TG/control/texts?chat=$U' | grep -c '$NOT_SAVED') -gt $before ]" \
+    && pass "$fault: a new preset is refused the same way" || fail "$fault: the preset is refused" "$(tg_texts $U)"
+  say "/notes"
+  said '^notes: one$' && pass "$fault: a command that saves nothing still answers" \
+    || fail "$fault: /notes answers" "$(tg_texts $U)"
+  a0=$(alerts_now)
+  wait_for 30 sh -c "[ \$(curl -s '$TG/control/texts?chat=$C' | grep -c 'USDT 1m') -gt $a0 ]" \
+    && pass "$fault: alerts still go out" || fail "$fault: alerts still go out" "$a0 before, $(alerts_now) now"
+  : > "$CTL"
+  wait_for 15 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$PORT/health)\" = 200 ]" \
+    && pass "$fault: once the disk is back /health is ok again" || fail "$fault: /health recovers" "$(health)"
+done
+wait_for 15 sh -c "curl -s '$TG/control/texts?chat=$A' | grep -q 'Database'" \
+  && pass "the admins were told the database failed" || fail "the admins hear of it" "$(tg_texts $A)"
+wait_for 15 sh -c "curl -s '$TG/control/texts?chat=$A' | grep -q 'Database</b>: cleared\|Database: cleared'" \
+  && pass "and that it recovered" || fail "the admins hear it recovered" "$(tg_texts $A)"
+
+say "/note two"
+said '^saved two' && pass "after the fault notes are saved again" || fail "saved again" "$(tg_texts $U)"
+say "/watch BTCUSDT"
+said '^watching BTCUSDT' || fail "a preset is saved after the fault" "$(tg_texts $U)"
+say "/watching"
+said '^presets: ' || fail "/watching answers"
+is "$(tg_texts $U | grep '^presets: ' | tail -1)" "presets: BTCUSDT" \
+  "the presets refused during the fault are not in memory either"
+
+# a restart, then a kill -9 in a fault, then a start on a healthy disk
+stop_bot
+LD_PRELOAD="$PRELOAD" start_bot || { finish; exit 1; }
+echo enospc > "$CTL"
+say "/note lost-again"
+wait_for 15 sh -c "[ \$(curl -s '$TG/control/texts?chat=$U' | grep -c '$NOT_SAVED') -ge 5 ]" \
+  || diag "no answer to the note on a full disk: $(tg_texts $U)"
+kill -9 "$BOT_PID"; wait "$BOT_PID" 2>/dev/null; BOT_PID=""
+: > "$CTL"
+like "$("$DBCHECK" "$T/db/bot.db")" '^integrity: ok' "after a kill -9 on a full disk the database is intact"
+start_bot || { finish; exit 1; }
+n0=$(tg_texts $U | grep -c '^notes:')
+say "/notes"
+wait_for 15 sh -c "[ \$(curl -s '$TG/control/texts?chat=$U' | grep -c '^notes:') -gt $n0 ]" \
+  || diag "$(tg_texts $U)"
+is "$(tg_texts $U | grep '^notes:' | tail -1)" "notes: one two" \
+  "after restarts every acknowledged note is there, and none that was refused"
+is "$(tg_texts $U | grep -c "$NOT_SAVED")" 5 \
+  "no update was handled twice (each refused one answered once, none again after the restarts)"
+like "$(health)" '"store":\{"status":"ok"' "the store is ok on a healthy disk"
+stop_bot
+finish
