@@ -14,5 +14,8 @@ return {
   scripts = "./scripts",
   http = { listen = "127.0.0.1:8080" },  -- GET /health
   admins = {},                           -- Telegram chat ids of the operators
+  -- the admins' diagnostics by e-mail too (password from $SMTP_PASSWORD):
+  -- email = { server = "smtp.example.com", user = "bot@example.com",
+  --           from = "bot@example.com", to = { "ops@example.com" } },
   log = { level = "info", format = "text" },
 }

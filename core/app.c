@@ -329,6 +329,7 @@ char *app_metrics(struct app *a)
         store_metrics(a->store, &p);
     if (a->lua)
         lh_metrics(a->lua, &p);
+    diag_metrics(a->diag, &p);
     return prom_finish(&p);
 }
 

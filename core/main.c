@@ -117,13 +117,15 @@ static int load_config(struct app *a, const char *path, int required)
         fprintf(stderr, "candlewatch: config file %s not found (use --config FILE)\n", path);
         exit(2);
     }
-    if (lh_config_load(path, &a->cfg, err, sizeof err) != 0) {
+    if (lh_config_load(path, &a->cfg, err, sizeof err) != 0 ||
+        config_check(&a->cfg, err, sizeof err) != 0) {
         fprintf(stderr, "candlewatch: %s\n", err);
         exit(2);
     }
     a->log.level = a->cfg.log.level;
     a->log.json = a->cfg.log.json;
-    log_set_secret(&a->log, a->cfg.telegram.token);
+    log_add_secret(&a->log, a->cfg.telegram.token);
+    log_add_secret(&a->log, a->cfg.email.password);
     return 0;
 }
 

@@ -10,7 +10,7 @@
 
 enum ktype {
     K_STRING, K_OPT_STRING, K_URL, K_LISTEN, K_LEVEL, K_FORMAT, K_INT_LIST, K_POSINT,
-    K_SECONDS, K_BOOL, K_INTERVALS
+    K_SECONDS, K_BOOL, K_INTERVALS, K_TLS, K_ADDRS, K_PORT
 };
 
 struct key {
@@ -59,6 +59,13 @@ static const struct key keys[] = {
     {"admin.feed_down_after", K_SECONDS, OFF(admin.feed_down_after), "a number of seconds", "120"},
     {"admin.repeat_after", K_SECONDS, OFF(admin.repeat_after), "a number of seconds", "3600"},
     {"admin.memory_mb", K_POSINT, OFF(admin.memory_mb), "a positive integer (MB)", "1024"},
+    {"email.server", K_OPT_STRING, OFF(email.server), "an SMTP server's host name", "unset: no e-mail"},
+    {"email.port", K_PORT, OFF(email.port), "a port number", "587, or 465 with tls = \"implicit\""},
+    {"email.tls", K_TLS, OFF(email.tls), "\"starttls\", \"implicit\" or \"none\"", "starttls"},
+    {"email.user", K_OPT_STRING, OFF(email.user), "a string", "unset: no login"},
+    {"email.password", K_OPT_STRING, OFF(email.password), "a string", "os.getenv(\"SMTP_PASSWORD\")"},
+    {"email.from", K_OPT_STRING, OFF(email.from), "an e-mail address", "unset"},
+    {"email.to", K_ADDRS, OFF(email.to), "a list of e-mail addresses", "{}"},
     {"log.level", K_LEVEL, OFF(log.level), "one of \"debug\", \"info\", \"warn\", \"error\"", "info"},
     {"log.format", K_FORMAT, OFF(log.json), "\"text\" or \"json\"", "text"},
     {"limits.pairs_per_preset", K_POSINT, OFF(limits.pairs_per_preset), "a positive integer", "50"},
@@ -69,7 +76,7 @@ static const struct key keys[] = {
 #define NKEYS (sizeof keys / sizeof keys[0])
 
 static const char *const sections[] = {"telegram", "exchange", "tls", "http", "log", "lua",
-                                       "limits", "admin"};
+                                       "limits", "admin", "email"};
 
 static void set_str(char **dst, const char *v)
 {
@@ -116,6 +123,9 @@ void config_defaults(struct config *c)
     c->admin.feed_down_after = 120;
     c->admin.repeat_after = 3600;
     c->admin.memory_mb = 1024;
+    set_str(&c->email.password, getenv("SMTP_PASSWORD"));
+    if (c->email.password && !*c->email.password)
+        set_str(&c->email.password, NULL);
     c->log.level = LOG_INFO;
     c->limits.pairs_per_preset = 50;
     c->limits.presets_per_user = 10;
@@ -139,6 +149,11 @@ void config_free(struct config *c)
     free(c->scripts);
     free(c->http.listen);
     free(c->admins);
+    free(c->email.server);
+    free(c->email.user);
+    free(c->email.password);
+    free(c->email.from);
+    free(c->email.to);
     memset(c, 0, sizeof *c);
 }
 
@@ -227,6 +242,74 @@ int config_listen_parse(const char *listen, char *host, size_t hostlen, int *por
     return 0;
 }
 
+/* An address goes into SMTP commands and mail headers as it is: nothing
+ * that could end a line or a command, and one '@'. */
+static int address_ok(const char *a)
+{
+    const char *at = strchr(a, '@');
+    if (!at || at == a || !at[1] || strchr(at + 1, '@'))
+        return 0;
+    for (const char *p = a; *p; p++)
+        if ((unsigned char)*p <= ' ' || strchr("<>(),;:\\\"[]", *p))
+            return 0;
+    return 1;
+}
+
+static int set_addrs(const struct key *k, char **slot, const struct config_value *v, char *err,
+                     size_t errlen)
+{
+    if (v->type != CV_TABLE || !v->strs_ok)
+        return wrong_type(k, v, err, errlen);
+    size_t len = 1;
+    for (int i = 0; i < v->nstrs; i++) {
+        if (!address_ok(v->strs[i])) {
+            char shown[80];   /* (control characters shown as '?': one line) */
+            snprintf(shown, sizeof shown, "%s", v->strs[i]);
+            for (char *c = shown; *c; c++)
+                if ((unsigned char)*c < ' ')
+                    *c = '?';
+            snprintf(err, errlen, "key '%s': \"%s\" is not an e-mail address", k->name, shown);
+            return -1;
+        }
+        len += strlen(v->strs[i]) + 1;
+    }
+    char *out = malloc(len), *p = out;
+    if (!out) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    *p = 0;
+    for (int i = 0; i < v->nstrs; i++)
+        p += sprintf(p, "%s%s", i ? "\n" : "", v->strs[i]);
+    free(*slot);
+    *slot = v->nstrs ? out : NULL;
+    if (!v->nstrs)
+        free(out);
+    return 0;
+}
+
+int config_check(const struct config *c, char *err, size_t errlen)
+{
+    if (!c->email.server)
+        return 0;
+    if (!c->email.from || !address_ok(c->email.from)) {
+        snprintf(err, errlen, "key 'email.from': an e-mail address is needed when "
+                 "email.server is set");
+        return -1;
+    }
+    if (!c->email.to) {
+        snprintf(err, errlen, "key 'email.to': at least one address is needed when "
+                 "email.server is set");
+        return -1;
+    }
+    if (c->email.user && !c->email.password) {
+        snprintf(err, errlen, "key 'email.password': needed with email.user (set it from the "
+                 "environment: password = os.getenv(\"SMTP_PASSWORD\"))");
+        return -1;
+    }
+    return 0;
+}
+
 int config_set(struct config *c, const char *name, const struct config_value *v,
                char *err, size_t errlen)
 {
@@ -299,6 +382,22 @@ int config_set(struct config *c, const char *name, const struct config_value *v,
         *(int *)slot = mask;
         return 0;
     }
+    case K_TLS: {
+        static const char *const modes[] = {"starttls", "implicit", "none"};
+        for (int i = 0; v->type == CV_STRING && i < 3; i++)
+            if (!strcmp(v->s, modes[i])) {
+                *(int *)slot = i;
+                return 0;
+            }
+        return wrong_type(k, v, err, errlen);
+    }
+    case K_PORT:
+        if (v->type != CV_INT || v->i < 1 || v->i > 65535)
+            return wrong_type(k, v, err, errlen);
+        *(long *)slot = (long)v->i;
+        return 0;
+    case K_ADDRS:
+        return set_addrs(k, slot, v, err, errlen);
     case K_INT_LIST:
         if (v->type != CV_TABLE || !v->ints_ok)
             return wrong_type(k, v, err, errlen);

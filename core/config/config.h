@@ -56,6 +56,15 @@ struct config {
         double repeat_after;      /* seconds between reminders of one problem */
         long memory_mb;           /* resident memory above which admins are told */
     } admin;
+    struct {                      /* admin diagnostics by e-mail too; off while server is unset */
+        char *server;
+        long port;                /* 0: 465 with tls "implicit", else 587 */
+        int tls;                  /* enum config_tls */
+        char *user;
+        char *password;           /* secret: never logged, never printed */
+        char *from;
+        char *to;                 /* addresses, one a line */
+    } email;
     struct {
         enum log_level level;
         int json;
@@ -69,6 +78,8 @@ struct config {
         long instruction_limit; /* per call into a script */
     } lua;
 };
+
+enum config_tls { CONFIG_TLS_STARTTLS, CONFIG_TLS_IMPLICIT, CONFIG_TLS_NONE };
 
 enum config_vtype { CV_STRING, CV_INT, CV_NUMBER, CV_BOOL, CV_TABLE, CV_OTHER };
 
@@ -103,5 +114,8 @@ int config_listen_parse(const char *listen, char *host, size_t hostlen, int *por
 
 /* Lines describing every key, its type and default (for --help). */
 void config_describe(FILE *out);
+/* What needs several keys together (an e-mail server needs from and to);
+ * 0, or -1 with a message naming the key. */
+int config_check(const struct config *c, char *err, size_t errlen);
 
 #endif

@@ -58,6 +58,18 @@ int httpc_init(struct httpc *h, uv_loop_t *loop, struct logger *log);
 /* Cancels everything; the loop must run afterwards to close handles. */
 void httpc_close(struct httpc *h);
 uint64_t httpc_request(struct httpc *h, const struct httpc_req *req, httpc_cb cb, void *ud);
+/* An e-mail through an SMTP server, on the same loop.  The callback's
+ * resp->err is NULL once the server accepted the message. */
+struct httpc_mail {
+    const char *url;          /* smtp://host:port or smtps://host:port */
+    int tls;                  /* smtp://: insist on STARTTLS */
+    const char *user, *password;  /* NULL: no login */
+    const char *from;
+    const char *const *to;    /* NULL-terminated */
+    const char *message;      /* header lines, a blank line, the body; CRLF */
+    long timeout_ms;          /* 0 means 60 s */
+};
+uint64_t httpc_mail(struct httpc *h, const struct httpc_mail *m, httpc_cb cb, void *ud);
 void httpc_cancel(struct httpc *h, uint64_t id);
 /* For stub transports: answers request id (ignored if it was cancelled). */
 void httpc_complete(struct httpc *h, uint64_t id, const struct httpc_resp *resp);

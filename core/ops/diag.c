@@ -7,6 +7,8 @@
 #include "app.h"
 #include "lua/host.h"
 #include "market/feed.h"
+#include "metrics/prom.h"
+#include "ops/mail.h"
 #include "store/store.h"
 #include "tg/bot.h"
 #include "tg/sched.h"
@@ -28,6 +30,7 @@ struct diag {
     uint64_t feed_wrong_ms;      /* the feed has not been ok since, or 0 */
     uint64_t last_error_ms;
     uint64_t sent;
+    struct mailer *mail;         /* NULL: no e-mail */
 };
 
 static const char *const titles[DIAG_KINDS] = {
@@ -36,6 +39,7 @@ static const char *const titles[DIAG_KINDS] = {
 static void tell(struct diag *d, const char *text)
 {
     struct app *a = d->a;
+    mail_send(d->mail, text);
     if (!a->tg)
         return;
     for (int i = 0; i < a->cfg.nadmins; i++)
@@ -140,6 +144,7 @@ struct diag *diag_start(struct app *a)
     if (!d)
         return NULL;
     d->a = a;
+    d->mail = mail_new(a);
     d->script_errors = a->lua ? lh_errors_total(a->lua) : 0;
     /* "running" is written at start and removed at a clean stop: found at
      * start, the previous run crashed (or was killed) */
@@ -165,10 +170,14 @@ void diag_free(struct diag *d)
         timers_cancel(&d->a->timers, d->timer);
     if (d->a->store)   /* a clean stop */
         store_kv_set(d->a->store, RUN_SCOPE, "running", NULL);
+    mail_free(d->mail);
     free(d);
 }
 
-uint64_t diag_sent(const struct diag *d)
+void diag_metrics(const struct diag *d, struct prom *p)
 {
-    return d ? d->sent : 0;
+    prom_counter(p, "candlewatch_admin_messages_total",
+                 "Diagnostics queued for the admins on Telegram.", NULL,
+                 d ? (double)d->sent : 0);
+    mail_metrics(d ? d->mail : NULL, p);
 }

@@ -4,7 +4,8 @@
  * core already knows (/health, the scheduler, the scripts' error counts,
  * resident memory); each kind is repeated at most once per
  * admin.repeat_after while it lasts.  At start, admins are told that the
- * process (re)started, and whether the previous run ended in a crash. */
+ * process (re)started, and whether the previous run ended in a crash.
+ * With email.server set, the same goes by e-mail too (ops/mail.h). */
 #ifndef CW_OPS_DIAG_H
 #define CW_OPS_DIAG_H
 
@@ -20,7 +21,8 @@ enum diag_kind {
 
 struct diag *diag_start(struct app *a);
 void diag_free(struct diag *d);
-/* Messages to admins so far (for /metrics and tests). */
-uint64_t diag_sent(const struct diag *d);
+struct prom;
+/* Messages to the admins, on Telegram and by e-mail (d may be NULL). */
+void diag_metrics(const struct diag *d, struct prom *p);
 
 #endif

@@ -15,13 +15,16 @@ void log_init(struct logger *lg)
     lg->out = stderr;
 }
 
-void log_set_secret(struct logger *lg, const char *secret)
+void log_add_secret(struct logger *lg, const char *secret)
 {
     /* Masking a very short secret would garble ordinary words. */
-    if (!secret || strlen(secret) < 6 || strlen(secret) >= sizeof lg->secret)
-        lg->secret[0] = '\0';
-    else
-        strcpy(lg->secret, secret);
+    if (!secret || strlen(secret) < 6 || strlen(secret) >= sizeof lg->secrets[0])
+        return;
+    for (int i = 0; i < LOG_SECRETS; i++)
+        if (!lg->secrets[i][0] || !strcmp(lg->secrets[i], secret)) {
+            strcpy(lg->secrets[i], secret);
+            return;
+        }
 }
 
 int log_level_parse(const char *name, enum log_level *out)
@@ -97,7 +100,8 @@ void log_vmsg(struct logger *lg, enum log_level lv, const char *component,
         return;
     char msg[8192];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    log_mask(msg, lg->secret);
+    for (int i = 0; i < LOG_SECRETS && lg->secrets[i][0]; i++)
+        log_mask(msg, lg->secrets[i]);
     if (lg->capture)
         lg->capture(lg->capture_ud, lv, component, msg);
     if (lv < lg->level || !lg->out)

@@ -2,7 +2,7 @@
  *
  * Usage:
  *   struct logger lg; log_init(&lg);  lg.level = LOG_INFO;  lg.json = 0;
- *   log_set_secret(&lg, token);       // every later line has it masked
+ *   log_add_secret(&lg, token);       // every later line has it masked
  *   log_msg(&lg, LOG_WARN, "store", "commit failed: %s", why);
  */
 #ifndef CW_LOG_H
@@ -27,11 +27,13 @@ struct log_repeat {
     long suppressed;
 };
 
+#define LOG_SECRETS 4
+
 struct logger {
     enum log_level level;
     int json;                 /* one JSON object per line instead of text */
     FILE *out;                /* stderr by default; NULL silences output */
-    char secret[256];         /* masked as "***" wherever it appears */
+    char secrets[LOG_SECRETS][256]; /* masked as "***" wherever they appear */
     log_capture_fn capture;   /* optional second sink (spec runner) */
     void *capture_ud;
     int64_t update_id;        /* the Telegram update being handled (0: none): on each line */
@@ -39,7 +41,7 @@ struct logger {
 };
 
 void log_init(struct logger *lg);
-void log_set_secret(struct logger *lg, const char *secret);
+void log_add_secret(struct logger *lg, const char *secret);
 int log_level_parse(const char *name, enum log_level *out);
 const char *log_level_name(enum log_level lv);
 

@@ -26,7 +26,7 @@ int main(void)
     const char *token = "123456:AAE-secret_Token";
     struct logger lg;
     log_init(&lg);
-    log_set_secret(&lg, token);
+    log_add_secret(&lg, token);
     lg.capture = grab;
 
     char *buf = NULL;
