@@ -31,7 +31,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%) $(BUILD)/tests/fa
 TESTS   := $(UNIT_SRC) $(sort $(wildcard tests/spec/*_spec.lua)) $(sort $(wildcard tests/e2e/*.sh))
 PROVE   := prove --exec 'tests/run-one' --timer -j2
 
-.PHONY: all deps run test asan test-asan bench fuzz clean help
+.PHONY: all deps run test asan test-asan bench soak fuzz clean help
 
 all: $(BIN)
 
@@ -42,6 +42,7 @@ help:
 	@echo "make asan       build build-asan/candlewatch with ASan+UBSan"
 	@echo "make test-asan  the whole test suite against the ASan+UBSan build"
 	@echo "make bench      performance numbers (prints; asserts nothing)"
+	@echo "make soak       an hour under load: resident memory, fds and Lua memory must stay flat"
 	@echo "make fuzz       libFuzzer + ASan on the frame parser and WebSocket engine (FUZZ_SECONDS=600 each)"
 	@echo "make deps       apt-get install what is missing (sudo when not root)"
 
@@ -113,6 +114,12 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BIN) $(BUILD)/tests/fakes/fake_binance $(BUILD)/tests/fakes/fake_telegram
 	@echo "== tests/bench/feed_loopback.sh"; CW_BUILD=$(BUILD) CW_BIN=./$(BIN) tests/bench/feed_loopback.sh
 	@echo "== tests/bench/telegram_burst.sh"; CW_BUILD=$(BUILD) CW_BIN=./$(BIN) tests/bench/telegram_burst.sh
+
+# The long run of the fault suite: an hour at the real feed's rate with
+# thousands of users; prints the resource curves (SOAK_SECONDS, SOAK_USERS).
+soak: deps
+	@$(MAKE) --no-print-directory $(BIN) $(TOOL_BIN)
+	CW_BUILD=$(BUILD) CW_BIN=./$(BIN) tests/soak/soak.sh
 
 # Fuzzing needs clang and its sanitizer runtimes; installed only here.
 FUZZ_SECONDS ?= 600

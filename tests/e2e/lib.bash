@@ -108,6 +108,23 @@ start_fake() {
   FAKE="http://127.0.0.1:$FAKE_PORT"
 }
 fake() { curl -s --max-time 5 "$FAKE$1"; }
+# kline_moves FROM TO: "SYMBOL OPEN CLOSE" for each 1m candle of the
+# stand-in exchange inside [FROM, TO] (market ms) that closed 0.1 % or more
+# away from its open: the alerts a 0.1 % close-trigger preset must send
+kline_moves() {
+  local s
+  for s in $(fake /fapi/v1/exchangeInfo | grep -o '"symbol":"[A-Z0-9]*"' | cut -d'"' -f4); do
+    fake "/fapi/v1/klines?symbol=$s&interval=1m&startTime=$1&endTime=$2&limit=1500" | tr '[' '\n' |
+      awk -F'"' -v s="$s" -v from="$1" -v to="$2" 'NF > 8 { split($1, a, ","); o = a[1]
+        m = ($8 - $2) / $2 * 100; m = m < 0 ? -m : m
+        if (o >= from && o + 59999 <= to && m >= 0.1) print s, $2, $8 }'
+  done | sort -u
+}
+# alert_moves CHAT: "SYMBOL OPEN CLOSE" of each 1m alert the chat received
+alert_moves() {
+  tg_texts "$1" | sed 's/\\n\\n/\n/g' |
+    grep -o '[A-Z0-9]*USDT 1m [+-][0-9.]*% ([a-z]*)\\n[0-9.]* → [0-9.]*' | sed 's/ 1m .*\\n/ /; s/ → / /'
+}
 # start_tg [options]: the stand-in Telegram; sets TG_PID, TG_PORT, TG and
 # TG_TOKEN (the token it accepts).
 TG_TOKEN="123456:TEST-token"
