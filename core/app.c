@@ -290,6 +290,11 @@ static void route_health(void *ud, const struct http_request *rq, struct http_re
     }
     if (a->cfg.exchange.enabled > 0)
         feed_health(a, NULL);
+    if (a->tg && health_get(&a->health, "telegram")) {   /* (once signed in) */
+        char why[256];
+        enum health_status st = tg_sched_health(tg_bot_sched(a->tg), why, sizeof why);
+        health_set(&a->health, "telegram", st, why[0] ? why : NULL);
+    }
     out->body = health_json(&a->health);
     out->len = out->body ? strlen(out->body) : 0;
     out->status = health_overall(&a->health) == HEALTH_FAILING ? 503 : 200;

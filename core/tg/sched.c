@@ -79,6 +79,9 @@ struct tg_sched {
     uint64_t timer_due;
     uint64_t rng;
     uint64_t last_429_log_ms;
+    int fail_streak;            /* sends failed in a row (for /health), and the last why */
+    int unauthorized;
+    char last_fail[256];
     struct tg_sched_stats st;
     double origin;              /* the update being handled arrived then (hist_clock), or 0 */
     int64_t origin_update;      /* and its id */
@@ -424,6 +427,12 @@ static void on_sent(void *ud, const struct tg_result *r)
     s->inflight--;
     int64_t outer = s->app->log.update_id;   /* log lines about it name its update */
     s->app->log.update_id = m->update_id;
+    int failed = r->outcome == TG_RETRY_AFTER || r->outcome == TG_TRANSIENT ||
+                 r->outcome == TG_CONFLICT || r->outcome == TG_UNAUTHORIZED;
+    s->fail_streak = failed ? s->fail_streak + 1 : 0;
+    s->unauthorized = r->outcome == TG_UNAUTHORIZED;
+    if (failed)
+        snprintf(s->last_fail, sizeof s->last_fail, "%s", r->description);
     switch (r->outcome) {
     case TG_OK:
     case TG_NOT_MODIFIED:   /* the message already says this */
@@ -955,6 +964,26 @@ uint64_t tg_sched_paused_ms(struct tg_sched *s)
 {
     uint64_t now = app_now_ms(s->app);
     return s->global_not_before > now ? s->global_not_before - now : 0;
+}
+
+enum health_status tg_sched_health(struct tg_sched *s, char *reason, size_t len)
+{
+    uint64_t paused = tg_sched_paused_ms(s);
+    if (s->unauthorized) {
+        snprintf(reason, len, "Telegram refuses the bot token: %s", s->last_fail);
+        return HEALTH_FAILING;
+    }
+    if (paused) {
+        snprintf(reason, len, "flood control: every send waits %llu s",
+                 (unsigned long long)(paused + 999) / 1000);
+        return HEALTH_DEGRADED;
+    }
+    if (s->fail_streak >= 3) {   /* (one failure now and then is normal) */
+        snprintf(reason, len, "the last %d sends failed: %s", s->fail_streak, s->last_fail);
+        return HEALTH_DEGRADED;
+    }
+    reason[0] = 0;
+    return HEALTH_OK;
 }
 
 long tg_sched_pending(struct tg_sched *s)

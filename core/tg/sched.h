@@ -27,6 +27,9 @@
 #define CW_TG_SCHED_H
 
 #include <stdint.h>
+#include <stddef.h>
+
+#include "http/health.h"
 
 struct app;
 struct tg_api;
@@ -89,6 +92,10 @@ int tg_sched_active(struct tg_sched *s, int64_t chat);
 void tg_sched_stats(struct tg_sched *s, struct tg_sched_stats *out);
 /* How long every send waits for Telegram's flood control (ms), or 0. */
 uint64_t tg_sched_paused_ms(struct tg_sched *s);
+/* Telegram's side of /health: degraded while flood control pauses every
+ * send or the last sends kept failing, failing while the token is refused;
+ * reason says why. */
+enum health_status tg_sched_health(struct tg_sched *s, char *reason, size_t len);
 /* Messages waiting, in flight included. */
 long tg_sched_pending(struct tg_sched *s);
 /* Replies queued from now on answer update_id, which arrived at `arrived`
