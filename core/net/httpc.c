@@ -261,6 +261,27 @@ static struct httpc_call *call_new(struct httpc *h, httpc_cb cb, void *ud)
     return c;
 }
 
+/* The call's easy handle with what every transfer shares, or NULL. */
+static CURL *easy_new(struct httpc_call *c, const char *url, const char *protocols,
+                      long timeout_ms)
+{
+    CURL *e = c->easy = curl_easy_init();
+    if (!e)
+        return NULL;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, c);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, protocols);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);   /* (never stdout) */
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+    if (c->h->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, c->h->ca_file);
+    return e;
+}
+
 uint64_t httpc_request(struct httpc *h, const struct httpc_req *req, httpc_cb cb, void *ud)
 {
     if (h->closing)
@@ -272,24 +293,13 @@ uint64_t httpc_request(struct httpc *h, const struct httpc_req *req, httpc_cb cb
         h->stub(h->stub_ud, c->id, req);
         return c->id;
     }
-    CURL *e = c->easy = curl_easy_init();
+    CURL *e = easy_new(c, req->url, "http,https", req->timeout_ms > 0 ? req->timeout_ms : 30000L);
     if (!e)
         goto fail;
-    curl_easy_setopt(e, CURLOPT_URL, req->url);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, c);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 30000L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(e, CURLOPT_USERAGENT, "candlewatch");
-    if (h->ca_file)
-        curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
     if (strcmp(req->method, "GET") != 0)
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
     if (req->body) {
@@ -332,7 +342,7 @@ uint64_t httpc_mail(struct httpc *h, const struct httpc_mail *m, httpc_cb cb, vo
     struct httpc_call *c = call_new(h, cb, ud);
     if (!c)
         return 0;
-    CURL *e = c->easy = curl_easy_init();
+    CURL *e = easy_new(c, m->url, "smtp,smtps", m->timeout_ms > 0 ? m->timeout_ms : 60000L);
     if (!e || buf_add(&c->out, m->message, strlen(m->message)) != 0)
         goto fail;
     for (const char *const *to = m->to; *to; to++) {
@@ -341,24 +351,13 @@ uint64_t httpc_mail(struct httpc *h, const struct httpc_mail *m, httpc_cb cb, vo
             goto fail;
         c->hdrs = l;
     }
-    curl_easy_setopt(e, CURLOPT_URL, m->url);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, c);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, m->timeout_ms > 0 ? m->timeout_ms : 60000L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
     /* smtps:// is TLS from the start; smtp:// upgrades with STARTTLS and
      * fails rather than send in the clear, unless told not to */
     curl_easy_setopt(e, CURLOPT_USE_SSL, m->tls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
-    if (h->ca_file)
-        curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
     if (m->user) {
         curl_easy_setopt(e, CURLOPT_USERNAME, m->user);
         curl_easy_setopt(e, CURLOPT_PASSWORD, m->password ? m->password : "");
     }
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);   /* (not stdout) */
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(e, CURLOPT_MAIL_FROM, m->from);
     curl_easy_setopt(e, CURLOPT_MAIL_RCPT, c->hdrs);
     curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);

@@ -14,29 +14,14 @@ C=43   # the chat with alerts
 
 start_fake --symbols 20 || { fail "the stand-in exchange starts"; finish; exit 1; }
 start_tg || { fail "the stand-in Telegram starts"; finish; exit 1; }
-cp -r scripts "$T/"
-cat > "$T/scripts/commands/note.lua" <<'LUA'
-bot.command("note", "keeps a note", function(ctx)
-  local notes = store.get("notes", tostring(ctx.user.id)) or {}
-  notes[#notes + 1] = ctx.args
-  store.set("notes", tostring(ctx.user.id), notes)
-  ctx:reply("saved " .. ctx.args)
-end)
-bot.command("notes", "lists the notes", function(ctx)
-  local notes = store.get("notes", tostring(ctx.user.id)) or {}
-  ctx:reply("notes: " .. table.concat(notes, " "))
-end)
+use_notes
+cat > "$T/scripts/commands/diskfault.lua" <<'LUA'
 -- a preset through the alert engine: its memory must follow the database
 bot.command("watch", "alerts on one pair", function(ctx)
   local id, err = alerts.save{ user_id = ctx.user.id, chat_id = ctx.chat.id, name = ctx.args,
                                pairs = "manual", symbols = { ctx.args }, intervals = { "1m" },
                                threshold = 0.1 }
   ctx:reply(id and ("watching " .. ctx.args) or ("not watching: " .. tostring(err)))
-end)
-bot.command("watching", "lists the presets", function(ctx)
-  local names = {}
-  for _, p in ipairs(alerts.presets(ctx.user.id)) do names[#names + 1] = p.name end
-  ctx:reply("presets: " .. table.concat(names, " "))
 end)
 host.on_start(function()
   if #alerts.presets(43) == 0 then
@@ -100,8 +85,8 @@ say "/note two"
 said '^saved two' && pass "after the fault notes are saved again" || fail "saved again" "$(tg_texts $U)"
 say "/watch BTCUSDT"
 said '^watching BTCUSDT' || fail "a preset is saved after the fault" "$(tg_texts $U)"
-say "/watching"
-said '^presets: ' || fail "/watching answers"
+say "/mypresets"
+said '^presets: ' || fail "/mypresets answers"
 is "$(tg_texts $U | grep '^presets: ' | tail -1)" "presets: BTCUSDT" \
   "the presets refused during the fault are not in memory either"
 

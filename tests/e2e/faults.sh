@@ -16,18 +16,8 @@ U=63   # a user with notes
 
 start_fake --symbols 16 || { fail "the stand-in exchange starts"; finish; exit 1; }
 start_tg || { fail "the stand-in Telegram starts"; finish; exit 1; }
-cp -r scripts "$T/"
+use_notes
 cat > "$T/scripts/commands/faults.lua" <<'LUA'
-bot.command("note", "keeps a note", function(ctx)
-  local notes = store.get("notes", tostring(ctx.user.id)) or {}
-  notes[#notes + 1] = ctx.args
-  store.set("notes", tostring(ctx.user.id), notes)
-  ctx:reply("saved " .. ctx.args)
-end)
-bot.command("notes", "lists the notes", function(ctx)
-  local notes = store.get("notes", tostring(ctx.user.id)) or {}
-  ctx:reply("notes: " .. table.concat(notes, " "))
-end)
 host.on_start(function()
   for _, chat in ipairs({ 61, 62 }) do
     if #alerts.presets(chat) == 0 then

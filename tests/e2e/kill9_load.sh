@@ -17,25 +17,8 @@ KILLS=${KILLS:-20}
 
 start_fake --symbols 40 || { fail "the stand-in exchange starts"; finish; exit 1; }
 start_tg || { fail "the stand-in Telegram starts"; finish; exit 1; }
-cp -r scripts "$T/"
-cat > "$T/scripts/commands/note.lua" <<'LUA'
--- /note X: appended to the user's list; acknowledged once saved (a
--- handler's writes are committed when it returns, before the reply goes)
-bot.command("note", "keeps a note", function(ctx)
-  local notes = store.get("notes", tostring(ctx.user.id)) or {}
-  notes[#notes + 1] = ctx.args
-  store.set("notes", tostring(ctx.user.id), notes)
-  ctx:reply("saved " .. ctx.args)
-end)
-bot.command("notes", "lists the notes", function(ctx)
-  local notes = store.get("notes", tostring(ctx.user.id)) or {}
-  ctx:reply("notes: " .. table.concat(notes, " "))
-end)
-bot.command("mypresets", "lists the presets' names", function(ctx)
-  local names = {}
-  for _, p in ipairs(alerts.presets(ctx.user.id)) do names[#names + 1] = p.name end
-  ctx:reply("presets: " .. table.concat(names, " "))
-end)
+use_notes
+cat > "$T/scripts/commands/kill9.lua" <<'LUA'
 host.on_start(function()
   if #alerts.presets(32) == 0 then
     assert(alerts.save{ user_id = 32, chat_id = 32, name = "all", pairs = "top", top_n = 100,

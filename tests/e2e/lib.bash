@@ -108,6 +108,12 @@ start_fake() {
   FAKE="http://127.0.0.1:$FAKE_PORT"
 }
 fake() { curl -s --max-time 5 "$FAKE$1"; }
+# use_notes: the bot's scripts (a copy of scripts/ in $T) with /note and
+# /notes (tests/e2e/scripts/notes.lua) for the fault tests
+use_notes() {
+  cp -r scripts "$T/"
+  cp tests/e2e/scripts/notes.lua "$T/scripts/commands/notes.lua"
+}
 # kline_moves FROM TO: "SYMBOL OPEN CLOSE" for each 1m candle of the
 # stand-in exchange inside [FROM, TO] (market ms) that closed 0.1 % or more
 # away from its open: the alerts a 0.1 % close-trigger preset must send
