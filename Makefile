@@ -43,7 +43,8 @@ help:
 	@echo "make test-asan  the whole test suite against the ASan+UBSan build"
 	@echo "make bench      performance numbers (prints; asserts nothing)"
 	@echo "make soak       an hour under load: resident memory, fds and Lua memory must stay flat"
-	@echo "make fuzz       libFuzzer + ASan on the frame parser and WebSocket engine (FUZZ_SECONDS=600 each)"
+	@echo "make fuzz       libFuzzer + ASan/UBSan on each outside-input parser (FUZZ_SECONDS=600 each):"
+	@echo "                kline ws tg_answer rest tg_update config_lua config_set"
 	@echo "make deps       apt-get install what is missing (sudo when not root)"
 
 # Installs only what is missing; prints nothing and does nothing otherwise.
@@ -129,6 +130,15 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_LINK_kline := core/market/candles.c core/market/interval.c core/market/kline.c core/market/symbols.c
 FUZZ_LINK_ws := core/net/ws.c
 FUZZ_LINK_tg_answer := core/tg/answer.c
+FUZZ_LINK_rest := core/market/restparse.c core/market/kline.c core/market/symbols.c \
+                  core/market/interval.c core/market/candles.c
+FUZZ_LINK_tg_update := core/tg/update.c core/http/intake.c
+FUZZ_LINK_config_set := core/config/config.c core/market/interval.c core/util/log.c \
+                        core/util/jsonw.c
+FUZZ_LINK_config_lua := core/lua/lconfig.c $(FUZZ_LINK_config_set)
+
+# rebuilt when the code it links (or a shared check in tests/fuzz/) changes
+$(foreach t,$(FUZZ_BIN),$(eval $(t): $(FUZZ_LINK_$(notdir $(t))) $(wildcard tests/fuzz/*.h)))
 
 build-fuzz/%: tests/fuzz/%.c
 	@mkdir -p build-fuzz

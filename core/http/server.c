@@ -27,9 +27,7 @@ struct pss {
     char *body;
     size_t len;
     char path[128];
-    char *in;                  /* request body */
-    size_t in_len, in_cap;
-    int too_big;
+    struct http_body in;       /* request body */
     int no_length;             /* a chunked body: Content-Length is required */
     int responded;             /* the response is on its way: body callbacks are ignored */
 };
@@ -65,11 +63,11 @@ static int respond(struct lws *wsi, struct pss *pss, struct http_server *s, cons
 {
     uint8_t hbuf[LWS_PRE + 512], *start = hbuf + LWS_PRE, *p = start,
                                  *end = hbuf + sizeof hbuf - 1;
-    struct http_request rq = {.method = method, .path = pss->path, .body = pss->in,
-                              .body_len = pss->in_len, .conn = wsi};
+    struct http_request rq = {.method = method, .path = pss->path, .body = pss->in.p,
+                              .body_len = pss->in.len, .conn = wsi};
     struct http_response r = {0};
     pss->responded = 1;
-    if (pss->too_big)
+    if (pss->in.too_big)
         simple(&r, 413, "{\"error\":\"request body too large\"}");
     else if (pss->no_length)
         simple(&r, 411, "{\"error\":\"send the body with a Content-Length\"}");
@@ -77,9 +75,7 @@ static int respond(struct lws *wsi, struct pss *pss, struct http_server *s, cons
         for (int i = 0; i < s->nroutes; i++)
             if (strcmp(s->routes[i].path, pss->path) == 0)
                 s->routes[i].fn(s->routes[i].ud, &rq, &r);
-    free(pss->in);
-    pss->in = NULL;
-    pss->in_len = pss->in_cap = 0;
+    http_body_free(&pss->in);
     if (!r.status)
         not_found(&r);
     pss->body = r.body;
@@ -103,7 +99,7 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
     case LWS_CALLBACK_HTTP: {
         snprintf(pss->path, sizeof pss->path, "%s", (const char *)in);
         pss->responded = 0;
-        pss->too_big = 0;
+        pss->in.too_big = 0;
         pss->no_length = 0;
         /* only POST bodies are read; any other method is answered at once
          * and its body, if any, ignored */
@@ -112,37 +108,25 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
                            lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) ? "GET" : "OTHER");
         char cl[32] = "";
         lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH);
-        long n = atol(cl);
-        /* lws does not decode chunked request bodies: refused plainly,
-         * rather than handled as empty (Telegram sends a length) */
-        pss->no_length = n <= 0 && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
-        if (n <= 0)   /* no body to wait for, or one we cannot read */
-            return respond(wsi, pss, s, "POST");
-        if (n > HTTP_BODY_MAX) {
-            pss->too_big = 1;
-            return respond(wsi, pss, s, "POST");
+        int chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+        switch (http_intake_post(cl, chunked)) {
+        case HTTP_INTAKE_BODY:
+            return 0;   /* the body arrives in LWS_CALLBACK_HTTP_BODY */
+        case HTTP_INTAKE_TOO_BIG:
+            pss->in.too_big = 1;
+            break;
+        case HTTP_INTAKE_NO_LENGTH:
+            pss->no_length = 1;
+            break;
+        case HTTP_INTAKE_NOW:
+            break;
         }
-        return 0;   /* the body arrives in LWS_CALLBACK_HTTP_BODY */
+        return respond(wsi, pss, s, "POST");
     }
     case LWS_CALLBACK_HTTP_BODY:
         if (pss->responded)
             return 0;
-        if (pss->too_big || pss->in_len + len > HTTP_BODY_MAX) {
-            pss->too_big = 1;
-            return 0;
-        }
-        if (pss->in_len + len + 1 > pss->in_cap) {
-            size_t cap = (pss->in_len + len + 1) * 2;
-            char *b = realloc(pss->in, cap);
-            if (!b)
-                return -1;
-            pss->in = b;
-            pss->in_cap = cap;
-        }
-        memcpy(pss->in + pss->in_len, in, len);
-        pss->in_len += len;
-        pss->in[pss->in_len] = '\0';
-        return 0;
+        return http_body_append(&pss->in, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         return pss->responded ? 0 : respond(wsi, pss, s, "POST");
     case LWS_CALLBACK_HTTP_WRITEABLE: {
@@ -164,8 +148,7 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
         if (pss) {
             free(pss->body);
             pss->body = NULL;
-            free(pss->in);
-            pss->in = NULL;
+            http_body_free(&pss->in);
         }
         return 0;
     default:

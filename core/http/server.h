@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "http/intake.h"   /* HTTP_BODY_MAX */
+
 struct app;
 struct http_server;
 
@@ -24,8 +26,6 @@ struct http_request {
     size_t body_len;
     void *conn;                /* for http_request_header */
 };
-
-#define HTTP_BODY_MAX (1024 * 1024)   /* bigger bodies get 413 */
 
 typedef void (*http_route_fn)(void *ud, const struct http_request *rq, struct http_response *out);
 

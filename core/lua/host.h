@@ -57,5 +57,9 @@ size_t lh_memory(const struct lh_host *h);
 /* Evaluates a config.lua (sandboxed, plus os.getenv) into cfg, which holds
  * the defaults.  Returns 0, or -1 with a message naming the file or key. */
 int lh_config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+/* The same from text in memory (what lh_config_load does with the file's
+ * bytes); chunkname names it in messages ("config.lua:3: ..."). */
+int lh_config_load_buffer(const char *text, size_t len, const char *chunkname,
+                          struct config *cfg, char *err, size_t errlen);
 
 #endif

@@ -1,11 +1,15 @@
 /* config.lua: a Lua file returning a table, evaluated in a small sandbox
  * (the script sandbox's base functions plus os.getenv), then checked key by
  * key against the schema in config/config.c. */
+#include <lauxlib.h>
+#include <lua.h>
 #include <lualib.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "lua/internal.h"
+#include "lua/host.h"
 
 static void to_value(lua_State *L, int idx, struct config_value *v, long long *ints,
                      const char **strs, int maxints)
@@ -108,17 +112,33 @@ static int walk(lua_State *L, int t, const char *prefix, struct config *cfg, cha
     return 0;
 }
 
-/* A config that loops forever must not hang start-up. */
+/* A config that loops forever must not hang start-up.  Instructions alone
+ * do not bound the time: one can copy 64 MB (string.rep, ..) or sort a
+ * big table, so the clock is looked at too, every CONFIG_HOOK_STEP. */
 #define CONFIG_MAX_INSTRUCTIONS 100000000L
+#define CONFIG_MAX_SECONDS 5
+#define CONFIG_HOOK_STEP 100
+
+struct config_budget {
+    long left;                 /* instructions */
+    struct timespec deadline;  /* CLOCK_MONOTONIC */
+};
 
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    long *left = *(long **)lua_getextraspace(L);
-    if ((*left -= 1000) <= 0) {
+    struct config_budget *b = *(struct config_budget **)lua_getextraspace(L);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int late = now.tv_sec > b->deadline.tv_sec ||
+               (now.tv_sec == b->deadline.tv_sec && now.tv_nsec >= b->deadline.tv_nsec);
+    if ((b->left -= CONFIG_HOOK_STEP) <= 0 || late) {
         luaL_where(L, 0);
-        lua_pushfstring(L, "the config did not finish within %d instructions",
-                        (int)(CONFIG_MAX_INSTRUCTIONS));
+        if (late)
+            lua_pushfstring(L, "the config did not finish within %d s", CONFIG_MAX_SECONDS);
+        else
+            lua_pushfstring(L, "the config did not finish within %d instructions",
+                            (int)(CONFIG_MAX_INSTRUCTIONS));
         lua_concat(L, 2);
         lua_error(L);
     }
@@ -134,18 +154,95 @@ static int getenv_l(lua_State *L)
     return 1;
 }
 
-int lh_config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+/* config.lua is a table of settings: this is room enough, and a config
+ * that builds strings without end gets an error, not the machine's memory.
+ * What it allocates in all is bounded too: a loop making ever bigger
+ * strings does its work in a few instructions (found by fuzzing). */
+#define CONFIG_MAX_BYTES (64u << 20)
+#define CONFIG_MAX_ALLOCATED (256u << 20)
+
+struct config_mem {
+    size_t used;
+    size_t allocated;          /* all growth so far */
+    int spent;                 /* CONFIG_MAX_ALLOCATED was reached */
+};
+
+static void *config_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct config_mem *m = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        m->used -= old;
+        return NULL;
+    }
+    if (nsize > old && nsize - old > CONFIG_MAX_BYTES - m->used)
+        return NULL;   /* Lua raises "not enough memory" */
+    if (nsize > old && nsize - old > CONFIG_MAX_ALLOCATED - m->allocated) {
+        m->spent = 1;
+        return NULL;
+    }
+    void *np = realloc(ptr, nsize);
+    if (np) {
+        m->used = m->used - old + nsize;
+        m->allocated += nsize > old ? nsize - old : 0;
+    }
+    return np;
+}
+
+/* Only reached by an error outside lua_pcall, which the code below avoids;
+ * as luaL_newstate's handler does, say what it was (then Lua aborts). */
+static int config_panic(lua_State *L)
+{
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "candlewatch: config: unprotected Lua error: %s\n", msg ? msg : "?");
+    return 0;
+}
+
+/* The error of a failed load or call, into err.  error({}) and error()
+ * raise values that are not strings (and "%s" of NULL is undefined).
+ * Nothing here allocates from Lua: it runs unprotected, maybe with the
+ * allocation budget spent. */
+static void error_text(lua_State *L, int status, const char *chunkname,
+                       const struct config_mem *m, char *err, size_t errlen)
+{
+    const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    if (status == LUA_ERRMEM && m->spent)
+        snprintf(err, errlen, "%s: the config did not finish within %d MB of allocations",
+                 chunkname, (int)(CONFIG_MAX_ALLOCATED >> 20));
+    else if (status == LUA_ERRMEM)
+        snprintf(err, errlen, "%s: the config needs more than %d MB of memory", chunkname,
+                 (int)(CONFIG_MAX_BYTES >> 20));
+    else if (msg)
+        snprintf(err, errlen, "%s", msg);
+    else if (lua_isinteger(L, -1))   /* error(42): as tostring shows it */
+        snprintf(err, errlen, "%lld", (long long)lua_tointeger(L, -1));
+    else if (lua_type(L, -1) == LUA_TNUMBER) {
+        snprintf(err, errlen, "%.14g", (double)lua_tonumber(L, -1));
+        if (strspn(err, "-0123456789") == strlen(err) && strlen(err) + 2 < errlen)
+            strcat(err, ".0");
+    } else
+        snprintf(err, errlen, "%s: the config raised an error with a %s value, not a message",
+                 chunkname, luaL_typename(L, -1));
+}
+
+int lh_config_load_buffer(const char *text, size_t len, const char *chunkname,
+                          struct config *cfg, char *err, size_t errlen)
 {
     char msg[1024];
-    lua_State *L = luaL_newstate();
+    struct config_mem mem = {0};
+    lua_State *L = lua_newstate(config_alloc, &mem);
     if (!L) {
-        snprintf(err, errlen, "%s: out of memory", path);
+        snprintf(err, errlen, "%s: out of memory", chunkname);
         return -1;
     }
+    lua_atpanic(L, config_panic);
     luaL_openlibs(L);
-    long left = CONFIG_MAX_INSTRUCTIONS;
-    *(long **)lua_getextraspace(L) = &left;
-    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1000);
+    struct config_budget budget = {.left = CONFIG_MAX_INSTRUCTIONS};
+    clock_gettime(CLOCK_MONOTONIC, &budget.deadline);
+    budget.deadline.tv_sec += CONFIG_MAX_SECONDS;
+    *(struct config_budget **)lua_getextraspace(L) = &budget;
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, CONFIG_HOOK_STEP);
     /* env: a handful of pure functions and os.getenv; nothing else. */
     const char *src_env =
         "local e = {tostring = tostring, tonumber = tonumber, type = type, pairs = pairs,"
@@ -154,43 +251,95 @@ int lh_config_load(const char *path, struct config *cfg, char *err, size_t errle
         "return setmetatable(e, {__index = function(_, k)"
         " error(\"undefined global '\" .. tostring(k) .. \"'\", 2) end})";
     int rc = -1;
-    if (luaL_loadstring(L, src_env) != LUA_OK)
+    if (luaL_loadstring(L, src_env) != LUA_OK) {
+        snprintf(err, errlen, "%s: cannot set up the config's environment", chunkname);
         goto out;
+    }
     lua_pushcfunction(L, getenv_l);
-    lua_call(L, 1, 1);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        snprintf(err, errlen, "%s: cannot set up the config's environment", chunkname);
+        goto out;
+    }
     int env = lua_gettop(L);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot read the config file", path);
+    if (len > 0 && text[0] == LUA_SIGNATURE[0]) {
+        snprintf(err, errlen, "%s: precompiled bytecode is refused", chunkname);
         goto out;
     }
-    int first = fgetc(f);
-    fclose(f);
-    if (first == LUA_SIGNATURE[0]) {
-        snprintf(err, errlen, "%s: precompiled bytecode is refused", path);
-        goto out;
+    /* as luaL_loadfile reads a file: a UTF-8 byte order mark and a first
+     * line starting with '#' are skipped (the line's end kept, so line
+     * numbers stay true) */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        text += 3;
+        len -= 3;
     }
-    if (luaL_loadfilex(L, path, "t") != LUA_OK) {
-        snprintf(err, errlen, "%s", lua_tostring(L, -1));
-        goto out;
+    if (len > 0 && text[0] == '#') {
+        while (len > 0 && text[0] != '\n') {
+            text++;
+            len--;
+        }
+        if (len > 1 && text[1] == LUA_SIGNATURE[0]) {   /* bytecode: refused as such */
+            text++;
+            len--;
+        }
     }
-    lua_pushvalue(L, env);
-    lua_setupvalue(L, -2, 1);
-    if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
-        snprintf(err, errlen, "%s", lua_tostring(L, -1));
+    lua_pushfstring(L, "@%s", chunkname);
+    int st = luaL_loadbufferx(L, text, len, lua_tostring(L, -1), "t");
+    if (st == LUA_OK) {
+        lua_pushvalue(L, env);
+        lua_setupvalue(L, -2, 1);
+        st = lua_pcall(L, 0, 1, 0);
+    }
+    if (st != LUA_OK) {
+        error_text(L, st, chunkname, &mem, err, errlen);
         goto out;
     }
     if (!lua_istable(L, -1)) {
-        snprintf(err, errlen, "%s: must return a table of settings, returned %s", path,
+        snprintf(err, errlen, "%s: must return a table of settings, returned %s", chunkname,
                  luaL_typename(L, -1));
         goto out;
     }
     if (walk(L, lua_gettop(L), "", cfg, msg, sizeof msg) != 0) {
-        snprintf(err, errlen, "%s: %s", path, msg);
+        snprintf(err, errlen, "%s: %s", chunkname, msg);
         goto out;
     }
     rc = 0;
 out:
     lua_close(L);
+    return rc;
+}
+
+int lh_config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    int bad = !f;
+    /* (bounded: a path to /dev/zero must not read forever) */
+    while (!bad && len <= CONFIG_MAX_BYTES) {
+        if (len == cap) {
+            char *t = realloc(text, cap = cap ? cap * 2 : 4096);
+            if (!t) {
+                bad = 1;
+                break;
+            }
+            text = t;
+        }
+        size_t n = fread(text + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) {
+            bad = ferror(f);
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    int rc = -1;
+    if (bad)
+        snprintf(err, errlen, "%s: cannot read the config file", path);
+    else if (len > CONFIG_MAX_BYTES)
+        snprintf(err, errlen, "%s: larger than %d MB", path, (int)(CONFIG_MAX_BYTES >> 20));
+    else
+        rc = lh_config_load_buffer(text ? text : "", len, path, cfg, err, errlen);
+    free(text);
     return rc;
 }

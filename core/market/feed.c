@@ -1,6 +1,5 @@
 #include "market/feed.h"
 
-#include <cJSON.h>
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include "market/interval.h"
 #include "market/market.h"
 #include "market/rest.h"
+#include "market/restparse.h"
 #include "metrics/prom.h"
 #include "net/tls.h"
 #include "net/ws.h"
@@ -179,6 +179,21 @@ static void queue_streams(struct conn *c, const char *method, const uint32_t *sy
 
 /* ---- gap repair and warm start ---- */
 
+struct bf_row {
+    struct feed *f;
+    const char *body;
+    size_t len;
+};
+
+static void bf_row(void *ud, const struct candle *c, enum kline_drop why)
+{
+    struct bf_row *x = ud;
+    if (c)
+        market_apply(x->f->m, c);
+    else
+        market_drop(x->f->m, why, x->body, x->len, now_ms(x->f));
+}
+
 static void on_klines(void *ud, long status, const char *body, size_t len, const char *err)
 {
     struct bf_job *j = ud;
@@ -195,56 +210,10 @@ static void on_klines(void *ud, long status, const char *body, size_t len, const
         free(j);
         return;
     }
-    cJSON *rows = cJSON_ParseWithLength(body, len);
-    int64_t exch_now = market_exchange_now(f->m, now_ms(f));
-    int64_t ms = interval_ms(j->iv);
-    cJSON *row;
-    cJSON_ArrayForEach(row, rows)
-    {
-        if (cJSON_GetArraySize(row) < 9)
-            continue;
-        struct candle c;
-        memset(&c, 0, sizeof c);
-        int dp = 0, d2;
-        cJSON *t = cJSON_GetArrayItem(row, 0), *ct = cJSON_GetArrayItem(row, 6),
-              *n = cJSON_GetArrayItem(row, 8);
-        const char *o = cJSON_GetStringValue(cJSON_GetArrayItem(row, 1)),
-                   *h = cJSON_GetStringValue(cJSON_GetArrayItem(row, 2)),
-                   *l = cJSON_GetStringValue(cJSON_GetArrayItem(row, 3)),
-                   *cl = cJSON_GetStringValue(cJSON_GetArrayItem(row, 4)),
-                   *v = cJSON_GetStringValue(cJSON_GetArrayItem(row, 5)),
-                   *q = cJSON_GetStringValue(cJSON_GetArrayItem(row, 7));
-        if (!cJSON_IsNumber(t) || !cJSON_IsNumber(ct) || !cJSON_IsNumber(n) || !o || !h || !l ||
-            !cl || !v || !q || kline_decimal(o, strlen(o), &c.open, &dp) ||
-            kline_decimal(h, strlen(h), &c.high, &d2) || kline_decimal(l, strlen(l), &c.low, &d2) ||
-            kline_decimal(cl, strlen(cl), &c.close, &d2) ||
-            kline_decimal(v, strlen(v), &c.volume, &d2) ||
-            kline_decimal(q, strlen(q), &c.quote_volume, &d2)) {
-            market_drop(f->m, KD_BAD_NUMBER, body, len, now_ms(f));
-            continue;
-        }
-        c.open_time = (int64_t)t->valuedouble;
-        c.close_time = (int64_t)ct->valuedouble;
-        if (c.close_time >= exch_now)
-            continue;   /* the candle still forming: the stream has it */
-        if (c.open_time % ms || c.close_time != c.open_time + ms - 1 || !(c.low > 0) ||
-            c.high < c.low || c.high < c.open || c.high < c.close || c.low > c.open ||
-            c.low > c.close) {
-            market_drop(f->m, KD_BAD_PRICES, body, len, now_ms(f));
-            continue;
-        }
-        c.trades = (int32_t)n->valuedouble;
-        c.event_time = c.close_time;
-        c.symbol = j->sym;
-        c.interval = (uint8_t)j->iv;
-        c.closed = 1;
-        c.backfilled = 1;
-        c.price_dp = (uint8_t)dp;
-        market_apply(f->m, &c);
-    }
-    if (!rows)
+    struct bf_row ctx = {f, body, len};
+    if (restparse_klines(body, len, j->sym, j->iv, market_exchange_now(f->m, now_ms(f)), bf_row,
+                         &ctx) != 0)
         market_drop(f->m, KD_JSON, body, len, now_ms(f));
-    cJSON_Delete(rows);
     /* progress in quarters, then done */
     if (f->warm_done == f->warm_total)
         log_info(&f->app->log, "market", "history complete: %ld klines requests done",
@@ -698,15 +667,6 @@ static const struct lws_protocols protocols[] = {
 
 /* ---- universe and ranking ---- */
 
-static int wanted(const struct config *cfg, cJSON *s)
-{
-    const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(s, "status"));
-    const char *ct = cJSON_GetStringValue(cJSON_GetObjectItem(s, "contractType"));
-    const char *qa = cJSON_GetStringValue(cJSON_GetObjectItem(s, "quoteAsset"));
-    return st && ct && qa && !strcmp(st, "TRADING") && !strcmp(ct, cfg->exchange.contract_type) &&
-           !strcmp(qa, cfg->exchange.quote_asset);
-}
-
 /* A connection with room for one more symbol's streams, or a new one. */
 static struct conn *conn_with_room(struct feed *f)
 {
@@ -740,32 +700,27 @@ static void on_exchange_info(void *ud, long status, const char *body, size_t len
     struct app *a = f->app;
     if (a->stopping)
         return;
-    cJSON *j = body && status == 200 ? cJSON_ParseWithLength(body, len) : NULL;
-    cJSON *list = cJSON_GetObjectItem(j, "symbols");
-    if (!cJSON_IsArray(list)) {
+    struct restparse_universe u;
+    if (!body || status != 200 ||
+        restparse_exchange_info(body, len, a->cfg.exchange.contract_type,
+                                a->cfg.exchange.quote_asset, &u) != 0) {
         log_error(&a->log, "market", "exchangeInfo unusable (%s): retrying in 30 s",
                   err ? err : status != 200 ? "refused" : "no symbols");
-        cJSON_Delete(j);
         if (!a->stopping)
             f->universe_timer = timers_add(&a->timers, app_now_ms(a) + 30000, refresh_universe, f);
         return;
     }
     /* the exchange's clock, until stream frames refine it: REST rows that
      * are still forming are told apart by it, not by this host's clock */
-    cJSON *server_time = cJSON_GetObjectItem(j, "serverTime");
-    if (cJSON_IsNumber(server_time) && (int64_t)server_time->valuedouble > f->m->exchange_ms) {
-        f->m->exchange_ms = (int64_t)server_time->valuedouble;
+    if (u.server_time > f->m->exchange_ms) {
+        f->m->exchange_ms = u.server_time;
         f->m->exchange_seen_at = now_ms(f);
     }
     struct symtab *st = &f->m->syms;
-    uint8_t *seen = calloc(st->n + (size_t)cJSON_GetArraySize(list) + 1, 1);
+    uint8_t *seen = calloc(st->n + u.listed + 1, 1);
     int added = 0, removed = 0;
-    cJSON *s;
-    cJSON_ArrayForEach(s, list)
-    {
-        const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(s, "symbol"));
-        if (!name || !wanted(&a->cfg, s))
-            continue;
+    for (size_t i = 0; i < u.n; i++) {
+        const char *name = u.names[i];
         int known = symtab_find(st, name, strlen(name));
         int id = known >= 0 ? known : symtab_add(st, name, strlen(name));
         if (id < 0)
@@ -800,7 +755,7 @@ static void on_exchange_info(void *ud, long status, const char *body, size_t len
         }
     }
     free(seen);
-    cJSON_Delete(j);
+    restparse_universe_free(&u);
     if (added || removed)
         log_info(&a->log, "market", "universe: %d symbols added, %d removed; %d connections",
                  added, removed, f->nconns);
@@ -824,17 +779,6 @@ static void refresh_universe(void *ud)
     rest_get(&f->rest, "/fapi/v1/exchangeInfo", 1, 1, on_exchange_info, f);
 }
 
-struct ranked {
-    uint32_t id;
-    double qv;
-};
-
-static int by_volume(const void *a, const void *b)
-{
-    double x = ((const struct ranked *)a)->qv, y = ((const struct ranked *)b)->qv;
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
 static void on_ticker(void *ud, long status, const char *body, size_t len, const char *err)
 {
     struct feed *f = ud;
@@ -842,40 +786,13 @@ static void on_ticker(void *ud, long status, const char *body, size_t len, const
     (void)err;
     if (a->stopping)
         return;
-    cJSON *j = body && status == 200 ? cJSON_ParseWithLength(body, len) : NULL;
-    if (cJSON_IsArray(j)) {
-        int n = cJSON_GetArraySize(j), k = 0;
-        struct ranked *r = malloc(sizeof *r * (size_t)(n + 1));
-        cJSON *t;
-        cJSON_ArrayForEach(t, j)
-        {
-            const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(t, "symbol"));
-            const char *qv = cJSON_GetStringValue(cJSON_GetObjectItem(t, "quoteVolume"));
-            int id = name ? symtab_find(&f->m->syms, name, strlen(name)) : -1;
-            double v;
-            int dp;
-            if (r && id >= 0 && f->m->syms.v[id].active && qv &&
-                kline_decimal(qv, strlen(qv), &v, &dp) == 0)
-                r[k++] = (struct ranked){(uint32_t)id, v};
-        }
-        if (r) {
-            qsort(r, (size_t)k, sizeof *r, by_volume);
-            uint32_t *ids = malloc(sizeof *ids * (size_t)(k + 1));
-            double *qvs = malloc(sizeof *qvs * (size_t)(k + 1));
-            for (int i = 0; ids && qvs && i < k; i++) {
-                ids[i] = r[i].id;
-                qvs[i] = r[i].qv;
-            }
-            if (ids && qvs)
-                market_set_ranking(f->m, ids, qvs, (uint32_t)k);
-            free(ids);
-            free(qvs);
-            free(r);
-        }
-    } else {
+    struct restparse_ranking r = {0};
+    int rc = body && status == 200 ? restparse_ticker(body, len, &f->m->syms, &r) : -1;
+    if (rc == 0)
+        market_set_ranking(f->m, r.ids, r.qv, r.n);
+    else if (rc == -1)
         log_warn(&a->log, "market", "24 h tickers unusable: the ranking stays as it was");
-    }
-    cJSON_Delete(j);
+    restparse_ranking_free(&r);
     f->ranking_timer = timers_add(&a->timers,
                                   app_now_ms(a) + (uint64_t)(a->cfg.exchange.ranking_refresh * 1000),
                                   refresh_ranking, f);

@@ -3,11 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "app.h"
+#include "market/restparse.h"
 
 #define REST_MAX_ATTEMPTS 6
+#define REST_MAX_PAUSE_S (3 * 86400)   /* Binance's longest IP ban (418) */
 
 struct rest_job {
     struct rest_job *next;
@@ -117,19 +118,6 @@ static void wake_at(struct rest *r, int64_t wall_ms)
     r->timer = timers_add(&a->timers, app_now_ms(a) + (uint64_t)(delay > 0 ? delay : 0), wake, r);
 }
 
-static long header_long(const char *headers, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = headers; p && *p;) {
-        if (strncasecmp(p, name, n) == 0 && p[n] == ':')
-            return atol(p + n + 1);
-        p = strchr(p, '\n');
-        if (p)
-            p++;
-    }
-    return -1;
-}
-
 static void on_done(void *ud, const struct httpc_resp *resp)
 {
     struct rest_job *j = ud;
@@ -138,14 +126,16 @@ static void on_done(void *ud, const struct httpc_resp *resp)
     r->inflight--;
     long status = resp->err ? 0 : resp->status;
     if (!resp->err) {
-        long used = header_long(resp->headers, "x-mbx-used-weight-1m");
+        long used = restparse_header(resp->headers, "x-mbx-used-weight-1m");
         if (used >= 0 && now / 60000 == r->minute && used > r->used)
             r->used = used;
     }
     if (status == 429 || status == 418) {
-        long after = resp->headers ? header_long(resp->headers, "retry-after") : -1;
+        long after = restparse_header(resp->headers, "retry-after");
         if (after <= 0)
             after = 60;
+        else if (after > REST_MAX_PAUSE_S)
+            after = REST_MAX_PAUSE_S;
         r->paused_until = now + after * 1000;
         r->r429 += status == 429;
         r->r418 += status == 418;

@@ -1,0 +1,126 @@
+#include "tg/update.h"
+
+#include <cJSON.h>
+#include <string.h>
+
+int64_t tg_update_int(const cJSON *n)
+{
+    if (!cJSON_IsNumber(n))
+        return 0;
+    double d = n->valuedouble;
+    /* -2^63 <= d < 2^63, both exact as doubles; NaN fails both */
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+        return 0;
+    return (int64_t)d;
+}
+
+static int64_t num(const cJSON *o, const char *k)
+{
+    return tg_update_int(cJSON_GetObjectItemCaseSensitive(o, k));
+}
+
+static const cJSON *obj(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsObject(v) ? v : NULL;
+}
+
+void tg_update_read(const cJSON *u, struct tg_update *out)
+{
+    static const char *const kinds[] = {"message", "edited_message", "my_chat_member"};
+    static const enum tg_update_kind kind_of[] = {TG_UPD_MESSAGE, TG_UPD_EDITED_MESSAGE,
+                                                  TG_UPD_MY_CHAT_MEMBER};
+    memset(out, 0, sizeof *out);
+    out->update_id = num(u, "update_id");
+    const cJSON *msg = NULL;   /* a message whose text may be /start */
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0] && !out->kind; i++) {
+        const cJSON *m = obj(u, kinds[i]);
+        if (m) {
+            out->kind = kind_of[i];
+            out->chat_id = num(obj(m, "chat"), "id");
+            out->user_id = num(obj(m, "from"), "id");
+            if (i < 2)
+                msg = m;
+        }
+    }
+    const cJSON *cb = out->kind ? NULL : obj(u, "callback_query");
+    if (cb) {
+        out->kind = TG_UPD_CALLBACK_QUERY;
+        out->user_id = num(obj(cb, "from"), "id");
+        out->chat_id = num(obj(obj(cb, "message"), "chat"), "id");
+        if (!out->chat_id)
+            out->chat_id = out->user_id;   /* inline messages: answer the user */
+    }
+    /* A membership change decides, whatever else the update holds (it
+     * applies to the chat found above). */
+    const cJSON *mcm = obj(u, "my_chat_member");
+    if (mcm) {
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(obj(mcm, "new_chat_member"), "status");
+        const char *s = cJSON_IsString(st) ? st->valuestring : "";
+        if (!strcmp(s, "kicked") || !strcmp(s, "left")) {
+            out->membership = TG_MEMBERSHIP_DEACTIVATE;
+            out->member_status = s[0] == 'k' ? "kicked" : "left";
+        } else if (!strcmp(s, "member") || !strcmp(s, "administrator")) {
+            out->membership = TG_MEMBERSHIP_ACTIVATE;
+        }
+        return;
+    }
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(msg, "text");
+    if (cJSON_IsString(text) && strncmp(text->valuestring, "/start", 6) == 0 &&
+        (text->valuestring[6] == '\0' || text->valuestring[6] == ' ' ||
+         text->valuestring[6] == '@'))
+        out->membership = TG_MEMBERSHIP_ACTIVATE;
+}
+
+cJSON *tg_update_parse(const char *json, size_t len, struct tg_update *out)
+{
+    cJSON *u = cJSON_ParseWithLength(json, len);
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(u, "update_id");
+    /* an id out of int64's range is no id: it would be stored as another */
+    if (!cJSON_IsObject(u) || !cJSON_IsNumber(id) ||
+        (!tg_update_int(id) && id->valuedouble != 0)) {
+        cJSON_Delete(u);
+        memset(out, 0, sizeof *out);
+        return NULL;
+    }
+    tg_update_read(u, out);
+    return u;
+}
+
+/* Equal without an early exit, so timing says nothing about the secret. */
+static int same_secret(const char *got, size_t got_n, const char *want)
+{
+    size_t want_n = strlen(want);
+    unsigned char d = got_n != want_n;
+    for (size_t i = 0; i < want_n; i++)
+        d |= (unsigned char)(want[i] ^ (i < got_n ? got[i] : 0));
+    return d == 0;
+}
+
+void tg_webhook_check(const char *method, int stopping, const char *secret, int secret_len,
+                      const char *want, size_t body_len, struct tg_webhook_answer *out)
+{
+    memset(out, 0, sizeof *out);
+    if (strcmp(method, "POST") != 0) {
+        out->status = 405;
+        out->body = "{\"error\":\"use POST\"}";
+    } else if (stopping) {   /* Telegram delivers it again later */
+        out->status = 503;
+        out->body = "{\"error\":\"shutting down\"}";
+    } else if (secret_len < 0 || !want || !same_secret(secret, (size_t)secret_len, want)) {
+        out->status = 401;
+        out->body = "{\"error\":\"wrong or missing secret token\"}";
+        out->refused = 1;
+        out->garbage = "a webhook request without the right secret token";
+    } else if (body_len > TG_WEBHOOK_BODY_MAX) {
+        out->status = 413;
+        out->body = "{\"error\":\"too large\"}";
+        out->garbage = "an oversized webhook request";
+    } else {
+        /* garbage is dropped and counted, and still answered 200: Telegram
+         * would only send it again */
+        out->status = 200;
+        out->body = "{}";
+        out->receive = 1;
+    }
+}

@@ -1,0 +1,18 @@
+-- candlewatch configuration.  A Lua file returning a table; keys that are
+-- left out keep their defaults (candlewatch --help lists them all).
+-- Secrets come from the environment, never from this file.
+return {
+  telegram = {
+    token = os.getenv("BOT_TOKEN"),       -- without it Telegram is off
+    api_url = "https://api.telegram.org",
+  },
+  exchange = {
+    ws_url = "wss://fstream.binance.com/market",
+    rest_url = "https://fapi.binance.com",
+  },
+  database = "./candlewatch.db",
+  scripts = "./scripts",
+  http = { listen = "127.0.0.1:8080" },  -- GET /health
+  admins = {},                           -- Telegram chat ids of the operators
+  log = { level = "info", format = "text" },
+}

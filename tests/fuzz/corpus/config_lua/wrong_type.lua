@@ -1,0 +1,1 @@
+return { http = { listen = 8080 } }
