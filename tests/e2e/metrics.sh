@@ -59,7 +59,8 @@ for f in candlewatch_build_info candlewatch_start_time_seconds candlewatch_resid
          candlewatch_alerts_sent_total candlewatch_telegram_requests_total \
          candlewatch_telegram_rate_limited_total candlewatch_telegram_queue_depth \
          candlewatch_telegram_queue_oldest_seconds candlewatch_update_reply_seconds \
-         candlewatch_frame_alert_seconds candlewatch_sqlite_commit_seconds candlewatch_lua_memory_bytes; do
+         candlewatch_frame_alert_seconds candlewatch_sqlite_commit_seconds candlewatch_lua_memory_bytes \
+         candlewatch_telegram_retracted_total candlewatch_admin_messages_total candlewatch_admin_emails_total; do
   printf '%s\n' "$m" | grep -q "^# TYPE $f " || fail "family $f is there"
 done
 pass "every family the operator needs is there"
