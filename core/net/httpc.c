@@ -72,6 +72,14 @@ static void call_free(struct httpc_call *c)
     free(c);
 }
 
+/* A call that could not start: gone, and 0 for its id. */
+static uint64_t call_drop(struct httpc_call *c)
+{
+    call_unlink(c);
+    call_free(c);
+    return 0;
+}
+
 static struct httpc_call *call_find(struct httpc *h, uint64_t id)
 {
     for (struct httpc_call *c = h->calls; c; c = c->next)
@@ -295,7 +303,7 @@ uint64_t httpc_request(struct httpc *h, const struct httpc_req *req, httpc_cb cb
     }
     CURL *e = easy_new(c, req->url, "http,https", req->timeout_ms > 0 ? req->timeout_ms : 30000L);
     if (!e)
-        goto fail;
+        return call_drop(c);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
@@ -310,18 +318,14 @@ uint64_t httpc_request(struct httpc *h, const struct httpc_req *req, httpc_cb cb
     for (const char *const *hd = req->headers; hd && *hd; hd++) {
         struct curl_slist *l = curl_slist_append(c->hdrs, *hd);
         if (!l)
-            goto fail;
+            return call_drop(c);
         c->hdrs = l;
     }
     if (c->hdrs)
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdrs);
     if (curl_multi_add_handle(h->multi, e) != CURLM_OK)
-        goto fail;
+        return call_drop(c);
     return c->id;
-fail:
-    call_unlink(c);
-    call_free(c);
-    return 0;
 }
 
 static size_t on_upload(char *p, size_t sz, size_t n, void *ud)
@@ -344,11 +348,11 @@ uint64_t httpc_mail(struct httpc *h, const struct httpc_mail *m, httpc_cb cb, vo
         return 0;
     CURL *e = easy_new(c, m->url, "smtp,smtps", m->timeout_ms > 0 ? m->timeout_ms : 60000L);
     if (!e || buf_add(&c->out, m->message, strlen(m->message)) != 0)
-        goto fail;
+        return call_drop(c);
     for (const char *const *to = m->to; *to; to++) {
         struct curl_slist *l = curl_slist_append(c->hdrs, *to);
         if (!l)
-            goto fail;
+            return call_drop(c);
         c->hdrs = l;
     }
     /* smtps:// is TLS from the start; smtp:// upgrades with STARTTLS and
@@ -365,12 +369,8 @@ uint64_t httpc_mail(struct httpc *h, const struct httpc_mail *m, httpc_cb cb, vo
     curl_easy_setopt(e, CURLOPT_READFUNCTION, on_upload);
     curl_easy_setopt(e, CURLOPT_READDATA, c);
     if (curl_multi_add_handle(h->multi, e) != CURLM_OK)
-        goto fail;
+        return call_drop(c);
     return c->id;
-fail:
-    call_unlink(c);
-    call_free(c);
-    return 0;
 }
 
 void httpc_cancel(struct httpc *h, uint64_t id)
