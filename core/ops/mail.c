@@ -108,7 +108,8 @@ void mail_subject(char *out, size_t outlen, const char *text)
 static char *compose(struct mailer *m, int n)
 {
     char subject[600], date[64], line[200];
-    size_t cap = 2048;
+    /* room for every header at its longest, and each text with CRs added */
+    size_t cap = 2048 + strlen(m->a->cfg.email.from) + strlen(m->a->cfg.email.to) + 2 * MAX_TO;
     for (int i = 0; i < n; i++)
         cap += strlen(m->queue[i]) * 2 + 8;
     char *msg = malloc(cap);

@@ -542,9 +542,9 @@ static void hold(struct tg_sched *s, struct chat *c)
     if (s->held.n == s->held.cap) {
         size_t cap = s->held.cap ? s->held.cap * 2 : 16;
         struct chat **v = realloc(s->held.v, sizeof *v * cap);
-        if (!v) {   /* retried on the next pump instead */
-            arm(s, app_now_ms(s->app) + 10);
-            hpush(&s->ready, c);
+        if (!v) {   /* out of memory: looked at again shortly (not now: pump would spin) */
+            c->eligible_ms = app_now_ms(s->app) + 10;
+            hpush(&s->waiting, c);
             return;
         }
         s->held.v = v;
