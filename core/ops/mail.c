@@ -104,42 +104,44 @@ void mail_subject(char *out, size_t outlen, const char *text)
     }
 }
 
-/* The message: headers, then the texts with CRLF line ends. */
-static char *compose(struct mailer *m, int n)
+char *mail_message(const char *from, const char *const *to, const char *host, long seq,
+                   char *const *texts, int n)
 {
     char subject[600], date[64], line[200];
     /* room for every header at its longest, and each text with CRs added */
-    size_t cap = 2048 + strlen(m->a->cfg.email.from) + strlen(m->a->cfg.email.to) + 2 * MAX_TO;
+    size_t cap = 2048 + strlen(from);
+    for (int i = 0; to[i]; i++)
+        cap += strlen(to[i]) + 8;
     for (int i = 0; i < n; i++)
-        cap += strlen(m->queue[i]) * 2 + 8;
+        cap += strlen(texts[i]) * 2 + 8;
     char *msg = malloc(cap);
     if (!msg)
         return NULL;
     /* the subject: the first diagnostic's first line */
-    size_t fl = strcspn(m->queue[0], "\n");
+    size_t fl = n ? strcspn(texts[0], "\n") : 0;
     if (fl > 100) {
         fl = 100;
-        while (fl && ((unsigned char)m->queue[0][fl] & 0xC0) == 0x80)
+        while (fl && ((unsigned char)texts[0][fl] & 0xC0) == 0x80)
             fl--;
     }
-    snprintf(line, sizeof line, "candlewatch on %s: %.*s%s", m->host, (int)fl, m->queue[0],
+    snprintf(line, sizeof line, "candlewatch on %s: %.*s%s", host, (int)fl, n ? texts[0] : "",
              n > 1 ? " (and more)" : "");
     mail_subject(subject, sizeof subject, line);
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-    size_t k = (size_t)snprintf(msg, cap,
-        "From: candlewatch <%s>\r\nTo: ", m->a->cfg.email.from);
-    for (int i = 0; m->to[i]; i++)
-        k += (size_t)snprintf(msg + k, cap - k, "%s%s", i ? ", " : "", m->to[i]);
+    size_t k = (size_t)snprintf(msg, cap, "From: candlewatch <%s>\r\nTo: ", from);
+    /* one recipient a line: a header line must stay under 998 characters */
+    for (int i = 0; to[i]; i++)
+        k += (size_t)snprintf(msg + k, cap - k, "%s%s", i ? ",\r\n " : "", to[i]);
     k += (size_t)snprintf(msg + k, cap - k,
         "\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%lld.%d.%ld@%s>\r\nMIME-Version: 1.0\r\n"
         "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
         "Auto-Submitted: auto-generated\r\n\r\n",
-        subject, date, (long long)now, (int)getpid(), m->sent + m->failed, m->host);
+        subject, date, (long long)now, (int)getpid(), seq, host);
     for (int i = 0; i < n && k + 8 < cap; i++) {
-        for (const char *p = m->queue[i]; *p && k + 4 < cap; p++) {
+        for (const char *p = texts[i]; *p && k + 4 < cap; p++) {
             if (*p == '\n')
                 msg[k++] = '\r';
             msg[k++] = *p;
@@ -208,7 +210,7 @@ static void start(struct mailer *m)
         return;
     struct app *a = m->a;
     int n = m->n < PER_MAIL ? m->n : PER_MAIL;
-    char *msg = compose(m, n);
+    char *msg = mail_message(a->cfg.email.from, m->to, m->host, m->sent + m->failed, m->queue, n);
     struct httpc_mail rq = {.url = m->url, .tls = a->cfg.email.tls != CONFIG_TLS_NONE,
                             .user = a->cfg.email.user, .password = a->cfg.email.password,
                             .from = a->cfg.email.from, .to = m->to, .message = msg};

@@ -23,6 +23,11 @@ void mail_send(struct mailer *m, const char *html);
 /* E-mails sent and failed attempts, for /metrics. */
 void mail_metrics(const struct mailer *m, struct prom *p);
 
+/* An e-mail of the texts (plain, LF line ends) from `from` to the
+ * NULL-terminated `to`: headers, a blank line, the texts; CRLF throughout.
+ * malloc'd, or NULL.  seq makes its Message-ID unique. */
+char *mail_message(const char *from, const char *const *to, const char *host, long seq,
+                   char *const *texts, int n);
 /* The plain text of Telegram HTML, into out (always terminated). */
 void mail_plain(char *out, size_t outlen, const char *html);
 /* A Subject header's value: ASCII as it is, else RFC 2047 base64 words. */

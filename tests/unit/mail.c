@@ -67,5 +67,40 @@ int main(void)
     joined[n] = 0;
     is_str(joined, long_subject, "the words decode to the text");
     ok(first % 2 == 0, "cut between characters, never inside one (%zu bytes)", first);
+    /* 16 recipients of 240 characters and long texts: every byte of it
+     * fits (ASan would see an overrun) and no line reaches 998 characters */
+    static char addr[16][256];
+    const char *to[17];
+    for (int i = 0; i < 16; i++) {
+        memset(addr[i], 'a' + i, 230);
+        snprintf(addr[i] + 230, sizeof addr[i] - 230, "@example.com");
+        to[i] = addr[i];
+    }
+    to[16] = NULL;
+    char big[3000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    for (int i = 100; i < 2900; i += 100)
+        big[i] = '\n';
+    char *texts[] = {"⚠️ Database: disk full\nsince 10:00", big, "✅ Database: cleared"};
+    char *msg = mail_message("bot@example.com", to, "host1", 7, texts, 3);
+    ok(msg != NULL, "a message with 16 long recipients is made");
+    int widest = 0, bare_lf = 0, every_to = 1;
+    for (const char *p = msg, *line = msg; p && *p; p++)
+        if (*p == '\n') {
+            bare_lf |= p == msg || p[-1] != '\r';
+            widest = (int)(p - line) > widest ? (int)(p - line) : widest;
+            line = p + 1;
+        }
+    for (int i = 0; i < 16; i++)
+        every_to &= strstr(msg, addr[i]) != NULL;
+    ok(every_to, "every recipient is in To:");
+    ok(widest < 998 && !bare_lf, "CRLF lines under 998 characters (longest %d)", widest);
+    ok(strstr(msg, "\r\n\r\n⚠️ Database: disk full\r\nsince 10:00\r\n") != NULL,
+       "the body follows the headers, with CRLF line ends");
+    ok(strstr(msg, "✅ Database: cleared\r\n\r\n") != NULL, "and holds every text");
+    ok(strstr(msg, "Subject: =?UTF-8?B?") != NULL && strstr(msg, "Message-ID: <") != NULL,
+       "with an encoded subject and a Message-ID");
+    free(msg);
     return done();
 }
