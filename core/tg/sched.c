@@ -800,7 +800,7 @@ static const char not_saved[] =
     "Nothing was changed; please try again in a few minutes.";
 
 /* Takes the unsent replies that match out of the chat's queue; how many. */
-static int take_replies(struct chat *c, uint64_t batch, int64_t update_id)
+static int take_replies(struct tg_sched *s, struct chat *c, uint64_t batch, int64_t update_id)
 {
     int n = 0;
     struct msg **pp = &c->replies, *prev = NULL;
@@ -810,7 +810,7 @@ static int take_replies(struct chat *c, uint64_t batch, int64_t update_id)
             *pp = m->next;
             if (c->replies_tail == m)
                 c->replies_tail = prev;
-            msg_free(m);   /* (its outbox row is gone, or goes with its batch) */
+            retire(s, m);   /* (a row from an earlier batch must not be sent after a restart) */
             n++;
         } else {
             prev = m;
@@ -836,7 +836,7 @@ static void tell_not_saved(struct tg_sched *s, struct chat *c, int64_t update_id
 void tg_sched_retract(struct tg_sched *s, int64_t chat, int64_t update_id)
 {
     struct chat *c = chat_find(s, chat);
-    if (c && take_replies(c, 0, update_id)) {
+    if (c && take_replies(s, c, 0, update_id)) {
         s->st.retracted++;
         tell_not_saved(s, c, update_id);
     }
@@ -856,7 +856,7 @@ void tg_sched_batch_end(struct tg_sched *s, uint64_t batch, int ok, int user_dat
                     if (m->batch == batch)
                         m->id = 0;
             /* What the replies say was about data that is gone. */
-            if (user_data && take_replies(c, batch, 0)) {
+            if (user_data && take_replies(s, c, batch, 0)) {
                 s->st.retracted++;
                 tell_not_saved(s, c, 0);
             }
