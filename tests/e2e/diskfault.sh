@@ -70,7 +70,8 @@ for fault in enospc erofs; do
   said '^notes: one$' && pass "$fault: a command that saves nothing still answers" \
     || fail "$fault: /notes answers" "$(tg_texts $U)"
   a0=$(alerts_now)
-  wait_for 30 sh -c "[ \$(curl -s '$TG/control/texts?chat=$C' | grep -c 'USDT 1m') -gt $a0 ]" \
+  # (each candle alerts once: the next may be a minute away)
+  wait_for 90 sh -c "[ \$(curl -s '$TG/control/texts?chat=$C' | grep -c 'USDT 1m') -gt $a0 ]" \
     && pass "$fault: alerts still go out" || fail "$fault: alerts still go out" "$a0 before, $(alerts_now) now"
   : > "$CTL"
   wait_for 15 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$PORT/health)\" = 200 ]" \
