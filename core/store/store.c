@@ -116,6 +116,8 @@ static const char *const migrations[] = {
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 
+#define STORE_BUSY_MS 200   /* on the loop; opening and migrating wait 5 s */
+
 int store_schema_latest(void)
 {
     return NMIGRATIONS;
@@ -220,6 +222,10 @@ int store_open(struct store **out, const char *path, struct logger *log, char *e
         fail(s, err, errlen, "cannot prepare statements");
         goto bad;
     }
+    /* From now on the loop waits: another writer (a backup tool, an
+     * operator's shell) makes a batch fail fast rather than stall every
+     * socket for seconds; what failed is handled as a full disk is. */
+    sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
     *out = s;
     return 0;
 bad:

@@ -176,11 +176,14 @@ static void take(struct tg_bot *b, const cJSON *u, int fresh)
         return;
     if (fresh) {
         int rc = b->app->store ? store_inbox_add(b->app->store, id, json) : 1;
-        if (rc <= 0) {
-            b->duplicates += rc == 0;
+        if (rc == 0) {
+            b->duplicates++;
             free(json);
             return;
         }
+        /* rc < 0: not recorded (the database is locked, full or failing);
+         * handled all the same, from memory: that must not cost a user
+         * their message */
         b->received++;
         membership(b, &up);   /* (even for a user over the limit) */
         if (!user_allowed(b, user)) {

@@ -3,16 +3,21 @@
  *                               (exit 0) or the problems (exit 1); with SCOPE
  *                               and KEY also "value: ..." or "value: none"
  *   dbcheck DB --get-version    "version: N" (PRAGMA user_version)
- *   dbcheck DB --set-version N  sets PRAGMA user_version */
+ *   dbcheck DB --set-version N  sets PRAGMA user_version
+ *   dbcheck DB --lock SECONDS   holds the write lock that long (as a backup
+ *                               tool or an operator's sqlite3 shell can);
+ *                               prints "locked" once it has it */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc > 4) {
-        fprintf(stderr, "usage: dbcheck DB [SCOPE KEY | --get-version | --set-version N]\n");
+        fprintf(stderr, "usage: dbcheck DB [SCOPE KEY | --get-version | --set-version N | "
+                        "--lock SECONDS]\n");
         return 2;
     }
     sqlite3 *db;
@@ -31,6 +36,19 @@ int main(int argc, char **argv)
         sqlite3_finalize(st);
         sqlite3_close(db);
         return rc;
+    }
+    if (argc == 4 && strcmp(argv[2], "--lock") == 0) {
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+            printf("cannot lock: %s\n", sqlite3_errmsg(db));
+            sqlite3_close(db);
+            return 1;
+        }
+        printf("locked\n");
+        fflush(stdout);
+        sleep((unsigned)atoi(argv[3]));
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_close(db);
+        return 0;
     }
     if (argc == 4 && strcmp(argv[2], "--set-version") == 0) {
         char sql[64];
