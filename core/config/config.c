@@ -273,18 +273,15 @@ static int set_addrs(const struct key *k, char **slot, const struct config_value
         }
         len += strlen(v->strs[i]) + 1;
     }
-    char *out = malloc(len), *p = out;
-    if (!out) {
+    char *out = v->nstrs ? malloc(len) : NULL, *p = out;
+    if (v->nstrs && !out) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    *p = 0;
     for (int i = 0; i < v->nstrs; i++)
         p += sprintf(p, "%s%s", i ? "\n" : "", v->strs[i]);
     free(*slot);
-    *slot = v->nstrs ? out : NULL;
-    if (!v->nstrs)
-        free(out);
+    *slot = out;   /* (an empty list: NULL, no recipients) */
     return 0;
 }
 

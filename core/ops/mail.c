@@ -13,6 +13,7 @@
 
 #define QUEUE_MAX 32          /* diagnostics waiting; beyond, the oldest go */
 #define PER_MAIL 16           /* diagnostics in one e-mail */
+_Static_assert(PER_MAIL < QUEUE_MAX, "a full queue has one not in flight to drop");
 #define MAX_ATTEMPTS 8        /* about 40 minutes of retrying */
 #define RETRY_FIRST_MS 10000
 #define RETRY_MAX_MS 600000
@@ -234,7 +235,7 @@ void mail_send(struct mailer *m, const char *html)
         return;
     mail_plain(text, len, html);
     if (m->n == QUEUE_MAX) {   /* the oldest not in flight makes room */
-        int at = m->sending < m->n ? m->sending : m->n - 1;
+        int at = m->sending;   /* (< QUEUE_MAX: at most PER_MAIL are in flight) */
         free(m->queue[at]);
         memmove(m->queue + at, m->queue + at + 1, sizeof m->queue[0] * (size_t)(m->n - at - 1));
         m->n--;
