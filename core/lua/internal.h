@@ -96,6 +96,10 @@ struct lh_host {
     int mem_enforce;
     long instr_limit, budget;
     int budget_on;
+    /* C stack: where the outermost script call entered it, and how much of
+     * it nested coroutine runs may use (sandbox.c) */
+    uintptr_t cstack_base;
+    size_t cstack_max;
 
     struct lh_ctx cur;
     struct lh_gen *gen;     /* live generation, or NULL */
@@ -131,6 +135,16 @@ static inline struct lh_host *lh_host_of(lua_State *L)
 int lh_pcall(struct lh_host *h, int nargs, int nres, struct lh_ctx ctx, char *err,
              size_t errlen);
 void lh_enter(struct lh_host *h, lua_State *L, struct lh_ctx ctx, struct lh_ctx *saved);
+/* The same with a budget of its own (what a call left, for its cleanup). */
+void lh_enter_budget(struct lh_host *h, lua_State *L, struct lh_ctx ctx, struct lh_ctx *saved,
+                     long budget);
+/* Whether the running script call has spent its instruction budget: then
+ * no more of its code may run (the limit error leaves hooks off in the
+ * thread it struck, so code run on that thread's behalf would be unbounded). */
+int lh_budget_spent(const struct lh_host *h);
+/* After L ran another coroutine: if that spent the budget, L stops at its
+ * next instruction too (not up to a hook step later). */
+void lh_budget_rearm(lua_State *L);
 void lh_leave(struct lh_host *h, struct lh_ctx saved);
 void lh_report(struct lh_host *h, struct lh_gen *gen, int script, const char *what,
                const char *msg);
@@ -143,6 +157,10 @@ void lh_require_phase(lua_State *L, const char *what, enum lh_phase need);
 
 /* sandbox.c */
 #define LH_TASK_THREADS "cw.task_threads"   /* registry: weak set of handler threads */
+#define LH_LIMIT_DEAD "cw.limit_dead"       /* registry: weak {coroutine = error} */
+/* C stack that nested coroutine.resume/close/wrap calls may use (at most a
+ * quarter of the stack's rlimit) */
+#define LH_CSTACK_MAX (1024 * 1024)
 void lh_sandbox_open(struct lh_host *h);
 void lh_sandbox_new_env(lua_State *L, struct lh_host *h);   /* pushes env */
 /* Pushes the compiled chunk (with a fresh sandbox env) onto L. */
