@@ -168,6 +168,12 @@ int lh_load_file(lua_State *L, struct lh_host *h, const char *path, const char *
                  char *err, size_t errlen);
 int lh_require(lua_State *L);
 
+/* pattern.c: the most steps Lua's matcher may take for pattern p on the
+ * subject s (anchor_ok: a leading '^' anchors, as in find, match and gsub;
+ * not in gmatch). */
+#define LH_PATTERN_MAX_STEPS 1e8
+double lh_pattern_cost(const char *p, size_t plen, const char *s, size_t slen, int anchor_ok);
+
 /* gen.c */
 void lh_gen_retain(struct lh_gen *g);
 void lh_gen_release(struct lh_gen *g);
