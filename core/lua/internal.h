@@ -60,7 +60,14 @@ struct lh_reg {
 struct lh_script {
     char *name;             /* relative to the scripts folder: "rules/x.lua" */
     char *chunkname;        /* "@scripts/rules/x.lua": what tracebacks show */
+    int nregs, ntimers;     /* its registrations, and of them its timers */
 };
+
+/* Registrations of one generation, all scripts and kinds together, and the
+ * timers one script may have pending: beyond, a clear error, not a stalled
+ * reload or a timer storm. */
+#define LH_MAX_REGS 5000
+#define LH_MAX_TIMERS 1000
 
 struct lh_gen {
     struct lh_host *host;
@@ -70,6 +77,7 @@ struct lh_gen {
     struct lh_script *scripts;
     int nscripts;
     struct lh_reg *regs;
+    int nregs;
     int loaded_ref;         /* table: required lib modules of this generation */
     char *dir;              /* the scripts folder it was built from */
 };
@@ -178,7 +186,8 @@ double lh_pattern_cost(const char *p, size_t plen, const char *s, size_t slen, i
 void lh_gen_retain(struct lh_gen *g);
 void lh_gen_release(struct lh_gen *g);
 /* Records a registration; the handler function is at fn_idx of L (the
- * calling thread, which may be a handler's coroutine). */
+ * calling thread, which may be a handler's coroutine).  Raises past
+ * LH_MAX_REGS or LH_MAX_TIMERS. */
 struct lh_reg *lh_reg_add(lua_State *L, struct lh_gen *g, enum lh_reg_kind kind, int script,
                           int fn_idx);
 void lh_reg_remove(struct lh_gen *g, struct lh_reg *r);
@@ -229,7 +238,12 @@ void lh_bot_live(struct lh_host *h, struct lh_gen *g);
 /* json helpers shared with store (mod_json.c).  Both may raise a Lua
  * error (the memory limit) after freeing their own C memory: callers must
  * hold no C allocation across them. */
-char *lh_json_encode(lua_State *L, int idx, char *err, size_t errlen);
+char *lh_json_encode(lua_State *L, int idx, size_t max, char *err, size_t errlen);
+/* The bytes of JSON text the running script may still make: what is left
+ * under its memory limit (the C side must not hold more than it could). */
+size_t lh_json_room(lua_State *L);
+/* The most a stored value (store.set, a chat's ctx.state) may be, as JSON. */
+#define LH_STORE_MAX_VALUE (1024 * 1024)
 int lh_json_push(lua_State *L, const char *text, size_t len, char *err, size_t errlen);
 
 #endif
