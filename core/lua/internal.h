@@ -180,6 +180,9 @@ int lh_require(lua_State *L);
  * subject s (anchor_ok: a leading '^' anchors, as in find, match and gsub;
  * not in gmatch). */
 #define LH_PATTERN_MAX_STEPS 1e8
+/* sandbox.c: string.find/match/gmatch/gsub refusing a pattern that costs
+ * more (upvalues: the real function, its name); config.lua's too. */
+int lh_pattern_guard(lua_State *L);
 double lh_pattern_cost(const char *p, size_t plen, const char *s, size_t slen, int anchor_ok);
 
 /* gen.c */

@@ -373,7 +373,7 @@ static int sb_xpcall(lua_State *L)
 
 /* string.find/match/gmatch/gsub(s, pattern, ...) with a cost bound.
  * upvalue 1: the real function, 2: its name */
-static int sb_pattern(lua_State *L)
+int lh_pattern_guard(lua_State *L)
 {
     size_t sn, pn;
     const char *subject = luaL_checklstring(L, 1, &sn);
@@ -440,7 +440,7 @@ static void adjust_string(lua_State *L, int t)
 {
     const char *const names[] = {"find", "match", "gmatch", "gsub", NULL};
     for (const char *const *n = names; *n; n++)
-        guard(L, t, *n, sb_pattern);
+        guard(L, t, *n, lh_pattern_guard);
 }
 
 static void adjust_coroutine(lua_State *L, int t)
