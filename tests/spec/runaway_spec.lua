@@ -105,6 +105,18 @@ describe("after the instruction limit", function()
     assert.same({ load(src, "=spec.eval")() }, t.results)
   end)
 
+  it("lets a handler wait inside xpcall, and its handler run on an ordinary error", function()
+    spec.stub_http("https://api.test/slow", { body = "slow", delay = 1 })
+    local t = spec.eval([[
+      local a, b = xpcall(function() return http.get("https://api.test/slow") end, tostring)
+      local c, d = xpcall(error, function(m) return "handled: " .. m end, "boom", 0)
+      return a, b, c, d]])
+    assert.is_false(t.done)
+    spec.advance(1)
+    assert.is_true(t.ok, t.err)
+    assert.same({ true, "slow", false, "handled: boom" }, t.results)
+  end)
+
   it("stops an xpcall runaway at a script's top level; the old scripts keep serving", function()
     spec.write("spin.lua", "xpcall(function() while true do end end, function(m) print('handler ran') return m end)")
     local ok, err = spec.reload()
