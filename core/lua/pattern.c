@@ -54,6 +54,7 @@ struct rest {
     int total;          /* it matches wherever it starts */
     int endok;          /* it matches at the end of the subject */
     int known;          /* first is exact (no %b, %f or back reference first) */
+    int empty;          /* it may match the empty string (somewhere) */
     struct cset first;  /* the bytes (or end) its first consumed byte may be */
     double fail;        /* steps to fail at a byte not in first */
 };
@@ -114,11 +115,11 @@ static int cset_all(const struct cset *s)
     return 1;
 }
 
-/* The bytes %cl stands for (Lua's classes, C locale; another letter or a
- * symbol stands for itself). */
+/* The bytes %cl stands for (Lua's classes, C locale; an upper-case class is
+ * the complement; another letter or a symbol stands for itself). */
 static void class_add(struct cset *s, unsigned char cl)
 {
-    if (!strchr("acdglpsuwx", tolower(cl)) || cl == '\0') {
+    if (!strchr("acdglpsuwxz", tolower(cl)) || cl == '\0') {
         cset_add(s, cl);
         return;
     }
@@ -134,7 +135,8 @@ static void class_add(struct cset *s, unsigned char cl)
         case 's': in = isspace((int)c); break;
         case 'u': in = isupper((int)c); break;
         case 'w': in = isalnum((int)c); break;
-        default: in = isxdigit((int)c); break;
+        case 'x': in = isxdigit((int)c); break;
+        default: in = c == 0; break;   /* %z, deprecated but still there */
         }
         if (isupper(cl) ? !in : in)
             cset_add(s, c);
@@ -308,6 +310,7 @@ static void rest_prepend(struct rest *r, const struct item *it, struct subject *
             w.a[1] += 1;   /* + L */
         w.a[0] += c;
         r->total = r->endok = r->known = 0;
+        r->empty = r->empty && !(it->kind == IT_SCAN && it->len == 4);   /* (%b eats 2) */
         break;
     case IT_SINGLE:
         if (it->quant == 0) {
@@ -322,6 +325,7 @@ static void rest_prepend(struct rest *r, const struct item *it, struct subject *
             repeat_cost(&w, r, it, n, subject_run(sj, &it->set));
         }
         if (it->quant == 0 || it->quant == '+') {
+            r->empty = 0;
             r->first = it->set;
             r->known = 1;
             r->fail = c;
@@ -353,7 +357,7 @@ double lh_pattern_cost(const char *p, size_t plen, const char *s, size_t slen, i
     size_t nitems = 0;
     for (size_t i = 0; i < plen; i += item_parse(p + i, plen - i).len)
         at[nitems++] = i;
-    struct rest r = {.w = {{1}}, .total = 1, .endok = 1, .known = 1, .fail = 1};
+    struct rest r = {.w = {{1}}, .total = 1, .endok = 1, .known = 1, .empty = 1, .fail = 1};
     for (size_t k = nitems; k-- > 0;) {
         struct item it = item_parse(p + at[k], plen - at[k]);
         rest_prepend(&r, &it, &sj);
@@ -369,5 +373,6 @@ double lh_pattern_cost(const char *p, size_t plen, const char *s, size_t slen, i
     poly_sum(&sum, n);
     double each = starts * poly_eval(&r.w, n) + all * (r.fail + 1);
     double total = poly_eval(&sum, n);
-    return each < total ? each : total;
+    /* gmatch and gsub try a start twice after an empty match there */
+    return (each < total ? each : total) * (r.empty ? 2 : 1);
 }

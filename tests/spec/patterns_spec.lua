@@ -37,6 +37,10 @@ describe("the pattern guard", function()
     refused("return string.rep('a', 20000):find('[' .. string.rep('b', 20000) .. ']')")
   end)
 
+  it("knows the deprecated %z class (zero bytes)", function()
+    refused("return string.rep('\\0', 1000):find('%z*%z*%z*x')")
+  end)
+
   it("refuses a plain find whose comparisons would take too long", function()
     refused("return string.rep('a', 200000):find(string.rep('a', 5000) .. 'b', 1, true)")
   end)
