@@ -94,6 +94,21 @@ int lh_budget_spent(const struct lh_host *h)
     return h->budget_on && h->budget <= 0;
 }
 
+void lh_budget_charge(lua_State *L, double instructions)
+{
+    struct lh_host *h = lh_host_of(L);
+    if (!h->budget_on)
+        return;
+    h->budget = instructions < (double)h->budget ? h->budget - (long)instructions : 0;
+    if (h->budget > 0)
+        return;
+    lua_sethook(L, lh_hook, LUA_MASKCOUNT, 1);
+    luaL_where(L, 1);
+    lua_pushfstring(L, "instruction limit of %I exceeded", (LUAI_UACINT)h->instr_limit);
+    lua_concat(L, 2);
+    lua_error(L);
+}
+
 void lh_budget_rearm(lua_State *L)
 {
     if (lh_budget_spent(lh_host_of(L)))

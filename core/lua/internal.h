@@ -150,6 +150,9 @@ void lh_enter_budget(struct lh_host *h, lua_State *L, struct lh_ctx ctx, struct 
  * no more of its code may run (the limit error leaves hooks off in the
  * thread it struck, so code run on that thread's behalf would be unbounded). */
 int lh_budget_spent(const struct lh_host *h);
+/* Spends instructions' worth of the budget on work done in C (pattern
+ * matching); raises the limit error when that spends it all. */
+void lh_budget_charge(lua_State *L, double instructions);
 /* After L ran another coroutine: if that spent the budget, L stops at its
  * next instruction too (not up to a hook step later). */
 void lh_budget_rearm(lua_State *L);
@@ -180,8 +183,12 @@ int lh_require(lua_State *L);
  * subject s (anchor_ok: a leading '^' anchors, as in find, match and gsub;
  * not in gmatch). */
 #define LH_PATTERN_MAX_STEPS 1e8
+/* A script's matching costs it one instruction of its budget per this many
+ * steps (the worst case), so a loop of matches is bounded too. */
+#define LH_PATTERN_STEPS_PER_INSTR 32
 /* sandbox.c: string.find/match/gmatch/gsub refusing a pattern that costs
- * more (upvalues: the real function, its name); config.lua's too. */
+ * more (upvalues: the real function, its name, and true to charge the
+ * budget); config.lua's too. */
 int lh_pattern_guard(lua_State *L);
 double lh_pattern_cost(const char *p, size_t plen, const char *s, size_t slen, int anchor_ok);
 

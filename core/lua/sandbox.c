@@ -372,7 +372,7 @@ static int sb_xpcall(lua_State *L)
 }
 
 /* string.find/match/gmatch/gsub(s, pattern, ...) with a cost bound.
- * upvalue 1: the real function, 2: its name */
+ * upvalue 1: the real function, 2: its name, 3: true to charge the budget */
 int lh_pattern_guard(lua_State *L)
 {
     size_t sn, pn;
@@ -393,18 +393,22 @@ int lh_pattern_guard(lua_State *L)
                              "match a shorter subject",
                           fname, (int)sn, steps);
     }
+    if (lua_toboolean(L, lua_upvalueindex(3)))
+        lh_budget_charge(L, cost / LH_PATTERN_STEPS_PER_INSTR);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
     return lua_gettop(L);
 }
 
-/* Replaces field `name` of the table at t with a guard closure around it. */
+/* Replaces field `name` of the table at t with a guard closure around it,
+ * which charges the budget. */
 static void guard(lua_State *L, int t, const char *name, lua_CFunction fn)
 {
     lua_getfield(L, t, name);
     lua_pushstring(L, name);
-    lua_pushcclosure(L, fn, 2);
+    lua_pushboolean(L, 1);
+    lua_pushcclosure(L, fn, 3);
     lua_setfield(L, t, name);
 }
 

@@ -50,6 +50,18 @@ describe("the pattern guard", function()
     refused("return (string.rep('a', 2000):gsub('a*a*b', ''))")
   end)
 
+  it("charges matching to the instruction budget, so a loop of costly matches stops", function()
+    spec.limits({ instructions = 200000 })
+    local box = { n = 0 }
+    local t = spec.eval([[
+      local box = ...
+      local s = string.rep("a", 2000)   -- each find: some million steps, allowed
+      for i = 1, 100 do s:find(".-b") box.n = i end]], box)
+    assert.is_false(t.ok)
+    assert.matches("spec.eval:3: instruction limit of 200000 exceeded", t.err)
+    assert.is_true(box.n < 5, "stopped after " .. box.n .. " matches")
+  end)
+
   it("lets linear patterns through on long subjects", function()
     local t = spec.eval([[
       local s = string.rep("word  ", 100000)
