@@ -285,8 +285,22 @@ static int set_addrs(const struct key *k, char **slot, const struct config_value
     return 0;
 }
 
+/* Telegram's rule for secret_token; checked here so that `check` refuses
+ * what `run` would (the value may come from WEBHOOK_SECRET too). */
+int config_webhook_secret_ok(const char *s)
+{
+    static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+    size_t n = strlen(s);
+    return n >= 1 && n <= 256 && strspn(s, ok) == n;
+}
+
 int config_check(const struct config *c, char *err, size_t errlen)
 {
+    if (c->telegram.webhook_secret && !config_webhook_secret_ok(c->telegram.webhook_secret)) {
+        snprintf(err, errlen, "key 'telegram.webhook_secret' (or WEBHOOK_SECRET): use 1-256 "
+                 "of A-Z a-z 0-9 _ - (Telegram's rule)");
+        return -1;
+    }
     if (!c->email.server)
         return 0;
     if (!c->email.from || !address_ok(c->email.from)) {

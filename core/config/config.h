@@ -118,4 +118,7 @@ void config_describe(FILE *out);
  * 0, or -1 with a message naming the key. */
 int config_check(const struct config *c, char *err, size_t errlen);
 
+/* 1 when s is a secret_token Telegram accepts: 1-256 of A-Z a-z 0-9 _ - */
+int config_webhook_secret_ok(const char *s);
+
 #endif
