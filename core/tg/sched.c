@@ -34,6 +34,10 @@
 #define GROUP_LIMIT 20
 #define GROUP_SPAN_MS 60000
 #define SEND_TIMEOUT_MS 30000
+/* An alert message waits this long for the other alerts of the same market
+ * event (the timeframes of one move come in separate frames, a few ms
+ * apart) so that they all go out as one message (README). */
+#define GATHER_MS 50
 
 struct msg {
     struct msg *next;
@@ -47,6 +51,7 @@ struct msg {
     int64_t key;                /* smaller goes first (monotonic ms) */
     int attempts, plain;
     uint64_t first_fail_ms;
+    uint64_t gather_ms;         /* a new alert message: not sent before (monotonic) */
     double origin;              /* replies: their update's arrival (hist_clock), or 0 */
     int64_t update_id;          /* and its id, for the log lines about this message */
     uint64_t batch;             /* the store batch its outbox row went into, or 0 */
@@ -583,6 +588,12 @@ static void pump(struct tg_sched *s)
             break;
         }
         struct chat *c = s->ready.v[0];
+        if (head(c)->gather_ms > now) {   /* more alerts may join it */
+            hremove(&s->ready, c);
+            c->eligible_ms = head(c)->gather_ms;
+            hpush(&s->waiting, c);
+            continue;
+        }
         if (uncommitted(s, head(c))) {
             hremove(&s->ready, c);
             hold(s, c);
@@ -787,6 +798,7 @@ int tg_sched_alert(struct tg_sched *s, int64_t chat, const struct tg_alert *a)
     m->priority = priority;
     m->queued_ms = app_wall_ms(s->app);
     m->key = key_of(s, TG_ALERT, priority, m->queued_ms);
+    m->gather_ms = app_now_ms(s->app) + GATHER_MS;
     return enqueue(s, c, m);
 }
 
