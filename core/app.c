@@ -399,8 +399,12 @@ static int telegram_prepare(struct app *a)
 static void telegram_started(void *ud, const char *err)
 {
     struct app *a = ud;
-    if (!err)
+    if (!err) {   /* only now is "candlewatch started" true (and sendable) */
+        a->tg_up = 1;
+        if (a->diag)
+            diag_telegram_up(a->diag);
         return;
+    }
     log_error(&a->log, "telegram", "%s", err);
     if (!a->stopping) {
         a->stopping = 1;
@@ -473,7 +477,7 @@ int app_run(struct app *a)
     if (!a->cfg.telegram.token)
         log_info(&a->log, "app", "no bot token (BOT_TOKEN): Telegram is off");
     log_info(&a->log, "app", "candlewatch running (pid %d)", (int)getpid());
-    a->diag = diag_start(a);
+    a->diag = diag_start(a, a->tg_up);
     sdnotify("READY=1");
     if ((a->watchdog_ms = sdnotify_watchdog_ms())) {
         log_info(&a->log, "app", "systemd watchdog: %llu ms", (unsigned long long)a->watchdog_ms);
