@@ -6,7 +6,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http/server.h"
@@ -100,9 +102,22 @@ static void batch_ended(void *ud, uint64_t id, int ok, int user_data)
         alert_engine_batch_lost(a->alerts, id);
 }
 
+/* The jitter of reconnects and retries (rand) differs per process: left
+ * unseeded, every instance backs off on the same schedule, and after an
+ * outage they all come back in the same instant. */
+static void app_seed(void)
+{
+    unsigned seed;
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+        seed = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+    srand(seed);
+}
+
 int app_init(struct app *a, int simulated)
 {
     a->simulated = simulated;
+    if (!simulated)   /* (specs and replays stay repeatable) */
+        app_seed();
     /* Specs start from a fixed date so their output does not depend on it. */
     a->sim_ms = 1767225600000ull;  /* 2026-01-01T00:00:00Z */
     if (uv_loop_init(&a->loop) != 0)
