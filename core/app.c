@@ -6,7 +6,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http/server.h"
@@ -100,9 +102,22 @@ static void batch_ended(void *ud, uint64_t id, int ok, int user_data)
         alert_engine_batch_lost(a->alerts, id);
 }
 
+/* The jitter of reconnects and retries (rand) differs per process: left
+ * unseeded, every instance backs off on the same schedule, and after an
+ * outage they all come back in the same instant. */
+static void app_seed(void)
+{
+    unsigned seed;
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+        seed = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+    srand(seed);
+}
+
 int app_init(struct app *a, int simulated)
 {
     a->simulated = simulated;
+    if (!simulated)   /* (specs and replays stay repeatable) */
+        app_seed();
     /* Specs start from a fixed date so their output does not depend on it. */
     a->sim_ms = 1767225600000ull;  /* 2026-01-01T00:00:00Z */
     if (uv_loop_init(&a->loop) != 0)
@@ -392,8 +407,12 @@ static int telegram_prepare(struct app *a)
 static void telegram_started(void *ud, const char *err)
 {
     struct app *a = ud;
-    if (!err)
+    if (!err) {   /* only now is "candlewatch started" true (and sendable) */
+        a->tg_up = 1;
+        if (a->diag)
+            diag_telegram_up(a->diag);
         return;
+    }
     log_error(&a->log, "telegram", "%s", err);
     if (!a->stopping) {
         a->stopping = 1;
@@ -466,7 +485,7 @@ int app_run(struct app *a)
     if (!a->cfg.telegram.token)
         log_info(&a->log, "app", "no bot token (BOT_TOKEN): Telegram is off");
     log_info(&a->log, "app", "candlewatch running (pid %d)", (int)getpid());
-    a->diag = diag_start(a);
+    a->diag = diag_start(a, a->tg_up);
     sdnotify("READY=1");
     if ((a->watchdog_ms = sdnotify_watchdog_ms())) {
         log_info(&a->log, "app", "systemd watchdog: %llu ms", (unsigned long long)a->watchdog_ms);

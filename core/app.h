@@ -61,6 +61,7 @@ struct app {
     uv_signal_t sig_int, sig_term, sig_hup;
     int stopping;
     int exit_status;             /* of app_run */
+    int tg_up;                   /* the bot signed in to Telegram */
     int64_t started_ms;
 };
 

@@ -5,10 +5,10 @@
  *   removed when Telegram accepts it; at start the outbox is loaded and
  *   delivered.  Only a message in flight when the process dies can be
  *   sent twice.
- * - Within limits: a global token bucket (telegram.rate), one per private
- *   chat (1/s, burst 2) and per group (20/min), with a small margin under
- *   Telegram's own.  Only sendMessage spends tokens; edits and deletes
- *   keep their place in the chat's order but are free.
+ * - Within limits, as sliding windows (sched.c): all chats together
+ *   under telegram.rate in any second, a private chat at most 3 in any
+ *   3 s, a group at most 20 in any minute.  Only sendMessage counts;
+ *   edits and deletes keep their place in the chat's order but are free.
  * - In order per chat, one request per chat at a time; replies to a user
  *   go before alerts; across chats, the message with the smallest key goes
  *   first, where key = time queued - credit: a reply's credit is an hour,
