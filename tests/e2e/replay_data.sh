@@ -82,4 +82,31 @@ want=$(awk -F, '$1 ~ /^[0-9]/ { b = int($1 / 14400000) * 14400000
        END { emit() }' "$gap")
 replay "$gap" --preset "pairs=ETHUSDT intervals=4h threshold=0.1 trigger=close"
 is "$(printf '%s\n' "$out" | awk '{print $1, $4}')" "$want" "4h candles closed from hourly rows, the one missing its last row too"
+# --- --preset values and files that cannot be used: a message naming them (exit 2)
+refused() {   # NAME ERE ARGS...
+  local name=$1 want=$2; shift 2
+  "$CW_BIN" replay "$@" >/dev/null 2>"$T/err"; rc=$?
+  is "$rc" 2 "$name: refused (exit 2)"
+  like "$(grep 'candlewatch replay' "$T/err")" "$want" "$name: the message says what is wrong"
+}
+refused "trigger=closed" 'trigger=closed: use forming or close' "$BTC" --preset "$PRESET trigger=closed"
+refused "direction=Up" 'direction=Up: use both, up or down' "$BTC" --preset "$PRESET direction=Up"
+refused "threshold=abc" 'threshold=abc is not a number' "$BTC" --preset "pairs=BTCUSDT threshold=abc"
+refused "no threshold" 'give a threshold' "$BTC" --preset "pairs=BTCUSDT"
+refused "pairs=top:x" 'pairs=top:x: N in top:N is a whole number' "$BTC" --preset "pairs=top:x threshold=1"
+refused "intervals=1x" 'intervals: "1x" is not a timeframe' "$BTC" --preset "intervals=1x threshold=1"
+refused "intervals=1d, not watched" 'intervals: 1d is not in the config.s exchange.intervals \(1m,5m,15m,30m,1h,4h\)' \
+  "$BTC" --preset "intervals=1d threshold=1"
+refused "--preset with no value" '--preset needs a value, like --preset "pairs=' "$BTC" --preset
+refused "--speed with no value" '--speed needs a value' "$BTC" --speed
+mkdir -p "$T/dir/um_BTCUSDT-1m-2022-09-05.csv"
+refused "a directory named like a kline file" "$T/dir/um_BTCUSDT-1m-2022-09-05.csv: a directory; name the kline files in it" \
+  "$T/dir/um_BTCUSDT-1m-2022-09-05.csv" --preset "$PRESET"
+: > "$T/um_ETHUSDT-1m-2022-09-05.csv"
+refused "an empty file next to a good one" "$T/um_ETHUSDT-1m-2022-09-05.csv: no klines in it \(it is empty\)" \
+  "$BTC" "$T/um_ETHUSDT-1m-2022-09-05.csv" --preset "$PRESET"
+head -1 "$BTC" > "$T/um_LTCUSDT-1m-2022-09-05.csv"
+refused "a file with only a header" "um_LTCUSDT-1m-2022-09-05.csv: no klines in it \(only a header\)" \
+  "$T/um_LTCUSDT-1m-2022-09-05.csv" "$BTC" --preset "$PRESET"
+refused "the same file twice" "the candle opening at [0-9]+ \(ms\) is also in $BTC:2" "$BTC" "$BTC" --preset "$PRESET"
 finish
