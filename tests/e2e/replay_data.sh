@@ -109,4 +109,16 @@ head -1 "$BTC" > "$T/um_LTCUSDT-1m-2022-09-05.csv"
 refused "a file with only a header" "um_LTCUSDT-1m-2022-09-05.csv: no klines in it \(only a header\)" \
   "$T/um_LTCUSDT-1m-2022-09-05.csv" "$BTC" --preset "$PRESET"
 refused "the same file twice" "the candle opening at [0-9]+ \(ms\) is also in $BTC:2" "$BTC" "$BTC" --preset "$PRESET"
+# --- prices shown with the decimals the file's prices carry (a spot file
+# writes 1983.55000000: 8 written, 2 carried)
+SPOT=$FIX/spot_ETHUSDT-1m-2022-08-14.csv
+dp=$(awk -F, '{ for (i = 2; i <= 5; i++) { n = split($i, p, "."); d = p[2]; sub(/0+$/, "", d)
+       if (length(d) > m) m = length(d) } } END { print m + 0 }' "$SPOT")
+is "$dp" 2 "the spot file's prices carry 2 decimals"
+cp -r scripts "$T/"; write_config
+prices=$(: | timeout 60 "$CW_BIN" console --config "$T/config.lua" --replay "$SPOT" --speed max 2>/dev/null |
+         grep -o '[0-9.]* → [0-9.]* ·')
+[ -n "$prices" ] && pass "the console shows the replay's alerts with their prices" || fail "the console shows the replay's alerts with their prices"
+is "$(printf '%s\n' "$prices" | grep -Evc "^[0-9]+\.[0-9]{$dp} → [0-9]+\.[0-9]{$dp} ·$")" 0 \
+   "every price in them has the $dp decimals the file's prices carry"
 finish
