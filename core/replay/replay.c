@@ -307,18 +307,26 @@ static void tick(void *ud)
     }
 }
 
-/* The ranking: by the files' total quote volume. */
+/* The ranking: by the files' total quote volume (an interval's, the largest). */
 static void rank(struct replay *r)
 {
     struct market *m = &r->app->market;
     uint32_t n = m->syms.n;
-    double *qv = calloc(n ? n : 1, sizeof *qv);
+    double *qv = calloc((size_t)(n ? n : 1) * IV_COUNT, sizeof *qv);
     uint32_t *ids = malloc(sizeof *ids * (n ? n : 1));
     double *sorted = malloc(sizeof *sorted * (n ? n : 1));
     if (!qv || !ids || !sorted)
         goto out;
+    /* each interval's rows on their own: a 1h file next to a 1m file of the
+     * same day holds the same trades, not twice as many */
     for (size_t i = 0; i < r->n; i++)
-        qv[r->rows[i].sym] += r->rows[i].qv;
+        qv[(size_t)r->rows[i].sym * IV_COUNT + r->rows[i].iv] += r->rows[i].qv;
+    for (uint32_t i = 0; i < n; i++)
+        for (int iv = 1; iv < IV_COUNT; iv++)
+            if (qv[(size_t)i * IV_COUNT + iv] > qv[(size_t)i * IV_COUNT])
+                qv[(size_t)i * IV_COUNT] = qv[(size_t)i * IV_COUNT + iv];
+    for (uint32_t i = 0; i < n; i++)
+        qv[i] = qv[(size_t)i * IV_COUNT];
     uint32_t k = 0;
     for (uint32_t i = 0; i < n; i++)
         if (m->syms.v[i].active)

@@ -70,6 +70,12 @@ for p in "intervals=5m threshold=0.3" "intervals=1h threshold=0.5"; do
   [ -n "$alone" ] && is "$out" "$alone" "$p: with the 5m and 1h files too, the alerts built from the 1m rows, once" \
     || fail "$p: the 1m file alone gives alerts"
 done
+# the ranking (top:N) counts those trades once: ETH, a copy of the day with
+# 1.5 times BTC's quote volume, outranks BTC's 1m and 1h files together
+awk -F, -v OFS=, 'NR > 1 { $8 = $8 * 1.5 } 1' "$BTC" > "$T/m/um_ETHUSDT-1m-2022-09-05.csv"
+replay "$BTC" "$T/m/um_BTCUSDT-1h-2022-09-05.csv" "$T/m/um_ETHUSDT-1m-2022-09-05.csv" \
+  --preset "pairs=top:1 intervals=1m threshold=0.15"
+is "$(printf '%s\n' "$out" | awk '{print $2}' | sort -u)" "ETHUSDT" "top:1 is the pair with the most quote volume, a day counted once"
 
 # --- a longer candle whose last row is missing closes when a later row arrives
 ETH=$FIX/um_ETHUSDT-1h-2022-08-24.csv
