@@ -242,7 +242,8 @@ static int read_times(struct csv_layout *l, char **fld, int iv, struct csv_row *
     if (l->col[CSV_CLOSE_TIME] < 0)
         return 0;
     const char *cs = fld[l->col[CSV_CLOSE_TIME]];
-    if (whole(cs, &ct) != 0 || to_ms(ct, u) <= row->open_time || to_ms(ct, u) > row->open_time + ms) {
+    if (whole(cs, &ct) != 0 || time_unit(ct) != u || to_ms(ct, u) <= row->open_time ||
+        to_ms(ct, u) > row->open_time + ms) {
         snprintf(err, errlen, "close_time \"%.40s\" does not end the %s candle opening at %s (is "
                  "the interval in the file's name right?)", cs, interval_name(iv), ot);
         return -1;

@@ -36,8 +36,9 @@ struct csv_row {
     uint8_t price_dp;   /* decimals the prices carry, trailing zeros ignored */
 };
 
-/* line (len bytes, may end in \n or \r\n; modified) of a file of interval
- * iv: 1 with *row filled, 0 for a header or a blank line, -1 with err. */
+/* line (len bytes, may end in \n or \r\n; modified, with room for a NUL
+ * after them, as getline's) of a file of interval iv: 1 with *row filled,
+ * 0 for a header or a blank line, -1 with err. */
 int csvrow_read(struct csv_layout *l, char *line, size_t len, int iv, struct csv_row *row,
                 char *err, size_t errlen);
 
