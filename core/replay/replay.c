@@ -34,7 +34,7 @@ struct agg {                  /* a candle built from the rows of one symbol */
 
 struct replay {
     struct app *app;
-    char **files;
+    char **files;             /* the caller's, while replay_start reads them */
     struct row *rows;
     size_t n, cap, next;
     double speed;
@@ -418,6 +418,7 @@ struct replay *replay_start(struct app *a, char **files, int nfiles, double spee
         return NULL;
     }
     rank(r);
+    r->files = NULL;
     r->start_ms = app_now_ms(a);
     r->timer = timers_add(&a->timers, r->start_ms, tick, r);
     return r;
