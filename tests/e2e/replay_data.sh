@@ -29,6 +29,10 @@ bad "a NUL line" 60 '60s/.*/\x00\x00\x00/' 'a NUL byte'
 bad "a row cut short" 70 '70s/,[^,]*,[^,]*,[^,]*,[^,]*$//' '8 fields where the header has 12'
 bad "a timestamp in the wrong unit" 80 '80s/^\([0-9]*\)000,/\1,/' 'open_time [0-9]+ is in seconds, the rows above in milliseconds'
 bad "a row twice" 91 '90p' 'open_time [0-9]+ \(ms\) is not after the row above'
+cp -r scripts "$T/"; write_config
+out=$(: | timeout 60 "$CW_BIN" console --config "$T/config.lua" --replay "$T/d/um_BTCUSDT-1m-2022-09-05.csv" --speed max 2>&1); rc=$?
+is "$rc" 2 "console --replay refuses the same file (exit 2)"
+like "$out" "candlewatch console: $T/d/um_BTCUSDT-1m-2022-09-05.csv:91: " "naming its file and line"
 
 # --- valid CSV in other shapes: the same alerts as the plain file
 quoted="$T/q/um_BTCUSDT-1m-2022-09-05.csv"; mkdir -p "$T/q"
@@ -121,7 +125,6 @@ SPOT=$FIX/spot_ETHUSDT-1m-2022-08-14.csv
 dp=$(awk -F, '{ for (i = 2; i <= 5; i++) { n = split($i, p, "."); d = p[2]; sub(/0+$/, "", d)
        if (length(d) > m) m = length(d) } } END { print m + 0 }' "$SPOT")
 is "$dp" 2 "the spot file's prices carry 2 decimals"
-cp -r scripts "$T/"; write_config
 prices=$(: | timeout 60 "$CW_BIN" console --config "$T/config.lua" --replay "$SPOT" --speed max 2>/dev/null |
          grep -o '[0-9.]* → [0-9.]* ·')
 [ -n "$prices" ] && pass "the console shows the replay's alerts with their prices" || fail "the console shows the replay's alerts with their prices"
