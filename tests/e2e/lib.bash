@@ -153,3 +153,7 @@ tg_post() { curl -s --max-time 5 -H 'Content-Type: application/json' -d "$2" "$T
 tg_texts() { tg "/control/texts?chat=$1"; }
 # json_num JSON KEY: the number after "KEY": (first occurrence)
 json_num() { printf '%s' "$1" | grep -o "\"$2\":[0-9]*" | head -1 | cut -d: -f2; }
+# health_dropped HEALTH-JSON: the frames dropped, every reason summed (the
+# "dropped" object only: not the by-connection counts after it)
+health_dropped() { printf '%s' "$1" | grep -o '"dropped":{[^}]*}' | head -1 | grep -o ':[0-9]*' | tr -d : |
+  awk '{s += $1} END {print s + 0}'; }
