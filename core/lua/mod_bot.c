@@ -26,10 +26,13 @@
 #define STATE_SCOPE "telegram.state"
 #define CALLBACK_DATA_MAX 64
 
+/* A press is answered with a notice (a reply would speak to the whole
+ * group), a message with a reply. */
 static const char trampoline_src[] =
     "local handler, ctx, check_admin, arg = ...\n"
     "if check_admin and not ctx:is_group_admin() then\n"
-    "  ctx:reply('Only this group\\'s administrators can change its settings.')\n"
+    "  local no = 'Only this group\\'s administrators can change its settings.'\n"
+    "  if ctx.callback_id then ctx:answer(no, { alert = true }) else ctx:reply(no) end\n"
     "  return\n"
     "end\n"
     "return handler(ctx, arg)\n";
@@ -112,7 +115,7 @@ static int b_command(lua_State *L)
     return 0;
 }
 
-/* (name, handler): a callback prefix or a step name */
+/* (name, handler [, opts]): a callback prefix or a step name */
 static int add_handler(lua_State *L, enum lh_reg_kind kind, const char *usage, const char *what)
 {
     size_t n;
@@ -121,23 +124,34 @@ static int add_handler(lua_State *L, enum lh_reg_kind kind, const char *usage, c
     if (!valid_name(name, n, 1))
         return luaL_error(L, "expected %s: %s must be 1-32 of a-z 0-9 _ . -", usage,
                           kind == LH_REG_STEP ? "name" : "prefix");
-    add_named(L, kind, usage, what, 2, name, NULL, 0);
+    int flags = 0;
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        lua_getfield(L, 3, "group_admin");
+        flags = lua_toboolean(L, -1) ? LH_REG_GROUP_ADMIN : 0;
+        lua_pop(L, 1);
+    }
+    add_named(L, kind, usage, what, 2, name, NULL, flags);
     return 0;
 }
 
-/* bot.callback(prefix, handler) -> nil    top level only
+/* bot.callback(prefix, handler [, opts]) -> nil    top level only
  * Handles buttons whose callback data is "prefix" or "prefix:rest";
- * handler(ctx, rest). */
+ * handler(ctx, rest).  opts: {group_admin = true}: in groups, only the
+ * group's administrators' presses reach it (anyone can press a button
+ * under an administrator's message). */
 static int b_callback(lua_State *L)
 {
-    return add_handler(L, LH_REG_CALLBACK, "bot.callback(prefix, handler)", "callback");
+    return add_handler(L, LH_REG_CALLBACK, "bot.callback(prefix, handler [, opts])",
+                       "callback");
 }
 
-/* bot.step(name, handler) -> nil    top level only
- * Handles a plain text message while the chat's ctx.state.step is name. */
+/* bot.step(name, handler [, opts]) -> nil    top level only
+ * Handles a plain text message while the chat's ctx.state.step is name.
+ * opts: {group_admin = true}, as for bot.callback. */
 static int b_step(lua_State *L)
 {
-    return add_handler(L, LH_REG_STEP, "bot.step(name, handler)", "step");
+    return add_handler(L, LH_REG_STEP, "bot.step(name, handler [, opts])", "step");
 }
 
 /* ---- sending ---- */

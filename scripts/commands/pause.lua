@@ -22,12 +22,12 @@ bot.command("snooze", "Pause alerts for a while, e.g. /snooze 2h", function(ctx)
   alerts.pause(ctx.chat.id, s)
   ctx:reply(bot.fmt("Alerts paused until %s. What fires meanwhile comes as one digest then; /start resumes now.",
                     os.date("!%H:%M UTC", os.time() + s)))
-end)
+end, { group_admin = true })
 
 bot.command("stop", "Pause all alerts until /start", function(ctx)
   alerts.pause(ctx.chat.id)
   ctx:reply("Alerts paused. What fires meanwhile is kept for one digest; send /start to resume.")
-end)
+end, { group_admin = true })
 
 -- "23:00-07:00", "23-7" -> minutes; "UTC+2", "+5:30", "-3" -> minutes east of UTC
 local function hhmm(s)
@@ -77,4 +77,4 @@ bot.command("quiet", "Daily quiet hours, e.g. /quiet 23:00-07:00 UTC+2", functio
   if not ok then return ctx:reply(bot.fmt("Not set: %s.", err)) end
   ctx:reply(bot.fmt("Quiet hours: %s-%s %s, every day. Alerts meanwhile come as one digest when they end.",
                     clock(from), clock(to), zone_text(tz)))
-end)
+end, { group_admin = true })

@@ -175,7 +175,7 @@ bot.step("preset.name", function(ctx)
   d.draft.name = name
   ctx:go("preset.name", d)
   next_step(ctx, "name")
-end)
+end, { group_admin = true })
 
 bot.step("preset.topn", function(ctx)
   local n = tonumber(ctx.text)
@@ -186,7 +186,7 @@ bot.step("preset.topn", function(ctx)
   d.draft.pairs, d.draft.top_n, d.draft.symbols = "top", n, nil
   ctx:go("preset.topn", d)
   next_step(ctx, "pairs")
-end)
+end, { group_admin = true })
 
 bot.step("preset.symbols", function(ctx)
   local list_, err = P.parse_symbols(ctx.text or "", alerts.limits().pairs_per_preset)
@@ -205,7 +205,7 @@ bot.step("preset.symbols", function(ctx)
   d.draft.pairs, d.draft.symbols, d.draft.top_n = "manual", list_, nil
   ctx:go("preset.symbols", d)
   next_step(ctx, "pairs")
-end)
+end, { group_admin = true })
 
 bot.step("preset.threshold", function(ctx)
   local v, err = P.parse_threshold(ctx.text or "")
@@ -214,7 +214,7 @@ bot.step("preset.threshold", function(ctx)
   d.draft.threshold = v
   ctx:go("preset.threshold", d)
   next_step(ctx, "threshold")
-end)
+end, { group_admin = true })
 
 bot.step("preset.wait", function(ctx)
   ctx:reply("Use the buttons above, or /cancel.")
@@ -316,4 +316,4 @@ bot.callback("preset", function(ctx, rest)
     return save(ctx)
   end
   ctx:answer("That button no longer does anything.")
-end)
+end, { group_admin = true })
