@@ -19,6 +19,7 @@
 #include "store/store.h"
 #include "tg/bot.h"
 #include "tg/text.h"
+#include "tg/update.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -462,12 +463,24 @@ static int64_t ctx_int(lua_State *L, const char *table, const char *field)
     return v;
 }
 
+/* The chat a ctx call speaks to; raises when there is none (a button
+ * under an inline message: handlers test ctx.chat). */
+static int64_t ctx_chat(lua_State *L, const char *usage)
+{
+    int64_t chat = ctx_int(L, "chat", "id");
+    if (!chat)
+        luaL_error(L, "%s: this update has no chat (a button under an inline message; "
+                      "test ctx.chat)", usage);
+    return chat;
+}
+
 /* ctx:reply(text [, opts]) -> true | nil, err
  * opts: {keyboard = bot.keyboard{...}, plain = true (no HTML), preview = true} */
 static int c_reply(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    return queue_text(L, "ctx:reply(text [, opts])", "sendMessage", ctx_int(L, "chat", "id"), 3);
+    return queue_text(L, "ctx:reply(text [, opts])", "sendMessage",
+                      ctx_chat(L, "ctx:reply(text [, opts])"), 3);
 }
 
 /* The message a ctx call acts on: opts.message_id, else the pressed
@@ -502,7 +515,7 @@ static int c_edit(lua_State *L)
     }
     lua_pushinteger(L, mid);
     lua_setfield(L, 3, "message_id");
-    return queue_text(L, usage, "editMessageText", ctx_int(L, "chat", "id"), 3);
+    return queue_text(L, usage, "editMessageText", ctx_chat(L, usage), 3);
 }
 
 /* ctx:edit_keyboard(markup [, opts]) -> true | nil, err
@@ -515,7 +528,7 @@ static int c_edit_keyboard(lua_State *L)
     if (!lua_isnil(L, 2))
         luaL_checktype(L, 2, LUA_TTABLE);
     struct tg_bot *b = bot_of(L, usage);
-    int64_t chat = ctx_int(L, "chat", "id");
+    int64_t chat = ctx_chat(L, usage);
     lua_Integer mid = target_message(L, 3, usage);
     lua_createtable(L, 0, 2);
     lua_pushinteger(L, mid);
@@ -537,7 +550,7 @@ static int c_delete(lua_State *L)
     static const char usage[] = "ctx:delete([opts])";
     luaL_checktype(L, 1, LUA_TTABLE);
     struct tg_bot *b = bot_of(L, usage);
-    int64_t chat = ctx_int(L, "chat", "id");
+    int64_t chat = ctx_chat(L, usage);
     char params[48];
     snprintf(params, sizeof params, "{\"message_id\":%lld}",
              (long long)target_message(L, 2, usage));
@@ -657,15 +670,16 @@ static void member_cancel(void *ud)
 }
 
 /* ctx:is_group_admin() -> boolean   (yields: asks Telegram)
- * True in private chats; in groups, whether the user administers it. */
+ * True in private chats, false without a chat (inline); in groups,
+ * whether the user administers it. */
 static int c_is_group_admin(lua_State *L)
 {
     static const char usage[] = "ctx:is_group_admin()";
     luaL_checktype(L, 1, LUA_TTABLE);
     struct tg_bot *b = bot_of(L, usage);
     int64_t chat = ctx_int(L, "chat", "id"), user = ctx_int(L, "user", "id");
-    if (chat > 0) {
-        lua_pushboolean(L, 1);
+    if (chat >= 0) {   /* a private chat, or none (inline): no group to administer */
+        lua_pushboolean(L, chat > 0);
         return 1;
     }
     lh_require_phase(L, usage, LH_PHASE_HANDLER);
@@ -822,6 +836,13 @@ static int dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *js
         return -1;
     if (!g)
         return 1;   /* no scripts live: it waits for a generation that loads */
+    /* the reader's verdict, whatever else the JSON holds: only a
+     * well-formed message or button press reaches a handler */
+    struct tg_update up;
+    cJSON_Delete(tg_update_parse(json, strlen(json), &up));
+    if (up.malformed || (up.kind != TG_UPD_MESSAGE && up.kind != TG_UPD_CALLBACK_QUERY))
+        return -1;   /* (edits, membership changes) */
+    int is_cb = up.kind == TG_UPD_CALLBACK_QUERY;
     int top = lua_gettop(L);
     char err[256];
     if (lh_json_push(L, json, strlen(json), err, sizeof err) != 0 || !lua_istable(L, -1)) {
@@ -836,16 +857,8 @@ static int dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *js
     lua_setfield(L, ctx, "update_id");
     struct lh_reg *reg = NULL;
     const char *unhandled = NULL;
-    int is_cb = lua_getfield(L, u, "callback_query") == LUA_TTABLE;
+    lua_getfield(L, u, is_cb ? "callback_query" : "message");
     int src = lua_gettop(L);
-    if (!is_cb) {
-        lua_pop(L, 1);
-        if (lua_getfield(L, u, "message") != LUA_TTABLE) {   /* edits, member changes */
-            lua_settop(L, top);
-            return -1;
-        }
-        src = lua_gettop(L);
-    }
     copy_party(L, ctx, "user", src, "from", user_keys);
     if (is_cb) {
         lua_getfield(L, src, "message");
@@ -853,13 +866,8 @@ static int dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *js
         if (lua_istable(L, m)) {
             copy_party(L, ctx, "chat", m, "chat", chat_keys);
             set_str_from(L, ctx, "message_id", m, "message_id");
-        } else {
-            lua_newtable(L);
-            lua_pushinteger(L, chat_id);
-            lua_setfield(L, -2, "id");
-            lua_pushliteral(L, "private");
-            lua_setfield(L, -2, "type");
-            lua_setfield(L, ctx, "chat");
+        } else {   /* under an inline message: no chat, nothing to edit */
+            set_str_from(L, ctx, "inline_message_id", src, "inline_message_id");
         }
         lua_pop(L, 1);
         set_str_from(L, ctx, "callback_id", src, "id");

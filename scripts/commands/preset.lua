@@ -222,6 +222,7 @@ end)
 
 -- buttons
 bot.callback("preset", function(ctx, rest)
+  if not ctx.chat then return ctx:answer("Send /preset in the chat with the bot.") end   -- (an inline message)
   local action, arg, arg2 = rest:match("^(%w+):?([%w_]*):?([%w_]*)$")
   local d = data(ctx)
   if action == "new" then
