@@ -764,10 +764,15 @@ static void run_done(void *ud, lua_State *co, int ok, int nres, const char *err)
         return;
     }
     struct tg_bot *b = h->app->tg;
-    if (!ok && b)
+    /* all or nothing: its writes were rolled back (task.c) and what it
+     * queued in that run taken back (tg_sched_undo); replies it queued
+     * before a wait are taken back here: only the apology goes */
+    if (!ok && b) {
+        tg_sched_take_back(tg_bot_sched(b), r->chat_id, r->update_id);
         tg_sched_send(tg_bot_sched(b), r->chat_id, "sendMessage", NULL,
                       "Sorry, something went wrong on our side. The operators have been told; "
                       "please try again later.");
+    }
     (void)err;
     if (ok && h->app->store) {   /* a failed handler leaves the flow where it was */
         lua_pushcfunction(L, save_state);
