@@ -438,11 +438,13 @@ static int validate(struct alert_engine *e, struct preset *p, char *err, size_t 
         snprintf(err, errlen, "A name has 1 to %d characters.", PRESET_NAME_MAX);
         return -1;
     }
-    for (const char *c = p->name; *c; c++)
-        if ((unsigned char)*c < 0x20) {
-            snprintf(err, errlen, "A name is one line of text.");
-            return -1;
-        }
+    /* (a right-to-left override or a zero-width space would make it read
+     * as another name) */
+    if (tg_text_invisible(p->name)) {
+        snprintf(err, errlen, "A name is one line of visible text: no control, "
+                              "right-to-left or zero-width characters.");
+        return -1;
+    }
     if (p->pairs == PAIRS_TOP && (p->top_n < 1 || p->top_n > 1000)) {
         snprintf(err, errlen, "Top N takes N from 1 to 1000.");
         return -1;

@@ -364,6 +364,19 @@ static int b_escape(lua_State *L)
     return 1;
 }
 
+/* bot.invisible(text) -> code point | nil
+ * The first control or invisible format character of text (a bidi
+ * override, a zero-width space, ...; not the joiners emoji need), the
+ * check alerts.save makes of a preset's name. */
+static int b_invisible(lua_State *L)
+{
+    unsigned long cp = tg_text_invisible(luaL_checkstring(L, 1));
+    if (!cp)
+        return 0;
+    lua_pushinteger(L, (lua_Integer)cp);
+    return 1;
+}
+
 /* bot.fmt(format, ...) -> string.format with every argument escaped
  * first: the safe way to put user text into HTML. */
 static int b_fmt(lua_State *L)
@@ -1055,6 +1068,7 @@ static const luaL_Reg funcs[] = {
     {"command", b_command},   {"callback", b_callback}, {"step", b_step},
     {"send", b_send},         {"alert", b_alert},       {"keyboard", b_keyboard},
     {"escape", b_escape},     {"fmt", b_fmt},           {"commands", b_commands},
+    {"invisible", b_invisible},
     {"is_admin", b_is_admin}, {NULL, NULL},
 };
 

@@ -171,6 +171,10 @@ bot.step("preset.name", function(ctx)
   if not n or n < 1 or n > 64 or name:find("[\0-\31]") then
     return ctx:reply("A name is one line of 1 to 64 characters. Try again, or /cancel.")
   end
+  if bot.invisible(name) then   -- (a right-to-left override would make it read as another name)
+    return ctx:reply("A name cannot hold invisible characters (right-to-left marks, zero-width " ..
+                     "spaces, controls). Type it again in plain characters, or /cancel.")
+  end
   local d = data(ctx)
   d.draft.name = name
   ctx:go("preset.name", d)
@@ -178,9 +182,10 @@ bot.step("preset.name", function(ctx)
 end, { group_admin = true })
 
 bot.step("preset.topn", function(ctx)
-  local n = tonumber(ctx.text)
-  if not n or n ~= math.floor(n) or n < 1 or n > 1000 then
-    return ctx:reply("Send a whole number from 1 to 1000. Or /cancel.")
+  local digits = (ctx.text or ""):gsub("%s", "")
+  local n = digits ~= "" and not digits:find("%D") and tonumber(digits)   -- (not 1e3, 0x10)
+  if not n or n < 1 or n > 1000 then
+    return ctx:reply("Send a whole number from 1 to 1000 in plain digits, like 20. Or /cancel.")
   end
   local d = data(ctx)
   d.draft.pairs, d.draft.top_n, d.draft.symbols = "top", n, nil
@@ -291,6 +296,8 @@ bot.callback("preset", function(ctx, rest)
       return list(ctx)
     end
     return ask[ORDER[i - 1]](ctx)
+  elseif action == "pairs" and arg ~= "topn" and arg ~= "list" and arg ~= "top100" then
+    return ctx:answer("That button no longer does anything.")
   elseif action == "pairs" then
     if arg == "top100" then
       p.pairs, p.top_n, p.symbols = "top", 100, nil
@@ -303,14 +310,17 @@ bot.callback("preset", function(ctx, rest)
       if #p.intervals == 0 then return ctx:answer("Choose at least one timeframe.", { alert = true }) end
       return next_step(ctx, "timeframes")
     end
+    local watched   -- (forged data must not grow the draft: only what the bot watches)
+    for _, iv in ipairs(alerts.limits().intervals) do watched = watched or iv == arg end
+    if not watched then return ctx:answer("That timeframe is not watched here.") end
     local found
     for i, iv in ipairs(p.intervals) do if iv == arg then found = i end end
     if found then table.remove(p.intervals, found) else p.intervals[#p.intervals + 1] = arg end
     return ask.timeframes(ctx)
-  elseif action == "dir" then
+  elseif action == "dir" and (arg == "both" or arg == "up" or arg == "down") then
     p.direction = arg
     return next_step(ctx, "direction")
-  elseif action == "trig" then
+  elseif action == "trig" and (arg == "forming" or arg == "close") then
     p.trigger = arg
     return next_step(ctx, "trigger")
   elseif action == "save" then
