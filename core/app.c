@@ -102,6 +102,17 @@ static void batch_ended(void *ud, uint64_t id, int ok, int user_data)
         alert_engine_batch_lost(a->alerts, id);
 }
 
+/* A failed handler's writes were rolled back: memory follows, and what
+ * it queued is taken back. */
+static void handler_undone(void *ud, uint64_t batch, uint64_t sp)
+{
+    struct app *a = ud;
+    if (a->tg)
+        tg_sched_undo(tg_bot_sched(a->tg), batch, sp);
+    if (a->alerts)
+        alert_engine_undo(a->alerts, batch, sp);
+}
+
 /* The jitter of reconnects and retries (rand) differs per process: left
  * unseeded, every instance backs off on the same schedule, and after an
  * outage they all come back in the same instant. */
@@ -158,6 +169,7 @@ int app_open_store(struct app *a)
     health_set(&a->health, "store", HEALTH_OK, NULL);
     store_on_batch(a->store, batch_opened, a);
     store_on_end(a->store, batch_ended, a);
+    store_on_undo(a->store, handler_undone, a);
     if (!a->simulated)   /* every mode commits at the end of each loop turn */
         uv_check_start(&a->commit_check, on_check);
     if (!(a->alerts = alert_engine_new(a))) {

@@ -165,12 +165,20 @@ static void queue(struct tg_bot *b, int64_t update_id, int64_t chat, char *json)
     run_next(b, chat, q);
 }
 
+static void garbage(struct tg_bot *b, const char *what);
+
 /* One update: recorded, then queued.  fresh: not read from the inbox. */
 static void take(struct tg_bot *b, const cJSON *u, int fresh)
 {
     struct tg_update up;
     tg_update_read(u, &up);
     int64_t id = up.update_id, chat = up.chat_id, user = up.user_id;
+    if (up.malformed) {   /* no handler could read it: dropped, never recorded */
+        garbage(b, up.malformed);
+        if (!fresh && b->app->store)
+            store_inbox_done(b->app->store, id);
+        return;
+    }
     char *json = cJSON_PrintUnformatted(u);
     if (!json)
         return;

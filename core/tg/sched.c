@@ -55,6 +55,7 @@ struct msg {
     double origin;              /* replies: their update's arrival (hist_clock), or 0 */
     int64_t update_id;          /* and its id, for the log lines about this message */
     uint64_t batch;             /* the store batch its outbox row went into, or 0 */
+    uint64_t sp;                /* and the handler's savepoint there, or 0 */
     struct part *parts;         /* a merged alert's pieces, in order; NULL */
     int nparts;                 /* (restored from the outbox: NULL, not merged into) */
 };
@@ -644,6 +645,7 @@ static int enqueue(struct tg_sched *s, struct chat *c, struct msg *m)
         if (store_outbox_add(s->app->store, &row) == 0)
             m->id = row.id;
         m->batch = store_batch_id(s->app->store);
+        m->sp = store_savepoint_id(s->app->store);
     }
     append(c, m);
     s->st.queued++;
@@ -852,6 +854,50 @@ static int take_replies(struct tg_sched *s, struct chat *c, uint64_t batch, int6
         }
     }
     return n;
+}
+
+/* Takes the messages a failed handler queued out of one of the chat's
+ * lists (k 0: replies, 1: alerts); their outbox rows were rolled back. */
+static int take_undone(struct tg_sched *s, struct chat *c, int k, uint64_t batch, uint64_t sp)
+{
+    int n = 0;
+    struct msg **pp = k ? &c->alerts : &c->replies, *prev = NULL;
+    struct msg **tail = k ? &c->alerts_tail : &c->replies_tail;
+    while (*pp) {
+        struct msg *m = *pp;
+        if (m != c->sending && m->batch == batch && m->sp == sp) {
+            *pp = m->next;
+            if (*tail == m)
+                *tail = prev;
+            m->id = 0;   /* (its row is gone; the id may be given again) */
+            retire(s, m);
+            n++;
+        } else {
+            prev = m;
+            pp = &m->next;
+        }
+    }
+    return n;
+}
+
+void tg_sched_undo(struct tg_sched *s, uint64_t batch, uint64_t sp)
+{
+    for (size_t i = 0; i < s->chats.cap; i++) {
+        struct chat *c = s->chats.vals[i];
+        if (c && (take_undone(s, c, 0, batch, sp) + take_undone(s, c, 1, batch, sp))) {
+            s->st.retracted++;
+            schedule(s, c);   /* (its head may have changed) */
+        }
+    }
+}
+
+void tg_sched_take_back(struct tg_sched *s, int64_t chat, int64_t update_id)
+{
+    struct chat *c = update_id ? chat_find(s, chat) : NULL;   /* (0: no update) */
+    if (c && take_replies(s, c, 0, update_id)) {
+        s->st.retracted++;
+        schedule(s, c);
+    }
 }
 
 /* The chat's replies were taken back: it hears why, instead. */

@@ -83,6 +83,13 @@ void tg_sched_batch_end(struct tg_sched *s, uint64_t batch, int ok, int user_dat
  * not saved) and tells the chat so instead. */
 void tg_sched_retract(struct tg_sched *s, int64_t chat, int64_t update_id);
 
+/* A failed handler's savepoint `sp` of batch `batch` was rolled back
+ * (store_on_undo): the messages it queued meanwhile are taken back. */
+void tg_sched_undo(struct tg_sched *s, uint64_t batch, uint64_t sp);
+/* A failed handler of update_id: its unsent replies in chat (those queued
+ * before a wait too) are taken back, without a word (it apologises). */
+void tg_sched_take_back(struct tg_sched *s, int64_t chat, int64_t update_id);
+
 /* The user came back (/start): alerts flow again. */
 void tg_sched_activate(struct tg_sched *s, int64_t chat);
 /* The chat left us (kicked, blocked): as a 403 would. */

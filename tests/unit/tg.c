@@ -68,6 +68,18 @@ int main(void)
 
     is_int(tg_text_chars("héllo €"), 7, "characters, not bytes");
     is_int(tg_text_chars("up 🚀"), 5, "an emoji counts two, as UTF-16 does");
+    /* names must read as they show */
+    is_int(tg_text_invisible("Majors 3% 🚀 héllo"), 0, "plain text, emoji and accents: none");
+    is_int(tg_text_invisible("\u202Eevil"), 0x202E, "a right-to-left override");
+    is_int(tg_text_invisible("a\u200Bb"), 0x200B, "a zero-width space");
+    is_int(tg_text_invisible("x\u2066y"), 0x2066, "a bidi isolate");
+    is_int(tg_text_invisible("\uFEFFx"), 0xFEFF, "a byte-order mark");
+    is_int(tg_text_invisible("tag\U000E0041"), 0xE0041, "a tag character");
+    is_int(tg_text_invisible("\x7Fx"), 0x7F, "DEL");
+    is_int(tg_text_invisible("\xC2\x85x"), 0x85, "a C1 control");
+    is_int(tg_text_invisible("a\tb"), 9, "a tab");
+    is_int(tg_text_invisible("👨\u200D👩\u200D👧 \u0645\u06CC\u200C\u062E"), 0,
+           "the joiners emoji and Persian need are fine");
     char *p = tg_text_plain("<b>BTC</b> &lt;3 &amp; &#36;5 &#x20AC; &bogus; <a href=\"x\">link</a> 1 < 2");
     is_str(p, "BTC <3 & $5 € &bogus; link 1 < 2", "HTML to the text it shows");
     free(p);
