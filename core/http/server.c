@@ -21,22 +21,30 @@ struct http_server {
     int nroutes;
 };
 
-/* Per connection: a POST body being read, then the response waiting for
- * the socket to be writable. */
+/* One request per connection, and so per pss: the route's answer waiting
+ * for the socket to be writable, or a POST body being read.
+ *
+ * Every answer says "Connection: close" and the connection closes once it
+ * is sent.  Keeping connections alive is not safe with lws 4.1: a request
+ * with a body that was pipelined behind another (in the same read) is
+ * parsed from lws's buffered input, and lws_http_action() then feeds that
+ * same buffer to itself as the body and, once the body is complete, loops
+ * for ever on it (the loop, /health and SIGTERM all stop).  Closing after
+ * each answer drops pipelined requests unread; clients reconnect. */
 struct pss {
     char *body;
     size_t len;
     char path[128];
     struct http_body in;       /* request body */
-    int no_length;             /* a chunked body: Content-Length is required */
-    int responded;             /* the response is on its way: body callbacks are ignored */
+    int head;                  /* a HEAD request: the answer has no body */
+    int responded;             /* the answer is on its way: body callbacks are ignored */
 };
 
-static void not_found(struct http_response *out)
+static void simple(struct http_response *out, int status, const char *json)
 {
-    out->status = 404;
+    out->status = status;
     out->content_type = "application/json";
-    out->body = strdup("{\"error\":\"not found\"}");
+    out->body = strdup(json);
     out->len = out->body ? strlen(out->body) : 0;
 }
 
@@ -49,45 +57,109 @@ int http_request_header(const struct http_request *rq, const char *name, char *o
     return lws_hdr_custom_copy(wsi, out, (int)len, name, (int)strlen(name));
 }
 
-static void simple(struct http_response *out, int status, const char *json)
+static const char *server_method(struct lws *wsi)
 {
-    out->status = status;
-    out->content_type = "application/json";
-    out->body = strdup(json);
-    out->len = out->body ? strlen(out->body) : 0;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI))
+        return "GET";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
+        return "POST";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI))
+        return "HEAD";
+    return "OTHER";
 }
 
-/* Runs the route and sends the response headers; the body follows when
- * the socket is writable. */
-static int respond(struct lws *wsi, struct pss *pss, struct http_server *s, const char *method)
+/* The route's answer to rq (404 when no route has its path). */
+static void server_route(struct http_server *s, const struct http_request *rq,
+                         struct http_response *out)
+{
+    for (int i = 0; i < s->nroutes; i++)
+        if (strcmp(s->routes[i].path, rq->path) == 0) {
+            s->routes[i].fn(s->routes[i].ud, rq, out);
+            return;
+        }
+    simple(out, 404, "{\"error\":\"not found\"}");
+}
+
+/* Sends the answer's status and headers; its body follows when the socket
+ * is writable, and then the connection closes. */
+static int server_send(struct lws *wsi, struct pss *pss, struct http_response *r)
 {
     uint8_t hbuf[LWS_PRE + 512], *start = hbuf + LWS_PRE, *p = start,
                                  *end = hbuf + sizeof hbuf - 1;
-    struct http_request rq = {.method = method, .path = pss->path, .body = pss->in.p,
-                              .body_len = pss->in.len, .conn = wsi};
-    struct http_response r = {0};
     pss->responded = 1;
-    if (pss->in.too_big)
-        simple(&r, 413, "{\"error\":\"request body too large\"}");
-    else if (pss->no_length)
-        simple(&r, 411, "{\"error\":\"send the body with a Content-Length\"}");
-    else
-        for (int i = 0; i < s->nroutes; i++)
-            if (strcmp(s->routes[i].path, pss->path) == 0)
-                s->routes[i].fn(s->routes[i].ud, &rq, &r);
     http_body_free(&pss->in);
-    if (!r.status)
-        not_found(&r);
-    pss->body = r.body;
-    pss->len = r.body ? r.len : 0;
-    if (lws_add_http_common_headers(wsi, (unsigned)r.status, r.content_type,
+    pss->body = r->body;
+    pss->len = r->body ? r->len : 0;
+    if (lws_add_http_common_headers(wsi, (unsigned)r->status, r->content_type,
                                     (lws_filepos_t)pss->len, &p, end) ||
         lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
                                      (const unsigned char *)"no-store", 8, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
+                                     (const unsigned char *)"close", 5, &p, end) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
         return 1;
     lws_callback_on_writable(wsi);
     return 0;
+}
+
+/* A request with its body read (or none to read): answered. */
+static int server_answer(struct lws *wsi, struct pss *pss, struct http_server *s,
+                         const char *method)
+{
+    struct http_request rq = {.method = method, .path = pss->path, .body = pss->in.p,
+                              .body_len = pss->in.len, .conn = wsi};
+    struct http_response r = {0};
+    if (pss->in.too_big)
+        simple(&r, 413, "{\"error\":\"request body too large\"}");
+    else
+        server_route(s, &rq, &r);
+    if (!r.status)   /* (a route must answer once the body is read) */
+        simple(&r, 500, "{\"error\":\"no answer\"}");
+    return server_send(wsi, pss, &r);
+}
+
+static int on_request(struct lws *wsi, struct pss *pss, struct http_server *s, const char *path)
+{
+    snprintf(pss->path, sizeof pss->path, "%s", path);
+    const char *method = server_method(wsi);
+    pss->head = strcmp(method, "HEAD") == 0;
+    /* only POST bodies are read; any other method is answered at once
+     * and its body, if any, ignored */
+    if (strcmp(method, "POST") != 0)
+        return server_answer(wsi, pss, s, method);
+    char cl[32] = "";
+    lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+    int chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+    struct http_response r = {0};
+    switch (http_intake_post(cl, chunked)) {
+    case HTTP_INTAKE_BODY:
+        return 0;   /* the body arrives in LWS_CALLBACK_HTTP_BODY */
+    case HTTP_INTAKE_TOO_BIG:
+        pss->in.too_big = 1;
+        break;
+    case HTTP_INTAKE_NO_LENGTH:
+        simple(&r, 411, "{\"error\":\"send the body with a Content-Length\"}");
+        return server_send(wsi, pss, &r);
+    case HTTP_INTAKE_NOW:
+        break;
+    }
+    return server_answer(wsi, pss, s, "POST");
+}
+
+static int on_writable(struct lws *wsi, struct pss *pss)
+{
+    if (pss->body && pss->len && !pss->head) {
+        unsigned char *buf = malloc(LWS_PRE + pss->len);
+        if (buf) {
+            memcpy(buf + LWS_PRE, pss->body, pss->len);
+            lws_write(wsi, buf + LWS_PRE, pss->len, LWS_WRITE_HTTP_FINAL);
+            free(buf);
+        }
+    }
+    free(pss->body);
+    pss->body = NULL;
+    return -1;   /* one request per connection (see struct pss); lws sends
+                    what it still holds before closing */
 }
 
 static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -96,54 +168,16 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
     struct pss *pss = user;
     struct http_server *s = lws_get_vhost_user(lws_get_vhost(wsi));
     switch (reason) {
-    case LWS_CALLBACK_HTTP: {
-        snprintf(pss->path, sizeof pss->path, "%s", (const char *)in);
-        pss->responded = 0;
-        pss->in.too_big = 0;
-        pss->no_length = 0;
-        /* only POST bodies are read; any other method is answered at once
-         * and its body, if any, ignored */
-        if (!lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
-            return respond(wsi, pss, s,
-                           lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) ? "GET" : "OTHER");
-        char cl[32] = "";
-        lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH);
-        int chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
-        switch (http_intake_post(cl, chunked)) {
-        case HTTP_INTAKE_BODY:
-            return 0;   /* the body arrives in LWS_CALLBACK_HTTP_BODY */
-        case HTTP_INTAKE_TOO_BIG:
-            pss->in.too_big = 1;
-            break;
-        case HTTP_INTAKE_NO_LENGTH:
-            pss->no_length = 1;
-            break;
-        case HTTP_INTAKE_NOW:
-            break;
-        }
-        return respond(wsi, pss, s, "POST");
-    }
+    case LWS_CALLBACK_HTTP:
+        return on_request(wsi, pss, s, in);
     case LWS_CALLBACK_HTTP_BODY:
         if (pss->responded)
             return 0;
         return http_body_append(&pss->in, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return pss->responded ? 0 : respond(wsi, pss, s, "POST");
-    case LWS_CALLBACK_HTTP_WRITEABLE: {
-        if (!pss->body)
-            return lws_http_transaction_completed(wsi) ? -1 : 0;
-        unsigned char *buf = malloc(LWS_PRE + pss->len);
-        if (!buf)
-            return -1;
-        memcpy(buf + LWS_PRE, pss->body, pss->len);
-        int n = lws_write(wsi, buf + LWS_PRE, pss->len, LWS_WRITE_HTTP_FINAL);
-        free(buf);
-        free(pss->body);
-        pss->body = NULL;
-        if (n != (int)pss->len)
-            return -1;
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
-    }
+        return pss->responded ? 0 : server_answer(wsi, pss, s, "POST");
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return on_writable(wsi, pss);
     case LWS_CALLBACK_CLOSED_HTTP:   /* may come before any request: no pss */
         if (pss) {
             free(pss->body);
@@ -161,7 +195,6 @@ static const struct lws_protocols protocols[] = {
     {"http", on_http, sizeof(struct pss), 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
-
 int http_server_start(struct app *a, char *err, size_t errlen)
 {
     char host[256];
