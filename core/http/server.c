@@ -1,10 +1,13 @@
 #include "http/server.h"
 
 #include <libwebsockets.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "app.h"
+#include "metrics/prom.h"
 
 #define MAX_ROUTES 8
 
@@ -14,11 +17,19 @@ struct route {
     void *ud;
 };
 
+/* Connections beyond http.max_connections, or that would leave fewer
+ * than this many file descriptors free (for the store, Telegram, the feed),
+ * are closed as soon as they are accepted. */
+#define FD_RESERVE_MAX 256   /* (a quarter of ulimit -n when that is less) */
+
 struct http_server {
     struct app *app;
     struct lws_vhost *vh;
     struct route routes[MAX_ROUTES];
     int nroutes;
+    long conns;                /* connections open now */
+    long fd_limit, fd_ceiling; /* ulimit -n; an accepted fd at or above the ceiling is refused */
+    long refused_max, refused_fds;   /* connections refused, by reason */
 };
 
 /* One request per connection, and so per pss: the route's answer waiting
@@ -132,8 +143,16 @@ static int on_request(struct lws *wsi, struct pss *pss, struct http_server *s, c
     int chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
     struct http_response r = {0};
     switch (http_intake_post(cl, chunked)) {
-    case HTTP_INTAKE_BODY:
+    case HTTP_INTAKE_BODY: {
+        /* the route sees the headers first: what it refuses is never read */
+        struct http_request rq = {.method = method, .path = pss->path,
+                                  .body_len = (size_t)strtol(cl, NULL, 10),
+                                  .body_unread = 1, .conn = wsi};
+        server_route(s, &rq, &r);
+        if (r.status)
+            return server_send(wsi, pss, &r);
         return 0;   /* the body arrives in LWS_CALLBACK_HTTP_BODY */
+    }
     case HTTP_INTAKE_TOO_BIG:
         pss->in.too_big = 1;
         break;
@@ -162,12 +181,44 @@ static int on_writable(struct lws *wsi, struct pss *pss)
                     what it still holds before closing */
 }
 
+/* A connection just accepted (fd): 0 to serve it, 1 to close it at once.
+ * Refusals are logged as one repeated line (printed once a minute, with a
+ * count) and counted in /metrics. */
+static int server_admit(struct http_server *s, int fd)
+{
+    long max = s->app->cfg.http.max_connections;
+    if (s->conns >= max) {
+        s->refused_max++;
+        log_warn(&s->app->log, "http", "refused a connection: %ld are open (http.max_connections)",
+                 max);
+        return 1;
+    }
+    if (fd >= s->fd_ceiling) {
+        s->refused_fds++;
+        log_warn(&s->app->log, "http", "refused a connection: too few file descriptors left "
+                 "(ulimit -n is %ld)", s->fd_limit);
+        return 1;
+    }
+    return 0;
+}
+
 static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                    size_t len)
 {
     struct pss *pss = user;
-    struct http_server *s = lws_get_vhost_user(lws_get_vhost(wsi));
+    struct lws_vhost *vh = lws_get_vhost(wsi);
+    struct http_server *s = vh ? lws_get_vhost_user(vh) : NULL;
     switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:   /* in: the accepted fd */
+        return s ? server_admit(s, (int)(intptr_t)in) : 0;
+    case LWS_CALLBACK_WSI_CREATE:   /* each accepted connection, and only those */
+        if (s)
+            s->conns++;
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:  /* (the listener's too, at the end) */
+        if (s && s->conns > 0)
+            s->conns--;
+        return 0;
     case LWS_CALLBACK_HTTP:
         return on_request(wsi, pss, s, in);
     case LWS_CALLBACK_HTTP_BODY:
@@ -210,6 +261,11 @@ int http_server_start(struct app *a, char *err, size_t errlen)
     }
     s->app = a;
     a->http = s;
+    struct rlimit rl;
+    s->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1L << 30 ? (long)rl.rlim_cur
+                                                                              : 1L << 30;
+    s->fd_ceiling = s->fd_limit - (s->fd_limit / 4 < FD_RESERVE_MAX ? s->fd_limit / 4
+                                                                     : FD_RESERVE_MAX);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = port;
@@ -234,6 +290,21 @@ int http_server_route(struct http_server *s, const char *path, http_route_fn fn,
     r->fn = fn;
     r->ud = ud;
     return 0;
+}
+
+void http_server_metrics(const struct http_server *s, struct prom *p)
+{
+    prom_gauge(p, "candlewatch_http_connections", "HTTP connections open.", NULL,
+               (double)s->conns);
+    char lb[64] = "";
+    prom_label(lb, sizeof lb, "reason", "max_connections");
+    prom_counter(p, "candlewatch_http_connections_refused_total",
+                 "HTTP connections closed as soon as accepted, by reason.", lb,
+                 (double)s->refused_max);
+    prom_label(lb, sizeof lb, "reason", "file_descriptors");
+    prom_counter(p, "candlewatch_http_connections_refused_total",
+                 "HTTP connections closed as soon as accepted, by reason.", lb,
+                 (double)s->refused_fds);
 }
 
 int http_server_port(const struct http_server *s)
