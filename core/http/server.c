@@ -1,10 +1,12 @@
 #include "http/server.h"
 
+#include <fcntl.h>
 #include <libwebsockets.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "metrics/prom.h"
@@ -30,6 +32,9 @@ struct http_server {
     long conns;                /* connections open now */
     long fd_limit, fd_ceiling; /* ulimit -n; an accepted fd at or above the ceiling is refused */
     long refused_max, refused_fds;   /* connections refused, by reason */
+    struct lws *listener;      /* the listening socket's wsi (known from the first accept) */
+    int spare_fd;              /* given up when accept() fails before that: see below */
+    struct timer *resume;      /* accepting is paused until it fires */
 };
 
 /* One request per connection, and so per pss: the route's answer waiting
@@ -184,8 +189,9 @@ static int on_writable(struct lws *wsi, struct pss *pss)
 /* A connection just accepted (fd): 0 to serve it, 1 to close it at once.
  * Refusals are logged as one repeated line (printed once a minute, with a
  * count) and counted in /metrics. */
-static int server_admit(struct http_server *s, int fd)
+static int server_admit(struct http_server *s, struct lws *listener, int fd)
 {
+    s->listener = listener;
     long max = s->app->cfg.http.max_connections;
     if (s->conns >= max) {
         s->refused_max++;
@@ -210,7 +216,7 @@ static int on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
     struct http_server *s = vh ? lws_get_vhost_user(vh) : NULL;
     switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:   /* in: the accepted fd */
-        return s ? server_admit(s, (int)(intptr_t)in) : 0;
+        return s ? server_admit(s, wsi, (int)(intptr_t)in) : 0;
     case LWS_CALLBACK_WSI_CREATE:   /* each accepted connection, and only those */
         if (s)
             s->conns++;
@@ -261,6 +267,7 @@ int http_server_start(struct app *a, char *err, size_t errlen)
     }
     s->app = a;
     a->http = s;
+    s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     struct rlimit rl;
     s->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1L << 30 ? (long)rl.rlim_cur
                                                                               : 1L << 30;
@@ -292,6 +299,32 @@ int http_server_route(struct http_server *s, const char *path, http_route_fn fn,
     return 0;
 }
 
+static void server_resume(void *ud)
+{
+    struct http_server *s = ud;
+    s->resume = NULL;
+    if (!s->app->lws.stopping)
+        lws_rx_flow_control(s->listener, 1);
+}
+
+void http_server_accept_failed(struct http_server *s)
+{
+    if (s->resume || s->app->lws.stopping)
+        return;
+    if (!s->listener) {
+        /* no connection was ever accepted, so the listener is unknown: a
+         * descriptor freed lets the next accept() succeed, and tells it */
+        if (s->spare_fd >= 0)
+            close(s->spare_fd);
+        s->spare_fd = -1;
+        return;
+    }
+    /* (lws turns accepting back on whenever a connection closes; a failure
+     * then comes here again) */
+    lws_rx_flow_control(s->listener, 0);
+    s->resume = timers_add(&s->app->timers, app_now_ms(s->app) + 1000, server_resume, s);
+}
+
 void http_server_metrics(const struct http_server *s, struct prom *p)
 {
     prom_gauge(p, "candlewatch_http_connections", "HTTP connections open.", NULL,
@@ -301,6 +334,7 @@ void http_server_metrics(const struct http_server *s, struct prom *p)
     prom_counter(p, "candlewatch_http_connections_refused_total",
                  "HTTP connections closed as soon as accepted, by reason.", lb,
                  (double)s->refused_max);
+    lb[0] = '\0';   /* (prom_label appends) */
     prom_label(lb, sizeof lb, "reason", "file_descriptors");
     prom_counter(p, "candlewatch_http_connections_refused_total",
                  "HTTP connections closed as soon as accepted, by reason.", lb,
@@ -314,5 +348,11 @@ int http_server_port(const struct http_server *s)
 
 void http_server_free(struct http_server *s)
 {
+    if (!s)
+        return;
+    if (s->resume)
+        timers_cancel(&s->app->timers, s->resume);
+    if (s->spare_fd >= 0)
+        close(s->spare_fd);
     free(s);   /* the vhost goes with the lws context */
 }

@@ -46,6 +46,9 @@ int http_request_header(const struct http_request *rq, const char *name, char *o
 int http_server_start(struct app *a, char *err, size_t errlen);
 /* Adds a route for exact path match. */
 int http_server_route(struct http_server *s, const char *path, http_route_fn fn, void *ud);
+/* accept() failed (lws said so in its log: out of file descriptors):
+ * stops accepting for a second instead of failing again at once. */
+void http_server_accept_failed(struct http_server *s);
 /* candlewatch_http_connections and _connections_refused_total{reason}. */
 void http_server_metrics(const struct http_server *s, struct prom *p);
 /* The port actually listened on (useful when http.listen asks for port 0). */
