@@ -362,6 +362,8 @@ char *app_metrics(struct app *a)
     if (a->lua)
         lh_metrics(a->lua, &p);
     diag_metrics(a->diag, &p);
+    if (a->http)
+        http_server_metrics(a->http, &p);
     return prom_finish(&p);
 }
 

@@ -1,5 +1,6 @@
 /* The one application struct.  Every subsystem hangs off it and it is
- * passed explicitly; there is no other mutable global state.
+ * passed explicitly; there is no other mutable global state (but for the
+ * app lws logs to: its log function takes no user pointer; net/lws.c).
  *
  * Threading: one thread, one libuv loop.  Nothing blocks the loop; Lua runs
  * only from loop callbacks that the host schedules (never re-entrantly from

@@ -54,6 +54,7 @@ static const struct key keys[] = {
     {"database", K_STRING, OFF(database), "a file path string", "./candlewatch.db"},
     {"scripts", K_STRING, OFF(scripts), "a folder path string", "./scripts"},
     {"http.listen", K_LISTEN, OFF(http.listen), "a \"host:port\" string", "127.0.0.1:8080"},
+    {"http.max_connections", K_POSINT, OFF(http.max_connections), "a positive integer", "500"},
     {"admins", K_INT_LIST, OFF(admins), "a list of Telegram chat ids (integers)", "{}"},
     {"shutdown_timeout", K_SECONDS, OFF(shutdown_timeout), "a number of seconds", "10"},
     {"admin.feed_down_after", K_SECONDS, OFF(admin.feed_down_after), "a number of seconds", "120"},
@@ -119,6 +120,7 @@ void config_defaults(struct config *c)
     set_str(&c->database, "./candlewatch.db");
     set_str(&c->scripts, "./scripts");
     set_str(&c->http.listen, "127.0.0.1:8080");
+    c->http.max_connections = 500;
     c->shutdown_timeout = 10;
     c->admin.feed_down_after = 120;
     c->admin.repeat_after = 3600;

@@ -47,6 +47,7 @@ struct config {
     char *scripts;
     struct {
         char *listen;         /* "host:port"; port 0 picks a free one */
+        long max_connections; /* more are closed as soon as accepted */
     } http;
     long long *admins;
     int nadmins;

@@ -275,6 +275,8 @@ void tg_bot_webhook(void *ud, const struct http_request *rq, struct http_respons
     struct tg_webhook_answer an;
     tg_webhook_check(rq->method, b->stopping, got, n, b->app->cfg.telegram.webhook_secret,
                      rq->body_len, &an);
+    if (an.receive && rq->body_unread)
+        return;   /* the body is read, and we are called again with it */
     b->webhook_refused += an.refused;
     if (an.garbage)
         garbage(b, an.garbage);

@@ -21,6 +21,10 @@ run_with "return { http = { listen = 8080 } }"
 is "$rc" 2 "a wrong type exits with status 2"
 like "$out" "key 'http.listen' must be a \"host:port\" string, got integer" "the message names key, expected and given type"
 
+run_with "return { http = { max_connections = 0 } }"
+is "$rc" 2 "http.max_connections = 0 exits with status 2"
+like "$out" "key 'http.max_connections' must be a positive integer" "naming the key"
+
 run_with "return { admins = { 'alice' } }"
 is "$rc" 2 "a non-integer admin id is refused"
 like "$out" "key 'admins' must be a list of Telegram chat ids" "naming the key"
