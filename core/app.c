@@ -38,6 +38,17 @@ int64_t app_wall_ms(struct app *a)
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* The runtime's clock (loop/rt.h) is the application's. */
+static uint64_t rt_clock_now(void *clock)
+{
+    return app_now_ms(clock);
+}
+
+static int64_t rt_clock_wall(void *clock)
+{
+    return app_wall_ms(clock);
+}
+
 static void on_uv_timer(uv_timer_t *t);
 
 /* The heap's earliest deadline moved: re-arm the one uv timer for it. */
@@ -136,6 +147,8 @@ int app_init(struct app *a, int simulated)
     timers_init(&a->timers);
     a->timers.changed = timers_changed;
     a->timers.changed_ud = a;
+    a->rt = (struct rt){.loop = &a->loop, .timers = &a->timers, .log = &a->log,
+                        .now = rt_clock_now, .wall = rt_clock_wall, .clock = a};
     uv_timer_init(&a->loop, &a->timer_handle);
     a->timer_handle.data = a;
     uv_check_init(&a->loop, &a->commit_check);

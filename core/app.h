@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "http/health.h"
+#include "loop/rt.h"
 #include "loop/timers.h"
 #include "market/market.h"
 #include "net/httpc.h"
@@ -38,6 +39,7 @@ struct app {
     int simulated;
     uint64_t sim_ms;
     struct timers timers;
+    struct rt rt;              /* loop, timers, clock and log: what domain code gets */
     uv_timer_t timer_handle;
     struct timer *watchdog;    /* systemd's watchdog, fed by the loop itself */
     struct timer *stop_timer;  /* stopping: checks whether the work is done */
