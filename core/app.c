@@ -6,7 +6,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http/server.h"
@@ -34,6 +36,17 @@ int64_t app_wall_ms(struct app *a)
     struct timeval tv;
     gettimeofday(&tv, NULL);
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* The runtime's clock (loop/rt.h) is the application's. */
+static uint64_t rt_clock_now(void *clock)
+{
+    return app_now_ms(clock);
+}
+
+static int64_t rt_clock_wall(void *clock)
+{
+    return app_wall_ms(clock);
 }
 
 static void on_uv_timer(uv_timer_t *t);
@@ -100,9 +113,33 @@ static void batch_ended(void *ud, uint64_t id, int ok, int user_data)
         alert_engine_batch_lost(a->alerts, id);
 }
 
+/* A failed handler's writes were rolled back: memory follows, and what
+ * it queued is taken back. */
+static void handler_undone(void *ud, uint64_t batch, uint64_t sp)
+{
+    struct app *a = ud;
+    if (a->tg)
+        tg_sched_undo(tg_bot_sched(a->tg), batch, sp);
+    if (a->alerts)
+        alert_engine_undo(a->alerts, batch, sp);
+}
+
+/* The jitter of reconnects and retries (rand) differs per process: left
+ * unseeded, every instance backs off on the same schedule, and after an
+ * outage they all come back in the same instant. */
+static void app_seed(void)
+{
+    unsigned seed;
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+        seed = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+    srand(seed);
+}
+
 int app_init(struct app *a, int simulated)
 {
     a->simulated = simulated;
+    if (!simulated)   /* (specs and replays stay repeatable) */
+        app_seed();
     /* Specs start from a fixed date so their output does not depend on it. */
     a->sim_ms = 1767225600000ull;  /* 2026-01-01T00:00:00Z */
     if (uv_loop_init(&a->loop) != 0)
@@ -110,6 +147,8 @@ int app_init(struct app *a, int simulated)
     timers_init(&a->timers);
     a->timers.changed = timers_changed;
     a->timers.changed_ud = a;
+    a->rt = (struct rt){.loop = &a->loop, .timers = &a->timers, .log = &a->log,
+                        .now = rt_clock_now, .wall = rt_clock_wall, .clock = a};
     uv_timer_init(&a->loop, &a->timer_handle);
     a->timer_handle.data = a;
     uv_check_init(&a->loop, &a->commit_check);
@@ -143,6 +182,7 @@ int app_open_store(struct app *a)
     health_set(&a->health, "store", HEALTH_OK, NULL);
     store_on_batch(a->store, batch_opened, a);
     store_on_end(a->store, batch_ended, a);
+    store_on_undo(a->store, handler_undone, a);
     if (!a->simulated)   /* every mode commits at the end of each loop turn */
         uv_check_start(&a->commit_check, on_check);
     if (!(a->alerts = alert_engine_new(a))) {
@@ -335,6 +375,8 @@ char *app_metrics(struct app *a)
     if (a->lua)
         lh_metrics(a->lua, &p);
     diag_metrics(a->diag, &p);
+    if (a->http)
+        http_server_metrics(a->http, &p);
     return prom_finish(&p);
 }
 
@@ -359,20 +401,13 @@ static void exchange_detail(void *ud, struct jsonw *w)
     feed_health(ud, w);
 }
 
-/* A webhook secret: the configured one, or 32 random characters. */
+/* A webhook secret: the configured one (config_check has vetted it), or 32
+ * random characters. */
 static int webhook_secret(struct app *a)
 {
     static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
-    char *s = a->cfg.telegram.webhook_secret;
-    if (s) {
-        size_t n = strlen(s);
-        if (n < 1 || n > 256 || strspn(s, ok) != n) {
-            log_error(&a->log, "config", "telegram.webhook_secret: use 1-256 of A-Z a-z 0-9 "
-                      "_ - (Telegram's rule)");
-            return -1;
-        }
+    if (a->cfg.telegram.webhook_secret)
         return 0;
-    }
     unsigned char rnd[32];
     char buf[33];
     if (uv_random(NULL, NULL, rnd, sizeof rnd, 0, NULL) != 0)
@@ -399,8 +434,12 @@ static int telegram_prepare(struct app *a)
 static void telegram_started(void *ud, const char *err)
 {
     struct app *a = ud;
-    if (!err)
+    if (!err) {   /* only now is "candlewatch started" true (and sendable) */
+        a->tg_up = 1;
+        if (a->diag)
+            diag_telegram_up(a->diag);
         return;
+    }
     log_error(&a->log, "telegram", "%s", err);
     if (!a->stopping) {
         a->stopping = 1;
@@ -473,7 +512,7 @@ int app_run(struct app *a)
     if (!a->cfg.telegram.token)
         log_info(&a->log, "app", "no bot token (BOT_TOKEN): Telegram is off");
     log_info(&a->log, "app", "candlewatch running (pid %d)", (int)getpid());
-    a->diag = diag_start(a);
+    a->diag = diag_start(a, a->tg_up);
     sdnotify("READY=1");
     if ((a->watchdog_ms = sdnotify_watchdog_ms())) {
         log_info(&a->log, "app", "systemd watchdog: %llu ms", (unsigned long long)a->watchdog_ms);

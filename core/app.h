@@ -1,5 +1,6 @@
 /* The one application struct.  Every subsystem hangs off it and it is
- * passed explicitly; there is no other mutable global state.
+ * passed explicitly; there is no other mutable global state (but for the
+ * app lws logs to: its log function takes no user pointer; net/lws.c).
  *
  * Threading: one thread, one libuv loop.  Nothing blocks the loop; Lua runs
  * only from loop callbacks that the host schedules (never re-entrantly from
@@ -13,6 +14,7 @@
 
 #include "config/config.h"
 #include "http/health.h"
+#include "loop/rt.h"
 #include "loop/timers.h"
 #include "market/market.h"
 #include "net/httpc.h"
@@ -37,6 +39,7 @@ struct app {
     int simulated;
     uint64_t sim_ms;
     struct timers timers;
+    struct rt rt;              /* loop, timers, clock and log: what domain code gets */
     uv_timer_t timer_handle;
     struct timer *watchdog;    /* systemd's watchdog, fed by the loop itself */
     struct timer *stop_timer;  /* stopping: checks whether the work is done */
@@ -61,6 +64,7 @@ struct app {
     uv_signal_t sig_int, sig_term, sig_hup;
     int stopping;
     int exit_status;             /* of app_run */
+    int tg_up;                   /* the bot signed in to Telegram */
     int64_t started_ms;
 };
 

@@ -1,6 +1,7 @@
 /* candlewatch: the command line.  Exit status: 0 ok, 1 runtime failure,
  * 2 usage or configuration error. */
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,19 @@ static int spec_one(const char *config, const char *file, int *number, int *fail
     return rc;
 }
 
+/* --speed's value: a positive number, or max (0); 0 or -1 after a message. */
+static int replay_speed(const char *cmd, const char *v, double *speed)
+{
+    char *end;
+    *speed = strcmp(v, "max") ? strtod(v, &end) : 0;
+    if (strcmp(v, "max") && (*end || !(*speed > 0) || !isfinite(*speed))) {
+        fprintf(stderr, "candlewatch %s: --speed %s: give a positive number (times real speed, "
+                "like --speed 60) or max\n", cmd, v);
+        return -1;
+    }
+    return 0;
+}
+
 /* Splits replay arguments: files, --speed, --preset (NULL: not allowed).
  * The number of files (moved to the front of args), or -1 after a message. */
 static int replay_args(const char *cmd, char **args, int nargs, double *speed,
@@ -195,19 +209,27 @@ static int replay_args(const char *cmd, char **args, int nargs, double *speed,
 {
     int nfiles = 0;
     for (int i = 0; i < nargs; i++) {
-        if (!strcmp(args[i], "--speed") && i + 1 < nargs) {
-            const char *v = args[++i];
-            *speed = strcmp(v, "max") ? atof(v) : 0;
-            if (strcmp(v, "max") && !(*speed > 0)) {
-                fprintf(stderr, "candlewatch %s: --speed takes a positive number or max\n", cmd);
+        int takes = !strcmp(args[i], "--speed") || !strcmp(args[i], "--preset");
+        if (takes && i + 1 == nargs) {
+            fprintf(stderr, "candlewatch %s: %s needs a value, like %s\n", cmd, args[i],
+                    args[i][2] == 's' ? "--speed 60 or --speed max"
+                                      : "--preset \"pairs=BTCUSDT threshold=0.5\"");
+            return -1;
+        }
+        if (!strcmp(args[i], "--speed")) {
+            if (replay_speed(cmd, args[++i], speed) != 0)
+                return -1;
+        } else if (!strcmp(args[i], "--preset")) {
+            if (!preset) {
+                fprintf(stderr, "candlewatch %s: --preset is for candlewatch replay; here, make "
+                        "a preset with /preset\n", cmd);
                 return -1;
             }
-        } else if (preset && !strcmp(args[i], "--preset") && i + 1 < nargs) {
             *preset = args[++i];
         } else if (!strcmp(args[i], "--replay")) {
             continue;   /* console: the files follow */
         } else if (args[i][0] == '-') {
-            fprintf(stderr, "candlewatch %s: unknown option %s\n", cmd, args[i]);
+            fprintf(stderr, "candlewatch %s: unknown option %s (try --help)\n", cmd, args[i]);
             return -1;
         } else {
             args[nfiles++] = args[i];

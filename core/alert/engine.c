@@ -67,6 +67,15 @@ struct fanout {
     size_t n, done;
 };
 
+/* A preset, pause or quiet hours written in the open store batch, and the
+ * handler's savepoint it was written in (0: none). */
+enum touch_what { TOUCH_PRESET, TOUCH_PAUSE, TOUCH_QUIET };
+struct touched {
+    int64_t id;                  /* preset id, or chat id */
+    uint64_t sp;
+    enum touch_what what;
+};
+
 struct alert_engine {
     struct app *app;
     struct alert_hooks hooks;
@@ -92,10 +101,11 @@ struct alert_engine {
     struct match *scratch;
     size_t nscratch, capscratch;
     struct fanout *fanouts, *fanouts_tail;
-    struct {                     /* presets written in the open store batch */
+    struct {                     /* what was written in the open store batch */
         uint64_t batch;
-        int64_t *ids;
+        struct touched *v;
         size_t n, cap;
+        int resyncing;           /* (memory catching up writes nothing new down) */
     } touched;
     struct alert_stats st;
 };
@@ -346,13 +356,14 @@ static void replace(struct alert_engine *e, struct preset *old, struct preset *p
     reindex(e, p);
 }
 
-/* The preset was written in the open batch: if the batch is lost, memory
- * must follow the database back (alert_engine_batch_lost). */
-static void touch(struct alert_engine *e, int64_t id)
+/* It was written in the open batch: if the batch is lost (presets), or
+ * the handler's savepoint rolled back (all), memory must follow the
+ * database back (alert_engine_batch_lost, alert_engine_undo). */
+static void touch(struct alert_engine *e, int64_t id, enum touch_what what)
 {
     struct store *st = e->app->store;
     uint64_t batch = st ? store_batch_id(st) : 0;
-    if (!batch)
+    if (!batch || e->touched.resyncing)
         return;
     store_batch_user_data(st);
     if (e->touched.batch != batch) {
@@ -361,13 +372,13 @@ static void touch(struct alert_engine *e, int64_t id)
     }
     if (e->touched.n == e->touched.cap) {
         size_t cap = e->touched.cap ? e->touched.cap * 2 : 16;
-        int64_t *v = realloc(e->touched.ids, sizeof *v * cap);
+        struct touched *v = realloc(e->touched.v, sizeof *v * cap);
         if (!v)
             return;
-        e->touched.ids = v;
+        e->touched.v = v;
         e->touched.cap = cap;
     }
-    e->touched.ids[e->touched.n++] = id;
+    e->touched.v[e->touched.n++] = (struct touched){id, store_savepoint_id(st), what};
 }
 
 const char *alert_rule_name(struct alert_engine *e, int rule)
@@ -427,11 +438,13 @@ static int validate(struct alert_engine *e, struct preset *p, char *err, size_t 
         snprintf(err, errlen, "A name has 1 to %d characters.", PRESET_NAME_MAX);
         return -1;
     }
-    for (const char *c = p->name; *c; c++)
-        if ((unsigned char)*c < 0x20) {
-            snprintf(err, errlen, "A name is one line of text.");
-            return -1;
-        }
+    /* (a right-to-left override or a zero-width space would make it read
+     * as another name) */
+    if (tg_text_invisible(p->name)) {
+        snprintf(err, errlen, "A name is one line of visible text: no control, "
+                              "right-to-left or zero-width characters.");
+        return -1;
+    }
     if (p->pairs == PAIRS_TOP && (p->top_n < 1 || p->top_n > 1000)) {
         snprintf(err, errlen, "Top N takes N from 1 to 1000.");
         return -1;
@@ -498,7 +511,7 @@ int alert_preset_save(struct alert_engine *e, struct preset *in, char *err, size
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    touch(e, p->id);
+    touch(e, p->id, TOUCH_PRESET);
     if (old) {
         replace(e, old, p);
         return 0;
@@ -514,7 +527,7 @@ int alert_preset_delete(struct alert_engine *e, int64_t id)
     /* refused while the database fails: it would come back at the restart */
     if (e->app->store && store_preset_delete(e->app->store, id) != 0)
         return -2;
-    touch(e, id);
+    touch(e, id, TOUCH_PRESET);
     forget(e, p);
     return 0;
 }
@@ -532,20 +545,50 @@ static int resync_row(void *ud, const struct store_preset *row)
     return 1;
 }
 
+static void preset_resync(struct alert_engine *e, int64_t id)
+{
+    struct preset *p = i64map_get(&e->by_id, id);
+    if (p)   /* (put back below if the database still has it) */
+        forget(e, p);
+    store_preset_get(e->app->store, id, resync_row, e);
+}
+
 void alert_engine_batch_lost(struct alert_engine *e, uint64_t batch)
 {
     if (e->touched.batch != batch)
         return;
-    for (size_t i = 0; i < e->touched.n; i++) {
-        int64_t id = e->touched.ids[i];
-        struct preset *p = i64map_get(&e->by_id, id);
-        if (p)   /* (put back below if the database still has it) */
-            forget(e, p);
-        store_preset_get(e->app->store, id, resync_row, e);
-    }
-    log_warn(&e->app->log, "alerts", "%zu preset changes were not saved (the database "
-             "failed); their users were told", e->touched.n);
+    size_t n = 0;
+    for (size_t i = 0; i < e->touched.n; i++)
+        if (e->touched.v[i].what == TOUCH_PRESET) {
+            preset_resync(e, e->touched.v[i].id);
+            n++;
+        }
+    if (n)
+        log_warn(&e->app->log, "alerts", "%zu preset changes were not saved (the database "
+                 "failed); their users were told", n);
     e->touched.n = 0;
+}
+
+static void pause_resync(struct alert_engine *e, int64_t chat);
+static void quiet_resync(struct alert_engine *e, int64_t chat);
+
+void alert_engine_undo(struct alert_engine *e, uint64_t batch, uint64_t sp)
+{
+    if (e->touched.batch != batch)
+        return;
+    e->touched.resyncing = 1;
+    for (size_t i = 0; i < e->touched.n; i++) {
+        const struct touched *t = &e->touched.v[i];
+        if (t->sp != sp)
+            continue;
+        if (t->what == TOUCH_PRESET)
+            preset_resync(e, t->id);
+        else if (t->what == TOUCH_PAUSE)
+            pause_resync(e, t->id);
+        else
+            quiet_resync(e, t->id);
+    }
+    e->touched.resyncing = 0;
 }
 
 const struct preset *alert_preset_get(struct alert_engine *e, int64_t id)
@@ -727,6 +770,7 @@ int alert_pause(struct alert_engine *e, int64_t chat, int64_t until_ms)
     pz->until = until_ms;
     arm_pause(e, pz);
     pause_save(e, pz);
+    touch(e, chat, TOUCH_PAUSE);
     return 0;
 }
 
@@ -759,6 +803,7 @@ long alert_resume(struct alert_engine *e, int64_t chat)
     snprintf(key, sizeof key, "%lld", (long long)chat);
     if (e->app->store)
         store_kv_set(e->app->store, PAUSE_SCOPE, key, NULL);
+    touch(e, chat, TOUCH_PAUSE);
     free(pz);
     return held;
 }
@@ -780,7 +825,16 @@ static int64_t quiet_until(struct alert_engine *e, int64_t chat)
     return (now / 60000 + left) * 60000;
 }
 
+static int quiet_save(struct alert_engine *e, int64_t chat, int from, int to, int tz);
+
 int alert_set_quiet(struct alert_engine *e, int64_t chat, int from, int to, int tz)
+{
+    int rc = quiet_save(e, chat, from, to, tz);
+    touch(e, chat, TOUCH_QUIET);
+    return rc;
+}
+
+static int quiet_save(struct alert_engine *e, int64_t chat, int from, int to, int tz)
 {
     char key[32];
     snprintf(key, sizeof key, "%lld", (long long)chat);
@@ -844,6 +898,30 @@ static int load_pause(void *ud, const char *key, const char *value)
     }
     cJSON_Delete(o);
     return 0;
+}
+
+/* A pause, or quiet hours, back to what the database holds. */
+static void pause_resync(struct alert_engine *e, int64_t chat)
+{
+    struct pause *pz = i64map_del(&e->pauses, chat);
+    if (pz && pz->timer)
+        timers_cancel(&e->app->timers, pz->timer);
+    free(pz);
+    char key[32], *v = NULL;
+    snprintf(key, sizeof key, "%lld", (long long)chat);
+    if (store_kv_get(e->app->store, PAUSE_SCOPE, key, &v) == 1)
+        load_pause(e, key, v);
+    free(v);
+}
+
+static void quiet_resync(struct alert_engine *e, int64_t chat)
+{
+    free(i64map_del(&e->quiets, chat));
+    char key[32], *v = NULL;
+    snprintf(key, sizeof key, "%lld", (long long)chat);
+    if (store_kv_get(e->app->store, QUIET_SCOPE, key, &v) == 1)
+        load_quiet(e, key, v);
+    free(v);
 }
 
 /* One chat's alert for this candle: once per candle, every matching
@@ -1137,7 +1215,7 @@ void alert_engine_free(struct alert_engine *e)
 {
     if (!e)
         return;
-    free(e->touched.ids);
+    free(e->touched.v);
     if (e->drain_timer)
         timers_cancel(&e->app->timers, e->drain_timer);
     if (e->prune_timer)

@@ -107,6 +107,9 @@ int alert_preset_delete(struct alert_engine *e, int64_t id);
 /* Store batch `batch` was lost: the presets it wrote go back to what the
  * database holds. */
 void alert_engine_batch_lost(struct alert_engine *e, uint64_t batch);
+/* A failed handler's savepoint `sp` of batch `batch` was rolled back: the
+ * presets, pauses and quiet hours it changed go back to the database's. */
+void alert_engine_undo(struct alert_engine *e, uint64_t batch, uint64_t sp);
 const struct preset *alert_preset_get(struct alert_engine *e, int64_t id);
 /* A user's presets, oldest first: fills out (up to max), returns the count. */
 int alert_presets_of(struct alert_engine *e, int64_t user, const struct preset **out, int max);

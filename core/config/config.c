@@ -54,6 +54,7 @@ static const struct key keys[] = {
     {"database", K_STRING, OFF(database), "a file path string", "./candlewatch.db"},
     {"scripts", K_STRING, OFF(scripts), "a folder path string", "./scripts"},
     {"http.listen", K_LISTEN, OFF(http.listen), "a \"host:port\" string", "127.0.0.1:8080"},
+    {"http.max_connections", K_POSINT, OFF(http.max_connections), "a positive integer", "500"},
     {"admins", K_INT_LIST, OFF(admins), "a list of Telegram chat ids (integers)", "{}"},
     {"shutdown_timeout", K_SECONDS, OFF(shutdown_timeout), "a number of seconds", "10"},
     {"admin.feed_down_after", K_SECONDS, OFF(admin.feed_down_after), "a number of seconds", "120"},
@@ -119,6 +120,7 @@ void config_defaults(struct config *c)
     set_str(&c->database, "./candlewatch.db");
     set_str(&c->scripts, "./scripts");
     set_str(&c->http.listen, "127.0.0.1:8080");
+    c->http.max_connections = 500;
     c->shutdown_timeout = 10;
     c->admin.feed_down_after = 120;
     c->admin.repeat_after = 3600;
@@ -285,8 +287,22 @@ static int set_addrs(const struct key *k, char **slot, const struct config_value
     return 0;
 }
 
+/* Telegram's rule for secret_token; checked here so that `check` refuses
+ * what `run` would (the value may come from WEBHOOK_SECRET too). */
+int config_webhook_secret_ok(const char *s)
+{
+    static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+    size_t n = strlen(s);
+    return n >= 1 && n <= 256 && strspn(s, ok) == n;
+}
+
 int config_check(const struct config *c, char *err, size_t errlen)
 {
+    if (c->telegram.webhook_secret && !config_webhook_secret_ok(c->telegram.webhook_secret)) {
+        snprintf(err, errlen, "key 'telegram.webhook_secret' (or WEBHOOK_SECRET): use 1-256 "
+                 "of A-Z a-z 0-9 _ - (Telegram's rule)");
+        return -1;
+    }
     if (!c->email.server)
         return 0;
     if (!c->email.from || !address_ok(c->email.from)) {

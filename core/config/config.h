@@ -47,6 +47,7 @@ struct config {
     char *scripts;
     struct {
         char *listen;         /* "host:port"; port 0 picks a free one */
+        long max_connections; /* more are closed as soon as accepted */
     } http;
     long long *admins;
     int nadmins;
@@ -117,5 +118,8 @@ void config_describe(FILE *out);
 /* What needs several keys together (an e-mail server needs from and to);
  * 0, or -1 with a message naming the key. */
 int config_check(const struct config *c, char *err, size_t errlen);
+
+/* 1 when s is a secret_token Telegram accepts: 1-256 of A-Z a-z 0-9 _ - */
+int config_webhook_secret_ok(const char *s);
 
 #endif

@@ -384,11 +384,8 @@ int console_run(struct app *a, char **files, int nfiles, double speed)
         goto out;
     a->httpc.stub = transport;
     a->httpc.stub_ud = &c;
-    if (!(a->lua = lh_new(a, LH_RUN)) || !(a->tg = tg_bot_new(a)))
-        goto out;
-    lh_reload(a->lua, "start");
-    lh_bot_attach(a->lua);
-    tg_bot_start(a->tg, started, &c);
+    /* the files before the bot: a bad one stops the console before anything
+     * is sent (or left waiting on the loop) */
     c.replay_max = speed <= 0;
     if (nfiles) {
         char err[1024];
@@ -398,6 +395,11 @@ int console_run(struct app *a, char **files, int nfiles, double speed)
             goto out;
         }
     }
+    if (!(a->lua = lh_new(a, LH_RUN)) || !(a->tg = tg_bot_new(a)))
+        goto out;
+    lh_reload(a->lua, "start");
+    lh_bot_attach(a->lua);
+    tg_bot_start(a->tg, started, &c);
     c.piped = !isatty(0);
     c.idle_timer = timers_add(&a->timers, app_now_ms(a) + 100, check_idle, &c);
     a->log.level = a->log.level < LOG_WARN ? LOG_WARN : a->log.level;   /* the chat, not the log */

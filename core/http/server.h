@@ -11,6 +11,7 @@
 
 struct app;
 struct http_server;
+struct prom;
 
 struct http_response {
     int status;
@@ -19,11 +20,17 @@ struct http_response {
     size_t len;
 };
 
+/* A POST with a body is first shown to its route with the headers only
+ * (body_unread set, body NULL, body_len the announced length): a route
+ * that answers then (out->status set: a wrong secret, a body too big)
+ * refuses the body unread; one that leaves out->status 0 is called again
+ * with the body.  A route must answer every other call. */
 struct http_request {
-    const char *method;        /* "GET", "POST", "OTHER" */
+    const char *method;        /* "GET", "HEAD", "POST", "OTHER" */
     const char *path;
     const char *body;          /* POST: the whole body (at most HTTP_BODY_MAX) */
     size_t body_len;
+    int body_unread;           /* see above */
     void *conn;                /* for http_request_header */
 };
 
@@ -39,6 +46,11 @@ int http_request_header(const struct http_request *rq, const char *name, char *o
 int http_server_start(struct app *a, char *err, size_t errlen);
 /* Adds a route for exact path match. */
 int http_server_route(struct http_server *s, const char *path, http_route_fn fn, void *ud);
+/* accept() failed (lws said so in its log: out of file descriptors):
+ * stops accepting for a second instead of failing again at once. */
+void http_server_accept_failed(struct http_server *s);
+/* candlewatch_http_connections and _connections_refused_total{reason}. */
+void http_server_metrics(const struct http_server *s, struct prom *p);
 /* The port actually listened on (useful when http.listen asks for port 0). */
 int http_server_port(const struct http_server *s);
 /* Frees the server (its vhost goes with the lws context). */

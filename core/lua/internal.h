@@ -35,7 +35,7 @@ enum lh_reg_kind {
 };
 
 #define LH_REG_ADMIN 1        /* commands: the bot's operators only */
-#define LH_REG_GROUP_ADMIN 2  /* commands: in groups, the group's admins only */
+#define LH_REG_GROUP_ADMIN 2  /* commands, callbacks, steps: in groups, the group's admins only */
 #define LH_RULE_FORMING 1     /* rules: evaluated on forming updates */
 #define LH_RULE_CLOSE 2       /* rules: evaluated when a candle closes */
 

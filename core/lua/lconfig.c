@@ -3,6 +3,7 @@
  * key against the schema in config/config.c. */
 #include <lauxlib.h>
 #include <lua.h>
+#include <limits.h>
 #include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@ static void to_value(lua_State *L, int idx, struct config_value *v, long long *i
             count++;
             lua_pop(L, 1);
         }
-        if (count != n || n > maxints) {
+        if (count != n || n > maxints) {   /* (maxints: the caller sized for the list) */
             v->ints_ok = v->strs_ok = 0;
             v->lua_type = "table that is not a list";
             break;
@@ -79,6 +80,30 @@ static void to_value(lua_State *L, int idx, struct config_value *v, long long *i
     }
 }
 
+/* One key's value into the schema.  A list is as long as the config makes
+ * it (300 admins are a list too): its items are copied into buffers of its
+ * own length, bounded by the sandbox's memory limit on the table. */
+static int set_value(lua_State *L, int vi, const char *key, struct config *cfg, char *err,
+                     size_t errlen)
+{
+    size_t n = lua_istable(L, vi) ? lua_rawlen(L, vi) : 0;
+    if (n > INT_MAX / 2)
+        n = 0;   /* (to_value then calls it "a table that is not a list") */
+    long long *ints = malloc(sizeof *ints * (n ? n : 1));
+    const char **strs = malloc(sizeof *strs * (n ? n : 1));
+    int rc = -1;
+    if (!ints || !strs) {
+        snprintf(err, errlen, "key '%s': out of memory", key);
+    } else {
+        struct config_value v;
+        to_value(L, vi, &v, ints, strs, (int)n);
+        rc = config_set(cfg, key, &v, err, errlen);
+    }
+    free(ints);
+    free(strs);
+    return rc;
+}
+
 static int walk(lua_State *L, int t, const char *prefix, struct config *cfg, char *err,
                 size_t errlen)
 {
@@ -100,13 +125,8 @@ static int walk(lua_State *L, int t, const char *prefix, struct config *cfg, cha
             }
             if (walk(L, vi, key, cfg, err, errlen) != 0)
                 return -1;
-        } else {
-            long long ints[256];
-            const char *strs[256];
-            struct config_value v;
-            to_value(L, vi, &v, ints, strs, 256);
-            if (config_set(cfg, key, &v, err, errlen) != 0)
-                return -1;
+        } else if (set_value(L, vi, key, cfg, err, errlen) != 0) {
+            return -1;
         }
         lua_pop(L, 1);
     }

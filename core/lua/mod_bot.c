@@ -19,6 +19,7 @@
 #include "store/store.h"
 #include "tg/bot.h"
 #include "tg/text.h"
+#include "tg/update.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -26,10 +27,13 @@
 #define STATE_SCOPE "telegram.state"
 #define CALLBACK_DATA_MAX 64
 
+/* A press is answered with a notice (a reply would speak to the whole
+ * group), a message with a reply. */
 static const char trampoline_src[] =
     "local handler, ctx, check_admin, arg = ...\n"
     "if check_admin and not ctx:is_group_admin() then\n"
-    "  ctx:reply('Only this group\\'s administrators can change its settings.')\n"
+    "  local no = 'Only this group\\'s administrators can change its settings.'\n"
+    "  if ctx.callback_id then ctx:answer(no, { alert = true }) else ctx:reply(no) end\n"
     "  return\n"
     "end\n"
     "return handler(ctx, arg)\n";
@@ -112,7 +116,7 @@ static int b_command(lua_State *L)
     return 0;
 }
 
-/* (name, handler): a callback prefix or a step name */
+/* (name, handler [, opts]): a callback prefix or a step name */
 static int add_handler(lua_State *L, enum lh_reg_kind kind, const char *usage, const char *what)
 {
     size_t n;
@@ -121,23 +125,34 @@ static int add_handler(lua_State *L, enum lh_reg_kind kind, const char *usage, c
     if (!valid_name(name, n, 1))
         return luaL_error(L, "expected %s: %s must be 1-32 of a-z 0-9 _ . -", usage,
                           kind == LH_REG_STEP ? "name" : "prefix");
-    add_named(L, kind, usage, what, 2, name, NULL, 0);
+    int flags = 0;
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        lua_getfield(L, 3, "group_admin");
+        flags = lua_toboolean(L, -1) ? LH_REG_GROUP_ADMIN : 0;
+        lua_pop(L, 1);
+    }
+    add_named(L, kind, usage, what, 2, name, NULL, flags);
     return 0;
 }
 
-/* bot.callback(prefix, handler) -> nil    top level only
+/* bot.callback(prefix, handler [, opts]) -> nil    top level only
  * Handles buttons whose callback data is "prefix" or "prefix:rest";
- * handler(ctx, rest). */
+ * handler(ctx, rest).  opts: {group_admin = true}: in groups, only the
+ * group's administrators' presses reach it (anyone can press a button
+ * under an administrator's message). */
 static int b_callback(lua_State *L)
 {
-    return add_handler(L, LH_REG_CALLBACK, "bot.callback(prefix, handler)", "callback");
+    return add_handler(L, LH_REG_CALLBACK, "bot.callback(prefix, handler [, opts])",
+                       "callback");
 }
 
-/* bot.step(name, handler) -> nil    top level only
- * Handles a plain text message while the chat's ctx.state.step is name. */
+/* bot.step(name, handler [, opts]) -> nil    top level only
+ * Handles a plain text message while the chat's ctx.state.step is name.
+ * opts: {group_admin = true}, as for bot.callback. */
 static int b_step(lua_State *L)
 {
-    return add_handler(L, LH_REG_STEP, "bot.step(name, handler)", "step");
+    return add_handler(L, LH_REG_STEP, "bot.step(name, handler [, opts])", "step");
 }
 
 /* ---- sending ---- */
@@ -350,6 +365,19 @@ static int b_escape(lua_State *L)
     return 1;
 }
 
+/* bot.invisible(text) -> code point | nil
+ * The first control or invisible format character of text (a bidi
+ * override, a zero-width space, ...; not the joiners emoji need), the
+ * check alerts.save makes of a preset's name. */
+static int b_invisible(lua_State *L)
+{
+    unsigned long cp = tg_text_invisible(luaL_checkstring(L, 1));
+    if (!cp)
+        return 0;
+    lua_pushinteger(L, (lua_Integer)cp);
+    return 1;
+}
+
 /* bot.fmt(format, ...) -> string.format with every argument escaped
  * first: the safe way to put user text into HTML. */
 static int b_fmt(lua_State *L)
@@ -449,12 +477,24 @@ static int64_t ctx_int(lua_State *L, const char *table, const char *field)
     return v;
 }
 
+/* The chat a ctx call speaks to; raises when there is none (a button
+ * under an inline message: handlers test ctx.chat). */
+static int64_t ctx_chat(lua_State *L, const char *usage)
+{
+    int64_t chat = ctx_int(L, "chat", "id");
+    if (!chat)
+        luaL_error(L, "%s: this update has no chat (a button under an inline message; "
+                      "test ctx.chat)", usage);
+    return chat;
+}
+
 /* ctx:reply(text [, opts]) -> true | nil, err
  * opts: {keyboard = bot.keyboard{...}, plain = true (no HTML), preview = true} */
 static int c_reply(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    return queue_text(L, "ctx:reply(text [, opts])", "sendMessage", ctx_int(L, "chat", "id"), 3);
+    return queue_text(L, "ctx:reply(text [, opts])", "sendMessage",
+                      ctx_chat(L, "ctx:reply(text [, opts])"), 3);
 }
 
 /* The message a ctx call acts on: opts.message_id, else the pressed
@@ -489,7 +529,7 @@ static int c_edit(lua_State *L)
     }
     lua_pushinteger(L, mid);
     lua_setfield(L, 3, "message_id");
-    return queue_text(L, usage, "editMessageText", ctx_int(L, "chat", "id"), 3);
+    return queue_text(L, usage, "editMessageText", ctx_chat(L, usage), 3);
 }
 
 /* ctx:edit_keyboard(markup [, opts]) -> true | nil, err
@@ -502,7 +542,7 @@ static int c_edit_keyboard(lua_State *L)
     if (!lua_isnil(L, 2))
         luaL_checktype(L, 2, LUA_TTABLE);
     struct tg_bot *b = bot_of(L, usage);
-    int64_t chat = ctx_int(L, "chat", "id");
+    int64_t chat = ctx_chat(L, usage);
     lua_Integer mid = target_message(L, 3, usage);
     lua_createtable(L, 0, 2);
     lua_pushinteger(L, mid);
@@ -524,7 +564,7 @@ static int c_delete(lua_State *L)
     static const char usage[] = "ctx:delete([opts])";
     luaL_checktype(L, 1, LUA_TTABLE);
     struct tg_bot *b = bot_of(L, usage);
-    int64_t chat = ctx_int(L, "chat", "id");
+    int64_t chat = ctx_chat(L, usage);
     char params[48];
     snprintf(params, sizeof params, "{\"message_id\":%lld}",
              (long long)target_message(L, 2, usage));
@@ -644,15 +684,16 @@ static void member_cancel(void *ud)
 }
 
 /* ctx:is_group_admin() -> boolean   (yields: asks Telegram)
- * True in private chats; in groups, whether the user administers it. */
+ * True in private chats, false without a chat (inline); in groups,
+ * whether the user administers it. */
 static int c_is_group_admin(lua_State *L)
 {
     static const char usage[] = "ctx:is_group_admin()";
     luaL_checktype(L, 1, LUA_TTABLE);
     struct tg_bot *b = bot_of(L, usage);
     int64_t chat = ctx_int(L, "chat", "id"), user = ctx_int(L, "user", "id");
-    if (chat > 0) {
-        lua_pushboolean(L, 1);
+    if (chat >= 0) {   /* a private chat, or none (inline): no group to administer */
+        lua_pushboolean(L, chat > 0);
         return 1;
     }
     lh_require_phase(L, usage, LH_PHASE_HANDLER);
@@ -737,10 +778,15 @@ static void run_done(void *ud, lua_State *co, int ok, int nres, const char *err)
         return;
     }
     struct tg_bot *b = h->app->tg;
-    if (!ok && b)
+    /* all or nothing: its writes were rolled back (task.c) and what it
+     * queued in that run taken back (tg_sched_undo); replies it queued
+     * before a wait are taken back here: only the apology goes */
+    if (!ok && b) {
+        tg_sched_take_back(tg_bot_sched(b), r->chat_id, r->update_id);
         tg_sched_send(tg_bot_sched(b), r->chat_id, "sendMessage", NULL,
                       "Sorry, something went wrong on our side. The operators have been told; "
                       "please try again later.");
+    }
     (void)err;
     if (ok && h->app->store) {   /* a failed handler leaves the flow where it was */
         lua_pushcfunction(L, save_state);
@@ -809,6 +855,13 @@ static int dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *js
         return -1;
     if (!g)
         return 1;   /* no scripts live: it waits for a generation that loads */
+    /* the reader's verdict, whatever else the JSON holds: only a
+     * well-formed message or button press reaches a handler */
+    struct tg_update up;
+    cJSON_Delete(tg_update_parse(json, strlen(json), &up));
+    if (up.malformed || (up.kind != TG_UPD_MESSAGE && up.kind != TG_UPD_CALLBACK_QUERY))
+        return -1;   /* (edits, membership changes) */
+    int is_cb = up.kind == TG_UPD_CALLBACK_QUERY;
     int top = lua_gettop(L);
     char err[256];
     if (lh_json_push(L, json, strlen(json), err, sizeof err) != 0 || !lua_istable(L, -1)) {
@@ -823,16 +876,8 @@ static int dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *js
     lua_setfield(L, ctx, "update_id");
     struct lh_reg *reg = NULL;
     const char *unhandled = NULL;
-    int is_cb = lua_getfield(L, u, "callback_query") == LUA_TTABLE;
+    lua_getfield(L, u, is_cb ? "callback_query" : "message");
     int src = lua_gettop(L);
-    if (!is_cb) {
-        lua_pop(L, 1);
-        if (lua_getfield(L, u, "message") != LUA_TTABLE) {   /* edits, member changes */
-            lua_settop(L, top);
-            return -1;
-        }
-        src = lua_gettop(L);
-    }
     copy_party(L, ctx, "user", src, "from", user_keys);
     if (is_cb) {
         lua_getfield(L, src, "message");
@@ -840,13 +885,8 @@ static int dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *js
         if (lua_istable(L, m)) {
             copy_party(L, ctx, "chat", m, "chat", chat_keys);
             set_str_from(L, ctx, "message_id", m, "message_id");
-        } else {
-            lua_newtable(L);
-            lua_pushinteger(L, chat_id);
-            lua_setfield(L, -2, "id");
-            lua_pushliteral(L, "private");
-            lua_setfield(L, -2, "type");
-            lua_setfield(L, ctx, "chat");
+        } else {   /* under an inline message: no chat, nothing to edit */
+            set_str_from(L, ctx, "inline_message_id", src, "inline_message_id");
         }
         lua_pop(L, 1);
         set_str_from(L, ctx, "callback_id", src, "id");
@@ -1029,6 +1069,7 @@ static const luaL_Reg funcs[] = {
     {"command", b_command},   {"callback", b_callback}, {"step", b_step},
     {"send", b_send},         {"alert", b_alert},       {"keyboard", b_keyboard},
     {"escape", b_escape},     {"fmt", b_fmt},           {"commands", b_commands},
+    {"invisible", b_invisible},
     {"is_admin", b_is_admin}, {NULL, NULL},
 };
 

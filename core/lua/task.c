@@ -149,12 +149,16 @@ static void task_resume(struct lh_task *t)
     t->state = TASK_RUNNING;
     t->started = 1;
     t->waiting = 0;
+    /* what this run writes is rolled back if it fails (all or nothing) */
+    int sp = h->app->store ? store_handler_begin(h->app->store) : 0;
     lh_enter(h, t->co, ctx, &saved);
     int64_t outer = h->app->log.update_id;   /* log lines name the update it handles */
     h->app->log.update_id = t->update_id;
     int st = lua_resume(t->co, h->L, t->nargs, &nres);
     t->budget_left = h->budget;
     t->limit_hit = st != LUA_OK && st != LUA_YIELD && lh_budget_spent(h);
+    if (sp)   /* (a bare coroutine.yield fails it, below) */
+        store_handler_end(h->app->store, sp, st == LUA_OK || (st == LUA_YIELD && t->waiting));
     char msg[2048], err[4096] = "";
     if (st != LUA_OK && st != LUA_YIELD)   /* named while the context is current */
         lh_error_text(h, st, lua_type(t->co, -1) == LUA_TSTRING ? lua_tostring(t->co, -1) : NULL,

@@ -19,6 +19,7 @@ struct httpc_call {
     struct buf out;              /* an e-mail being uploaded, and how much went */
     size_t out_pos;
     int too_big;
+    int retry;                   /* an idempotent request may go once more */
     httpc_cb cb;
     void *ud;
     char errbuf[CURL_ERROR_SIZE];
@@ -28,6 +29,8 @@ struct httpc_call {
 struct sock {
     uv_poll_t poll;
     curl_socket_t fd;
+    int events;                  /* what curl wants watched */
+    int removed;                 /* curl is done with it: closing */
     struct httpc *h;
 };
 
@@ -95,6 +98,26 @@ static void call_finish(struct httpc_call *c, const struct httpc_resp *r)
     call_free(c);
 }
 
+/* A request that died with its connection (closed by the server while
+ * curl was reusing it, reset): nothing came back, so an idempotent one
+ * can go again, on a new connection.  1 when it went. */
+static int call_retry(struct httpc_call *c, CURLcode rc)
+{
+    if (!c->retry || c->body.len || (rc != CURLE_SEND_ERROR && rc != CURLE_RECV_ERROR &&
+                                     rc != CURLE_GOT_NOTHING))
+        return 0;
+    c->retry = 0;
+    c->head.len = 0;
+    curl_multi_remove_handle(c->h->multi, c->easy);
+    curl_easy_setopt(c->easy, CURLOPT_FRESH_CONNECT, 1L);
+    c->errbuf[0] = 0;
+    if (curl_multi_add_handle(c->h->multi, c->easy) != CURLM_OK)
+        return 0;
+    log_debug(c->h->log, "http", "a request lost its connection (%s): trying once more on "
+              "a new one", curl_easy_strerror(rc));
+    return 1;
+}
+
 static void check_done(struct httpc *h)
 {
     CURLMsg *m;
@@ -106,6 +129,8 @@ static void check_done(struct httpc *h)
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
         struct httpc_resp r = {0};
         CURLcode rc = m->data.result;
+        if (rc != CURLE_OK && call_retry(c, rc))
+            continue;
         if (rc == CURLE_OK) {
             curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &r.status);
             r.body = c->body.p ? c->body.p : "";
@@ -126,15 +151,22 @@ static void on_poll(uv_poll_t *p, int status, int events)
 {
     struct sock *s = p->data;
     int flags = 0;
+    /* An error on the socket (a reset, a close under a reused connection)
+     * is for curl to find by reading and writing: told "error" it fails
+     * the transfer instead of retrying it on a new connection.  libuv has
+     * stopped watching the socket, so it is watched again if curl keeps it. */
     if (status < 0)
-        flags = CURL_CSELECT_ERR;
+        flags = CURL_CSELECT_IN | CURL_CSELECT_OUT;
     if (events & UV_READABLE)
         flags |= CURL_CSELECT_IN;
     if (events & UV_WRITABLE)
         flags |= CURL_CSELECT_OUT;
     int running;
-    curl_multi_socket_action(s->h->multi, s->fd, flags, &running);
-    check_done(s->h);
+    struct httpc *h = s->h;
+    curl_multi_socket_action(h->multi, s->fd, flags, &running);
+    if (status < 0 && !s->removed && !uv_is_closing((uv_handle_t *)p))
+        uv_poll_start(p, s->events, on_poll);
+    check_done(h);
 }
 
 static void sock_closed(uv_handle_t *hd)
@@ -149,6 +181,7 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
     struct sock *s = sockp;
     if (what == CURL_POLL_REMOVE) {
         if (s) {
+            s->removed = 1;
             uv_poll_stop(&s->poll);
             uv_close((uv_handle_t *)&s->poll, sock_closed);
             curl_multi_assign(h->multi, fd, NULL);
@@ -173,6 +206,7 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
         ev |= UV_READABLE;
     if (what & CURL_POLL_OUT)
         ev |= UV_WRITABLE;
+    s->events = ev;
     uv_poll_start(&s->poll, ev, on_poll);
     return 0;
 }
@@ -310,6 +344,7 @@ uint64_t httpc_request(struct httpc *h, const struct httpc_req *req, httpc_cb cb
     curl_easy_setopt(e, CURLOPT_USERAGENT, "candlewatch");
     if (strcmp(req->method, "GET") != 0)
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+    c->retry = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
     if (req->body) {
         /* COPYPOSTFIELDS: the caller's buffer need not outlive this call. */
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);

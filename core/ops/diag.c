@@ -31,6 +31,8 @@ struct diag {
     uint64_t last_error_ms;
     uint64_t sent;
     struct mailer *mail;         /* NULL: no e-mail */
+    char last_run[32];           /* the previous run's "running" mark, or "" */
+    int greeted;                 /* the admins were told of the start */
 };
 
 static const char *const titles[DIAG_KINDS] = {
@@ -138,7 +140,7 @@ static void check(void *ud)
 
 #define RUN_SCOPE "ops"
 
-struct diag *diag_start(struct app *a)
+struct diag *diag_start(struct app *a, int tg_up)
 {
     struct diag *d = calloc(1, sizeof *d);
     if (!d)
@@ -147,19 +149,38 @@ struct diag *diag_start(struct app *a)
     d->mail = mail_new(a);
     d->script_errors = a->lua ? lh_errors_total(a->lua) : 0;
     /* "running" is written at start and removed at a clean stop: found at
-     * start, the previous run crashed (or was killed) */
+     * start, the previous run crashed (or was killed); "failed: N", it
+     * stopped with exit status N */
     char *was = NULL;
-    int crashed = a->store && store_kv_get(a->store, RUN_SCOPE, "running", &was) == 1;
+    if (a->store && store_kv_get(a->store, RUN_SCOPE, "running", &was) == 1)
+        snprintf(d->last_run, sizeof d->last_run, "%s", was);
     free(was);
     if (a->store) {
         store_kv_set(a->store, RUN_SCOPE, "running", "1");
         store_commit(a->store);
     }
-    tell(d, crashed ? "🔄 <b>candlewatch restarted</b> after the previous run ended without a "
-                      "clean stop (a crash, kill -9 or power loss)"
-                    : "▶️ <b>candlewatch started</b>");
+    if (tg_up || !a->tg)
+        diag_telegram_up(d);
     d->timer = timers_add(&a->timers, app_now_ms(a) + CHECK_MS, check, d);
     return d;
+}
+
+void diag_telegram_up(struct diag *d)
+{
+    if (d->greeted)
+        return;
+    d->greeted = 1;
+    char text[200];
+    int status = 0;
+    if (!d->last_run[0])
+        snprintf(text, sizeof text, "▶️ <b>candlewatch started</b>");
+    else if (sscanf(d->last_run, "failed: %d", &status) == 1)
+        snprintf(text, sizeof text, "🔄 <b>candlewatch started</b>; the previous run stopped "
+                 "with an error (exit status %d: see its log)", status);
+    else
+        snprintf(text, sizeof text, "🔄 <b>candlewatch restarted</b> after the previous run "
+                 "ended without a clean stop (a crash, kill -9 or power loss)");
+    tell(d, text);
 }
 
 void diag_free(struct diag *d)
@@ -168,8 +189,11 @@ void diag_free(struct diag *d)
         return;
     if (d->timer)
         timers_cancel(&d->a->timers, d->timer);
-    if (d->a->store)   /* a clean stop */
-        store_kv_set(d->a->store, RUN_SCOPE, "running", NULL);
+    if (d->a->store) {   /* a clean stop, or one with an error (such as a failed start) */
+        char failed[32];
+        snprintf(failed, sizeof failed, "failed: %d", d->a->exit_status);
+        store_kv_set(d->a->store, RUN_SCOPE, "running", d->a->exit_status ? failed : NULL);
+    }
     mail_free(d->mail);
     free(d);
 }

@@ -3,8 +3,9 @@
  * it has cleared.  Checked every few seconds on the loop from what the
  * core already knows (/health, the scheduler, the scripts' error counts,
  * resident memory); each kind is repeated at most once per
- * admin.repeat_after while it lasts.  At start, admins are told that the
- * process (re)started, and whether the previous run ended in a crash.
+ * admin.repeat_after while it lasts.  Once Telegram is reached at start,
+ * admins are told that the process (re)started, and whether the previous
+ * run ended in a crash or stopped with an error (a failed start).
  * With email.server set, the same goes by e-mail too (ops/mail.h). */
 #ifndef CW_OPS_DIAG_H
 #define CW_OPS_DIAG_H
@@ -19,7 +20,11 @@ enum diag_kind {
     DIAG_KINDS
 };
 
-struct diag *diag_start(struct app *a);
+/* tg_up: Telegram is already reached (or there is no bot); else the
+ * greeting waits for diag_telegram_up(). */
+struct diag *diag_start(struct app *a, int tg_up);
+/* The bot signed in: the admins hear of the start (once). */
+void diag_telegram_up(struct diag *d);
 void diag_free(struct diag *d);
 struct prom;
 /* Messages to the admins, on Telegram and by e-mail (d may be NULL). */

@@ -1,5 +1,6 @@
 #include "replay/backtest.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,112 @@ static void replay_done(void *ud)
     uv_stop(&a->loop);
 }
 
+#define MAX_PAIRS 64
+
+/* pairs=top:N or pairs=BTCUSDT,ETHUSDT */
+static int preset_pairs(struct preset *p, char *v, char (*names)[24], char *err, size_t errlen)
+{
+    if (!strncmp(v, "top:", 4)) {
+        char *end;
+        long n = strtol(v + 4, &end, 10);
+        if (end == v + 4 || *end || n < 1 || n > 1000) {
+            snprintf(err, errlen, "--preset: pairs=%s: N in top:N is a whole number from 1 to "
+                     "1000, like top:100", v);
+            return -1;
+        }
+        p->pairs = PAIRS_TOP;
+        p->top_n = (int)n;
+        return 0;
+    }
+    p->pairs = PAIRS_MANUAL;
+    p->symbols = names;
+    p->nsymbols = 0;
+    for (char *s2 = NULL, *s = strtok_r(v, ",", &s2); s; s = strtok_r(NULL, ",", &s2)) {
+        if (p->nsymbols == MAX_PAIRS || strlen(s) >= sizeof names[0]) {
+            snprintf(err, errlen, "--preset: pairs: %s", p->nsymbols == MAX_PAIRS ?
+                     "more than 64 pairs" : "a pair's name is too long");
+            return -1;
+        }
+        snprintf(names[p->nsymbols++], sizeof names[0], "%s", s);
+    }
+    return 0;
+}
+
+/* The config's intervals, "1m,5m,1h", into buf. */
+static const char *watched(const struct app *a, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int iv = 0; iv < IV_COUNT && n < len; iv++)
+        if (a->cfg.exchange.intervals & 1 << iv)
+            n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "", interval_name(iv));
+    return buf;
+}
+
+/* intervals=1m,5m: known timeframes that the config's exchange.intervals has */
+static int preset_intervals(const struct app *a, struct preset *p, char *v, char *err,
+                            size_t errlen)
+{
+    char have[128];
+    p->intervals = 0;
+    for (char *s2 = NULL, *s = strtok_r(v, ",", &s2); s; s = strtok_r(NULL, ",", &s2)) {
+        int iv = interval_parse(s, strlen(s));
+        if (iv < 0) {
+            snprintf(err, errlen, "--preset: intervals: \"%s\" is not a timeframe (1m 3m 5m "
+                     "15m 30m 1h 2h 4h 6h 8h 12h 1d)", s);
+            return -1;
+        }
+        if (!(a->cfg.exchange.intervals & 1 << iv)) {
+            snprintf(err, errlen, "--preset: intervals: %s is not in the config's "
+                     "exchange.intervals (%s): add it there, or choose among those", s,
+                     watched(a, have, sizeof have));
+            return -1;
+        }
+        p->intervals |= 1 << iv;
+    }
+    return 0;
+}
+
+/* One key=value (v non-empty) into p; 0, or -1 with err. */
+static int preset_key(struct app *a, struct preset *p, const char *k, char *v,
+                      char (*names)[24], char *err, size_t errlen)
+{
+    char *end;
+    if (!strcmp(k, "pairs"))
+        return preset_pairs(p, v, names, err, errlen);
+    if (!strcmp(k, "intervals"))
+        return preset_intervals(a, p, v, err, errlen);
+    if (!strcmp(k, "threshold")) {
+        p->threshold = strtod(v, &end);
+        if (*end || !isfinite(p->threshold))
+            snprintf(err, errlen, "--preset: threshold=%s is not a number (a percentage, like "
+                     "threshold=0.5)", v);
+        return *end || !isfinite(p->threshold) ? -1 : 0;
+    }
+    if (!strcmp(k, "direction")) {
+        p->dir = !strcmp(v, "both") ? DIR_BOTH : !strcmp(v, "up") ? DIR_UP
+               : !strcmp(v, "down") ? DIR_DOWN : -1;
+        if (p->dir < 0)
+            snprintf(err, errlen, "--preset: direction=%s: use both, up or down", v);
+        return p->dir < 0 ? -1 : 0;
+    }
+    if (!strcmp(k, "trigger")) {
+        p->on_close = !strcmp(v, "close") ? 1 : !strcmp(v, "forming") ? 0 : -1;
+        if (p->on_close < 0)
+            snprintf(err, errlen, "--preset: trigger=%s: use forming or close", v);
+        return p->on_close < 0 ? -1 : 0;
+    }
+    if (!strcmp(k, "name")) {
+        if (strlen(v) >= sizeof p->name)
+            snprintf(err, errlen, "--preset: name is too long");
+        snprintf(p->name, sizeof p->name, "%s", v);
+        return strlen(v) >= sizeof p->name ? -1 : 0;
+    }
+    snprintf(err, errlen, "--preset: unknown key \"%s\" (pairs, intervals, threshold, "
+             "direction, trigger, name)", k);
+    return -1;
+}
+
 /* "key=value key=value" into a preset for user 1; 0 or -1 with err. */
 static int parse_preset(struct app *a, const char *spec, struct preset *p, char *err, size_t errlen)
 {
@@ -47,46 +154,29 @@ static int parse_preset(struct app *a, const char *spec, struct preset *p, char 
     p->top_n = 100;
     p->intervals = a->cfg.exchange.intervals;
     p->active = 1;
-    static char names[64][24];
+    static char names[MAX_PAIRS][24];
     char buf[1024];
+    if (strlen(spec) >= sizeof buf) {
+        snprintf(err, errlen, "--preset: longer than %zu characters", sizeof buf - 1);
+        return -1;
+    }
     snprintf(buf, sizeof buf, "%s", spec);
+    int threshold = 0;
     for (char *save = NULL, *kv = strtok_r(buf, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
         char *v = strchr(kv, '=');
-        if (!v) {
-            snprintf(err, errlen, "--preset: \"%s\" is not key=value", kv);
+        if (!v || v == kv || !v[1]) {
+            snprintf(err, errlen, !v ? "--preset: \"%s\" is not key=value" : v == kv ?
+                     "--preset: \"%s\" has no key" : "--preset: \"%s\" has no value", kv);
             return -1;
         }
         *v++ = '\0';
-        if (!strcmp(kv, "pairs")) {
-            if (!strncmp(v, "top:", 4)) {
-                p->pairs = PAIRS_TOP;
-                p->top_n = atoi(v + 4);
-            } else {
-                p->pairs = PAIRS_MANUAL;
-                p->symbols = names;
-                for (char *s2 = NULL, *s = strtok_r(v, ",", &s2); s && p->nsymbols < 64;
-                     s = strtok_r(NULL, ",", &s2))
-                    snprintf(names[p->nsymbols++], sizeof names[0], "%s", s);
-            }
-        } else if (!strcmp(kv, "intervals")) {
-            p->intervals = 0;
-            for (char *s2 = NULL, *s = strtok_r(v, ",", &s2); s; s = strtok_r(NULL, ",", &s2)) {
-                int iv = interval_parse(s, strlen(s));
-                p->intervals |= iv >= 0 ? 1 << iv : 1 << IV_COUNT;
-            }
-        } else if (!strcmp(kv, "threshold")) {
-            p->threshold = atof(v);
-        } else if (!strcmp(kv, "direction")) {
-            p->dir = !strcmp(v, "up") ? DIR_UP : !strcmp(v, "down") ? DIR_DOWN : DIR_BOTH;
-        } else if (!strcmp(kv, "trigger")) {
-            p->on_close = !strcmp(v, "close");
-        } else if (!strcmp(kv, "name")) {
-            snprintf(p->name, sizeof p->name, "%s", v);
-        } else {
-            snprintf(err, errlen, "--preset: unknown key \"%s\" (pairs, intervals, threshold, "
-                     "direction, trigger, name)", kv);
+        threshold |= !strcmp(kv, "threshold");
+        if (preset_key(a, p, kv, v, names, err, errlen) != 0)
             return -1;
-        }
+    }
+    if (!threshold) {
+        snprintf(err, errlen, "--preset: give a threshold, like \"threshold=0.5\" (a percentage)");
+        return -1;
     }
     return 0;
 }
@@ -125,9 +215,9 @@ int backtest_run(struct app *a, char **files, int nfiles, double speed, const ch
     }
     if (tmp) {
         struct preset p;
-        if (parse_preset(a, preset, &p, err, sizeof err) != 0 ||
-            alert_preset_save(a->alerts, &p, err, sizeof err) != 0) {
-            fprintf(stderr, "candlewatch replay: %s\n", err);
+        int bad = parse_preset(a, preset, &p, err, sizeof err) != 0;
+        if (bad || alert_preset_save(a->alerts, &p, err, sizeof err) != 0) {
+            fprintf(stderr, "candlewatch replay: %s%s\n", bad ? "" : "--preset: ", err);
             rc = 2;
             goto out;
         }

@@ -1,33 +1,40 @@
 #include "replay/replay.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "alert/engine.h"
 #include "app.h"
 #include "market/interval.h"
+#include "replay/csvrow.h"
 
 #define MAX_GAP_MS 3600000   /* longer quiet spans are played as one minute */
 #define BATCH 2000   /* rows per loop turn at full speed: the loop stays responsive */
 
 struct row {
     int64_t open_time;
-    int64_t at;               /* replay time: open times with long gaps shortened */
+    int64_t at;               /* replay time: close times with long gaps shortened */
     double o, h, l, c, v, qv;
     int32_t trades;
     uint32_t sym;
+    uint32_t file, line;      /* where it was read, for messages */
     uint8_t iv;
     uint8_t dp;
 };
 
-struct agg {                  /* a longer interval's forming candle */
+struct agg {                  /* a candle built from the rows of one symbol */
     struct candle c;
-    int has;
+    int has;                  /* forming */
+    int64_t covered;          /* the end of the rows in it so far */
+    int64_t closed_open;      /* the open time of the last one closed */
 };
 
 struct replay {
     struct app *app;
+    char **files;             /* the caller's, while replay_start reads them */
     struct row *rows;
     size_t n, cap, next;
     double speed;
@@ -59,16 +66,6 @@ static int name_parts(const char *path, char *sym, size_t symlen, int *iv)
     return *iv >= 0 ? 0 : -1;
 }
 
-/* Decimals of a price field as written ("1983.55000000" -> 8). */
-static uint8_t decimals(const char *s)
-{
-    const char *dot = strchr(s, '.');
-    if (!dot)
-        return 0;
-    size_t n = strspn(dot + 1, "0123456789");
-    return (uint8_t)(n > 18 ? 18 : n);
-}
-
 static int add_row(struct replay *r, const struct row *w)
 {
     if (r->n == r->cap) {
@@ -83,8 +80,56 @@ static int add_row(struct replay *r, const struct row *w)
     return 0;
 }
 
-static int load(struct replay *r, const char *path, char *err, size_t errlen)
+/* The file's lines into rows; each is read exactly or is an error. */
+static int load_rows(struct replay *r, FILE *f, uint32_t file, uint32_t sym, int iv, char *err,
+                     size_t errlen)
 {
+    const char *path = r->files[file];
+    struct csv_layout l = {0};
+    char *line = NULL, why[400];
+    size_t size = 0, first = r->n;
+    ssize_t len;
+    uint32_t lineno = 0;
+    int rc = 0;
+    while (rc == 0 && (len = getline(&line, &size, f)) >= 0) {
+        lineno++;
+        struct csv_row c;
+        int got = csvrow_read(&l, line, (size_t)len, iv, &c, why, sizeof why);
+        if (got < 0) {
+            snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
+            rc = -1;
+        } else if (got && r->n > first && c.open_time <= r->rows[r->n - 1].open_time) {
+            snprintf(err, errlen, "%s:%u: open_time %lld (ms) is not after the row above's: "
+                     "the rows must be in time order, each candle once", path, lineno,
+                     (long long)c.open_time);
+            rc = -1;
+        } else if (got) {
+            struct row w = {.open_time = c.open_time, .o = c.open, .h = c.high, .l = c.low,
+                            .c = c.close, .v = c.volume, .qv = c.quote_volume,
+                            .trades = c.trades, .sym = sym, .file = file, .line = lineno,
+                            .iv = (uint8_t)iv, .dp = c.price_dp};
+            if (add_row(r, &w) != 0) {
+                snprintf(err, errlen, "out of memory");
+                rc = -1;
+            }
+        }
+    }
+    if (rc == 0 && ferror(f)) {
+        snprintf(err, errlen, "%s: cannot read it: %s", path, strerror(errno));
+        rc = -1;
+    }
+    if (rc == 0 && r->n == first) {
+        snprintf(err, errlen, "%s: no klines in it (%s): name only files with rows", path,
+                 lineno ? "only a header" : "it is empty");
+        rc = -1;
+    }
+    free(line);
+    return rc;
+}
+
+static int load(struct replay *r, uint32_t file, char *err, size_t errlen)
+{
+    const char *path = r->files[file];
     char sym[32];
     int iv;
     if (name_parts(path, sym, sizeof sym, &iv) != 0) {
@@ -94,7 +139,14 @@ static int load(struct replay *r, const char *path, char *err, size_t errlen)
     }
     FILE *f = fopen(path, "r");
     if (!f) {
-        snprintf(err, errlen, "%s: cannot open it", path);
+        snprintf(err, errlen, "%s: cannot open it: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        snprintf(err, errlen, "%s: a directory; name the kline files in it (like %s/*.csv)", path,
+                 path);
         return -1;
     }
     struct market *m = &r->app->market;
@@ -105,53 +157,29 @@ static int load(struct replay *r, const char *path, char *err, size_t errlen)
         return -1;
     }
     m->syms.v[id].active = 1;
-    char line[1024];
-    long lineno = 0;
-    int rc = 0;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        if (line[0] < '0' || line[0] > '9')
-            continue;   /* a header, or an empty line */
-        char *fld[12];
-        int nf = 0;
-        for (char *p = line, *tok; nf < 12 && (tok = strsep(&p, ",\r\n"));)
-            fld[nf++] = tok;
-        struct row w = {0};
-        char *end;
-        long long t = strtoll(fld[0], &end, 10);
-        if (nf < 9 || *end) {
-            snprintf(err, errlen, "%s:%ld: expected open_time,open,high,low,close,volume,"
-                     "close_time,quote_volume,trades,...", path, lineno);
-            rc = -1;
-            break;
-        }
-        w.open_time = t > 100000000000000LL ? t / 1000 : t;   /* µs in newer files */
-        w.o = strtod(fld[1], NULL);
-        w.h = strtod(fld[2], NULL);
-        w.l = strtod(fld[3], NULL);
-        w.c = strtod(fld[4], NULL);
-        w.v = strtod(fld[5], NULL);
-        w.qv = strtod(fld[7], NULL);
-        w.trades = (int32_t)atol(fld[8]);
-        w.sym = (uint32_t)id;
-        w.iv = (uint8_t)iv;
-        w.dp = decimals(fld[1]);
-        if (add_row(r, &w) != 0) {
-            snprintf(err, errlen, "out of memory");
-            rc = -1;
-            break;
-        }
-    }
+    int rc = load_rows(r, f, file, (uint32_t)id, iv, err, errlen);
     fclose(f);
     return rc;
 }
 
+/* A row's end: when what it says is known, so when it plays. */
+static int64_t row_end(const struct row *w)
+{
+    return w->open_time + interval_ms(w->iv);
+}
+
+/* In time order: by end, shorter intervals first (they build the longer). */
 static int by_time(const void *a, const void *b)
 {
     const struct row *x = a, *y = b;
-    if (x->open_time != y->open_time)
-        return x->open_time < y->open_time ? -1 : 1;
-    return (x->iv > y->iv) - (x->iv < y->iv);
+    int64_t ex = row_end(x), ey = row_end(y);
+    if (ex != ey)
+        return ex < ey ? -1 : 1;
+    if (x->iv != y->iv)
+        return x->iv < y->iv ? -1 : 1;
+    if (x->sym != y->sym)
+        return x->sym < y->sym ? -1 : 1;
+    return (x->file > y->file) - (x->file < y->file);
 }
 
 static void apply(struct replay *r, const struct candle *c)
@@ -164,6 +192,65 @@ static void apply(struct replay *r, const struct candle *c)
     market_apply(m, c);
 }
 
+static void agg_close(struct replay *r, struct agg *a)
+{
+    a->c.closed = 1;
+    a->c.event_time = a->c.close_time;
+    apply(r, &a->c);
+    a->has = 0;
+    a->closed_open = a->c.open_time;
+}
+
+/* Candles of the symbol that a row starting at t is past close first, at
+ * their own close time: one whose last row is missing (a gap in the file)
+ * closes when a row of a later candle arrives. */
+static void close_before(struct replay *r, uint32_t sym, int64_t t)
+{
+    int closed = 0;
+    for (int iv = 0; iv < IV_COUNT; iv++) {
+        struct agg *a = &r->aggs[(size_t)sym * IV_COUNT + iv];
+        if (a->has && a->c.open_time + interval_ms(iv) <= t) {
+            agg_close(r, a);
+            closed = 1;
+        }
+    }
+    /* their alerts now, before the row moves the clock past them */
+    if (closed && r->app->alerts)
+        alert_drain(r->app->alerts);
+}
+
+/* The row into the candle of interval iv containing it (its own, or a
+ * longer one built from it): 1 when that candle changed. */
+static int agg_add(struct agg *a, const struct candle *rc, int iv, int own)
+{
+    int64_t ims = interval_ms(iv), open = rc->open_time / ims * ims;
+    int64_t end = rc->close_time + 1;
+    if (a->closed_open == open)
+        return 0;   /* closed already, from shorter rows */
+    if (!a->has || own) {   /* a new candle, or the row is the whole of it */
+        a->c = *rc;
+        a->c.open_time = open;
+        a->c.close_time = open + ims - 1;
+        a->c.interval = (uint8_t)iv;
+        a->has = 1;
+    } else if (rc->open_time >= a->covered) {
+        a->c.high = rc->high > a->c.high ? rc->high : a->c.high;
+        a->c.low = rc->low < a->c.low ? rc->low : a->c.low;
+        a->c.close = rc->close;
+        a->c.volume += rc->volume;
+        a->c.quote_volume += rc->quote_volume;
+        a->c.trades += rc->trades;
+    } else {
+        return 0;   /* these minutes are in it already, from shorter rows */
+    }
+    a->covered = end;
+    a->c.closed = 0;
+    a->c.event_time = rc->close_time;
+    return 1;
+}
+
+/* A row: the forming candle of its interval and of every longer configured
+ * one it is part of, at its last price; each closes with its last row. */
 static void feed(struct replay *r, const struct row *w)
 {
     int64_t ms = interval_ms(w->iv);
@@ -172,37 +259,17 @@ static void feed(struct replay *r, const struct row *w)
                        .low = w->l, .close = w->c, .volume = w->v, .quote_volume = w->qv,
                        .trades = w->trades, .symbol = w->sym, .interval = w->iv,
                        .price_dp = w->dp};
-    apply(r, &c);   /* the forming candle at its last price, then its close */
-    c.closed = 1;
-    apply(r, &c);
-    for (int iv = 0; iv < IV_COUNT; iv++) {
+    close_before(r, w->sym, w->open_time);
+    for (int iv = w->iv; iv < IV_COUNT; iv++) {
         int64_t ims = interval_ms(iv);
-        if (!(r->app->cfg.exchange.intervals & 1 << iv) || ims <= ms || ims % ms)
+        if (ims % ms || (iv != w->iv && !(r->app->cfg.exchange.intervals & 1 << iv)))
             continue;
         struct agg *a = &r->aggs[(size_t)w->sym * IV_COUNT + iv];
-        int64_t open = w->open_time / ims * ims;
-        if (!a->has || a->c.open_time != open) {
-            a->c = c;
-            a->c.open_time = open;
-            a->c.close_time = open + ims - 1;
-            a->c.interval = (uint8_t)iv;
-            a->has = 1;
-        } else {
-            a->c.high = w->h > a->c.high ? w->h : a->c.high;
-            a->c.low = w->l < a->c.low ? w->l : a->c.low;
-            a->c.close = w->c;
-            a->c.volume += w->v;
-            a->c.quote_volume += w->qv;
-            a->c.trades += w->trades;
-        }
-        a->c.closed = 0;
-        a->c.event_time = c.event_time;
+        if (!agg_add(a, &c, iv, iv == w->iv))
+            continue;
         apply(r, &a->c);
-        if (w->open_time + ms == open + ims) {   /* its last row: it closes */
-            a->c.closed = 1;
-            apply(r, &a->c);
-            a->has = 0;
-        }
+        if (a->covered == a->c.open_time + ims)
+            agg_close(r, a);
     }
 }
 
@@ -240,18 +307,26 @@ static void tick(void *ud)
     }
 }
 
-/* The ranking: by the files' total quote volume. */
+/* The ranking: by the files' total quote volume (an interval's, the largest). */
 static void rank(struct replay *r)
 {
     struct market *m = &r->app->market;
     uint32_t n = m->syms.n;
-    double *qv = calloc(n ? n : 1, sizeof *qv);
+    double *qv = calloc((size_t)(n ? n : 1) * IV_COUNT, sizeof *qv);
     uint32_t *ids = malloc(sizeof *ids * (n ? n : 1));
     double *sorted = malloc(sizeof *sorted * (n ? n : 1));
     if (!qv || !ids || !sorted)
         goto out;
+    /* each interval's rows on their own: a 1h file next to a 1m file of the
+     * same day holds the same trades, not twice as many */
     for (size_t i = 0; i < r->n; i++)
-        qv[r->rows[i].sym] += r->rows[i].qv;
+        qv[(size_t)r->rows[i].sym * IV_COUNT + r->rows[i].iv] += r->rows[i].qv;
+    for (uint32_t i = 0; i < n; i++)
+        for (int iv = 1; iv < IV_COUNT; iv++)
+            if (qv[(size_t)i * IV_COUNT + iv] > qv[(size_t)i * IV_COUNT])
+                qv[(size_t)i * IV_COUNT] = qv[(size_t)i * IV_COUNT + iv];
+    for (uint32_t i = 0; i < n; i++)
+        qv[i] = qv[(size_t)i * IV_COUNT];
     uint32_t k = 0;
     for (uint32_t i = 0; i < n; i++)
         if (m->syms.v[i].active)
@@ -271,6 +346,43 @@ out:
     free(sorted);
 }
 
+/* The prices of a symbol shown with the most decimals its rows carry (a
+ * spot file writes 1983.55000000 for a price ticking in cents). */
+static void price_decimals(struct replay *r)
+{
+    uint32_t n = r->app->market.syms.n;
+    uint8_t *dp = calloc(n ? n : 1, 1);
+    if (!dp)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->rows[i].dp > dp[r->rows[i].sym])
+            dp[r->rows[i].sym] = r->rows[i].dp;
+    for (size_t i = 0; i < r->n; i++)
+        r->rows[i].dp = dp[r->rows[i].sym];
+    free(dp);
+}
+
+/* Sorts the rows into play order; -1 with err when two files hold one candle. */
+static int order(struct replay *r, char *err, size_t errlen)
+{
+    qsort(r->rows, r->n, sizeof *r->rows, by_time);
+    for (size_t i = 1; i < r->n; i++) {
+        const struct row *x = &r->rows[i - 1], *y = &r->rows[i];
+        if (x->sym == y->sym && x->iv == y->iv && x->open_time == y->open_time) {
+            snprintf(err, errlen, "%s:%u: the candle opening at %lld (ms) is also in %s:%u: "
+                     "name each file once", r->files[y->file], y->line,
+                     (long long)y->open_time, r->files[x->file], x->line);
+            return -1;
+        }
+    }
+    /* files of different days play one after the other, not weeks apart */
+    for (size_t i = 1; i < r->n; i++) {
+        int64_t gap = row_end(&r->rows[i]) - row_end(&r->rows[i - 1]);
+        r->rows[i].at = r->rows[i - 1].at + (gap > MAX_GAP_MS ? 60000 : gap);
+    }
+    return 0;
+}
+
 struct replay *replay_start(struct app *a, char **files, int nfiles, double speed,
                             void (*done)(void *ud), void *ud, char *err, size_t errlen)
 {
@@ -280,24 +392,24 @@ struct replay *replay_start(struct app *a, char **files, int nfiles, double spee
         return NULL;
     }
     r->app = a;
+    r->files = files;
     r->speed = speed;
     r->done = done;
     r->done_ud = ud;
     for (int i = 0; i < nfiles; i++)
-        if (load(r, files[i], err, errlen) != 0) {
+        if (load(r, (uint32_t)i, err, errlen) != 0) {
             replay_free(r);
             return NULL;
         }
     if (!r->n) {
-        snprintf(err, errlen, "no klines in %s", nfiles ? files[0] : "(no files)");
+        snprintf(err, errlen, "name one or more kline files");
         replay_free(r);
         return NULL;
     }
-    qsort(r->rows, r->n, sizeof *r->rows, by_time);
-    /* files of different days play one after the other, not weeks apart */
-    for (size_t i = 1; i < r->n; i++) {
-        int64_t gap = r->rows[i].open_time - r->rows[i - 1].open_time;
-        r->rows[i].at = r->rows[i - 1].at + (gap > MAX_GAP_MS ? 60000 : gap);
+    price_decimals(r);
+    if (order(r, err, errlen) != 0) {
+        replay_free(r);
+        return NULL;
     }
     r->naggsym = a->market.syms.n;
     if (!(r->aggs = calloc((size_t)r->naggsym * IV_COUNT, sizeof *r->aggs))) {
@@ -306,6 +418,7 @@ struct replay *replay_start(struct app *a, char **files, int nfiles, double spee
         return NULL;
     }
     rank(r);
+    r->files = NULL;
     r->start_ms = app_now_ms(a);
     r->timer = timers_add(&a->timers, r->start_ms, tick, r);
     return r;

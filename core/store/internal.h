@@ -35,6 +35,15 @@ struct store {
     } done;
     struct hist commit_latency;
     long errors;
+    struct {                  /* a handler's slice: its writes in a savepoint */
+        int active;           /* between store_handler_begin and _end */
+        uint64_t id;          /* the open savepoint's id (ids grow from 1), or 0 */
+        uint64_t batch;       /* the batch it is in */
+        uint64_t next;
+        int user_data;        /* the batch's flag when the savepoint opened */
+    } sp;
+    store_undo_fn on_undo;
+    void *on_undo_ud;
 };
 
 /* Logs the database's error and keeps it for store_error(). */

@@ -238,6 +238,7 @@ void store_close(struct store *s)
     if (!s)
         return;
     s->on_end = NULL;   /* the owner is going away */
+    s->on_undo = NULL;
     if (s->in_batch)
         store_commit(s);
     sqlite3_finalize(s->begin);
@@ -282,22 +283,86 @@ int store_run(struct store *s, sqlite3_stmt *st, const char *what)
     return 0;
 }
 
-int store_batch(struct store *s)
+/* The active handler's first write: its savepoint. */
+static int savepoint_open(struct store *s)
 {
-    if (s->in_batch)
-        return s->lost ? -1 : 0;
-    if (store_run(s, s->begin, "begin") != 0) {
-        s->done.redo |= s->done.n > 0;
+    if (sqlite3_exec(s->db, "SAVEPOINT handler", NULL, NULL, NULL) != SQLITE_OK) {
+        store_set_error(s, "savepoint");
         return -1;
     }
-    s->in_batch = 1;
-    s->batch_id++;
-    s->user_data = 0;
-    if (s->done.redo)
-        store_inbox_redo(s);
-    if (s->on_batch)
-        s->on_batch(s->on_batch_ud);
+    s->sp.id = ++s->sp.next;
+    s->sp.batch = s->batch_id;
+    s->sp.user_data = s->user_data;
     return 0;
+}
+
+int store_batch(struct store *s)
+{
+    if (s->in_batch) {
+        if (s->lost)
+            return -1;
+    } else {
+        if (store_run(s, s->begin, "begin") != 0) {
+            s->done.redo |= s->done.n > 0;
+            return -1;
+        }
+        s->in_batch = 1;
+        s->batch_id++;
+        s->user_data = 0;
+        if (s->done.redo)
+            store_inbox_redo(s);
+        if (s->on_batch)
+            s->on_batch(s->on_batch_ud);
+    }
+    return s->sp.active && !s->sp.id ? savepoint_open(s) : 0;
+}
+
+int store_handler_begin(struct store *s)
+{
+    if (s->sp.active)
+        return 0;
+    s->sp.active = 1;
+    s->sp.id = 0;
+    return 1;
+}
+
+void store_handler_end(struct store *s, int token, int ok)
+{
+    if (!token)
+        return;
+    uint64_t id = s->sp.id, batch = s->sp.batch;
+    s->sp.active = 0;
+    s->sp.id = 0;
+    /* nothing written, the batch ended meanwhile, or it fails as a whole */
+    if (!id || !s->in_batch || batch != s->batch_id || s->lost)
+        return;
+    if (ok) {
+        if (sqlite3_exec(s->db, "RELEASE handler", NULL, NULL, NULL) != SQLITE_OK) {
+            store_set_error(s, "release");
+            s->lost = 1;   /* what it holds is uncertain: the batch fails */
+        }
+        return;
+    }
+    if (sqlite3_exec(s->db, "ROLLBACK TO handler", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, "RELEASE handler", NULL, NULL, NULL) != SQLITE_OK) {
+        store_set_error(s, "rollback to savepoint");
+        s->lost = 1;
+        return;
+    }
+    s->user_data = s->sp.user_data;
+    if (s->on_undo)
+        s->on_undo(s->on_undo_ud, batch, id);
+}
+
+uint64_t store_savepoint_id(const struct store *s)
+{
+    return s->in_batch && s->sp.id && s->sp.batch == s->batch_id ? s->sp.id : 0;
+}
+
+void store_on_undo(struct store *s, store_undo_fn cb, void *ud)
+{
+    s->on_undo = cb;
+    s->on_undo_ud = ud;
 }
 
 static void batch_end(struct store *s, int ok)
@@ -305,6 +370,7 @@ static void batch_end(struct store *s, int ok)
     uint64_t id = s->batch_id;
     int user_data = s->user_data;
     s->in_batch = s->lost = s->user_data = 0;
+    s->sp.id = 0;   /* (ended with the batch) */
     if (ok) {
         s->done.n = 0;
         s->error[0] = '\0';

@@ -56,6 +56,25 @@ void store_on_end(struct store *s, store_end_fn cb, void *ud);
 /* The open batch holds data a user may be told is saved (their settings,
  * presets, a conversation step), not just the host's bookkeeping. */
 void store_batch_user_data(struct store *s);
+/* ---- a handler's writes: all or nothing ----
+ *
+ * Between store_handler_begin() and store_handler_end() (one run of a
+ * handler, up to its return, error or wait) the writes go into a
+ * savepoint of the batch, opened with the first write.  End ok: they stay
+ * in the batch (committed with it, as any write).  End failed: they are
+ * rolled back, and the owner hears of it (store_on_undo) so that memory
+ * follows.  Not nested: a begin while one is active returns 0 and its end
+ * does nothing.  A commit in between (none is made while a handler runs)
+ * would make what came before it final. */
+int store_handler_begin(struct store *s);
+void store_handler_end(struct store *s, int token, int ok);
+/* The open savepoint's id, or 0: what a write is tagged with, to be found
+ * again when its savepoint is rolled back. */
+uint64_t store_savepoint_id(const struct store *s);
+/* Called when savepoint `sp` of batch `batch` was rolled back. */
+typedef void (*store_undo_fn)(void *ud, uint64_t batch, uint64_t sp);
+void store_on_undo(struct store *s, store_undo_fn cb, void *ud);
+
 /* A write that touches nothing but proves the database takes writes again
  * (and clears store_error when it does).  0 or -1. */
 int store_probe(struct store *s);

@@ -165,12 +165,20 @@ static void queue(struct tg_bot *b, int64_t update_id, int64_t chat, char *json)
     run_next(b, chat, q);
 }
 
+static void garbage(struct tg_bot *b, const char *what);
+
 /* One update: recorded, then queued.  fresh: not read from the inbox. */
 static void take(struct tg_bot *b, const cJSON *u, int fresh)
 {
     struct tg_update up;
     tg_update_read(u, &up);
     int64_t id = up.update_id, chat = up.chat_id, user = up.user_id;
+    if (up.malformed) {   /* no handler could read it: dropped, never recorded */
+        garbage(b, up.malformed);
+        if (!fresh && b->app->store)
+            store_inbox_done(b->app->store, id);
+        return;
+    }
     char *json = cJSON_PrintUnformatted(u);
     if (!json)
         return;
@@ -267,6 +275,8 @@ void tg_bot_webhook(void *ud, const struct http_request *rq, struct http_respons
     struct tg_webhook_answer an;
     tg_webhook_check(rq->method, b->stopping, got, n, b->app->cfg.telegram.webhook_secret,
                      rq->body_len, &an);
+    if (an.receive && rq->body_unread)
+        return;   /* the body is read, and we are called again with it */
     b->webhook_refused += an.refused;
     if (an.garbage)
         garbage(b, an.garbage);

@@ -54,9 +54,9 @@ void tg_bot_done(struct tg_bot *b, int64_t update_id, int64_t chat_id);
  * -1 not an update. */
 int tg_bot_receive(struct tg_bot *b, const char *json, size_t len);
 /* The webhook endpoint (an http_route_fn; ud is the tg_bot): checks
- * X-Telegram-Bot-Api-Secret-Token in constant time (401 without it),
- * records the update and answers 200 at once; handling follows on the
- * loop. */
+ * X-Telegram-Bot-Api-Secret-Token in constant time (401 without it) from
+ * the headers, before the body is read; then records the update and
+ * answers 200 at once; handling follows on the loop. */
 void tg_bot_webhook(void *ud, const struct http_request *rq, struct http_response *out);
 /* Replaces the command menu (setMyCommands); commands as a JSON array. */
 void tg_bot_set_commands(struct tg_bot *b, const char *json_array);

@@ -12,6 +12,7 @@
 #include "tg/api.h"
 #include "tg/bucket.h"
 #include "tg/text.h"
+#include "tg/window.h"
 #include "util/i64map.h"
 #include "util/jsonw.h"
 
@@ -19,8 +20,24 @@
 #define REPLY_CREDIT_MS (3600 * 1000)
 #define ALERT_CREDIT_MS_PER_POINT 6000
 #define ALERT_CREDIT_MAX_MS (600 * 1000)
-#define MARGIN 0.97   /* under Telegram's limits, with the buckets' slack (bucket.c) */
+/* The windows guaranteed under Telegram's limits (README, "Delivery"):
+ * - all chats: at most rate - max(2, 2 %) sendMessage in any second (30:
+ *   28), paced evenly by a bucket, so that jitter moving a send by a few
+ *   tens of ms cannot put more than `rate` into Telegram's own second;
+ * - a private chat: at most 3 in any 3 s (a burst of 3, then 1 a second);
+ * - a group: at most 20 in any minute (a burst of 4, then 16 a minute).
+ * A chat's windows are JITTER_MS longer than Telegram's: a send that
+ * travels faster than the one 3 s before it still lands outside. */
+#define JITTER_MS 200
+#define CHAT_LIMIT 3
+#define CHAT_SPAN_MS 3000
+#define GROUP_LIMIT 20
+#define GROUP_SPAN_MS 60000
 #define SEND_TIMEOUT_MS 30000
+/* An alert message waits this long for the other alerts of the same market
+ * event (the timeframes of one move come in separate frames, a few ms
+ * apart) so that they all go out as one message (README). */
+#define GATHER_MS 50
 
 struct msg {
     struct msg *next;
@@ -34,9 +51,11 @@ struct msg {
     int64_t key;                /* smaller goes first (monotonic ms) */
     int attempts, plain;
     uint64_t first_fail_ms;
+    uint64_t gather_ms;         /* a new alert message: not sent before (monotonic) */
     double origin;              /* replies: their update's arrival (hist_clock), or 0 */
     int64_t update_id;          /* and its id, for the log lines about this message */
     uint64_t batch;             /* the store batch its outbox row went into, or 0 */
+    uint64_t sp;                /* and the handler's savepoint there, or 0 */
     struct part *parts;         /* a merged alert's pieces, in order; NULL */
     int nparts;                 /* (restored from the outbox: NULL, not merged into) */
 };
@@ -52,7 +71,8 @@ struct chat {
     struct tg_sched *s;
     int64_t id;
     struct msg *replies, *replies_tail, *alerts, *alerts_tail;
-    struct bucket bucket;
+    struct swin win;            /* sends in the chat's window */
+    struct bucket pace;         /* groups: spreads their 20 a minute */
     uint64_t eligible_ms;       /* not before: 429s and backoff */
     uint64_t last_send_ms, prev_send_ms;
     struct msg *sending;        /* the message in flight, the head of its kind's list */
@@ -72,7 +92,8 @@ struct tg_sched {
     struct tg_api *api;
     struct i64map chats;        /* chat id -> struct chat */
     struct heap ready, waiting;
-    struct bucket global;
+    struct bucket global;       /* paces the sends evenly ... */
+    struct swin global_win;     /* ... and bounds every second */
     uint64_t global_not_before;
     int inflight, pumping;
     struct timer *timer;
@@ -108,17 +129,17 @@ static struct chat *chat_get(struct tg_sched *s, int64_t id)
         return c;
     if (!(c = calloc(1, sizeof *c)))
         return NULL;
-    if (i64map_put(&s->chats, id, c) != 0) {
+    int rc = id < 0 ? swin_init(&c->win, GROUP_LIMIT, GROUP_SPAN_MS + JITTER_MS)
+                    : swin_init(&c->win, CHAT_LIMIT, CHAT_SPAN_MS + JITTER_MS);
+    if (rc != 0 || i64map_put(&s->chats, id, c) != 0) {
+        swin_free(&c->win);
         free(c);
         return NULL;
     }
     c->s = s;
     c->id = id;
-    /* groups: 20 a minute, as burst 4 + 16/min so no minute exceeds 20 */
     if (id < 0)
-        bucket_init(&c->bucket, 16.0 / 60.0 * MARGIN, 4, app_now_ms(s->app));
-    else
-        bucket_init(&c->bucket, 1.0 * MARGIN, 2, app_now_ms(s->app));
+        bucket_init(&c->pace, 16.0 / 60.0, 4, app_now_ms(s->app));
     return c;
 }
 
@@ -568,25 +589,38 @@ static void pump(struct tg_sched *s)
             break;
         }
         struct chat *c = s->ready.v[0];
+        if (head(c)->gather_ms > now) {   /* more alerts may join it */
+            hremove(&s->ready, c);
+            c->eligible_ms = head(c)->gather_ms;
+            hpush(&s->waiting, c);
+            continue;
+        }
         if (uncommitted(s, head(c))) {
             hremove(&s->ready, c);
             hold(s, c);
             continue;
         }
         if (spends_token(head(c))) {
-            uint64_t cw = bucket_wait_ms(&c->bucket, now);
+            uint64_t cw = swin_wait_ms(&c->win, now);
+            if (!cw && c->id < 0)
+                cw = bucket_wait_ms(&c->pace, now);
             if (cw) {
                 hremove(&s->ready, c);
                 c->eligible_ms = now + cw;
                 hpush(&s->waiting, c);
                 continue;
             }
-            uint64_t gw = bucket_wait_ms(&s->global, now);
+            uint64_t gw = swin_wait_ms(&s->global_win, now);
+            if (!gw)
+                gw = bucket_wait_ms(&s->global, now);
             if (gw) {
                 arm(s, now + gw);
                 break;
             }
-            bucket_take(&c->bucket, now);
+            swin_note(&c->win, now);
+            if (c->id < 0)
+                bucket_take(&c->pace, now);
+            swin_note(&s->global_win, now);
             bucket_take(&s->global, now);
         }
         hremove(&s->ready, c);
@@ -611,6 +645,7 @@ static int enqueue(struct tg_sched *s, struct chat *c, struct msg *m)
         if (store_outbox_add(s->app->store, &row) == 0)
             m->id = row.id;
         m->batch = store_batch_id(s->app->store);
+        m->sp = store_savepoint_id(s->app->store);
     }
     append(c, m);
     s->st.queued++;
@@ -765,6 +800,7 @@ int tg_sched_alert(struct tg_sched *s, int64_t chat, const struct tg_alert *a)
     m->priority = priority;
     m->queued_ms = app_wall_ms(s->app);
     m->key = key_of(s, TG_ALERT, priority, m->queued_ms);
+    m->gather_ms = app_now_ms(s->app) + GATHER_MS;
     return enqueue(s, c, m);
 }
 
@@ -818,6 +854,50 @@ static int take_replies(struct tg_sched *s, struct chat *c, uint64_t batch, int6
         }
     }
     return n;
+}
+
+/* Takes the messages a failed handler queued out of one of the chat's
+ * lists (k 0: replies, 1: alerts); their outbox rows were rolled back. */
+static int take_undone(struct tg_sched *s, struct chat *c, int k, uint64_t batch, uint64_t sp)
+{
+    int n = 0;
+    struct msg **pp = k ? &c->alerts : &c->replies, *prev = NULL;
+    struct msg **tail = k ? &c->alerts_tail : &c->replies_tail;
+    while (*pp) {
+        struct msg *m = *pp;
+        if (m != c->sending && m->batch == batch && m->sp == sp) {
+            *pp = m->next;
+            if (*tail == m)
+                *tail = prev;
+            m->id = 0;   /* (its row is gone; the id may be given again) */
+            retire(s, m);
+            n++;
+        } else {
+            prev = m;
+            pp = &m->next;
+        }
+    }
+    return n;
+}
+
+void tg_sched_undo(struct tg_sched *s, uint64_t batch, uint64_t sp)
+{
+    for (size_t i = 0; i < s->chats.cap; i++) {
+        struct chat *c = s->chats.vals[i];
+        if (c && (take_undone(s, c, 0, batch, sp) + take_undone(s, c, 1, batch, sp))) {
+            s->st.retracted++;
+            schedule(s, c);   /* (its head may have changed) */
+        }
+    }
+}
+
+void tg_sched_take_back(struct tg_sched *s, int64_t chat, int64_t update_id)
+{
+    struct chat *c = update_id ? chat_find(s, chat) : NULL;   /* (0: no update) */
+    if (c && take_replies(s, c, 0, update_id)) {
+        s->st.retracted++;
+        schedule(s, c);
+    }
 }
 
 /* The chat's replies were taken back: it hears why, instead. */
@@ -913,8 +993,13 @@ struct tg_sched *tg_sched_new(struct app *app, struct tg_api *api)
     s->rng = (uint64_t)app_wall_ms(app) | 1;
     double rate = app->cfg.telegram.rate > 0 ? app->cfg.telegram.rate
                   : app->cfg.telegram.paid_broadcast ? 1000 : 30;
-    /* burst 1: no sliding second ever holds more than `rate` sends */
-    bucket_init(&s->global, rate * MARGIN, 1, app_now_ms(app));
+    double margin = rate * 0.02 > 2 ? rate * 0.02 : 2;
+    int per_s = rate - margin >= 1 ? (int)(rate - margin) : 1;
+    bucket_init(&s->global, per_s, 1, app_now_ms(app));
+    if (swin_init(&s->global_win, per_s, 1000) != 0) {
+        free(s);
+        return NULL;
+    }
     long pending = 0;
     if (app->store) {
         store_chats_inactive_each(app->store, load_inactive, s);
@@ -951,9 +1036,11 @@ void tg_sched_free(struct tg_sched *s)
         struct msg *m;
         while ((m = pop_head(c)))   /* still in the outbox: sent after a restart */
             msg_free(m);
+        swin_free(&c->win);
         free(c);
     }
     i64map_free(&s->chats);
+    swin_free(&s->global_win);
     free(s->held.v);
     free(s->ready.v);
     free(s->waiting.v);

@@ -5,10 +5,10 @@
  *   removed when Telegram accepts it; at start the outbox is loaded and
  *   delivered.  Only a message in flight when the process dies can be
  *   sent twice.
- * - Within limits: a global token bucket (telegram.rate), one per private
- *   chat (1/s, burst 2) and per group (20/min), with a small margin under
- *   Telegram's own.  Only sendMessage spends tokens; edits and deletes
- *   keep their place in the chat's order but are free.
+ * - Within limits, as sliding windows (sched.c): all chats together
+ *   under telegram.rate in any second, a private chat at most 3 in any
+ *   3 s, a group at most 20 in any minute.  Only sendMessage counts;
+ *   edits and deletes keep their place in the chat's order but are free.
  * - In order per chat, one request per chat at a time; replies to a user
  *   go before alerts; across chats, the message with the smallest key goes
  *   first, where key = time queued - credit: a reply's credit is an hour,
@@ -82,6 +82,13 @@ void tg_sched_batch_end(struct tg_sched *s, uint64_t batch, int ok, int user_dat
 /* Takes back update_id's unsent replies in chat (the handler's data was
  * not saved) and tells the chat so instead. */
 void tg_sched_retract(struct tg_sched *s, int64_t chat, int64_t update_id);
+
+/* A failed handler's savepoint `sp` of batch `batch` was rolled back
+ * (store_on_undo): the messages it queued meanwhile are taken back. */
+void tg_sched_undo(struct tg_sched *s, uint64_t batch, uint64_t sp);
+/* A failed handler of update_id: its unsent replies in chat (those queued
+ * before a wait too) are taken back, without a word (it apologises). */
+void tg_sched_take_back(struct tg_sched *s, int64_t chat, int64_t update_id);
 
 /* The user came back (/start): alerts flow again. */
 void tg_sched_activate(struct tg_sched *s, int64_t chat);

@@ -14,6 +14,41 @@ size_t tg_text_chars(const char *s)
     return n;
 }
 
+/* Invisible characters that change how the text around them reads (bidi
+ * overrides and isolates, zero-width spaces, word joiners, soft hyphens,
+ * tags...): Unicode's format characters but the joiners (ZWNJ, ZWJ), which
+ * emoji and several scripts need. */
+static int invisible(unsigned long cp)
+{
+    static const unsigned long ranges[][2] = {
+        {0x7F, 0x9F},       {0xAD, 0xAD},       {0x600, 0x605},     {0x61C, 0x61C},
+        {0x6DD, 0x6DD},     {0x70F, 0x70F},     {0x180E, 0x180E},   {0x200B, 0x200B},
+        {0x200E, 0x200F},   {0x2028, 0x202E},   {0x2060, 0x206F},   {0xFEFF, 0xFEFF},
+        {0xFFF9, 0xFFFB},   {0xE0001, 0xE0001}, {0xE0020, 0xE007F},
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+        if (cp >= ranges[i][0] && cp <= ranges[i][1])
+            return 1;
+    return 0;
+}
+
+unsigned long tg_text_invisible(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned long cp = *p;
+        int more = *p >= 0xF0 ? 3 : *p >= 0xE0 ? 2 : *p >= 0xC0 ? 1 : 0;
+        if (more)
+            cp &= 0x3Fu >> more;
+        p++;
+        for (; more && (*p & 0xC0) == 0x80; more--, p++)
+            cp = cp << 6 | (*p & 0x3F);
+        if (cp < 0x20 || invisible(cp))
+            return cp ? cp : 0x20;   /* (never 0: a found one is true) */
+    }
+    return 0;
+}
+
 /* Writes code point cp as UTF-8 at out; the number of bytes. */
 static size_t put_utf8(char *out, unsigned long cp)
 {

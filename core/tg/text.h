@@ -8,6 +8,10 @@
  * beyond the BMP, like most emoji, counts two).  For HTML this
  * over-counts (tags are not shown), which errs on the safe side. */
 size_t tg_text_chars(const char *s);
+/* The first control or invisible format character of s (bidi overrides,
+ * zero-width spaces, ...; not the joiners ZWNJ and ZWJ), or 0: text a
+ * user names something with must read as it shows. */
+unsigned long tg_text_invisible(const char *s);
 /* The text an HTML message shows: tags removed, the entities Telegram
  * knows decoded.  For resending a message whose HTML was refused.
  * malloc'd; NULL when out of memory. */

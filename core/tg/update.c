@@ -25,6 +25,69 @@ static const cJSON *obj(const cJSON *o, const char *k)
     return cJSON_IsObject(v) ? v : NULL;
 }
 
+/* Telegram's ids have at most 52 significant bits: a whole number below
+ * 2^53 in magnitude, and not 0.  Anything else is no id (1e30, 1.5, "12"). */
+static int64_t valid_id(const cJSON *n)
+{
+    if (!cJSON_IsNumber(n))
+        return 0;
+    double d = n->valuedouble;
+    if (!(d > -9007199254740992.0 && d < 9007199254740992.0) || d != (double)(int64_t)d)
+        return 0;
+    return (int64_t)d;
+}
+
+/* A string field that is absent or a string (handlers read it as text). */
+static int string_or_absent(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return !v || cJSON_IsString(v);
+}
+
+/* What a message (or a membership change) must hold for a handler: its
+ * chat, its sender (a user: a positive id), text if any as a string;
+ * NULL when it does, else why not. */
+static const char *check_message(const cJSON *m, int need_from, struct tg_update *out)
+{
+    out->chat_id = valid_id(cJSON_GetObjectItemCaseSensitive(obj(m, "chat"), "id"));
+    out->user_id = valid_id(cJSON_GetObjectItemCaseSensitive(obj(m, "from"), "id"));
+    if (!out->chat_id)
+        return "an update without a valid chat";
+    if (out->user_id < 0 || (need_from && !out->user_id))
+        return "an update without a valid sender";
+    /* (0 is seen: an inaccessible message's id may be) */
+    const cJSON *mid = cJSON_GetObjectItemCaseSensitive(m, "message_id");
+    if (!string_or_absent(m, "text") ||
+        (mid && !(cJSON_IsNumber(mid) && (mid->valuedouble == 0 || valid_id(mid) > 0))))
+        return "an update with a malformed message";
+    return NULL;
+}
+
+/* A button press: its sender, its id (to answer it), data if any as a
+ * string, and either the message it is under or an inline message. */
+static const char *check_callback(const cJSON *cb, struct tg_update *out)
+{
+    out->user_id = valid_id(cJSON_GetObjectItemCaseSensitive(obj(cb, "from"), "id"));
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(cb, "id");
+    if (out->user_id <= 0)
+        return "a button press without a valid sender";
+    if (!cJSON_IsString(id) || !string_or_absent(cb, "data"))
+        return "a malformed button press";
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(cb, "message");
+    if (!m) {
+        const cJSON *im = cJSON_GetObjectItemCaseSensitive(cb, "inline_message_id");
+        if (!cJSON_IsString(im))
+            return "a button press under no message";
+        out->chat_id = out->user_id;   /* inline messages: answer the user */
+        return NULL;
+    }
+    struct tg_update under;
+    if (!cJSON_IsObject(m) || check_message(m, 0, &under))
+        return "a button press under a malformed message";
+    out->chat_id = under.chat_id;
+    return NULL;
+}
+
 void tg_update_read(const cJSON *u, struct tg_update *out)
 {
     static const char *const kinds[] = {"message", "edited_message", "my_chat_member"};
@@ -37,8 +100,7 @@ void tg_update_read(const cJSON *u, struct tg_update *out)
         const cJSON *m = obj(u, kinds[i]);
         if (m) {
             out->kind = kind_of[i];
-            out->chat_id = num(obj(m, "chat"), "id");
-            out->user_id = num(obj(m, "from"), "id");
+            out->malformed = check_message(m, i < 2, out);
             if (i < 2)
                 msg = m;
         }
@@ -46,10 +108,11 @@ void tg_update_read(const cJSON *u, struct tg_update *out)
     const cJSON *cb = out->kind ? NULL : obj(u, "callback_query");
     if (cb) {
         out->kind = TG_UPD_CALLBACK_QUERY;
-        out->user_id = num(obj(cb, "from"), "id");
-        out->chat_id = num(obj(obj(cb, "message"), "chat"), "id");
-        if (!out->chat_id)
-            out->chat_id = out->user_id;   /* inline messages: answer the user */
+        out->malformed = check_callback(cb, out);
+    }
+    if (out->malformed) {   /* dropped: no handler, no side effect */
+        out->chat_id = out->user_id = 0;
+        return;
     }
     /* A membership change decides, whatever else the update holds (it
      * applies to the chat found above). */

@@ -39,6 +39,9 @@ struct tg_update {
     int64_t user_id;          /* who sent it (rate limited per user); 0: none */
     enum tg_membership membership;
     const char *member_status;/* DEACTIVATE: "kicked" or "left" (static) */
+    const char *malformed;    /* a known kind without what handlers rely on
+                               * (then chat_id, user_id 0, no membership):
+                               * why, static; NULL: well-formed */
 };
 
 /* A JSON number as an int64 (truncated, as Telegram's ids are integers);
@@ -46,7 +49,12 @@ struct tg_update {
  * is undefined behaviour). */
 int64_t tg_update_int(const struct cJSON *n);
 
-/* Reads a parsed update (any JSON value: what is missing reads as 0). */
+/* Reads a parsed update (any JSON value: what is missing reads as 0).
+ * A message or an edit needs a chat and a sender (whole ids below 2^53,
+ * a user's positive), text if any a string; a membership change a chat;
+ * a button press a sender, an id, data if any a string, and a message
+ * (checked likewise, its sender optional) or an inline_message_id (its
+ * chat is then the sender's).  Otherwise it is malformed. */
 void tg_update_read(const struct cJSON *u, struct tg_update *out);
 
 /* Parses JSON text; returns the update (the caller frees it with

@@ -54,6 +54,21 @@ void log_mask(char *buf, const char *secret)
     }
 }
 
+/* A line cut at the buffer's end may end in the first characters of a
+ * secret: those go too. */
+static void log_mask_cut(char *buf, const char *secret)
+{
+    size_t n = strlen(buf), sn = strlen(secret);
+    for (size_t k = sn - 1 < n ? sn - 1 : n; k > 0; k--)
+        if (memcmp(buf + n - k, secret, k) == 0) {
+            size_t at = n - k;
+            if (at + 3 > n && n >= 3)
+                at = n - 3;   /* "***" must fit where the cut text ends */
+            memcpy(buf + at, "***", 4);
+            return;
+        }
+}
+
 static void timestamp(char *buf, size_t len)
 {
     struct timeval tv;
@@ -99,9 +114,12 @@ void log_vmsg(struct logger *lg, enum log_level lv, const char *component,
     if (lv < lg->level && !lg->capture)
         return;
     char msg[8192];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    for (int i = 0; i < LOG_SECRETS && lg->secrets[i][0]; i++)
+    int cut = vsnprintf(msg, sizeof msg, fmt, ap) >= (int)sizeof msg;
+    for (int i = 0; i < LOG_SECRETS && lg->secrets[i][0]; i++) {
         log_mask(msg, lg->secrets[i]);
+        if (cut)
+            log_mask_cut(msg, lg->secrets[i]);
+    }
     if (lg->capture)
         lg->capture(lg->capture_ud, lv, component, msg);
     if (lv < lg->level || !lg->out)

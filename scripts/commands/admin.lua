@@ -45,6 +45,7 @@ bot.step("admin.broadcast", function(ctx)
 end)
 
 bot.callback("admin", function(ctx, rest)
+  if not ctx.chat then return ctx:answer("Use /admin in the chat with the bot.") end   -- (an inline message)
   if not bot.is_admin(ctx.user.id) then
     return ctx:answer("Only the bot's operators can do this.", { alert = true })
   end

@@ -22,12 +22,12 @@ bot.command("snooze", "Pause alerts for a while, e.g. /snooze 2h", function(ctx)
   alerts.pause(ctx.chat.id, s)
   ctx:reply(bot.fmt("Alerts paused until %s. What fires meanwhile comes as one digest then; /start resumes now.",
                     os.date("!%H:%M UTC", os.time() + s)))
-end)
+end, { group_admin = true })
 
 bot.command("stop", "Pause all alerts until /start", function(ctx)
   alerts.pause(ctx.chat.id)
   ctx:reply("Alerts paused. What fires meanwhile is kept for one digest; send /start to resume.")
-end)
+end, { group_admin = true })
 
 -- "23:00-07:00", "23-7" -> minutes; "UTC+2", "+5:30", "-3" -> minutes east of UTC
 local function hhmm(s)
@@ -38,11 +38,16 @@ local function hhmm(s)
   return h * 60 + m
 end
 
+-- (nil, why: a zone that reads as one but does not exist)
 local function zone(s)
   local sign, h, m = s:upper():gsub("^UTC", ""):match("^([+-])(%d%d?):?(%d?%d?)$")
   if not sign then return nil end
-  local v = tonumber(h) * 60 + (tonumber(m) or 0)
-  return sign == "-" and -v or v
+  m = tonumber(m) or 0
+  if m > 59 then return nil, "the minutes of a time zone are 00 to 59, like UTC+5:30" end
+  local v = tonumber(h) * 60 + m
+  v = sign == "-" and -v or v
+  if v < -12 * 60 or v > 14 * 60 then return nil, "time zones go from UTC-12:00 to UTC+14:00" end
+  return v
 end
 
 local function clock(min) return string.format("%02d:%02d", min // 60, min % 60) end
@@ -70,12 +75,14 @@ bot.command("quiet", "Daily quiet hours, e.g. /quiet 23:00-07:00 UTC+2", functio
   if not span then span, tzs = args:match("^(%S+)$"), "" end
   local a, b = (span or ""):match("^([%d:]+)%-([%d:]+)$")
   local from, to = a and hhmm(a), b and hhmm(b)
-  local tz = tzs ~= "" and zone(tzs) or (current and current.tz) or 0
-  if not from or not to or from == to or (tzs ~= "" and not zone(tzs)) then
+  local tz, why = zone(tzs)
+  if why then return ctx:reply(bot.fmt("Not set: %s.", why)) end
+  if tzs == "" then tz = current and current.tz or 0 end
+  if not from or not to or from == to or not tz then
     return ctx:reply("Send the hours like <code>/quiet 23:00-07:00 UTC+2</code>, or <code>/quiet off</code>.")
   end
   local ok, err = alerts.set_quiet(chat, from, to, tz)
   if not ok then return ctx:reply(bot.fmt("Not set: %s.", err)) end
   ctx:reply(bot.fmt("Quiet hours: %s-%s %s, every day. Alerts meanwhile come as one digest when they end.",
                     clock(from), clock(to), zone_text(tz)))
-end)
+end, { group_admin = true })

@@ -171,22 +171,27 @@ bot.step("preset.name", function(ctx)
   if not n or n < 1 or n > 64 or name:find("[\0-\31]") then
     return ctx:reply("A name is one line of 1 to 64 characters. Try again, or /cancel.")
   end
+  if bot.invisible(name) then   -- (a right-to-left override would make it read as another name)
+    return ctx:reply("A name cannot hold invisible characters (right-to-left marks, zero-width " ..
+                     "spaces, controls). Type it again in plain characters, or /cancel.")
+  end
   local d = data(ctx)
   d.draft.name = name
   ctx:go("preset.name", d)
   next_step(ctx, "name")
-end)
+end, { group_admin = true })
 
 bot.step("preset.topn", function(ctx)
-  local n = tonumber(ctx.text)
-  if not n or n ~= math.floor(n) or n < 1 or n > 1000 then
-    return ctx:reply("Send a whole number from 1 to 1000. Or /cancel.")
+  local digits = (ctx.text or ""):gsub("%s", "")
+  local n = digits ~= "" and not digits:find("%D") and tonumber(digits)   -- (not 1e3, 0x10)
+  if not n or n < 1 or n > 1000 then
+    return ctx:reply("Send a whole number from 1 to 1000 in plain digits, like 20. Or /cancel.")
   end
   local d = data(ctx)
   d.draft.pairs, d.draft.top_n, d.draft.symbols = "top", n, nil
   ctx:go("preset.topn", d)
   next_step(ctx, "pairs")
-end)
+end, { group_admin = true })
 
 bot.step("preset.symbols", function(ctx)
   local list_, err = P.parse_symbols(ctx.text or "", alerts.limits().pairs_per_preset)
@@ -205,7 +210,7 @@ bot.step("preset.symbols", function(ctx)
   d.draft.pairs, d.draft.symbols, d.draft.top_n = "manual", list_, nil
   ctx:go("preset.symbols", d)
   next_step(ctx, "pairs")
-end)
+end, { group_admin = true })
 
 bot.step("preset.threshold", function(ctx)
   local v, err = P.parse_threshold(ctx.text or "")
@@ -214,7 +219,7 @@ bot.step("preset.threshold", function(ctx)
   d.draft.threshold = v
   ctx:go("preset.threshold", d)
   next_step(ctx, "threshold")
-end)
+end, { group_admin = true })
 
 bot.step("preset.wait", function(ctx)
   ctx:reply("Use the buttons above, or /cancel.")
@@ -222,6 +227,7 @@ end)
 
 -- buttons
 bot.callback("preset", function(ctx, rest)
+  if not ctx.chat then return ctx:answer("Send /preset in the chat with the bot.") end   -- (an inline message)
   local action, arg, arg2 = rest:match("^(%w+):?([%w_]*):?([%w_]*)$")
   local d = data(ctx)
   if action == "new" then
@@ -290,6 +296,8 @@ bot.callback("preset", function(ctx, rest)
       return list(ctx)
     end
     return ask[ORDER[i - 1]](ctx)
+  elseif action == "pairs" and arg ~= "topn" and arg ~= "list" and arg ~= "top100" then
+    return ctx:answer("That button no longer does anything.")
   elseif action == "pairs" then
     if arg == "top100" then
       p.pairs, p.top_n, p.symbols = "top", 100, nil
@@ -302,18 +310,21 @@ bot.callback("preset", function(ctx, rest)
       if #p.intervals == 0 then return ctx:answer("Choose at least one timeframe.", { alert = true }) end
       return next_step(ctx, "timeframes")
     end
+    local watched   -- (forged data must not grow the draft: only what the bot watches)
+    for _, iv in ipairs(alerts.limits().intervals) do watched = watched or iv == arg end
+    if not watched then return ctx:answer("That timeframe is not watched here.") end
     local found
     for i, iv in ipairs(p.intervals) do if iv == arg then found = i end end
     if found then table.remove(p.intervals, found) else p.intervals[#p.intervals + 1] = arg end
     return ask.timeframes(ctx)
-  elseif action == "dir" then
+  elseif action == "dir" and (arg == "both" or arg == "up" or arg == "down") then
     p.direction = arg
     return next_step(ctx, "direction")
-  elseif action == "trig" then
+  elseif action == "trig" and (arg == "forming" or arg == "close") then
     p.trigger = arg
     return next_step(ctx, "trigger")
   elseif action == "save" then
     return save(ctx)
   end
   ctx:answer("That button no longer does anything.")
-end)
+end, { group_admin = true })

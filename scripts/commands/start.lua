@@ -10,6 +10,9 @@ bot.command("start", "Start: register and see what the bot does", function(ctx)
                               first_name = ctx.user.first_name, since = os.time() })
   end
   ctx:finish()
+  if alerts.paused(ctx.chat.id) and not ctx:is_group_admin() then   -- (true in private chats)
+    return ctx:reply("This group's alerts are paused; only its administrators can resume them.")
+  end
   local held = alerts.resume(ctx.chat.id)   -- after /stop or /snooze: the digest follows
   if held then
     return ctx:reply(held > 0 and bot.fmt("Alerts resumed; a digest of the %d that fired meanwhile follows.", held)

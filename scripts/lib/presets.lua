@@ -36,11 +36,13 @@ function presets.details(p, stats)
   return table.concat(lines, "\n")
 end
 
--- "2.5", "2,5 %", "+3" -> 2.5, 2.5, 3; nil, why for anything else
+-- "2.5", "2,5 %", "+3" -> 2.5, 2.5, 3; nil, why for anything else: plain
+-- decimals only (tonumber would take 0x10, 1e3, inf)
 function presets.parse_threshold(text)
   local s = text:gsub("%s", ""):gsub(",", "."):gsub("%%$", ""):gsub("^%+", "")
-  local v = tonumber(s)
-  if not v then return nil, "Send a number, like 2.5 (percent)." end
+  local _, points = s:gsub("%.", "")
+  local v = not s:find("[^%d.]") and points <= 1 and tonumber(s)
+  if not v then return nil, "Send the percent as a plain number, like 2.5 (digits and one decimal point)." end
   if v < 0.1 or v > 100 then return nil, "The threshold is from 0.1 to 100 percent." end
   return math.floor(v * 100 + 0.5) / 100
 end

@@ -18,7 +18,7 @@ wait_for 60 sh -c "curl -s http://127.0.0.1:$PORT/health | grep -q '\"history_do
 
 ticks() { awk '{print $14 + $15}' "/proc/$BOT_PID/stat"; }
 received() { json_num "$(get /health)" received; }
-dropped() { get /health | sed 's/.*"dropped":{//' | grep -o ':[0-9]*' | tr -d : | awk '{s += $1} END {print s + 0}'; }
+dropped() { health_dropped "$(get /health)"; }
 measure() {   # RATE -> prints one line
   fake "/control/rate?value=$1" >/dev/null
   sleep 2   # settle

@@ -21,9 +21,28 @@ run_with "return { http = { listen = 8080 } }"
 is "$rc" 2 "a wrong type exits with status 2"
 like "$out" "key 'http.listen' must be a \"host:port\" string, got integer" "the message names key, expected and given type"
 
+run_with "return { http = { max_connections = 0 } }"
+is "$rc" 2 "http.max_connections = 0 exits with status 2"
+like "$out" "key 'http.max_connections' must be a positive integer" "naming the key"
+
 run_with "return { admins = { 'alice' } }"
 is "$rc" 2 "a non-integer admin id is refused"
 like "$out" "key 'admins' must be a list of Telegram chat ids" "naming the key"
+
+# a long list is a list (300 operators)
+printf '%s\n' "local a = {} for i = 1, 300 do a[i] = i end" \
+  "return { admins = a, database = '$T/x.db', scripts = '$T/scripts' }" > "$T/c.lua"
+out=$("$CW_BIN" check --config "$T/c.lua" 2>&1); rc=$?
+is "$rc" 0 "a config with 300 admins passes check: $out"
+
+# check refuses a webhook secret that run would refuse, by key, with status 2
+printf '%s\n' "return { database = '$T/x.db', scripts = '$T/scripts', telegram = { webhook_url = 'https://example.org/h', webhook_secret = 'has space' } }" > "$T/c.lua"
+out=$("$CW_BIN" check --config "$T/c.lua" 2>&1); rc=$?
+is "$rc" 2 "check refuses a webhook secret Telegram would refuse"
+like "$out" "key 'telegram.webhook_secret'" "naming the key"
+out=$(BOT_TOKEN=$token "$CW_BIN" run --config "$T/c.lua" 2>&1); rc=$?
+is "$rc" 2 "so does run, with the same status"
+like "$out" "key 'telegram.webhook_secret'" "and the same message"
 
 run_with "return { log = { level = 'loud' } }"
 like "$out" "key 'log.level' must be one of" "an unknown log level is refused by name"

@@ -31,6 +31,10 @@ dropped_ok() { h=$(get /health); for r in invalid_json bad_number unknown_symbol
   [ "$(json_num "$h" "$r")" -ge 1 ] 2>/dev/null || return 1; done; }
 wait_for 10 dropped_ok && pass "malformed frames are dropped and counted by reason" || fail "malformed frames are dropped and counted by reason" "$(get /health)"
 is "$(status_of /health)" 200 "and the bot stays healthy"
+metrics_dropped() { get /metrics | awk '/^candlewatch_candle_messages_dropped_total\{/ {s += $NF} END {print s + 0}'; }
+same_drops() { [ "$(health_dropped "$(get /health)")" = "$(metrics_dropped)" ]; }
+wait_for 10 same_drops && pass "/health's drops summed (as make bench prints them) are the frames /metrics counts dropped" \
+  || fail "/health's drops summed are the frames /metrics counts dropped" "$(health_dropped "$(get /health)") vs $(metrics_dropped)"
 like "$(cat "$T/log")" 'dropped 1 frame\(s\) \(invalid_json\)' "drops are logged with their reason"
 
 # Connections killed, silent, cut: each comes back.

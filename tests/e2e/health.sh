@@ -15,6 +15,10 @@ like "$body" '"scripts":\{"status":"ok"\}' "/health has the scripts"
 is "$(status_of /health)" 200 "/health answers 200"
 is "$(status_of /nowhere)" 404 "an unknown path answers 404"
 like "$(curl -s -i --max-time 5 "http://127.0.0.1:$PORT/health")" 'content-type: application/json' "/health is JSON"
+# a HEAD answer has headers only (regression: the 405 to HEAD had a body)
+out=$(raw_http 'HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n')
+like "$out" '^HTTP/1\.1 [0-9]{3} ' "HEAD /health is answered"
+is "${out#*$'\r\n\r\n'}" "<closed>" "and the answer has no body"
 
 # Idle means idle: CPU ticks used over two seconds stay near zero.
 ticks() { awk '{print $14 + $15}' "/proc/$BOT_PID/stat"; }

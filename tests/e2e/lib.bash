@@ -153,3 +153,26 @@ tg_post() { curl -s --max-time 5 -H 'Content-Type: application/json' -d "$2" "$T
 tg_texts() { tg "/control/texts?chat=$1"; }
 # json_num JSON KEY: the number after "KEY": (first occurrence)
 json_num() { printf '%s' "$1" | grep -o "\"$2\":[0-9]*" | head -1 | cut -d: -f2; }
+# health_dropped HEALTH-JSON: the frames dropped, every reason summed (the
+# "dropped" object only: not the by-connection counts after it)
+health_dropped() { printf '%s' "$1" | grep -o '"dropped":{[^}]*}' | head -1 | grep -o ':[0-9]*' | tr -d : |
+  awk '{s += $1} END {print s + 0}'; }
+# raw_http DATA [SECONDS]: sends DATA (printf escapes such as \r\n are
+# expanded) to the bot's port in a single write, then prints what comes
+# back until the bot closes the connection (followed by "<closed>") or
+# SECONDS (default 5) pass ("<open>"). For requests curl will not make.
+raw_http() {
+  printf "$1" | perl -MIO::Socket::INET -MIO::Select -e '
+    my ($port, $secs) = @ARGV;
+    binmode STDIN; my $data = do { local $/; <STDIN> };
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $port) or die "connect: $!\n";
+    defined(syswrite($s, $data)) or die "write: $!\n";
+    my ($out, $end, $sel) = ("", time + $secs, IO::Select->new($s));
+    while ((my $left = $end - time) > 0) {
+      last unless $sel->can_read($left);
+      my $n = sysread($s, my $buf, 65536);
+      if (!$n) { print $out, "<closed>"; exit 0; }
+      $out .= $buf;
+    }
+    print $out, "<open>";' "$PORT" "${2:-5}"
+}

@@ -43,7 +43,8 @@ like "$(cat "$T/err")" "replayed 1440 klines" "every row was replayed"
 out=$("$CW_BIN" replay "$CSV" --preset "pairs=NOPEUSDT threshold=1" 2>&1); rc=$?
 is "$rc" 2 "a preset naming a pair the files lack is refused (exit 2)"
 like "$out" "Unknown pairs: NOPEUSDT" "naming it"
-out=$("$CW_BIN" replay /nonexistent/BTCUSDT-1m-x.csv 2>&1); rc=$?
+write_config   # (without --preset, the config's database: not one in the working directory)
+out=$("$CW_BIN" replay --config "$T/config.lua" /nonexistent/BTCUSDT-1m-x.csv 2>&1); rc=$?
 is "$rc" 2 "a missing file is refused (exit 2)"
 like "$out" "cannot open" "saying so"
 finish

@@ -14,6 +14,9 @@ bot.command("burst", "Alerts for chats 1..n", function(ctx)
     bot.alert(chat, "<b>BTCUSDT</b> +3.1% on 5m", chat % 10)
     bot.alert(chat, "<b>ETHUSDT</b> +2.4% on 5m", chat % 10)
   end
+end, { admin = true })
+bot.command("replies", "n replies to chat 7", function(ctx)
+  for i = 1, tonumber(ctx.args) do bot.send(7, "reply " .. i) end
 end, { admin = true })'
 write_config "telegram = { token = '$TG_TOKEN', api_url = '$TG', paid_broadcast = true }" "admins = { 999999 }"
 start_bot || exit 1
@@ -28,5 +31,10 @@ is "$(json_num "$stats" chats)" "$((N + 1))" "every chat got a message"
 is "$(json_num "$stats" sent)" "$((N + 1))" "one message each: the two alerts of a chat were merged"
 like "$(tg_texts 17)" 'BTCUSDT.*ETHUSDT' "a merged message holds both alerts, in order"
 like "$(get /health)" '"merged_alerts":'"$N" "/health counts the merged alerts"
+# one chat: 8 replies that cannot be merged; the stand-in allows 3 in any 3 s
+tg_post /control/message '{"chat":999999,"text":"/replies 8"}' >/dev/null
+replies() { [ "$(tg_texts 7 | grep -c '^reply ')" -ge 8 ]; }
+wait_for 60 replies && pass "8 replies to one chat were sent" || fail "8 replies to one chat were sent" "$(tg /control/stats)"
+is "$(json_num "$(tg /control/stats)" rejected_429)" 0 "no 429 for one chat's replies either"
 stop_bot
 finish

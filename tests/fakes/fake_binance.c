@@ -19,7 +19,9 @@
  *
  * usage: fake_binance [--port N] [--symbols N] [--tick-ms N] [--ping-s N]
  *                     [--weight-limit N] [--load-rate N] [--cert F --key F]
- *                     [--replay SYMBOL=FILE.csv ...] [--speed X]
+ *                     [--replay SYMBOL=FILE.csv ...] [--speed X] [--close-each]
+ * --close-each: REST closes the connection after each answer, without
+ * saying so (no "Connection: close"), as some proxies do.
  * --replay: recorded 1m klines drive SYMBOL (higher intervals aggregate
  * them); the market clock starts at the recording's first minute and runs
  * --speed times real time.
@@ -85,6 +87,7 @@ struct pss {               /* per connection (HTTP or WS) */
     size_t len;
     int status;
     char extra[256];       /* extra response headers */
+    int rest;              /* answering a REST request (not /control) */
 };
 
 static struct {
@@ -96,6 +99,8 @@ static struct {
     int64_t replay_origin, started_ms;
     double speed;
     int64_t stall_until_ms;
+    int close_each;        /* --close-each */
+    int rest_drop_count;   /* REST requests to close unanswered */
     int tick_ms, ping_s;
     long weight_limit, weight_used, weight_minute;
     int rest_fail_status, rest_fail_count, rest_retry_after;
@@ -617,6 +622,8 @@ static char *control(struct lws *wsi, const char *path, int *status)
         S.rest_fail_status = sv ? atoi(sv) : 429;
         S.rest_retry_after = rv ? atoi(rv) : 1;
         S.rest_fail_count = (int)n;
+    } else if (!strcmp(path, "/control/rest_drop")) {
+        S.rest_drop_count = (int)n;
     } else if (!strcmp(path, "/control/rate")) {
         S.load_rate = n;
         S.load_debt = 0;
@@ -649,6 +656,11 @@ static int http_request(struct lws *wsi, struct pss *p, const char *path)
 {
     p->status = 200;
     p->extra[0] = '\0';
+    p->rest = strncmp(path, "/control/", 9) != 0;
+    if (p->rest && S.rest_drop_count > 0) {   /* closed with no answer at all */
+        S.rest_drop_count--;
+        return -1;
+    }
     if (!strncmp(path, "/control/", 9)) {
         p->body = control(wsi, path, &p->status);
     } else if (!strcmp(path, "/fapi/v1/exchangeInfo")) {
@@ -754,7 +766,7 @@ static int on_event(struct lws *wsi, enum lws_callback_reasons reason, void *use
         free(buf);
         free(p->body);
         p->body = NULL;
-        if (n != (int)p->len)
+        if (n != (int)p->len || (S.close_each && p->rest))
             return -1;
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     }
@@ -864,7 +876,16 @@ int main(int argc, char **argv)
     S.tick_ms = 250;
     S.ping_s = 180;
     S.weight_limit = 2400;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    for (int i = 1; i < argc; i += 2) {
+        if (!strcmp(argv[i], "--close-each")) {   /* (the one option without a value) */
+            S.close_each = 1;
+            i--;
+            continue;
+        }
+        if (i + 1 == argc) {
+            fprintf(stderr, "fake_binance: %s needs a value\n", argv[i]);
+            return 2;
+        }
         if (!strcmp(argv[i], "--port")) port = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--symbols")) nsym = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--tick-ms")) S.tick_ms = atoi(argv[i + 1]);

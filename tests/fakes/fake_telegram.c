@@ -18,10 +18,12 @@
  * setMyCommands getMyCommands deleteMyCommands getChatMember setWebhook
  * deleteWebhook getWebhookInfo.
  *
- * Flood control (sendMessage only): > --rate a sliding second per bot
- * (allow_paid_broadcast: --paid-rate), a token bucket of 1/s with burst
- * --chat-burst per private chat, > --group-per-min a sliding minute per
- * group: 429 "Too Many Requests: retry after S".
+ * Flood control (sendMessage only), every limit over sliding windows
+ * (each window of that length, wherever it starts): > --rate in a second
+ * per bot (allow_paid_broadcast: --paid-rate); per private chat 1 a
+ * second with bursts of --chat-burst, as > N in any N seconds (N =
+ * --chat-burst); > --group-per-min in a minute per group: 429 "Too Many
+ * Requests: retry after S".
  *
  * Test control, same port (JSON in, JSON out):
  *   POST /control/message  {"chat":42,"from":42,"text":"/start",...}
@@ -150,7 +152,7 @@ struct chat {
     int64_t *admins;
     size_t nadmins;
     int64_t creator;
-    int64_t bucket_mt, bucket_at;   /* private chats: milli-tokens, refilled at */
+    struct window wn;               /* private chats: sends in the last --chat-burst s */
     struct window w60;              /* groups: sends in the last minute */
     struct window w1;               /* stats: sends in the last second */
     char *first_name, *username, *title;
@@ -324,8 +326,6 @@ static struct chat *chat_get(int64_t id)
     }
     c = calloc(1, sizeof *c);
     c->id = id;
-    c->bucket_mt = S.chat_burst * 1000;
-    c->bucket_at = now_ms();
     S.chats[chat_slot(S.chats, S.chats_cap, id)] = c;
     S.nchats++;
     return c;
@@ -372,6 +372,7 @@ static void chat_free(struct chat *c)
     free(c->msgs);
     free(c->admins);
     free(c->w60.t);
+    free(c->wn.t);
     free(c->w1.t);
     free(c->first_name);
     free(c->username);
@@ -1069,15 +1070,6 @@ static void sent_free(struct sent *s)
 
 /* ---- flood control ---- */
 
-static void bucket_refill(struct chat *ch, int64_t now)
-{
-    int64_t cap = S.chat_burst * 1000;
-    ch->bucket_mt += now - ch->bucket_at;   /* 1 token a second = 1 milli-token a ms */
-    if (ch->bucket_mt > cap)
-        ch->bucket_mt = cap;
-    ch->bucket_at = now;
-}
-
 /* ms until this sendMessage would be accepted; 0 = now.  Takes nothing. */
 static int64_t flood_wait(struct chat *ch, int paid, int64_t now)
 {
@@ -1086,9 +1078,7 @@ static int64_t flood_wait(struct chat *ch, int paid, int64_t now)
     if (ch->id < 0) {
         wc = win_wait(&ch->w60, now, 60000, S.group_per_min);
     } else if (S.chat_burst > 0) {   /* --chat-burst 0: no per-chat limit */
-        bucket_refill(ch, now);
-        if (ch->bucket_mt < 1000)
-            wc = 1000 - ch->bucket_mt;
+        wc = win_wait(&ch->wn, now, S.chat_burst * 1000, S.chat_burst);
     }
     return w > wc ? w : wc;
 }
@@ -1096,10 +1086,7 @@ static int64_t flood_wait(struct chat *ch, int paid, int64_t now)
 static void flood_take(struct chat *ch, int paid, int64_t now)
 {
     win_push(paid ? &S.paid : &S.global, now);
-    if (ch->id < 0)
-        win_push(&ch->w60, now);
-    else
-        ch->bucket_mt -= 1000;
+    win_push(ch->id < 0 ? &ch->w60 : &ch->wn, now);
     /* stats: the busiest second overall and in one chat */
     win_prune(&S.all_sends, now, 1000);
     win_push(&S.all_sends, now);

@@ -54,7 +54,8 @@ static void fz_config_check(const struct config *c)
         !fz_posint(c->exchange.history) || !fz_posint(c->exchange.max_frame) ||
         !fz_posint(c->exchange.rest_weight_limit) || !fz_posint(c->admin.memory_mb) ||
         !fz_posint(c->limits.pairs_per_preset) || !fz_posint(c->limits.presets_per_user) ||
-        !fz_posint(c->lua.memory_mb) || !fz_posint(c->lua.instruction_limit))
+        !fz_posint(c->lua.memory_mb) || !fz_posint(c->lua.instruction_limit) ||
+        !fz_posint(c->http.max_connections))
         abort();
     if (!fz_seconds(c->telegram.poll_timeout) || !fz_seconds(c->telegram.retry_deadline) ||
         !fz_seconds(c->telegram.user_window) || !fz_seconds(c->exchange.stale_after) ||

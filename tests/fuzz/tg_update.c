@@ -4,7 +4,8 @@
  * no crash, no out-of-bounds read, no undefined behaviour; the request is
  * taken exactly when it is a POST with the right secret; an update reads
  * back the same after the inbox's round trip (print, parse); and what it
- * says is consistent (a known kind, a chat when it has a sender...).
+ * says is consistent (a known kind; a message or a press that is not
+ * malformed has a chat and a sender, one that is has neither...).
  *
  * Input: byte 0 picks the method (bits 0-1) and shutting down (bit 2);
  * byte 1 is the secret's length (255: no header); then the secret; then
@@ -41,6 +42,7 @@ static int same_update(const struct tg_update *a, const struct tg_update *b)
 {
     return a->update_id == b->update_id && a->kind == b->kind && a->chat_id == b->chat_id &&
            a->user_id == b->user_id && a->membership == b->membership &&
+           !a->malformed == !b->malformed &&
            (a->member_status == b->member_status ||
             (a->member_status && b->member_status && !strcmp(a->member_status, b->member_status)));
 }
@@ -51,8 +53,18 @@ static void check_update(const struct tg_update *u)
         abort();
     if (u->kind == TG_UPD_NONE && (u->chat_id || u->user_id))
         abort();
-    /* a callback without a chat is answered to its sender */
-    if (u->kind == TG_UPD_CALLBACK_QUERY && !u->chat_id && u->user_id)
+    /* what handlers rely on: a well-formed message or press has a chat
+     * and a sender (a user), whole ids below 2^53; a malformed one has
+     * neither, and no side effect */
+    int handled = u->kind == TG_UPD_MESSAGE || u->kind == TG_UPD_EDITED_MESSAGE ||
+                  u->kind == TG_UPD_CALLBACK_QUERY;
+    if (u->malformed && (!u->kind || u->chat_id || u->user_id || u->membership))
+        abort();
+    if (!u->malformed && handled && (!u->chat_id || u->user_id <= 0))
+        abort();
+    if (u->chat_id <= -(1LL << 53) || u->chat_id >= 1LL << 53 || u->user_id >= 1LL << 53)
+        abort();
+    if (u->kind == TG_UPD_MY_CHAT_MEMBER && !u->malformed && !u->chat_id)
         abort();
     if ((u->membership == TG_MEMBERSHIP_DEACTIVATE) !=
         (u->member_status && (!strcmp(u->member_status, "kicked") ||

@@ -57,6 +57,7 @@ describe("alerts", function()
   it("fires exactly at the threshold, and again on the next candle", function()
     save{ chat_id = 11, name = "at", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 2 }
     candle(2)
+    spec.advance(1)   -- (in the same instant, the two would be merged into one message)
     candle(2.5, { open_time = t0 + 300000 })
     spec.advance(3)
     assert.equals(2, #tg.texts(11))
@@ -289,5 +290,28 @@ describe("alerts", function()
     candle(3, { open_time = t0 + 300000 })
     spec.advance(2)
     assert.equals(0, #tg.texts(18))
+  end)
+
+  it("sends one message for one move seen on three timeframes, their frames a few ms apart", function()
+    spec.ranking{ "BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT" }
+    save{ chat_id = 32, name = "tf", pairs = "manual", symbols = { "ADAUSDT" },
+          intervals = { "15m", "1h", "4h" }, threshold = 1 }   -- (other tests' presets: 5m)
+    spec.advance(10)   -- nothing else waiting to be sent
+    assert.equals(0, spec.telegram_stats().depth)
+    local function at(iv, len)
+      spec.candle{ symbol = "ADAUSDT", interval = iv, open_time = spec.now() // len * len,
+                   open = 100, close = 105, event_time = spec.now(), quote_volume = 1000 }
+    end
+    at("15m", 900000)
+    spec.advance(0.004)   -- each timeframe's frame in a loop turn of its own
+    at("1h", 3600000)
+    spec.advance(0.004)
+    at("4h", 14400000)
+    spec.advance(5)
+    local t = tg.texts(32)
+    assert.equals(1, #t)
+    for _, iv in ipairs{ "15m", "1h", "4h" } do
+      assert.matches("ADAUSDT</b> " .. iv .. " ", t[1], 1, true)
+    end
   end)
 end)

@@ -157,6 +157,58 @@ describe("delivery", function()
     assert.equals(0, spec.telegram_stats().depth)
   end)
 
+  -- Telegram counts its limits over sliding windows: the most sends the
+  -- stand-in saw in any window of `span` ms starting at a send.
+  local function stamp_sends()
+    local at = {}
+    setmetatable(tg.calls, { __newindex = function(t, k, v)
+      if v.method == "sendMessage" then
+        at[v.chat] = at[v.chat] or {}
+        table.insert(at[v.chat], spec.now())
+        at.all = at.all or {}
+        table.insert(at.all, spec.now())
+      end
+      rawset(t, k, v)
+    end })
+    return at
+  end
+  local function busiest(times, span)
+    local most = 0
+    for i = 1, #times do
+      local n = 0
+      for j = i, #times do
+        if times[j] - times[i] < span then n = n + 1 end
+      end
+      most = math.max(most, n)
+    end
+    return most
+  end
+
+  it("never puts a fourth message to a chat within 3 s, nor a 21st to a group within a minute", function()
+    local at = stamp_sends()
+    run(function()
+      for i = 1, 12 do bot.send(211, "reply " .. i) end
+      for i = 1, 30 do bot.send(-100211, "group " .. i) end
+    end)
+    spec.advance(200)
+    assert.equals(12, #at[211])
+    assert.equals(30, #at[-100211])
+    assert.is_true(busiest(at[211], 3000) <= 3, "chat: " .. busiest(at[211], 3000) .. " in 3 s")
+    assert.is_true(busiest(at[211], 1000) <= 3, "chat: a burst of at most 3")
+    assert.is_true(busiest(at[-100211], 60000) <= 20, "group: " .. busiest(at[-100211], 60000) .. " in a minute")
+  end)
+
+  it("sends at most 28 messages in any second to all chats (Telegram allows 30)", function()
+    local at = stamp_sends()
+    run(function()
+      for chat = 1, 120 do bot.alert(300 + chat, "move", 1) end
+    end)
+    spec.advance(60)
+    assert.equals(120, #at.all)
+    local most = busiest(at.all, 1000)
+    assert.is_true(most <= 28, most .. " in one second")
+  end)
+
   it("keeps /reload for the operators", function()
     tg.message{ chat = 191, text = "/reload" }
     spec.advance(1)

@@ -38,7 +38,7 @@ describe("/preset", function()
     assert.matches("✅ 5m", (function() press(c, "preset:tf:5m") return tg.sent(c)[#tg.sent(c)].params.reply_markup.inline_keyboard[1][2].text end)())
     press(c, "preset:tf:15m")
     assert.matches("Alert when a candle moves by how many percent", press(c, "preset:tf:done"))
-    assert.matches("Send a number, like 2.5", say(c, "lots"))
+    assert.matches("Send the percent as a plain number, like 2.5", say(c, "lots"))
     assert.matches("from 0.1 to 100", say(c, "0.05"))
     assert.matches("Which moves%?", say(c, "2,5%"))
     assert.matches("When%?", press(c, "preset:dir:up"))
@@ -72,6 +72,54 @@ describe("/preset", function()
       for _, call in ipairs(tg.calls) do if call.method == "answerCallbackQuery" then last_answer = call.params.text end end
       return last_answer
     end)())
+  end)
+
+  it("takes plain decimal numbers, visible names and only the buttons it offers", function()
+    local c = 500 + chat
+    local function answers()
+      local out = {}
+      for _, call in ipairs(tg.calls) do
+        if call.method == "answerCallbackQuery" and call.params.text then out[#out + 1] = call.params.text end
+      end
+      return out
+    end
+    say(c, "/preset new")
+    for _, n in ipairs({ "\u{202E}evil", "a\u{200B}b", "\u{7F}x", "x\u{2066}y" }) do
+      assert.matches("cannot hold invisible characters", say(c, n))
+    end
+    assert.matches("Which pairs%?", say(c, "Family 👨\u{200D}👩\u{200D}👧"))
+    press(c, "preset:pairs:topn")
+    for _, v in ipairs({ "1e3", "0x3e8", "1000.0", "0x1p3", "+5", "2^3" }) do
+      assert.matches("whole number from 1 to 1000 in plain digits", say(c, v))
+    end
+    assert.matches("Which timeframes%?", say(c, " 20 "))
+    -- forged timeframes are not kept: the draft stays bounded
+    for i = 1, 10 do tg.press{ chat = c, data = "preset:tf:x" .. i, message_id = 1 } end
+    press(c, "preset:tf:1m")
+    spec.advance(30)
+    assert.matches("not watched here", answers()[1])
+    local st = spec.run(function(k) return store.get("telegram.state", k) end, c .. ":" .. c).results[1]
+    assert.same({ "1m" }, st.data.draft.intervals)
+    press(c, "preset:tf:done")
+    for _, v in ipairs({ "0x10", "1e3", "++3", "3e0", "nan", "inf", "0x1p-3", "2.5.5", "-5" }) do
+      assert.matches("Send the percent as a plain number", say(c, v))
+    end
+    assert.matches("Which moves%?", say(c, "+2,5 %"))
+    press(c, "preset:dir:sideways")
+    assert.matches("Which moves%?", last(c))
+    press(c, "preset:dir:up")
+    press(c, "preset:trig:whenever")
+    assert.matches("When%?", last(c))
+    press(c, "preset:trig:close")
+    assert.matches("Saved", press(c, "preset:save"))
+    local p = spec.run(function(u) return alerts.presets(u) end, c).results[1][1]
+    assert.same({ 20, 2.5, "up", "close" }, { p.top_n, p.threshold, p.direction, p.trigger })
+    -- and alerts.save refuses such a name whoever calls it
+    local r = spec.run(function(u)
+      return alerts.save{ user_id = u, name = "\u{202E}x", pairs = "top", top_n = 5, intervals = { "1m" }, threshold = 1 }
+    end, c).results
+    assert.is_nil(r[1])
+    assert.matches("no control, right%-to%-left or zero%-width", r[2])
   end)
 
   it("survives a reload in the middle of the flow", function()
@@ -217,5 +265,18 @@ describe("/quiet", function()
     tg.message{ chat = 960, text = "/quiet off" }
     spec.advance(2)
     assert.matches("Quiet hours are off.", tg.texts(960)[5], 1, true)
+  end)
+
+  it("refuses time zones that do not exist, saying why", function()
+    local tg = watching(961, { "pause.lua" })
+    local function say(text) tg.message{ chat = 961, text = text } spec.advance(2) local t = tg.texts(961) return t[#t] end
+    assert.matches("minutes of a time zone are 00 to 59", say("/quiet 23:00-07:00 UTC+5:99"))
+    assert.matches("minutes of a time zone are 00 to 59", say("/quiet 23:00-07:00 UTC-3:60"))
+    assert.matches("from UTC%-12:00 to UTC%+14:00", say("/quiet 23:00-07:00 UTC+14:30"))
+    assert.matches("from UTC%-12:00 to UTC%+14:00", say("/quiet 23:00-07:00 UTC-12:30"))
+    assert.matches("from UTC%-12:00 to UTC%+14:00", say("/quiet 23:00-07:00 UTC+99"))
+    assert.is_nil(spec.run(function(c) return alerts.quiet(c) end, 961).results[1])
+    assert.matches("23:00%-07:00 UTC%+5:45", say("/quiet 23:00-07:00 UTC+5:45"))
+    assert.matches("23:00%-07:00 UTC%-12,", say("/quiet 23:00-07:00 UTC-12:00"))
   end)
 end)

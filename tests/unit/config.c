@@ -26,6 +26,7 @@ int main(void)
     is_str(c.database, "./candlewatch.db", "database default");
     is_str(c.scripts, "./scripts", "scripts default");
     is_str(c.http.listen, "127.0.0.1:8080", "http.listen default");
+    is_int(c.http.max_connections, 500, "http.max_connections default");
     ok(c.telegram.token == NULL, "no token without BOT_TOKEN");
     is_int(c.nadmins, 0, "admins default is empty");
     is_int(c.log.level, LOG_INFO, "log.level default");

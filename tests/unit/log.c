@@ -38,6 +38,21 @@ int main(void)
     ok(strstr(buf, "/bot***/getMe") != NULL, "it is masked in place: %s", buf);
     ok(strstr(last, token) == NULL, "nor in what a capture sink sees");
 
+    /* a line longer than the buffer, cut inside the token: no part of the
+     * token may stay (at every place of the cut, down to one character) */
+    char pad[8200];
+    int leaks = 0;
+    for (size_t tail = 1; tail < strlen(token); tail++) {
+        size_t n = 8191 - tail;   /* the cut leaves `tail` characters of the token */
+        memset(pad, 'x', n);
+        pad[n] = '\0';
+        log_info(&lg, "tg", "%s%s", pad, token);
+        const char *end = last + strlen(last);
+        if (strncmp(end - tail, token, tail) == 0 || !strstr(last, "***"))
+            leaks++;
+    }
+    is_int(leaks, 0, "a line cut inside the token keeps none of it");
+
     lg.json = 1;
     fclose(lg.out);
     free(buf);

@@ -44,6 +44,61 @@ static int keep_mark(void *ud, int64_t chat, const char *symbol, int iv, int64_t
     return 0;
 }
 
+static uint64_t undone_batch, undone_sp;
+static int n_undone;
+
+static void on_undo(void *ud, uint64_t batch, uint64_t sp)
+{
+    (void)ud;
+    undone_batch = batch;
+    undone_sp = sp;
+    n_undone++;
+}
+
+/* 1 when scope/key holds a value */
+static int has(struct store *s, const char *key)
+{
+    char *v = NULL;
+    int rc = store_kv_get(s, "h", key, &v);
+    free(v);
+    return rc == 1;
+}
+
+/* A handler's writes in a savepoint: kept when it ends ok, rolled back
+ * (and the owner told) when it fails, the batch's other writes untouched. */
+static void handler_savepoints(struct store *s)
+{
+    store_on_undo(s, on_undo, NULL);
+    store_kv_set(s, "h", "before", "1");   /* another writer's, same batch */
+    uint64_t batch = store_batch_id(s);
+    int t = store_handler_begin(s);
+    ok(t && !store_savepoint_id(s), "a handler begins; no savepoint before its first write");
+    is_int(store_handler_begin(s), 0, "not nested: a second begin is a no-op");
+    store_kv_set(s, "h", "failed", "1");
+    uint64_t sp = store_savepoint_id(s);
+    ok(sp && store_batch_id(s) == batch, "its first write opens a savepoint in the open batch");
+    store_handler_end(s, t, 0);
+    ok(!has(s, "failed") && has(s, "before"), "failed: its write is gone, the batch's other is not");
+    ok(n_undone == 1 && undone_batch == batch && undone_sp == sp, "and the owner is told which");
+    ok(store_batch_open(s) && !store_savepoint_id(s), "the batch stays open");
+    t = store_handler_begin(s);
+    store_kv_set(s, "h", "kept", "1");
+    store_handler_end(s, t, 1);
+    is_int(n_undone, 1, "ended ok: nothing undone");
+    is_int(store_commit(s), 0, "the batch commits");
+    ok(has(s, "kept") && has(s, "before") && !has(s, "failed"), "with what succeeded");
+    t = store_handler_begin(s);
+    store_handler_end(s, t, 0);
+    ok(!store_batch_open(s) && n_undone == 1, "a handler that wrote nothing opens nothing");
+    t = store_handler_begin(s);
+    store_kv_set(s, "h", "committed", "1");
+    store_commit(s);   /* (none is made while a handler runs; if one were:) */
+    store_kv_set(s, "h", "after", "1");
+    store_handler_end(s, t, 0);
+    ok(has(s, "committed") && !has(s, "after"), "a commit in between makes what came before final");
+    store_commit(s);
+}
+
 static int read_version(const char *path)
 {
     sqlite3 *db;
@@ -89,6 +144,7 @@ int main(void)
     is_str(val, "2", "with the last value written");
     free(val);
     is_int(store_kv_get(s, "u", "2", &val), 0, "a deleted key is gone");
+    handler_savepoints(s);
     store_close(s);
 
     /* a database from a newer candlewatch */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "tg/bucket.h"
 #include "tg/text.h"
+#include "tg/window.h"
 #include "util/i64map.h"
 
 int main(void)
@@ -40,8 +41,45 @@ int main(void)
     ok(bucket_take(&b, 0) && bucket_take(&b, 0) && !bucket_take(&b, 0), "burst 2 allows two at once");
     ok(!bucket_take(&b, 999) && bucket_take(&b, 1000), "then one a second");
 
+    /* a sliding window: 3 in any 3 s, whatever the pattern of tries */
+    struct swin sw;
+    ok(swin_init(&sw, 3, 3000) == 0, "a window of 3 in 3 s");
+    ok(!swin_wait_ms(&sw, 5000), "empty: a send at once");
+    swin_note(&sw, 5000);
+    swin_note(&sw, 5000);
+    swin_note(&sw, 5100);
+    is_int((long long)swin_wait_ms(&sw, 5100), 2900, "the fourth waits until the first leaves");
+    ok(!swin_wait_ms(&sw, 8000), "and goes when it has");
+    int times[64], nt = 0, most = 0;
+    for (uint64_t t = 10000; t < 40000; t += 7)
+        if (!swin_wait_ms(&sw, t) && (t % 3 || t % 5 == 0)) {
+            swin_note(&sw, t);
+            times[nt++] = (int)t;
+        }
+    for (int i = 0; i < nt; i++) {
+        int k = 0;
+        for (int j = i; j < nt; j++)
+            k += times[j] - times[i] < 3000;
+        most = k > most ? k : most;
+    }
+    is_int(most, 3, "no window of 3 s holds more than 3 sends");
+    ok(nt >= 28, "and it lets through about 3 every 3 s (%d in 30 s)", nt);
+    swin_free(&sw);
+
     is_int(tg_text_chars("héllo €"), 7, "characters, not bytes");
     is_int(tg_text_chars("up 🚀"), 5, "an emoji counts two, as UTF-16 does");
+    /* names must read as they show */
+    is_int(tg_text_invisible("Majors 3% 🚀 héllo"), 0, "plain text, emoji and accents: none");
+    is_int(tg_text_invisible("\u202Eevil"), 0x202E, "a right-to-left override");
+    is_int(tg_text_invisible("a\u200Bb"), 0x200B, "a zero-width space");
+    is_int(tg_text_invisible("x\u2066y"), 0x2066, "a bidi isolate");
+    is_int(tg_text_invisible("\uFEFFx"), 0xFEFF, "a byte-order mark");
+    is_int(tg_text_invisible("tag\U000E0041"), 0xE0041, "a tag character");
+    is_int(tg_text_invisible("\x7Fx"), 0x7F, "DEL");
+    is_int(tg_text_invisible("\xC2\x85x"), 0x85, "a C1 control");
+    is_int(tg_text_invisible("a\tb"), 9, "a tab");
+    is_int(tg_text_invisible("👨\u200D👩\u200D👧 \u0645\u06CC\u200C\u062E"), 0,
+           "the joiners emoji and Persian need are fine");
     char *p = tg_text_plain("<b>BTC</b> &lt;3 &amp; &#36;5 &#x20AC; &bogus; <a href=\"x\">link</a> 1 < 2");
     is_str(p, "BTC <3 & $5 € &bogus; link 1 < 2", "HTML to the text it shows");
     free(p);

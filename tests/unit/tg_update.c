@@ -42,11 +42,14 @@ int main(void)
           "\"text\":\"/start@candle_bot x\"}}");
     ok(u.chat_id == -1001293752024 && u.membership == TG_MEMBERSHIP_ACTIVATE,
        "a supergroup's id; /start@bot counts too");
-    parse("{\"update_id\":1,\"message\":{\"chat\":{\"id\":3},\"text\":\"/start now\"}}");
+    parse("{\"update_id\":1,\"message\":{\"chat\":{\"id\":3},\"from\":{\"id\":3},"
+          "\"text\":\"/start now\"}}");
     is_int(u.membership, TG_MEMBERSHIP_ACTIVATE, "/start with an argument counts");
-    parse("{\"update_id\":1,\"message\":{\"chat\":{\"id\":3},\"text\":\"/started\"}}");
+    parse("{\"update_id\":1,\"message\":{\"chat\":{\"id\":3},\"from\":{\"id\":3},"
+          "\"text\":\"/started\"}}");
     is_int(u.membership, TG_MEMBERSHIP_NONE, "/started is another command");
-    parse("{\"update_id\":1,\"message\":{\"chat\":{\"id\":3},\"text\":\"hi /start\"}}");
+    parse("{\"update_id\":1,\"message\":{\"chat\":{\"id\":3},\"from\":{\"id\":3},"
+          "\"text\":\"hi /start\"}}");
     is_int(u.membership, TG_MEMBERSHIP_NONE, "/start must come first");
     parse("{\"update_id\":2,\"edited_message\":{\"chat\":{\"id\":7},\"from\":{\"id\":8},"
           "\"text\":\"/start\"}}");
@@ -72,7 +75,8 @@ int main(void)
     parse("{\"update_id\":3,\"my_chat_member\":{\"chat\":{\"id\":-5},"
           "\"new_chat_member\":{\"status\":\"restricted\"}}}");
     ok(u.membership == TG_MEMBERSHIP_NONE && !u.member_status, "restricted: no change");
-    parse("{\"update_id\":3,\"message\":{\"chat\":{\"id\":9},\"text\":\"/start\"},"
+    parse("{\"update_id\":3,\"message\":{\"chat\":{\"id\":9},\"from\":{\"id\":9},"
+          "\"text\":\"/start\"},"
           "\"my_chat_member\":{\"chat\":{\"id\":-5},\"new_chat_member\":{\"status\":\"left\"}}}");
     ok(u.kind == TG_UPD_MESSAGE && u.chat_id == 9 && u.membership == TG_MEMBERSHIP_DEACTIVATE,
        "both a message and a membership change: the message's chat, the change decides");
@@ -82,7 +86,7 @@ int main(void)
           "\"from\":{\"id\":1111111},\"data\":\"x\",\"inline_message_id\":\"1234csdbsk4839\"}}");
     ok(u.kind == TG_UPD_CALLBACK_QUERY && u.user_id == 1111111 && u.chat_id == 1111111,
        "a callback without a chat is answered to its sender");
-    parse("{\"update_id\":4,\"callback_query\":{\"from\":{\"id\":6},"
+    parse("{\"update_id\":4,\"callback_query\":{\"id\":\"c\",\"from\":{\"id\":6},"
           "\"message\":{\"chat\":{\"id\":-77}}}}");
     ok(u.chat_id == -77 && u.user_id == 6, "a callback under a message: that message's chat");
     parse("{\"update_id\":5,\"channel_post\":{\"chat\":{\"id\":-100}}}");
@@ -90,8 +94,8 @@ int main(void)
            u.membership == TG_MEMBERSHIP_NONE,
        "a kind the bot does not ask for: no chat, no sender");
     parse("{\"update_id\":6,\"message\":[1,2],\"edited_message\":{\"chat\":{\"id\":\"12\"}}}");
-    ok(u.kind == TG_UPD_EDITED_MESSAGE && u.chat_id == 0,
-       "a message that is not an object is skipped; a string id is no id");
+    ok(u.kind == TG_UPD_EDITED_MESSAGE && u.chat_id == 0 && u.malformed,
+       "a message that is not an object is skipped; a string id is no id: malformed");
 
     ok(!parse("[]") && !parse("{}") && !parse("{\"update_id\":\"5\"}") && !parse("nul") &&
            !parse("{\"update_id\":5") && !parse(""),
@@ -103,9 +107,67 @@ int main(void)
        "an update_id of 1e300 is no id: not an update");
     ok(!parse("{\"update_id\":9223372036854775808}"), "nor is 2^63");
     parse("{\"update_id\":7,\"message\":{\"chat\":{\"id\":-1e300},\"from\":{\"id\":1e19}}}");
-    ok(u.update_id == 7 && u.chat_id == 0 && u.user_id == 0,
-       "ids out of range read as none (%lld, %lld)", (long long)u.chat_id,
+    ok(u.update_id == 7 && u.chat_id == 0 && u.user_id == 0 && u.malformed,
+       "ids out of range read as none (%lld, %lld): malformed", (long long)u.chat_id,
        (long long)u.user_id);
+
+    /* what handlers rely on, checked here: anything short is malformed,
+     * with no chat, no sender and no side effect */
+    static const struct { const char *json, *why; } bad[] = {
+        {"{\"update_id\":8,\"message\":{\"from\":{\"id\":5},\"text\":\"/start\"}}",
+         "a message without a chat"},
+        {"{\"update_id\":8,\"message\":{\"chat\":{\"id\":\"abc\"},\"from\":{\"id\":5},"
+         "\"text\":\"/start\"}}", "a chat id that is a string"},
+        {"{\"update_id\":8,\"message\":{\"chat\":{\"id\":5},\"text\":\"/start\"}}",
+         "a message without a sender"},
+        {"{\"update_id\":8,\"message\":{\"chat\":{\"id\":5},\"from\":{\"id\":1e30},"
+         "\"text\":\"/start\"}}", "a sender id of 1e30"},
+        {"{\"update_id\":8,\"message\":{\"chat\":{\"id\":5},\"from\":{\"id\":5.5}}}",
+         "a fractional sender id"},
+        {"{\"update_id\":8,\"message\":{\"chat\":{\"id\":5},\"from\":{\"id\":-5}}}",
+         "a negative sender id (users' ids are positive)"},
+        {"{\"update_id\":8,\"message\":{\"chat\":{\"id\":0},\"from\":{\"id\":5}}}",
+         "chat 0"},
+        {"{\"update_id\":8,\"message\":{\"chat\":{\"id\":9007199254740992},"
+         "\"from\":{\"id\":5}}}", "a chat id of 2^53"},
+        {"{\"update_id\":8,\"message\":{\"chat\":{\"id\":5},\"from\":{\"id\":5},"
+         "\"text\":12}}", "text that is a number"},
+        {"{\"update_id\":8,\"message\":{\"chat\":{\"id\":5},\"from\":{\"id\":5},"
+         "\"message_id\":\"x\"}}", "a message id that is a string"},
+        {"{\"update_id\":8,\"message\":{\"chat\":{\"id\":5},\"from\":{\"id\":5},"
+         "\"message_id\":-1}}", "a negative message id"},
+        {"{\"update_id\":8,\"callback_query\":{\"id\":\"c\",\"from\":{\"id\":5},"
+         "\"data\":\"x\"}}", "a button press under no message"},
+        {"{\"update_id\":8,\"callback_query\":{\"from\":{\"id\":5},\"data\":\"x\","
+         "\"message\":{\"chat\":{\"id\":5}}}}", "a button press without an id"},
+        {"{\"update_id\":8,\"callback_query\":{\"id\":\"c\",\"data\":\"x\","
+         "\"message\":{\"chat\":{\"id\":5}}}}", "a button press without a sender"},
+        {"{\"update_id\":8,\"callback_query\":{\"id\":\"c\",\"from\":{\"id\":5},"
+         "\"data\":[1],\"message\":{\"chat\":{\"id\":5}}}}", "data that is not a string"},
+        {"{\"update_id\":8,\"callback_query\":{\"id\":\"c\",\"from\":{\"id\":5},"
+         "\"message\":{\"chat\":{}}}}", "a button press under a message without a chat"},
+        {"{\"update_id\":8,\"my_chat_member\":{\"chat\":{\"id\":\"5\"},"
+         "\"new_chat_member\":{\"status\":\"kicked\"}}}", "a membership change of no chat"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int is = parse(bad[i].json);
+        ok(is && u.update_id == 8 && u.kind && u.malformed && !u.chat_id && !u.user_id &&
+               u.membership == TG_MEMBERSHIP_NONE,
+           "malformed: %s (%s)", bad[i].why, u.malformed ? u.malformed : "taken");
+    }
+    parse("{\"update_id\":9,\"message\":{\"chat\":{\"id\":-4503599627370495},"
+          "\"from\":{\"id\":4503599627370495},\"message_id\":3,\"text\":\"hi\"}}");
+    ok(!u.malformed && u.chat_id == -4503599627370495LL && u.user_id == 4503599627370495LL,
+       "52-bit ids are well-formed");
+    parse("{\"update_id\":9,\"callback_query\":{\"id\":\"c\",\"from\":{\"id\":6},"
+          "\"message\":{\"chat\":{\"id\":-7},\"message_id\":0,\"date\":0}}}");
+    ok(!u.malformed && u.chat_id == -7 && u.user_id == 6,
+       "a press without data (a game's), under an inaccessible message (id 0), is "
+       "well-formed: its handler decides");
+    parse("{\"update_id\":9,\"my_chat_member\":{\"chat\":{\"id\":-5},"
+          "\"new_chat_member\":{\"status\":\"left\"}}}");
+    ok(!u.malformed && u.membership == TG_MEMBERSHIP_DEACTIVATE,
+       "a membership change needs no sender");
     is_int(int_of("-9223372036854775808"), INT64_MIN, "-2^63 is in range");
     is_int(int_of("9007199254740993"), 9007199254740992LL, "past 2^53: what the double holds");
     is_int(int_of("12.9"), 12, "a fraction is cut, as a cast does");
