@@ -125,20 +125,44 @@ void lh_gen_release(struct lh_gen *g)
         gen_free(g);
 }
 
+/* Raises unless script may register one more thing of this kind. */
+static void reg_check_room(lua_State *L, struct lh_gen *g, enum lh_reg_kind kind, int script)
+{
+    struct lh_script *sc = &g->scripts[script];
+    if (kind == LH_REG_TIMER && sc->ntimers >= LH_MAX_TIMERS)
+        luaL_error(L, "%s has %d timers pending, the most a script may have; cancel some "
+                      "or reuse one (timer.every)",
+                   sc->name, LH_MAX_TIMERS);
+    if (g->nregs >= LH_MAX_REGS)
+        luaL_error(L, "too many registrations: the scripts may hold %d commands, buttons, "
+                      "steps, rules, start-up hooks and timers together (%s holds %d)",
+                   LH_MAX_REGS, sc->name, sc->nregs);
+}
+
 struct lh_reg *lh_reg_add(lua_State *L, struct lh_gen *g, enum lh_reg_kind kind, int script,
                           int fn_idx)
 {
-    struct lh_reg *r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
+    if (script >= 0)
+        reg_check_room(L, g, kind, script);
     lua_pushvalue(L, fn_idx);
-    r->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX);   /* (may raise: before anything is owned) */
+    struct lh_reg *r = calloc(1, sizeof *r);
+    if (!r) {
+        luaL_unref(L, LUA_REGISTRYINDEX, ref);
+        return NULL;
+    }
+    r->fn_ref = ref;
     r->kind = kind;
     r->script = script;
     r->gen = g;
     r->id = g->host->next_timer_id++;
     r->next = g->regs;
     g->regs = r;
+    g->nregs++;
+    if (script >= 0) {
+        g->scripts[script].nregs++;
+        g->scripts[script].ntimers += kind == LH_REG_TIMER;
+    }
     return r;
 }
 
@@ -149,6 +173,11 @@ void lh_reg_remove(struct lh_gen *g, struct lh_reg *r)
             *p = r->next;
             break;
         }
+    g->nregs--;
+    if (r->script >= 0) {
+        g->scripts[r->script].nregs--;
+        g->scripts[r->script].ntimers -= r->kind == LH_REG_TIMER;
+    }
     reg_disarm(g->host, r);
     luaL_unref(g->host->L, LUA_REGISTRYINDEX, r->fn_ref);
     free(r->name);

@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "lua/internal.h"
 #include "store/store.h"
@@ -30,6 +31,19 @@ static void *lh_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     if (np)
         h->mem_used = h->mem_used - old + nsize;
     return np;
+}
+
+/* How much C stack nested coroutine runs may use: Lua 5.4.4 does not count
+ * the C calls of coroutine.close (closing runs __close, which may close
+ * another coroutine...), so without this a script could overflow it. */
+static size_t cstack_max(void)
+{
+    struct rlimit rl;
+    size_t max = LH_CSTACK_MAX;
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur / 4 < max)
+        max = rl.rlim_cur / 4;
+    return max;
 }
 
 static void lh_hook(lua_State *L, lua_Debug *ar)
@@ -56,15 +70,49 @@ const char *lh_script_name(const struct lh_ctx *ctx)
     return ctx->gen->scripts[ctx->script].name;
 }
 
-void lh_enter(struct lh_host *h, lua_State *L, struct lh_ctx ctx, struct lh_ctx *saved)
+void lh_enter_budget(struct lh_host *h, lua_State *L, struct lh_ctx ctx, struct lh_ctx *saved,
+                     long budget)
 {
     *saved = h->cur;
     h->cur = ctx;
     int script = ctx.phase != LH_PHASE_NONE;
+    if (script && saved->phase == LH_PHASE_NONE)   /* the outermost script call */
+        h->cstack_base = (uintptr_t)__builtin_frame_address(0);
     h->budget_on = script;
     h->mem_enforce = script;
-    h->budget = h->instr_limit;
-    lua_sethook(L, lh_hook, LUA_MASKCOUNT, HOOK_STEP);
+    h->budget = budget;
+    lua_sethook(L, lh_hook, LUA_MASKCOUNT, budget > 0 ? HOOK_STEP : 1);
+}
+
+void lh_enter(struct lh_host *h, lua_State *L, struct lh_ctx ctx, struct lh_ctx *saved)
+{
+    lh_enter_budget(h, L, ctx, saved, h->instr_limit);
+}
+
+int lh_budget_spent(const struct lh_host *h)
+{
+    return h->budget_on && h->budget <= 0;
+}
+
+void lh_budget_charge(lua_State *L, double instructions)
+{
+    struct lh_host *h = lh_host_of(L);
+    if (!h->budget_on)
+        return;
+    h->budget = instructions < (double)h->budget ? h->budget - (long)instructions : 0;
+    if (h->budget > 0)
+        return;
+    lua_sethook(L, lh_hook, LUA_MASKCOUNT, 1);
+    luaL_where(L, 1);
+    lua_pushfstring(L, "instruction limit of %I exceeded", (LUAI_UACINT)h->instr_limit);
+    lua_concat(L, 2);
+    lua_error(L);
+}
+
+void lh_budget_rearm(lua_State *L)
+{
+    if (lh_budget_spent(lh_host_of(L)))
+        lua_sethook(L, lh_hook, LUA_MASKCOUNT, 1);
 }
 
 void lh_leave(struct lh_host *h, struct lh_ctx saved)
@@ -216,6 +264,7 @@ struct lh_host *lh_new(struct app *app, enum lh_mode mode)
     h->mode = mode;
     h->mem_limit = (size_t)app->cfg.lua.memory_mb << 20;
     h->instr_limit = app->cfg.lua.instruction_limit;
+    h->cstack_max = cstack_max();
     h->cur.script = -1;
     h->next_timer_id = 1;
     h->L = lua_newstate(lh_alloc, h);

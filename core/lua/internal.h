@@ -60,7 +60,14 @@ struct lh_reg {
 struct lh_script {
     char *name;             /* relative to the scripts folder: "rules/x.lua" */
     char *chunkname;        /* "@scripts/rules/x.lua": what tracebacks show */
+    int nregs, ntimers;     /* its registrations, and of them its timers */
 };
+
+/* Registrations of one generation, all scripts and kinds together, and the
+ * timers one script may have pending: beyond, a clear error, not a stalled
+ * reload or a timer storm. */
+#define LH_MAX_REGS 5000
+#define LH_MAX_TIMERS 1000
 
 struct lh_gen {
     struct lh_host *host;
@@ -70,6 +77,7 @@ struct lh_gen {
     struct lh_script *scripts;
     int nscripts;
     struct lh_reg *regs;
+    int nregs;
     int loaded_ref;         /* table: required lib modules of this generation */
     char *dir;              /* the scripts folder it was built from */
 };
@@ -96,6 +104,10 @@ struct lh_host {
     int mem_enforce;
     long instr_limit, budget;
     int budget_on;
+    /* C stack: where the outermost script call entered it, and how much of
+     * it nested coroutine runs may use (sandbox.c) */
+    uintptr_t cstack_base;
+    size_t cstack_max;
 
     struct lh_ctx cur;
     struct lh_gen *gen;     /* live generation, or NULL */
@@ -131,6 +143,19 @@ static inline struct lh_host *lh_host_of(lua_State *L)
 int lh_pcall(struct lh_host *h, int nargs, int nres, struct lh_ctx ctx, char *err,
              size_t errlen);
 void lh_enter(struct lh_host *h, lua_State *L, struct lh_ctx ctx, struct lh_ctx *saved);
+/* The same with a budget of its own (what a call left, for its cleanup). */
+void lh_enter_budget(struct lh_host *h, lua_State *L, struct lh_ctx ctx, struct lh_ctx *saved,
+                     long budget);
+/* Whether the running script call has spent its instruction budget: then
+ * no more of its code may run (the limit error leaves hooks off in the
+ * thread it struck, so code run on that thread's behalf would be unbounded). */
+int lh_budget_spent(const struct lh_host *h);
+/* Spends instructions' worth of the budget on work done in C (pattern
+ * matching); raises the limit error when that spends it all. */
+void lh_budget_charge(lua_State *L, double instructions);
+/* After L ran another coroutine: if that spent the budget, L stops at its
+ * next instruction too (not up to a hook step later). */
+void lh_budget_rearm(lua_State *L);
 void lh_leave(struct lh_host *h, struct lh_ctx saved);
 void lh_report(struct lh_host *h, struct lh_gen *gen, int script, const char *what,
                const char *msg);
@@ -143,6 +168,10 @@ void lh_require_phase(lua_State *L, const char *what, enum lh_phase need);
 
 /* sandbox.c */
 #define LH_TASK_THREADS "cw.task_threads"   /* registry: weak set of handler threads */
+#define LH_LIMIT_DEAD "cw.limit_dead"       /* registry: weak {coroutine = error} */
+/* C stack that nested coroutine.resume/close/wrap calls may use (at most a
+ * quarter of the stack's rlimit) */
+#define LH_CSTACK_MAX (1024 * 1024)
 void lh_sandbox_open(struct lh_host *h);
 void lh_sandbox_new_env(lua_State *L, struct lh_host *h);   /* pushes env */
 /* Pushes the compiled chunk (with a fresh sandbox env) onto L. */
@@ -150,11 +179,25 @@ int lh_load_file(lua_State *L, struct lh_host *h, const char *path, const char *
                  char *err, size_t errlen);
 int lh_require(lua_State *L);
 
+/* pattern.c: the most steps Lua's matcher may take for pattern p on the
+ * subject s (anchor_ok: a leading '^' anchors, as in find, match and gsub;
+ * not in gmatch). */
+#define LH_PATTERN_MAX_STEPS 1e8
+/* A script's matching costs it one instruction of its budget per this many
+ * steps (the worst case), so a loop of matches is bounded too. */
+#define LH_PATTERN_STEPS_PER_INSTR 32
+/* sandbox.c: string.find/match/gmatch/gsub refusing a pattern that costs
+ * more (upvalues: the real function, its name, and true to charge the
+ * budget); config.lua's too. */
+int lh_pattern_guard(lua_State *L);
+double lh_pattern_cost(const char *p, size_t plen, const char *s, size_t slen, int anchor_ok);
+
 /* gen.c */
 void lh_gen_retain(struct lh_gen *g);
 void lh_gen_release(struct lh_gen *g);
 /* Records a registration; the handler function is at fn_idx of L (the
- * calling thread, which may be a handler's coroutine). */
+ * calling thread, which may be a handler's coroutine).  Raises past
+ * LH_MAX_REGS or LH_MAX_TIMERS. */
 struct lh_reg *lh_reg_add(lua_State *L, struct lh_gen *g, enum lh_reg_kind kind, int script,
                           int fn_idx);
 void lh_reg_remove(struct lh_gen *g, struct lh_reg *r);
@@ -205,7 +248,12 @@ void lh_bot_live(struct lh_host *h, struct lh_gen *g);
 /* json helpers shared with store (mod_json.c).  Both may raise a Lua
  * error (the memory limit) after freeing their own C memory: callers must
  * hold no C allocation across them. */
-char *lh_json_encode(lua_State *L, int idx, char *err, size_t errlen);
+char *lh_json_encode(lua_State *L, int idx, size_t max, char *err, size_t errlen);
+/* The bytes of JSON text the running script may still make: what is left
+ * under its memory limit (the C side must not hold more than it could). */
+size_t lh_json_room(lua_State *L);
+/* The most a stored value (store.set, a chat's ctx.state) may be, as JSON. */
+#define LH_STORE_MAX_VALUE (1024 * 1024)
 int lh_json_push(lua_State *L, const char *text, size_t len, char *err, size_t errlen);
 
 #endif

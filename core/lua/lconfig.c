@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "lua/host.h"
+#include "lua/internal.h"
 
 static void to_value(lua_State *L, int idx, struct config_value *v, long long *ints,
                      const char **strs, int maxints)
@@ -164,6 +165,21 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     }
 }
 
+/* Pattern matching runs in C, where neither the hook nor the clock sees it
+ * (a pattern can backtrack for minutes): the scripts' guard bounds it. */
+static void guard_patterns(lua_State *L)
+{
+    static const char *const names[] = {"find", "match", "gmatch", "gsub", NULL};
+    lua_getglobal(L, "string");   /* (also what methods on strings reach) */
+    for (const char *const *n = names; *n; n++) {
+        lua_getfield(L, -1, *n);
+        lua_pushstring(L, *n);
+        lua_pushcclosure(L, lh_pattern_guard, 2);
+        lua_setfield(L, -2, *n);
+    }
+    lua_pop(L, 1);
+}
+
 static int getenv_l(lua_State *L)
 {
     const char *v = getenv(luaL_checkstring(L, 1));
@@ -258,6 +274,7 @@ int lh_config_load_buffer(const char *text, size_t len, const char *chunkname,
     }
     lua_atpanic(L, config_panic);
     luaL_openlibs(L);
+    guard_patterns(L);
     struct config_budget budget = {.left = CONFIG_MAX_INSTRUCTIONS};
     clock_gettime(CLOCK_MONOTONIC, &budget.deadline);
     budget.deadline.tv_sec += CONFIG_MAX_SECONDS;

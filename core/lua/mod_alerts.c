@@ -244,6 +244,20 @@ static void push_alert(lua_State *L, struct lh_host *h, const struct alert_view 
     lua_setfield(L, -2, "presets");
 }
 
+/* () -> fn | nil: the shared formatter, require('alertfmt').format (its
+ * module may be anything a script wrote: read under protection). */
+static int require_format(lua_State *L)
+{
+    lua_pushcfunction(L, lh_require);
+    lua_pushliteral(L, "alertfmt");
+    lua_call(L, 1, 1);
+    if (lua_istable(L, -1) || lua_isuserdata(L, -1))
+        lua_getfield(L, -1, "format");
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
 static char *hook_format(void *ud, int rule, const struct alert_view *a, char **heading)
 {
     struct rules_cache *c = ud;
@@ -257,12 +271,10 @@ static char *hook_format(void *ud, int rule, const struct alert_view *a, char **
     if (lua_getfield(L, -1, "format") != LUA_TFUNCTION) {
         lua_settop(L, top);
         /* the shared formatter: scripts/lib/alertfmt.lua */
-        lua_pushcfunction(L, lh_require);
-        lua_pushliteral(L, "alertfmt");
+        lua_pushcfunction(L, require_format);
         char err[1024];
         struct lh_ctx ctx = {.gen = h->gen, .script = c->script[slot], .phase = LH_PHASE_HANDLER};
-        if (lh_pcall(h, 1, 1, ctx, err, sizeof err) != 0 || !lua_istable(L, -1) ||
-            lua_getfield(L, -1, "format") != LUA_TFUNCTION) {
+        if (lh_pcall(h, 0, 1, ctx, err, sizeof err) != 0 || !lua_isfunction(L, -1)) {
             lua_settop(L, top);
             return NULL;
         }

@@ -157,11 +157,12 @@ static int b_step(lua_State *L)
 
 /* ---- sending ---- */
 
-/* Encodes the table at idx (may raise: only from handlers). */
-static char *encode(lua_State *L, int idx)
+/* Encodes the table at idx into at most max bytes (may raise: only from
+ * handlers). */
+static char *encode(lua_State *L, int idx, size_t max)
 {
     char err[256];
-    char *s = lh_json_encode(L, idx, err, sizeof err);
+    char *s = lh_json_encode(L, idx, max, err, sizeof err);
     if (!s)
         luaL_error(L, "%s", err);
     return s;
@@ -204,7 +205,7 @@ static char *message_params(lua_State *L, int o, const char *usage)
         lua_setfield(L, -2, "is_disabled");
         lua_setfield(L, p, "link_preview_options");
     }
-    char *s = encode(L, p);
+    char *s = encode(L, p, lh_json_room(L));
     lua_pop(L, 1);
     return s;
 }
@@ -550,7 +551,7 @@ static int c_edit_keyboard(lua_State *L)
         lua_pushvalue(L, 2);
         lua_setfield(L, -2, "reply_markup");
     }
-    char *params = encode(L, lua_gettop(L));
+    char *params = encode(L, lua_gettop(L), lh_json_room(L));
     int rc = tg_sched_send(tg_bot_sched(b), chat, "editMessageReplyMarkup", params, NULL);
     free(params);
     return queued(L, rc, chat);
@@ -752,7 +753,7 @@ static int save_state(lua_State *L)
         empty = !lua_next(L, -2);
         lua_settop(L, 3);
     }
-    char *json = empty ? NULL : encode(L, 3);
+    char *json = empty ? NULL : encode(L, 3, LH_STORE_MAX_VALUE);
     if (json ? r->state_was && !strcmp(json, r->state_was) : !r->state_was) {
         free(json);   /* unchanged: nothing to write, nothing its reply depends on */
         return 0;

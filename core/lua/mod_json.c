@@ -20,7 +20,29 @@
 struct enc {
     cJSON *root;
     char err[256];
+    size_t size, max;   /* the JSON text's length so far (at most), its bound */
 };
+
+/* Counts n more bytes of JSON text; -1 past the bound (checked before the
+ * C tree copies a big string: its memory is not the script state's). */
+static int grow(struct enc *e, size_t n)
+{
+    e->size += n;
+    if (e->size <= e->max)
+        return 0;
+    snprintf(e->err, sizeof e->err, "its JSON text would be over %zu bytes", e->max);
+    return -1;
+}
+
+/* The length of s as a JSON string, at most. */
+static size_t json_strlen(const char *s, size_t len)
+{
+    size_t n = len + 2;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == '"' || s[i] == '\\')
+            n += 5;   /* \u00XX */
+    return n;
+}
 
 static int add_value(lua_State *L, int idx, int depth, cJSON *parent, const char *key,
                      struct enc *e);
@@ -71,7 +93,20 @@ static int add_table(lua_State *L, int idx, int depth, cJSON *node, int is_array
     lua_pop(L, 1);
     for (lua_Integer i = 1; i <= k; i++) {
         lua_rawgeti(L, names, i);
-        const char *key = lua_tostring(L, -1);
+        size_t klen;
+        const char *key = lua_tolstring(L, -1, &klen);
+        if (i > 1) {   /* sorted: a clash is two names side by side */
+            lua_rawgeti(L, names, i - 1);
+            int clash = lua_rawequal(L, -1, -2);
+            lua_pop(L, 1);
+            if (clash) {
+                snprintf(e->err, sizeof e->err, "cannot encode a table with both the key %s "
+                         "and the key \"%s\" (both would be \"%s\")", key, key, key);
+                return -1;
+            }
+        }
+        if (grow(e, json_strlen(key, klen) + 2) != 0)
+            return -1;
         lua_pushvalue(L, -1);
         if (lua_rawget(L, idx) == LUA_TNIL) {   /* the key was an integer */
             lua_pop(L, 1);
@@ -94,6 +129,8 @@ static int add_value(lua_State *L, int idx, int depth, cJSON *parent, const char
                  JSON_MAX_DEPTH);
         return -1;
     }
+    if (grow(e, 1) != 0)   /* (a comma) */
+        return -1;
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
         return attach(parent, key, cJSON_CreateNull(), e) ? 0 : -1;
@@ -105,10 +142,18 @@ static int add_value(lua_State *L, int idx, int depth, cJSON *parent, const char
             snprintf(e->err, sizeof e->err, "cannot encode %s", isnan(v) ? "NaN" : "infinity");
             return -1;
         }
-        return attach(parent, key, cJSON_CreateNumber(v), e) ? 0 : -1;
+        char text[32];   /* cJSON prints at most 17 digits */
+        int len = snprintf(text, sizeof text, "%1.17g", v);
+        return grow(e, (size_t)len) == 0 && attach(parent, key, cJSON_CreateNumber(v), e) ? 0
+                                                                                         : -1;
     }
-    case LUA_TSTRING:
-        return attach(parent, key, cJSON_CreateString(lua_tostring(L, idx)), e) ? 0 : -1;
+    case LUA_TSTRING: {
+        size_t len;
+        const char *str = lua_tolstring(L, idx, &len);
+        if (grow(e, json_strlen(str, len)) != 0)
+            return -1;
+        return attach(parent, key, cJSON_CreateString(str), e) ? 0 : -1;
+    }
     case LUA_TLIGHTUSERDATA:
         if (lua_touserdata(L, idx) == NULL)
             return attach(parent, key, cJSON_CreateNull(), e) ? 0 : -1;
@@ -130,6 +175,8 @@ static int add_value(lua_State *L, int idx, int depth, cJSON *parent, const char
             snprintf(e->err, sizeof e->err, "cannot encode a table with keys that are not strings");
             return -1;
         }
+        if (grow(e, 2) != 0)
+            return -1;
         cJSON *node = attach(parent, key, is_array ? cJSON_CreateArray() : cJSON_CreateObject(), e);
         return node ? add_table(L, idx, depth, node, is_array, e) : -1;
     }
@@ -148,9 +195,17 @@ static int encode_p(lua_State *L)
     return 1;
 }
 
-char *lh_json_encode(lua_State *L, int idx, char *err, size_t errlen)
+size_t lh_json_room(lua_State *L)
 {
-    struct enc e = {0};
+    struct lh_host *h = lh_host_of(L);
+    if (!h->mem_enforce)
+        return SIZE_MAX;
+    return h->mem_used < h->mem_limit ? h->mem_limit - h->mem_used : 0;
+}
+
+char *lh_json_encode(lua_State *L, int idx, size_t max, char *err, size_t errlen)
+{
+    struct enc e = {.max = max};
     idx = lua_absindex(L, idx);
     lua_pushcfunction(L, encode_p);
     lua_pushlightuserdata(L, &e);
@@ -224,17 +279,27 @@ int lh_json_push(lua_State *L, const char *text, size_t len, char *err, size_t e
     return 0;
 }
 
-/* json.encode(value) -> string    raises on functions, cycles, NaN */
+/* (text) -> string: the protected push of j_encode */
+static int push_text_p(lua_State *L)
+{
+    lua_pushstring(L, lua_touserdata(L, 1));
+    return 1;
+}
+
+/* json.encode(value) -> string    raises on functions, cycles, NaN, a
+ * result bigger than the memory left, or keys 1 and "1" in one table */
 static int j_encode(lua_State *L)
 {
     luaL_checkany(L, 1);
     char err[256];
-    char *s = lh_json_encode(L, 1, err, sizeof err);
+    char *s = lh_json_encode(L, 1, lh_json_room(L), err, sizeof err);
     if (!s)
         return luaL_error(L, "json.encode(value): %s", err);
-    lua_pushstring(L, s);
+    lua_pushcfunction(L, push_text_p);
+    lua_pushlightuserdata(L, s);
+    int st = lua_pcall(L, 1, 1, 0);   /* the memory limit may strike: free s first */
     cJSON_free(s);
-    return 1;
+    return st == LUA_OK ? 1 : lua_error(L);
 }
 
 /* json.decode(text) -> value | nil, err */

@@ -49,6 +49,19 @@ static int valid_name(const char *s, size_t n)
     return n < 6 || strcmp(s + n - 6, "_total") != 0;   /* the suffix is ours to add */
 }
 
+/* The host's own families named candlewatch_script_*: a script metric must
+ * not make one of them, with or without _total (the exposition would hold
+ * the family twice). */
+static const char *const host_families[] = {"errors", NULL};
+
+static int host_family(const char *name)
+{
+    for (const char *const *f = host_families; *f; f++)
+        if (strcmp(name, *f) == 0)
+            return 1;
+    return 0;
+}
+
 static int make(lua_State *L, int gauge)
 {
     const char *usage = gauge ? "metrics.gauge(name [, help])" : "metrics.counter(name [, help])";
@@ -59,6 +72,10 @@ static int make(lua_State *L, int gauge)
         return luaL_error(L, "%s: name must be 1-%d characters of a-z, 0-9 and _, starting "
                              "with a letter, without _total (\"%s\")", usage, METRIC_NAME_MAX,
                           name);
+    if (host_family(name))
+        return luaL_error(L, "%s: \"%s\" would be candlewatch_script_%s%s, which the host "
+                             "exposes itself; choose another name",
+                          usage, name, name, gauge ? "" : "_total");
     struct lh_metrics *ms = metrics_of(lh_host_of(L));
     if (!ms)
         return luaL_error(L, "out of memory");

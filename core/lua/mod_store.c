@@ -95,9 +95,11 @@ static int s_set(lua_State *L)
     struct store *st = check_call(L, usage, &scope, &key);
     char *text = NULL, err[256];
     if (!lua_isnoneornil(L, 3)) {
-        text = lh_json_encode(L, 3, err, sizeof err);
+        text = lh_json_encode(L, 3, LH_STORE_MAX_VALUE, err, sizeof err);
         if (!text)
-            return luaL_error(L, "expected %s: value: %s", usage, err);
+            return luaL_error(L, "expected %s: value: %s (a stored value is at most %d KiB "
+                                 "of JSON)",
+                              usage, err, LH_STORE_MAX_VALUE >> 10);
     }
     int rc = store_kv_set(st, scope, key, text);
     cJSON_free(text);

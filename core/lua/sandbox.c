@@ -21,7 +21,7 @@
 static const char *const base_allowed[] = {
     "assert",   "error",  "ipairs",       "next",         "pairs",    "pcall",
     "rawequal", "rawget", "rawlen",       "rawset",       "select",
-    "getmetatable", "tonumber", "tostring", "type",       "xpcall",   "_VERSION",
+    "getmetatable", "tonumber", "tostring", "type",       "_VERSION",
     NULL,
 };
 
@@ -81,6 +81,98 @@ static void freeze(lua_State *L, const char *name)
     lua_replace(L, t);
 }
 
+/* Library modules (scripts/lib) are loaded once per generation and shared
+ * by every script, so a script gets them through read-only proxies, deep:
+ * a table read through a proxy comes as a proxy too (one per table, so
+ * identity holds).  The module's own code keeps the real tables. */
+#define LIB_PROXIES "cw.lib_proxies"   /* registry: weak-keyed {table = proxy} */
+#define LIB_PROXY_MT "cw.lib_proxy"
+
+/* Replaces the value at the top of the stack, if a table, with its proxy. */
+static void lib_proxy(lua_State *L)
+{
+    if (!lua_istable(L, -1))
+        return;
+    lua_getfield(L, LUA_REGISTRYINDEX, LIB_PROXIES);
+    lua_pushvalue(L, -2);
+    if (lua_rawget(L, -2) == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_newuserdatauv(L, 0, 1);
+        lua_pushvalue(L, -3);
+        lua_setiuservalue(L, -2, 1);
+        luaL_setmetatable(L, LIB_PROXY_MT);
+        lua_pushvalue(L, -3);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, -4);
+    }
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+}
+
+/* __index of a library proxy: the table's value, proxied. */
+static int lib_index(lua_State *L)
+{
+    lua_getiuservalue(L, 1, 1);
+    lua_pushvalue(L, 2);
+    lua_gettable(L, -2);
+    lib_proxy(L);
+    return 1;
+}
+
+static int lib_newindex(lua_State *L)
+{
+    return luaL_error(L, "attempt to modify a library module: scripts/lib modules are shared "
+                         "by all scripts; copy what you want to change");
+}
+
+/* The iterator of a library proxy.  upvalue 1: the table */
+static int lib_next(lua_State *L)
+{
+    lua_settop(L, 2);
+    if (!lua_next(L, lua_upvalueindex(1))) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lib_proxy(L);
+    return 2;
+}
+
+/* __pairs of a library proxy -> lib_next, proxy, nil */
+static int lib_pairs(lua_State *L)
+{
+    lua_getiuservalue(L, 1, 1);
+    lua_pushcclosure(L, lib_next, 1);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+static int lib_len(lua_State *L)
+{
+    lua_getiuservalue(L, 1, 1);
+    lua_pushinteger(L, luaL_len(L, -1));
+    return 1;
+}
+
+static void lib_proxy_open(lua_State *L)
+{
+    static const luaL_Reg mt[] = {
+        {"__index", lib_index}, {"__newindex", lib_newindex}, {"__pairs", lib_pairs},
+        {"__len", lib_len}, {NULL, NULL},
+    };
+    luaL_newmetatable(L, LIB_PROXY_MT);
+    luaL_setfuncs(L, mt, 0);
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, LIB_PROXIES);
+}
+
 /* setmetatable(t, mt) -> t: as Lua's, but a metatable with __gc is refused:
  * finalizers run with hooks off, outside any budget, even inside network
  * callbacks. */
@@ -107,71 +199,216 @@ static void check_not_task(lua_State *L, int idx, const char *fname)
                    fname);
 }
 
-/* coroutine.resume(co, ...) / coroutine.close(co): as Lua's, refusing
- * handler threads.  upvalue 1: the real function, 2: its name */
-static int sb_co_guard(lua_State *L)
+/* Raises unless the C stack has room for one more nested coroutine run. */
+static void co_check_depth(lua_State *L, const char *fname)
+{
+    struct lh_host *h = lh_host_of(L);
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t used = here < h->cstack_base ? h->cstack_base - here : here - h->cstack_base;
+    if (h->cstack_base && used > h->cstack_max)
+        luaL_error(L, "%s: coroutines nested too deeply (over %d KiB of C stack)", fname,
+                   (int)(h->cstack_max >> 10));
+}
+
+/* After a script ran the coroutine at idx: one that died while the budget
+ * was spent is recorded with its error (at err), because the limit error
+ * left hooks off in it, and its __close methods must then never run (they
+ * would run unbounded). */
+static void co_note_death(lua_State *L, int idx, int err)
+{
+    struct lh_host *h = lh_host_of(L);
+    if (!lh_budget_spent(h) || lua_status(lua_tothread(L, idx)) <= LUA_YIELD)
+        return;
+    int enforce = h->mem_enforce;
+    h->mem_enforce = 0;   /* host work: the record must not fail */
+    lua_getfield(L, LUA_REGISTRYINDEX, LH_LIMIT_DEAD);
+    lua_pushvalue(L, idx);
+    lua_pushvalue(L, err);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    h->mem_enforce = enforce;
+}
+
+/* Pushes the error a coroutine died of when the limit killed it, or
+ * returns 0 (pushing nothing). */
+static int co_limit_dead(lua_State *L, int idx)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, LH_LIMIT_DEAD);
+    lua_pushvalue(L, idx);
+    if (lua_rawget(L, -2) != LUA_TNIL) {
+        lua_remove(L, -2);
+        return 1;
+    }
+    lua_pop(L, 2);
+    return 0;
+}
+
+/* Calls upvalue `fn` with the n arguments at 1..n kept in place; returns
+ * how many results it left above them. */
+static int co_call_real(lua_State *L, int fn)
+{
+    int n = lua_gettop(L);
+    luaL_checkstack(L, n + 1, "too many arguments");
+    lua_pushvalue(L, lua_upvalueindex(fn));
+    for (int i = 1; i <= n; i++)
+        lua_pushvalue(L, i);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L) - n;
+}
+
+/* coroutine.resume(co, ...) -> true, ... | false, err: as Lua's, refusing
+ * handler threads and nesting past the C stack allowance.
+ * upvalue 1: the real function */
+static int sb_co_resume(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTHREAD);
-    check_not_task(L, 1, lua_tostring(L, lua_upvalueindex(2)));
+    check_not_task(L, 1, "coroutine.resume");
+    co_check_depth(L, "coroutine.resume");
+    int nres = co_call_real(L, 1);
+    co_note_death(L, 1, lua_gettop(L));
+    lh_budget_rearm(L);
+    return nres;
+}
+
+/* coroutine.close(co) -> true | false, err: as Lua's, likewise; one the
+ * limit killed only reports its error (see co_note_death).
+ * upvalue 1: the real function */
+static int sb_co_close(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTHREAD);
+    check_not_task(L, 1, "coroutine.close");
+    if (co_limit_dead(L, 1)) {
+        lua_pushboolean(L, 0);
+        lua_insert(L, -2);
+        return 2;
+    }
+    co_check_depth(L, "coroutine.close");
+    int nres = co_call_real(L, 1);
+    lh_budget_rearm(L);
+    return nres;
+}
+
+/* The function coroutine.wrap returns: resumes its coroutine, raising its
+ * error (after closing it, as Lua's does, unless the limit killed it).
+ * upvalues 1: the coroutine, 2: the real resume, 3: the real close */
+static int sb_co_wrapped(lua_State *L)
+{
+    co_check_depth(L, "coroutine.wrap");
+    int n = lua_gettop(L);
+    luaL_checkstack(L, 2, "too many arguments");
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_insert(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 2);
+    lua_call(L, n + 1, LUA_MULTRET);
+    lh_budget_rearm(L);
+    if (lua_toboolean(L, 1))
+        return lua_gettop(L) - 1;
+    lua_settop(L, 2);   /* false, err */
+    lua_pushvalue(L, lua_upvalueindex(1));
+    co_note_death(L, 3, 2);
+    lua_State *co = lua_tothread(L, 3);
+    if (lua_status(co) > LUA_YIELD && !co_limit_dead(L, 3)) {
+        lua_settop(L, 0);
+        lua_pushvalue(L, lua_upvalueindex(3));
+        lua_pushvalue(L, lua_upvalueindex(1));
+        lua_call(L, 1, 2);   /* closes it: false, the error */
+    }
+    lua_settop(L, 2);
+    if (lua_type(L, 2) == LUA_TSTRING) {   /* where the call was, as Lua's */
+        luaL_where(L, 1);
+        lua_insert(L, 2);
+        lua_concat(L, 2);
+    }
+    return lua_error(L);
+}
+
+/* coroutine.wrap(f) -> function.  upvalues 1: the real resume, 2: close */
+static int sb_co_wrap(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_State *co = lua_newthread(L);
+    lua_pushvalue(L, 1);
+    lua_xmove(L, co, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushcclosure(L, sb_co_wrapped, 3);
+    return 1;
+}
+
+/* A message handler of xpcall: the script's, unless the budget is spent
+ * (the limit error is raised from the count hook, so the handler would run
+ * with hooks off); then the error goes on as it is.
+ * upvalue 1: the script's handler */
+static int sb_msgh(lua_State *L)
+{
+    if (lh_budget_spent(lh_host_of(L)))
+        return 1;
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+static int sb_xpcall_k(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    (void)ctx;
     return lua_gettop(L);
 }
 
-/* Pattern matching runs in C, outside the instruction budget, and a few
- * backtracking items over a long subject take for ever: the cost is about
- * len^items.  Refuse what would exceed ~10^8 steps. */
-static int pattern_items(const char *p, size_t n)
+/* xpcall(f, msgh, ...) -> as Lua's, with msgh behind sb_msgh; a handler may
+ * still wait inside f (the continuation).  upvalue 1: the real xpcall */
+static int sb_xpcall(lua_State *L)
 {
-    int items = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '%') {
-            i++;
-        } else if (p[i] == '[') {
-            size_t j = i + 1;
-            if (j < n && p[j] == '^')
-                j++;
-            if (j < n && p[j] == ']')
-                j++;
-            while (j < n && p[j] != ']')
-                j += p[j] == '%' ? 2 : 1;
-            i = j;
-        } else if (i > 0 && (p[i] == '*' || p[i] == '+' || p[i] == '-')) {
-            items++;
-        }
-    }
-    return items;
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, sb_msgh, 1);
+    lua_replace(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_callk(L, lua_gettop(L) - 1, LUA_MULTRET, 0, sb_xpcall_k);
+    return lua_gettop(L);
 }
 
 /* string.find/match/gmatch/gsub(s, pattern, ...) with a cost bound.
- * upvalue 1: the real function, 2: its name */
-static int sb_pattern(lua_State *L)
+ * upvalue 1: the real function, 2: its name, 3: true to charge the budget */
+int lh_pattern_guard(lua_State *L)
 {
     size_t sn, pn;
-    luaL_checklstring(L, 1, &sn);
+    const char *subject = luaL_checklstring(L, 1, &sn);
     const char *pat = luaL_checklstring(L, 2, &pn);
-    int plain = lua_toboolean(L, 4) && strcmp(lua_tostring(L, lua_upvalueindex(2)), "find") == 0;
-    int items = plain ? 0 : pattern_items(pat, pn);
-    double cost = 1;
-    for (int i = 0; i < items && cost <= 1e8; i++)
-        cost *= (double)(sn + 1);
-    if (items >= 2 && cost > 1e8)
-        return luaL_error(L, "string.%s: pattern too costly for a subject of %d bytes (%d "
-                             "repetition items); simplify the pattern",
-                          lua_tostring(L, lua_upvalueindex(2)), (int)sn, items);
+    const char *fname = lua_tostring(L, lua_upvalueindex(2));
+    int find = strcmp(fname, "find") == 0;
+    /* Matching runs in C, outside the instruction budget: its worst case
+     * is bounded instead (pattern.c).  A plain find compares bytes. */
+    double cost = find && lua_toboolean(L, 4) ? ((double)sn + 1) * ((double)pn + 1)
+                                              : lh_pattern_cost(pat, pn, subject, sn,
+                                                                strcmp(fname, "gmatch") != 0);
+    if (cost > LH_PATTERN_MAX_STEPS) {
+        char steps[32];
+        snprintf(steps, sizeof steps, "%.1e", cost);
+        return luaL_error(L, "string.%s: pattern too costly for a subject of %d bytes (up "
+                             "to %s steps, the limit is 1e8); simplify the pattern or "
+                             "match a shorter subject",
+                          fname, (int)sn, steps);
+    }
+    if (lua_toboolean(L, lua_upvalueindex(3)))
+        lh_budget_charge(L, cost / LH_PATTERN_STEPS_PER_INSTR);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
     return lua_gettop(L);
 }
 
-/* Replaces field `name` of the table at t with a guard closure around it. */
+/* Replaces field `name` of the table at t with a guard closure around it,
+ * which charges the budget. */
 static void guard(lua_State *L, int t, const char *name, lua_CFunction fn)
 {
     lua_getfield(L, t, name);
     lua_pushstring(L, name);
-    lua_pushcclosure(L, fn, 2);
+    lua_pushboolean(L, 1);
+    lua_pushcclosure(L, fn, 3);
     lua_setfield(L, t, name);
 }
 
@@ -207,13 +444,21 @@ static void adjust_string(lua_State *L, int t)
 {
     const char *const names[] = {"find", "match", "gmatch", "gsub", NULL};
     for (const char *const *n = names; *n; n++)
-        guard(L, t, *n, sb_pattern);
+        guard(L, t, *n, lh_pattern_guard);
 }
 
 static void adjust_coroutine(lua_State *L, int t)
 {
-    guard(L, t, "resume", sb_co_guard);
-    guard(L, t, "close", sb_co_guard);
+    lua_getfield(L, t, "resume");
+    lua_getfield(L, t, "close");
+    lua_pushvalue(L, -2);
+    lua_pushcclosure(L, sb_co_resume, 1);
+    lua_setfield(L, t, "resume");
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, sb_co_close, 1);
+    lua_setfield(L, t, "close");
+    lua_pushcclosure(L, sb_co_wrap, 2);
+    lua_setfield(L, t, "wrap");
 }
 
 /* print(...) -> nil: like log.info, tagged with the script's name. */
@@ -384,6 +629,9 @@ void lh_sandbox_open(struct lh_host *h)
     lua_getglobal(L, "setmetatable");
     lua_pushcclosure(L, sb_setmetatable, 1);
     lua_setfield(L, api, "setmetatable");
+    lua_getglobal(L, "xpcall");
+    lua_pushcclosure(L, sb_xpcall, 1);
+    lua_setfield(L, api, "xpcall");
     /* handler threads, weak-keyed: see check_not_task */
     lua_newtable(L);
     lua_createtable(L, 0, 1);
@@ -391,6 +639,13 @@ void lh_sandbox_open(struct lh_host *h)
     lua_setfield(L, -2, "__mode");
     lua_setmetatable(L, -2);
     lua_setfield(L, LUA_REGISTRYINDEX, LH_TASK_THREADS);
+    lua_newtable(L);   /* coroutines the limit killed, weak-keyed too */
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, LH_LIMIT_DEAD);
+    lib_proxy_open(L);
     put_blocked(L, api, "dofile", "dofile");
     put_blocked(L, api, "loadfile", "loadfile");
     const char *const no_dump[] = {"dump", NULL};
@@ -503,7 +758,8 @@ static int valid_module_name(const char *s)
 
 /* require(name) -> module
  * Host modules by name ("json", "timer", ...), or scripts/lib/<name>.lua
- * (dots are folders), loaded once per generation in its own environment. */
+ * (dots are folders), loaded once per generation in its own environment
+ * and handed out read-only (lib_proxy). */
 int lh_require(lua_State *L)
 {
     struct lh_host *h = lh_host_of(L);
@@ -525,6 +781,7 @@ int lh_require(lua_State *L)
         if (lua_rawequal(L, -1, -2))
             return luaL_error(L, "require '%s': circular require", name);
         lua_pop(L, 1);
+        lib_proxy(L);
         return 1;
     }
     lua_pop(L, 1);
@@ -550,5 +807,6 @@ int lh_require(lua_State *L)
     }
     lua_pushvalue(L, -1);
     lua_setfield(L, loaded, name);
+    lib_proxy(L);
     return 1;
 }

@@ -35,6 +35,8 @@ struct lh_task {
     struct lh_task *next_ready;
     struct lh_task *prev, *next;   /* all tasks of the host */
     int64_t update_id;             /* the Telegram update it handles, or 0 */
+    long budget_left;              /* what its last run left, for closing */
+    int limit_hit;                 /* it died of the instruction limit */
 };
 
 static struct lh_task **all_tasks(struct lh_host *h)
@@ -99,13 +101,17 @@ struct lh_task *lh_task_spawn(struct lh_host *h, struct lh_gen *g, int script, i
 static void task_free(struct lh_task *t)
 {
     struct lh_host *h = t->h;
-    /* Closing runs the handler's pending __close methods: under its budget. */
-    struct lh_ctx ctx = {.gen = t->gen, .script = t->script, .phase = LH_PHASE_HANDLER,
-                         .task = t};
-    struct lh_ctx saved;
-    lh_enter(h, t->co, ctx, &saved);
-    lua_resetthread(t->co);
-    lh_leave(h, saved);
+    /* Closing runs the handler's pending __close methods, under what its
+     * budget left; not at all when the limit killed it: the limit error
+     * leaves hooks off in the thread, so they would run unbounded. */
+    if (!t->limit_hit) {
+        struct lh_ctx ctx = {.gen = t->gen, .script = t->script, .phase = LH_PHASE_HANDLER,
+                             .task = t};
+        struct lh_ctx saved;
+        lh_enter_budget(h, t->co, ctx, &saved, t->started ? t->budget_left : h->instr_limit);
+        lua_resetthread(t->co);
+        lh_leave(h, saved);
+    }
     struct lh_task **head = all_tasks(h);
     if (t->prev)
         t->prev->next = t->next;
@@ -149,6 +155,8 @@ static void task_resume(struct lh_task *t)
     int64_t outer = h->app->log.update_id;   /* log lines name the update it handles */
     h->app->log.update_id = t->update_id;
     int st = lua_resume(t->co, h->L, t->nargs, &nres);
+    t->budget_left = h->budget;
+    t->limit_hit = st != LUA_OK && st != LUA_YIELD && lh_budget_spent(h);
     if (sp)   /* (a bare coroutine.yield fails it, below) */
         store_handler_end(h->app->store, sp, st == LUA_OK || (st == LUA_YIELD && t->waiting));
     char msg[2048], err[4096] = "";

@@ -71,7 +71,8 @@ bot.command("quiet", "Daily quiet hours, e.g. /quiet 23:00-07:00 UTC+2", functio
     alerts.set_quiet(chat, 0, 0, current and current.tz or 0)
     return ctx:reply("Quiet hours are off.")
   end
-  local span, tzs = args:match("^(%S+)%s*(%S*)$")
+  local span, tzs = args:match("^(%S+)%s+(%S+)$")   -- (disjoint: linear in a long word)
+  if not span then span, tzs = args:match("^(%S+)$"), "" end
   local a, b = (span or ""):match("^([%d:]+)%-([%d:]+)$")
   local from, to = a and hhmm(a), b and hhmm(b)
   local tz, why = zone(tzs)

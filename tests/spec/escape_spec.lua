@@ -90,6 +90,41 @@ describe("sandbox holes", function()
     assert.equals(0, spec.errors("r.lua"))
   end)
 
+  it("does not let one script change a library module for the others", function()
+    local lib = [[
+      local m = { n = 0, list = { 1, 2, 3 }, nested = { deep = { x = 1 } } }
+      function m.esc(s) return (s:gsub("<", "&lt;")) end
+      function m.bump() m.n = m.n + 1 return m.n end
+      return m]]
+    for _, evil in ipairs({
+      "require('m').esc = function(s) return s end",
+      "require('m').nested.deep.x = 2",
+      "rawset(require('m').list, 1, 'x')",
+      "getmetatable(require('m')).__index = {}",
+    }) do
+      local ok, err = spec.use_scripts({ ["lib/m.lua"] = lib, ["evil.lua"] = evil })
+      assert.is_nil(ok, evil)
+      assert.matches("evil.lua:1: ", err)
+    end
+    local ok, err = spec.use_scripts({ ["lib/m.lua"] = lib, ["evil.lua"] = "require('m').esc = print" })
+    assert.matches("evil.lua:1: attempt to modify a library module: scripts/lib modules are shared by "
+      .. "all scripts; copy what you want to change", err)
+    -- reading, iterating and the module's own state work as before
+    assert(spec.use_scripts({ ["lib/m.lua"] = lib, ["ok.lua"] = "" }))
+    local t = spec.eval([[
+      local m = require("m")
+      local keys = {}
+      for k in pairs(m) do keys[#keys + 1] = k end
+      table.sort(keys)
+      local sum = 0
+      for _, v in ipairs(m.list) do sum = sum + v end
+      m.bump()
+      return m.esc("<b>"), table.concat(keys, ","), #m.list, sum, m.bump(), m.n,
+        m.nested.deep.x, rawequal(m.nested, require("m").nested)]])
+    assert.is_true(t.ok, t.err)
+    assert.same({ "&lt;b>", "bump,esc,list,n,nested", 3, 6, 2, 2, 1, true }, t.results)
+  end)
+
   it("does not let a script cancel another script's timers", function()
     assert(spec.use_scripts({ ["keep.lua"] = "timer.every(1, function() end)" }))
     spec.write("evil.lua", "for id = 1, 1000 do timer.cancel(id) end error('x')")

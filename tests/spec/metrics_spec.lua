@@ -52,6 +52,18 @@ describe("metrics", function()
     end
   end)
 
+  it("refuses a name that would make one of the host's families", function()
+    for _, c in ipairs({ { "counter", "_total" }, { "gauge", "" } }) do
+      local t = run(function() metrics[c[1]]("errors") end)
+      assert.is_false(t.ok)
+      assert.matches('"errors" would be candlewatch_script_errors' .. c[2] .. ", which the host "
+        .. "exposes itself; choose another name", t.err, 1, true)
+    end
+    local n = 0
+    for _ in spec.metrics():gmatch("# TYPE candlewatch_script_errors") do n = n + 1 end
+    assert.equals(1, n)
+  end)
+
   it("shows every live script's error count, zero included", function()
     assert.matches('candlewatch_script_errors_total{script="commands/m.lua"} 0', spec.metrics(), 1, true)
   end)

@@ -57,6 +57,13 @@ int main(void)
            -1, "a loop of sorts is stopped");
     ok(strstr(err, "conf.lua:3: the config did not finish within 5 s") != NULL,
        "by the clock: %s", err);
+    is_int(load("local s = string.rep('a', 30000)\nreturn { database = s:find('.-b') }"), -1,
+           "a pattern that would backtrack for long is refused");
+    ok(strstr(err, "conf.lua:2: string.find: pattern too costly for a subject of 30000 bytes") !=
+           NULL, "%s", err);
+    is_int(load("local s = 'x.db'\nreturn { database = s:gsub('%.db$', '.sqlite') }"), 0,
+           "a cheap pattern works (also as a method)");
+    is_str(cfg.database, "x.sqlite", "with its result");
     is_int(load("return { x = io }"), -1, "io is not there");
     ok(strstr(err, "undefined global 'io'") != NULL, "%s", err);
     is_int(load("error('boom')"), -1, "error() with a message");
