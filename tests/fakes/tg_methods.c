@@ -329,16 +329,23 @@ static void finish_edit(struct call *k, struct chat *ch, struct msg *m, struct t
     ok(k, message_json(ch, id, m), NULL);
 }
 
+/* The message an edit names, if the bot may edit it; NULL when answered. */
+static struct msg *editable_msg(struct call *k, struct chat **ch)
+{
+    struct msg *m = param_msg(k, ch, "Bad Request: message to edit not found");
+    if (m && !m->from_bot) {
+        fail(k, 400, "Bad Request: message can't be edited");
+        return NULL;
+    }
+    return m;
+}
+
 void m_edit_text(struct call *k)
 {
     struct chat *ch;
-    struct msg *m = param_msg(k, &ch, "Bad Request: message to edit not found");
+    struct msg *m = editable_msg(k, &ch);
     if (!m)
         return;
-    if (!m->from_bot) {
-        fail(k, 400, "Bad Request: message can't be edited");
-        return;
-    }
     const char *text = p_str(k->p, "text");
     struct tg_text t;
     char *keep, *given;
@@ -350,13 +357,9 @@ void m_edit_text(struct call *k)
 void m_edit_markup(struct call *k)
 {
     struct chat *ch;
-    struct msg *m = param_msg(k, &ch, "Bad Request: message to edit not found");
+    struct msg *m = editable_msg(k, &ch);
     if (!m)
         return;
-    if (!m->from_bot) {
-        fail(k, 400, "Bad Request: message can't be edited");
-        return;
-    }
     char *keep, *given;
     if (check_markup(k, &keep, &given) != 0)
         return;
