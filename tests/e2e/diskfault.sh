@@ -39,35 +39,32 @@ export FAULTFS_DIR="$T/db" FAULTFS_CTL="$CTL"
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 PRELOAD="$PWD/$CW_BUILD/tests/fakes/faultfs.so"
 
-say() { tg_post /control/message "{\"chat\":$U,\"text\":\"$1\"}" >/dev/null; }
-# said TEXT: the user's chat shows a line matching TEXT (within 15 s)
-said() { wait_for 15 sh -c "curl -s '$TG/control/texts?chat=$U' | grep -q -- '$1'"; }
 health() { curl -s "http://127.0.0.1:$PORT/health"; }
 health_code() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health"; }
 alerts_now() { tg_texts $C | grep -c 'USDT 1m'; }
 NOT_SAVED='did not go through'
 
 LD_PRELOAD="$PRELOAD" start_bot || { finish; exit 1; }
-say "/note one"
-said '^saved one' && pass "before the fault a note is saved" || fail "a note is saved" "$(tg_texts $U)"
+say $U "/note one"
+said $U '^saved one' && pass "before the fault a note is saved" || fail "a note is saved" "$(tg_texts $U)"
 wait_for 30 sh -c "[ \$(curl -s '$TG/control/texts?chat=$C' | grep -c 'USDT 1m') -gt 0 ]" \
   || diag "no alerts yet"
 
 for fault in enospc erofs; do
   echo "$fault" > "$CTL"
-  say "/note lost-$fault"
-  said "$NOT_SAVED" && pass "$fault: the user hears that the note did not go through" \
+  say $U "/note lost-$fault"
+  said $U "$NOT_SAVED" && pass "$fault: the user hears that the note did not go through" \
     || fail "$fault: the user hears the note was not saved" "$(tg_texts $U)"
   unlike "$(tg_texts $U)" "saved lost-$fault" "$fault: and is never told it was saved"
   wait_for 10 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$PORT/health)\" = 503 ]" \
     && pass "$fault: /health says failing (503)" || fail "$fault: /health fails" "$(health)"
   like "$(health)" '"store":\{"status":"failing"' "$fault: with the store named as the reason"
   before=$(tg_texts $U | grep -c "$NOT_SAVED")
-  say "/watch ETHUSDT"
+  say $U "/watch ETHUSDT"
   wait_for 15 sh -c "[ \$(curl -s '$TG/control/texts?chat=$U' | grep -c '$NOT_SAVED') -gt $before ]" \
     && pass "$fault: a new preset is refused the same way" || fail "$fault: the preset is refused" "$(tg_texts $U)"
-  say "/notes"
-  said '^notes: one$' && pass "$fault: a command that saves nothing still answers" \
+  say $U "/notes"
+  said $U '^notes: one$' && pass "$fault: a command that saves nothing still answers" \
     || fail "$fault: /notes answers" "$(tg_texts $U)"
   a0=$(alerts_now)
   # (each candle alerts once: the next may be a minute away)
@@ -77,17 +74,17 @@ for fault in enospc erofs; do
   wait_for 15 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$PORT/health)\" = 200 ]" \
     && pass "$fault: once the disk is back /health is ok again" || fail "$fault: /health recovers" "$(health)"
 done
-wait_for 15 sh -c "curl -s '$TG/control/texts?chat=$A' | grep -q 'Database'" \
+said $A 'Database' \
   && pass "the admins were told the database failed" || fail "the admins hear of it" "$(tg_texts $A)"
-wait_for 15 sh -c "curl -s '$TG/control/texts?chat=$A' | grep -q 'Database</b>: cleared\|Database: cleared'" \
+said $A 'Database</b>: cleared\|Database: cleared' \
   && pass "and that it recovered" || fail "the admins hear it recovered" "$(tg_texts $A)"
 
-say "/note two"
-said '^saved two' && pass "after the fault notes are saved again" || fail "saved again" "$(tg_texts $U)"
-say "/watch BTCUSDT"
-said '^watching BTCUSDT' || fail "a preset is saved after the fault" "$(tg_texts $U)"
-say "/mypresets"
-said '^presets: ' || fail "/mypresets answers"
+say $U "/note two"
+said $U '^saved two' && pass "after the fault notes are saved again" || fail "saved again" "$(tg_texts $U)"
+say $U "/watch BTCUSDT"
+said $U '^watching BTCUSDT' || fail "a preset is saved after the fault" "$(tg_texts $U)"
+say $U "/mypresets"
+said $U '^presets: ' || fail "/mypresets answers"
 is "$(tg_texts $U | grep '^presets: ' | tail -1)" "presets: BTCUSDT" \
   "the presets refused during the fault are not in memory either"
 
@@ -95,15 +92,15 @@ is "$(tg_texts $U | grep '^presets: ' | tail -1)" "presets: BTCUSDT" \
 stop_bot
 LD_PRELOAD="$PRELOAD" start_bot || { finish; exit 1; }
 echo enospc > "$CTL"
-say "/note lost-again"
+say $U "/note lost-again"
 wait_for 15 sh -c "[ \$(curl -s '$TG/control/texts?chat=$U' | grep -c '$NOT_SAVED') -ge 5 ]" \
   || diag "no answer to the note on a full disk: $(tg_texts $U)"
-kill -9 "$BOT_PID"; wait "$BOT_PID" 2>/dev/null; BOT_PID=""
+kill_bot
 : > "$CTL"
 like "$("$DBCHECK" "$T/db/bot.db")" '^integrity: ok' "after a kill -9 on a full disk the database is intact"
 start_bot || { finish; exit 1; }
 n0=$(tg_texts $U | grep -c '^notes:')
-say "/notes"
+say $U "/notes"
 wait_for 15 sh -c "[ \$(curl -s '$TG/control/texts?chat=$U' | grep -c '^notes:') -gt $n0 ]" \
   || diag "$(tg_texts $U)"
 is "$(tg_texts $U | grep '^notes:' | tail -1)" "notes: one two" \
