@@ -45,7 +45,7 @@ said $A 'restarted' \
   || fail "a restart after kill -9 is reported" "$(admin)"
 stop_bot
 start_bot || exit 1
-wait_for 15 sh -c "[ \$(curl -s '$TG/control/texts?chat=$A' | grep -c 'candlewatch started') -ge 2 ]" \
+said_times $A 'candlewatch started' 2 \
   && pass "after a clean stop, a plain start" || fail "a start after a clean stop" "$(admin)"
 is "$(admin | grep -c 'restarted')" 1 "(not a crash)"
 stop_bot

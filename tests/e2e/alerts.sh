@@ -40,7 +40,7 @@ wait_for 10 saved2 && pass "two presets are built through /preset" \
 fake "/control/jump?value=$((290 * 60000))" >/dev/null
 
 # alerts: "O → C" pairs in the texts, checked against the recording
-wait_for 40 sh -c "[ \$(curl -s '$TG/control/texts?chat=$C' | grep -c 'BTCUSDT 1m') -ge 3 ]" \
+said_times $C 'BTCUSDT 1m' 3 40 \
   || fail "alerts arrive" "$(tg_texts $C | tail -5)"
 # kill -9 right after an alert went out (a second to let its send finish:
 # only a message in flight at the crash may be sent twice, by design)

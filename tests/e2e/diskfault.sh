@@ -41,13 +41,13 @@ PRELOAD="$PWD/$CW_BUILD/tests/fakes/faultfs.so"
 
 health() { curl -s "http://127.0.0.1:$PORT/health"; }
 health_code() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health"; }
-alerts_now() { tg_texts $C | grep -c 'USDT 1m'; }
+alerts_now() { texts_matching $C 'USDT 1m'; }
 NOT_SAVED='did not go through'
 
 LD_PRELOAD="$PRELOAD" start_bot || { finish; exit 1; }
 say $U "/note one"
 said $U '^saved one' && pass "before the fault a note is saved" || fail "a note is saved" "$(tg_texts $U)"
-wait_for 30 sh -c "[ \$(curl -s '$TG/control/texts?chat=$C' | grep -c 'USDT 1m') -gt 0 ]" \
+said_times $C 'USDT 1m' 1 30 \
   || diag "no alerts yet"
 
 for fault in enospc erofs; do
@@ -59,16 +59,16 @@ for fault in enospc erofs; do
   wait_for 10 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$PORT/health)\" = 503 ]" \
     && pass "$fault: /health says failing (503)" || fail "$fault: /health fails" "$(health)"
   like "$(health)" '"store":\{"status":"failing"' "$fault: with the store named as the reason"
-  before=$(tg_texts $U | grep -c "$NOT_SAVED")
+  before=$(texts_matching $U "$NOT_SAVED")
   say $U "/watch ETHUSDT"
-  wait_for 15 sh -c "[ \$(curl -s '$TG/control/texts?chat=$U' | grep -c '$NOT_SAVED') -gt $before ]" \
+  said_times $U "$NOT_SAVED" $((before + 1)) \
     && pass "$fault: a new preset is refused the same way" || fail "$fault: the preset is refused" "$(tg_texts $U)"
   say $U "/notes"
   said $U '^notes: one$' && pass "$fault: a command that saves nothing still answers" \
     || fail "$fault: /notes answers" "$(tg_texts $U)"
   a0=$(alerts_now)
   # (each candle alerts once: the next may be a minute away)
-  wait_for 90 sh -c "[ \$(curl -s '$TG/control/texts?chat=$C' | grep -c 'USDT 1m') -gt $a0 ]" \
+  said_times $C 'USDT 1m' $((a0 + 1)) 90 \
     && pass "$fault: alerts still go out" || fail "$fault: alerts still go out" "$a0 before, $(alerts_now) now"
   : > "$CTL"
   wait_for 15 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$PORT/health)\" = 200 ]" \
@@ -93,19 +93,19 @@ stop_bot
 LD_PRELOAD="$PRELOAD" start_bot || { finish; exit 1; }
 echo enospc > "$CTL"
 say $U "/note lost-again"
-wait_for 15 sh -c "[ \$(curl -s '$TG/control/texts?chat=$U' | grep -c '$NOT_SAVED') -ge 5 ]" \
+said_times $U "$NOT_SAVED" 5 \
   || diag "no answer to the note on a full disk: $(tg_texts $U)"
 kill_bot
 : > "$CTL"
 like "$("$DBCHECK" "$T/db/bot.db")" '^integrity: ok' "after a kill -9 on a full disk the database is intact"
 start_bot || { finish; exit 1; }
-n0=$(tg_texts $U | grep -c '^notes:')
+n0=$(texts_matching $U '^notes:')
 say $U "/notes"
-wait_for 15 sh -c "[ \$(curl -s '$TG/control/texts?chat=$U' | grep -c '^notes:') -gt $n0 ]" \
+said_times $U '^notes:' $((n0 + 1)) \
   || diag "$(tg_texts $U)"
 is "$(tg_texts $U | grep '^notes:' | tail -1)" "notes: one two" \
   "after restarts every acknowledged note is there, and none that was refused"
-is "$(tg_texts $U | grep -c "$NOT_SAVED")" 5 \
+is "$(texts_matching $U "$NOT_SAVED")" 5 \
   "no update was handled twice (each refused one answered once, none again after the restarts)"
 like "$(health)" '"store":\{"status":"ok"' "the store is ok on a healthy disk"
 stop_bot

@@ -190,6 +190,12 @@ shows() { tg_texts "$1" | grep -q -- "$2"; }
 # said CHAT PATTERN [SECONDS]: waits (15 s unless given) until a text in
 # CHAT matches PATTERN; fails if none does by then
 said() { wait_for "${3:-15}" shows "$1" "$2"; }
+# texts_matching CHAT PATTERN: how many texts in CHAT match PATTERN
+texts_matching() { tg_texts "$1" | grep -c -- "$2"; }
+# said_times CHAT PATTERN N [SECONDS]: waits (15 s unless given) until N or
+# more texts in CHAT match PATTERN
+said_times() { wait_for "${4:-15}" texts_at_least "$1" "$2" "$3"; }
+texts_at_least() { [ "$(texts_matching "$1" "$2")" -ge "$3" ]; }
 # sent_count CHAT: how many calls the bot made into CHAT (sent, edited, ...)
 sent_count() { tg "/control/sent?chat=$1" | grep -o '"seq"' | wc -l; }
 # answered CHAT COUNT [SECONDS]: waits (15 s unless given) until the bot
