@@ -83,9 +83,12 @@ $(BUILD)/tests/fakes/fake_binance: tests/fakes/fake_binance.c tests/fakes/market
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_binance.c tests/fakes/market.c $(PKG_LIBS) $(LDLIBS)
 
-$(BUILD)/tests/fakes/fake_telegram: tests/fakes/fake_telegram.c tests/fakes/tg_html.c tests/fakes/tg_html.h
+# the stand-ins share tests/fakes/fakeutil.c, never code of the bot itself
+FAKEUTIL := tests/fakes/fakeutil.c tests/fakes/fakeutil.h
+FAKE_TG_SRC := tests/fakes/fake_telegram.c $(wildcard tests/fakes/tg_*.c) tests/fakes/fakeutil.c
+$(BUILD)/tests/fakes/fake_telegram: $(FAKE_TG_SRC) $(wildcard tests/fakes/tg_*.h) $(FAKEUTIL)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_telegram.c tests/fakes/tg_html.c $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(FAKE_TG_SRC) $(PKG_LIBS) $(LDLIBS)
 
 # A full or read-only disk on demand, preloaded into the bot by the fault tests.
 TOOL_BIN += $(BUILD)/tests/fakes/faultfs.so
@@ -93,9 +96,9 @@ $(BUILD)/tests/fakes/faultfs.so: tests/fakes/faultfs.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -std=c11 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
 
-$(BUILD)/tests/fakes/fake_smtp: tests/fakes/fake_smtp.c
+$(BUILD)/tests/fakes/fake_smtp: tests/fakes/fake_smtp.c $(FAKEUTIL)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_smtp.c $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_smtp.c tests/fakes/fakeutil.c $(PKG_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBOBJ)
 	@mkdir -p $(dir $@)

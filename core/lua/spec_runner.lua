@@ -78,6 +78,15 @@ local env = setmetatable({}, {__index = function(_, k)
   return api[k]
 end})
 
+-- spec.call(fn, ...): run fn as a handler (spec.run) that must succeed and
+-- return its results; a handler error fails the test with that error.
+-- The one-liner every spec that runs handlers would otherwise write again.
+function spec.call(fn, ...)
+  local t = spec.run(fn, ...)
+  luassert.is_true(t.ok, t.err)
+  return table.unpack(t.results)
+end
+
 -- spec.telegram(): the Telegram side on, with a small fake Bot API behind
 -- the HTTP stubs.  Returns an object to drive chats and read what the bot
 -- sent:

@@ -20,32 +20,32 @@ write_config "exchange = { enabled = true, ws_url = 'ws://127.0.0.1:$FAKE_PORT/m
   "admins = { $A }" "admin = { feed_down_after = 3 }"
 start_bot || exit 1
 admin() { tg_texts $A; }
-wait_for 15 sh -c "curl -s '$TG/control/texts?chat=$A' | grep -q 'candlewatch started'" \
+said $A 'candlewatch started' \
   && pass "admins hear that the bot started" || fail "admins hear that the bot started" "$(admin)"
 
 fake "/control/stall?value=20" >/dev/null
-wait_for 30 sh -c "curl -s '$TG/control/texts?chat=$A' | grep -q 'Market data'" \
+said $A 'Market data' 30 \
   && pass "a feed down longer than admin.feed_down_after is reported" || fail "the feed outage is reported" "$(admin)"
 like "$(admin)" '⚠️ Market data' "as a warning with the reason"
-wait_for 60 sh -c "curl -s '$TG/control/texts?chat=$A' | grep -q 'Market data: cleared'" \
+said $A 'Market data: cleared' 60 \
   && pass "and its end is reported" || fail "the feed's recovery is reported" "$(admin)"
 is "$(admin | grep -c '⚠️ Market data')" 1 "one warning for one outage (not one per check)"
 
-tg_post /control/message "{\"chat\":$U,\"text\":\"/boom\"}" >/dev/null
-wait_for 15 sh -c "curl -s '$TG/control/texts?chat=$A' | grep -q 'Script errors'" \
+say $U "/boom"
+said $A 'Script errors' \
   && pass "a failing script is reported" || fail "a failing script is reported" "$(admin)"
 like "$(admin)" 'kaboom <here>' "with its error (escaped for HTML, shown as written)"
 unlike "$(tg_texts $U)" 'kaboom|Market data|started' "users hear none of it"
 like "$(grep kaboom "$T/log" | head -1)" 'scripts: \[update [0-9]+\] .*kaboom' "the error's log line names the update it handled"
 
-kill -9 "$BOT_PID"; wait "$BOT_PID" 2>/dev/null; BOT_PID=""
+kill_bot
 start_bot || exit 1
-wait_for 15 sh -c "curl -s '$TG/control/texts?chat=$A' | grep -q 'restarted'" \
+said $A 'restarted' \
   && pass "after kill -9 the admins hear the last run did not end cleanly" \
   || fail "a restart after kill -9 is reported" "$(admin)"
 stop_bot
 start_bot || exit 1
-wait_for 15 sh -c "[ \$(curl -s '$TG/control/texts?chat=$A' | grep -c 'candlewatch started') -ge 2 ]" \
+said_times $A 'candlewatch started' 2 \
   && pass "after a clean stop, a plain start" || fail "a start after a clean stop" "$(admin)"
 is "$(admin | grep -c 'restarted')" 1 "(not a crash)"
 stop_bot

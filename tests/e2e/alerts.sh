@@ -17,26 +17,18 @@ start_bot || exit 1
 wait_for 15 grep -q 'signed in' "$T/log" || { fail "the bot signs in" "$(tail -5 "$T/log")"; finish; exit 1; }
 
 count() { tg_texts $C | grep -c .; }
-# the message the buttons are on: the last one sent or edited (answers have no message: 0)
-last_mid() { tg "/control/sent?chat=$C" | grep -o '"message_id":[1-9][0-9]*' | tail -1 | cut -d: -f2; }
-# say TEXT / press DATA: one step of the chat, waiting for the bot's answer
-say() {
-  local before; before=$(tg "/control/sent?chat=$C" | grep -o '"seq"' | wc -l)
-  tg_post /control/message "{\"chat\":$C,\"text\":\"$1\"}" >/dev/null
-  wait_for 10 sh -c "[ \$(curl -s '$TG/control/sent?chat=$C' | grep -o '\"seq\"' | wc -l) -gt $before ]"
+# step say|press TEXT|DATA: one step of the chat, waiting for the bot's answer
+step() {
+  local before; before=$(sent_count $C)
+  "$1" $C "$2"
+  answered $C "$before" 10
   sleep 0.2   # (a handler may send more than one thing)
 }
-press() {
-  local before; before=$(tg "/control/sent?chat=$C" | grep -o '"seq"' | wc -l)
-  tg_post /control/callback "{\"chat\":$C,\"data\":\"$1\",\"message_id\":$(last_mid)}" >/dev/null
-  wait_for 10 sh -c "[ \$(curl -s '$TG/control/sent?chat=$C' | grep -o '\"seq\"' | wc -l) -gt $before ]"
-  sleep 0.2
-}
 make_preset() {   # NAME PAIRS-BUTTON [LIST]
-  say /preset; press preset:new; say "$1"
-  if [ "$2" = list ]; then press preset:pairs:list; say "$3"; else press preset:pairs:top100; fi
-  press preset:tf:1m; press preset:tf:done; say 0.1; press preset:dir:both; press preset:trig:close
-  press preset:save
+  step say /preset; step press preset:new; step say "$1"
+  if [ "$2" = list ]; then step press preset:pairs:list; step say "$3"; else step press preset:pairs:top100; fi
+  step press preset:tf:1m; step press preset:tf:done; step say 0.1; step press preset:dir:both
+  step press preset:trig:close; step press preset:save
 }
 make_preset "Close watch" list BTCUSDT
 make_preset "Top movers" top
@@ -48,12 +40,12 @@ wait_for 10 saved2 && pass "two presets are built through /preset" \
 fake "/control/jump?value=$((290 * 60000))" >/dev/null
 
 # alerts: "O → C" pairs in the texts, checked against the recording
-wait_for 40 sh -c "[ \$(curl -s '$TG/control/texts?chat=$C' | grep -c 'BTCUSDT 1m') -ge 3 ]" \
+said_times $C 'BTCUSDT 1m' 3 40 \
   || fail "alerts arrive" "$(tg_texts $C | tail -5)"
 # kill -9 right after an alert went out (a second to let its send finish:
 # only a message in flight at the crash may be sent twice, by design)
 sleep 1
-kill -9 "$BOT_PID"; wait "$BOT_PID" 2>/dev/null; BOT_PID=""
+kill_bot
 before_kill=$(tg_texts $C | grep -c 'BTCUSDT 1m')
 start_bot || exit 1
 sleep 15

@@ -39,55 +39,52 @@ export FAULTFS_DIR="$T/db" FAULTFS_CTL="$CTL"
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 PRELOAD="$PWD/$CW_BUILD/tests/fakes/faultfs.so"
 
-say() { tg_post /control/message "{\"chat\":$U,\"text\":\"$1\"}" >/dev/null; }
-# said TEXT: the user's chat shows a line matching TEXT (within 15 s)
-said() { wait_for 15 sh -c "curl -s '$TG/control/texts?chat=$U' | grep -q -- '$1'"; }
 health() { curl -s "http://127.0.0.1:$PORT/health"; }
 health_code() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health"; }
-alerts_now() { tg_texts $C | grep -c 'USDT 1m'; }
+alerts_now() { texts_matching $C 'USDT 1m'; }
 NOT_SAVED='did not go through'
 
 LD_PRELOAD="$PRELOAD" start_bot || { finish; exit 1; }
-say "/note one"
-said '^saved one' && pass "before the fault a note is saved" || fail "a note is saved" "$(tg_texts $U)"
-wait_for 30 sh -c "[ \$(curl -s '$TG/control/texts?chat=$C' | grep -c 'USDT 1m') -gt 0 ]" \
+say $U "/note one"
+said $U '^saved one' && pass "before the fault a note is saved" || fail "a note is saved" "$(tg_texts $U)"
+said_times $C 'USDT 1m' 1 30 \
   || diag "no alerts yet"
 
 for fault in enospc erofs; do
   echo "$fault" > "$CTL"
-  say "/note lost-$fault"
-  said "$NOT_SAVED" && pass "$fault: the user hears that the note did not go through" \
+  say $U "/note lost-$fault"
+  said $U "$NOT_SAVED" && pass "$fault: the user hears that the note did not go through" \
     || fail "$fault: the user hears the note was not saved" "$(tg_texts $U)"
   unlike "$(tg_texts $U)" "saved lost-$fault" "$fault: and is never told it was saved"
   wait_for 10 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$PORT/health)\" = 503 ]" \
     && pass "$fault: /health says failing (503)" || fail "$fault: /health fails" "$(health)"
   like "$(health)" '"store":\{"status":"failing"' "$fault: with the store named as the reason"
-  before=$(tg_texts $U | grep -c "$NOT_SAVED")
-  say "/watch ETHUSDT"
-  wait_for 15 sh -c "[ \$(curl -s '$TG/control/texts?chat=$U' | grep -c '$NOT_SAVED') -gt $before ]" \
+  before=$(texts_matching $U "$NOT_SAVED")
+  say $U "/watch ETHUSDT"
+  said_times $U "$NOT_SAVED" $((before + 1)) \
     && pass "$fault: a new preset is refused the same way" || fail "$fault: the preset is refused" "$(tg_texts $U)"
-  say "/notes"
-  said '^notes: one$' && pass "$fault: a command that saves nothing still answers" \
+  say $U "/notes"
+  said $U '^notes: one$' && pass "$fault: a command that saves nothing still answers" \
     || fail "$fault: /notes answers" "$(tg_texts $U)"
   a0=$(alerts_now)
   # (each candle alerts once: the next may be a minute away)
-  wait_for 90 sh -c "[ \$(curl -s '$TG/control/texts?chat=$C' | grep -c 'USDT 1m') -gt $a0 ]" \
+  said_times $C 'USDT 1m' $((a0 + 1)) 90 \
     && pass "$fault: alerts still go out" || fail "$fault: alerts still go out" "$a0 before, $(alerts_now) now"
   : > "$CTL"
   wait_for 15 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$PORT/health)\" = 200 ]" \
     && pass "$fault: once the disk is back /health is ok again" || fail "$fault: /health recovers" "$(health)"
 done
-wait_for 15 sh -c "curl -s '$TG/control/texts?chat=$A' | grep -q 'Database'" \
+said $A 'Database' \
   && pass "the admins were told the database failed" || fail "the admins hear of it" "$(tg_texts $A)"
-wait_for 15 sh -c "curl -s '$TG/control/texts?chat=$A' | grep -q 'Database</b>: cleared\|Database: cleared'" \
+said $A 'Database</b>: cleared\|Database: cleared' \
   && pass "and that it recovered" || fail "the admins hear it recovered" "$(tg_texts $A)"
 
-say "/note two"
-said '^saved two' && pass "after the fault notes are saved again" || fail "saved again" "$(tg_texts $U)"
-say "/watch BTCUSDT"
-said '^watching BTCUSDT' || fail "a preset is saved after the fault" "$(tg_texts $U)"
-say "/mypresets"
-said '^presets: ' || fail "/mypresets answers"
+say $U "/note two"
+said $U '^saved two' && pass "after the fault notes are saved again" || fail "saved again" "$(tg_texts $U)"
+say $U "/watch BTCUSDT"
+said $U '^watching BTCUSDT' || fail "a preset is saved after the fault" "$(tg_texts $U)"
+say $U "/mypresets"
+said $U '^presets: ' || fail "/mypresets answers"
 is "$(tg_texts $U | grep '^presets: ' | tail -1)" "presets: BTCUSDT" \
   "the presets refused during the fault are not in memory either"
 
@@ -95,20 +92,20 @@ is "$(tg_texts $U | grep '^presets: ' | tail -1)" "presets: BTCUSDT" \
 stop_bot
 LD_PRELOAD="$PRELOAD" start_bot || { finish; exit 1; }
 echo enospc > "$CTL"
-say "/note lost-again"
-wait_for 15 sh -c "[ \$(curl -s '$TG/control/texts?chat=$U' | grep -c '$NOT_SAVED') -ge 5 ]" \
+say $U "/note lost-again"
+said_times $U "$NOT_SAVED" 5 \
   || diag "no answer to the note on a full disk: $(tg_texts $U)"
-kill -9 "$BOT_PID"; wait "$BOT_PID" 2>/dev/null; BOT_PID=""
+kill_bot
 : > "$CTL"
 like "$("$DBCHECK" "$T/db/bot.db")" '^integrity: ok' "after a kill -9 on a full disk the database is intact"
 start_bot || { finish; exit 1; }
-n0=$(tg_texts $U | grep -c '^notes:')
-say "/notes"
-wait_for 15 sh -c "[ \$(curl -s '$TG/control/texts?chat=$U' | grep -c '^notes:') -gt $n0 ]" \
+n0=$(texts_matching $U '^notes:')
+say $U "/notes"
+said_times $U '^notes:' $((n0 + 1)) \
   || diag "$(tg_texts $U)"
 is "$(tg_texts $U | grep '^notes:' | tail -1)" "notes: one two" \
   "after restarts every acknowledged note is there, and none that was refused"
-is "$(tg_texts $U | grep -c "$NOT_SAVED")" 5 \
+is "$(texts_matching $U "$NOT_SAVED")" 5 \
   "no update was handled twice (each refused one answered once, none again after the restarts)"
 like "$(health)" '"store":\{"status":"ok"' "the store is ok on a healthy disk"
 stop_bot

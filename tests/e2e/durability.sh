@@ -18,7 +18,7 @@ for round in $(seq 1 $rounds); do
   start_bot || { fail "round $round: the bot starts"; break; }
   wait_for 10 grep -q 'committed [1-9]' "$T/log"
   sleep "0.$((RANDOM % 5 + 1))"
-  kill -9 "$BOT_PID"; wait "$BOT_PID" 2>/dev/null; BOT_PID=""
+  kill_bot
   last=$(grep -o 'committed [0-9]*' "$T/log" | tail -1 | awk '{print $2}')
   out=$("$DBCHECK" "$T/bot.db" e2e n)
   stored=$(printf '%s\n' "$out" | sed -n 's/^value: //p')

@@ -34,17 +34,16 @@ write_config "exchange = { enabled = true, ws_url = 'ws://127.0.0.1:$FAKE_PORT/m
     history = 5, intervals = { '1m' }, stale_after = 3 }" \
   "telegram = { token = '$TG_TOKEN', api_url = '$TG', poll_timeout = 1 }"
 start_bot || { finish; exit 1; }
-START_MS=$(json_num "$(fake /control/stats)" market_ms)
-market_ms() { json_num "$(fake /control/stats)" market_ms; }
+START_MS=$(market_ms)
 status() { get /health | grep -o '"status":"[a-z]*"' | head -1 | cut -d'"' -f4; }
 wait_for 30 sh -c "curl -s http://127.0.0.1:$PORT/health | grep -q '^{\"status\":\"ok\"'" \
   || fail "the bot is healthy before the faults" "$(get /health)"
 T0=$(( ($(market_ms) / 60000 + 1) * 60000 ))   # candles from the next minute on count
 note=0
-say_note() { note=$((note + 1)); tg_post /control/message "{\"chat\":$U,\"text\":\"/note $note\"}" >/dev/null; }
+say_note() { note=$((note + 1)); say $U "/note $note"; }
 # a whole minute of candles closes before the faults
-wait_for 90 sh -c "[ \$(curl -s '$FAKE/control/stats' | grep -o '\"market_ms\":[0-9]*' | cut -d: -f2) -ge $((T0 + 63000)) ]"
-wait_for 30 sh -c "curl -s '$TG/control/texts?chat=$C' | grep -q 'USDT 1m'" || diag "no alert before the faults"
+wait_for 90 market_past $((T0 + 63000))
+said $C 'USDT 1m' 30 || diag "no alert before the faults"
 say_note
 
 # ---- the faults, all at once ----
@@ -80,7 +79,7 @@ wait_for 90 sh -c "curl -s http://127.0.0.1:$PORT/health | grep -q '^{\"status\"
 say_note
 
 # calm until two candles closed after the jump, then everything sent
-wait_for 180 sh -c "[ \$(curl -s '$FAKE/control/stats' | grep -o '\"market_ms\":[0-9]*' | cut -d: -f2) -ge $(( (JUMP_TO / 60000 + 2) * 60000 + 3000 )) ]"
+wait_for 180 market_past $(( (JUMP_TO / 60000 + 2) * 60000 + 3000 ))
 T1=$(( $(market_ms) / 60000 * 60000 ))   # candles closed before this minute
 sleep 5
 wait_for 60 sh -c "curl -s http://127.0.0.1:$PORT/metrics | grep -q '^candlewatch_telegram_queue_depth 0$'" \
@@ -99,8 +98,8 @@ diag "candles that closed 0.1 % or more away, outside the gap: $(printf '%s\n' "
 is "$missing" "" "every candle that moved 0.1 % reached the chat, through all the faults"
 is "$bogus" "" "and every alert is such a candle"
 is "$(printf '%s\n' "$got" | uniq -d | grep -c .)" 0 "none reached it twice"
-tg_post /control/message "{\"chat\":$U,\"text\":\"/notes\"}" >/dev/null
-wait_for 15 sh -c "curl -s '$TG/control/texts?chat=$U' | grep -q '^notes:'"
+say $U "/notes"
+said $U '^notes:'
 acked=$(tg_texts $U | sed -n 's/^saved //p' | sort -n | tr '\n' ' ')
 kept=$(tg_texts $U | grep '^notes:' | tail -1 | sed 's/^notes: //' | tr ' ' '\n' | sort -n | tr '\n' ' ')
 is "$kept" "$acked" "every acknowledged note is kept, once"

@@ -10,15 +10,13 @@ write_config "exchange = { enabled = true, ws_url = 'ws://127.0.0.1:$FAKE_PORT/m
     rotate_after = 3600 }" "log = { level = 'debug' }"
 start_bot || { fail "the bot starts"; finish; exit 1; }
 
-live3() { [ "$(json_num "$(get /health)" live)" = 3 ]; }
 wait_for 30 live3 && pass "three connections are live" || fail "three connections are live" "$(get /health)"
 like "$(get /health)" '"by_connection":\{"[0-9]+":\{"state":"open","live":true,"streams":[0-9]+,"ms_since_data":[0-9]+\}' \
   "/health shows each connection: state, live, streams, time since data"
 # streams per stand-in connection, sorted ("24,48,48")
-split() { fake /control/stats | grep -o '"streams_per_connection":\[[0-9,]*\]' | grep -o '[0-9][0-9]*' | sort -n | paste -sd, -; }
-split_is() { [ "$(split)" = "$1" ]; }
+split_is() { [ "$(stream_split)" = "$1" ]; }
 stats=$(fake /control/stats)
-is "$(split)" "24,48,48" "120 streams split 48/48/24 under a limit of 50 per connection"
+is "$(stream_split)" "24,48,48" "120 streams split 48/48/24 under a limit of 50 per connection"
 is "$(json_num "$stats" kicked_streams)" 0 "no connection went over the stream limit"
 is "$(json_num "$stats" kicked_rate)" 0 "no connection went over 10 messages a second"
 wait_for 20 sh -c "curl -s http://127.0.0.1:$PORT/health | grep -q '\"history_done\":120'" \
@@ -63,11 +61,11 @@ sleep 3
 total_before=$(json_num "$(fake /control/stats)" connections_total)
 fake "/control/list?value=NEWUSDT" >/dev/null
 wait_for 15 split_is "30,48,48"
-is "$(split)" "30,48,48" "a new listing is subscribed (6 more streams)"
+is "$(stream_split)" "30,48,48" "a new listing is subscribed (6 more streams)"
 is "$(json_num "$(fake /control/stats)" connections_total)" "$total_before" "without reconnecting anything"
 fake "/control/delist?value=NEWUSDT" >/dev/null
 wait_for 15 split_is "24,48,48"
-is "$(split)" "24,48,48" "a delisting is unsubscribed"
+is "$(stream_split)" "24,48,48" "a delisting is unsubscribed"
 
 # Truth: what the bot holds equals the exchange's candles, gap included.
 write_script probe.lua "host.on_start(function()

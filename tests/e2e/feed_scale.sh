@@ -8,12 +8,10 @@ write_config "exchange = { enabled = true, ws_url = 'ws://127.0.0.1:$FAKE_PORT/m
 # the first requests meet a 429 and then a 418 with Retry-After: 1
 fake "/control/rest_fail?value=1&status=429&retry_after=1" >/dev/null
 start_bot || { fail "the bot starts"; finish; exit 1; }
-live3() { [ "$(json_num "$(get /health)" live)" = 3 ]; }
 wait_for 60 live3 && pass "2,400 streams: three connections live" || fail "2,400 streams: three connections live" "$(get /health)"
-split() { fake /control/stats | grep -o '"streams_per_connection":\[[0-9,]*\]' | grep -o '[0-9][0-9]*' | sort -n | paste -sd, -; }
-settled() { [ "$(split)" = "360,1020,1020" ]; }
+settled() { [ "$(stream_split)" = "360,1020,1020" ]; }
 wait_for 15 settled   # the SUBSCRIBEs go out at 5 a second
-is "$(split)" "360,1020,1020" "split 1020/1020/360 under the 1024-stream limit"
+is "$(stream_split)" "360,1020,1020" "split 1020/1020/360 under the 1024-stream limit"
 stats=$(fake /control/stats)
 is "$(json_num "$stats" kicked_streams)" 0 "no connection went over 1024 streams"
 is "$(json_num "$stats" kicked_rate)" 0 "no connection went over 10 messages a second"

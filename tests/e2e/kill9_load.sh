@@ -34,38 +34,33 @@ write_config "exchange = { enabled = true, ws_url = 'ws://127.0.0.1:$FAKE_PORT/m
 STEPS=("say /preset" "press preset:new" "say p" "press preset:pairs:top100" "press preset:tf:1m"
        "press preset:tf:done" "say 0.5" "press preset:dir:both" "press preset:trig:close"
        "press preset:save")
-sent_n() { tg "/control/sent?chat=$P" | grep -o '"seq"' | wc -l; }
-last_mid() { tg "/control/sent?chat=$P" | grep -o '"message_id":[1-9][0-9]*' | tail -1 | cut -d: -f2; }
 step=0; step_before=""
 send_step() {
   local what=${STEPS[step % 10]}
-  step_before=$(sent_n)
+  step_before=$(sent_count $P)
   case $what in
-    "say p") tg_post /control/message "{\"chat\":$P,\"text\":\"p$((step / 10 + 1))\"}" >/dev/null ;;
-    say*) tg_post /control/message "{\"chat\":$P,\"text\":\"${what#say }\"}" >/dev/null ;;
-    press*) tg_post /control/callback "{\"chat\":$P,\"data\":\"${what#press }\",\"message_id\":$(last_mid)}" >/dev/null ;;
+    "say p") say $P "p$((step / 10 + 1))" ;;
+    say*) say $P "${what#say }" ;;
+    press*) press $P "${what#press }" ;;
   esac
   step=$((step + 1))
 }
-answered() { wait_for 15 sh -c "[ \$(curl -s '$TG/control/sent?chat=$P' | grep -o '\"seq\"' | wc -l) -gt $step_before ]"; }
-
-market_ms() { json_num "$(fake /control/stats)" market_ms; }
 T0=$(( ($(market_ms) / 60000 + 1) * 60000 ))   # candles from the next minute on count
 n=0; bad_integrity=0; unanswered=0
 for k in $(seq 1 $KILLS); do
   start_bot || { fail "round $k: the bot starts"; break; }
   # the step a kill interrupted is answered after the restart
-  if [ -n "$step_before" ]; then answered || unanswered=$((unanswered + 1)); fi
-  send_step; answered || unanswered=$((unanswered + 1))
+  if [ -n "$step_before" ]; then answered $P "$step_before" || unanswered=$((unanswered + 1)); fi
+  send_step; answered $P "$step_before" || unanswered=$((unanswered + 1))
   # a few notes per round, some acknowledged before the kill, some not
   for j in 1 2 3; do
     n=$((n + 1))
-    tg_post /control/message "{\"chat\":$U,\"text\":\"/note $n\"}" >/dev/null
+    say $U "/note $n"
     sleep "0.$((RANDOM % 3))"
   done
   send_step   # killed while it is handled, or just after
   sleep "0.$((RANDOM % 9 + 1))"
-  kill -9 "$BOT_PID"; wait "$BOT_PID" 2>/dev/null; BOT_PID=""
+  kill_bot
   "$DBCHECK" "$T/bot.db" | grep -q '^integrity: ok' || bad_integrity=$((bad_integrity + 1))
 done
 is "$bad_integrity" 0 "after each of $KILLS kills -9 the database passes its integrity check"
@@ -76,16 +71,16 @@ acked() { tg_texts $U | sed -n 's/^saved //p' | sort -un; }
 # Telegram's queue or the inbox), so wait for all of them
 all_acked() { [ "$(acked | wc -l)" -ge "$n" ]; }
 wait_for 60 all_acked || diag "acknowledged $(acked | wc -l) of $n"
-tg_post /control/message "{\"chat\":$U,\"text\":\"/notes\"}" >/dev/null
-wait_for 15 sh -c "curl -s '$TG/control/texts?chat=$U' | grep -q '^notes:'"
+say $U "/notes"
+said $U '^notes:'
 list=$(tg_texts $U | grep '^notes:' | tail -1 | sed 's/^notes: //' | tr ' ' '\n' | grep .)
 missing=$(comm -23 <(acked) <(printf '%s\n' "$list" | sort -un) | tr '\n' ' ')
 is "$missing" "" "every acknowledged note is kept"
 is "$(printf '%s\n' "$list" | sort -n | uniq -d | tr '\n' ' ')" "" "no note was saved twice (no update handled twice)"
-answered || unanswered=$((unanswered + 1))
+answered $P "$step_before" || unanswered=$((unanswered + 1))
 is "$unanswered" 0 "every /preset step was answered, across the kills"
-tg_post /control/message "{\"chat\":$P,\"text\":\"/mypresets\"}" >/dev/null
-wait_for 15 sh -c "curl -s '$TG/control/texts?chat=$P' | grep -q '^presets:'"
+say $P "/mypresets"
+said $P '^presets:'
 saved=$(tg_texts $P | sed -n 's/^Saved \(p[0-9]*\)\. .*/\1/p' | sort | tr '\n' ' ')
 have=$(tg_texts $P | grep '^presets:' | tail -1 | sed 's/^presets: //' | tr ' ' '\n' | grep . | sort | tr '\n' ' ')
 [ -n "$saved" ] && pass "presets were built through /preset during the kills ($saved)" \
@@ -94,7 +89,7 @@ is "$have" "$saved" "every preset the bot said it saved is there, once"
 
 # alerts against the truth: candles that closed until a minute after the
 # last start (their alerts have had time to go)
-wait_for 90 sh -c "[ \$(curl -s '$FAKE/control/stats' | grep -o '\"market_ms\":[0-9]*' | cut -d: -f2) -ge $(( ($(market_ms) / 60000 + 1) * 60000 + 5000 )) ]"
+wait_for 90 market_past $(( ($(market_ms) / 60000 + 1) * 60000 + 5000 ))
 T1=$(( $(market_ms) / 60000 * 60000 ))
 wait_for 30 sh -c "curl -s http://127.0.0.1:$PORT/metrics | grep -q '^candlewatch_telegram_queue_depth 0$'"
 truth=$(kline_moves "$T0" "$T1")

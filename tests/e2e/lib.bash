@@ -176,3 +176,63 @@ raw_http() {
     }
     print $out, "<open>";' "$PORT" "${2:-5}"
 }
+
+# ---- helpers the scripts share: a user in a chat of the stand-in
+# Telegram, the stand-in exchange's clock and feed, a crash ----
+
+# say CHAT TEXT: a user writes TEXT in CHAT (returns at once)
+say() { tg_post /control/message "{\"chat\":$1,\"text\":\"$2\"}" >/dev/null; }
+# press CHAT DATA: the user presses the button DATA on the last message the
+# bot sent or edited in CHAT (returns at once)
+press() { tg_post /control/callback "{\"chat\":$1,\"data\":\"$2\",\"message_id\":$(last_mid "$1")}" >/dev/null; }
+# shows CHAT PATTERN: a text in CHAT matches PATTERN (grep's basic regex)
+shows() { tg_texts "$1" | grep -q -- "$2"; }
+# said CHAT PATTERN [SECONDS]: waits (15 s unless given) until a text in
+# CHAT matches PATTERN; fails if none does by then
+said() { wait_for "${3:-15}" shows "$1" "$2"; }
+# texts_matching CHAT PATTERN: how many texts in CHAT match PATTERN
+texts_matching() { tg_texts "$1" | grep -c -- "$2"; }
+# said_times CHAT PATTERN N [SECONDS]: waits (15 s unless given) until N or
+# more texts in CHAT match PATTERN
+said_times() { wait_for "${4:-15}" texts_at_least "$1" "$2" "$3"; }
+texts_at_least() { [ "$(texts_matching "$1" "$2")" -ge "$3" ]; }
+# sent_count CHAT: how many calls the bot made into CHAT (sent, edited, ...)
+sent_count() { tg "/control/sent?chat=$1" | grep -o '"seq"' | wc -l; }
+# answered CHAT COUNT [SECONDS]: waits (15 s unless given) until the bot
+# made more than COUNT calls into CHAT (COUNT from sent_count before)
+answered() { wait_for "${3:-15}" sent_more "$1" "$2"; }
+sent_more() { [ "$(sent_count "$1")" -gt "$2" ]; }
+# last_mid CHAT: the id of the last message the bot sent or edited into
+# CHAT (the one its buttons are on; answers to presses have none)
+last_mid() { tg "/control/sent?chat=$1" | grep -o '"message_id":[1-9][0-9]*' | tail -1 | cut -d: -f2; }
+
+# market_ms: the stand-in exchange's market clock, ms since the epoch
+market_ms() { json_num "$(fake /control/stats)" market_ms; }
+# market_past MS: the market clock has reached MS (for wait_for)
+market_past() { [ "$(market_ms)" -ge "$1" ]; }
+# live3: the bot's feed has its three connections live (/health)
+live3() { [ "$(json_num "$(get /health)" live)" = 3 ]; }
+# stream_split: the streams the stand-in exchange serves on each of the
+# bot's connections, sorted, comma-separated (e.g. 360,1020,1020)
+stream_split() {
+  fake /control/stats | grep -o '"streams_per_connection":\[[0-9,]*\]' | grep -o '[0-9][0-9]*' | sort -n | paste -sd, -
+}
+
+# kill_bot: kill -9 the bot, as a crash would end it, and reap it
+kill_bot() { kill -9 "$BOT_PID"; wait "$BOT_PID" 2>/dev/null; BOT_PID=""; }
+
+# PL_ANSWER: Perl source of answer(SOCKET), for scripts that talk to the
+# bot over raw sockets (perl -MIO::Socket::INET -e "$PL_ANSWER" -e '...'):
+# what comes back within 5 s, then "<closed>" if the bot closed the
+# connection, else "<open>"
+PL_ANSWER='use IO::Select;
+  sub answer {
+    my $s = shift; my ($out, $end, $sel) = ("", time + 5, IO::Select->new($s));
+    while ((my $left = $end - time) > 0) {
+      last unless $sel->can_read($left);
+      my $n = sysread($s, my $buf, 65536);
+      return $out . "<closed>" if !$n;
+      $out .= $buf;
+    }
+    return $out . "<open>";
+  }'

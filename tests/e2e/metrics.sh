@@ -25,8 +25,8 @@ write_config "exchange = { enabled = true, ws_url = 'ws://127.0.0.1:$FAKE_PORT/m
 start_bot || exit 1
 wait_for 15 grep -q 'signed in' "$T/log" || { fail "the bot signs in" "$(tail -5 "$T/log")"; finish; exit 1; }
 
-tg_post /control/message "{\"chat\":$C,\"text\":\"/ping\"}" >/dev/null
-wait_for 10 sh -c "curl -s '$TG/control/texts?chat=$C' | grep -q pong" || fail "/ping is answered"
+say $C "/ping"
+said $C 'pong' 10 || fail "/ping is answered"
 # frames flowing, on a live connection
 wait_for 30 sh -c "curl -s 'http://127.0.0.1:$PORT/metrics' | grep -q '^candlewatch_websocket_connections_live [1-9]'" \
   && pass "live connections are shown" || fail "live connections are shown"

@@ -20,8 +20,8 @@ wait_for 15 grep -q 'signed in' "$T/log" || { fail "the bot signs in"; finish; e
 nums() { tg_texts $C | grep -o "^$1[0-9]*" ; }
 
 # a few messages: all of them go out before the bot exits
-tg_post /control/message "{\"chat\":$C,\"text\":\"/burst 2 a\"}" >/dev/null
-wait_for 10 sh -c "curl -s '$TG/control/texts?chat=$C' | grep -q '^a1'"
+say $C "/burst 2 a"
+said $C '^a1' 10
 stop_bot
 is "$?" 0 "SIGTERM with two messages queued: exit status 0"
 is "$(nums a | sort | tr '\n' ' ')" "a1 a2 " "both went out before the exit"
@@ -30,8 +30,8 @@ like "$(cat "$T/log")" 'the outbox is empty' "the log says the outbox was flushe
 # many (one a second to one chat): the deadline cuts, the rest waits
 start_bot || exit 1
 wait_for 15 grep -q 'signed in' "$T/log"
-tg_post /control/message "{\"chat\":$C,\"text\":\"/burst 12 b\"}" >/dev/null
-wait_for 10 sh -c "curl -s '$TG/control/texts?chat=$C' | grep -q '^b1'"
+say $C "/burst 12 b"
+said $C '^b1' 10
 kill -TERM "$BOT_PID"; wait "$BOT_PID"; rc=$?; BOT_PID=""
 is "$rc" 0 "SIGTERM with twelve messages queued: exit status 0"
 like "$(cat "$T/log")" 'shutdown_timeout reached: 0 handlers cut short, [0-9]+ messages kept in the outbox' \

@@ -26,7 +26,7 @@ like "$(tg_texts $A)" 'previous run stopped with an error \(exit status 1' "sayi
 unlike "$(tg_texts $A)" 'crash' "(not a crash)"
 stop_bot
 start_bot || { fail "the bot starts again"; finish; exit 1; }
-wait_for 20 sh -c "[ \$(curl -s '$TG/control/texts?chat=$A' | grep -c 'candlewatch') -ge 2 ]" \
+said_times $A 'candlewatch' 2 20 \
   && pass "after a clean stop, the next start is told too" || fail "the next start is told" "$(tg_texts $A)"
 is "$(tg_texts $A | grep -c 'previous run')" 1 "as a plain start: the clean stop was recorded"
 stop_bot

@@ -34,7 +34,6 @@ bot.command("alerts", "Queue test alerts", function(ctx)
 end, { admin = true })'
 write_config "telegram = { token = '$TG_TOKEN', api_url = '$TG', poll_timeout = 2 }" "admins = { 1 }"
 
-msg() { tg_post /control/message "{\"chat\":$1,\"text\":\"$2\"}" >/dev/null; }
 has_text() { tg_texts "$1" | grep -qF -- "$2"; }
 
 start_bot || exit 1
@@ -48,11 +47,11 @@ like "$(tg /control/stats)" '"command":"start"' "the command menu is set from th
 unlike "$(tg /control/stats)" '"command":"reload"' "operator commands stay out of the menu"
 
 # --- a flow interrupted by kill -9 continues after restart
-msg 10 /new
+say 10 /new
 wait_for 20 has_text 10 "Name?" && pass "a flow starts" || fail "a flow starts" "$(tg_texts 10)"
-kill -9 "$BOT_PID"; wait "$BOT_PID" 2>/dev/null; BOT_PID=""
+kill_bot
 start_bot || exit 1
-msg 10 "Ann"
+say 10 "Ann"
 if wait_for 15 has_text 10 "Saved Ann."; then
   pass "after kill -9 the flow continues where it was"
 else
@@ -61,10 +60,10 @@ fi
 
 # --- no update handled twice, across kill -9 in the middle of a stream of them
 # (one chat each: a chat's replies are paced at one a second)
-for c in $(seq 100 129); do msg "$c" /count; done
+for c in $(seq 100 129); do say "$c" /count; done
 sleep 0.3
-kill -9 "$BOT_PID"; wait "$BOT_PID" 2>/dev/null; BOT_PID=""
-for c in $(seq 130 139); do msg "$c" /count; done
+kill_bot
+for c in $(seq 130 139); do say "$c" /count; done
 start_bot || exit 1
 all_counted() { for c in $(seq 100 139); do has_text "$c" "handled" || return 1; done; }
 wait_for 60 all_counted && pass "all 40 updates were handled across the kill" \
@@ -75,9 +74,9 @@ is "$twice" 0 "none of them was handled twice"
 
 # --- the outbox survives kill -9
 tg_post /control/fail '{"status":502,"count":100000,"method":"sendMessage"}' >/dev/null
-msg 1 "/alerts 20 29 outbox"
+say 1 "/alerts 20 29 outbox"
 sleep 1.5
-kill -9 "$BOT_PID"; wait "$BOT_PID" 2>/dev/null; BOT_PID=""
+kill_bot
 tg_post /control/fail '{"status":502,"count":0}' >/dev/null
 tg_post /control/reset '{}' >/dev/null
 start_bot || exit 1
@@ -93,7 +92,7 @@ fi
 tg_post /control/reset '{}' >/dev/null
 tg_post /control/fail '{"status":429,"count":3,"retry_after":2,"method":"sendMessage"}' >/dev/null
 t0=$(date +%s%N)
-msg 1 "/alerts 30 34 storm"
+say 1 "/alerts 30 34 storm"
 delivered429() { for c in $(seq 30 34); do has_text "$c" "storm" || return 1; done; }
 if wait_for 30 delivered429; then pass "after a 429 storm every alert arrives"; else fail "after a 429 storm every alert arrives" "$(tg /control/stats)"; fi
 waited=$(( ($(date +%s%N) - t0) / 1000000 ))
@@ -103,7 +102,7 @@ like "$(get /health)" '"rate_limited_429":[1-9]' "/health counts the 429s"
 
 # --- 5xx: retried with backoff, nothing lost
 tg_post /control/fail '{"status":500,"count":4,"method":"sendMessage"}' >/dev/null
-msg 1 "/alerts 40 41 fivexx"
+say 1 "/alerts 40 41 fivexx"
 if wait_for 30 sh -c "curl -s '$TG/control/texts?chat=40' | grep -q fivexx && curl -s '$TG/control/texts?chat=41' | grep -q fivexx"; then
   pass "alerts survive 5xx answers"
 else
@@ -112,16 +111,16 @@ fi
 
 # --- a blocked chat: alerts stop, /start brings them back
 tg_post /control/block '{"chat":50}' >/dev/null
-msg 1 "/alerts 50 50 first"
+say 1 "/alerts 50 50 first"
 wait_for 20 grep -q 'chat 50 is inactive' "$T/log" && pass "a 403 marks the chat inactive" \
   || fail "a 403 marks the chat inactive" "$(tail -5 "$T/log")"
 before=$(json_num "$(tg /control/stats)" rejected_403)
-msg 1 "/alerts 50 50 second"
+say 1 "/alerts 50 50 second"
 sleep 1
 is "$(json_num "$(tg /control/stats)" rejected_403)" "$before" "no more sends to a chat that blocked the bot"
 tg_post /control/unblock '{"chat":50}' >/dev/null
-msg 50 /start
-msg 1 "/alerts 50 50 third"
+say 50 /start
+say 1 "/alerts 50 50 third"
 wait_for 20 has_text 50 "third" && pass "after /start its alerts flow again" \
   || fail "after /start its alerts flow again" "$(tg_texts 50)"
 unlike "$(tg_texts 50)" "second" "what came while blocked was not queued up"
@@ -140,7 +139,7 @@ is "$(json_num "$(tg /control/stats)" rejected_400)" 0 "Telegram never refused t
 stop_bot
 write_script commands/broken.lua 'bot.command("broken", "x", function() end'
 start_bot || exit 1
-msg 80 /help
+say 80 /help
 sleep 1
 is "$(tg_texts 80)" "" "with no scripts live, an update is not answered yet"
 rm "$T/scripts/commands/broken.lua"

@@ -74,6 +74,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fakeutil.h"
+
 #define HOST "localhost"
 #define IDLE_TIMEOUT_S 30
 #define MAX_LINE 1000           /* RFC 5321 4.5.3.1.6, CRLF included */
@@ -81,36 +83,6 @@
 #define MAX_RCPTS 100           /* the least RFC 5321 4.5.3.1.8 allows */
 #define MAX_ERRORS 20           /* Postfix's smtpd_hard_error_limit */
 #define DEFAULT_MAX_SIZE 10485760L
-
-/* ---- growable bytes, always NUL-terminated once used ---- */
-
-struct buf {
-    char *p;
-    size_t n, cap;
-};
-
-static void buf_add(struct buf *b, const void *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        while (b->n + n + 1 > b->cap)
-            b->cap = b->cap ? b->cap * 2 : 256;
-        b->p = realloc(b->p, b->cap);
-        if (!b->p) {
-            fprintf(stderr, "fake_smtp: out of memory\n");
-            exit(1);
-        }
-    }
-    if (n)
-        memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void buf_free(struct buf *b)
-{
-    free(b->p);
-    *b = (struct buf){0};
-}
 
 /* ---- state ---- */
 
@@ -1114,18 +1086,6 @@ static void accept_loop(int lfd)
         if (fd >= 0)
             serve(fd);
     }
-}
-
-static long opt_long(const char *name, const char *v)
-{
-    char *e = NULL;
-    errno = 0;
-    long x = strtol(v, &e, 10);
-    if (!*v || *e || x < 0 || errno) {
-        fprintf(stderr, "fake_smtp: %s needs a number, not %s\n", name, v);
-        exit(2);
-    }
-    return x;
 }
 
 static int usage(void)

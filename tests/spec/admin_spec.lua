@@ -3,11 +3,6 @@
 -- preset (and only after "Send"); a non-operator's press does nothing.
 describe("/admin", function()
   local tg, saved
-  local function run(fn)
-    local t = spec.run(fn)
-    assert.is_true(t.ok, t.err)
-    return table.unpack(t.results)
-  end
 
   before_each(function()
     assert(spec.use_scripts({
@@ -19,7 +14,7 @@ describe("/admin", function()
     spec.ranking{ "BTCUSDT" }
     if saved then return end
     saved = true
-    run(function()
+    spec.call(function()
       for _, chat in ipairs{ 11, 12 } do
         assert(alerts.save{ user_id = chat, chat_id = chat, name = "p", pairs = "manual",
                             symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 1 })

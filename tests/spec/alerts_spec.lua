@@ -2,14 +2,9 @@
 -- per candle per chat, formatting, top-N following the ranking.
 describe("alerts", function()
   local tg, t0
-  local function run(fn, ...)
-    local t = spec.run(fn, ...)
-    assert.is_true(t.ok, t.err)
-    return table.unpack(t.results)
-  end
   local function save(p)
     p.user_id = p.user_id or p.chat_id or 1
-    return run(function() return alerts.save(p) end)
+    return spec.call(function() return alerts.save(p) end)
   end
   -- a candle of BTCUSDT 5m (or as given) that moved `move` percent from 100
   local n = 0
@@ -51,7 +46,7 @@ describe("alerts", function()
     assert.matches("Big &lt;moves&gt;", t[1], 1, true)
     assert.matches('href="https://www.binance.com/en/futures/BTCUSDT"', t[1], 1, true)
     assert.matches("1.23M", t[1], 1, true)
-    assert.equals(1, run(function() return alerts.stats(id) end).today)
+    assert.equals(1, spec.call(function() return alerts.stats(id) end).today)
   end)
 
   it("fires exactly at the threshold, and again on the next candle", function()
@@ -73,20 +68,20 @@ describe("alerts", function()
 
   it("holds alerts while snoozed and sends one digest when the pause ends", function()
     save{ chat_id = 21, name = "s", pairs = "manual", symbols = { "BTCUSDT", "ETHUSDT" }, intervals = { "5m" }, threshold = 1 }
-    run(function() alerts.pause(21, 3600) end)
+    spec.call(function() alerts.pause(21, 3600) end)
     candle(2)
     candle(-3, { symbol = "ETHUSDT" })
     candle(4, { open_time = t0 + 300000 })
     spec.advance(60)
     assert.equals(0, #tg.texts(21))
-    assert.is_number(run(function() return alerts.paused(21) end))
+    assert.is_number(spec.call(function() return alerts.paused(21) end))
     spec.advance(3600)
     local t = tg.texts(21)
     assert.equals(1, #t)
     assert.matches("While your alerts were paused, 3 fired:", t[1], 1, true)
     assert.matches("BTCUSDT 5m +2.00%", t[1], 1, true)
     assert.matches("ETHUSDT 5m -3.00%", t[1], 1, true)
-    assert.is_nil(run(function() return alerts.paused(21) end))
+    assert.is_nil(spec.call(function() return alerts.paused(21) end))
     local t1 = (spec.now() // 300000 + 1) * 300000
     spec.advance((t1 - spec.now()) / 1000)
     candle(5, { open_time = t1 })
@@ -127,10 +122,10 @@ describe("alerts", function()
     spec.advance(2)
     assert.equals(1, #tg.texts(41))
     local before = spec.health().components.alerts.log_rows_pruned
-    assert.equals(1, run(function() return alerts.stats(id).week end))
+    assert.equals(1, spec.call(function() return alerts.stats(id).week end))
     spec.advance(9 * 86400)
     assert.is_true(spec.health().components.alerts.log_rows_pruned > before)
-    run(function() alerts.delete(id) end)
+    spec.call(function() alerts.delete(id) end)
   end)
 
   it("hands value() every field of the candle", function()
@@ -186,7 +181,7 @@ describe("alerts", function()
   end)
 
   it("sends a crossing that reaches thousands of chats in slices, each chat once", function()
-    run(function()
+    spec.call(function()
       for chat = 100001, 102500 do
         alerts.save{ user_id = chat, name = "w", pairs = "manual", symbols = { "SOLUSDT" },
                      intervals = { "5m" }, threshold = 1 }
@@ -201,7 +196,7 @@ describe("alerts", function()
     assert.equals(1, #tg.texts(100001))
     assert.equals(1, #tg.texts(102500))
     assert.matches("+3.00%", tg.texts(102500)[1], 1, true)
-    run(function()   -- gone again: the tests after this one watch SOLUSDT too
+    spec.call(function()   -- gone again: the tests after this one watch SOLUSDT too
       for chat = 100001, 102500 do
         for _, p in ipairs(alerts.presets(chat)) do alerts.delete(p.id) end
       end
@@ -267,7 +262,7 @@ describe("alerts", function()
     assert.matches("timeframes", err{ name = "x", intervals = { "7m" }, threshold = 1 })
     assert.matches("timeframes", err{ name = "x", intervals = {}, threshold = 1 })
     local id = save{ name = "ok", intervals = { "5m" }, threshold = 1.234 }
-    assert.equals(1.23, run(function() return alerts.get(id) end).threshold)
+    assert.equals(1.23, spec.call(function() return alerts.get(id) end).threshold)
     for i = 1, 9 do save{ user_id = 77, name = "p" .. i, intervals = { "5m" }, threshold = 1 } end
     save{ user_id = 77, name = "p10", intervals = { "5m" }, threshold = 1 }
     assert.matches("the most there can be", err{ user_id = 77, name = "p11", intervals = { "5m" }, threshold = 1 })
@@ -275,7 +270,7 @@ describe("alerts", function()
 
   it("stops alerting for a deleted or inactive preset", function()
     local id = save{ chat_id = 18, name = "d", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 1 }
-    local p = run(function() return alerts.get(id) end)
+    local p = spec.call(function() return alerts.get(id) end)
     p.active = false
     assert(save(p))
     candle(3)
@@ -283,10 +278,10 @@ describe("alerts", function()
     assert.equals(0, #tg.texts(18))
     p.active = true
     assert(save(p))
-    assert.equals(1, run(function() return alerts.subscriptions(18) end))   -- 1 pair x 1 timeframe
-    assert(run(function() return alerts.delete(id) end))
-    assert.is_nil(run(function() return alerts.get(id) end))
-    assert.equals(0, run(function() return alerts.subscriptions(18) end))
+    assert.equals(1, spec.call(function() return alerts.subscriptions(18) end))   -- 1 pair x 1 timeframe
+    assert(spec.call(function() return alerts.delete(id) end))
+    assert.is_nil(spec.call(function() return alerts.get(id) end))
+    assert.equals(0, spec.call(function() return alerts.subscriptions(18) end))
     candle(3, { open_time = t0 + 300000 })
     spec.advance(2)
     assert.equals(0, #tg.texts(18))

@@ -1,7 +1,6 @@
 -- The read-only candles API over the market's real candle store.
 describe("candles", function()
   local t0 = 1767225600000   -- 2026-01-01 00:00 UTC
-  local function run(fn) local t = spec.run(fn) assert.is_true(t.ok, t.err) return table.unpack(t.results) end
 
   before_each(function() assert(spec.use_scripts({ ["x.lua"] = "" })) end)
 
@@ -12,7 +11,7 @@ describe("candles", function()
     end
     assert.equals("forming", spec.candle{ symbol = "BTCUSDT", interval = "1m", open_time = t0 + 5 * 60000,
                                            open = 105, close = 107 })
-    local last = run(function() return candles.last("BTCUSDT", "1m", 3) end)
+    local last = spec.call(function() return candles.last("BTCUSDT", "1m", 3) end)
     assert.equals(3, #last)
     assert.equals(t0 + 4 * 60000, last[1].open_time)
     assert.equals(104, last[1].open)
@@ -20,10 +19,10 @@ describe("candles", function()
     assert.equals(t0 + 2 * 60000, last[3].open_time)
     assert.is_true(last[1].closed)
     assert.equals("1m", last[1].interval)
-    local forming = run(function() return candles.forming("BTCUSDT", "1m") end)
+    local forming = spec.call(function() return candles.forming("BTCUSDT", "1m") end)
     assert.equals(107, forming.close)
     assert.is_false(forming.closed)
-    assert.equals(1, #run(function() return candles.last("BTCUSDT", "1m") end))
+    assert.equals(1, #spec.call(function() return candles.last("BTCUSDT", "1m") end))
   end)
 
   it("emits a close once, however often it arrives", function()
@@ -35,16 +34,16 @@ describe("candles", function()
   end)
 
   it("answers empty for what it does not hold, and raises on misuse", function()
-    assert.same({}, run(function() return candles.last("NOPEUSDT", "1m", 5) end))
-    assert.is_nil(run(function() return candles.forming("NOPEUSDT", "1h") end))
+    assert.same({}, spec.call(function() return candles.last("NOPEUSDT", "1m", 5) end))
+    assert.is_nil(spec.call(function() return candles.forming("NOPEUSDT", "1h") end))
     local t = spec.run(function() return candles.last("BTCUSDT", "7m") end)
     assert.matches("expected candles.last%(symbol, interval %[, n%]%): unknown interval '7m'", t.err)
   end)
 
   it("lists the ranking", function()
     spec.ranking({ "ETHUSDT", "BTCUSDT", "SOLUSDT" })
-    assert.same({ "ETHUSDT", "BTCUSDT" }, run(function() return candles.top(2) end))
-    local all = run(function() return candles.symbols() end)
+    assert.same({ "ETHUSDT", "BTCUSDT" }, spec.call(function() return candles.top(2) end))
+    local all = spec.call(function() return candles.symbols() end)
     table.sort(all)
     assert.same({ "BTCUSDT", "ETHUSDT", "SOLUSDT" }, all)
   end)

@@ -2,11 +2,6 @@
 -- handling, on the simulated clock (spec.telegram fakes the Bot API).
 describe("delivery", function()
   local tg
-  local function run(fn)
-    local t = spec.run(fn)
-    assert.is_true(t.ok, t.err)
-    return table.unpack(t.results)
-  end
   local function texts_in_order()
     local out = {}
     for _, c in ipairs(tg.calls) do
@@ -28,7 +23,7 @@ describe("delivery", function()
   end)
 
   it("sends replies first, then alerts by priority", function()
-    run(function()
+    spec.call(function()
       bot.alert(101, "low", 1)
       bot.alert(102, "high", 50)
       bot.send(103, "reply")
@@ -39,11 +34,11 @@ describe("delivery", function()
 
   it("ages alerts: priority buys at most ten minutes", function()
     tg.fail("sendMessage", { status = 429, retry_after = 1000, description = "Too Many Requests: retry after 1000" })
-    run(function() bot.alert(111, "old", 0) end)
+    spec.call(function() bot.alert(111, "old", 0) end)
     spec.advance(599)
-    run(function() bot.alert(112, "big, 9:59 later", 100) end)
+    spec.call(function() bot.alert(112, "big, 9:59 later", 100) end)
     spec.advance(2)
-    run(function() bot.alert(113, "big, 10:01 later", 100) end)
+    spec.call(function() bot.alert(113, "big, 10:01 later", 100) end)
     assert.same({}, texts_in_order())   -- everything waits out retry_after
     spec.advance(400)
     assert.same({ "big, 9:59 later", "old", "big, 10:01 later" }, texts_in_order())
@@ -51,12 +46,12 @@ describe("delivery", function()
   end)
 
   it("waits exactly retry_after for one chat, not for the others", function()
-    run(function() bot.alert(121, "a1", 0) end)
+    spec.call(function() bot.alert(121, "a1", 0) end)
     spec.advance(0.5)
     tg.fail("sendMessage", { status = 429, retry_after = 30, description = "Too Many Requests: retry after 30" })
-    run(function() bot.alert(121, "a2", 0) end)   -- chat 121 sent 0.5 s ago: its own flood
+    spec.call(function() bot.alert(121, "a2", 0) end)   -- chat 121 sent 0.5 s ago: its own flood
     spec.advance(1)
-    run(function() bot.alert(122, "b1", 0) end)
+    spec.call(function() bot.alert(122, "b1", 0) end)
     spec.advance(1)
     assert.same({ "a1", "b1" }, texts_in_order())
     spec.advance(27)
@@ -67,7 +62,7 @@ describe("delivery", function()
 
   it("resends refused HTML as plain text", function()
     tg.fail("sendMessage", { status = 400, description = "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0" })
-    run(function() bot.alert(131, "<x>BTC</x> &amp; ETH &lt;3", 1) end)
+    spec.call(function() bot.alert(131, "<x>BTC</x> &amp; ETH &lt;3", 1) end)
     spec.advance(1)
     local sent = tg.sent(131)
     assert.equals(1, #sent)
@@ -88,7 +83,7 @@ describe("delivery", function()
 
   it("retries 5xx with backoff until it goes through", function()
     for _ = 1, 3 do tg.fail("sendMessage", { status = 502, description = "Bad Gateway" }) end
-    run(function() bot.alert(151, "eventually", 1) end)
+    spec.call(function() bot.alert(151, "eventually", 1) end)
     spec.advance(1)
     assert.same({}, tg.texts(151))
     spec.advance(60)
@@ -98,14 +93,14 @@ describe("delivery", function()
 
   it("stops a blocked chat's alerts until /start", function()
     tg.fail("sendMessage", { status = 403, description = "Forbidden: bot was blocked by the user" })
-    run(function() bot.alert(161, "first", 1) end)
+    spec.call(function() bot.alert(161, "first", 1) end)
     spec.advance(1)
-    local ok, err = run(function() return bot.alert(161, "while blocked", 1) end)
+    local ok, err = spec.call(function() return bot.alert(161, "while blocked", 1) end)
     assert.is_nil(ok)
     assert.matches("inactive", err)
     tg.message{ chat = 161, text = "/start" }
     spec.advance(2)
-    assert.equals("queued", (run(function() return bot.alert(161, "back", 1) end)))
+    assert.equals("queued", (spec.call(function() return bot.alert(161, "back", 1) end)))
     spec.advance(2)
     local t = tg.texts(161)
     assert.matches("^Hello", t[1])
@@ -113,7 +108,7 @@ describe("delivery", function()
   end)
 
   it("merges alerts waiting for the same chat, up to 50", function()
-    run(function()
+    spec.call(function()
       for i = 1, 60 do bot.alert(171, "alert " .. i, 1) end
     end)
     spec.advance(5)
@@ -125,7 +120,7 @@ describe("delivery", function()
   end)
 
   it("merges alerts only within Telegram's 4,096 characters", function()
-    run(function()
+    spec.call(function()
       for i = 1, 3 do bot.alert(172, i .. ("é"):rep(1499), 1) end   -- 1,500 characters each
     end)
     spec.advance(5)
@@ -148,10 +143,10 @@ describe("delivery", function()
 
   it("delivers a reply queued while an alert is in flight, and the alert once", function()
     tg.delay("sendMessage", 5)
-    run(function() bot.alert(201, "ALERT", 1) end)
+    spec.call(function() bot.alert(201, "ALERT", 1) end)
     spec.advance(1)   -- the alert is in flight
-    run(function() bot.send(201, "REPLY") end)
-    run(function() bot.alert(201, "ALERT2", 1) end)
+    spec.call(function() bot.send(201, "REPLY") end)
+    spec.call(function() bot.alert(201, "ALERT2", 1) end)
     spec.advance(20)
     assert.same({ "ALERT", "REPLY", "ALERT2" }, tg.texts(201))
     assert.equals(0, spec.telegram_stats().depth)
@@ -186,7 +181,7 @@ describe("delivery", function()
 
   it("never puts a fourth message to a chat within 3 s, nor a 21st to a group within a minute", function()
     local at = stamp_sends()
-    run(function()
+    spec.call(function()
       for i = 1, 12 do bot.send(211, "reply " .. i) end
       for i = 1, 30 do bot.send(-100211, "group " .. i) end
     end)
@@ -200,7 +195,7 @@ describe("delivery", function()
 
   it("sends at most 28 messages in any second to all chats (Telegram allows 30)", function()
     local at = stamp_sends()
-    run(function()
+    spec.call(function()
       for chat = 1, 120 do bot.alert(300 + chat, "move", 1) end
     end)
     spec.advance(60)

@@ -2,10 +2,6 @@
 -- /metrics under candlewatch_script_, keep their values across a reload,
 -- and misuse is refused with a message that says what is wrong.
 describe("metrics", function()
-  local function run(fn)
-    local t = spec.run(fn)
-    return t
-  end
   local function sample(name)
     return tonumber(spec.metrics():match("\n" .. name .. " ([^\n]+)"))
   end
@@ -46,7 +42,7 @@ describe("metrics", function()
       { function() metrics.gauge("depth"):inc(0 / 0) end, "must be a finite number" },
     }
     for _, c in ipairs(cases) do
-      local t = run(c[1])
+      local t = spec.run(c[1])
       assert.is_false(t.ok)
       assert.matches(c[2], t.err)
     end

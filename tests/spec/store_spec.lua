@@ -2,23 +2,21 @@
 describe("store", function()
   before_each(function() assert(spec.use_scripts({ ["x.lua"] = "" })) end)
 
-  local function run(fn, ...) local t = spec.run(fn, ...) assert.is_true(t.ok, t.err) return table.unpack(t.results) end
-
   it("round-trips tables, strings, numbers and booleans", function()
     local value = { name = "BTC <b>", levels = { 1, 2.5, -3 }, on = true, nested = { a = { b = "c" } } }
-    run(function() assert(store.set("prefs", 42, value)) end)
-    assert.same(value, run(function() return store.get("prefs", 42) end))
-    run(function() store.set("s", "k", "plain") end)
-    assert.equals("plain", run(function() return store.get("s", "k") end))
-    run(function() store.set("n", "k", 7) end)
-    assert.equals(7, run(function() return store.get("n", "k") end))
-    assert.is_true(math.type(run(function() return store.get("n", "k") end)) == "integer")
+    spec.call(function() assert(store.set("prefs", 42, value)) end)
+    assert.same(value, spec.call(function() return store.get("prefs", 42) end))
+    spec.call(function() store.set("s", "k", "plain") end)
+    assert.equals("plain", spec.call(function() return store.get("s", "k") end))
+    spec.call(function() store.set("n", "k", 7) end)
+    assert.equals(7, spec.call(function() return store.get("n", "k") end))
+    assert.is_true(math.type(spec.call(function() return store.get("n", "k") end)) == "integer")
   end)
 
   it("deletes with nil and keeps scopes apart", function()
-    run(function() store.set("a", "k", 1); store.set("b", "k", 2); store.set("a", "k", nil) end)
-    assert.is_nil(run(function() return store.get("a", "k") end))
-    assert.equals(2, run(function() return store.get("b", "k") end))
+    spec.call(function() store.set("a", "k", 1); store.set("b", "k", 2); store.set("a", "k", nil) end)
+    assert.is_nil(spec.call(function() return store.get("a", "k") end))
+    assert.equals(2, spec.call(function() return store.get("b", "k") end))
   end)
 
   it("rejects values it cannot store and bad keys, quoting the call", function()
