@@ -130,10 +130,10 @@ FUZZ_SECONDS ?= 600
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 # each target links only the pure parsing code it exercises
-FUZZ_LINK_kline := core/market/candles.c core/market/interval.c core/market/kline.c core/market/symbols.c
+FUZZ_LINK_kline := core/market/candles.c core/market/interval.c core/market/kline.c core/market/kline_fast.c core/market/symbols.c
 FUZZ_LINK_ws := core/net/ws.c
 FUZZ_LINK_tg_answer := core/tg/answer.c
-FUZZ_LINK_rest := core/market/restparse.c core/market/kline.c core/market/symbols.c \
+FUZZ_LINK_rest := core/market/restparse.c core/market/kline.c core/market/kline_fast.c core/market/symbols.c \
                   core/market/interval.c core/market/candles.c
 FUZZ_LINK_tg_update := core/tg/update.c core/http/intake.c
 FUZZ_LINK_config_set := core/config/config.c core/market/interval.c core/util/log.c \
