@@ -13,7 +13,7 @@
 #include <uv.h>
 
 #include "config/config.h"
-#include "http/health.h"
+#include "ops/health.h"
 #include "loop/rt.h"
 #include "loop/timers.h"
 #include "market/market.h"

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "http/health.h"
+#include "ops/health.h"
 #include "lua/internal.h"
 #include "market/interval.h"
 #include "store/store.h"

@@ -29,7 +29,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#include "http/health.h"
+#include "ops/health.h"
 
 struct app;
 struct tg_api;
