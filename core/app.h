@@ -86,6 +86,10 @@ int app_open_store(struct app *a);
 /* Tears down everything app_init and later steps created. */
 void app_destroy(struct app *a);
 
+/* The Telegram side (a->tg) built from the app's parts, in /health; NULL
+ * when it cannot start. */
+struct tg_bot *app_tg_new(struct app *a);
+
 /* Runs the bot until SIGINT/SIGTERM.  Returns the exit status. */
 int app_run(struct app *a);
 
