@@ -22,7 +22,7 @@ struct chat *sched_chat_find(struct tg_sched *s, int64_t id)
     return i64map_get(&s->chats, id);
 }
 
-struct chat *sched_chat_get(struct tg_sched *s, int64_t id)
+static struct chat *sched_chat_get(struct tg_sched *s, int64_t id)
 {
     struct chat *c = sched_chat_find(s, id);
     if (c)
@@ -119,7 +119,7 @@ struct msg *sched_pop_sending(struct chat *c)
     return m;
 }
 
-struct msg *sched_pop_head(struct chat *c)
+static struct msg *sched_pop_head(struct chat *c)
 {
     struct msg *m;
     if (c->replies) {

@@ -125,7 +125,6 @@ struct tg_sched {
 
 /* sched.c */
 struct chat *sched_chat_find(struct tg_sched *s, int64_t id);
-struct chat *sched_chat_get(struct tg_sched *s, int64_t id);
 struct msg *sched_head(struct chat *c);
 struct msg *sched_msg_new(int kind, const char *method, const char *params, const char *text);
 void sched_msg_free(struct msg *m);
@@ -135,7 +134,6 @@ int64_t sched_key_of(struct tg_sched *s, int kind, double priority, int64_t queu
 int sched_enqueue(struct tg_sched *s, struct chat *c, struct msg *m);
 /* The chat to queue for, or NULL with *rc: -1 out of memory, -2 inactive. */
 struct chat *sched_queue_for(struct tg_sched *s, int64_t chat, int *rc);
-struct msg *sched_pop_head(struct chat *c);
 /* Takes the in-flight message out of its list (its head). */
 struct msg *sched_pop_sending(struct chat *c);
 /* Finished with (delivered or given up on): out of the outbox and memory. */
@@ -150,7 +148,6 @@ void sched_schedule(struct tg_sched *s, struct chat *c);
 /* The pump runs at `due` (monotonic ms) at the latest. */
 void sched_arm(struct tg_sched *s, uint64_t due);
 void sched_pump(struct tg_sched *s);
-int sched_spends_token(const struct msg *m);
 
 /* sched_retry.c */
 /* Telegram answered the chat's message in flight (a tg_api_cb; ud: chat). */

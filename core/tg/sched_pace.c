@@ -100,7 +100,7 @@ void sched_schedule(struct tg_sched *s, struct chat *c)
 
 /* ---- sending ---- */
 
-int sched_spends_token(const struct msg *m)
+static int sched_spends_token(const struct msg *m)
 {
     return strcmp(m->method, "sendMessage") == 0;
 }
