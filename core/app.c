@@ -229,6 +229,8 @@ static void shutdown_all(struct app *a)
     a->diag = NULL;
     lh_free(a->lua);
     a->lua = NULL;
+    if (a->tg)
+        health_set_detail(&a->health, "telegram", NULL, NULL);
     tg_bot_free(a->tg);   /* the outbox keeps what was not sent */
     a->tg = NULL;
     alert_engine_free(a->alerts);
@@ -419,12 +421,22 @@ static int webhook_secret(struct app *a)
     return a->cfg.telegram.webhook_secret ? 0 : -1;
 }
 
+struct tg_bot *app_tg_new(struct app *a)
+{
+    struct tg_bot *b = tg_bot_new(&a->rt, &a->cfg, a->store, &a->httpc);
+    if (b) {
+        health_set(&a->health, "telegram", HEALTH_OK, NULL);
+        health_set_detail(&a->health, "telegram", tg_bot_health_detail, b);
+    }
+    return b;
+}
+
 /* The Telegram side, before the scripts load (they register commands). */
 static int telegram_prepare(struct app *a)
 {
     if (a->cfg.telegram.webhook_url && webhook_secret(a) != 0)
         return -1;
-    if (!(a->tg = tg_bot_new(a))) {
+    if (!(a->tg = app_tg_new(a))) {
         log_error(&a->log, "telegram", "cannot start the Telegram client");
         return -1;
     }

@@ -13,7 +13,7 @@
 #include <uv.h>
 
 #include "config/config.h"
-#include "http/health.h"
+#include "ops/health.h"
 #include "loop/rt.h"
 #include "loop/timers.h"
 #include "market/market.h"
@@ -85,6 +85,10 @@ int app_init(struct app *a, int simulated);
 int app_open_store(struct app *a);
 /* Tears down everything app_init and later steps created. */
 void app_destroy(struct app *a);
+
+/* The Telegram side (a->tg) built from the app's parts, in /health; NULL
+ * when it cannot start. */
+struct tg_bot *app_tg_new(struct app *a);
 
 /* Runs the bot until SIGINT/SIGTERM.  Returns the exit status. */
 int app_run(struct app *a);

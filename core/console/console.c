@@ -395,7 +395,7 @@ int console_run(struct app *a, char **files, int nfiles, double speed)
             goto out;
         }
     }
-    if (!(a->lua = lh_new(a, LH_RUN)) || !(a->tg = tg_bot_new(a)))
+    if (!(a->lua = lh_new(a, LH_RUN)) || !(a->tg = app_tg_new(a)))
         goto out;
     lh_reload(a->lua, "start");
     lh_bot_attach(a->lua);

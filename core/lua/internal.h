@@ -216,6 +216,8 @@ struct lh_task *lh_task_spawn(struct lh_host *h, struct lh_gen *g, int script, i
 struct lh_task *lh_task_current(lua_State *L);
 /* The Telegram update a task handles: its log lines name it. */
 void lh_task_set_update(struct lh_task *t, int64_t update_id);
+/* The update the task handles: 0 for none, or when t is NULL. */
+int64_t lh_task_update(const struct lh_task *t);
 /* Results for a waiting task are on its stack; queue it to resume. */
 void lh_task_wake(struct lh_task *t, int nargs);
 lua_State *lh_task_thread(struct lh_task *t);

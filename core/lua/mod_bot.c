@@ -257,9 +257,8 @@ static int queue_text(lua_State *L, const char *usage, const char *method, int64
     struct tg_bot *b = bot_of(L, usage);
     check_text(L, text, usage);
     char *params = message_params(L, opts, usage);
-    tg_sched_origin(tg_bot_sched(b), update_arrival(L, b, chat), lh_host_of(L)->app->log.update_id);
-    int rc = tg_sched_send(tg_bot_sched(b), chat, method, params, text);
-    tg_sched_origin(tg_bot_sched(b), 0, 0);
+    struct tg_origin from = {lh_task_update(lh_host_of(L)->cur.task), update_arrival(L, b, chat)};
+    int rc = tg_sched_reply(tg_bot_sched(b), &from, chat, method, params, text);
     free(params);
     return queued(L, rc, chat);
 }

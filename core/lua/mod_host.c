@@ -2,7 +2,7 @@
 #include "lua/internal.h"
 
 #include "alert/engine.h"
-#include "http/health.h"
+#include "ops/health.h"
 #include "market/feed.h"
 #include "store/store.h"
 #include "tg/bot.h"

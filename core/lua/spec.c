@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "http/health.h"
+#include "ops/health.h"
 #include "lua/internal.h"
 #include "market/interval.h"
 #include "store/store.h"
@@ -537,7 +537,7 @@ static int s_telegram_on(lua_State *L)
         return 0;
     if (!a->cfg.telegram.token)
         a->cfg.telegram.token = strdup("123456:SPEC-token");
-    if (!(a->tg = tg_bot_new(a)))
+    if (!(a->tg = app_tg_new(a)))
         return luaL_error(L, "spec: cannot start the Telegram side");
     lh_bot_attach(h);
     return 0;

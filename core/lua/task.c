@@ -259,3 +259,8 @@ void lh_task_set_update(struct lh_task *t, int64_t update_id)
 {
     t->update_id = update_id;
 }
+
+int64_t lh_task_update(const struct lh_task *t)
+{
+    return t ? t->update_id : 0;
+}

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
+#include "config/config.h"
+#include "loop/rt.h"
 #include "http/server.h"
 #include "metrics/hist.h"
 #include "store/store.h"
@@ -32,7 +33,9 @@ struct chatq {                 /* updates of one chat, handled in order */
 };
 
 struct tg_bot {
-    struct app *app;
+    const struct rt *rt;
+    const struct config *cfg;  /* its telegram section */
+    struct store *store;       /* the inbox and offset, or NULL */
     struct tg_api api;
     struct tg_sched *sched;
     tg_dispatch_fn dispatch;
@@ -68,8 +71,8 @@ static void run_next(struct tg_bot *b, int64_t chat_id, struct chatq *q)
             q->running_id = p->update_id;
             q->running_arrived = p->arrived;
         }
-        else if (b->app->store)   /* nothing will run it: it is done */
-            store_inbox_done(b->app->store, p->update_id);
+        else if (b->store)   /* nothing will run it: it is done */
+            store_inbox_done(b->store, p->update_id);
         free(p->json);
         free(p);
     }
@@ -87,7 +90,7 @@ void tg_bot_stop_intake(struct tg_bot *b)
     b->stopping = 1;
     b->polling = 0;
     if (b->poll_timer) {
-        timers_cancel(&b->app->timers, b->poll_timer);
+        timers_cancel(b->rt->timers, b->poll_timer);
         b->poll_timer = NULL;
     }
     if (b->poll_call) {   /* what it would have returned stays with Telegram */
@@ -104,8 +107,8 @@ double tg_bot_arrived(struct tg_bot *b, int64_t chat_id, int64_t update_id)
 
 void tg_bot_done(struct tg_bot *b, int64_t update_id, int64_t chat_id)
 {
-    if (b->app->store)
-        store_inbox_done(b->app->store, update_id);
+    if (b->store)
+        store_inbox_done(b->store, update_id);
     struct chatq *q = i64map_get(&b->chats, chat_id);
     if (q) {
         q->busy = 0;
@@ -128,14 +131,14 @@ static int user_allowed(struct tg_bot *b, int64_t user)
     if (!user)
         return 1;
     struct bucket *bk = i64map_get(&b->users, user);
-    uint64_t now = app_now_ms(b->app);
+    uint64_t now = rt_now_ms(b->rt);
     if (!bk) {
         if (!(bk = malloc(sizeof *bk)) || i64map_put(&b->users, user, bk) != 0) {
             free(bk);
             return 1;
         }
-        double limit = (double)b->app->cfg.telegram.user_limit;
-        bucket_init(bk, limit / b->app->cfg.telegram.user_window, limit, now);
+        double limit = (double)b->cfg->telegram.user_limit;
+        bucket_init(bk, limit / b->cfg->telegram.user_window, limit, now);
     }
     return bucket_take(bk, now);
 }
@@ -175,15 +178,15 @@ static void take(struct tg_bot *b, const cJSON *u, int fresh)
     int64_t id = up.update_id, chat = up.chat_id, user = up.user_id;
     if (up.malformed) {   /* no handler could read it: dropped, never recorded */
         garbage(b, up.malformed);
-        if (!fresh && b->app->store)
-            store_inbox_done(b->app->store, id);
+        if (!fresh && b->store)
+            store_inbox_done(b->store, id);
         return;
     }
     char *json = cJSON_PrintUnformatted(u);
     if (!json)
         return;
     if (fresh) {
-        int rc = b->app->store ? store_inbox_add(b->app->store, id, json) : 1;
+        int rc = b->store ? store_inbox_add(b->store, id, json) : 1;
         if (rc == 0) {
             b->duplicates++;
             free(json);
@@ -196,16 +199,16 @@ static void take(struct tg_bot *b, const cJSON *u, int fresh)
         membership(b, &up);   /* (even for a user over the limit) */
         if (!user_allowed(b, user)) {
             b->limited++;
-            uint64_t now = app_now_ms(b->app);
+            uint64_t now = rt_now_ms(b->rt);
             if (now - b->last_limit_log_ms >= 10000 || !b->last_limit_log_ms) {
                 b->last_limit_log_ms = now;
-                log_warn(&b->app->log, "telegram", "user %lld sends more than %ld updates in "
+                log_warn(b->rt->log, "telegram", "user %lld sends more than %ld updates in "
                          "%g s: dropping the excess (%ld so far)", (long long)user,
-                         b->app->cfg.telegram.user_limit, b->app->cfg.telegram.user_window,
+                         b->cfg->telegram.user_limit, b->cfg->telegram.user_window,
                          b->limited);
             }
-            if (b->app->store)
-                store_inbox_done(b->app->store, id);
+            if (b->store)
+                store_inbox_done(b->store, id);
             free(json);
             return;
         }
@@ -216,10 +219,10 @@ static void take(struct tg_bot *b, const cJSON *u, int fresh)
 static void garbage(struct tg_bot *b, const char *what)
 {
     b->garbage++;
-    uint64_t now = app_now_ms(b->app);
+    uint64_t now = rt_now_ms(b->rt);
     if (now - b->last_garbage_log_ms >= 10000 || !b->last_garbage_log_ms) {
         b->last_garbage_log_ms = now;
-        log_warn(&b->app->log, "telegram", "dropped %s (%ld so far)", what, b->garbage);
+        log_warn(b->rt->log, "telegram", "dropped %s (%ld so far)", what, b->garbage);
     }
 }
 
@@ -236,10 +239,10 @@ int tg_bot_receive(struct tg_bot *b, const char *json, size_t len)
     cJSON_Delete(u);
     /* webhook mode has no offset to prune by: Telegram redelivers only
      * what it was not answered 200 for, which is never far back */
-    if (b->app->store && id > HANDLED_KEEP && id % 1000 == 0)
-        store_handled_prune(b->app->store, id - HANDLED_KEEP);
-    if (b->app->store)   /* durable before Telegram hears it arrived */
-        store_commit(b->app->store);
+    if (b->store && id > HANDLED_KEEP && id % 1000 == 0)
+        store_handled_prune(b->store, id - HANDLED_KEEP);
+    if (b->store)   /* durable before Telegram hears it arrived */
+        store_commit(b->store);
     return 0;
 }
 
@@ -249,8 +252,8 @@ static int from_inbox(void *ud, int64_t update_id, const char *body)
     cJSON *u = cJSON_Parse(body);
     if (u)
         take(b, u, 0);
-    else if (b->app->store)
-        store_inbox_done(b->app->store, update_id);
+    else if (b->store)
+        store_inbox_done(b->store, update_id);
     cJSON_Delete(u);
     return 0;
 }
@@ -273,7 +276,7 @@ void tg_bot_webhook(void *ud, const struct http_request *rq, struct http_respons
     if (strcmp(rq->method, "POST") == 0 && !b->stopping)
         n = http_request_header(rq, "x-telegram-bot-api-secret-token:", got, sizeof got);
     struct tg_webhook_answer an;
-    tg_webhook_check(rq->method, b->stopping, got, n, b->app->cfg.telegram.webhook_secret,
+    tg_webhook_check(rq->method, b->stopping, got, n, b->cfg->telegram.webhook_secret,
                      rq->body_len, &an);
     if (an.receive && rq->body_unread)
         return;   /* the body is read, and we are called again with it */
@@ -292,7 +295,7 @@ static void poll_now(void *ud);
 static void poll_later(struct tg_bot *b, int seconds)
 {
     if (!b->poll_timer && b->polling)
-        b->poll_timer = timers_add(&b->app->timers, app_now_ms(b->app) + (uint64_t)seconds * 1000,
+        b->poll_timer = timers_add(b->rt->timers, rt_now_ms(b->rt) + (uint64_t)seconds * 1000,
                                    poll_now, b);
 }
 
@@ -305,18 +308,18 @@ static void on_updates(void *ud, const struct tg_result *r)
                                                 : b->backoff_s;
         b->backoff_s = b->backoff_s ? (b->backoff_s * 2 > 60 ? 60 : b->backoff_s * 2) : 1;
         if (r->outcome == TG_CONFLICT)
-            log_error(&b->app->log, "telegram", "getUpdates: %s (is a webhook set, or another "
+            log_error(b->rt->log, "telegram", "getUpdates: %s (is a webhook set, or another "
                       "instance running?)", r->description);
         else
-            log_warn(&b->app->log, "telegram", "getUpdates failed (%s): %s; again in %d s",
+            log_warn(b->rt->log, "telegram", "getUpdates failed (%s): %s; again in %d s",
                      tg_outcome_name(r->outcome), r->description, wait ? wait : 1);
         poll_later(b, wait ? wait : 1);
         return;
     }
     b->backoff_s = 0;
     /* What we asked with is confirmed: Telegram has forgotten below it. */
-    if (b->confirmed < b->offset && b->app->store)
-        store_handled_prune(b->app->store, b->offset);
+    if (b->confirmed < b->offset && b->store)
+        store_handled_prune(b->store, b->offset);
     b->confirmed = b->offset;
     const cJSON *u;
     cJSON_ArrayForEach(u, r->result)
@@ -331,11 +334,11 @@ static void on_updates(void *ud, const struct tg_result *r)
         if (id >= b->confirmed)
             take(b, u, 1);
     }
-    if (b->app->store) {
+    if (b->store) {
         char v[32];
         snprintf(v, sizeof v, "%lld", (long long)b->offset);
-        store_kv_set(b->app->store, "telegram", "offset", v);
-        store_commit(b->app->store);   /* in the inbox before the next offset confirms it */
+        store_kv_set(b->store, "telegram", "offset", v);
+        store_commit(b->store);   /* in the inbox before the next offset confirms it */
     }
     poll_now(b);
 }
@@ -347,7 +350,7 @@ static void poll_now(void *ud)
     if (!b->polling || b->poll_call)
         return;
     char body[256];
-    long timeout = (long)b->app->cfg.telegram.poll_timeout;
+    long timeout = (long)b->cfg->telegram.poll_timeout;
     if (timeout < 1)
         timeout = 1;   /* 0 would be short polling, a busy loop */
     snprintf(body, sizeof body, "{\"offset\":%lld,\"timeout\":%ld,\"allowed_updates\":%s}",
@@ -375,21 +378,21 @@ static void on_webhook_set(void *ud, const struct tg_result *r)
         started(b, err);
         return;
     }
-    if (b->app->store) {
-        store_kv_set(b->app->store, "telegram", "webhook", "true");
-        store_commit(b->app->store);
+    if (b->store) {
+        store_kv_set(b->store, "telegram", "webhook", "true");
+        store_commit(b->store);
     }
-    log_info(&b->app->log, "telegram", "webhook set: updates arrive at %s",
-             b->app->cfg.telegram.webhook_path);
+    log_info(b->rt->log, "telegram", "webhook set: updates arrive at %s",
+             b->cfg->telegram.webhook_path);
     started(b, NULL);
 }
 
 static void on_webhook_deleted(void *ud, const struct tg_result *r)
 {
     struct tg_bot *b = ud;
-    if (r->outcome == TG_OK && b->app->store) {
-        store_kv_set(b->app->store, "telegram", "webhook", NULL);
-        store_commit(b->app->store);
+    if (r->outcome == TG_OK && b->store) {
+        store_kv_set(b->store, "telegram", "webhook", NULL);
+        store_commit(b->store);
     }
     b->polling = 1;
     poll_now(b);
@@ -411,8 +414,8 @@ static void on_me(void *ud, const struct tg_result *r)
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(r->result, "username");
     snprintf(b->username, sizeof b->username, "%s",
              cJSON_IsString(name) ? name->valuestring : "");
-    log_info(&b->app->log, "telegram", "signed in as @%s", b->username);
-    struct config *cfg = &b->app->cfg;
+    log_info(b->rt->log, "telegram", "signed in as @%s", b->username);
+    const struct config *cfg = b->cfg;
     if (cfg->telegram.webhook_url) {
         cJSON *p = cJSON_CreateObject();
         cJSON_AddStringToObject(p, "url", cfg->telegram.webhook_url);
@@ -425,9 +428,9 @@ static void on_me(void *ud, const struct tg_result *r)
         return;
     }
     char *was = NULL;
-    if (b->app->store && store_kv_get(b->app->store, "telegram", "webhook", &was) == 1) {
+    if (b->store && store_kv_get(b->store, "telegram", "webhook", &was) == 1) {
         free(was);
-        log_info(&b->app->log, "telegram", "switching back from the webhook to long polling");
+        log_info(b->rt->log, "telegram", "switching back from the webhook to long polling");
         tg_api_call(&b->api, "deleteWebhook", "{}", 0, on_webhook_deleted, b);
         return;
     }
@@ -447,7 +450,7 @@ static void on_commands(void *ud, const struct tg_result *r)
 {
     struct tg_bot *b = ud;
     if (r->outcome != TG_OK)
-        log_warn(&b->app->log, "telegram", "setMyCommands failed: %s", r->description);
+        log_warn(b->rt->log, "telegram", "setMyCommands failed: %s", r->description);
 }
 
 void tg_bot_set_commands(struct tg_bot *b, const char *json_array)
@@ -461,10 +464,10 @@ void tg_bot_set_commands(struct tg_bot *b, const char *json_array)
     free(body);
 }
 
-static void health_detail(void *ud, struct jsonw *w)
+void tg_bot_health_detail(void *ud, struct jsonw *w)
 {
     struct tg_bot *b = ud;
-    jsonw_kv_str(w, "mode", b->app->cfg.telegram.webhook_url ? "webhook" : "polling");
+    jsonw_kv_str(w, "mode", b->cfg->telegram.webhook_url ? "webhook" : "polling");
     jsonw_kv_int(w, "updates_received", b->received);
     jsonw_kv_int(w, "updates_duplicate", b->duplicates);
     jsonw_kv_int(w, "updates_rate_limited", b->limited);
@@ -473,26 +476,27 @@ static void health_detail(void *ud, struct jsonw *w)
     tg_sched_stats_json(b->sched, w);
 }
 
-struct tg_bot *tg_bot_new(struct app *app)
+struct tg_bot *tg_bot_new(const struct rt *rt, const struct config *cfg, struct store *store,
+                          struct httpc *httpc)
 {
     struct tg_bot *b = calloc(1, sizeof *b);
-    if (!b || tg_api_init(&b->api, &app->httpc, &app->log, app->cfg.telegram.api_url,
-                          app->cfg.telegram.token ? app->cfg.telegram.token : "") != 0) {
+    if (!b || tg_api_init(&b->api, httpc, rt->log, cfg->telegram.api_url,
+                          cfg->telegram.token ? cfg->telegram.token : "") != 0) {
         free(b);
         return NULL;
     }
-    b->app = app;
-    if (!(b->sched = tg_sched_new(app, &b->api))) {
+    b->rt = rt;
+    b->cfg = cfg;
+    b->store = store;
+    if (!(b->sched = tg_sched_new(rt, cfg, store, &b->api))) {
         tg_api_free(&b->api);
         free(b);
         return NULL;
     }
     char *off = NULL;
-    if (app->store && store_kv_get(app->store, "telegram", "offset", &off) == 1)
+    if (store && store_kv_get(store, "telegram", "offset", &off) == 1)
         b->offset = b->confirmed = strtoll(off, NULL, 10);
     free(off);
-    health_set(&app->health, "telegram", HEALTH_OK, NULL);
-    health_set_detail(&app->health, "telegram", health_detail, b);
     return b;
 }
 
@@ -501,8 +505,8 @@ void tg_bot_set_dispatch(struct tg_bot *b, tg_dispatch_fn fn, void *ud)
     b->dispatch = fn;
     b->dispatch_ud = ud;
     /* what was received but not handled before the last stop */
-    if (fn && b->app->store)
-        store_inbox_each(b->app->store, from_inbox, b);
+    if (fn && b->store)
+        store_inbox_each(b->store, from_inbox, b);
 }
 
 void tg_bot_free(struct tg_bot *b)
@@ -511,7 +515,7 @@ void tg_bot_free(struct tg_bot *b)
         return;
     b->polling = 0;
     if (b->poll_timer)
-        timers_cancel(&b->app->timers, b->poll_timer);
+        timers_cancel(b->rt->timers, b->poll_timer);
     tg_api_free(&b->api);   /* cancels the poll and every send */
     tg_sched_free(b->sched);
     for (size_t i = 0; i < b->chats.cap; i++) {
@@ -530,7 +534,6 @@ void tg_bot_free(struct tg_bot *b)
     for (size_t i = 0; i < b->users.cap; i++)
         free(b->users.vals[i]);
     i64map_free(&b->users);
-    health_set_detail(&b->app->health, "telegram", NULL, NULL);
     free(b);
 }
 

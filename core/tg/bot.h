@@ -28,14 +28,22 @@
 #include "tg/api.h"
 #include "tg/sched.h"
 
-struct app;
+struct rt;
+struct config;
+struct store;
+struct httpc;
+struct jsonw;
 struct tg_bot;
 struct http_request;
 struct http_response;
 
 typedef int (*tg_dispatch_fn)(void *ud, int64_t update_id, int64_t chat_id, const char *json);
 
-struct tg_bot *tg_bot_new(struct app *app);
+/* From the runtime, the config (its telegram section), the store (inbox,
+ * outbox, offset; NULL: none) and the HTTP client the Bot API calls go
+ * through; all outlive the bot. */
+struct tg_bot *tg_bot_new(const struct rt *rt, const struct config *cfg, struct store *store,
+                          struct httpc *httpc);
 void tg_bot_free(struct tg_bot *b);
 /* Checks the token (getMe), then polls or sets the webhook.  Start-up
  * failures are reported to cb(ud, NULL or error text) once. */
@@ -64,5 +72,7 @@ void tg_bot_set_commands(struct tg_bot *b, const char *json_array);
 struct tg_api *tg_bot_api(struct tg_bot *b);
 struct tg_sched *tg_bot_sched(struct tg_bot *b);
 const char *tg_bot_username(const struct tg_bot *b);
+/* The fields of "telegram" in /health (a health_detail_fn; ud: the bot). */
+void tg_bot_health_detail(void *ud, struct jsonw *w);
 
 #endif

@@ -4,7 +4,7 @@
  * fire on whole milliseconds, after a busy loop turn): without it every
  * late wake-up loses that time, which cost a 1,000/s rate a fifth.  10 ms
  * worth adds 1 % of a second's sends to any window, which the callers'
- * margin under the real limit covers (sched.c). */
+ * margin under the real limit covers (sched_int.h). */
 #define SLACK_MS 10.0
 
 void bucket_init(struct bucket *b, double rate, double burst, uint64_t now_ms)

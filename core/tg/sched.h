@@ -5,7 +5,7 @@
  *   removed when Telegram accepts it; at start the outbox is loaded and
  *   delivered.  Only a message in flight when the process dies can be
  *   sent twice.
- * - Within limits, as sliding windows (sched.c): all chats together
+ * - Within limits, as sliding windows (sched_int.h): all chats together
  *   under telegram.rate in any second, a private chat at most 3 in any
  *   3 s, a group at most 20 in any minute.  Only sendMessage counts;
  *   edits and deletes keep their place in the chat's order but are free.
@@ -22,6 +22,10 @@
  *   "chat not found" mark the chat inactive and drop its queue until
  *   tg_sched_activate(); "not modified" is success; refused HTML is resent
  *   as plain text.
+ *
+ * Built from the runtime (clock, timers, log), the config (telegram.rate,
+ * paid_broadcast, retry_deadline), the store (the outbox; NULL: none) and
+ * the Bot API client.  Its files: sched_int.h.
  */
 #ifndef CW_TG_SCHED_H
 #define CW_TG_SCHED_H
@@ -29,9 +33,12 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#include "http/health.h"
+#include "ops/health.h"
+#include "tg/api.h"
 
-struct app;
+struct rt;
+struct config;
+struct store;
 struct tg_api;
 struct tg_sched;
 struct jsonw;
@@ -50,13 +57,32 @@ struct tg_sched_stats {
     double oldest_s;          /* age of the oldest waiting message */
 };
 
-struct tg_sched *tg_sched_new(struct app *app, struct tg_api *api);
+struct tg_sched *tg_sched_new(const struct rt *rt, const struct config *cfg, struct store *store,
+                              struct tg_api *api);
 void tg_sched_free(struct tg_sched *s);
+/* How a send reaches Telegram: tg_api_call on the client given to
+ * tg_sched_new, unless replaced (a unit test's fake Bot API).  Returns a
+ * call id, 0 when cb already ran; cb must not run after the scheduler is
+ * freed. */
+typedef uint64_t (*tg_sched_call_fn)(void *ud, const char *method, const char *body,
+                                     long timeout_ms, tg_api_cb cb, void *cb_ud);
+void tg_sched_set_call(struct tg_sched *s, tg_sched_call_fn fn, void *ud);
+
+/* Where a reply comes from: the update it answers (0: none), for the log
+ * lines about it and for taking it back; and when that update arrived
+ * (hist_clock; 0: not timed), for the update-to-reply latency. */
+struct tg_origin {
+    int64_t update_id;
+    double arrived;
+};
 
 /* Queues a call for a chat, in the reply class.  method: sendMessage,
  * editMessageText, editMessageReplyMarkup or deleteMessage; params: a JSON
  * object of every parameter but chat_id and text (NULL: {}).  0, or -1
- * (store failure), or -2 (the chat is inactive: nothing queued). */
+ * (store failure), or -2 (the chat is inactive: nothing queued).
+ * tg_sched_send: a message that answers no update. */
+int tg_sched_reply(struct tg_sched *s, const struct tg_origin *from, int64_t chat,
+                   const char *method, const char *params, const char *text);
 int tg_sched_send(struct tg_sched *s, int64_t chat, const char *method, const char *params,
                   const char *text);
 /* An alert to queue: HTML text; priority: bigger goes first; group: alerts
@@ -105,10 +131,6 @@ uint64_t tg_sched_paused_ms(struct tg_sched *s);
 enum health_status tg_sched_health(struct tg_sched *s, char *reason, size_t len);
 /* Messages waiting, in flight included. */
 long tg_sched_pending(struct tg_sched *s);
-/* Replies queued from now on answer update_id, which arrived at `arrived`
- * (hist_clock; 0: none): for the update-to-reply latency, and so that log
- * lines about them name the update. */
-void tg_sched_origin(struct tg_sched *s, double arrived, int64_t update_id);
 struct prom;
 /* The scheduler's and the Bot API client's metrics. */
 void tg_sched_metrics(struct tg_sched *s, struct prom *p);

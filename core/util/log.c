@@ -108,8 +108,8 @@ static int repeated(struct logger *lg, const char *component, const char *msg, l
     return 0;
 }
 
-void log_vmsg(struct logger *lg, enum log_level lv, const char *component,
-              const char *fmt, va_list ap)
+static void log_vmsg_upd(struct logger *lg, int64_t update_id, enum log_level lv,
+                         const char *component, const char *fmt, va_list ap)
 {
     if (lv < lg->level && !lg->capture)
         return;
@@ -141,19 +141,34 @@ void log_vmsg(struct logger *lg, enum log_level lv, const char *component,
         jsonw_kv_str(&w, "ts", ts);
         jsonw_kv_str(&w, "level", level_names[lv]);
         jsonw_kv_str(&w, "component", component);
-        if (lg->update_id)
-            jsonw_kv_int(&w, "update", lg->update_id);
+        if (update_id)
+            jsonw_kv_int(&w, "update", update_id);
         jsonw_kv_str(&w, "msg", msg);
         jsonw_obj_close(&w);
         fprintf(lg->out, "%s\n", jsonw_str(&w));
         jsonw_free(&w);
-    } else if (lg->update_id) {
+    } else if (update_id) {
         fprintf(lg->out, "%s %-5s %s: [update %lld] %s\n", ts, level_names[lv], component,
-                (long long)lg->update_id, msg);
+                (long long)update_id, msg);
     } else {
         fprintf(lg->out, "%s %-5s %s: %s\n", ts, level_names[lv], component, msg);
     }
     fflush(lg->out);
+}
+
+void log_vmsg(struct logger *lg, enum log_level lv, const char *component,
+              const char *fmt, va_list ap)
+{
+    log_vmsg_upd(lg, lg->update_id, lv, component, fmt, ap);
+}
+
+void log_msg_upd(struct logger *lg, int64_t update_id, enum log_level lv, const char *component,
+                 const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg_upd(lg, update_id, lv, component, fmt, ap);
+    va_end(ap);
 }
 
 void log_msg(struct logger *lg, enum log_level lv, const char *component,

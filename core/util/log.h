@@ -49,6 +49,10 @@ void log_msg(struct logger *lg, enum log_level lv, const char *component,
              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void log_vmsg(struct logger *lg, enum log_level lv, const char *component,
               const char *fmt, va_list ap);
+/* A line about the Telegram update update_id (0: none), whichever update
+ * is being handled now: a message's delivery names the update it answers. */
+void log_msg_upd(struct logger *lg, int64_t update_id, enum log_level lv, const char *component,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Replaces every occurrence of secret in buf (in place, NUL-terminated). */
 void log_mask(char *buf, const char *secret);

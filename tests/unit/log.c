@@ -88,6 +88,24 @@ int main(void)
     fflush(lg.out);
     ok(strstr(buf + before, "scripts: [update 4242] handler failed again") != NULL,
        "so does a text line: %s", buf + before);
+    /* a line about another update (a reply's delivery) names that one */
+    before = len;
+    log_msg_upd(&lg, 77, LOG_ERROR, "telegram", "reply given up");
+    fflush(lg.out);
+    ok(strstr(buf + before, "telegram: [update 77] reply given up") != NULL,
+       "a line about update 77 names it, whichever is handled: %s", buf + before);
+    lg.json = 1;
+    before = len;
+    log_msg_upd(&lg, 77, LOG_ERROR, "telegram", "reply given up (JSON)");
+    fflush(lg.out);
+    ok(strstr(buf + before, "\"update\":77") && !strstr(buf + before, "4242"),
+       "in JSON too");
+    before = len;
+    log_msg_upd(&lg, 0, LOG_ERROR, "telegram", "about no update");
+    fflush(lg.out);
+    ok(!strstr(buf + before, "\"update\""), "and a line about no update names none");
+    lg.json = 0;
+    is_int(lg.update_id, 4242, "the logger's own update is left as it was");
     lg.update_id = 0;
 
     /* an error repeated word for word is counted, not printed */

@@ -1,4 +1,4 @@
-#include "http/health.h"
+#include "ops/health.h"
 
 #include <stdio.h>
 #include <stdlib.h>
