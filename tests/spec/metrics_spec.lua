@@ -50,7 +50,7 @@ describe("metrics", function()
 
   it("refuses a name that would make one of the host's families", function()
     for _, c in ipairs({ { "counter", "_total" }, { "gauge", "" } }) do
-      local t = run(function() metrics[c[1]]("errors") end)
+      local t = spec.run(function() metrics[c[1]]("errors") end)
       assert.is_false(t.ok)
       assert.matches('"errors" would be candlewatch_script_errors' .. c[2] .. ", which the host "
         .. "exposes itself; choose another name", t.err, 1, true)
