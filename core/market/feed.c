@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "app.h"
-#include "market/interval.h"
+#include "util/interval.h"
 #include "market/market.h"
 #include "market/rest.h"
 #include "market/restparse.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "market/interval.h"
+#include "util/interval.h"
 #include "util/bytes.h"
 
 #define MAX_DEPTH 32
