@@ -434,39 +434,45 @@ static void on_gone(struct conn *c, const char *why, size_t why_len)
     schedule_reconnect(c);
 }
 
+/* TCP is up: TLS's ClientHello (with wss), then the upgrade request.
+ * -1 closes the connection. */
+static int on_connected(struct conn *c)
+{
+    char req[1024], host[300];
+    unsigned char key[16];
+    struct feed *f = c->f;
+    if ((f->tls && f->port != 443) || (!f->tls && f->port != 80))
+        snprintf(host, sizeof host, "%s:%d", f->host, f->port);
+    else
+        snprintf(host, sizeof host, "%s", f->host);
+    ws_free(&c->ws);
+    ws_init(&c->ws, (size_t)f->cfg->exchange.max_frame, &ws_cbs, c);
+    lws_get_random(f->lws->ctx, key, sizeof key);
+    int n = ws_request(&c->ws, host, f->path, key, req, sizeof req);
+    unsigned char *p = n > 0 ? malloc((size_t)n) : NULL;
+    if (!p)
+        return -1;
+    memcpy(p, req, (size_t)n);
+    c->failed = 0;
+    if (f->tls_ctx) {
+        tls_client_free(c->tc);
+        if (!(c->tc = tls_client_new(f->tls_ctx, f->host))) {
+            free(p);
+            return -1;
+        }
+        tls_flush(c);   /* the ClientHello */
+    }
+    queue_bytes(c, p, (size_t)n, 0, 1);
+    return 0;
+}
+
 static int on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                  size_t len)
 {
     struct conn *c = user;
     switch (reason) {
-    case LWS_CALLBACK_RAW_CONNECTED: {
-        char req[1024], host[300];
-        unsigned char key[16];
-        struct feed *f = c->f;
-        if ((f->tls && f->port != 443) || (!f->tls && f->port != 80))
-            snprintf(host, sizeof host, "%s:%d", f->host, f->port);
-        else
-            snprintf(host, sizeof host, "%s", f->host);
-        ws_free(&c->ws);
-        ws_init(&c->ws, (size_t)f->cfg->exchange.max_frame, &ws_cbs, c);
-        lws_get_random(f->lws->ctx, key, sizeof key);
-        int n = ws_request(&c->ws, host, f->path, key, req, sizeof req);
-        unsigned char *p = n > 0 ? malloc((size_t)n) : NULL;
-        if (!p)
-            return -1;
-        memcpy(p, req, (size_t)n);
-        c->failed = 0;
-        if (f->tls_ctx) {
-            tls_client_free(c->tc);
-            if (!(c->tc = tls_client_new(f->tls_ctx, f->host))) {
-                free(p);
-                return -1;
-            }
-            tls_flush(c);   /* the ClientHello */
-        }
-        queue_bytes(c, p, (size_t)n, 0, 1);
-        return 0;
-    }
+    case LWS_CALLBACK_RAW_CONNECTED:
+        return on_connected(c);
     case LWS_CALLBACK_RAW_RX:
         if (c->tc) {
             int was_ready = tls_ready(c->tc);
