@@ -130,16 +130,16 @@ FUZZ_SECONDS ?= 600
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 # each target links only the pure parsing code it exercises
-FUZZ_LINK_kline := core/market/candles.c core/market/interval.c core/market/kline.c core/market/kline_fast.c core/market/symbols.c
+FUZZ_LINK_kline := core/market/candles.c core/util/interval.c core/market/kline.c core/market/kline_fast.c core/market/symbols.c
 FUZZ_LINK_ws := core/net/ws.c
 FUZZ_LINK_tg_answer := core/tg/answer.c
 FUZZ_LINK_rest := core/market/restparse.c core/market/kline.c core/market/kline_fast.c core/market/symbols.c \
-                  core/market/interval.c core/market/candles.c
+                  core/util/interval.c core/market/candles.c
 FUZZ_LINK_tg_update := core/tg/update.c core/http/intake.c
-FUZZ_LINK_config_set := core/config/config.c core/market/interval.c core/util/log.c \
+FUZZ_LINK_config_set := core/config/config.c core/util/interval.c core/util/log.c \
                         core/util/jsonw.c
 FUZZ_LINK_config_lua := core/lua/lconfig.c $(FUZZ_LINK_config_set)
-FUZZ_LINK_csvrow := core/replay/csvrow.c core/market/interval.c
+FUZZ_LINK_csvrow := core/replay/csvrow.c core/util/interval.c
 
 # rebuilt when the code it links (or a shared check in tests/fuzz/) changes
 $(foreach t,$(FUZZ_BIN),$(eval $(t): $(FUZZ_LINK_$(notdir $(t))) $(wildcard tests/fuzz/*.h)))

@@ -223,9 +223,9 @@ static void shutdown_all(struct app *a)
     }
     watch_stop(a->watch);
     a->watch = NULL;
-    feed_stop(a);
-    net_lws_stop(a);
-    diag_free(a->diag);   /* (a clean stop: marked as one) */
+    feed_stop(a->feed);
+    net_lws_stop(&a->lws);
+    diag_free(a->diag, a->exit_status);   /* (a clean stop: marked as one) */
     a->diag = NULL;
     lh_free(a->lua);
     a->lua = NULL;
@@ -250,11 +250,12 @@ void app_destroy(struct app *a)
 {
     shutdown_all(a);
     uv_run(&a->loop, UV_RUN_DEFAULT);   /* lets the closes complete */
-    net_lws_free(a);
+    net_lws_free(&a->lws);
     uv_run(&a->loop, UV_RUN_DEFAULT);
     http_server_free(a->http);
     a->http = NULL;
-    feed_free(a);
+    feed_free(a->feed);
+    a->feed = NULL;
     market_free(&a->market);
     if (uv_loop_close(&a->loop) != 0)
         log_warn(&a->log, "loop", "handles still open at exit");
@@ -295,6 +296,7 @@ static void on_signal(uv_signal_t *s, int signum)
         _exit(0);
     }
     a->stopping = 1;
+    diag_stop(a->diag);
     sdnotify("STOPPING=1");
     log_info(&a->log, "app", "%s: stopping: no new updates; running handlers finish and the "
              "outbox is flushed for up to %g s", signum == SIGINT ? "SIGINT" : "SIGTERM",
@@ -302,7 +304,7 @@ static void on_signal(uv_signal_t *s, int signum)
     /* what comes in stops now; what is under way gets shutdown_timeout */
     watch_stop(a->watch);
     a->watch = NULL;
-    feed_stop(a);
+    feed_stop(a->feed);
     if (a->tg)
         tg_bot_stop_intake(a->tg);
     a->stop_deadline = app_now_ms(a) + (uint64_t)(a->cfg.shutdown_timeout * 1000);
@@ -313,6 +315,14 @@ static void on_scripts_changed(void *ud)
 {
     struct app *a = ud;
     lh_reload_soon(a->lua, "file change");
+}
+
+void app_exchange_health(struct app *a, struct jsonw *w)
+{
+    if (a->feed)
+        feed_health(a->feed, w);
+    else
+        health_set(&a->health, "exchange", HEALTH_FAILING, "the feed is not running");
 }
 
 /* GET /health */
@@ -331,7 +341,7 @@ static void route_health(void *ud, const struct http_request *rq, struct http_re
         health_set(&a->health, "store", err ? HEALTH_FAILING : HEALTH_OK, err);
     }
     if (a->cfg.exchange.enabled > 0)
-        feed_health(a, NULL);
+        app_exchange_health(a, NULL);
     if (a->tg && health_get(&a->health, "telegram")) {   /* (once signed in) */
         char why[256];
         enum health_status st = tg_sched_health(tg_bot_sched(a->tg), why, sizeof why);
@@ -367,7 +377,7 @@ char *app_metrics(struct app *a)
                (double)app_rss_bytes());
     market_metrics(&a->market, &p);
     if (a->cfg.exchange.enabled > 0)
-        feed_metrics(a, &p);
+        feed_metrics(a->feed, &p);
     if (a->alerts)
         alert_metrics(a->alerts, &p);
     if (a->tg)
@@ -400,7 +410,49 @@ static void route_metrics(void *ud, const struct http_request *rq, struct http_r
 
 static void exchange_detail(void *ud, struct jsonw *w)
 {
-    feed_health(ud, w);
+    app_exchange_health(ud, w);
+}
+
+/* What admin diagnostics (ops/diag.c) ask of the rest: struct diag_hooks. */
+static void diag_feed_refresh(void *ud)
+{
+    struct app *a = ud;
+    if (a->cfg.exchange.enabled > 0)
+        app_exchange_health(a, NULL);
+}
+
+static long diag_script_errors(void *ud)
+{
+    struct app *a = ud;
+    return a->lua ? lh_errors_total(a->lua) : 0;
+}
+
+static const char *diag_script_last_error(void *ud)
+{
+    struct app *a = ud;
+    return a->lua ? lh_last_error(a->lua) : "";
+}
+
+static int diag_telegram_send(void *ud, int64_t chat, const char *html)
+{
+    struct app *a = ud;
+    return a->tg ? tg_sched_send(tg_bot_sched(a->tg), chat, "sendMessage",
+                                 "{\"parse_mode\":\"HTML\"}", html)
+                 : -1;
+}
+
+static uint64_t diag_telegram_paused_ms(void *ud)
+{
+    struct app *a = ud;
+    return a->tg ? tg_sched_paused_ms(tg_bot_sched(a->tg)) : 0;
+}
+
+/* accept() failed (net/lws.c heard it from lws): the HTTP server pauses. */
+static void lws_accept_failed(void *ud)
+{
+    struct app *a = ud;
+    if (a->http)
+        http_server_accept_failed(a->http);
 }
 
 /* A webhook secret: the configured one (config_check has vetted it), or 32
@@ -484,7 +536,13 @@ int app_run(struct app *a)
         lh_bot_attach(a->lua);
         tg_bot_start(a->tg, telegram_started, a);
     }
-    if (net_lws_init(a, err, sizeof err) != 0 || http_server_start(a, err, sizeof err) != 0) {
+    if (net_lws_init(&a->lws, &a->loop, &a->log, err, sizeof err) != 0) {
+        log_error(&a->log, "http", "%s", err);
+        return 1;
+    }
+    a->lws.accept_failed = lws_accept_failed;
+    a->lws.accept_ud = a;
+    if (!(a->http = http_server_start(&a->rt, &a->cfg, &a->lws, err, sizeof err))) {
         log_error(&a->log, "http", "%s", err);
         return 1;
     }
@@ -506,7 +564,9 @@ int app_run(struct app *a)
                                           "exchange.enabled = true to stream anyway)");
     if (a->cfg.exchange.enabled) {
         a->market.log_closes = a->log.level == LOG_DEBUG;
-        if (feed_start(a, err, sizeof err) != 0) {
+        a->feed = feed_start(&a->rt, &a->cfg, &a->market, &a->httpc, &a->lws, &a->health, err,
+                             sizeof err);
+        if (!a->feed) {
             log_error(&a->log, "market", "%s", err);
             return 1;
         }
@@ -524,7 +584,11 @@ int app_run(struct app *a)
     if (!a->cfg.telegram.token)
         log_info(&a->log, "app", "no bot token (BOT_TOKEN): Telegram is off");
     log_info(&a->log, "app", "candlewatch running (pid %d)", (int)getpid());
-    a->diag = diag_start(a, a->tg_up);
+    const struct diag_hooks hooks = {a, diag_feed_refresh, diag_script_errors,
+                                      diag_script_last_error, diag_telegram_send,
+                                      diag_telegram_paused_ms, app_rss_bytes};
+    a->diag = diag_start(&a->rt, &a->cfg, &a->httpc, a->store, &a->health, &hooks,
+                         a->tg_up || !a->tg);
     sdnotify("READY=1");
     if ((a->watchdog_ms = sdnotify_watchdog_ms())) {
         log_info(&a->log, "app", "systemd watchdog: %llu ms", (unsigned long long)a->watchdog_ms);

@@ -76,6 +76,10 @@ uint64_t app_now_ms(struct app *a);
 int64_t app_wall_ms(struct app *a);
 /* Resident memory of this process. */
 long app_rss_bytes(void);
+/* Brings /health's exchange entry up to date (failing when the feed is
+ * not running); its details into w, unless NULL. */
+struct jsonw;
+void app_exchange_health(struct app *a, struct jsonw *w);
 /* Everything /metrics shows, in the Prometheus text format (malloc'd). */
 char *app_metrics(struct app *a);
 

@@ -11,7 +11,7 @@
 #include "alert/fired.h"
 #include "alert/index.h"
 #include "app.h"
-#include "market/interval.h"
+#include "util/interval.h"
 #include "store/store.h"
 #include "tg/bot.h"
 #include "tg/text.h"

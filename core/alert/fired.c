@@ -2,7 +2,7 @@
 
 #include <stdlib.h>
 
-#include "market/interval.h"
+#include "util/interval.h"
 
 /* Slots examined per write while a table is being moved: an 8-million-slot
  * table is moved over tens of thousands of alerts, never in one stall. */

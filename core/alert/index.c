@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "market/interval.h"
+#include "util/interval.h"
 
 #define LISTS_PER_SYMBOL (IV_COUNT * 2 * 2)
 

@@ -2,7 +2,7 @@
 
 #include <stddef.h>
 
-#include "market/interval.h"
+#include "util/interval.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 #include "alert/engine.h"
 #include "app.h"
 #include "lua/host.h"
-#include "market/interval.h"
+#include "util/interval.h"
 #include "replay/replay.h"
 #include "store/store.h"
 #include "tg/bot.h"

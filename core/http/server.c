@@ -3,13 +3,16 @@
 #include <fcntl.h>
 #include <libwebsockets.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "app.h"
+#include "config/config.h"
+#include "loop/rt.h"
 #include "metrics/prom.h"
+#include "net/lws.h"
 
 #define MAX_ROUTES 8
 
@@ -25,7 +28,9 @@ struct route {
 #define FD_RESERVE_MAX 256   /* (a quarter of ulimit -n when that is less) */
 
 struct http_server {
-    struct app *app;
+    const struct rt *rt;
+    const struct config *cfg;  /* http.* */
+    struct net_lws *lws;       /* stopping: no more resuming */
     struct lws_vhost *vh;
     struct route routes[MAX_ROUTES];
     int nroutes;
@@ -192,16 +197,16 @@ static int on_writable(struct lws *wsi, struct pss *pss)
 static int server_admit(struct http_server *s, struct lws *listener, int fd)
 {
     s->listener = listener;
-    long max = s->app->cfg.http.max_connections;
+    long max = s->cfg->http.max_connections;
     if (s->conns >= max) {
         s->refused_max++;
-        log_warn(&s->app->log, "http", "refused a connection: %ld are open (http.max_connections)",
+        log_warn(s->rt->log, "http", "refused a connection: %ld are open (http.max_connections)",
                  max);
         return 1;
     }
     if (fd >= s->fd_ceiling) {
         s->refused_fds++;
-        log_warn(&s->app->log, "http", "refused a connection: too few file descriptors left "
+        log_warn(s->rt->log, "http", "refused a connection: too few file descriptors left "
                  "(ulimit -n is %ld)", s->fd_limit);
         return 1;
     }
@@ -252,21 +257,23 @@ static const struct lws_protocols protocols[] = {
     {"http", on_http, sizeof(struct pss), 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
-int http_server_start(struct app *a, char *err, size_t errlen)
+struct http_server *http_server_start(const struct rt *rt, const struct config *cfg,
+                                      struct net_lws *lws, char *err, size_t errlen)
 {
     char host[256];
     int port;
-    if (config_listen_parse(a->cfg.http.listen, host, sizeof host, &port) != 0) {
+    if (config_listen_parse(cfg->http.listen, host, sizeof host, &port) != 0) {
         snprintf(err, errlen, "http.listen: malformed address");
-        return -1;
+        return NULL;
     }
     struct http_server *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return NULL;
     }
-    s->app = a;
-    a->http = s;
+    s->rt = rt;
+    s->cfg = cfg;
+    s->lws = lws;
     s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     struct rlimit rl;
     s->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1L << 30 ? (long)rl.rlim_cur
@@ -280,12 +287,13 @@ int http_server_start(struct app *a, char *err, size_t errlen)
     info.protocols = protocols;
     info.vhost_name = "candlewatch";
     info.user = s;
-    s->vh = lws_create_vhost(a->lws.ctx, &info);
+    s->vh = lws_create_vhost(lws->ctx, &info);
     if (!s->vh) {
-        snprintf(err, errlen, "http.listen: cannot listen on %s", a->cfg.http.listen);
-        return -1;
+        snprintf(err, errlen, "http.listen: cannot listen on %s", cfg->http.listen);
+        http_server_free(s);
+        return NULL;
     }
-    return 0;
+    return s;
 }
 
 int http_server_route(struct http_server *s, const char *path, http_route_fn fn, void *ud)
@@ -303,13 +311,13 @@ static void server_resume(void *ud)
 {
     struct http_server *s = ud;
     s->resume = NULL;
-    if (!s->app->lws.stopping)
+    if (!s->lws->stopping)
         lws_rx_flow_control(s->listener, 1);
 }
 
 void http_server_accept_failed(struct http_server *s)
 {
-    if (s->resume || s->app->lws.stopping)
+    if (s->resume || s->lws->stopping)
         return;
     if (!s->listener) {
         /* no connection was ever accepted, so the listener is unknown: a
@@ -322,7 +330,7 @@ void http_server_accept_failed(struct http_server *s)
     /* (lws turns accepting back on whenever a connection closes; a failure
      * then comes here again) */
     lws_rx_flow_control(s->listener, 0);
-    s->resume = timers_add(&s->app->timers, app_now_ms(s->app) + 1000, server_resume, s);
+    s->resume = timers_add(s->rt->timers, rt_now_ms(s->rt) + 1000, server_resume, s);
 }
 
 void http_server_metrics(const struct http_server *s, struct prom *p)
@@ -351,7 +359,7 @@ void http_server_free(struct http_server *s)
     if (!s)
         return;
     if (s->resume)
-        timers_cancel(&s->app->timers, s->resume);
+        timers_cancel(s->rt->timers, s->resume);
     if (s->spare_fd >= 0)
         close(s->spare_fd);
     free(s);   /* the vhost goes with the lws context */

@@ -9,9 +9,11 @@
 
 #include "http/intake.h"   /* HTTP_BODY_MAX */
 
-struct app;
+struct config;
 struct http_server;
+struct net_lws;
 struct prom;
+struct rt;
 
 struct http_response {
     int status;
@@ -41,9 +43,10 @@ typedef void (*http_route_fn)(void *ud, const struct http_request *rq, struct ht
  * absent or longer than out allows. */
 int http_request_header(const struct http_request *rq, const char *name, char *out, size_t len);
 
-/* Listens on cfg.http.listen, on the app's lws context, and sets a->http.
- * 0, or -1 with err set. */
-int http_server_start(struct app *a, char *err, size_t errlen);
+/* Listens on cfg->http.listen (cfg is kept: http.max_connections is read
+ * on each accept), on lws's context.  NULL with err set on failure. */
+struct http_server *http_server_start(const struct rt *rt, const struct config *cfg,
+                                      struct net_lws *lws, char *err, size_t errlen);
 /* Adds a route for exact path match. */
 int http_server_route(struct http_server *s, const char *path, http_route_fn fn, void *ud);
 /* accept() failed (lws said so in its log: out of file descriptors):

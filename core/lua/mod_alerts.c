@@ -18,7 +18,7 @@
 
 #include "alert/engine.h"
 #include "lua/internal.h"
-#include "market/interval.h"
+#include "util/interval.h"
 #include "store/store.h"
 
 #define RULE_ERROR_LOG_MS 10000

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "lua/internal.h"
-#include "market/interval.h"
+#include "util/interval.h"
 
 void lh_push_candle(lua_State *L, struct market *m, const struct candle *c)
 {

@@ -13,7 +13,7 @@
 
 #include "ops/health.h"
 #include "lua/internal.h"
-#include "market/interval.h"
+#include "util/interval.h"
 #include "store/store.h"
 #include "tg/bot.h"
 

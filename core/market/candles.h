@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "market/candle.h"
-#include "market/interval.h"
+#include "util/interval.h"
 
 enum candle_event { CANDLE_IGNORED, CANDLE_FORMING, CANDLE_CLOSED };
 

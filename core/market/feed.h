@@ -14,16 +14,30 @@
 
 #include <stddef.h>
 
-struct app;
+struct config;
+struct feed;
+struct health;
+struct httpc;
 struct jsonw;
-
-int feed_start(struct app *a, char *err, size_t errlen);
-/* Closes the connections (from inside the loop is fine). */
-void feed_stop(struct app *a);
-void feed_free(struct app *a);
-/* Updates the exchange entry of /health and writes its details. */
-void feed_health(struct app *a, struct jsonw *w);
+struct market;
+struct net_lws;
 struct prom;
-void feed_metrics(struct app *a, struct prom *p);
+struct rt;
+
+/* Starts streaming into m: cfg's exchange.* and tls.ca_file (kept, read
+ * later), REST through httpc, connections on lws's context, its state in
+ * health's "exchange" entry.  NULL with err set when it cannot start. */
+struct feed *feed_start(const struct rt *rt, const struct config *cfg, struct market *m,
+                        struct httpc *httpc, struct net_lws *lws, struct health *health,
+                        char *err, size_t errlen);
+/* The application is stopping: no reconnect and no new request from now
+ * on, and the connections close (from inside the loop is fine). */
+void feed_stop(struct feed *f);
+/* Once the loop has run the closes (f may be NULL). */
+void feed_free(struct feed *f);
+/* Updates the exchange entry of /health and writes its details (w may be NULL). */
+void feed_health(struct feed *f, struct jsonw *w);
+/* The connections and REST counters (f may be NULL: zeros). */
+void feed_metrics(const struct feed *f, struct prom *p);
 
 #endif

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "market/interval.h"
 #include "market/kline_parse.h"
+#include "util/interval.h"
 #include "util/bytes.h"
 
 #define MAX_DEPTH 32

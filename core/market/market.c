@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "market/interval.h"
+#include "util/interval.h"
 
 int market_init(struct market *m, uint32_t history, struct logger *log)
 {

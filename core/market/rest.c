@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
+#include "loop/rt.h"
+#include "net/httpc.h"
 #include "market/restparse.h"
 
 #define REST_MAX_ATTEMPTS 6
@@ -28,10 +29,12 @@ int rest_klines_weight(int limit)
     return limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10;
 }
 
-void rest_init(struct rest *r, struct app *app, const char *base, long weight_limit)
+void rest_init(struct rest *r, const struct rt *rt, struct httpc *httpc, const char *base,
+               long weight_limit)
 {
     memset(r, 0, sizeof *r);
-    r->app = app;
+    r->rt = rt;
+    r->httpc = httpc;
     r->base = base;
     r->limit = weight_limit;
     r->max_inflight = 4;
@@ -45,8 +48,9 @@ static void job_free(struct rest_job *j)
 
 void rest_free(struct rest *r)
 {
+    r->stopped = 1;
     if (r->timer)
-        timers_cancel(&r->app->timers, r->timer);
+        timers_cancel(r->rt->timers, r->timer);
     r->timer = NULL;
     while (r->head) {   /* callbacks free what they own */
         struct rest_job *j = pop(r);
@@ -111,18 +115,18 @@ static void wake(void *ud)
 
 static void wake_at(struct rest *r, int64_t wall_ms)
 {
-    struct app *a = r->app;
-    int64_t delay = wall_ms - app_wall_ms(a);
+    const struct rt *rt = r->rt;
+    int64_t delay = wall_ms - rt_wall_ms(rt);
     if (r->timer)
-        timers_cancel(&a->timers, r->timer);
-    r->timer = timers_add(&a->timers, app_now_ms(a) + (uint64_t)(delay > 0 ? delay : 0), wake, r);
+        timers_cancel(rt->timers, r->timer);
+    r->timer = timers_add(rt->timers, rt_now_ms(rt) + (uint64_t)(delay > 0 ? delay : 0), wake, r);
 }
 
 static void on_done(void *ud, const struct httpc_resp *resp)
 {
     struct rest_job *j = ud;
     struct rest *r = j->r;
-    int64_t now = app_wall_ms(r->app);
+    int64_t now = rt_wall_ms(r->rt);
     r->inflight--;
     long status = resp->err ? 0 : resp->status;
     if (!resp->err) {
@@ -139,12 +143,12 @@ static void on_done(void *ud, const struct httpc_resp *resp)
         r->paused_until = now + after * 1000;
         r->r429 += status == 429;
         r->r418 += status == 418;
-        log_warn(&r->app->log, "market", "REST %ld (rate limit): pausing requests for %ld s",
+        log_warn(r->rt->log, "market", "REST %ld (rate limit): pausing requests for %ld s",
                  status, after);
         push(r, j, 1);   /* the same request again, first, after the pause */
     } else if (status == 0 || status >= 500) {
         if (++j->attempts >= REST_MAX_ATTEMPTS) {
-            log_error(&r->app->log, "market", "REST %s failed %d times (%s): giving up",
+            log_error(r->rt->log, "market", "REST %s failed %d times (%s): giving up",
                       j->path, j->attempts, resp->err ? resp->err : "server error");
             j->done(j->ud, status, NULL, 0, resp->err ? resp->err : "server error");
             job_free(j);
@@ -153,7 +157,7 @@ static void on_done(void *ud, const struct httpc_resp *resp)
             /* exponential backoff with jitter: 0.5, 1, 2, 4, 8 s (+/- 25 %) */
             int64_t base = 500LL << (j->attempts - 1);
             j->not_before = now + base * 3 / 4 + rand() % (base / 2 + 1);
-            log_warn(&r->app->log, "market", "REST %s failed (%s): retry %d in %.1f s",
+            log_warn(r->rt->log, "market", "REST %s failed (%s): retry %d in %.1f s",
                      j->path, resp->err ? resp->err : "server error", j->attempts,
                      (double)(j->not_before - now) / 1000);
             push(r, j, 0);
@@ -167,10 +171,9 @@ static void on_done(void *ud, const struct httpc_resp *resp)
 
 static void pump(struct rest *r)
 {
-    struct app *a = r->app;
-    if (a->stopping)
+    if (r->stopped)
         return;
-    int64_t now = app_wall_ms(a);
+    int64_t now = rt_wall_ms(r->rt);
     if (now / 60000 != r->minute) {
         r->minute = now / 60000;
         r->used = 0;
@@ -199,7 +202,7 @@ static void pump(struct rest *r)
         r->used += j->weight;
         r->inflight++;
         r->requests++;
-        if (!httpc_request(&a->httpc, &rq, on_done, j)) {
+        if (!httpc_request(r->httpc, &rq, on_done, j)) {
             r->inflight--;
             j->done(j->ud, 0, NULL, 0, "cannot start the request");
             job_free(j);

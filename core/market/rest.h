@@ -12,15 +12,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct app;
+struct httpc;
 struct rest_job;
+struct rt;
+struct timer;
 
 /* body is NULL when the job failed for good (err says why). */
 typedef void (*rest_done_fn)(void *ud, long status, const char *body, size_t len,
                              const char *err);
 
 struct rest {
-    struct app *app;
+    const struct rt *rt;
+    struct httpc *httpc;
     const char *base;          /* exchange.rest_url */
     struct rest_job *head, *tail;
     int inflight, max_inflight, queued;
@@ -29,9 +32,12 @@ struct rest {
     int64_t paused_until;      /* wall ms */
     struct timer *timer;
     uint64_t requests, retries, r429, r418;
+    int stopped;               /* rest_free: nothing more is started */
 };
 
-void rest_init(struct rest *r, struct app *app, const char *base, long weight_limit);
+void rest_init(struct rest *r, const struct rt *rt, struct httpc *httpc, const char *base,
+               long weight_limit);
+/* Hands every queued job back (err "stopping") and starts nothing more. */
 void rest_free(struct rest *r);
 /* Queues GET base+path (path starts with '/'); front: ahead of the queue. */
 int rest_get(struct rest *r, const char *path, int weight, int front, rest_done_fn done,

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "market/interval.h"
+#include "util/interval.h"
 
 /* A JSON number within (lo, hi), truncated as a cast would; -1 when it is
  * out of range (a cast of 1e300 is undefined, and a time near 2^63 would

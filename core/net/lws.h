@@ -10,17 +10,24 @@
 #define CW_NET_LWS_H
 
 #include <stddef.h>
+#include <uv.h>
 
-struct app;
+struct logger;
 struct lws_context;
 
 struct net_lws {
     struct lws_context *ctx;   /* lws clears it once fully destroyed */
     int stopping;
+    struct logger *log;        /* where lws's warnings and errors go */
+    /* accept() failed (out of file descriptors): set by whoever listens */
+    void (*accept_failed)(void *ud);
+    void *accept_ud;
 };
 
-int net_lws_init(struct app *a, char *err, size_t errlen);
-void net_lws_stop(struct app *a);
-void net_lws_free(struct app *a);
+/* Creates the context on loop; lws's log goes to log from now on. */
+int net_lws_init(struct net_lws *l, uv_loop_t *loop, struct logger *log, char *err,
+                 size_t errlen);
+void net_lws_stop(struct net_lws *l);
+void net_lws_free(struct net_lws *l);
 
 #endif

@@ -4,14 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
-#include "lua/host.h"
-#include "market/feed.h"
+#include "config/config.h"
+#include "ops/health.h"
+#include "loop/rt.h"
 #include "metrics/prom.h"
 #include "ops/mail.h"
 #include "store/store.h"
-#include "tg/bot.h"
-#include "tg/sched.h"
 #include "tg/text.h"
 
 #define CHECK_MS 2000
@@ -23,7 +21,12 @@ struct state {
 };
 
 struct diag {
-    struct app *a;
+    const struct rt *rt;
+    const struct config *cfg;    /* admins, admin.* */
+    struct store *store;         /* NULL: none */
+    struct health *health;       /* the "exchange" and "scripts" entries are read */
+    struct diag_hooks hooks;
+    int stopping;                /* diag_stop: checks no more */
     struct timer *timer;
     struct state st[DIAG_KINDS];
     long script_errors;          /* the scripts' total at the last check */
@@ -40,13 +43,9 @@ static const char *const titles[DIAG_KINDS] = {
 
 static void tell(struct diag *d, const char *text)
 {
-    struct app *a = d->a;
     mail_send(d->mail, text);
-    if (!a->tg)
-        return;
-    for (int i = 0; i < a->cfg.nadmins; i++)
-        if (tg_sched_send(tg_bot_sched(a->tg), a->cfg.admins[i], "sendMessage",
-                          "{\"parse_mode\":\"HTML\"}", text) == 0)
+    for (int i = 0; i < d->cfg->nadmins; i++)
+        if (d->hooks.telegram_send(d->hooks.ud, d->cfg->admins[i], text) == 0)
             d->sent++;
 }
 
@@ -54,7 +53,7 @@ static void tell(struct diag *d, const char *text)
 static void update(struct diag *d, enum diag_kind k, int wrong, const char *what)
 {
     struct state *s = &d->st[k];
-    uint64_t now = app_now_ms(d->a), repeat = (uint64_t)(d->a->cfg.admin.repeat_after * 1000);
+    uint64_t now = rt_now_ms(d->rt), repeat = (uint64_t)(d->cfg->admin.repeat_after * 1000);
     char text[700];
     if (wrong) {
         if (!s->active) {
@@ -78,39 +77,37 @@ static void update(struct diag *d, enum diag_kind k, int wrong, const char *what
     s->active = s->told = 0;
 }
 
-static void check(void *ud)
+/* The feed: told once it has been wrong for admin.feed_down_after. */
+static void check_feed(struct diag *d, uint64_t now)
 {
-    struct diag *d = ud;
-    struct app *a = d->a;
-    d->timer = timers_add(&a->timers, app_now_ms(a) + CHECK_MS, check, d);
-    if (a->stopping)
-        return;
-    uint64_t now = app_now_ms(a);
     char what[600];
-
-    /* the feed: told once it has been wrong for admin.feed_down_after */
-    if (a->cfg.exchange.enabled > 0)
-        feed_health(a, NULL);   /* (its entry is brought up to date when read) */
-    const struct health_entry *feed = health_get(&a->health, "exchange");
+    d->hooks.feed_refresh(d->hooks.ud);   /* (its entry is brought up to date when read) */
+    const struct health_entry *feed = health_get(d->health, "exchange");
     if (feed && feed->status != HEALTH_OK) {
         if (!d->feed_wrong_ms)
             d->feed_wrong_ms = now;
         tg_text_escape(what, sizeof what, feed->reason);
-        if (now - d->feed_wrong_ms >= (uint64_t)(a->cfg.admin.feed_down_after * 1000))
+        if (now - d->feed_wrong_ms >= (uint64_t)(d->cfg->admin.feed_down_after * 1000))
             update(d, DIAG_FEED, 1, what);
     } else {
         d->feed_wrong_ms = 0;
         update(d, DIAG_FEED, 0, NULL);
     }
+}
 
-    const struct health_entry *sc = health_get(&a->health, "scripts");
+/* Scripts that do not load, and errors new since the last check (they
+ * clear after ERRORS_QUIET_MS without one). */
+static void check_scripts(struct diag *d, uint64_t now)
+{
+    char what[600];
+    const struct health_entry *sc = health_get(d->health, "scripts");
     tg_text_escape(what, sizeof what, sc ? sc->reason : "");
     update(d, DIAG_SCRIPTS_LOAD, sc && sc->status != HEALTH_OK, what);
 
-    long errors = a->lua ? lh_errors_total(a->lua) : 0;
+    long errors = d->hooks.script_errors(d->hooks.ud);
     if (errors > d->script_errors) {
         char last[512];
-        tg_text_escape(last, sizeof last, a->lua ? lh_last_error(a->lua) : "");
+        tg_text_escape(last, sizeof last, d->hooks.script_last_error(d->hooks.ud));
         snprintf(what, sizeof what, "%ld new errors; the last: %s", errors - d->script_errors,
                  last);
         d->last_error_ms = now;
@@ -119,50 +116,80 @@ static void check(void *ud)
     } else if (d->st[DIAG_SCRIPT_ERRORS].active && now - d->last_error_ms >= ERRORS_QUIET_MS) {
         update(d, DIAG_SCRIPT_ERRORS, 0, NULL);
     }
+}
 
-    uint64_t paused = a->tg ? tg_sched_paused_ms(tg_bot_sched(a->tg)) : 0;
+static void check_store(struct diag *d)
+{
+    char what[600];
+    /* a failing database is tried again here, so that it is seen to
+     * recover even when nothing else writes */
+    if (d->store && store_error(d->store))
+        store_probe(d->store);
+    const char *err = d->store ? store_error(d->store) : NULL;
+    tg_text_escape(what, sizeof what, err ? err : "");
+    update(d, DIAG_STORE, err != NULL, what);
+}
+
+static void check(void *ud)
+{
+    struct diag *d = ud;
+    d->timer = timers_add(d->rt->timers, rt_now_ms(d->rt) + CHECK_MS, check, d);
+    if (d->stopping)
+        return;
+    uint64_t now = rt_now_ms(d->rt);
+    char what[600];
+    check_feed(d, now);
+    check_scripts(d, now);
+
+    uint64_t paused = d->hooks.telegram_paused_ms(d->hooks.ud);
     snprintf(what, sizeof what, "Telegram asked the bot to wait %llu s before sending again",
              (unsigned long long)(paused + 999) / 1000);
     update(d, DIAG_FLOOD, paused > 0, what);
 
-    /* a failing database is tried again here, so that it is seen to
-     * recover even when nothing else writes */
-    if (a->store && store_error(a->store))
-        store_probe(a->store);
-    const char *err = a->store ? store_error(a->store) : NULL;
-    tg_text_escape(what, sizeof what, err ? err : "");
-    update(d, DIAG_STORE, err != NULL, what);
+    check_store(d);
 
-    long mb = app_rss_bytes() >> 20, limit = a->cfg.admin.memory_mb;
+    long mb = d->hooks.rss_bytes() >> 20, limit = d->cfg->admin.memory_mb;
     snprintf(what, sizeof what, "resident memory is %ld MB (admin.memory_mb = %ld)", mb, limit);
     update(d, DIAG_MEMORY, limit > 0 && mb > limit, what);
 }
 
 #define RUN_SCOPE "ops"
 
-struct diag *diag_start(struct app *a, int tg_up)
+struct diag *diag_start(const struct rt *rt, const struct config *cfg, struct httpc *httpc,
+                        struct store *store, struct health *health,
+                        const struct diag_hooks *hooks, int tg_up)
 {
     struct diag *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
-    d->a = a;
-    d->mail = mail_new(a);
-    d->script_errors = a->lua ? lh_errors_total(a->lua) : 0;
+    d->rt = rt;
+    d->cfg = cfg;
+    d->store = store;
+    d->health = health;
+    d->hooks = *hooks;
+    d->mail = mail_new(rt, cfg, httpc);
+    d->script_errors = hooks->script_errors(hooks->ud);
     /* "running" is written at start and removed at a clean stop: found at
      * start, the previous run crashed (or was killed); "failed: N", it
      * stopped with exit status N */
     char *was = NULL;
-    if (a->store && store_kv_get(a->store, RUN_SCOPE, "running", &was) == 1)
+    if (store && store_kv_get(store, RUN_SCOPE, "running", &was) == 1)
         snprintf(d->last_run, sizeof d->last_run, "%s", was);
     free(was);
-    if (a->store) {
-        store_kv_set(a->store, RUN_SCOPE, "running", "1");
-        store_commit(a->store);
+    if (store) {
+        store_kv_set(store, RUN_SCOPE, "running", "1");
+        store_commit(store);
     }
-    if (tg_up || !a->tg)
+    if (tg_up)
         diag_telegram_up(d);
-    d->timer = timers_add(&a->timers, app_now_ms(a) + CHECK_MS, check, d);
+    d->timer = timers_add(rt->timers, rt_now_ms(rt) + CHECK_MS, check, d);
     return d;
+}
+
+void diag_stop(struct diag *d)
+{
+    if (d)
+        d->stopping = 1;
 }
 
 void diag_telegram_up(struct diag *d)
@@ -183,16 +210,16 @@ void diag_telegram_up(struct diag *d)
     tell(d, text);
 }
 
-void diag_free(struct diag *d)
+void diag_free(struct diag *d, int exit_status)
 {
     if (!d)
         return;
     if (d->timer)
-        timers_cancel(&d->a->timers, d->timer);
-    if (d->a->store) {   /* a clean stop, or one with an error (such as a failed start) */
+        timers_cancel(d->rt->timers, d->timer);
+    if (d->store) {   /* a clean stop, or one with an error (such as a failed start) */
         char failed[32];
-        snprintf(failed, sizeof failed, "failed: %d", d->a->exit_status);
-        store_kv_set(d->a->store, RUN_SCOPE, "running", d->a->exit_status ? failed : NULL);
+        snprintf(failed, sizeof failed, "failed: %d", exit_status);
+        store_kv_set(d->store, RUN_SCOPE, "running", exit_status ? failed : NULL);
     }
     mail_free(d->mail);
     free(d);

@@ -7,7 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app.h"
+#include "config/config.h"
+#include "loop/rt.h"
 #include "metrics/prom.h"
 #include "net/httpc.h"
 
@@ -20,7 +21,9 @@ _Static_assert(PER_MAIL < QUEUE_MAX, "a full queue has one not in flight to drop
 #define MAX_TO 16
 
 struct mailer {
-    struct app *a;
+    const struct rt *rt;
+    const struct config *cfg;   /* email.* */
+    struct httpc *httpc;
     char *queue[QUEUE_MAX];   /* plain texts, oldest first */
     int n;
     int sending;              /* queue[0..sending) are in the message in flight */
@@ -175,7 +178,7 @@ static void drop_front(struct mailer *m, int n)
 static void on_sent(void *ud, const struct httpc_resp *r)
 {
     struct mailer *m = ud;
-    struct app *a = m->a;
+    const struct rt *rt = m->rt;
     int n = m->sending;
     m->call = 0;
     m->sending = 0;
@@ -183,13 +186,13 @@ static void on_sent(void *ud, const struct httpc_resp *r)
         m->sent++;
         m->attempts = 0;
         drop_front(m, n);
-        log_info(&a->log, "ops", "e-mailed %d diagnostics to the admins", n);
+        log_info(rt->log, "ops", "e-mailed %d diagnostics to the admins", n);
         start(m);
         return;
     }
     m->failed++;
     if (++m->attempts >= MAX_ATTEMPTS) {
-        log_error(&a->log, "ops", "e-mail to the admins failed %d times (%s): %d diagnostics "
+        log_error(rt->log, "ops", "e-mail to the admins failed %d times (%s): %d diagnostics "
                   "given up on", m->attempts, r->err, n);
         m->dropped += n;
         drop_front(m, n);
@@ -200,29 +203,29 @@ static void on_sent(void *ud, const struct httpc_resp *r)
     uint64_t wait = (uint64_t)RETRY_FIRST_MS << (m->attempts - 1);
     if (wait > RETRY_MAX_MS)
         wait = RETRY_MAX_MS;
-    log_warn(&a->log, "ops", "e-mail to the admins failed (%s); retrying in %llu s", r->err,
+    log_warn(rt->log, "ops", "e-mail to the admins failed (%s); retrying in %llu s", r->err,
              (unsigned long long)wait / 1000);
-    m->retry = timers_add(&a->timers, app_now_ms(a) + wait, retry_due, m);
+    m->retry = timers_add(rt->timers, rt_now_ms(rt) + wait, retry_due, m);
 }
 
 static void start(struct mailer *m)
 {
     if (m->call || m->retry || !m->n)
         return;
-    struct app *a = m->a;
+    const struct config *cfg = m->cfg;
     int n = m->n < PER_MAIL ? m->n : PER_MAIL;
-    char *msg = mail_message(a->cfg.email.from, m->to, m->host, m->sent + m->failed, m->queue, n);
-    struct httpc_mail rq = {.url = m->url, .tls = a->cfg.email.tls != CONFIG_TLS_NONE,
-                            .user = a->cfg.email.user, .password = a->cfg.email.password,
-                            .from = a->cfg.email.from, .to = m->to, .message = msg};
-    m->call = msg ? httpc_mail(&a->httpc, &rq, on_sent, m) : 0;
+    char *msg = mail_message(cfg->email.from, m->to, m->host, m->sent + m->failed, m->queue, n);
+    struct httpc_mail rq = {.url = m->url, .tls = cfg->email.tls != CONFIG_TLS_NONE,
+                            .user = cfg->email.user, .password = cfg->email.password,
+                            .from = cfg->email.from, .to = m->to, .message = msg};
+    m->call = msg ? httpc_mail(m->httpc, &rq, on_sent, m) : 0;
     free(msg);
     if (m->call) {
         m->sending = n;
         return;
     }
     m->failed++;   /* could not even start: try again later */
-    m->retry = timers_add(&a->timers, app_now_ms(a) + RETRY_FIRST_MS, retry_due, m);
+    m->retry = timers_add(m->rt->timers, rt_now_ms(m->rt) + RETRY_FIRST_MS, retry_due, m);
 }
 
 void mail_send(struct mailer *m, const char *html)
@@ -245,9 +248,8 @@ void mail_send(struct mailer *m, const char *html)
     start(m);
 }
 
-struct mailer *mail_new(struct app *a)
+struct mailer *mail_new(const struct rt *rt, const struct config *c, struct httpc *httpc)
 {
-    const struct config *c = &a->cfg;
     if (!c->email.server)
         return NULL;
     struct mailer *m = calloc(1, sizeof *m);
@@ -255,7 +257,9 @@ struct mailer *mail_new(struct app *a)
         free(m);
         return NULL;
     }
-    m->a = a;
+    m->rt = rt;
+    m->cfg = c;
+    m->httpc = httpc;
     int implicit = c->email.tls == CONFIG_TLS_IMPLICIT;
     long port = c->email.port ? c->email.port : implicit ? 465 : 587;
     snprintf(m->url, sizeof m->url, "%s://%s:%ld", implicit ? "smtps" : "smtp",
@@ -276,9 +280,9 @@ void mail_free(struct mailer *m)
     if (!m)
         return;
     if (m->call)
-        httpc_cancel(&m->a->httpc, m->call);
+        httpc_cancel(m->httpc, m->call);
     if (m->retry)
-        timers_cancel(&m->a->timers, m->retry);
+        timers_cancel(m->rt->timers, m->retry);
     drop_front(m, m->n);
     free(m->to_buf);
     free(m);

@@ -3,7 +3,7 @@
  * message in flight; what diagnostics say meanwhile waits and goes in the
  * next message together; a failed send is retried with a growing delay.
  *
- *   struct mailer *m = mail_new(app);   // NULL when email.server is unset
+ *   struct mailer *m = mail_new(rt, cfg, httpc);   // NULL when email.server is unset
  *   mail_send(m, "⚠️ <b>Database</b>: disk full");
  */
 #ifndef CW_OPS_MAIL_H
@@ -11,11 +11,14 @@
 
 #include <stddef.h>
 
-struct app;
+struct config;
+struct httpc;
 struct mailer;
 struct prom;
+struct rt;
 
-struct mailer *mail_new(struct app *a);
+/* cfg (its email.*) is kept and read at each send. */
+struct mailer *mail_new(const struct rt *rt, const struct config *cfg, struct httpc *httpc);
 void mail_free(struct mailer *m);
 /* Queues a diagnostic written for Telegram (HTML: tags are dropped and
  * entities decoded for the plain-text mail). */

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "market/interval.h"
+#include "util/interval.h"
 
 #define MAX_COLS 64
 

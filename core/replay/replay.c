@@ -8,7 +8,7 @@
 
 #include "alert/engine.h"
 #include "app.h"
-#include "market/interval.h"
+#include "util/interval.h"
 #include "replay/csvrow.h"
 
 #define MAX_GAP_MS 3600000   /* longer quiet spans are played as one minute */

@@ -1,6 +1,6 @@
 /* The alert tables: presets (owned by the alert engine), the candle each (chat, symbol, interval) last fired for, and a
  * log of fired alerts for the presets' statistics. */
-#include "market/interval.h"
+#include "util/interval.h"
 #include "store/internal.h"
 
 enum {

@@ -13,7 +13,7 @@
 #include "alert/engine.h"
 #include "app.h"
 #include "lua/host.h"
-#include "market/interval.h"
+#include "util/interval.h"
 #include "market/kline.h"
 #include "store/store.h"
 

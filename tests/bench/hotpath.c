@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "market/candles.h"
-#include "market/interval.h"
+#include "util/interval.h"
 #include "market/kline.h"
 
 #define NSYM 400

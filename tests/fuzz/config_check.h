@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "market/interval.h"
+#include "util/interval.h"
 
 static int fz_posint(long v)
 {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "market/interval.h"
+#include "util/interval.h"
 #include "replay/csvrow.h"
 
 static void check(const struct csv_row *r, int iv)

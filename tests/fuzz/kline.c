@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "market/candles.h"
-#include "market/interval.h"
+#include "util/interval.h"
 #include "market/kline.h"
 
 static struct symtab syms;

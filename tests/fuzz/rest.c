@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "market/candles.h"
-#include "market/interval.h"
+#include "util/interval.h"
 #include "market/restparse.h"
 
 #define EXCH_NOW 1700000000000LL   /* 2023-11-14: older rows are closed */

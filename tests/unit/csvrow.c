@@ -2,7 +2,7 @@
  * blank line, or an error saying what is wrong. */
 #include "tap.h"
 
-#include "market/interval.h"
+#include "util/interval.h"
 #include "replay/csvrow.h"
 
 static char err[512];

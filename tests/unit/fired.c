@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "alert/fired.h"
-#include "market/interval.h"
+#include "util/interval.h"
 #include "tap.h"
 
 #define CHATS 3000

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "alert/index.h"
-#include "market/interval.h"
+#include "util/interval.h"
 #include "tap.h"
 
 #define NSUB 5000

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "market/interval.h"
+#include "util/interval.h"
 #include "market/kline.h"
 #include "tap.h"
 

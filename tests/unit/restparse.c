@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "market/interval.h"
+#include "util/interval.h"
 #include "market/restparse.h"
 #include "tap.h"
 

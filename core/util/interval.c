@@ -1,4 +1,4 @@
-#include "market/interval.h"
+#include "util/interval.h"
 
 #include <string.h>
 

@@ -1,0 +1,106 @@
+#include "market/feed_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config/config.h"
+#include "loop/rt.h"
+#include "market/market.h"
+#include "market/restparse.h"
+#include "util/interval.h"
+
+struct bf_job {
+    struct feed *f;
+    uint32_t sym;
+    int iv;
+};
+
+struct bf_row {
+    struct feed *f;
+    const char *body;
+    size_t len;
+};
+
+static void bf_row(void *ud, const struct candle *c, enum kline_drop why)
+{
+    struct bf_row *x = ud;
+    if (c)
+        market_apply(x->f->m, c);
+    else
+        market_drop(x->f->m, why, x->body, x->len, feed_now_ms(x->f));
+}
+
+static void on_klines(void *ud, long status, const char *body, size_t len, const char *err)
+{
+    struct bf_job *j = ud;
+    struct feed *f = j->f;
+    f->warm_done++;
+    if (f->stopping) {   /* handed back by the queue at shutdown */
+        free(j);
+        return;
+    }
+    if (!body || status != 200) {
+        if (body || err)
+            log_warn(f->rt->log, "market", "klines for %s %s: %s",
+                     f->m->syms.v[j->sym].name, interval_name(j->iv), err ? err : "refused");
+        free(j);
+        return;
+    }
+    struct bf_row ctx = {f, body, len};
+    if (restparse_klines(body, len, j->sym, j->iv, market_exchange_now(f->m, feed_now_ms(f)), bf_row,
+                         &ctx) != 0)
+        market_drop(f->m, KD_JSON, body, len, feed_now_ms(f));
+    /* progress in quarters, then done */
+    if (f->warm_done == f->warm_total)
+        log_info(f->rt->log, "market", "history complete: %ld klines requests done",
+                 f->warm_total);
+    else if (f->warm_total >= 8 && f->warm_done % (f->warm_total / 4) == 0)
+        log_info(f->rt->log, "market", "loading history: %ld of %ld klines requests done",
+                 f->warm_done, f->warm_total);
+    free(j);
+}
+
+/* Queues what each stream of sym missed (or its whole history). */
+void feed_backfill(struct feed *f, uint32_t sym)
+{
+    int64_t exch_now = market_exchange_now(f->m, feed_now_ms(f));
+    long history = f->cfg->exchange.history;
+    for (int iv = 0; iv < IV_COUNT; iv++) {
+        if (!(f->intervals & (1 << iv)))
+            continue;
+        int64_t ms = interval_ms(iv);
+        const struct series *s = candles_series(&f->m->candles, sym, iv);
+        char path[256];
+        long limit;
+        if (!s || s->newest_open < 0) {
+            limit = history + 1;   /* + the forming one, which is skipped */
+            snprintf(path, sizeof path, "/fapi/v1/klines?symbol=%s&interval=%s&limit=%ld",
+                     f->m->syms.v[sym].name, interval_name(iv), limit > 1500 ? 1500 : limit);
+        } else {
+            int64_t start = s->newest_open + ms;
+            if (start + ms > exch_now)
+                continue;   /* nothing closed since */
+            limit = (long)((exch_now - start) / ms) + 2;
+            if (limit > 1500)
+                limit = 1500;
+            snprintf(path, sizeof path,
+                     "/fapi/v1/klines?symbol=%s&interval=%s&startTime=%lld&limit=%ld",
+                     f->m->syms.v[sym].name, interval_name(iv), (long long)start, limit);
+        }
+        struct bf_job *j = malloc(sizeof *j);
+        if (!j)
+            return;
+        *j = (struct bf_job){f, sym, iv};
+        f->warm_total++;
+        rest_get(&f->rest, path, rest_klines_weight((int)limit), 0, on_klines, j);
+    }
+}
+
+void feed_backfill_pending(struct conn *c)
+{
+    for (int i = 0; i < c->nsyms; i++)
+        if (c->need_backfill[i]) {
+            c->need_backfill[i] = 0;
+            feed_backfill(c->f, c->syms[i]);
+        }
+}

@@ -1,0 +1,162 @@
+#include "market/feed_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "loop/rt.h"
+#include "market/market.h"
+#include "market/restparse.h"
+
+/* A connection with room for one more symbol's streams, or a new one. */
+static struct conn *conn_with_room(struct feed *f)
+{
+    long per = f->cfg->exchange.streams_per_connection / f->niv;
+    if (per < 1)
+        per = 1;
+    for (int i = 0; i < f->nconns; i++)
+        if (!f->conns[i]->retiring && f->conns[i]->nsyms < per)
+            return f->conns[i];
+    return feed_conn_new(f);
+}
+
+static struct conn *conn_of(struct feed *f, uint32_t sym, int *at)
+{
+    for (int i = 0; i < f->nconns; i++)
+        for (int k = 0; k < f->conns[i]->nsyms; k++)
+            if (f->conns[i]->syms[k] == sym && !f->conns[i]->retiring) {
+                *at = k;
+                return f->conns[i];
+            }
+    return NULL;
+}
+
+static void refresh_ranking(void *ud);
+
+/* In a timer's delay: ms from now on the loop's clock. */
+static struct timer *feed_after(struct feed *f, double seconds, void (*fn)(void *), void *ud)
+{
+    return timers_add(f->rt->timers, rt_now_ms(f->rt) + (uint64_t)(seconds * 1000), fn, ud);
+}
+
+/* Listed symbols: streamed by a connection with room (subscribed at once
+ * when it is open, without disturbing the rest).  Marks them in seen. */
+static int universe_add(struct feed *f, const struct restparse_universe *u, uint8_t *seen)
+{
+    struct symtab *st = &f->m->syms;
+    int added = 0;
+    for (size_t i = 0; i < u->n; i++) {
+        const char *name = u->names[i];
+        int known = symtab_find(st, name, strlen(name));
+        int id = known >= 0 ? known : symtab_add(st, name, strlen(name));
+        if (id < 0)
+            continue;
+        seen[id] = 1;
+        int at;
+        if (known >= 0 && st->v[id].active && conn_of(f, (uint32_t)id, &at))
+            continue;
+        st->v[id].active = 1;
+        struct conn *c = conn_with_room(f);
+        if (!c || feed_conn_add_sym(c, (uint32_t)id) != 0)
+            continue;
+        added++;
+        if (c->state == CS_OPEN) {   /* a listing: subscribe without disturbing the rest */
+            uint32_t one = (uint32_t)id;
+            feed_queue_streams(c, "SUBSCRIBE", &one, 1);
+        }
+    }
+    return added;
+}
+
+/* Active symbols not in seen are delisted: their streams go. */
+static int universe_remove(struct feed *f, const uint8_t *seen)
+{
+    struct symtab *st = &f->m->syms;
+    int removed = 0;
+    for (uint32_t id = 0; id < st->n; id++) {
+        int at;
+        struct conn *c;
+        if (seen[id] || !st->v[id].active)
+            continue;
+        st->v[id].active = 0;   /* delisted */
+        removed++;
+        while ((c = conn_of(f, id, &at))) {
+            c->syms[at] = c->syms[c->nsyms - 1];
+            c->need_backfill[at] = c->need_backfill[c->nsyms - 1];
+            c->nsyms--;
+            if (c->state == CS_OPEN)
+                feed_queue_streams(c, "UNSUBSCRIBE", &id, 1);
+        }
+    }
+    return removed;
+}
+
+static void on_exchange_info(void *ud, long status, const char *body, size_t len,
+                             const char *err)
+{
+    struct feed *f = ud;
+    if (f->stopping)
+        return;
+    struct restparse_universe u;
+    if (!body || status != 200 ||
+        restparse_exchange_info(body, len, f->cfg->exchange.contract_type,
+                                f->cfg->exchange.quote_asset, &u) != 0) {
+        log_error(f->rt->log, "market", "exchangeInfo unusable (%s): retrying in 30 s",
+                  err ? err : status != 200 ? "refused" : "no symbols");
+        f->universe_timer = feed_after(f, 30, feed_refresh_universe, f);
+        return;
+    }
+    /* the exchange's clock, until stream frames refine it: REST rows that
+     * are still forming are told apart by it, not by this host's clock */
+    if (u.server_time > f->m->exchange_ms) {
+        f->m->exchange_ms = u.server_time;
+        f->m->exchange_seen_at = feed_now_ms(f);
+    }
+    uint8_t *seen = calloc(f->m->syms.n + u.listed + 1, 1);
+    int added = universe_add(f, &u, seen);
+    int removed = universe_remove(f, seen);
+    free(seen);
+    restparse_universe_free(&u);
+    if (added || removed)
+        log_info(f->rt->log, "market", "universe: %d symbols added, %d removed; %d connections",
+                 added, removed, f->nconns);
+    if (!f->universe_ok) {
+        f->universe_ok = 1;
+        refresh_ranking(f);
+    }
+    /* connections not yet started: stagger them */
+    for (int i = 0, k = 0; i < f->nconns; i++)
+        if (f->conns[i]->state == CS_WAIT && !f->conns[i]->timer)
+            feed_conn_timer(f->conns[i], 200 * k++);
+    f->universe_timer = feed_after(f, f->cfg->exchange.universe_refresh, feed_refresh_universe, f);
+}
+
+void feed_refresh_universe(void *ud)
+{
+    struct feed *f = ud;
+    f->universe_timer = NULL;
+    rest_get(&f->rest, "/fapi/v1/exchangeInfo", 1, 1, on_exchange_info, f);
+}
+
+static void on_ticker(void *ud, long status, const char *body, size_t len, const char *err)
+{
+    struct feed *f = ud;
+    (void)err;
+    if (f->stopping)
+        return;
+    struct restparse_ranking r = {0};
+    int rc = body && status == 200 ? restparse_ticker(body, len, &f->m->syms, &r) : -1;
+    if (rc == 0)
+        market_set_ranking(f->m, r.ids, r.qv, r.n);
+    else if (rc == -1)
+        log_warn(f->rt->log, "market", "24 h tickers unusable: the ranking stays as it was");
+    restparse_ranking_free(&r);
+    f->ranking_timer = feed_after(f, f->cfg->exchange.ranking_refresh, refresh_ranking, f);
+}
+
+static void refresh_ranking(void *ud)
+{
+    struct feed *f = ud;
+    f->ranking_timer = NULL;
+    rest_get(&f->rest, "/fapi/v1/ticker/24hr", 40, 1, on_ticker, f);
+}
