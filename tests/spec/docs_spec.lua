@@ -70,6 +70,19 @@ describe("the documentation", function()
     end)
   end
 
+  it("runs the README's first script as it is shown", function()
+    local ping
+    for _, b in ipairs(fenced_blocks(read("README.md"))) do
+      if b:find("-- scripts/commands/ping.lua\n", 1, true) == 1 then ping = b end
+    end
+    assert(ping, "README.md: the block starting '-- scripts/commands/ping.lua' is gone")
+    assert(spec.use_scripts({ ["commands/ping.lua"] = ping }))
+    local tg = spec.telegram()
+    tg.message{ chat = 3, text = "/ping", first_name = "<Ann>" }
+    spec.advance(1)
+    assert.same({ "pong, <b>&lt;Ann&gt;</b>" }, tg.texts(3))
+  end)
+
   for _, doc in ipairs(documents) do
     it("has only relative links that resolve in " .. doc, function()
       local dir = doc:match("^(.*/)") or ""
