@@ -1,6 +1,7 @@
 -- The documentation stays true to the tests: the examples shown in
--- docs/scripting.md are the files `make test` runs, and every relative link
--- between README.md and docs/*.md leads to a file (and heading) that exists.
+-- docs/scripting.md are the files `make test` runs, the README's first
+-- script works as shown, and every relative link between README.md and
+-- docs/*.md leads to a file (and heading) that exists.
 local function read(path)
   local f = assert(io.open(path))
   local s = f:read("a")
