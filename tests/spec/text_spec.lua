@@ -1,4 +1,4 @@
--- scripts/lib/text.lua, as shipped (the README's spec example).
+-- scripts/lib/text.lua, as shipped (the spec example in docs/scripting.md).
 local text = require("text")
 
 describe("text.escape_html", function()
