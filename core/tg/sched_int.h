@@ -28,7 +28,7 @@ struct config;
 #define REPLY_CREDIT_MS (3600 * 1000)
 #define ALERT_CREDIT_MS_PER_POINT 6000
 #define ALERT_CREDIT_MAX_MS (600 * 1000)
-/* The windows guaranteed under Telegram's limits (README, "Delivery"):
+/* The windows guaranteed under Telegram's limits (docs/architecture.md, "Telegram"):
  * - all chats: at most rate - max(2, 2 %) sendMessage in any second (30:
  *   28), paced evenly by a bucket, so that jitter moving a send by a few
  *   tens of ms cannot put more than `rate` into Telegram's own second;
@@ -44,7 +44,7 @@ struct config;
 #define SEND_TIMEOUT_MS 30000
 /* An alert message waits this long for the other alerts of the same market
  * event (the timeframes of one move come in separate frames, a few ms
- * apart) so that they all go out as one message (README). */
+ * apart) so that they all go out as one message (docs/architecture.md, "Telegram"). */
 #define GATHER_MS 50
 
 struct msg {
