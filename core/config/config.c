@@ -262,6 +262,11 @@ static int set_addrs(const struct key *k, char **slot, const struct config_value
 {
     if (v->type != CV_TABLE || !v->strs_ok)
         return wrong_type(k, v, err, errlen);
+    if (v->nstrs > CONFIG_EMAIL_MAX_TO) {   /* (more would be dropped unsaid) */
+        snprintf(err, errlen, "key '%s': at most %d addresses, got %d (use a mailing list "
+                 "for more)", k->name, CONFIG_EMAIL_MAX_TO, v->nstrs);
+        return -1;
+    }
     size_t len = 1;
     for (int i = 0; i < v->nstrs; i++) {
         if (!address_ok(v->strs[i])) {

@@ -80,6 +80,9 @@ struct config {
     } lua;
 };
 
+/* email.to takes at most this many addresses (one mail goes to all). */
+#define CONFIG_EMAIL_MAX_TO 16
+
 enum config_tls { CONFIG_TLS_STARTTLS, CONFIG_TLS_IMPLICIT, CONFIG_TLS_NONE };
 
 enum config_vtype { CV_STRING, CV_INT, CV_NUMBER, CV_BOOL, CV_TABLE, CV_OTHER };

@@ -18,7 +18,7 @@ _Static_assert(PER_MAIL < QUEUE_MAX, "a full queue has one not in flight to drop
 #define MAX_ATTEMPTS 8        /* about 40 minutes of retrying */
 #define RETRY_FIRST_MS 10000
 #define RETRY_MAX_MS 600000
-#define MAX_TO 16
+#define MAX_TO CONFIG_EMAIL_MAX_TO
 
 struct mailer {
     const struct rt *rt;

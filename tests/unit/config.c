@@ -74,6 +74,18 @@ int main(void)
     is_int(config_set(&c, "lua.memory_mb", &v, err, sizeof err), -1, "memory 0 refused");
     ok(config_is_section("telegram") && !config_is_section("database"), "sections known");
 
+    /* email.to: one mail goes to at most CONFIG_EMAIL_MAX_TO; more is
+     * refused by name rather than dropped unsaid */
+    const char *to[CONFIG_EMAIL_MAX_TO + 1];
+    for (int i = 0; i <= CONFIG_EMAIL_MAX_TO; i++)
+        to[i] = "ops@example.org";
+    v = (struct config_value){.type = CV_TABLE, .strs = to, .nstrs = CONFIG_EMAIL_MAX_TO,
+                              .strs_ok = 1, .lua_type = "table"};
+    is_int(config_set(&c, "email.to", &v, err, sizeof err), 0, "16 recipients accepted");
+    v.nstrs++;
+    is_int(config_set(&c, "email.to", &v, err, sizeof err), -1, "17 recipients refused");
+    ok(strstr(err, "key 'email.to': at most 16 addresses, got 17") != NULL, "by name: %s", err);
+
     char host[64];
     int port;
     ok(config_listen_parse("[::1]:8080", host, sizeof host, &port) == 0 && port == 8080 &&
