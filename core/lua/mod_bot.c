@@ -766,9 +766,26 @@ static int save_state(lua_State *L)
     return 0;
 }
 
+/* Pushes the id of the button press ctx answers if it is still
+ * unanswered, else nil (protected: the lookup may allocate). */
+static int unanswered_press(lua_State *L)
+{
+    struct run *r = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->ctx_ref);
+    lua_pushliteral(L, "callback_id");
+    lua_rawget(L, -2);
+    lua_pushliteral(L, "_answered");
+    lua_rawget(L, -3);
+    if (lua_type(L, -2) != LUA_TSTRING || lua_toboolean(L, -1))
+        return 0;
+    lua_pushvalue(L, -2);
+    return 1;
+}
+
 static void run_done(void *ud, lua_State *co, int ok, int nres, const char *err)
 {
     (void)nres;
+    (void)err;
     struct run *r = ud;
     struct lh_host *h = r->h;
     lua_State *L = h->L;
@@ -777,6 +794,10 @@ static void run_done(void *ud, lua_State *co, int ok, int nres, const char *err)
         run_free(r);
         return;
     }
+    /* host work, even when a script's call led here (spec.run): not under
+     * its memory limit, and every Lua step protected */
+    int enforce = h->mem_enforce;
+    h->mem_enforce = 0;
     struct tg_bot *b = h->app->tg;
     /* all or nothing: its writes were rolled back (task.c) and what it
      * queued in that run taken back (tg_sched_undo); replies it queued
@@ -787,7 +808,6 @@ static void run_done(void *ud, lua_State *co, int ok, int nres, const char *err)
                       "Sorry, something went wrong on our side. The operators have been told; "
                       "please try again later.");
     }
-    (void)err;
     if (ok && h->app->store) {   /* a failed handler leaves the flow where it was */
         lua_pushcfunction(L, save_state);
         lua_pushlightuserdata(L, r);
@@ -801,15 +821,13 @@ static void run_done(void *ud, lua_State *co, int ok, int nres, const char *err)
                 tg_sched_retract(tg_bot_sched(b), r->chat_id, r->update_id);
         }
     }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, r->ctx_ref);
-    lua_pushliteral(L, "callback_id");
-    lua_rawget(L, -2);
-    lua_pushliteral(L, "_answered");
-    lua_rawget(L, -3);
-    if (b && lua_type(L, -2) == LUA_TSTRING && !lua_toboolean(L, -1))
-        answer(L, b, lua_tostring(L, -2), NULL, 0);
-    lua_pop(L, 3);
+    lua_pushcfunction(L, unanswered_press);
+    lua_pushlightuserdata(L, r);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && b && lua_isstring(L, -1))
+        answer(L, b, lua_tostring(L, -1), NULL, 0);
+    lua_pop(L, 1);
     luaL_unref(L, LUA_REGISTRYINDEX, r->ctx_ref);
+    h->mem_enforce = enforce;
     if (b)
         tg_bot_done(b, r->update_id, r->chat_id);
     run_free(r);
@@ -845,41 +863,40 @@ static const char *const user_keys[] = {"id", "username", "first_name", "last_na
                                         "language_code", NULL};
 static const char *const chat_keys[] = {"id", "type", "title", "username", NULL};
 
-/* Routes one update (h->L stack balanced on return).  0 started. */
-static int dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *json)
+/* One update on its way to a handler.  The protected part of dispatch
+ * fills it; what it holds in C (run) is freed by dispatch if that part
+ * fails, and passes to the task once spawned. */
+struct route {
+    struct lh_host *h;
+    int64_t update_id, chat_id;
+    const char *json;
+    int is_cb, group;
+    int ctx;                   /* ctx's stack index */
+    int64_t user_id;
+    struct run *run;           /* owned here until the task takes it */
+    struct lh_reg *reg;        /* the handler, or NULL */
+    const char *unhandled;     /* the answer when there is none, or NULL */
+    const char *arg;           /* a callback's rest (on the stack), or NULL */
+    char name[80];
+    int rc;                    /* dispatch's answer */
+};
+
+/* Pushes ctx for the update; 0 when it does not read as a table. */
+static int push_ctx(lua_State *L, struct route *d)
 {
-    struct lh_host *h = ud;
-    lua_State *L = h->L;
-    struct lh_gen *g = h->gen;
-    if (!h->app->tg)
-        return -1;
-    if (!g)
-        return 1;   /* no scripts live: it waits for a generation that loads */
-    /* the reader's verdict, whatever else the JSON holds: only a
-     * well-formed message or button press reaches a handler */
-    struct tg_update up;
-    cJSON_Delete(tg_update_parse(json, strlen(json), &up));
-    if (up.malformed || (up.kind != TG_UPD_MESSAGE && up.kind != TG_UPD_CALLBACK_QUERY))
-        return -1;   /* (edits, membership changes) */
-    int is_cb = up.kind == TG_UPD_CALLBACK_QUERY;
-    int top = lua_gettop(L);
     char err[256];
-    if (lh_json_push(L, json, strlen(json), err, sizeof err) != 0 || !lua_istable(L, -1)) {
-        lua_settop(L, top);
-        return -1;
-    }
+    if (lh_json_push(L, d->json, strlen(d->json), err, sizeof err) != 0 || !lua_istable(L, -1))
+        return 0;
     int u = lua_gettop(L);
     lua_newtable(L);
-    int ctx = u + 1;
+    int ctx = d->ctx = u + 1;
     luaL_setmetatable(L, CTX_MT_KEY);
-    lua_pushinteger(L, update_id);
+    lua_pushinteger(L, d->update_id);
     lua_setfield(L, ctx, "update_id");
-    struct lh_reg *reg = NULL;
-    const char *unhandled = NULL;
-    lua_getfield(L, u, is_cb ? "callback_query" : "message");
+    lua_getfield(L, u, d->is_cb ? "callback_query" : "message");
     int src = lua_gettop(L);
     copy_party(L, ctx, "user", src, "from", user_keys);
-    if (is_cb) {
+    if (d->is_cb) {
         lua_getfield(L, src, "message");
         int m = lua_gettop(L);
         if (lua_istable(L, m)) {
@@ -898,140 +915,213 @@ static int dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *js
          * user's own message is not the bot's to edit) */
         set_str_from(L, ctx, "user_message_id", src, "message_id");
     }
-    int64_t user_id = 0;
     lua_getfield(L, ctx, "user");
     lua_getfield(L, -1, "id");
-    user_id = lua_tointeger(L, -1);
-    lua_pop(L, 2);
-
-    /* the chat's conversation state: per user in groups */
-    struct run *r = calloc(1, sizeof *r);
-    if (!r) {
-        lua_settop(L, top);
-        return -1;
-    }
-    r->h = h;
-    r->update_id = update_id;
-    r->chat_id = chat_id;
-    snprintf(r->state_key, sizeof r->state_key, "%lld:%lld", (long long)chat_id,
-             (long long)user_id);
-    char *state = NULL;
-    if (h->app->store && store_kv_get(h->app->store, STATE_SCOPE, r->state_key, &state) == 1 &&
-        lh_json_push(L, state, strlen(state), err, sizeof err) == 0 && lua_istable(L, -1))
-        lua_setfield(L, ctx, "state");
-    else {
-        lua_settop(L, ctx);
-        lua_newtable(L);
-        lua_setfield(L, ctx, "state");
-    }
-    r->state_was = state;
+    d->user_id = lua_tointeger(L, -1);
     lua_settop(L, ctx);
+    lua_remove(L, u);   /* ctx in its place */
+    d->ctx = u;
+    return 1;
+}
 
-    const char *arg = NULL;
-    char name[80] = "";
-    int group = chat_id < 0;
-    if (is_cb) {
-        lua_getfield(L, ctx, "data");
-        const char *data = lua_tostring(L, -1);
-        const char *colon = data ? strchr(data, ':') : NULL;
-        size_t n = data ? (colon ? (size_t)(colon - data) : strlen(data)) : 0;
-        if (n < sizeof name) {
-            memcpy(name, data ? data : "", n);
-            name[n] = '\0';
-            reg = find_reg(g, LH_REG_CALLBACK, name);
-        }
-        arg = colon ? colon + 1 : "";
-        lua_pushstring(L, arg);   /* keeps arg alive on the stack */
-        if (!reg)
-            unhandled = "That button no longer does anything. Send /help to start again.";
-    } else {
-        lua_getfield(L, ctx, "text");
-        const char *text = lua_tostring(L, -1);
-        if (!text) {
-            unhandled = group ? NULL : "I understand text messages and commands. Send /help.";
-        } else if (text[0] == '/') {
-            /* "/name@bot args" */
-            size_t n = strcspn(text + 1, " @\n");
-            const char *at = text + 1 + n, *mention = NULL;
-            if (*at == '@') {
-                mention = at + 1;
-                at += 1 + strcspn(at + 1, " \n");
-            }
-            const char *me = tg_bot_username(h->app->tg);
-            if (mention && *me && (strncmp(mention, me, strlen(me)) != 0 ||
-                                   (mention[strlen(me)] && mention[strlen(me)] != ' ' &&
-                                    mention[strlen(me)] != '\n'))) {
-                lua_settop(L, top);   /* for another bot in the group */
-                run_free(r);
-                return -1;
-            }
-            if (n < sizeof name) {
-                for (size_t i = 0; i < n; i++)
-                    name[i] = (char)(text[1 + i] >= 'A' && text[1 + i] <= 'Z' ? text[1 + i] + 32
-                                                                             : text[1 + i]);
-                name[n] = '\0';
-            }
-            while (*at == ' ' || *at == '\n')
-                at++;
-            lua_pushstring(L, name);
-            lua_setfield(L, ctx, "command");
-            lua_pushstring(L, at);
-            lua_setfield(L, ctx, "args");
-            reg = n < sizeof name ? find_reg(g, LH_REG_COMMAND, name) : NULL;
-            if (reg && (reg->flags & LH_REG_ADMIN) && !is_operator(h->app, user_id)) {
-                reg = NULL;
-                unhandled = "That command is for the bot's operators.";
-            } else if (!reg) {
-                unhandled = group ? NULL : "I don't know that command. Send /help to see what "
-                                           "I can do.";
-            }
-        } else {
-            lua_getfield(L, ctx, "state");
-            lua_getfield(L, -1, "step");
-            const char *step = lua_tostring(L, -1);
-            if (step && strlen(step) < sizeof name) {
-                strcpy(name, step);
-                reg = find_reg(g, LH_REG_STEP, name);
-            }
-            lua_pop(L, 2);
-            if (!reg && !group)
-                unhandled = step ? "That conversation has ended. Send /help to start again."
-                                 : "Send a command to get started, for example /help.";
-        }
+/* ctx.state: the chat's conversation state (per user in groups), as
+ * stored; the run that will save it. */
+static void load_state(lua_State *L, struct route *d)
+{
+    struct app *a = d->h->app;
+    struct run *r = d->run = calloc(1, sizeof *r);
+    if (!r)
+        luaL_error(L, "out of memory");
+    r->h = d->h;
+    r->update_id = d->update_id;
+    r->chat_id = d->chat_id;
+    r->ctx_ref = LUA_NOREF;
+    snprintf(r->state_key, sizeof r->state_key, "%lld:%lld", (long long)d->chat_id,
+             (long long)d->user_id);
+    char err[256];
+    if (a->store && store_kv_get(a->store, STATE_SCOPE, r->state_key, &r->state_was) == 1 &&
+        lh_json_push(L, r->state_was, strlen(r->state_was), err, sizeof err) == 0 &&
+        lua_istable(L, -1))
+        lua_setfield(L, d->ctx, "state");
+    else {
+        lua_settop(L, d->ctx);
+        lua_newtable(L);
+        lua_setfield(L, d->ctx, "state");
     }
-    if (!reg) {
-        if (is_cb) {
-            lua_getfield(L, ctx, "callback_id");
-            if (lua_isstring(L, -1))
-                answer(L, h->app->tg, lua_tostring(L, -1), unhandled, 0);
-        } else if (unhandled) {
-            reply_plain(h, chat_id, unhandled);
-        }
-        lua_settop(L, top);
-        run_free(r);
-        return -1;
+    lua_settop(L, d->ctx);
+}
+
+/* A button press: its data "prefix:rest" names the handler. */
+static void route_callback(lua_State *L, struct route *d)
+{
+    lua_getfield(L, d->ctx, "data");
+    const char *data = lua_tostring(L, -1);
+    const char *colon = data ? strchr(data, ':') : NULL;
+    size_t n = data ? (colon ? (size_t)(colon - data) : strlen(data)) : 0;
+    if (n < sizeof d->name) {
+        memcpy(d->name, data ? data : "", n);
+        d->name[n] = '\0';
+        d->reg = find_reg(d->h->gen, LH_REG_CALLBACK, d->name);
     }
-    lua_pushvalue(L, ctx);
-    r->ctx_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    d->arg = lua_pushstring(L, colon ? colon + 1 : "");   /* kept alive on the stack */
+    if (!d->reg)
+        d->unhandled = "That button no longer does anything. Send /help to start again.";
+}
+
+/* "/name@bot args"; 0 when it is for another bot in the group. */
+static int route_command(lua_State *L, struct route *d, const char *text)
+{
+    size_t n = strcspn(text + 1, " @\n");
+    const char *at = text + 1 + n, *mention = NULL;
+    if (*at == '@') {
+        mention = at + 1;
+        at += 1 + strcspn(at + 1, " \n");
+    }
+    const char *me = tg_bot_username(d->h->app->tg);
+    size_t ml = strlen(me);
+    if (mention && *me && (strncmp(mention, me, ml) != 0 ||
+                           (mention[ml] && mention[ml] != ' ' && mention[ml] != '\n')))
+        return 0;
+    if (n < sizeof d->name) {
+        for (size_t i = 0; i < n; i++)
+            d->name[i] = (char)(text[1 + i] >= 'A' && text[1 + i] <= 'Z' ? text[1 + i] + 32
+                                                                         : text[1 + i]);
+        d->name[n] = '\0';
+    }
+    while (*at == ' ' || *at == '\n')
+        at++;
+    lua_pushstring(L, d->name);
+    lua_setfield(L, d->ctx, "command");
+    lua_pushstring(L, at);
+    lua_setfield(L, d->ctx, "args");
+    d->reg = n < sizeof d->name ? find_reg(d->h->gen, LH_REG_COMMAND, d->name) : NULL;
+    if (d->reg && (d->reg->flags & LH_REG_ADMIN) && !is_operator(d->h->app, d->user_id)) {
+        d->reg = NULL;
+        d->unhandled = "That command is for the bot's operators.";
+    } else if (!d->reg && !d->group) {
+        d->unhandled = "I don't know that command. Send /help to see what I can do.";
+    }
+    return 1;
+}
+
+/* Plain text: for the step the chat's conversation is at. */
+static void route_step(lua_State *L, struct route *d)
+{
+    lua_getfield(L, d->ctx, "state");
+    lua_getfield(L, -1, "step");
+    const char *step = lua_tostring(L, -1);
+    if (step && strlen(step) < sizeof d->name) {
+        strcpy(d->name, step);
+        d->reg = find_reg(d->h->gen, LH_REG_STEP, d->name);
+    }
+    lua_pop(L, 2);
+    if (!d->reg && !d->group)
+        d->unhandled = step ? "That conversation has ended. Send /help to start again."
+                            : "Send a command to get started, for example /help.";
+}
+
+/* Answers an update no handler takes. */
+static void refuse(lua_State *L, struct route *d)
+{
+    if (d->is_cb) {
+        lua_getfield(L, d->ctx, "callback_id");
+        if (lua_isstring(L, -1))
+            answer(L, d->h->app->tg, lua_tostring(L, -1), d->unhandled, 0);
+        lua_pop(L, 1);
+    } else if (d->unhandled) {
+        reply_plain(d->h, d->chat_id, d->unhandled);
+    }
+}
+
+/* Spawns the handler's task: the trampoline with (handler, ctx,
+ * check_admin, arg); the run passes to it. */
+static void start(lua_State *L, struct route *d)
+{
+    lua_pushvalue(L, d->ctx);
+    d->run->ctx_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_getfield(L, LUA_REGISTRYINDEX, TRAMPOLINE_KEY);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, reg->fn_ref);
-    lua_pushvalue(L, ctx);
-    lua_pushboolean(L, group && (reg->flags & LH_REG_GROUP_ADMIN));
-    if (arg)
-        lua_pushstring(L, arg);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, d->reg->fn_ref);
+    lua_pushvalue(L, d->ctx);
+    lua_pushboolean(L, d->group && (d->reg->flags & LH_REG_GROUP_ADMIN));
+    if (d->arg)
+        lua_pushstring(L, d->arg);
     else
         lua_pushnil(L);
     /* the task takes the trampoline and its four arguments off the top */
-    struct lh_task *t = lh_task_spawn(h, g, reg->script, 4, run_done, r);
-    if (!t) {
-        luaL_unref(L, LUA_REGISTRYINDEX, r->ctx_ref);
-        run_free(r);
-        lua_settop(L, top);
-        return -1;
+    struct lh_task *t = lh_task_spawn(d->h, d->h->gen, d->reg->script, 4, run_done, d->run);
+    if (!t)
+        return;   /* (dispatch frees the run) */
+    d->run = NULL;
+    lh_task_set_update(t, d->update_id);
+    d->rc = 0;
+}
+
+/* dispatch's Lua work, protected: (route) -> nothing */
+static int dispatch_protected(lua_State *L)
+{
+    struct route *d = lua_touserdata(L, 1);
+    if (!push_ctx(L, d))
+        return 0;
+    load_state(L, d);
+    if (d->is_cb) {
+        route_callback(L, d);
+    } else {
+        lua_getfield(L, d->ctx, "text");
+        const char *text = lua_tostring(L, -1);
+        if (!text)
+            d->unhandled =
+                d->group ? NULL : "I understand text messages and commands. Send /help.";
+        else if (text[0] != '/')
+            route_step(L, d);
+        else if (!route_command(L, d, text))
+            return 0;   /* for another bot in the group */
     }
-    lh_task_set_update(t, update_id);
-    lua_settop(L, top);
+    if (d->reg)
+        start(L, d);
+    else
+        refuse(L, d);
     return 0;
+}
+
+/* Routes one update (h->L stack balanced on return).  0 started.  Its
+ * Lua work is protected and is host work (not under a script's memory
+ * limit, even when a script's call led here): running out of memory
+ * drops the update with an apology, and the host goes on. */
+static int dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *json)
+{
+    struct lh_host *h = ud;
+    lua_State *L = h->L;
+    if (!h->app->tg)
+        return -1;
+    if (!h->gen)
+        return 1;   /* no scripts live: it waits for a generation that loads */
+    /* the reader's verdict, whatever else the JSON holds: only a
+     * well-formed message or button press reaches a handler */
+    struct tg_update up;
+    cJSON_Delete(tg_update_parse(json, strlen(json), &up));
+    if (up.malformed || (up.kind != TG_UPD_MESSAGE && up.kind != TG_UPD_CALLBACK_QUERY))
+        return -1;   /* (edits, membership changes) */
+    struct route d = {.h = h, .update_id = update_id, .chat_id = chat_id, .json = json,
+                      .is_cb = up.kind == TG_UPD_CALLBACK_QUERY, .group = chat_id < 0, .rc = -1};
+    int top = lua_gettop(L);
+    int enforce = h->mem_enforce;
+    h->mem_enforce = 0;
+    lua_pushcfunction(L, dispatch_protected);
+    lua_pushlightuserdata(L, &d);
+    int st = lua_pcall(L, 1, 0, 0);
+    h->mem_enforce = enforce;
+    if (st != LUA_OK) {
+        log_error(&h->app->log, "telegram", "update %lld: its handler could not start: %s",
+                  (long long)update_id, lua_tostring(L, -1));
+        reply_plain(h, chat_id, "Sorry, something went wrong on our side. Please try again "
+                                "later.");
+    }
+    if (d.run) {
+        luaL_unref(L, LUA_REGISTRYINDEX, d.run->ctx_ref);
+        run_free(d.run);
+    }
+    lua_settop(L, top);
+    return d.rc;
 }
 
 void lh_bot_attach(struct lh_host *h)
