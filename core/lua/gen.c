@@ -312,8 +312,9 @@ static void go_live(struct lh_host *h, struct lh_gen *g)
         if (r->kind == LH_REG_TIMER)
             lh_timer_arm(r);
     run_start_hooks(g);
-    lh_bot_live(h, g);
-    lh_alerts_live(h, g);
+    for (const struct lh_module *m = lh_modules; m->name; m++)
+        if (m->on_live)
+            m->on_live(h, g);
     if (old)
         lh_gen_release(old);
 }

@@ -238,6 +238,15 @@ int lh_open_bot(lua_State *L);
 
 int lh_open_alerts(lua_State *L);
 int lh_open_metrics(lua_State *L);
+/* modules.c: the modules scripts see.  open pushes the module's table;
+ * on_live (or NULL) hears that a generation went live. */
+struct lh_module {
+    const char *name;
+    lua_CFunction open;
+    void (*on_live)(struct lh_host *h, struct lh_gen *g);
+};
+extern const struct lh_module lh_modules[];   /* ends with {NULL} */
+
 /* mod_candles.c: a candle as a fresh table */
 void lh_push_candle(lua_State *L, struct market *m, const struct candle *c);
 /* mod_alerts.c: a generation went live (the engine evaluates its rules). */
