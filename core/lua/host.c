@@ -7,6 +7,7 @@
  * on every following instruction, so a script that catches the error with
  * pcall is stopped at its next step outside the pcall.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -165,6 +166,16 @@ int lh_pcall(struct lh_host *h, int nargs, int nres, struct lh_ctx ctx, char *er
         return -1;
     }
     return 0;
+}
+
+int lh_fail(lua_State *L, const char *fmt, ...)
+{
+    va_list ap;
+    luaL_pushfail(L);
+    va_start(ap, fmt);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    return 2;
 }
 
 void lh_require_phase(lua_State *L, const char *what, enum lh_phase need)

@@ -163,6 +163,9 @@ const char *lh_script_name(const struct lh_ctx *ctx);
 long lh_errors_of(struct lh_host *h, const char *script);
 /* Turns a failed call's status and message into the text to report. */
 void lh_error_text(struct lh_host *h, int status, const char *msg, char *out, size_t len);
+/* A binding's failure as its results: nil and the message (a
+ * lua_pushfstring format); returns 2. */
+int lh_fail(lua_State *L, const char *fmt, ...);
 /* Raises a phase error unless the running code may do `what` now. */
 void lh_require_phase(lua_State *L, const char *what, enum lh_phase need);
 

@@ -209,12 +209,9 @@ int lh_bot_queued(lua_State *L, int rc, int64_t chat)
         lua_pushboolean(L, 1);
         return 1;
     }
-    luaL_pushfail(L);
     if (rc == -2)
-        lua_pushfstring(L, "chat %I is inactive (it blocked the bot)", (lua_Integer)chat);
-    else
-        lua_pushliteral(L, "cannot queue the message (database error)");
-    return 2;
+        return lh_fail(L, "chat %I is inactive (it blocked the bot)", (lua_Integer)chat);
+    return lh_fail(L, "cannot queue the message (database error)");
 }
 
 static void check_text(lua_State *L, const char *text, const char *usage)

@@ -488,16 +488,10 @@ static int sb_load(lua_State *L)
     const char *src = luaL_checklstring(L, 1, &len);
     const char *name = luaL_optstring(L, 2, "=(load)");
     int has_env = !lua_isnone(L, 4);
-    if (len > 0 && src[0] == LUA_SIGNATURE[0]) {
-        luaL_pushfail(L);
-        lua_pushstring(L, "attempt to load a binary chunk: only text is allowed");
-        return 2;
-    }
-    if (luaL_loadbufferx(L, src, len, name, "t") != LUA_OK) {
-        luaL_pushfail(L);
-        lua_insert(L, -2);
-        return 2;
-    }
+    if (len > 0 && src[0] == LUA_SIGNATURE[0])
+        return lh_fail(L, "attempt to load a binary chunk: only text is allowed");
+    if (luaL_loadbufferx(L, src, len, name, "t") != LUA_OK)
+        return lh_fail(L, "%s", lua_tostring(L, -1));
     if (has_env)
         lua_pushvalue(L, 4);
     else

@@ -259,9 +259,7 @@ static int push_reload(lua_State *L, struct lh_host *h)
         lua_pushboolean(L, 1);
         return 1;
     }
-    luaL_pushfail(L);
-    lua_pushstring(L, h->reload_error);
-    return 2;
+    return lh_fail(L, "%s", h->reload_error);
 }
 
 /* spec.use_scripts{["rules/x.lua"] = source, ...} -> true | nil, err
