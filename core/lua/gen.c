@@ -14,22 +14,20 @@
 #include <sys/stat.h>
 
 #include "lua/internal.h"
+#include "util/grow.h"
 
 struct names {
     char **v;
-    int n, cap;
+    int n;
+    size_t cap;
 };
 
 static int names_add(struct names *ns, const char *s)
 {
-    if (ns->n == ns->cap) {
-        int cap = ns->cap ? ns->cap * 2 : 16;
-        char **v = realloc(ns->v, sizeof *v * (size_t)cap);
-        if (!v)
-            return -1;
-        ns->v = v;
-        ns->cap = cap;
-    }
+    char **v = grow(ns->v, &ns->cap, (size_t)ns->n + 1, sizeof *v);
+    if (!v)
+        return -1;
+    ns->v = v;
     return (ns->v[ns->n++] = strdup(s)) ? 0 : -1;
 }
 

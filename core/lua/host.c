@@ -14,6 +14,7 @@
 
 #include "lua/internal.h"
 #include "store/store.h"
+#include "util/grow.h"
 
 #define HOOK_STEP 1000
 
@@ -197,7 +198,7 @@ static struct lh_stat *stat_for(struct lh_host *h, const char *script)
     for (int i = 0; i < h->nstats; i++)
         if (strcmp(h->stats[i].script, script) == 0)
             return &h->stats[i];
-    struct lh_stat *ns = realloc(h->stats, sizeof *ns * (size_t)(h->nstats + 1));
+    struct lh_stat *ns = grow(h->stats, &h->stats_cap, (size_t)h->nstats + 1, sizeof *ns);
     if (!ns)
         return NULL;
     h->stats = ns;

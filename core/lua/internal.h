@@ -125,6 +125,7 @@ struct lh_host {
 
     struct lh_stat *stats;
     int nstats;
+    size_t stats_cap;
     int last_stat;          /* 1 + the index of the script that failed last; 0: none */
     char reload_error[1024];
 
@@ -212,7 +213,7 @@ typedef void (*lh_task_done)(void *ud, lua_State *co, int ok, int nres, const ch
 /* Takes [fn, args...] from the top of h->L into a new coroutine and queues
  * it; done (optional) sees the results on co's stack when it returns, or
  * co == NULL when the task is cancelled at shutdown (then it only frees
- * what ud owns). */
+ * what ud owns).  Out of Lua memory it raises, holding no C memory. */
 struct lh_task *lh_task_spawn(struct lh_host *h, struct lh_gen *g, int script, int nargs,
                               lh_task_done done, void *ud);
 /* Called by a binding just before lua_yield: the task now waits. */
