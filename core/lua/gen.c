@@ -14,22 +14,20 @@
 #include <sys/stat.h>
 
 #include "lua/internal.h"
+#include "util/grow.h"
 
 struct names {
     char **v;
-    int n, cap;
+    int n;
+    size_t cap;
 };
 
 static int names_add(struct names *ns, const char *s)
 {
-    if (ns->n == ns->cap) {
-        int cap = ns->cap ? ns->cap * 2 : 16;
-        char **v = realloc(ns->v, sizeof *v * (size_t)cap);
-        if (!v)
-            return -1;
-        ns->v = v;
-        ns->cap = cap;
-    }
+    char **v = grow(ns->v, &ns->cap, (size_t)ns->n + 1, sizeof *v);
+    if (!v)
+        return -1;
+    ns->v = v;
     return (ns->v[ns->n++] = strdup(s)) ? 0 : -1;
 }
 
@@ -312,8 +310,9 @@ static void go_live(struct lh_host *h, struct lh_gen *g)
         if (r->kind == LH_REG_TIMER)
             lh_timer_arm(r);
     run_start_hooks(g);
-    lh_bot_live(h, g);
-    lh_alerts_live(h, g);
+    for (const struct lh_module *m = lh_modules; m->name; m++)
+        if (m->on_live)
+            m->on_live(h, g);
     if (old)
         lh_gen_release(old);
 }

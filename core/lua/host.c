@@ -7,12 +7,14 @@
  * on every following instruction, so a script that catches the error with
  * pcall is stopped at its next step outside the pcall.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
 #include "lua/internal.h"
 #include "store/store.h"
+#include "util/grow.h"
 
 #define HOOK_STEP 1000
 
@@ -167,6 +169,16 @@ int lh_pcall(struct lh_host *h, int nargs, int nres, struct lh_ctx ctx, char *er
     return 0;
 }
 
+int lh_fail(lua_State *L, const char *fmt, ...)
+{
+    va_list ap;
+    luaL_pushfail(L);
+    va_start(ap, fmt);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    return 2;
+}
+
 void lh_require_phase(lua_State *L, const char *what, enum lh_phase need)
 {
     struct lh_host *h = lh_host_of(L);
@@ -186,7 +198,7 @@ static struct lh_stat *stat_for(struct lh_host *h, const char *script)
     for (int i = 0; i < h->nstats; i++)
         if (strcmp(h->stats[i].script, script) == 0)
             return &h->stats[i];
-    struct lh_stat *ns = realloc(h->stats, sizeof *ns * (size_t)(h->nstats + 1));
+    struct lh_stat *ns = grow(h->stats, &h->stats_cap, (size_t)h->nstats + 1, sizeof *ns);
     if (!ns)
         return NULL;
     h->stats = ns;

@@ -125,6 +125,7 @@ struct lh_host {
 
     struct lh_stat *stats;
     int nstats;
+    size_t stats_cap;
     int last_stat;          /* 1 + the index of the script that failed last; 0: none */
     char reload_error[1024];
 
@@ -163,6 +164,9 @@ const char *lh_script_name(const struct lh_ctx *ctx);
 long lh_errors_of(struct lh_host *h, const char *script);
 /* Turns a failed call's status and message into the text to report. */
 void lh_error_text(struct lh_host *h, int status, const char *msg, char *out, size_t len);
+/* A binding's failure as its results: nil and the message (a
+ * lua_pushfstring format); returns 2. */
+int lh_fail(lua_State *L, const char *fmt, ...);
 /* Raises a phase error unless the running code may do `what` now. */
 void lh_require_phase(lua_State *L, const char *what, enum lh_phase need);
 
@@ -209,7 +213,7 @@ typedef void (*lh_task_done)(void *ud, lua_State *co, int ok, int nres, const ch
 /* Takes [fn, args...] from the top of h->L into a new coroutine and queues
  * it; done (optional) sees the results on co's stack when it returns, or
  * co == NULL when the task is cancelled at shutdown (then it only frees
- * what ud owns). */
+ * what ud owns).  Out of Lua memory it raises, holding no C memory. */
 struct lh_task *lh_task_spawn(struct lh_host *h, struct lh_gen *g, int script, int nargs,
                               lh_task_done done, void *ud);
 /* Called by a binding just before lua_yield: the task now waits. */
@@ -240,6 +244,15 @@ int lh_open_bot(lua_State *L);
 
 int lh_open_alerts(lua_State *L);
 int lh_open_metrics(lua_State *L);
+/* modules.c: the modules scripts see.  open pushes the module's table;
+ * on_live (or NULL) hears that a generation went live. */
+struct lh_module {
+    const char *name;
+    lua_CFunction open;
+    void (*on_live)(struct lh_host *h, struct lh_gen *g);
+};
+extern const struct lh_module lh_modules[];   /* ends with {NULL} */
+
 /* mod_candles.c: a candle as a fresh table */
 void lh_push_candle(lua_State *L, struct market *m, const struct candle *c);
 /* mod_alerts.c: a generation went live (the engine evaluates its rules). */

@@ -12,6 +12,7 @@
 
 #include "lua/host.h"
 #include "lua/internal.h"
+#include "util/grow.h"
 
 static void to_value(lua_State *L, int idx, struct config_value *v, long long *ints,
                      const char **strs, int maxints)
@@ -356,7 +357,7 @@ int lh_config_load(const char *path, struct config *cfg, char *err, size_t errle
     /* (bounded: a path to /dev/zero must not read forever) */
     while (!bad && len <= CONFIG_MAX_BYTES) {
         if (len == cap) {
-            char *t = realloc(text, cap = cap ? cap * 2 : 4096);
+            char *t = grow(text, &cap, len + 4096, 1);   /* (4096, then doubling) */
             if (!t) {
                 bad = 1;
                 break;

@@ -462,9 +462,7 @@ static int a_save(lua_State *L)
     int rc = alert_preset_save(e, &p, err, sizeof err);
     p.symbols = NULL;   /* Lua's */
     if (rc != 0) {
-        luaL_pushfail(L);
-        lua_pushstring(L, err);
-        return 2;
+        return lh_fail(L, "%s", err);
     }
     lua_pushinteger(L, p.id);
     return 1;
@@ -506,9 +504,7 @@ static int a_delete(lua_State *L)
     if (rc == -2)   /* raised, like store.set: no handler may go on to say "deleted" */
         return luaL_error(L, "alerts.delete: the database failed, nothing was deleted");
     if (rc != 0) {
-        luaL_pushfail(L);
-        lua_pushliteral(L, "No such preset.");
-        return 2;
+        return lh_fail(L, "No such preset.");
     }
     lua_pushboolean(L, 1);
     return 1;
@@ -526,9 +522,7 @@ static int a_stats(lua_State *L)
     int64_t last = 0;
     if (!h->app->store ||
         store_alert_stats(h->app->store, id, day, now - 7 * 86400000LL, &today, &week, &last)) {
-        luaL_pushfail(L);
-        lua_pushliteral(L, "the statistics cannot be read now");
-        return 2;
+        return lh_fail(L, "the statistics cannot be read now");
     }
     lua_createtable(L, 0, 3);
     lua_pushinteger(L, today);
@@ -588,9 +582,7 @@ static int a_pause(lua_State *L)
         until = app_wall_ms(lh_host_of(L)->app) + (int64_t)(s * 1000);
     }
     if (alert_pause(e, chat, until) != 0) {
-        luaL_pushfail(L);
-        lua_pushliteral(L, "out of memory");
-        return 2;
+        return lh_fail(L, "out of memory");
     }
     lua_pushboolean(L, 1);
     return 1;
@@ -634,9 +626,7 @@ static int a_set_quiet(lua_State *L)
                 to = luaL_checkinteger(L, 3), tz = luaL_checkinteger(L, 4);
     lh_require_phase(L, usage, LH_PHASE_HANDLER);
     if (alert_set_quiet(engine_of(L, usage), chat, (int)from, (int)to, (int)tz) != 0) {
-        luaL_pushfail(L);
-        lua_pushliteral(L, "hours are 00:00-23:59, time zones UTC-12 to UTC+14");
-        return 2;
+        return lh_fail(L, "hours are 00:00-23:59, time zones UTC-12 to UTC+14");
     }
     lua_pushboolean(L, 1);
     return 1;

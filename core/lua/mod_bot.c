@@ -15,16 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lua/internal.h"
-#include "store/store.h"
+#include <cJSON.h>
+
+#include "lua/bot.h"
 #include "tg/bot.h"
 #include "tg/text.h"
-#include "tg/update.h"
 
-#include <cJSON.h>
-#include <stdio.h>
-
-#define STATE_SCOPE "telegram.state"
 #define CALLBACK_DATA_MAX 64
 
 /* A press is answered with a notice (a reply would speak to the whole
@@ -38,10 +34,7 @@ static const char trampoline_src[] =
     "end\n"
     "return handler(ctx, arg)\n";
 
-#define TRAMPOLINE_KEY "cw.bot.trampoline"
-#define CTX_MT_KEY "cw.bot.ctx"
-
-static struct tg_bot *bot_of(lua_State *L, const char *usage)
+struct tg_bot *lh_bot_of(lua_State *L, const char *usage)
 {
     struct lh_host *h = lh_host_of(L);
     if (!h->app->tg)
@@ -62,7 +55,7 @@ static int valid_name(const char *s, size_t n, int dots)
     return 1;
 }
 
-static struct lh_reg *find_reg(struct lh_gen *g, enum lh_reg_kind kind, const char *name)
+struct lh_reg *lh_bot_find_reg(struct lh_gen *g, enum lh_reg_kind kind, const char *name)
 {
     for (struct lh_reg *r = g->regs; r; r = r->next)
         if (r->kind == kind && r->name && strcmp(r->name, name) == 0)
@@ -75,7 +68,7 @@ static void add_named(lua_State *L, enum lh_reg_kind kind, const char *usage, co
 {
     struct lh_host *h = lh_host_of(L);
     lh_require_phase(L, usage, LH_PHASE_TOPLEVEL);
-    struct lh_reg *dup = find_reg(h->cur.gen, kind, name);
+    struct lh_reg *dup = lh_bot_find_reg(h->cur.gen, kind, name);
     if (dup)
         luaL_error(L, "%s \"%s\" is registered twice: also by %s", what, name,
                    h->cur.gen->scripts[dup->script].name);
@@ -159,7 +152,7 @@ static int b_step(lua_State *L)
 
 /* Encodes the table at idx into at most max bytes (may raise: only from
  * handlers). */
-static char *encode(lua_State *L, int idx, size_t max)
+char *lh_bot_encode(lua_State *L, int idx, size_t max)
 {
     char err[256];
     char *s = lh_json_encode(L, idx, max, err, sizeof err);
@@ -205,23 +198,20 @@ static char *message_params(lua_State *L, int o, const char *usage)
         lua_setfield(L, -2, "is_disabled");
         lua_setfield(L, p, "link_preview_options");
     }
-    char *s = encode(L, p, lh_json_room(L));
+    char *s = lh_bot_encode(L, p, lh_json_room(L));
     lua_pop(L, 1);
     return s;
 }
 
-static int queued(lua_State *L, int rc, int64_t chat)
+int lh_bot_queued(lua_State *L, int rc, int64_t chat)
 {
     if (rc == 0 || rc == 1) {
         lua_pushboolean(L, 1);
         return 1;
     }
-    luaL_pushfail(L);
     if (rc == -2)
-        lua_pushfstring(L, "chat %I is inactive (it blocked the bot)", (lua_Integer)chat);
-    else
-        lua_pushliteral(L, "cannot queue the message (database error)");
-    return 2;
+        return lh_fail(L, "chat %I is inactive (it blocked the bot)", (lua_Integer)chat);
+    return lh_fail(L, "cannot queue the message (database error)");
 }
 
 static void check_text(lua_State *L, const char *text, const char *usage)
@@ -238,7 +228,7 @@ static double update_arrival(lua_State *L, struct tg_bot *b, int64_t chat)
 {
     double arrived = 0;
     if (lua_istable(L, 1) && lua_getmetatable(L, 1)) {
-        luaL_getmetatable(L, CTX_MT_KEY);
+        luaL_getmetatable(L, LH_BOT_CTX_MT);
         int is_ctx = lua_rawequal(L, -1, -2);
         lua_pop(L, 2);
         if (is_ctx && lua_getfield(L, 1, "update_id") == LUA_TNUMBER)
@@ -251,23 +241,23 @@ static double update_arrival(lua_State *L, struct tg_bot *b, int64_t chat)
 
 /* Queues method for chat with the text at 2 (checked) and the message
  * parameters from the options at opts. */
-static int queue_text(lua_State *L, const char *usage, const char *method, int64_t chat, int opts)
+int lh_bot_queue_text(lua_State *L, const char *usage, const char *method, int64_t chat, int opts)
 {
     const char *text = luaL_checkstring(L, 2);
-    struct tg_bot *b = bot_of(L, usage);
+    struct tg_bot *b = lh_bot_of(L, usage);
     check_text(L, text, usage);
     char *params = message_params(L, opts, usage);
     struct tg_origin from = {lh_task_update(lh_host_of(L)->cur.task), update_arrival(L, b, chat)};
     int rc = tg_sched_reply(tg_bot_sched(b), &from, chat, method, params, text);
     free(params);
-    return queued(L, rc, chat);
+    return lh_bot_queued(L, rc, chat);
 }
 
 /* bot.send(chat_id, text [, opts]) -> true | nil, err
  * A message to any chat, delivered like a reply.  opts as in ctx:reply. */
 static int b_send(lua_State *L)
 {
-    return queue_text(L, "bot.send(chat_id, text [, opts])", "sendMessage",
+    return lh_bot_queue_text(L, "bot.send(chat_id, text [, opts])", "sendMessage",
                       luaL_checkinteger(L, 1), 3);
 }
 
@@ -280,14 +270,14 @@ static int b_alert(lua_State *L)
     lua_Integer chat = luaL_checkinteger(L, 1);
     const char *text = luaL_checkstring(L, 2);
     lua_Number prio = luaL_optnumber(L, 3, 0);
-    struct tg_bot *b = bot_of(L, usage);
+    struct tg_bot *b = lh_bot_of(L, usage);
     check_text(L, text, usage);
     int rc = tg_sched_alert(tg_bot_sched(b), chat, &(struct tg_alert){text, prio, 0, NULL});
     if (rc >= 0) {
         lua_pushstring(L, rc ? "merged" : "queued");
         return 1;
     }
-    return queued(L, rc, chat);
+    return lh_bot_queued(L, rc, chat);
 }
 
 /* bot.keyboard(rows) -> markup
@@ -446,7 +436,7 @@ static int b_commands(lua_State *L)
     return 1;
 }
 
-static int is_operator(struct app *a, int64_t user)
+int lh_bot_is_operator(struct app *a, int64_t user)
 {
     for (int i = 0; i < a->cfg.nadmins; i++)
         if (a->cfg.admins[i] == user)
@@ -457,586 +447,14 @@ static int is_operator(struct app *a, int64_t user)
 /* bot.is_admin(user_id) -> boolean: one of the bot's operators (config admins) */
 static int b_is_admin(lua_State *L)
 {
-    lua_pushboolean(L, is_operator(lh_host_of(L)->app, luaL_checkinteger(L, 1)));
+    lua_pushboolean(L, lh_bot_is_operator(lh_host_of(L)->app, luaL_checkinteger(L, 1)));
     return 1;
-}
-
-/* ---- ctx methods ---- */
-
-static int64_t ctx_int(lua_State *L, const char *table, const char *field)
-{
-    lua_getfield(L, 1, table);
-    lua_Integer v = 0;
-    if (lua_istable(L, -1)) {
-        lua_getfield(L, -1, field);
-        v = lua_tointeger(L, -1);
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    return v;
-}
-
-/* The chat a ctx call speaks to; raises when there is none (a button
- * under an inline message: handlers test ctx.chat). */
-static int64_t ctx_chat(lua_State *L, const char *usage)
-{
-    int64_t chat = ctx_int(L, "chat", "id");
-    if (!chat)
-        luaL_error(L, "%s: this update has no chat (a button under an inline message; "
-                      "test ctx.chat)", usage);
-    return chat;
-}
-
-/* ctx:reply(text [, opts]) -> true | nil, err
- * opts: {keyboard = bot.keyboard{...}, plain = true (no HTML), preview = true} */
-static int c_reply(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    return queue_text(L, "ctx:reply(text [, opts])", "sendMessage",
-                      ctx_chat(L, "ctx:reply(text [, opts])"), 3);
-}
-
-/* The message a ctx call acts on: opts.message_id, else the pressed
- * button's message. */
-static lua_Integer target_message(lua_State *L, int opts, const char *usage)
-{
-    lua_getfield(L, 1, "message_id");
-    lua_Integer mid = lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    if (lua_istable(L, opts)) {
-        if (lua_getfield(L, opts, "message_id") == LUA_TNUMBER)
-            mid = lua_tointeger(L, -1);
-        lua_pop(L, 1);
-    }
-    if (mid <= 0)
-        luaL_error(L, "%s: there is no message to act on (not a button press; pass "
-                      "opts.message_id)", usage);
-    return mid;
-}
-
-/* ctx:edit(text [, opts]) -> true | nil, err
- * Edits the message whose button was pressed (or opts.message_id). */
-static int c_edit(lua_State *L)
-{
-    static const char usage[] = "ctx:edit(text [, opts])";
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_Integer mid = target_message(L, 3, usage);
-    lua_settop(L, 3);
-    if (!lua_istable(L, 3)) {
-        lua_newtable(L);
-        lua_replace(L, 3);
-    }
-    lua_pushinteger(L, mid);
-    lua_setfield(L, 3, "message_id");
-    return queue_text(L, usage, "editMessageText", ctx_chat(L, usage), 3);
-}
-
-/* ctx:edit_keyboard(markup [, opts]) -> true | nil, err
- * Replaces the buttons of the pressed button's message (or opts.message_id);
- * markup nil removes them. */
-static int c_edit_keyboard(lua_State *L)
-{
-    static const char usage[] = "ctx:edit_keyboard(markup [, opts])";
-    luaL_checktype(L, 1, LUA_TTABLE);
-    if (!lua_isnil(L, 2))
-        luaL_checktype(L, 2, LUA_TTABLE);
-    struct tg_bot *b = bot_of(L, usage);
-    int64_t chat = ctx_chat(L, usage);
-    lua_Integer mid = target_message(L, 3, usage);
-    lua_createtable(L, 0, 2);
-    lua_pushinteger(L, mid);
-    lua_setfield(L, -2, "message_id");
-    if (lua_istable(L, 2)) {
-        lua_pushvalue(L, 2);
-        lua_setfield(L, -2, "reply_markup");
-    }
-    char *params = encode(L, lua_gettop(L), lh_json_room(L));
-    int rc = tg_sched_send(tg_bot_sched(b), chat, "editMessageReplyMarkup", params, NULL);
-    free(params);
-    return queued(L, rc, chat);
-}
-
-/* ctx:delete([opts]) -> true | nil, err
- * Deletes the pressed button's message (or opts.message_id). */
-static int c_delete(lua_State *L)
-{
-    static const char usage[] = "ctx:delete([opts])";
-    luaL_checktype(L, 1, LUA_TTABLE);
-    struct tg_bot *b = bot_of(L, usage);
-    int64_t chat = ctx_chat(L, usage);
-    char params[48];
-    snprintf(params, sizeof params, "{\"message_id\":%lld}",
-             (long long)target_message(L, 2, usage));
-    int rc = tg_sched_send(tg_bot_sched(b), chat, "deleteMessage", params, NULL);
-    return queued(L, rc, chat);
-}
-
-static void on_answered(void *ud, const struct tg_result *r)
-{
-    struct lh_host *h = ud;
-    if (r->outcome != TG_OK)
-        log_warn(&h->app->log, "telegram", "answerCallbackQuery: %s", r->description);
-}
-
-/* Answers the button press now (the client shows a spinner until then). */
-static void answer(lua_State *L, struct tg_bot *b, const char *id, const char *text, int alert)
-{
-    cJSON *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "callback_query_id", id);
-    if (text)
-        cJSON_AddStringToObject(p, "text", text);
-    if (alert)
-        cJSON_AddTrueToObject(p, "show_alert");
-    char *body = cJSON_PrintUnformatted(p);
-    cJSON_Delete(p);
-    if (body)
-        tg_api_call(tg_bot_api(b), "answerCallbackQuery", body, 10000, on_answered,
-                    lh_host_of(L));
-    free(body);
-}
-
-/* ctx:answer([text [, opts]]) -> true
- * Answers the button press: an optional notice (opts.alert = true for a
- * dialog).  Unanswered presses are answered when the handler returns. */
-static int c_answer(lua_State *L)
-{
-    static const char usage[] = "ctx:answer([text [, opts]])";
-    luaL_checktype(L, 1, LUA_TTABLE);
-    const char *text = luaL_optstring(L, 2, NULL);
-    struct tg_bot *b = bot_of(L, usage);
-    lua_getfield(L, 1, "callback_id");
-    const char *id = lua_tostring(L, -1);
-    if (!id)
-        return luaL_error(L, "%s: this update is not a button press", usage);
-    lua_getfield(L, 1, "_answered");
-    if (!lua_toboolean(L, -1)) {
-        int alert = 0;
-        if (lua_istable(L, 3)) {
-            lua_getfield(L, 3, "alert");
-            alert = lua_toboolean(L, -1);
-        }
-        if (text && tg_text_chars(text) > 200)
-            return luaL_error(L, "%s: text must be at most 200 characters", usage);
-        answer(L, b, id, text, alert);
-        lua_pushboolean(L, 1);
-        lua_setfield(L, 1, "_answered");
-    }
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-/* ctx:go(step [, data]) -> nil: the chat's next text goes to bot.step(step) */
-static int c_go(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    luaL_checkstring(L, 2);
-    if (!lua_isnoneornil(L, 3))
-        luaL_checktype(L, 3, LUA_TTABLE);
-    lua_settop(L, 3);   /* the new table must not land on slot 3 */
-    lua_createtable(L, 0, 2);
-    lua_pushvalue(L, 2);
-    lua_setfield(L, -2, "step");
-    if (lua_istable(L, 3))
-        lua_pushvalue(L, 3);
-    else
-        lua_newtable(L);
-    lua_setfield(L, -2, "data");
-    lua_setfield(L, 1, "state");
-    return 0;
-}
-
-/* ctx:finish() -> nil: leaves the flow (ctx.state becomes empty) */
-static int c_finish(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_newtable(L);
-    lua_setfield(L, 1, "state");
-    return 0;
-}
-
-struct member_wait {
-    struct lh_host *h;
-    struct lh_task *task;
-    uint64_t id;
-};
-
-static void on_member(void *ud, const struct tg_result *r)
-{
-    struct member_wait *w = ud;
-    lua_State *co = lh_task_thread(w->task);
-    const cJSON *st = r->outcome == TG_OK ? cJSON_GetObjectItemCaseSensitive(r->result, "status")
-                                          : NULL;
-    const char *s = cJSON_IsString(st) ? st->valuestring : "";
-    if (r->outcome != TG_OK)
-        log_warn(&w->h->app->log, "telegram", "getChatMember: %s", r->description);
-    lua_pushboolean(co, !strcmp(s, "creator") || !strcmp(s, "administrator"));
-    lh_task_wake(w->task, 1);
-    free(w);
-}
-
-static void member_cancel(void *ud)
-{
-    struct member_wait *w = ud;
-    if (w->h->app->tg)
-        tg_api_cancel(tg_bot_api(w->h->app->tg), w->id);
-    free(w);
-}
-
-/* ctx:is_group_admin() -> boolean   (yields: asks Telegram)
- * True in private chats, false without a chat (inline); in groups,
- * whether the user administers it. */
-static int c_is_group_admin(lua_State *L)
-{
-    static const char usage[] = "ctx:is_group_admin()";
-    luaL_checktype(L, 1, LUA_TTABLE);
-    struct tg_bot *b = bot_of(L, usage);
-    int64_t chat = ctx_int(L, "chat", "id"), user = ctx_int(L, "user", "id");
-    if (chat >= 0) {   /* a private chat, or none (inline): no group to administer */
-        lua_pushboolean(L, chat > 0);
-        return 1;
-    }
-    lh_require_phase(L, usage, LH_PHASE_HANDLER);
-    struct lh_task *task = lh_task_current(L);
-    if (!task)
-        return luaL_error(L, "%s must be called from a handler", usage);
-    struct member_wait *w = malloc(sizeof *w);
-    if (!w)
-        return luaL_error(L, "out of memory");
-    w->h = lh_host_of(L);
-    w->task = task;
-    char body[96];
-    snprintf(body, sizeof body, "{\"chat_id\":%lld,\"user_id\":%lld}", (long long)chat,
-             (long long)user);
-    /* the wait is registered first: a refused call answers at once */
-    lh_task_wait(task, member_cancel, w);
-    w->id = 0;
-    /* a call refused at once has answered (and freed w) already */
-    uint64_t id = tg_api_call(tg_bot_api(b), "getChatMember", body, 10000, on_member, w);
-    if (id)
-        w->id = id;
-    return lua_yield(L, 0);
-}
-
-static const luaL_Reg ctx_methods[] = {
-    {"reply", c_reply}, {"edit", c_edit}, {"edit_keyboard", c_edit_keyboard},
-    {"delete", c_delete}, {"answer", c_answer}, {"go", c_go},
-    {"finish", c_finish}, {"is_group_admin", c_is_group_admin}, {NULL, NULL},
-};
-
-/* ---- dispatch ---- */
-
-struct run {
-    struct lh_host *h;
-    int64_t update_id, chat_id;
-    int ctx_ref;
-    char state_key[48];
-    char *state_was;   /* the stored state's JSON, or NULL */
-};
-
-static void run_free(struct run *r)
-{
-    free(r->state_was);
-    free(r);
-}
-
-/* Saves ctx.state (protected: encoding may hit the memory limit). */
-static int save_state(lua_State *L)
-{
-    struct run *r = lua_touserdata(L, 1);
-    struct store *st = r->h->app->store;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, r->ctx_ref);
-    lua_getfield(L, -1, "state");
-    int empty = !lua_istable(L, -1);
-    if (!empty) {
-        lua_pushnil(L);
-        empty = !lua_next(L, -2);
-        lua_settop(L, 3);
-    }
-    char *json = empty ? NULL : encode(L, 3, LH_STORE_MAX_VALUE);
-    if (json ? r->state_was && !strcmp(json, r->state_was) : !r->state_was) {
-        free(json);   /* unchanged: nothing to write, nothing its reply depends on */
-        return 0;
-    }
-    int rc = store_kv_set(st, STATE_SCOPE, r->state_key, json);
-    free(json);
-    if (rc != 0)
-        return luaL_error(L, "%s", store_error(st) ? store_error(st) : "the database failed");
-    store_batch_user_data(st);   /* the step its reply speaks of */
-    return 0;
-}
-
-static void run_done(void *ud, lua_State *co, int ok, int nres, const char *err)
-{
-    (void)nres;
-    struct run *r = ud;
-    struct lh_host *h = r->h;
-    lua_State *L = h->L;
-    if (!co) {   /* shutdown: the update stays in the inbox for the next start */
-        luaL_unref(L, LUA_REGISTRYINDEX, r->ctx_ref);
-        run_free(r);
-        return;
-    }
-    struct tg_bot *b = h->app->tg;
-    /* all or nothing: its writes were rolled back (task.c) and what it
-     * queued in that run taken back (tg_sched_undo); replies it queued
-     * before a wait are taken back here: only the apology goes */
-    if (!ok && b) {
-        tg_sched_take_back(tg_bot_sched(b), r->chat_id, r->update_id);
-        tg_sched_send(tg_bot_sched(b), r->chat_id, "sendMessage", NULL,
-                      "Sorry, something went wrong on our side. The operators have been told; "
-                      "please try again later.");
-    }
-    (void)err;
-    if (ok && h->app->store) {   /* a failed handler leaves the flow where it was */
-        lua_pushcfunction(L, save_state);
-        lua_pushlightuserdata(L, r);
-        if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-            log_error(&h->app->log, "telegram", "chat %lld: the conversation state was not "
-                      "saved: %s", (long long)r->chat_id, lua_tostring(L, -1));
-            lua_pop(L, 1);
-            /* its reply asked for the next step, which is not where the
-             * chat is: taken back */
-            if (b)
-                tg_sched_retract(tg_bot_sched(b), r->chat_id, r->update_id);
-        }
-    }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, r->ctx_ref);
-    lua_pushliteral(L, "callback_id");
-    lua_rawget(L, -2);
-    lua_pushliteral(L, "_answered");
-    lua_rawget(L, -3);
-    if (b && lua_type(L, -2) == LUA_TSTRING && !lua_toboolean(L, -1))
-        answer(L, b, lua_tostring(L, -2), NULL, 0);
-    lua_pop(L, 3);
-    luaL_unref(L, LUA_REGISTRYINDEX, r->ctx_ref);
-    if (b)
-        tg_bot_done(b, r->update_id, r->chat_id);
-    run_free(r);
-}
-
-static void set_str_from(lua_State *L, int dst, const char *name, int src, const char *field)
-{
-    lua_getfield(L, src, field);
-    lua_setfield(L, dst, name);
-}
-
-/* ctx.user / ctx.chat from an update's "from" and "chat" at src */
-static void copy_party(lua_State *L, int ctx, const char *name, int src, const char *field,
-                       const char *const *keep)
-{
-    lua_getfield(L, src, field);
-    int from = lua_gettop(L);
-    lua_newtable(L);
-    if (lua_istable(L, from))
-        for (const char *const *k = keep; *k; k++)
-            set_str_from(L, from + 1, *k, from, *k);
-    lua_setfield(L, ctx, name);
-    lua_pop(L, 1);
-}
-
-/* Sends a short answer for an update no script handles. */
-static void reply_plain(struct lh_host *h, int64_t chat, const char *text)
-{
-    tg_sched_send(tg_bot_sched(h->app->tg), chat, "sendMessage", NULL, text);
-}
-
-static const char *const user_keys[] = {"id", "username", "first_name", "last_name",
-                                        "language_code", NULL};
-static const char *const chat_keys[] = {"id", "type", "title", "username", NULL};
-
-/* Routes one update (h->L stack balanced on return).  0 started. */
-static int dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *json)
-{
-    struct lh_host *h = ud;
-    lua_State *L = h->L;
-    struct lh_gen *g = h->gen;
-    if (!h->app->tg)
-        return -1;
-    if (!g)
-        return 1;   /* no scripts live: it waits for a generation that loads */
-    /* the reader's verdict, whatever else the JSON holds: only a
-     * well-formed message or button press reaches a handler */
-    struct tg_update up;
-    cJSON_Delete(tg_update_parse(json, strlen(json), &up));
-    if (up.malformed || (up.kind != TG_UPD_MESSAGE && up.kind != TG_UPD_CALLBACK_QUERY))
-        return -1;   /* (edits, membership changes) */
-    int is_cb = up.kind == TG_UPD_CALLBACK_QUERY;
-    int top = lua_gettop(L);
-    char err[256];
-    if (lh_json_push(L, json, strlen(json), err, sizeof err) != 0 || !lua_istable(L, -1)) {
-        lua_settop(L, top);
-        return -1;
-    }
-    int u = lua_gettop(L);
-    lua_newtable(L);
-    int ctx = u + 1;
-    luaL_setmetatable(L, CTX_MT_KEY);
-    lua_pushinteger(L, update_id);
-    lua_setfield(L, ctx, "update_id");
-    struct lh_reg *reg = NULL;
-    const char *unhandled = NULL;
-    lua_getfield(L, u, is_cb ? "callback_query" : "message");
-    int src = lua_gettop(L);
-    copy_party(L, ctx, "user", src, "from", user_keys);
-    if (is_cb) {
-        lua_getfield(L, src, "message");
-        int m = lua_gettop(L);
-        if (lua_istable(L, m)) {
-            copy_party(L, ctx, "chat", m, "chat", chat_keys);
-            set_str_from(L, ctx, "message_id", m, "message_id");
-        } else {   /* under an inline message: no chat, nothing to edit */
-            set_str_from(L, ctx, "inline_message_id", src, "inline_message_id");
-        }
-        lua_pop(L, 1);
-        set_str_from(L, ctx, "callback_id", src, "id");
-        set_str_from(L, ctx, "data", src, "data");
-    } else {
-        copy_party(L, ctx, "chat", src, "chat", chat_keys);
-        set_str_from(L, ctx, "text", src, "text");
-        /* (ctx.message_id is the bot's message a button sits on; the
-         * user's own message is not the bot's to edit) */
-        set_str_from(L, ctx, "user_message_id", src, "message_id");
-    }
-    int64_t user_id = 0;
-    lua_getfield(L, ctx, "user");
-    lua_getfield(L, -1, "id");
-    user_id = lua_tointeger(L, -1);
-    lua_pop(L, 2);
-
-    /* the chat's conversation state: per user in groups */
-    struct run *r = calloc(1, sizeof *r);
-    if (!r) {
-        lua_settop(L, top);
-        return -1;
-    }
-    r->h = h;
-    r->update_id = update_id;
-    r->chat_id = chat_id;
-    snprintf(r->state_key, sizeof r->state_key, "%lld:%lld", (long long)chat_id,
-             (long long)user_id);
-    char *state = NULL;
-    if (h->app->store && store_kv_get(h->app->store, STATE_SCOPE, r->state_key, &state) == 1 &&
-        lh_json_push(L, state, strlen(state), err, sizeof err) == 0 && lua_istable(L, -1))
-        lua_setfield(L, ctx, "state");
-    else {
-        lua_settop(L, ctx);
-        lua_newtable(L);
-        lua_setfield(L, ctx, "state");
-    }
-    r->state_was = state;
-    lua_settop(L, ctx);
-
-    const char *arg = NULL;
-    char name[80] = "";
-    int group = chat_id < 0;
-    if (is_cb) {
-        lua_getfield(L, ctx, "data");
-        const char *data = lua_tostring(L, -1);
-        const char *colon = data ? strchr(data, ':') : NULL;
-        size_t n = data ? (colon ? (size_t)(colon - data) : strlen(data)) : 0;
-        if (n < sizeof name) {
-            memcpy(name, data ? data : "", n);
-            name[n] = '\0';
-            reg = find_reg(g, LH_REG_CALLBACK, name);
-        }
-        arg = colon ? colon + 1 : "";
-        lua_pushstring(L, arg);   /* keeps arg alive on the stack */
-        if (!reg)
-            unhandled = "That button no longer does anything. Send /help to start again.";
-    } else {
-        lua_getfield(L, ctx, "text");
-        const char *text = lua_tostring(L, -1);
-        if (!text) {
-            unhandled = group ? NULL : "I understand text messages and commands. Send /help.";
-        } else if (text[0] == '/') {
-            /* "/name@bot args" */
-            size_t n = strcspn(text + 1, " @\n");
-            const char *at = text + 1 + n, *mention = NULL;
-            if (*at == '@') {
-                mention = at + 1;
-                at += 1 + strcspn(at + 1, " \n");
-            }
-            const char *me = tg_bot_username(h->app->tg);
-            if (mention && *me && (strncmp(mention, me, strlen(me)) != 0 ||
-                                   (mention[strlen(me)] && mention[strlen(me)] != ' ' &&
-                                    mention[strlen(me)] != '\n'))) {
-                lua_settop(L, top);   /* for another bot in the group */
-                run_free(r);
-                return -1;
-            }
-            if (n < sizeof name) {
-                for (size_t i = 0; i < n; i++)
-                    name[i] = (char)(text[1 + i] >= 'A' && text[1 + i] <= 'Z' ? text[1 + i] + 32
-                                                                             : text[1 + i]);
-                name[n] = '\0';
-            }
-            while (*at == ' ' || *at == '\n')
-                at++;
-            lua_pushstring(L, name);
-            lua_setfield(L, ctx, "command");
-            lua_pushstring(L, at);
-            lua_setfield(L, ctx, "args");
-            reg = n < sizeof name ? find_reg(g, LH_REG_COMMAND, name) : NULL;
-            if (reg && (reg->flags & LH_REG_ADMIN) && !is_operator(h->app, user_id)) {
-                reg = NULL;
-                unhandled = "That command is for the bot's operators.";
-            } else if (!reg) {
-                unhandled = group ? NULL : "I don't know that command. Send /help to see what "
-                                           "I can do.";
-            }
-        } else {
-            lua_getfield(L, ctx, "state");
-            lua_getfield(L, -1, "step");
-            const char *step = lua_tostring(L, -1);
-            if (step && strlen(step) < sizeof name) {
-                strcpy(name, step);
-                reg = find_reg(g, LH_REG_STEP, name);
-            }
-            lua_pop(L, 2);
-            if (!reg && !group)
-                unhandled = step ? "That conversation has ended. Send /help to start again."
-                                 : "Send a command to get started, for example /help.";
-        }
-    }
-    if (!reg) {
-        if (is_cb) {
-            lua_getfield(L, ctx, "callback_id");
-            if (lua_isstring(L, -1))
-                answer(L, h->app->tg, lua_tostring(L, -1), unhandled, 0);
-        } else if (unhandled) {
-            reply_plain(h, chat_id, unhandled);
-        }
-        lua_settop(L, top);
-        run_free(r);
-        return -1;
-    }
-    lua_pushvalue(L, ctx);
-    r->ctx_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_getfield(L, LUA_REGISTRYINDEX, TRAMPOLINE_KEY);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, reg->fn_ref);
-    lua_pushvalue(L, ctx);
-    lua_pushboolean(L, group && (reg->flags & LH_REG_GROUP_ADMIN));
-    if (arg)
-        lua_pushstring(L, arg);
-    else
-        lua_pushnil(L);
-    /* the task takes the trampoline and its four arguments off the top */
-    struct lh_task *t = lh_task_spawn(h, g, reg->script, 4, run_done, r);
-    if (!t) {
-        luaL_unref(L, LUA_REGISTRYINDEX, r->ctx_ref);
-        run_free(r);
-        lua_settop(L, top);
-        return -1;
-    }
-    lh_task_set_update(t, update_id);
-    lua_settop(L, top);
-    return 0;
 }
 
 void lh_bot_attach(struct lh_host *h)
 {
     if (h->app->tg)
-        tg_bot_set_dispatch(h->app->tg, dispatch, h);
+        tg_bot_set_dispatch(h->app->tg, lh_bot_dispatch, h);
 }
 
 void lh_bot_live(struct lh_host *h, struct lh_gen *g)
@@ -1074,8 +492,9 @@ static const luaL_Reg funcs[] = {
 
 int lh_open_bot(lua_State *L)
 {
-    if (luaL_newmetatable(L, CTX_MT_KEY)) {
-        luaL_newlib(L, ctx_methods);
+    if (luaL_newmetatable(L, LH_BOT_CTX_MT)) {
+        lua_newtable(L);
+        luaL_setfuncs(L, lh_bot_ctx_methods, 0);
         lua_setfield(L, -2, "__index");
         lua_pushliteral(L, "ctx");
         lua_setfield(L, -2, "__name");
@@ -1087,7 +506,7 @@ int lh_open_bot(lua_State *L)
     lua_pop(L, 1);
     if (luaL_loadbuffer(L, trampoline_src, sizeof trampoline_src - 1, "=bot") != LUA_OK)
         return lua_error(L);
-    lua_setfield(L, LUA_REGISTRYINDEX, TRAMPOLINE_KEY);
+    lua_setfield(L, LUA_REGISTRYINDEX, LH_BOT_TRAMPOLINE);
     luaL_newlib(L, funcs);
     return 1;
 }

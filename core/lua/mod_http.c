@@ -135,9 +135,7 @@ static int start(lua_State *L, const char *usage, const char *method, const char
     w->id = httpc_request(&h->app->httpc, &rq, on_done, w);
     if (!w->id) {
         free(w);
-        luaL_pushfail(L);
-        lua_pushliteral(L, "cannot start the request");
-        return 2;
+        return lh_fail(L, "cannot start the request");
     }
     lh_task_wait(task, on_cancel, w);
     return lua_yield(L, 0);

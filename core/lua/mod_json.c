@@ -309,9 +309,7 @@ static int j_decode(lua_State *L)
     const char *s = luaL_checklstring(L, 1, &len);
     char err[128];
     if (lh_json_push(L, s, len, err, sizeof err) != 0) {
-        luaL_pushfail(L);
-        lua_pushstring(L, err);
-        return 2;
+        return lh_fail(L, "%s", err);
     }
     return 1;
 }

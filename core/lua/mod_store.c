@@ -38,13 +38,6 @@ static struct store *check_call(lua_State *L, const char *usage, const char **sc
     return lh_host_of(L)->app->store;
 }
 
-static int fail_with(lua_State *L, const char *err)
-{
-    luaL_pushfail(L);
-    lua_pushstring(L, err);
-    return 2;
-}
-
 struct get_ctx {
     const char *text;
     char err[128];
@@ -68,7 +61,7 @@ static int s_get(lua_State *L)
     char *text = NULL;
     int rc = store_kv_get(st, scope, key, &text);
     if (rc < 0)
-        return fail_with(L, store_error(st));
+        return lh_fail(L, "%s", store_error(st) ? store_error(st) : "the database failed");
     if (rc == 0) {
         lua_pushnil(L);
         return 1;
@@ -81,7 +74,7 @@ static int s_get(lua_State *L)
     if (status != LUA_OK)
         return lua_error(L);
     if (g.err[0])
-        return fail_with(L, g.err);
+        return lh_fail(L, "%s", g.err);
     return 1;
 }
 

@@ -22,10 +22,8 @@ static int add(lua_State *L, int repeat, const char *usage)
         return luaL_error(L, "expected %s to be called from a script", usage);
     if (h->cur.phase == LH_PHASE_HANDLER && !g->live) {
         /* a handler finishing on a replaced generation: its timer would never run */
-        luaL_pushfail(L);
-        lua_pushliteral(L, "the scripts were reloaded while this handler ran; "
-                           "its new timers would not run");
-        return 2;
+        return lh_fail(L, "the scripts were reloaded while this handler ran; "
+                          "its new timers would not run");
     }
     struct lh_reg *r = lh_reg_add(L, g, LH_REG_TIMER, h->cur.script, 2);
     if (!r)

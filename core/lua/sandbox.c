@@ -488,16 +488,10 @@ static int sb_load(lua_State *L)
     const char *src = luaL_checklstring(L, 1, &len);
     const char *name = luaL_optstring(L, 2, "=(load)");
     int has_env = !lua_isnone(L, 4);
-    if (len > 0 && src[0] == LUA_SIGNATURE[0]) {
-        luaL_pushfail(L);
-        lua_pushstring(L, "attempt to load a binary chunk: only text is allowed");
-        return 2;
-    }
-    if (luaL_loadbufferx(L, src, len, name, "t") != LUA_OK) {
-        luaL_pushfail(L);
-        lua_insert(L, -2);
-        return 2;
-    }
+    if (len > 0 && src[0] == LUA_SIGNATURE[0])
+        return lh_fail(L, "attempt to load a binary chunk: only text is allowed");
+    if (luaL_loadbufferx(L, src, len, name, "t") != LUA_OK)
+        return lh_fail(L, "%s", lua_tostring(L, -1));
     if (has_env)
         lua_pushvalue(L, 4);
     else
@@ -655,16 +649,8 @@ void lh_sandbox_open(struct lh_host *h)
     put_lib(L, api, "utf8", NULL, NULL);
     put_lib(L, api, "coroutine", NULL, adjust_coroutine);
     put_os(L, api);
-    put_module(L, api, "log", lh_open_log);
-    put_module(L, api, "timer", lh_open_timer);
-    put_module(L, api, "http", lh_open_http);
-    put_module(L, api, "json", lh_open_json);
-    put_module(L, api, "store", lh_open_store);
-    put_module(L, api, "host", lh_open_host);
-    put_module(L, api, "candles", lh_open_candles);
-    put_module(L, api, "bot", lh_open_bot);
-    put_module(L, api, "alerts", lh_open_alerts);
-    put_module(L, api, "metrics", lh_open_metrics);
+    for (const struct lh_module *m = lh_modules; m->name; m++)
+        put_module(L, api, m->name, m->open);
 
     /* Method calls on strings must not reach string.dump either. */
     lua_pushliteral(L, "");

@@ -12,51 +12,15 @@
 #include <unistd.h>
 
 #include "ops/health.h"
-#include "lua/internal.h"
+#include "lua/spec.h"
 #include "util/interval.h"
 #include "store/store.h"
 #include "tg/bot.h"
-
-#define SPEC_MAX_LOGS 2000
-#define SPEC_MAX_TMP 32
-
-struct spec_log {
-    enum log_level level;
-    char component[48];
-    char *msg;
-};
-
-struct spec_req {
-    struct spec_state *ss;
-    uint64_t id;
-    char *method, *url, *body, *headers;
-    size_t body_len;
-    long timeout_ms;
-    struct timer *timer;
-    struct spec_req *next;
-};
-
-struct spec_state {
-    struct lh_host *h;
-    int stubs_ref;          /* array of {prefix, response} */
-    int requests_ref;       /* array of the requests seen */
-    struct spec_log logs[SPEC_MAX_LOGS];
-    int nlogs;
-    char tmpdirs[SPEC_MAX_TMP][64];
-    int ntmp;
-    struct spec_req *reqs;  /* requests not yet answered */
-    struct answer *answers; /* answers not yet delivered */
-};
 
 struct spec_run {
     struct spec_state *ss;
     int result_ref;
 };
-
-static struct spec_state *state_of(lua_State *L)
-{
-    return lh_host_of(L)->spec;
-}
 
 static void capture(void *ud, enum log_level lv, const char *component, const char *msg)
 {
@@ -259,9 +223,7 @@ static int push_reload(lua_State *L, struct lh_host *h)
         lua_pushboolean(L, 1);
         return 1;
     }
-    luaL_pushfail(L);
-    lua_pushstring(L, h->reload_error);
-    return 2;
+    return lh_fail(L, "%s", h->reload_error);
 }
 
 /* spec.use_scripts{["rules/x.lua"] = source, ...} -> true | nil, err
@@ -404,7 +366,7 @@ static int s_metrics(lua_State *L)
 /* spec.logs() -> {{level =, component =, msg =}, ...}    everything logged */
 static int s_logs(lua_State *L)
 {
-    struct spec_state *ss = state_of(L);
+    struct spec_state *ss = spec_state_of(L);
     lua_createtable(L, ss->nlogs, 0);
     for (int i = 0; i < ss->nlogs; i++) {
         lua_createtable(L, 0, 3);
@@ -422,7 +384,7 @@ static int s_logs(lua_State *L)
 /* spec.clear_logs() -> nil */
 static int s_clear_logs(lua_State *L)
 {
-    struct spec_state *ss = state_of(L);
+    struct spec_state *ss = spec_state_of(L);
     for (int i = 0; i < ss->nlogs; i++)
         free(ss->logs[i].msg);
     ss->nlogs = 0;
@@ -580,246 +542,6 @@ static int s_telegram_stats(lua_State *L)
     return 1;
 }
 
-/* ---- HTTP stubs ---- */
-
-/* spec.stub_http(url_prefix, response) -> nil
- * response: {status = 200, body = "", headers = {}, delay = seconds,
- * error = "why"} or function(request) -> such a table.  The newest stub
- * whose prefix matches the URL answers. */
-static int s_stub_http(lua_State *L)
-{
-    struct spec_state *ss = state_of(L);
-    luaL_checkstring(L, 1);
-    if (!lua_istable(L, 2) && !lua_isfunction(L, 2))
-        return luaL_error(L, "expected spec.stub_http(url_prefix, response table or function)");
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ss->stubs_ref);
-    lua_createtable(L, 0, 2);
-    lua_pushvalue(L, 1);
-    lua_setfield(L, -2, "prefix");
-    lua_pushvalue(L, 2);
-    lua_setfield(L, -2, "response");
-    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
-    return 0;
-}
-
-/* spec.http_requests() -> {{method =, url =, body =, headers = {}}, ...} */
-static int s_http_requests(lua_State *L)
-{
-    lua_rawgeti(L, LUA_REGISTRYINDEX, state_of(L)->requests_ref);
-    return 1;
-}
-
-static void req_free(struct spec_req *r)
-{
-    free(r->method);
-    free(r->url);
-    free(r->body);
-    free(r->headers);
-    free(r);
-}
-
-static void req_unlink(struct spec_req *r)
-{
-    for (struct spec_req **p = &r->ss->reqs; *p; p = &(*p)->next)
-        if (*p == r) {
-            *p = r->next;
-            return;
-        }
-}
-
-struct answer {
-    struct spec_state *ss;
-    uint64_t id;
-    long status;
-    char *body, *headers, *err;
-    size_t body_len;
-    struct timer *timer;
-    struct answer *next;
-};
-
-static void answer_free(struct answer *an)
-{
-    for (struct answer **p = &an->ss->answers; *p; p = &(*p)->next)
-        if (*p == an) {
-            *p = an->next;
-            break;
-        }
-    free(an->body);
-    free(an->headers);
-    free(an->err);
-    free(an);
-}
-
-static void deliver(void *ud)
-{
-    struct answer *an = ud;
-    struct httpc_resp resp = {.err = an->err, .status = an->status, .body = an->body,
-                              .body_len = an->body_len, .headers = an->headers};
-    an->timer = NULL;
-    httpc_complete(&an->ss->h->app->httpc, an->id, &resp);
-    answer_free(an);
-}
-
-static char *opt_str(lua_State *L, int t, const char *field, size_t *len)
-{
-    char *out = NULL;
-    if (lua_getfield(L, t, field) == LUA_TSTRING) {
-        size_t n;
-        const char *s = lua_tolstring(L, -1, &n);
-        out = malloc(n + 1);
-        if (out) {
-            memcpy(out, s, n + 1);
-            if (len)
-                *len = n;
-        }
-    }
-    lua_pop(L, 1);
-    return out;
-}
-
-/* Resolves a request against the stubs (runs outside any handler). */
-static void resolve(void *ud)
-{
-    struct spec_req *rq = ud;
-    struct spec_state *ss = rq->ss;
-    struct lh_host *h = ss->h;
-    lua_State *L = h->L;
-    rq->timer = NULL;
-    req_unlink(rq);
-    int top = lua_gettop(L);
-    /* record it */
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ss->requests_ref);
-    lua_createtable(L, 0, 4);
-    int req = lua_gettop(L);
-    lua_pushstring(L, rq->method);
-    lua_setfield(L, req, "method");
-    lua_pushstring(L, rq->url);
-    lua_setfield(L, req, "url");
-    if (rq->body) {
-        lua_pushlstring(L, rq->body, rq->body_len);
-        lua_setfield(L, req, "body");
-    }
-    lua_newtable(L);
-    for (char *line = rq->headers, *nl; line && *line; line = nl + 1) {
-        nl = strchr(line, '\n');
-        char *colon = strchr(line, ':');
-        if (!nl || !colon || colon > nl)
-            break;
-        lua_pushlstring(L, line, (size_t)(colon - line));
-        const char *v = colon + 1;
-        while (*v == ' ')
-            v++;
-        lua_pushlstring(L, v, (size_t)(nl - v));
-        lua_settable(L, -3);
-    }
-    lua_setfield(L, req, "headers");
-    lua_pushvalue(L, req);
-    lua_rawseti(L, req - 1, (lua_Integer)lua_rawlen(L, req - 1) + 1);
-    /* find the newest matching stub */
-    struct answer *an = calloc(1, sizeof *an);
-    an->ss = ss;
-    an->id = rq->id;
-    double delay = 0;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ss->stubs_ref);
-    int stubs = lua_gettop(L), found = 0;
-    for (lua_Integer i = (lua_Integer)lua_rawlen(L, stubs); i >= 1 && !found; i--) {
-        lua_settop(L, stubs);
-        lua_rawgeti(L, stubs, i);
-        lua_getfield(L, -1, "prefix");
-        const char *prefix = lua_tostring(L, -1);
-        if (strncmp(rq->url, prefix, strlen(prefix)) == 0) {
-            found = 1;
-            lua_getfield(L, -2, "response");
-            if (lua_isfunction(L, -1)) {
-                lua_pushvalue(L, req);
-                char err[1024];
-                struct lh_ctx ctx = {.script = -1, .phase = LH_PHASE_NONE};
-                if (lh_pcall(h, 1, 1, ctx, err, sizeof err) != 0) {
-                    lua_pushnil(L);
-                    an->err = strdup(err);
-                }
-            }
-            if (lua_istable(L, -1)) {
-                int r = lua_gettop(L);
-                an->status = lua_getfield(L, r, "status") == LUA_TNUMBER
-                                 ? (long)lua_tointeger(L, -1) : 200;
-                lua_pop(L, 1);
-                delay = lua_getfield(L, r, "delay") == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
-                lua_pop(L, 1);
-                an->body = opt_str(L, r, "body", &an->body_len);
-                an->err = an->err ? an->err : opt_str(L, r, "error", NULL);
-                if (lua_getfield(L, r, "headers") == LUA_TTABLE) {
-                    size_t hlen = 0;
-                    lua_pushnil(L);
-                    while (lua_next(L, -2)) {
-                        const char *line = lua_pushfstring(L, "%s: %s\r\n",
-                                                           lua_tostring(L, -2),
-                                                           lua_tostring(L, -1));
-                        size_t n = strlen(line);
-                        char *nh = realloc(an->headers, hlen + n + 1);
-                        if (nh) {
-                            memcpy(nh + hlen, line, n + 1);
-                            an->headers = nh;
-                            hlen += n;
-                        }
-                        lua_pop(L, 2);
-                    }
-                }
-                lua_pop(L, 1);
-            } else if (!an->err) {
-                an->err = strdup("spec: the stub's function returned no table");
-            }
-        }
-    }
-    if (!found) {
-        char msg[1200];
-        snprintf(msg, sizeof msg, "spec: no stub for %s %s", rq->method, rq->url);
-        an->err = strdup(msg);
-        log_warn(&h->app->log, "spec", "%s", msg);
-    }
-    lua_settop(L, top);
-    uint64_t wait = (uint64_t)(delay * 1000 + 0.5);
-    if (wait >= (uint64_t)rq->timeout_ms) {
-        wait = (uint64_t)rq->timeout_ms;
-        free(an->err);
-        an->err = strdup("timeout");
-    }
-    req_free(rq);
-    an->next = ss->answers;
-    ss->answers = an;
-    an->timer = timers_add(&h->app->timers, app_now_ms(h->app) + wait, deliver, an);
-}
-
-/* The transport that replaces libcurl in specs. */
-static void stub_transport(void *ud, uint64_t id, const struct httpc_req *req)
-{
-    struct spec_state *ss = ud;
-    struct spec_req *r = calloc(1, sizeof *r);
-    r->ss = ss;
-    r->id = id;
-    r->method = strdup(req->method);
-    r->url = strdup(req->url);
-    r->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 30000;
-    if (req->body) {
-        r->body = malloc(req->body_len + 1);
-        memcpy(r->body, req->body, req->body_len);
-        r->body[req->body_len] = '\0';
-        r->body_len = req->body_len;
-    }
-    size_t hl = 1;
-    for (const char *const *hd = req->headers; hd && *hd; hd++)
-        hl += strlen(*hd) + 1;
-    r->headers = calloc(1, hl);
-    for (const char *const *hd = req->headers; hd && *hd; hd++) {
-        strcat(r->headers, *hd);
-        strcat(r->headers, "\n");
-    }
-    r->next = ss->reqs;
-    ss->reqs = r;
-    /* Stubs are looked up from the loop, not inside the calling handler. */
-    r->timer = timers_add(&ss->h->app->timers, app_now_ms(ss->h->app), resolve, r);
-}
-
 static const luaL_Reg funcs[] = {
     {"advance", s_advance},     {"now", s_now},
     {"run", s_run},             {"eval", s_eval},
@@ -828,8 +550,8 @@ static const luaL_Reg funcs[] = {
     {"timers", s_timers},       {"errors", s_errors},
     {"logs", s_logs},           {"clear_logs", s_clear_logs},   {"health", s_health},
     {"metrics", s_metrics},     {"admins", s_admins},
-    {"limits", s_limits},       {"stub_http", s_stub_http},
-    {"http_requests", s_http_requests},
+    {"limits", s_limits},       {"stub_http", lh_spec_stub_http},
+    {"http_requests", lh_spec_http_requests},
     {"candle", s_candle},       {"ranking", s_ranking},
     {"telegram_on", s_telegram_on}, {"telegram_update", s_telegram_update},
     {"telegram_stats", s_telegram_stats},
@@ -850,17 +572,7 @@ static void spec_cleanup(struct spec_state *ss)
         nftw(ss->tmpdirs[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     for (int i = 0; i < ss->nlogs; i++)
         free(ss->logs[i].msg);
-    struct timers *ts = &ss->h->app->timers;
-    while (ss->reqs) {
-        struct spec_req *r = ss->reqs;
-        ss->reqs = r->next;
-        timers_cancel(ts, r->timer);
-        req_free(r);
-    }
-    while (ss->answers) {
-        timers_cancel(ts, ss->answers->timer);
-        answer_free(ss->answers);
-    }
+    lh_spec_http_cleanup(ss);
 }
 
 int lh_spec_file(struct lh_host *h, const char *file, int *number, int *failed)
@@ -877,7 +589,7 @@ int lh_spec_file(struct lh_host *h, const char *file, int *number, int *failed)
     ss->requests_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     h->app->log.capture = capture;
     h->app->log.capture_ud = ss;
-    h->app->httpc.stub = stub_transport;
+    h->app->httpc.stub = lh_spec_stub_transport;
     h->app->httpc.stub_ud = ss;
 
     int rc = -1;

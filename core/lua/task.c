@@ -69,8 +69,17 @@ struct lh_task *lh_task_spawn(struct lh_host *h, struct lh_gen *g, int script, i
                               lh_task_done done, void *ud)
 {
     lua_State *L = h->L;
+    /* the Lua side first: if it raises (out of memory), no C memory is held */
+    lua_State *co = lua_newthread(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, LH_TASK_THREADS);   /* mark it: scripts may */
+    lua_pushvalue(L, -2);                                  /* not resume or close it */
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    int co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     struct lh_task *t = calloc(1, sizeof *t);
     if (!t) {
+        luaL_unref(L, LUA_REGISTRYINDEX, co_ref);
         lua_pop(L, nargs + 1);
         return NULL;
     }
@@ -79,13 +88,8 @@ struct lh_task *lh_task_spawn(struct lh_host *h, struct lh_gen *g, int script, i
     t->script = script;
     t->done = done;
     t->done_ud = ud;
-    t->co = lua_newthread(L);
-    lua_getfield(L, LUA_REGISTRYINDEX, LH_TASK_THREADS);   /* mark it: scripts may */
-    lua_pushvalue(L, -2);                                  /* not resume or close it */
-    lua_pushboolean(L, 1);
-    lua_rawset(L, -3);
-    lua_pop(L, 1);
-    t->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    t->co = co;
+    t->co_ref = co_ref;
     lua_xmove(L, t->co, nargs + 1);      /* fn and its args */
     t->nargs = nargs;
     lh_gen_retain(g);
@@ -166,9 +170,12 @@ static void task_resume(struct lh_task *t)
     /* Leave first: the traceback allocates, and must not hit the limit. */
     lh_leave(h, saved);
     if (st != LUA_OK && st != LUA_YIELD) {
+        int enforce = h->mem_enforce;   /* (a task run within another's call: spec.run) */
+        h->mem_enforce = 0;
         luaL_traceback(h->L, t->co, msg, 0);
         snprintf(err, sizeof err, "%s", lua_tostring(h->L, -1));
         lua_pop(h->L, 1);
+        h->mem_enforce = enforce;
     }
     t->nargs = 0;
     if (st == LUA_YIELD) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "store/internal.h"
+#include "util/grow.h"
 
 enum {
     Q_OUT_ADD, Q_OUT_TEXT, Q_OUT_DEL, Q_OUT_ALL, Q_IN_SEEN, Q_IN_ADD, Q_IN_DEL, Q_HANDLED_ADD,
@@ -154,14 +155,9 @@ int store_inbox_done(struct store *s, int64_t update_id)
         log_warn(s->log, "store", "more than %d handled updates wait for a working database; "
                  "the oldest may be handled again after a restart", DONE_MAX);
     }
-    if (s->done.n == s->done.cap) {
-        size_t cap = s->done.cap ? s->done.cap * 2 : 64;
-        int64_t *v = realloc(s->done.v, sizeof *v * cap);
-        if (v) {
-            s->done.v = v;
-            s->done.cap = cap;
-        }
-    }
+    int64_t *v = grow(s->done.v, &s->done.cap, s->done.n + 1, sizeof *v);
+    if (v)
+        s->done.v = v;
     if (s->done.n < s->done.cap)
         s->done.v[s->done.n++] = update_id;
     return mark_done(s, update_id);

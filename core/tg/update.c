@@ -150,6 +150,42 @@ cJSON *tg_update_parse(const char *json, size_t len, struct tg_update *out)
     return u;
 }
 
+/* The mention ends at a space, a newline or the text's end. */
+static int mentions(const char *mention, const char *me)
+{
+    size_t n = strlen(me);
+    return strncmp(mention, me, n) == 0 &&
+           (mention[n] == '\0' || mention[n] == ' ' || mention[n] == '\n');
+}
+
+enum tg_command tg_update_command(const char *text, const char *bot_username, char *name,
+                                  size_t size, const char **args)
+{
+    if (size)
+        name[0] = '\0';
+    *args = NULL;
+    if (text[0] != '/')
+        return TG_CMD_NONE;
+    size_t n = strcspn(text + 1, " @\n");
+    const char *at = text + 1 + n;
+    if (*at == '@') {
+        if (*bot_username && !mentions(at + 1, bot_username))
+            return TG_CMD_OTHER_BOT;
+        at += 1 + strcspn(at + 1, " \n");
+    }
+    if (n < size) {
+        for (size_t i = 0; i < n; i++) {
+            char c = text[1 + i];
+            name[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+        }
+        name[n] = '\0';
+    }
+    while (*at == ' ' || *at == '\n')
+        at++;
+    *args = at;
+    return TG_CMD_OURS;
+}
+
 /* Equal without an early exit, so timing says nothing about the secret. */
 static int same_secret(const char *got, size_t got_n, const char *want)
 {

@@ -63,6 +63,22 @@ void tg_update_read(const struct cJSON *u, struct tg_update *out);
  * range. */
 struct cJSON *tg_update_parse(const char *json, size_t len, struct tg_update *out);
 
+/* ---- a message's command: "/name@bot args" ---- */
+
+enum tg_command {
+    TG_CMD_NONE,              /* not a command (no leading '/') */
+    TG_CMD_OURS,              /* a command, for this bot or for any */
+    TG_CMD_OTHER_BOT,         /* "/name@other_bot": another bot's, in a group */
+};
+
+/* Reads the command in a message's text.  For TG_CMD_OURS: name (size
+ * bytes) gets the command's name in lower case (A-Z only), or "" when it
+ * does not fit; *args points into text, past the name, "@bot" and the
+ * spaces and newlines after them.  bot_username is the bot's own ("":
+ * not known yet, then any mention is taken as the bot's). */
+enum tg_command tg_update_command(const char *text, const char *bot_username, char *name,
+                                  size_t size, const char **args);
+
 /* ---- the webhook's request, before its body is read as an update ---- */
 
 #define TG_WEBHOOK_BODY_MAX (256 * 1024)   /* updates are a few KB */

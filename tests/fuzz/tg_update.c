@@ -5,7 +5,8 @@
  * taken exactly when it is a POST with the right secret; an update reads
  * back the same after the inbox's round trip (print, parse); and what it
  * says is consistent (a known kind; a message or a press that is not
- * malformed has a chat and a sender, one that is has neither...).
+ * malformed has a chat and a sender, one that is has neither...); and a
+ * message's "/command@bot args" reads consistently.
  *
  * Input: byte 0 picks the method (bits 0-1) and shutting down (bit 2);
  * byte 1 is the secret's length (255: no header); then the secret; then
@@ -74,6 +75,36 @@ static void check_update(const struct tg_update *u)
         abort();
 }
 
+/* A message's command, read for this bot and before it knows its name:
+ * the name fits, is lower case and holds no separator; the arguments lie
+ * within the text; only a mention makes it another bot's. */
+static void check_command(const cJSON *update)
+{
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(update, "message");
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(msg, "text");
+    if (!cJSON_IsString(text))
+        return;
+    const char *t = text->valuestring;
+    size_t len = strlen(t);
+    static const char *const me[] = {"Fuzz_bot", ""};
+    for (int i = 0; i < 2; i++) {
+        char name[16];
+        const char *args;
+        enum tg_command c = tg_update_command(t, me[i], name, sizeof name, &args);
+        if ((c == TG_CMD_NONE) != (t[0] != '/') ||
+            (c == TG_CMD_OTHER_BOT && (!i || !strchr(t, '@'))))
+            abort();
+        if (c != TG_CMD_OURS) {
+            if (args || name[0])
+                abort();
+            continue;
+        }
+        if (!args || args < t || args > t + len || strlen(name) >= sizeof name ||
+            strpbrk(name, " @\nABCDEFGHIJKLMNOPQRSTUVWXYZ") || *args == ' ' || *args == '\n')
+            abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const methods[] = {"POST", "GET", "OTHER", "POST"};
@@ -127,6 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cJSON *j = tg_update_parse(body, raw_len, &u);
     if (j) {
         check_update(&u);
+        check_command(j);
         struct tg_update again;
         tg_update_read(j, &again);
         if (!same_update(&u, &again))

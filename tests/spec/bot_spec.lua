@@ -176,4 +176,26 @@ describe("bot command flows", function()
     spec.advance(3)
     assert.equals(1, #tg.texts(3))
   end)
+
+  it("routes an update as host work, protected, even from a call under a tight memory limit", function()
+    -- A script's call that leads to dispatch (here spec.telegram_update
+    -- inside a handler) must not put the update's ctx under that call's
+    -- memory limit, nor let an error there escape the host's C code: the
+    -- update is handled (or its handler fails cleanly) and the chat goes on.
+    local text = "/bare " .. string.rep("y", 3000000)
+    local u = json.encode({ update_id = 100001, message = { message_id = 1, date = 0, text = text,
+                            from = { id = 8, first_name = "H" }, chat = { id = 8, type = "private" } } })
+    collectgarbage()
+    spec.limits({ memory_mb = math.ceil(collectgarbage("count") / 1024) + 1 })
+    local ok, t = pcall(spec.run, function() return spec.telegram_update(u) end)
+    spec.limits({ memory_mb = 256 })   -- (the default)
+    assert.is_true(ok, t)
+    assert.same({ true }, t.results)
+    spec.advance(1)
+    local first = tg.texts(8)[1]
+    assert.is_truthy(first == "go" or first:match("^Sorry, something went wrong"), first)
+    tg.message{ chat = 8, text = "/bare" }
+    spec.advance(1)
+    assert.same("go", tg.texts(8)[2])
+  end)
 end)

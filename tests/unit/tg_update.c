@@ -27,6 +27,43 @@ static int64_t int_of(const char *json)
     return v;
 }
 
+/* "/name@bot args": the command a message's text holds. */
+static void test_commands(void)
+{
+    char name[8];
+    const char *args = "unset";
+    is_int(tg_update_command("hello /start", "cw_bot", name, sizeof name, &args), TG_CMD_NONE,
+           "text that does not start with / is no command");
+    ok(!name[0] && !args, "no name, no arguments");
+    is_int(tg_update_command("/Help", "cw_bot", name, sizeof name, &args), TG_CMD_OURS,
+           "a bare command");
+    ok(!strcmp(name, "help") && !strcmp(args, ""), "its name in lower case, no arguments");
+    tg_update_command("/add  BTCUSDT 5%", "cw_bot", name, sizeof name, &args);
+    ok(!strcmp(name, "add") && !strcmp(args, "BTCUSDT 5%"), "arguments after the spaces");
+    tg_update_command("/add\nline two", "", name, sizeof name, &args);
+    ok(!strcmp(name, "add") && !strcmp(args, "line two"), "a newline ends the name too");
+    is_int(tg_update_command("/add@cw_bot  x y", "cw_bot", name, sizeof name, &args), TG_CMD_OURS,
+           "a command addressed to this bot");
+    ok(!strcmp(name, "add") && !strcmp(args, "x y"), "the mention is not an argument");
+    is_int(tg_update_command("/add@cw_bot", "cw_bot", name, sizeof name, &args), TG_CMD_OURS,
+           "a mention at the text's end");
+    is_int(tg_update_command("/add@other_bot x", "cw_bot", name, sizeof name, &args),
+           TG_CMD_OTHER_BOT, "a command for another bot in the group");
+    is_int(tg_update_command("/add@cw_bot2 x", "cw_bot", name, sizeof name, &args),
+           TG_CMD_OTHER_BOT, "a longer name that starts with this bot's is another bot's");
+    is_int(tg_update_command("/add@cw x", "cw_bot", name, sizeof name, &args), TG_CMD_OTHER_BOT,
+           "so is a shorter one");
+    is_int(tg_update_command("/add@anyone x", "", name, sizeof name, &args), TG_CMD_OURS,
+           "before the bot knows its name, any mention is taken as its own");
+    is_int(tg_update_command("/toolongname x", "cw_bot", name, sizeof name, &args), TG_CMD_OURS,
+           "a name longer than the buffer is still a command");
+    ok(!strcmp(name, "") && !strcmp(args, "x"), "with an empty name (no handler has it)");
+    tg_update_command("/", "cw_bot", name, sizeof name, &args);
+    ok(!strcmp(name, "") && !strcmp(args, ""), "a lone slash");
+    tg_update_command("/ÄB", "cw_bot", name, sizeof name, &args);
+    ok(!strcmp(name, "\xc3\x84" "b"), "only A-Z are lowered (bytes of other letters kept)");
+}
+
 int main(void)
 {
     /* Telegram's own webhook example: a /start in a private chat */
@@ -229,5 +266,7 @@ int main(void)
     ok(b.too_big && b.len == HTTP_BODY_MAX, "it stays too big");
     http_body_free(&b);
     free(big);
+
+    test_commands();
     return done();
 }
