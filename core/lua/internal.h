@@ -183,6 +183,16 @@ int lh_load_file(lua_State *L, struct lh_host *h, const char *path, const char *
                  char *err, size_t errlen);
 int lh_require(lua_State *L);
 
+/* readonly.c: read-only views of shared tables.  lh_freeze replaces the
+ * table on top of the stack with a read-only proxy (name: for the error);
+ * lh_lib_proxy replaces a table on top with its deep lib-module proxy
+ * (set up once by lh_lib_proxy_open); lh_weak_registry stores a new
+ * weak-keyed table in the registry under name. */
+void lh_freeze(lua_State *L, const char *name);
+void lh_lib_proxy(lua_State *L);
+void lh_lib_proxy_open(lua_State *L);
+void lh_weak_registry(lua_State *L, const char *name);
+
 /* pattern.c: the most steps Lua's matcher may take for pattern p on the
  * subject s (anchor_ok: a leading '^' anchors, as in find, match and gsub;
  * not in gmatch). */
