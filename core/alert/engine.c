@@ -10,11 +10,11 @@
 
 #include "alert/fired.h"
 #include "alert/index.h"
-#include "app.h"
 #include "market/interval.h"
+#include "config/config.h"
+#include "loop/rt.h"
+#include "market/market.h"
 #include "store/store.h"
-#include "tg/bot.h"
-#include "tg/text.h"
 #include "util/i64map.h"
 #include "util/jsonw.h"
 
@@ -77,10 +77,14 @@ struct touched {
 };
 
 struct alert_engine {
-    struct app *app;
+    const struct rt *rt;
+    const struct config *cfg;
+    struct store *store;
+    struct market *market;
+    size_t (*text_chars)(const char *s);
+    unsigned long (*text_invisible)(const char *s);
     struct alert_hooks hooks;
-    alert_sink_fn sink;
-    void *sink_ud;
+    struct alert_sink sink;
     struct rule rules[ALERT_MAX_RULES];
     int nrules;
     struct preset **subs;        /* by subscription id; NULL: free */
@@ -207,7 +211,7 @@ static int rule_slot(struct alert_engine *e, const char *name, int create)
 /* The symbol ids a preset covers now. */
 static uint32_t covered(struct alert_engine *e, const struct preset *p, uint32_t **out)
 {
-    struct market *m = &e->app->market;
+    struct market *m = e->market;
     uint32_t n = 0;
     if (p->pairs == PAIRS_TOP) {
         uint32_t k = (uint32_t)p->top_n < m->nranked ? (uint32_t)p->top_n : m->nranked;
@@ -300,7 +304,7 @@ static void resolve_symbols(struct alert_engine *e, struct preset *p)
         return;
     p->sym_ids = malloc(sizeof *p->sym_ids * (size_t)p->nsymbols);
     for (int i = 0; p->sym_ids && i < p->nsymbols; i++) {
-        int id = symtab_add(&e->app->market.syms, p->symbols[i], strlen(p->symbols[i]));
+        int id = symtab_add(&e->market->syms, p->symbols[i], strlen(p->symbols[i]));
         if (id >= 0)
             p->sym_ids[p->nsym_ids++] = (uint32_t)id;
     }
@@ -361,7 +365,7 @@ static void replace(struct alert_engine *e, struct preset *old, struct preset *p
  * database back (alert_engine_batch_lost, alert_engine_undo). */
 static void touch(struct alert_engine *e, int64_t id, enum touch_what what)
 {
-    struct store *st = e->app->store;
+    struct store *st = e->store;
     uint64_t batch = st ? store_batch_id(st) : 0;
     if (!batch || e->touched.resyncing)
         return;
@@ -400,7 +404,7 @@ static int universe_loaded(const struct market *m)
  * repeats, and names what is unknown. */
 static int check_symbols(struct alert_engine *e, struct preset *p, char *err, size_t errlen)
 {
-    struct market *m = &e->app->market;
+    struct market *m = e->market;
     int live = universe_loaded(m), n = 0;
     char unknown[300] = "";
     for (int i = 0; i < p->nsymbols; i++) {
@@ -432,15 +436,15 @@ static int check_symbols(struct alert_engine *e, struct preset *p, char *err, si
 
 static int validate(struct alert_engine *e, struct preset *p, char *err, size_t errlen)
 {
-    struct config *cfg = &e->app->cfg;
-    size_t chars = tg_text_chars(p->name);
+    const struct config *cfg = e->cfg;
+    size_t chars = e->text_chars(p->name);
     if (chars < 1 || chars > PRESET_NAME_MAX) {
         snprintf(err, errlen, "A name has 1 to %d characters.", PRESET_NAME_MAX);
         return -1;
     }
     /* (a right-to-left override or a zero-width space would make it read
      * as another name) */
-    if (tg_text_invisible(p->name)) {
+    if (e->text_invisible(p->name)) {
         snprintf(err, errlen, "A name is one line of visible text: no control, "
                               "right-to-left or zero-width characters.");
         return -1;
@@ -483,23 +487,23 @@ int alert_preset_save(struct alert_engine *e, struct preset *in, char *err, size
         snprintf(err, errlen, "No such preset.");
         return -1;
     }
-    if (!old && count_user(e, in->user_id) >= e->app->cfg.limits.presets_per_user) {
+    if (!old && count_user(e, in->user_id) >= e->cfg->limits.presets_per_user) {
         snprintf(err, errlen, "You have %ld presets, the most there can be. Delete one first.",
-                 e->app->cfg.limits.presets_per_user);
+                 e->cfg->limits.presets_per_user);
         return -1;
     }
     if (validate(e, in, err, errlen) != 0)
         return -1;
     if (!in->created_ms)
-        in->created_ms = app_wall_ms(e->app);
+        in->created_ms = rt_wall_ms(e->rt);
     if (old)
         in->chat_id = old->chat_id;   /* a preset stays in the chat it was made in */
     size_t symlen = (size_t)in->nsymbols * sizeof in->symbols[0] + 1;
     char *syms = malloc(symlen), ivs[IV_COUNT * 4];
     struct store_preset row = syms ? preset_row(in, syms, symlen, ivs, sizeof ivs)
                                    : (struct store_preset){0};
-    if (!syms || !e->app->store ||
-        store_preset_put(e->app->store, &row, app_wall_ms(e->app)) != 0) {
+    if (!syms || !e->store ||
+        store_preset_put(e->store, &row, rt_wall_ms(e->rt)) != 0) {
         free(syms);
         snprintf(err, errlen, "The preset could not be saved; please try again.");
         return -1;
@@ -525,7 +529,7 @@ int alert_preset_delete(struct alert_engine *e, int64_t id)
     if (!p || !e->subs[p->sub])
         return -1;
     /* refused while the database fails: it would come back at the restart */
-    if (e->app->store && store_preset_delete(e->app->store, id) != 0)
+    if (e->store && store_preset_delete(e->store, id) != 0)
         return -2;
     touch(e, id, TOUCH_PRESET);
     forget(e, p);
@@ -550,7 +554,7 @@ static void preset_resync(struct alert_engine *e, int64_t id)
     struct preset *p = i64map_get(&e->by_id, id);
     if (p)   /* (put back below if the database still has it) */
         forget(e, p);
-    store_preset_get(e->app->store, id, resync_row, e);
+    store_preset_get(e->store, id, resync_row, e);
 }
 
 void alert_engine_batch_lost(struct alert_engine *e, uint64_t batch)
@@ -564,7 +568,7 @@ void alert_engine_batch_lost(struct alert_engine *e, uint64_t batch)
             n++;
         }
     if (n)
-        log_warn(&e->app->log, "alerts", "%zu preset changes were not saved (the database "
+        log_warn(e->rt->log, "alerts", "%zu preset changes were not saved (the database "
                  "failed); their users were told", n);
     e->touched.n = 0;
 }
@@ -634,7 +638,7 @@ static void drain_due(void *ud)
     struct alert_engine *e = ud;
     e->drain_timer = NULL;
     if (alert_drain_turn(e) && !e->drain_timer)   /* the rest next turn */
-        e->drain_timer = timers_add(&e->app->timers, app_now_ms(e->app), drain_due, e);
+        e->drain_timer = timers_add(e->rt->timers, rt_now_ms(e->rt), drain_due, e);
 }
 
 /* The market's callback: runs inside network callbacks, so it only
@@ -651,7 +655,7 @@ static void on_event(void *ud, const struct candle *c, enum candle_event ev)
     e->arrived[(e->qhead + e->qlen) % QUEUE_CAP] = hist_clock();
     e->queue[(e->qhead + e->qlen++) % QUEUE_CAP] = *c;
     if (!e->drain_timer)
-        e->drain_timer = timers_add(&e->app->timers, app_now_ms(e->app), drain_due, e);
+        e->drain_timer = timers_add(e->rt->timers, rt_now_ms(e->rt), drain_due, e);
 }
 
 static void collect(void *ud, uint32_t sub, float threshold)
@@ -696,12 +700,12 @@ static void mark(struct alert_engine *e, const struct candle *c, const char *sym
 {
     fired_set(&e->fired, m->chat, c->symbol, c->interval, c->open_time);
     e->st.fired++;
-    struct store *st = e->app->store;
+    struct store *st = e->store;
     if (st) {
         store_fired_set(st, m->chat, sym, c->interval, c->open_time);
         for (size_t i = 0; i < n; i++)
             store_alert_log(st, m[i].preset, m->chat, sym, c->interval, c->open_time, move,
-                            app_wall_ms(e->app));
+                            rt_wall_ms(e->rt));
     }
 }
 
@@ -709,7 +713,7 @@ static void mark(struct alert_engine *e, const struct candle *c, const char *sym
 
 static void pause_save(struct alert_engine *e, struct pause *pz)
 {
-    if (!e->app->store)
+    if (!e->store)
         return;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "until", (double)pz->until);
@@ -722,7 +726,7 @@ static void pause_save(struct alert_engine *e, struct pause *pz)
     char key[32];
     snprintf(key, sizeof key, "%lld", (long long)pz->chat);
     if (json)
-        store_kv_set(e->app->store, PAUSE_SCOPE, key, json);
+        store_kv_set(e->store, PAUSE_SCOPE, key, json);
     free(json);
 }
 
@@ -747,12 +751,12 @@ static void resume_due(void *ud)
 static void arm_pause(struct alert_engine *e, struct pause *pz)
 {
     if (pz->timer)
-        timers_cancel(&e->app->timers, pz->timer);
+        timers_cancel(e->rt->timers, pz->timer);
     pz->timer = NULL;
     if (pz->until == INT64_MAX)
         return;
-    int64_t left = pz->until - app_wall_ms(e->app);
-    pz->timer = timers_add(&e->app->timers, app_now_ms(e->app) + (left > 0 ? (uint64_t)left : 0),
+    int64_t left = pz->until - rt_wall_ms(e->rt);
+    pz->timer = timers_add(e->rt->timers, rt_now_ms(e->rt) + (left > 0 ? (uint64_t)left : 0),
                            resume_due, pz);
 }
 
@@ -786,7 +790,7 @@ long alert_resume(struct alert_engine *e, int64_t chat)
     if (!pz)
         return -1;
     if (pz->timer)
-        timers_cancel(&e->app->timers, pz->timer);
+        timers_cancel(e->rt->timers, pz->timer);
     long held = pz->count;
     if (held) {   /* one digest instead of the alerts one by one */
         char text[DIGEST_LINES * 56 + 160];
@@ -796,13 +800,14 @@ long alert_resume(struct alert_engine *e, int64_t chat)
             k += (size_t)snprintf(text + k, sizeof text - k, "\n%s", pz->lines[i]);
         if (held > pz->nlines && k < sizeof text)
             snprintf(text + k, sizeof text - k, "\n… and %ld more", held - pz->nlines);
-        if (e->app->tg)
-            tg_sched_alert(tg_bot_sched(e->app->tg), chat, &(struct tg_alert){.text = text});
+        struct alert_msg msg = {.kind = ALERT_DIGEST, .text = text, .held = held};
+        if (e->sink.alert)
+            e->sink.alert(e->sink.ud, chat, &msg);
     }
     char key[32];
     snprintf(key, sizeof key, "%lld", (long long)chat);
-    if (e->app->store)
-        store_kv_set(e->app->store, PAUSE_SCOPE, key, NULL);
+    if (e->store)
+        store_kv_set(e->store, PAUSE_SCOPE, key, NULL);
     touch(e, chat, TOUCH_PAUSE);
     free(pz);
     return held;
@@ -814,7 +819,7 @@ static int64_t quiet_until(struct alert_engine *e, int64_t chat)
     struct quiet *q = i64map_get(&e->quiets, chat);
     if (!q || q->from == q->to)
         return 0;
-    int64_t now = app_wall_ms(e->app);
+    int64_t now = rt_wall_ms(e->rt);
     int64_t local = now + (int64_t)q->tz * 60000;
     int minute = (int)((local / 60000) % 1440);
     int in = q->from < q->to ? minute >= q->from && minute < q->to
@@ -840,7 +845,7 @@ static int quiet_save(struct alert_engine *e, int64_t chat, int from, int to, in
     snprintf(key, sizeof key, "%lld", (long long)chat);
     if (from == to) {   /* none */
         free(i64map_del(&e->quiets, chat));
-        return e->app->store ? store_kv_set(e->app->store, QUIET_SCOPE, key, NULL) : 0;
+        return e->store ? store_kv_set(e->store, QUIET_SCOPE, key, NULL) : 0;
     }
     if (from < 0 || from >= 1440 || to < 0 || to >= 1440 || tz < -720 || tz > 840)
         return -1;
@@ -852,7 +857,7 @@ static int quiet_save(struct alert_engine *e, int64_t chat, int from, int to, in
     *q = (struct quiet){from, to, tz};
     char json[96];
     snprintf(json, sizeof json, "{\"from\":%d,\"to\":%d,\"tz\":%d}", from, to, tz);
-    return e->app->store ? store_kv_set(e->app->store, QUIET_SCOPE, key, json) : 0;
+    return e->store ? store_kv_set(e->store, QUIET_SCOPE, key, json) : 0;
 }
 
 int alert_quiet_of(struct alert_engine *e, int64_t chat, int *from, int *to, int *tz)
@@ -905,11 +910,11 @@ static void pause_resync(struct alert_engine *e, int64_t chat)
 {
     struct pause *pz = i64map_del(&e->pauses, chat);
     if (pz && pz->timer)
-        timers_cancel(&e->app->timers, pz->timer);
+        timers_cancel(e->rt->timers, pz->timer);
     free(pz);
     char key[32], *v = NULL;
     snprintf(key, sizeof key, "%lld", (long long)chat);
-    if (store_kv_get(e->app->store, PAUSE_SCOPE, key, &v) == 1)
+    if (store_kv_get(e->store, PAUSE_SCOPE, key, &v) == 1)
         load_pause(e, key, v);
     free(v);
 }
@@ -919,7 +924,7 @@ static void quiet_resync(struct alert_engine *e, int64_t chat)
     free(i64map_del(&e->quiets, chat));
     char key[32], *v = NULL;
     snprintf(key, sizeof key, "%lld", (long long)chat);
-    if (store_kv_get(e->app->store, QUIET_SCOPE, key, &v) == 1)
+    if (store_kv_get(e->store, QUIET_SCOPE, key, &v) == 1)
         load_quiet(e, key, v);
     free(v);
 }
@@ -940,7 +945,7 @@ static void fire(struct alert_engine *e, int rule, const struct candle *c, const
     int64_t quiet_end = quiet_until(e, m->chat);
     if (quiet_end && (!pz || pz->until < quiet_end) && alert_pause(e, m->chat, quiet_end) == 0)
         pz = i64map_get(&e->pauses, m->chat);   /* held until the quiet hours end */
-    if (pz && app_wall_ms(e->app) < pz->until) {
+    if (pz && rt_wall_ms(e->rt) < pz->until) {
         hold(e, pz, c, sym, move);
         mark(e, c, sym, move, m, n);
         return;
@@ -958,13 +963,10 @@ static void fire(struct alert_engine *e, int rule, const struct candle *c, const
         free(heading);
         return;
     }
-    if (e->sink) {
-        e->sink(e->sink_ud, m->chat, &v, text);
-    } else if (e->app->tg) {
-        /* grouped by timeframe in a merged message, bigger moves first */
-        struct tg_alert a = {text, fabs(move), 1 + c->interval, heading};
-        tg_sched_alert(tg_bot_sched(e->app->tg), m->chat, &a);
-    }
+    /* grouped by timeframe in a merged message, bigger moves first */
+    struct alert_msg msg = {ALERT_LIVE, text, heading, fabs(move), 1 + c->interval, &v, 0};
+    if (e->sink.alert)
+        e->sink.alert(e->sink.ud, m->chat, &msg);
     if (e->now_arrived > 0)
         hist_observe(&e->frame_alert, hist_clock() - e->now_arrived);
     free(text);
@@ -974,11 +976,11 @@ static void fire(struct alert_engine *e, int rule, const struct candle *c, const
 
 static void evaluate(struct alert_engine *e, const struct candle *c)
 {
-    struct market *m = &e->app->market;
+    struct market *m = e->market;
     const char *sym = m->syms.v[c->symbol].name;
-    int64_t now = market_exchange_now(m, app_wall_ms(e->app));
+    int64_t now = market_exchange_now(m, rt_wall_ms(e->rt));
     int64_t age = now - (c->closed ? c->close_time : c->event_time);
-    int late = age > (int64_t)(e->app->cfg.exchange.late_alert_max * 1000);
+    int late = age > (int64_t)(e->cfg->exchange.late_alert_max * 1000);
     for (int r = 0; r < e->nrules; r++) {
         struct rule *ru = &e->rules[r];
         if (!ru->live || !(c->closed ? ru->on_close : ru->on_forming) || !e->hooks.value)
@@ -1038,7 +1040,7 @@ static int defer(struct alert_engine *e, int rule, const struct candle *c, doubl
         e->fanouts = f;
     e->fanouts_tail = f;
     if (!e->drain_timer)
-        e->drain_timer = timers_add(&e->app->timers, app_now_ms(e->app), drain_due, e);
+        e->drain_timer = timers_add(e->rt->timers, rt_now_ms(e->rt), drain_due, e);
     return 1;
 }
 
@@ -1048,7 +1050,7 @@ static int fanout_slice(struct alert_engine *e, size_t max)
     struct fanout *f = e->fanouts;
     if (!f)
         return 0;
-    const char *sym = e->app->market.syms.v[f->c.symbol].name;
+    const char *sym = e->market->syms.v[f->c.symbol].name;
     size_t chats = 0;
     e->now_arrived = f->arrived;
     while (f->done < f->n && chats < max) {
@@ -1109,10 +1111,9 @@ static void on_ranking(void *ud)
 
 /* ---- set-up ---- */
 
-void alert_set_sink(struct alert_engine *e, alert_sink_fn fn, void *ud)
+void alert_set_sink(struct alert_engine *e, const struct alert_sink *s)
 {
-    e->sink = fn;
-    e->sink_ud = ud;
+    e->sink = *s;
 }
 
 void alert_set_hooks(struct alert_engine *e, const struct alert_hooks *h)
@@ -1146,7 +1147,7 @@ static int load_preset(void *ud, const struct store_preset *row)
     struct alert_engine *e = ud;
     struct preset *p = preset_from_row(row);
     if (!p || adopt(e, p) != 0) {
-        log_warn(&e->app->log, "alerts", "preset %lld could not be loaded (out of memory)",
+        log_warn(e->rt->log, "alerts", "preset %lld could not be loaded (out of memory)",
                  (long long)row->id);
         preset_free(p);
     }
@@ -1156,7 +1157,7 @@ static int load_preset(void *ud, const struct store_preset *row)
 static int load_fired(void *ud, int64_t chat, const char *symbol, int iv, int64_t open_time)
 {
     struct alert_engine *e = ud;
-    int id = symtab_add(&e->app->market.syms, symbol, strlen(symbol));
+    int id = symtab_add(&e->market->syms, symbol, strlen(symbol));
     if (id >= 0 && iv >= 0 && iv < IV_COUNT)
         fired_set(&e->fired, chat, (uint32_t)id, iv, open_time);
     return 0;
@@ -1167,14 +1168,14 @@ static int load_fired(void *ud, int64_t chat, const char *symbol, int iv, int64_
 static void prune_due(void *ud)
 {
     struct alert_engine *e = ud;
-    store_fired_prune(e->app->store, e->fired.late_ms);
-    int n = store_alert_log_prune(e->app->store, app_wall_ms(e->app) - 8 * DAY_MS);
+    store_fired_prune(e->store, e->fired.late_ms);
+    int n = store_alert_log_prune(e->store, rt_wall_ms(e->rt) - 8 * DAY_MS);
     if (n > 0)
         e->st.log_pruned += (uint64_t)n;
-    e->prune_timer = timers_add(&e->app->timers, app_now_ms(e->app) + PRUNE_EVERY_MS, prune_due, e);
+    e->prune_timer = timers_add(e->rt->timers, rt_now_ms(e->rt) + PRUNE_EVERY_MS, prune_due, e);
 }
 
-struct alert_engine *alert_engine_new(struct app *app)
+struct alert_engine *alert_engine_new(const struct alert_deps *d)
 {
     struct alert_engine *e = calloc(1, sizeof *e);
     if (!e || !(e->queue = malloc(sizeof *e->queue * QUEUE_CAP)) ||
@@ -1184,29 +1185,34 @@ struct alert_engine *alert_engine_new(struct app *app)
         free(e);
         return NULL;
     }
-    e->app = app;
+    e->rt = d->rt;
+    e->cfg = d->cfg;
+    e->store = d->store;
+    e->market = d->market;
+    e->text_chars = d->text_chars;
+    e->text_invisible = d->text_invisible;
     /* a mark matters while an alert for its candle could still be news */
-    e->fired.late_ms = (int64_t)(app->cfg.exchange.late_alert_max * 1000);
-    if (app->store) {
+    e->fired.late_ms = (int64_t)(d->cfg->exchange.late_alert_max * 1000);
+    if (d->store) {
         e->loading = 1;   /* presets indexed in two passes */
-        store_presets_each(app->store, load_preset, e);
+        store_presets_each(d->store, load_preset, e);
         e->loading = 0;
         index_loaded(e);
-        fired_reserve(&e->fired, (size_t)store_fired_count(app->store, e->fired.late_ms));
-        store_fired_each(app->store, e->fired.late_ms, load_fired, e);
-        store_kv_each(app->store, PAUSE_SCOPE, load_pause, e);
-        store_kv_each(app->store, QUIET_SCOPE, load_quiet, e);
-        store_commit(app->store);
+        fired_reserve(&e->fired, (size_t)store_fired_count(d->store, e->fired.late_ms));
+        store_fired_each(d->store, e->fired.late_ms, load_fired, e);
+        store_kv_each(d->store, PAUSE_SCOPE, load_pause, e);
+        store_kv_each(d->store, QUIET_SCOPE, load_quiet, e);
+        store_commit(d->store);
         alert_prepare(e);
     }
-    if (app->store)   /* not in the way of start-up */
-        e->prune_timer = timers_add(&app->timers, app_now_ms(app) + PRUNE_FIRST_MS, prune_due, e);
-    app->market.on_event = on_event;
-    app->market.on_event_ud = e;
-    app->market.on_ranking = on_ranking;
-    app->market.on_ranking_ud = e;
+    if (d->store)   /* not in the way of start-up */
+        e->prune_timer = timers_add(e->rt->timers, rt_now_ms(e->rt) + PRUNE_FIRST_MS, prune_due, e);
+    e->market->on_event = on_event;
+    e->market->on_event_ud = e;
+    e->market->on_ranking = on_ranking;
+    e->market->on_ranking_ud = e;
     if (e->st.presets)
-        log_info(&app->log, "alerts", "%llu presets, %llu subscriptions",
+        log_info(e->rt->log, "alerts", "%llu presets, %llu subscriptions",
                  (unsigned long long)e->st.presets, (unsigned long long)e->st.subscriptions);
     return e;
 }
@@ -1217,12 +1223,12 @@ void alert_engine_free(struct alert_engine *e)
         return;
     free(e->touched.v);
     if (e->drain_timer)
-        timers_cancel(&e->app->timers, e->drain_timer);
+        timers_cancel(e->rt->timers, e->drain_timer);
     if (e->prune_timer)
-        timers_cancel(&e->app->timers, e->prune_timer);
-    if (e->app->market.on_event_ud == e) {
-        e->app->market.on_event = NULL;
-        e->app->market.on_ranking = NULL;
+        timers_cancel(e->rt->timers, e->prune_timer);
+    if (e->market->on_event_ud == e) {
+        e->market->on_event = NULL;
+        e->market->on_ranking = NULL;
     }
     for (uint32_t i = 0; i < e->nsubs; i++)
         preset_free(e->subs[i]);
@@ -1232,7 +1238,7 @@ void alert_engine_free(struct alert_engine *e)
     for (size_t i = 0; i < e->pauses.cap; i++) {
         struct pause *pz = e->pauses.vals[i];
         if (pz && pz->timer)
-            timers_cancel(&e->app->timers, pz->timer);
+            timers_cancel(e->rt->timers, pz->timer);
         free(pz);
     }
     i64map_free(&e->pauses);
