@@ -19,6 +19,7 @@
 #include "ops/diag.h"
 #include "lua/host.h"
 #include "store/store.h"
+#include "tg/text.h"
 
 /* Reload once the scripts folder has been quiet this long: editors make
  * several events per save. */
@@ -172,6 +173,27 @@ static void alerts_detail(void *ud, struct jsonw *w)
         alert_stats_json(a->alerts, w);
 }
 
+/* The engine's sink in the bot: the Telegram scheduler (once it runs). */
+static void alert_to_tg(void *ud, int64_t chat, const struct alert_msg *m)
+{
+    struct app *a = ud;
+    if (!a->tg)
+        return;
+    struct tg_alert t = {m->text, m->priority, m->group, m->heading};
+    tg_sched_alert(tg_bot_sched(a->tg), chat, &t);
+}
+
+static int open_alerts(struct app *a)
+{
+    struct alert_deps d = {.rt = &a->rt, .cfg = &a->cfg, .store = a->store,
+                           .market = &a->market, .text_chars = tg_text_chars,
+                           .text_invisible = tg_text_invisible};
+    if (!(a->alerts = alert_engine_new(&d)))
+        return -1;
+    alert_set_sink(a->alerts, &(struct alert_sink){alert_to_tg, a});
+    return 0;
+}
+
 int app_open_store(struct app *a)
 {
     char err[1024];
@@ -185,7 +207,7 @@ int app_open_store(struct app *a)
     store_on_undo(a->store, handler_undone, a);
     if (!a->simulated)   /* every mode commits at the end of each loop turn */
         uv_check_start(&a->commit_check, on_check);
-    if (!(a->alerts = alert_engine_new(a))) {
+    if (open_alerts(a) != 0) {
         log_error(&a->log, "alerts", "out of memory");
         return -1;
     }

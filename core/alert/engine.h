@@ -11,7 +11,8 @@
  *
  * Presets live in SQLite (a JSON body each) and wholly in memory.  "Top N"
  * presets follow the ranking: when it changes, their subscriptions do.
- * Domain C: the Lua side comes in through struct alert_hooks.
+ * Domain C: the Lua side comes in through struct alert_hooks; the engine
+ * knows neither the application nor Telegram.
  */
 #ifndef CW_ALERT_ENGINE_H
 #define CW_ALERT_ENGINE_H
@@ -21,9 +22,12 @@
 
 #include "market/candle.h"
 
-struct app;
 struct alert_engine;
+struct config;
 struct jsonw;
+struct market;
+struct rt;
+struct store;
 
 enum preset_pairs { PAIRS_TOP, PAIRS_MANUAL };
 enum preset_dir { DIR_BOTH, DIR_UP, DIR_DOWN };
@@ -83,12 +87,41 @@ struct alert_stats {
     uint64_t log_pruned;        /* alert_log rows older than a week, removed */
 };
 
-/* Where alerts go instead of Telegram (a backtest prints them). */
-typedef void (*alert_sink_fn)(void *ud, int64_t chat, const struct alert_view *v,
-                              const char *text);
+enum alert_kind { ALERT_LIVE, ALERT_DIGEST };
 
-struct alert_engine *alert_engine_new(struct app *app);
-void alert_set_sink(struct alert_engine *e, alert_sink_fn fn, void *ud);
+/* A message for a chat, as the sink receives it. */
+struct alert_msg {
+    enum alert_kind kind;
+    const char *text;           /* HTML */
+    const char *heading;        /* ALERT_LIVE: its timeframe's heading in a
+                                 * merged message, or NULL */
+    double priority;            /* the size of the move (bigger first); 0: a digest */
+    int group;                  /* 1 + the interval (grouped by timeframe); 0: a digest */
+    const struct alert_view *view;   /* ALERT_LIVE: the alert; NULL for a digest */
+    long held;                  /* ALERT_DIGEST: the alerts it sums up */
+};
+
+/* Where every message goes (the application's choice). */
+struct alert_sink {
+    void (*alert)(void *ud, int64_t chat, const struct alert_msg *m);
+    void *ud;
+};
+
+/* What the engine works with.  The engine registers itself as the
+ * market's event and ranking consumer; store NULL: nothing is kept. */
+struct alert_deps {
+    const struct rt *rt;
+    const struct config *cfg;   /* limits.*, exchange.intervals, late_alert_max */
+    struct store *store;
+    struct market *market;
+    /* How the chat measures a preset's name (Telegram's rules, tg/text.h):
+     * its length, and its first invisible character or 0. */
+    size_t (*text_chars)(const char *s);
+    unsigned long (*text_invisible)(const char *s);
+};
+
+struct alert_engine *alert_engine_new(const struct alert_deps *d);
+void alert_set_sink(struct alert_engine *e, const struct alert_sink *s);
 void alert_engine_free(struct alert_engine *e);
 void alert_set_hooks(struct alert_engine *e, const struct alert_hooks *h);
 /* The rules the live scripts define: which events each wants.  Indexes of

@@ -14,10 +14,30 @@
 #include "replay/replay.h"
 #include "store/store.h"
 
-static void print_alert(void *ud, int64_t chat, const struct alert_view *v, const char *text)
+/* A digest (after a pause or quiet hours), on one line: the count and
+ * the lines of its text after the heading. */
+static void print_digest(int64_t chat, const struct alert_msg *m)
+{
+    printf("digest chat %lld: %ld held", (long long)chat, m->held);
+    const char *s = strchr(m->text, '\n');
+    for (int first = 1; s; first = 0) {
+        const char *end = strchr(s + 1, '\n');
+        int len = end ? (int)(end - s - 1) : (int)strlen(s + 1);
+        printf("%s %.*s", first ? ":" : ",", len, s + 1);
+        s = end;
+    }
+    printf("\n");
+}
+
+/* The engine's sink in a backtest: every message, one a line. */
+static void print_alert(void *ud, int64_t chat, const struct alert_msg *m)
 {
     (void)ud;
-    (void)text;
+    if (m->kind == ALERT_DIGEST) {
+        print_digest(chat, m);
+        return;
+    }
+    const struct alert_view *v = m->view;
     time_t t = (time_t)(v->candle->open_time / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
@@ -38,6 +58,11 @@ static void replay_done(void *ud)
 }
 
 #define MAX_PAIRS 64
+
+/* The backtest's own state: the names a --preset's manual list points to. */
+struct backtest {
+    char names[MAX_PAIRS][24];
+};
 
 /* pairs=top:N or pairs=BTCUSDT,ETHUSDT */
 static int preset_pairs(struct preset *p, char *v, char (*names)[24], char *err, size_t errlen)
@@ -144,7 +169,8 @@ static int preset_key(struct app *a, struct preset *p, const char *k, char *v,
 }
 
 /* "key=value key=value" into a preset for user 1; 0 or -1 with err. */
-static int parse_preset(struct app *a, const char *spec, struct preset *p, char *err, size_t errlen)
+static int parse_preset(struct app *a, struct backtest *bt, const char *spec, struct preset *p,
+                        char *err, size_t errlen)
 {
     memset(p, 0, sizeof p[0]);
     p->user_id = p->chat_id = 1;
@@ -154,7 +180,6 @@ static int parse_preset(struct app *a, const char *spec, struct preset *p, char 
     p->top_n = 100;
     p->intervals = a->cfg.exchange.intervals;
     p->active = 1;
-    static char names[MAX_PAIRS][24];
     char buf[1024];
     if (strlen(spec) >= sizeof buf) {
         snprintf(err, errlen, "--preset: longer than %zu characters", sizeof buf - 1);
@@ -171,7 +196,7 @@ static int parse_preset(struct app *a, const char *spec, struct preset *p, char 
         }
         *v++ = '\0';
         threshold |= !strcmp(kv, "threshold");
-        if (preset_key(a, p, kv, v, names, err, errlen) != 0)
+        if (preset_key(a, p, kv, v, bt->names, err, errlen) != 0)
             return -1;
     }
     if (!threshold) {
@@ -205,7 +230,7 @@ int backtest_run(struct app *a, char **files, int nfiles, double speed, const ch
                 a->cfg.scripts);
         goto out;
     }
-    alert_set_sink(a->alerts, print_alert, NULL);
+    alert_set_sink(a->alerts, &(struct alert_sink){print_alert, NULL});
     /* the files first: a preset's pairs are checked against them */
     r = replay_start(a, files, nfiles, speed, replay_done, a, err, sizeof err);
     if (!r) {
@@ -215,7 +240,8 @@ int backtest_run(struct app *a, char **files, int nfiles, double speed, const ch
     }
     if (tmp) {
         struct preset p;
-        int bad = parse_preset(a, preset, &p, err, sizeof err) != 0;
+        struct backtest bt;
+        int bad = parse_preset(a, &bt, preset, &p, err, sizeof err) != 0;
         if (bad || alert_preset_save(a->alerts, &p, err, sizeof err) != 0) {
             fprintf(stderr, "candlewatch replay: %s%s\n", bad ? "" : "--preset: ", err);
             rc = 2;

@@ -3,6 +3,10 @@
  *
  *   2022-09-05T13:45Z BTCUSDT 1m +0.53% chat 1: Majors
  *
+ * and the digests the engine sends when a chat's pause ends:
+ *
+ *   digest chat 1: 3 held: BTCUSDT 1m +0.53%, BTCUSDT 5m -0.61%, … and 1 more
+ *
  * Presets are the database's, or one given on the command line (then in
  * a temporary database, so the real one is untouched). */
 #ifndef CW_REPLAY_BACKTEST_H

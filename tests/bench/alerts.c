@@ -41,9 +41,9 @@ static long rss_mb(void)
 }
 
 static long fired;
-static void count(void *ud, int64_t chat, const struct alert_view *v, const char *text)
+static void count(void *ud, int64_t chat, const struct alert_msg *m)
 {
-    (void)ud, (void)chat, (void)v, (void)text;
+    (void)ud, (void)chat, (void)m;
     fired++;
 }
 
@@ -81,7 +81,7 @@ static int run(long users, const char *dir, const char *self)
         qv[i] = 1e9 - i;
     }
     market_set_ranking(m, ids, qv, NSYM);
-    alert_set_sink(a.alerts, count, NULL);
+    alert_set_sink(a.alerts, &(struct alert_sink){count, NULL});
     srand(7);
     double t = now_s();
     char symbuf[50][24];

@@ -1,0 +1,153 @@
+/* The alert engine's inside, shared by its files (no one else includes
+ * this):
+ *
+ *   preset.c   presets, their validation and the subscription index
+ *   fanout.c   events: the rule, the index, once per candle, the sink
+ *   pause.c    pauses, quiet hours and their digests
+ *   engine.c   set-up, start-up from the store, statistics
+ */
+#ifndef CW_ALERT_ENGINE_INT_H
+#define CW_ALERT_ENGINE_INT_H
+
+#include "alert/engine.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alert/fired.h"
+#include "alert/index.h"
+#include "market/candles.h"
+#include "metrics/hist.h"
+#include "util/i64map.h"
+
+struct store_preset;
+
+#define QUEUE_CAP 65536          /* candle events between two loop turns */
+#define DAY_MS 86400000LL
+#define PRUNE_FIRST_MS 60000    /* after start-up */
+#define PRUNE_EVERY_MS 3600000
+
+struct rule {
+    char name[RULE_NAME_MAX + 1];
+    int live, on_forming, on_close;
+    struct index ix;
+};
+
+#define PAUSE_SCOPE "alerts.pause"
+#define QUIET_SCOPE "alerts.quiet"
+
+struct quiet {                /* daily quiet hours, in the chat's time zone */
+    int from, to;             /* minutes of the local day; from == to: none */
+    int tz;                   /* minutes east of UTC */
+};
+#define DIGEST_LINES 20
+
+struct pause {                /* a chat's alerts held back (/stop, /snooze) */
+    int64_t chat;
+    int64_t until;            /* wall ms; INT64_MAX: until resumed */
+    long count;               /* alerts held */
+    char lines[DIGEST_LINES][48];
+    int nlines;
+    struct timer *timer;
+    struct alert_engine *e;
+};
+
+struct match {
+    int64_t chat, preset;
+    const struct preset *p;
+};
+
+/* A crossing that reaches many chats is sent a slice per loop turn, so one
+ * market-wide move does not hold the loop (the feed, the bot) for seconds. */
+#define FANOUT_SLICE 1000
+
+struct fanout {
+    struct fanout *next;
+    struct candle c;
+    double arrived;
+    int rule;
+    double move;
+    struct match *m;          /* by chat; presets re-read by id at their turn */
+    size_t n, done;
+};
+
+/* A preset, pause or quiet hours written in the open store batch, and the
+ * handler's savepoint it was written in (0: none). */
+enum touch_what { TOUCH_PRESET, TOUCH_PAUSE, TOUCH_QUIET };
+struct touched {
+    int64_t id;                  /* preset id, or chat id */
+    uint64_t sp;
+    enum touch_what what;
+};
+
+struct alert_engine {
+    const struct rt *rt;
+    const struct config *cfg;
+    struct store *store;
+    struct market *market;
+    size_t (*text_chars)(const char *s);
+    unsigned long (*text_invisible)(const char *s);
+    struct alert_hooks hooks;
+    struct alert_sink sink;
+    struct rule rules[ALERT_MAX_RULES];
+    int nrules;
+    struct preset **subs;        /* by subscription id; NULL: free */
+    uint32_t nsubs, capsubs;
+    struct timer *prune_timer;
+    int loading;                 /* start-up: presets counted now, indexed after */
+    struct i64map by_id;         /* preset id -> preset */
+    struct i64map per_user;      /* user id -> number of presets (as a pointer-sized int) */
+    struct i64map pauses;        /* chat id -> struct pause */
+    struct i64map quiets;        /* chat id -> struct quiet */
+    struct fired fired;
+    struct candle *queue;        /* ring of events waiting for the loop */
+    double *arrived;             /* and when each arrived (hist_clock) */
+    double now_arrived;          /* the arrival of the event being handled */
+    struct hist frame_alert;     /* an event's arrival to its alerts queued */
+    uint32_t qhead, qlen;
+    struct timer *drain_timer;
+    struct match *scratch;
+    size_t nscratch, capscratch;
+    struct fanout *fanouts, *fanouts_tail;
+    struct {                     /* what was written in the open store batch */
+        uint64_t batch;
+        struct touched *v;
+        size_t n, cap;
+        int resyncing;           /* (memory catching up writes nothing new down) */
+    } touched;
+    struct alert_stats st;
+};
+
+
+/* preset.c */
+void alert_preset_free(struct preset *p);
+/* The second pass of a start-up load: every list reserved, then filled. */
+void alert_index_loaded(struct alert_engine *e);
+/* store_presets_each's callback at start-up. */
+int alert_load_preset(void *ud, const struct store_preset *row);
+/* The market's ranking changed: "top N" presets follow it. */
+void alert_on_ranking(void *ud);
+/* A preset (id), pause or quiet hours (chat id) was written in the open
+ * store batch. */
+void alert_touch(struct alert_engine *e, int64_t id, enum touch_what what);
+
+/* pause.c */
+/* Holds an alert for the chat's digest. */
+void alert_pause_hold(struct alert_engine *e, struct pause *pz, const struct candle *c,
+                      const char *sym, double move);
+/* When the chat's quiet hours in progress end (wall ms), or 0. */
+int64_t alert_quiet_until(struct alert_engine *e, int64_t chat);
+/* store_kv_each's callbacks at start-up. */
+int alert_load_pause(void *ud, const char *key, const char *value);
+int alert_load_quiet(void *ud, const char *key, const char *value);
+/* A pause, or quiet hours, back to what the database holds. */
+void alert_pause_resync(struct alert_engine *e, int64_t chat);
+void alert_quiet_resync(struct alert_engine *e, int64_t chat);
+void alert_pauses_free(struct alert_engine *e);
+
+/* fanout.c */
+/* The market's event callback. */
+void alert_on_event(void *ud, const struct candle *c, enum candle_event ev);
+void alert_fanouts_free(struct alert_engine *e);
+
+#endif

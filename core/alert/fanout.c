@@ -1,0 +1,280 @@
+/* From a candle event to the sink: queued by the market's callback,
+ * drained on the loop, each live rule's value once per event, the
+ * index's matches grouped by chat, once per chat and candle, held while
+ * the chat is paused, otherwise formatted and handed to the sink; a
+ * crossing that reaches many chats is sent a slice per loop turn.  The
+ * hot path: nothing here allocates per event (the scratch only grows). */
+#include "alert/engine_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "loop/rt.h"
+#include "util/interval.h"
+#include "market/market.h"
+#include "store/store.h"
+
+static void drain_events(struct alert_engine *e);
+static int fanout_slice(struct alert_engine *e, size_t max);
+static int defer(struct alert_engine *e, int rule, const struct candle *c, double move,
+                 size_t k);
+
+int alert_drain_turn(struct alert_engine *e)
+{
+    drain_events(e);
+    return fanout_slice(e, FANOUT_SLICE);
+}
+
+static void drain_due(void *ud)
+{
+    struct alert_engine *e = ud;
+    e->drain_timer = NULL;
+    if (alert_drain_turn(e) && !e->drain_timer)   /* the rest next turn */
+        e->drain_timer = timers_add(e->rt->timers, rt_now_ms(e->rt), drain_due, e);
+}
+
+/* The market's callback: runs inside network callbacks, so it only
+ * queues (no Lua there) and asks the loop to drain. */
+void alert_on_event(void *ud, const struct candle *c, enum candle_event ev)
+{
+    struct alert_engine *e = ud;
+    if (ev == CANDLE_IGNORED)
+        return;
+    if (e->qlen == QUEUE_CAP) {
+        e->st.dropped_events++;
+        return;
+    }
+    e->arrived[(e->qhead + e->qlen) % QUEUE_CAP] = hist_clock();
+    e->queue[(e->qhead + e->qlen++) % QUEUE_CAP] = *c;
+    if (!e->drain_timer)
+        e->drain_timer = timers_add(e->rt->timers, rt_now_ms(e->rt), drain_due, e);
+}
+
+static void collect(void *ud, uint32_t sub, float threshold)
+{
+    (void)threshold;
+    struct alert_engine *e = ud;
+    const struct preset *p = sub < e->nsubs ? e->subs[sub] : NULL;
+    if (!p)
+        return;
+    if (e->nscratch == e->capscratch) {
+        size_t cap = e->capscratch ? e->capscratch * 2 : 256;
+        struct match *v = realloc(e->scratch, sizeof *v * cap);
+        if (!v)
+            return;
+        e->scratch = v;
+        e->capscratch = cap;
+    }
+    e->scratch[e->nscratch++] = (struct match){p->chat_id, p->id, p};
+}
+
+static int by_chat(const void *a, const void *b)
+{
+    const struct match *x = a, *y = b;
+    if (x->chat != y->chat)
+        return x->chat < y->chat ? -1 : 1;
+    return (x->preset > y->preset) - (x->preset < y->preset);
+}
+
+static char *default_text(const struct alert_view *a)
+{
+    char *s = malloc(512);
+    if (s)
+        snprintf(s, 512, "<b>%s</b> %s %s %+.2f%% (%s)", a->symbol,
+                 interval_name(a->candle->interval), a->move >= 0 ? "▲" : "▼", a->move,
+                 a->npresets ? a->presets[0] : "");
+    return s;
+}
+
+/* The candle fired for the chat: marked (never again) and logged. */
+static void mark(struct alert_engine *e, const struct candle *c, const char *sym, double move,
+                 const struct match *m, size_t n)
+{
+    fired_set(&e->fired, m->chat, c->symbol, c->interval, c->open_time);
+    e->st.fired++;
+    struct store *st = e->store;
+    if (st) {
+        store_fired_set(st, m->chat, sym, c->interval, c->open_time);
+        for (size_t i = 0; i < n; i++)
+            store_alert_log(st, m[i].preset, m->chat, sym, c->interval, c->open_time, move,
+                            rt_wall_ms(e->rt));
+    }
+}
+
+static void fire(struct alert_engine *e, int rule, const struct candle *c, const char *sym,
+                 double move, const struct match *m, size_t n)
+{
+    /* once per candle, and never for one older than the last that fired
+     * (a restart's warm start replays the last closes) */
+    int64_t last = fired_get(&e->fired, m->chat, c->symbol, c->interval);
+    if (last && c->open_time <= last) {
+        e->st.duplicates++;
+        return;
+    }
+    struct pause *pz = i64map_get(&e->pauses, m->chat);
+    int64_t quiet_end = alert_quiet_until(e, m->chat);
+    if (quiet_end && (!pz || pz->until < quiet_end) && alert_pause(e, m->chat, quiet_end) == 0)
+        pz = i64map_get(&e->pauses, m->chat);   /* held until the quiet hours end */
+    if (pz && rt_wall_ms(e->rt) < pz->until) {
+        alert_pause_hold(e, pz, c, sym, move);
+        mark(e, c, sym, move, m, n);
+        return;
+    }
+    const char *names[16];
+    int nn = 0;
+    for (size_t i = 0; i < n && nn < 16; i++)
+        names[nn++] = m[i].p->name;
+    struct alert_view v = {c, sym, move, names, nn};
+    char *heading = NULL;
+    char *text = e->hooks.format ? e->hooks.format(e->hooks.ud, rule, &v, &heading) : NULL;
+    if (!text)
+        text = default_text(&v);
+    if (!text) {
+        free(heading);
+        return;
+    }
+    /* grouped by timeframe in a merged message, bigger moves first */
+    struct alert_msg msg = {ALERT_LIVE, text, heading, fabs(move), 1 + c->interval, &v, 0};
+    if (e->sink.alert)
+        e->sink.alert(e->sink.ud, m->chat, &msg);
+    if (e->now_arrived > 0)
+        hist_observe(&e->frame_alert, hist_clock() - e->now_arrived);
+    free(text);
+    free(heading);
+    mark(e, c, sym, move, m, n);
+}
+
+static void evaluate(struct alert_engine *e, const struct candle *c)
+{
+    struct market *m = e->market;
+    const char *sym = m->syms.v[c->symbol].name;
+    int64_t now = market_exchange_now(m, rt_wall_ms(e->rt));
+    int64_t age = now - (c->closed ? c->close_time : c->event_time);
+    int late = age > (int64_t)(e->cfg->exchange.late_alert_max * 1000);
+    for (int r = 0; r < e->nrules; r++) {
+        struct rule *ru = &e->rules[r];
+        if (!ru->live || !(c->closed ? ru->on_close : ru->on_forming) || !e->hooks.value)
+            continue;
+        int ok = 0;
+        double v = e->hooks.value(e->hooks.ud, r, c, sym, &ok);
+        if (!ok || !isfinite(v))
+            continue;
+        e->st.evaluated++;
+        enum index_dir d = v >= 0 ? INDEX_UP : INDEX_DOWN;
+        float mag = (float)fabs(v);
+        e->nscratch = 0;
+        index_match(&ru->ix, c->symbol, c->interval, d, INDEX_FORMING, mag, collect, e);
+        if (c->closed)
+            index_match(&ru->ix, c->symbol, c->interval, d, INDEX_CLOSE, mag, collect, e);
+        if (!e->nscratch)
+            continue;
+        e->st.matched += e->nscratch;
+        if (late) {   /* history is complete, but nobody wants old news */
+            e->st.late++;
+            continue;
+        }
+        double qv = c->symbol < m->nqv && m->quote_volume ? m->quote_volume[c->symbol] : 0;
+        size_t k = 0;   /* drop presets whose volume floor this pair is under */
+        for (size_t i = 0; i < e->nscratch; i++)
+            if (!(e->scratch[i].p->min_volume > 0 && qv < e->scratch[i].p->min_volume))
+                e->scratch[k++] = e->scratch[i];
+        qsort(e->scratch, k, sizeof *e->scratch, by_chat);
+        if (k > FANOUT_SLICE && defer(e, r, c, v, k))
+            continue;
+        for (size_t i = 0, j; i < k; i = j) {
+            for (j = i; j < k && e->scratch[j].chat == e->scratch[i].chat; j++)
+                ;
+            fire(e, r, c, sym, v, e->scratch + i, j - i);
+        }
+    }
+}
+
+/* Keeps the k matches in scratch for later slices; 0 when out of memory
+ * (then they are sent at once). */
+static int defer(struct alert_engine *e, int rule, const struct candle *c, double move, size_t k)
+{
+    struct fanout *f = calloc(1, sizeof *f);
+    if (!f || !(f->m = malloc(sizeof *f->m * k))) {
+        free(f);
+        return 0;
+    }
+    memcpy(f->m, e->scratch, sizeof *f->m * k);
+    f->c = *c;
+    f->arrived = e->now_arrived;
+    f->rule = rule;
+    f->move = move;
+    f->n = k;
+    if (e->fanouts_tail)
+        e->fanouts_tail->next = f;
+    else
+        e->fanouts = f;
+    e->fanouts_tail = f;
+    if (!e->drain_timer)
+        e->drain_timer = timers_add(e->rt->timers, rt_now_ms(e->rt), drain_due, e);
+    return 1;
+}
+
+/* Sends up to max chats of the oldest fan-out; 1 while any remain. */
+static int fanout_slice(struct alert_engine *e, size_t max)
+{
+    struct fanout *f = e->fanouts;
+    if (!f)
+        return 0;
+    const char *sym = e->market->syms.v[f->c.symbol].name;
+    size_t chats = 0;
+    e->now_arrived = f->arrived;
+    while (f->done < f->n && chats < max) {
+        size_t i = f->done, j = i, k = i;
+        for (; j < f->n && f->m[j].chat == f->m[i].chat; j++) {
+            const struct preset *p = alert_preset_get(e, f->m[j].preset);
+            if (p && p->active) {   /* (deleted or paused since: skipped) */
+                f->m[k] = f->m[j];
+                f->m[k++].p = p;
+            }
+        }
+        if (k > i)
+            fire(e, f->rule, &f->c, sym, f->move, f->m + i, k - i);
+        f->done = j;
+        chats++;
+    }
+    if (f->done == f->n) {
+        if (!(e->fanouts = f->next))
+            e->fanouts_tail = NULL;
+        free(f->m);
+        free(f);
+    }
+    return e->fanouts != NULL;
+}
+
+static void drain_events(struct alert_engine *e)
+{
+    while (e->qlen) {
+        struct candle c = e->queue[e->qhead];
+        e->now_arrived = e->arrived[e->qhead];
+        e->qhead = (e->qhead + 1) % QUEUE_CAP;
+        e->qlen--;
+        e->st.events++;
+        evaluate(e, &c);
+    }
+}
+
+void alert_drain(struct alert_engine *e)
+{
+    drain_events(e);
+    while (fanout_slice(e, SIZE_MAX))
+        ;
+}
+
+
+void alert_fanouts_free(struct alert_engine *e)
+{
+    while (e->fanouts) {
+        struct fanout *f = e->fanouts;
+        e->fanouts = f->next;
+        free(f->m);
+        free(f);
+    }
+}

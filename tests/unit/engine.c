@@ -1,0 +1,391 @@
+/* The alert engine in-process: a simulated clock, a temporary store, a
+ * market with four pairs, a C rule (the candle's move from its open) and
+ * a sink that records what the engine sends.  Fan-out (an event reaches
+ * exactly the chats whose presets match), once per candle, and the
+ * digests after a pause or quiet hours, all through the one sink. */
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "alert/engine.h"
+#include "config/config.h"
+#include "loop/rt.h"
+#include "util/interval.h"
+#include "market/market.h"
+#include "store/store.h"
+#include "tap.h"
+#include "tg/text.h"
+
+#define T0 1767225600000LL   /* 2026-01-01T00:00:00Z */
+
+static char dir[] = "/tmp/cw-unit-engine-XXXXXX";
+
+/* ---- what the sink received ---- */
+
+struct sent {
+    int64_t chat;
+    enum alert_kind kind;
+    char symbol[24];
+    int interval;
+    int npresets;
+    char presets[128];   /* the names, comma-separated */
+    long held;
+    char text[512];
+};
+static struct sent sent[64];
+static int nsent;
+
+static void record(void *ud, int64_t chat, const struct alert_msg *m)
+{
+    (void)ud;
+    if (nsent == 64)
+        return;
+    struct sent *s = &sent[nsent++];
+    memset(s, 0, sizeof *s);
+    s->chat = chat;
+    s->kind = m->kind;
+    s->held = m->held;
+    snprintf(s->text, sizeof s->text, "%s", m->text);
+    if (m->view) {
+        snprintf(s->symbol, sizeof s->symbol, "%s", m->view->symbol);
+        s->interval = m->view->candle->interval;
+        s->npresets = m->view->npresets;
+        for (int i = 0; i < m->view->npresets; i++) {
+            size_t k = strlen(s->presets);
+            snprintf(s->presets + k, sizeof s->presets - k, "%s%s", i ? "," : "",
+                     m->view->presets[i]);
+        }
+    }
+}
+
+/* The chats that received a live alert since `from`, ascending, as "1 6 8". */
+static const char *chats_since(int from)
+{
+    static char out[256];
+    int64_t v[64];
+    int n = 0;
+    for (int i = from; i < nsent; i++)
+        if (sent[i].kind == ALERT_LIVE)
+            v[n++] = sent[i].chat;
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            int64_t t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    out[0] = 0;
+    for (int i = 0; i < n; i++) {
+        size_t k = strlen(out);
+        snprintf(out + k, sizeof out - k, "%s%lld", i ? " " : "", (long long)v[i]);
+    }
+    return out;
+}
+
+/* ---- the engine and what it works with ---- */
+
+struct sim {
+    uint64_t now;
+    int64_t wall;
+};
+
+static uint64_t sim_now(void *c)
+{
+    return ((struct sim *)c)->now;
+}
+
+static int64_t sim_wall(void *c)
+{
+    return ((struct sim *)c)->wall;
+}
+
+struct fx {
+    struct sim sim;
+    struct timers ts;
+    struct logger lg;
+    struct rt rt;
+    struct config cfg;
+    struct market m;
+    struct store *st;
+    struct alert_engine *e;
+    uint32_t ids[4];
+    char db[128];
+};
+
+static const char *const pairs[4] = {"BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"};
+
+/* The rule: the candle's move from its open, in percent. */
+static double move_value(void *ud, int rule, const struct candle *c, const char *symbol, int *ok)
+{
+    (void)ud, (void)rule, (void)symbol;
+    *ok = 1;
+    return (c->close - c->open) / c->open * 100;
+}
+
+static int fx_open(struct fx *f, const char *name)
+{
+    memset(f, 0, sizeof *f);
+    f->sim = (struct sim){1000, T0};
+    timers_init(&f->ts);
+    log_init(&f->lg);
+    f->lg.level = LOG_ERROR;
+    f->rt = (struct rt){.timers = &f->ts, .log = &f->lg, .now = sim_now, .wall = sim_wall,
+                        .clock = &f->sim};
+    config_defaults(&f->cfg);
+    f->cfg.exchange.intervals = 1 << IV_1M | 1 << IV_5M;
+    char err[256];
+    snprintf(f->db, sizeof f->db, "%s/%s.db", dir, name);
+    if (market_init(&f->m, 10, &f->lg) != 0 || store_open(&f->st, f->db, &f->lg, err, sizeof err))
+        return -1;
+    double qv[4];
+    for (int i = 0; i < 4; i++) {   /* ranked in this order: BTC first */
+        f->ids[i] = (uint32_t)symtab_add(&f->m.syms, pairs[i], strlen(pairs[i]));
+        f->m.syms.v[f->ids[i]].active = 1;
+        qv[i] = 1e9 - i;
+    }
+    market_set_ranking(&f->m, f->ids, qv, 4);
+    struct alert_deps d = {&f->rt, &f->cfg, f->st, &f->m, tg_text_chars, tg_text_invisible};
+    if (!(f->e = alert_engine_new(&d)))
+        return -1;
+    alert_set_sink(f->e, &(struct alert_sink){record, NULL});
+    alert_set_hooks(f->e, &(struct alert_hooks){move_value, NULL, NULL});
+    alert_set_rules(f->e, (const char *const[]){"move"}, (const int[]){1}, (const int[]){1}, 1);
+    nsent = 0;
+    return 0;
+}
+
+static void fx_close(struct fx *f)
+{
+    alert_engine_free(f->e);
+    store_close(f->st);
+    store_remove_files(f->db);
+    market_free(&f->m);
+    timers_free(&f->ts);
+    config_free(&f->cfg);
+}
+
+struct spec {
+    int64_t chat;
+    const char *name;
+    const char *symbols;   /* a manual list, or NULL */
+    int top_n;             /* when symbols is NULL */
+    int intervals;
+    double threshold;
+    int dir;
+    int on_close;
+};
+
+static int add_preset(struct fx *f, struct spec s)
+{
+    char names[4][24], err[256];
+    struct preset p;
+    memset(&p, 0, sizeof p);
+    p.user_id = p.chat_id = s.chat;
+    snprintf(p.name, sizeof p.name, "%s", s.name);
+    if (s.symbols) {
+        p.pairs = PAIRS_MANUAL;
+        p.symbols = names;
+        snprintf(names[p.nsymbols++], sizeof names[0], "%s", s.symbols);
+    } else {
+        p.pairs = PAIRS_TOP;
+        p.top_n = s.top_n;
+    }
+    p.intervals = s.intervals;
+    p.threshold = s.threshold;
+    p.dir = s.dir;
+    p.on_close = s.on_close;
+    p.active = 1;
+    int rc = alert_preset_save(f->e, &p, err, sizeof err);
+    if (rc)
+        printf("# preset %s: %s\n", s.name, err);
+    store_commit(f->st);
+    return rc;
+}
+
+/* An update of pair's candle that opened `minute` minutes after T0 on
+ * interval iv, `move` percent from its open; the clock is its event time. */
+static void feed(struct fx *f, int pair, int iv, int minute, double move, int closed)
+{
+    int64_t open = T0 + (int64_t)minute * 60000, len = interval_ms(iv);
+    int64_t when = closed ? open + len : f->sim.wall + 1;
+    if (when < open)
+        when = open;
+    f->sim.now += (uint64_t)(when - f->sim.wall);
+    f->sim.wall = when;
+    struct candle c = {.open_time = open, .close_time = open + len - 1, .event_time = when,
+                       .open = 100, .close = 100 * (1 + move / 100), .high = 110, .low = 90,
+                       .symbol = f->ids[pair], .interval = (uint8_t)iv, .closed = (uint8_t)closed,
+                       .price_dp = 2};
+    market_apply(&f->m, &c);
+    alert_drain(f->e);
+    store_commit(f->st);
+}
+
+/* ---- fan-out ---- */
+
+static const struct sent *to_chat(int from, int64_t chat)
+{
+    for (int i = from; i < nsent; i++)
+        if (sent[i].chat == chat)
+            return &sent[i];
+    return NULL;
+}
+
+static void test_fanout(void)
+{
+    struct fx f;
+    if (fx_open(&f, "fanout") != 0) {
+        ok(0, "fan-out: the engine is set up");
+        return;
+    }
+    int m1 = 1 << IV_1M, bad = 0;
+    bad |= add_preset(&f, (struct spec){1, "btc", "BTCUSDT", 0, m1, 1, DIR_BOTH, 0});
+    bad |= add_preset(&f, (struct spec){2, "eth", "ethusdt", 0, m1, 1, DIR_BOTH, 0});
+    bad |= add_preset(&f, (struct spec){3, "btc 5m", "BTCUSDT", 0, 1 << IV_5M, 1, DIR_BOTH, 0});
+    bad |= add_preset(&f, (struct spec){4, "btc 3%", "BTCUSDT", 0, m1, 3, DIR_BOTH, 0});
+    bad |= add_preset(&f, (struct spec){5, "btc down", "BTCUSDT", 0, m1, 1, DIR_DOWN, 0});
+    bad |= add_preset(&f, (struct spec){6, "btc up", "BTCUSDT", 0, m1, 1, DIR_UP, 0});
+    bad |= add_preset(&f, (struct spec){7, "btc close", "BTCUSDT", 0, m1, 1, DIR_BOTH, 1});
+    bad |= add_preset(&f, (struct spec){8, "top 2", NULL, 2, m1, 1, DIR_BOTH, 0});
+    bad |= add_preset(&f, (struct spec){9, "top 1", NULL, 1, m1, 1, DIR_BOTH, 0});
+    bad |= add_preset(&f, (struct spec){10, "a", "BTCUSDT", 0, m1, 1.5, DIR_BOTH, 0});
+    bad |= add_preset(&f, (struct spec){10, "b", NULL, 3, m1 | 1 << IV_5M, 2, DIR_UP, 0});
+    ok(!bad, "fan-out: eleven presets are saved");
+
+    feed(&f, 0, IV_1M, 0, 2.0, 0);   /* BTCUSDT 1m forming, +2 % */
+    is_str(chats_since(0), "1 6 8 9 10", "BTCUSDT 1m +2 %% forming reaches exactly the chats whose "
+           "symbol, interval, threshold, direction, trigger and top N match");
+    const struct sent *s = to_chat(0, 10);
+    ok(s && s->npresets == 2 && !strcmp(s->presets, "a,b"),
+       "a chat with two matching presets gets one alert naming both (got %s)", s ? s->presets : "-");
+    s = to_chat(0, 1);
+    ok(s && !strcmp(s->symbol, "BTCUSDT") && s->interval == IV_1M && strstr(s->text, "BTCUSDT"),
+       "the alert is BTCUSDT's, on 1m, with a text");
+
+    int from = nsent;
+    feed(&f, 1, IV_1M, 0, -2.0, 0);   /* ETHUSDT 1m forming, -2 % */
+    is_str(chats_since(from), "2 8", "ETHUSDT 1m -2 %% reaches the ETHUSDT list and top 2, not "
+           "top 1 or an up-only top 3");
+
+    from = nsent;
+    feed(&f, 2, IV_1M, 0, 0.5, 0);   /* SOLUSDT: under every threshold */
+    is_int(nsent - from, 0, "a move under every threshold reaches nobody");
+
+    from = nsent;
+    feed(&f, 0, IV_5M, 0, 2.5, 0);   /* BTCUSDT 5m forming, +2.5 % */
+    is_str(chats_since(from), "3 10", "BTCUSDT 5m reaches the 5m presets only");
+    fx_close(&f);
+}
+
+/* ---- once per candle ---- */
+
+static int count_to(int from, int64_t chat)
+{
+    int n = 0;
+    for (int i = from; i < nsent; i++)
+        n += sent[i].chat == chat && sent[i].kind == ALERT_LIVE;
+    return n;
+}
+
+static void test_once_per_candle(void)
+{
+    struct fx f;
+    if (fx_open(&f, "once") != 0) {
+        ok(0, "once: the engine is set up");
+        return;
+    }
+    int m1 = 1 << IV_1M;
+    int bad = add_preset(&f, (struct spec){1, "forming", "BTCUSDT", 0, m1, 1, DIR_BOTH, 0});
+    bad |= add_preset(&f, (struct spec){2, "close", "BTCUSDT", 0, m1, 1, DIR_BOTH, 1});
+    bad |= add_preset(&f, (struct spec){3, "other", "BTCUSDT", 0, m1, 1, DIR_BOTH, 0});
+    ok(!bad, "once: three presets are saved");
+
+    feed(&f, 0, IV_1M, 0, 1.5, 0);
+    feed(&f, 0, IV_1M, 0, 0.2, 0);    /* back under */
+    feed(&f, 0, IV_1M, 0, 2.5, 0);    /* and across again */
+    feed(&f, 0, IV_1M, 0, -3.0, 0);   /* and across the other way */
+    is_int(count_to(0, 1), 1, "a forming candle crossing four times alerts chat 1 once");
+    is_int(count_to(0, 3), 1, "and chat 3 once: once per chat, not once per candle overall");
+    is_int(count_to(0, 2), 0, "a close-trigger preset does not fire on a forming candle");
+
+    int from = nsent;
+    feed(&f, 0, IV_1M, 0, 2.0, 1);    /* the candle closes beyond the threshold */
+    is_int(count_to(from, 2), 1, "the close-trigger preset fires when the candle closes beyond");
+    is_int(count_to(from, 1), 0, "the forming-trigger chats do not get that candle again");
+
+    from = nsent;
+    feed(&f, 0, IV_1M, 1, 1.2, 0);    /* the next candle */
+    feed(&f, 0, IV_1M, 1, 1.8, 0);
+    is_int(count_to(from, 1), 1, "the next candle may alert again, once");
+    is_int(count_to(from, 2), 0, "not for the close trigger while it forms");
+    fx_close(&f);
+}
+
+/* ---- digests: every path goes through the sink ---- */
+
+static const struct sent *last_digest(int from, int64_t chat)
+{
+    const struct sent *d = NULL;
+    for (int i = from; i < nsent; i++)
+        if (sent[i].chat == chat && sent[i].kind == ALERT_DIGEST)
+            d = &sent[i];
+    return d;
+}
+
+static void test_digests(void)
+{
+    struct fx f;
+    if (fx_open(&f, "digest") != 0) {
+        ok(0, "digests: the engine is set up");
+        return;
+    }
+    int m1 = 1 << IV_1M;
+    add_preset(&f, (struct spec){1, "p", "BTCUSDT", 0, m1, 1, DIR_BOTH, 0});
+
+    /* a pause until a time: held, then one digest when the timer fires */
+    ok(alert_pause(f.e, 1, f.sim.wall + 600000) == 0, "chat 1 pauses for ten minutes");
+    feed(&f, 0, IV_1M, 0, 2.0, 0);
+    feed(&f, 0, IV_1M, 1, -2.0, 0);
+    is_int(count_to(0, 1), 0, "no alert reaches the sink while paused");
+    f.sim.now += 600000;
+    f.sim.wall += 600000;
+    timers_run_due(&f.ts, f.sim.now);
+    const struct sent *d = last_digest(0, 1);
+    ok(d && d->held == 2 && strstr(d->text, "BTCUSDT 1m +2.00%") && strstr(d->text, "-2.00%"),
+       "when the pause ends, its digest of 2 reaches the sink (held %ld)", d ? d->held : -1);
+
+    /* /stop then /start: alert_resume sends the digest the same way */
+    int from = nsent;
+    alert_pause(f.e, 1, INT64_MAX);
+    feed(&f, 0, IV_1M, 20, 3.0, 0);
+    is_int(alert_resume(f.e, 1), 1, "resume says one alert was held");
+    d = last_digest(from, 1);
+    ok(d && d->held == 1, "and its digest reaches the sink");
+
+    /* quiet hours now (local minutes 0..120 at UTC+0): held, digest at their end */
+    from = nsent;
+    int64_t day = (f.sim.wall / 86400000 + 1) * 86400000;   /* the next midnight */
+    f.sim.now += (uint64_t)(day + 60000 - f.sim.wall);
+    f.sim.wall = day + 60000;
+    ok(alert_set_quiet(f.e, 1, 0, 120, 0) == 0, "chat 1 sets quiet hours 00:00-02:00");
+    feed(&f, 0, IV_1M, (int)((day - T0) / 60000) + 1, 2.0, 0);
+    is_int(count_to(from, 1), 0, "an alert in quiet hours is held");
+    f.sim.now += 2 * 3600000;
+    f.sim.wall += 2 * 3600000;
+    timers_run_due(&f.ts, f.sim.now);
+    d = last_digest(from, 1);
+    ok(d && d->held == 1, "when the quiet hours end, the digest reaches the sink");
+    fx_close(&f);
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir)) {
+        printf("Bail out! no temporary folder\n");
+        return 1;
+    }
+    test_fanout();
+    test_once_per_candle();
+    test_digests();
+    rmdir(dir);
+    return done();
+}
