@@ -9,6 +9,7 @@
 #include "store/store.h"
 #include "tg/sched_int.h"
 #include "tg/text.h"
+#include "util/grow.h"
 
 /* ---- heaps of chats ---- */
 
@@ -51,14 +52,10 @@ static void hdown(struct heap *h, size_t i)
 
 static int hpush(struct heap *h, struct chat *c)
 {
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 256;
-        struct chat **v = realloc(h->v, sizeof *v * cap);
-        if (!v)
-            return -1;
-        h->v = v;
-        h->cap = cap;
-    }
+    struct chat **v = grow(h->v, &h->cap, h->n + 1, sizeof *v);
+    if (!v)
+        return -1;
+    h->v = v;
     c->heap = h->which;
     c->pos = h->n;
     h->v[h->n++] = c;
@@ -179,17 +176,13 @@ static int uncommitted(struct tg_sched *s, const struct msg *m)
 
 static void hold(struct tg_sched *s, struct chat *c)
 {
-    if (s->held.n == s->held.cap) {
-        size_t cap = s->held.cap ? s->held.cap * 2 : 16;
-        struct chat **v = realloc(s->held.v, sizeof *v * cap);
-        if (!v) {   /* out of memory: looked at again shortly (not now: pump would spin) */
-            c->eligible_ms = rt_now_ms(s->rt) + 10;
-            hpush(&s->waiting, c);
-            return;
-        }
-        s->held.v = v;
-        s->held.cap = cap;
+    struct chat **v = grow(s->held.v, &s->held.cap, s->held.n + 1, sizeof *v);
+    if (!v) {   /* out of memory: looked at again shortly (not now: pump would spin) */
+        c->eligible_ms = rt_now_ms(s->rt) + 10;
+        hpush(&s->waiting, c);
+        return;
     }
+    s->held.v = v;
     s->held.v[s->held.n++] = c;
 }
 
