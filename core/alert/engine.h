@@ -34,7 +34,34 @@ enum preset_dir { DIR_BOTH, DIR_UP, DIR_DOWN };
 
 #define PRESET_NAME_MAX 64      /* characters */
 #define RULE_NAME_MAX 32
+#define RULE_LABEL_MAX 48       /* bytes */
+#define RULE_UNIT_MAX 12
+#define RULE_PROMPT_MAX 300
+#define RULE_HISTORY_MAX 1000   /* closed candles a rule may read */
 #define ALERT_MAX_RULES 16      /* rules the live scripts may define */
+
+/* How a rule's value meets a preset's threshold:
+ *   RULE_MOVE   up: value >= t, down: value <= -t (t > 0), once per candle;
+ *   RULE_LEVEL  up: value >= t, down: value <= t, once per candle;
+ *   RULE_CROSS  up: the value went from below t to at or above it between
+ *               two evaluations, down: from above to at or below; again
+ *               only after crossing back. */
+enum rule_mode { RULE_MOVE, RULE_LEVEL, RULE_CROSS };
+
+/* A rule as its script declares it (alerts.rule{...}); the strings are
+ * copied by alert_set_rules. */
+struct alert_rule_def {
+    const char *name;
+    const char *label;          /* what /preset shows: "Candle move" */
+    const char *unit;           /* "%", "", "×", "gwei" */
+    const char *prompt;         /* how /preset asks for the threshold */
+    int mode;                   /* enum rule_mode */
+    int dirs;                   /* the enum preset_dir values it allows, as 1 << dir */
+    double min, max, dflt;      /* the threshold's range and default */
+    int decimals;               /* a threshold is rounded to these */
+    int on_forming, on_close;   /* the events it is evaluated on */
+    int history;                /* closed candles its value() reads */
+};
 
 struct preset {
     int64_t id, user_id, chat_id;
@@ -65,7 +92,10 @@ struct preset {
 struct alert_view {
     const struct candle *candle;
     const char *symbol;
-    double move;                /* percent, signed */
+    double move;                /* the rule's value (a move: percent, signed) */
+    double level;               /* the threshold it reached or crossed, signed
+                                 * (a move down: -t) */
+    int up;                     /* 1: it went up to the level, 0: down */
     const char *const *presets; /* the names of the chat's presets that fired */
     int npresets;
 };
@@ -124,13 +154,16 @@ struct alert_engine *alert_engine_new(const struct alert_deps *d);
 void alert_set_sink(struct alert_engine *e, const struct alert_sink *s);
 void alert_engine_free(struct alert_engine *e);
 void alert_set_hooks(struct alert_engine *e, const struct alert_hooks *h);
-/* The rules the live scripts define: which events each wants.  Indexes of
- * rules that are gone are kept (a reload may bring them back). */
-void alert_set_rules(struct alert_engine *e, const char *const *names, const int *on_forming,
-                     const int *on_close, int n);
+/* The rules the live scripts define.  Indexes of rules that are gone are
+ * kept (a reload may bring them back). */
+void alert_set_rules(struct alert_engine *e, const struct alert_rule_def *defs, int n);
 
 /* The name of the rule in the engine's slot (the hooks' rule argument). */
 const char *alert_rule_name(struct alert_engine *e, int rule);
+/* The declaration of the live rule in the engine's slot, or NULL. */
+const struct alert_rule_def *alert_rule_get(struct alert_engine *e, int rule);
+/* The slot of the live rule of that name, or -1. */
+int alert_rule_find(struct alert_engine *e, const char *name);
 
 /* Validates and stores a preset (p->id 0: a new one), then indexes it.
  * 0, or -1 with a message for the user in err. */

@@ -29,7 +29,9 @@ struct store_preset;
 
 struct rule {
     char name[RULE_NAME_MAX + 1];
-    int live, on_forming, on_close;
+    char label[RULE_LABEL_MAX + 1], unit[RULE_UNIT_MAX + 1], prompt[RULE_PROMPT_MAX + 1];
+    struct alert_rule_def def;   /* its strings point into the above */
+    int live;
     struct index ix;
 };
 

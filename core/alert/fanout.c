@@ -127,7 +127,12 @@ static void fire(struct alert_engine *e, int rule, const struct candle *c, const
     int nn = 0;
     for (size_t i = 0; i < n && nn < 16; i++)
         names[nn++] = m[i].p->name;
-    struct alert_view v = {c, sym, move, names, nn};
+    /* the level reached: the first preset's threshold (a move down: below -t) */
+    int up = move >= 0;
+    double level = m->p->threshold;
+    if (e->rules[rule].def.mode == RULE_MOVE && !up)
+        level = -level;
+    struct alert_view v = {c, sym, move, level, up, names, nn};
     char *heading = NULL;
     char *text = e->hooks.format ? e->hooks.format(e->hooks.ud, rule, &v, &heading) : NULL;
     if (!text)
@@ -156,7 +161,7 @@ static void evaluate(struct alert_engine *e, const struct candle *c)
     int late = age > (int64_t)(e->cfg->exchange.late_alert_max * 1000);
     for (int r = 0; r < e->nrules; r++) {
         struct rule *ru = &e->rules[r];
-        if (!ru->live || !(c->closed ? ru->on_close : ru->on_forming) || !e->hooks.value)
+        if (!ru->live || !(c->closed ? ru->def.on_close : ru->def.on_forming) || !e->hooks.value)
             continue;
         int ok = 0;
         double v = e->hooks.value(e->hooks.ud, r, c, sym, &ok);

@@ -334,6 +334,55 @@ static int check_symbols(struct alert_engine *e, struct preset *p, char *err, si
     return 0;
 }
 
+/* The live rules' names, for a message: "move, rsi". */
+static void rule_names(struct alert_engine *e, char *out, size_t len)
+{
+    size_t k = 0;
+    out[0] = 0;
+    for (int i = 0; i < e->nrules && k < len; i++)
+        if (e->rules[i].live)
+            k += (size_t)snprintf(out + k, len - k, "%s%s", k ? ", " : "", e->rules[i].name);
+}
+
+/* The rule, the threshold in its range, a direction and trigger it has. */
+static int validate_rule(struct alert_engine *e, struct preset *p, char *err, size_t errlen)
+{
+    if (!p->rule[0])
+        snprintf(p->rule, sizeof p->rule, "move");
+    int slot = alert_rule_find(e, p->rule);
+    if (slot < 0) {
+        char names[RULE_NAME_MAX * 4];
+        rule_names(e, names, sizeof names);
+        snprintf(err, errlen, "There is no alert rule \"%.32s\"; the rules are: %s.", p->rule,
+                 names[0] ? names : "none yet");
+        return -1;
+    }
+    const struct alert_rule_def *r = &e->rules[slot].def;
+    double scale = pow(10, r->decimals), t = round(p->threshold * scale) / scale;
+    if (!(t >= r->min && t <= r->max) || (r->mode == RULE_MOVE && !(t > 0))) {
+        if (!strcmp(r->unit, "%"))
+            snprintf(err, errlen, "The threshold is a percentage from %g to %g, like %g.",
+                     r->min, r->max, r->dflt);
+        else
+            snprintf(err, errlen, "The threshold for %s is a number from %g to %g%s%s, like %g.",
+                     r->label, r->min, r->max, r->unit[0] ? " " : "", r->unit, r->dflt);
+        return -1;
+    }
+    p->threshold = t;
+    if (p->dir < DIR_BOTH || p->dir > DIR_DOWN || !(r->dirs & 1 << p->dir)) {
+        static const char *const allowed[8] = {"", "", "up only", "up only", "down only",
+                                               "down only", "up or down", "up, down or both"};
+        snprintf(err, errlen, "%s alerts go %s.", r->label, allowed[r->dirs & 7]);
+        return -1;
+    }
+    if (p->on_close ? !r->on_close : !r->on_forming) {
+        snprintf(err, errlen, "%s alerts come %s.", r->label,
+                 r->on_close ? "when a candle closes" : "while a candle forms");
+        return -1;
+    }
+    return 0;
+}
+
 static int validate(struct alert_engine *e, struct preset *p, char *err, size_t errlen)
 {
     const struct config *cfg = e->cfg;
@@ -365,18 +414,12 @@ static int validate(struct alert_engine *e, struct preset *p, char *err, size_t 
         snprintf(err, errlen, "Choose timeframes among the ones the bot watches.");
         return -1;
     }
-    double t = round(p->threshold * 100) / 100;
-    if (!(t >= 0.1 && t <= 100)) {
-        snprintf(err, errlen, "The threshold is a percentage from 0.1 to 100, like 2.5.");
+    if (validate_rule(e, p, err, errlen) != 0)
+        return -1;
+    if (!(p->min_volume >= 0)) {
+        snprintf(err, errlen, "The minimum 24 h volume is a number of USDT, 0 or more.");
         return -1;
     }
-    p->threshold = t;
-    if (p->dir < DIR_BOTH || p->dir > DIR_DOWN || !(p->min_volume >= 0)) {
-        snprintf(err, errlen, "Unknown direction or volume.");
-        return -1;
-    }
-    if (strlen(p->rule) == 0)
-        snprintf(p->rule, sizeof p->rule, "move");
     return 0;
 }
 
@@ -531,18 +574,24 @@ void alert_on_ranking(void *ud)
             reindex(e, e->subs[i]);
 }
 
-void alert_set_rules(struct alert_engine *e, const char *const *names, const int *on_forming,
-                     const int *on_close, int n)
+void alert_set_rules(struct alert_engine *e, const struct alert_rule_def *defs, int n)
 {
     for (int i = 0; i < e->nrules; i++)
         e->rules[i].live = 0;
     for (int i = 0; i < n; i++) {
-        int s = rule_slot(e, names[i], 1);
+        int s = rule_slot(e, defs[i].name, 1);
         if (s < 0)
             continue;
-        e->rules[s].live = 1;
-        e->rules[s].on_forming = on_forming[i];
-        e->rules[s].on_close = on_close[i];
+        struct rule *r = &e->rules[s];
+        r->live = 1;
+        r->def = defs[i];
+        snprintf(r->label, sizeof r->label, "%s", defs[i].label ? defs[i].label : r->name);
+        snprintf(r->unit, sizeof r->unit, "%s", defs[i].unit ? defs[i].unit : "");
+        snprintf(r->prompt, sizeof r->prompt, "%s", defs[i].prompt ? defs[i].prompt : "");
+        r->def.name = r->name;
+        r->def.label = r->label;
+        r->def.unit = r->unit;
+        r->def.prompt = r->prompt;
     }
     /* presets of a rule that just appeared */
     for (uint32_t i = 0; i < e->nsubs; i++)
@@ -550,6 +599,17 @@ void alert_set_rules(struct alert_engine *e, const char *const *names, const int
             e->subs[i]->rule_slot = rule_slot(e, e->subs[i]->rule, 1);
             reindex(e, e->subs[i]);
         }
+}
+
+const struct alert_rule_def *alert_rule_get(struct alert_engine *e, int rule)
+{
+    return rule >= 0 && rule < e->nrules && e->rules[rule].live ? &e->rules[rule].def : NULL;
+}
+
+int alert_rule_find(struct alert_engine *e, const char *name)
+{
+    int s = rule_slot(e, name, 0);
+    return s >= 0 && e->rules[s].live ? s : -1;
 }
 
 int alert_load_preset(void *ud, const struct store_preset *row)

@@ -36,8 +36,6 @@ enum lh_reg_kind {
 
 #define LH_REG_ADMIN 1        /* commands: the bot's operators only */
 #define LH_REG_GROUP_ADMIN 2  /* commands, callbacks, steps: in groups, the group's admins only */
-#define LH_RULE_FORMING 1     /* rules: evaluated on forming updates */
-#define LH_RULE_CLOSE 2       /* rules: evaluated when a candle closes */
 
 struct lh_gen;
 struct lh_task;
@@ -54,7 +52,7 @@ struct lh_reg {
     struct lh_gen *gen;
     char *name;             /* commands, callbacks, steps */
     char *desc;             /* commands: for /help and the menu */
-    int flags;              /* LH_REG_ADMIN, LH_REG_GROUP_ADMIN; rules: LH_RULE_* */
+    int flags;              /* LH_REG_ADMIN, LH_REG_GROUP_ADMIN; rules: 1 forming, 2 close */
 };
 
 struct lh_script {
@@ -265,8 +263,16 @@ extern const struct lh_module lh_modules[];   /* ends with {NULL} */
 
 /* mod_candles.c: a candle as a fresh table */
 void lh_push_candle(lua_State *L, struct market *m, const struct candle *c);
-/* mod_alerts.c: a generation went live (the engine evaluates its rules). */
+/* mod_rules.c: a generation went live (the engine evaluates its rules). */
 void lh_alerts_live(struct lh_host *h, struct lh_gen *g);
+/* mod_rules.c: the alerts module's rule half (alerts.rule, alerts.rules),
+ * and its state in the registry (lh_rules_open, when the module opens). */
+void lh_rules_open(lua_State *L);
+int lh_alerts_rule(lua_State *L);
+int lh_alerts_rules(lua_State *L);
+/* mod_alerts.c: the engine, or a Lua error naming usage. */
+struct alert_engine;
+struct alert_engine *lh_alerts_engine(lua_State *L, const char *usage);
 /* mod_bot.c: a generation went live (the command menu follows it). */
 void lh_bot_live(struct lh_host *h, struct lh_gen *g);
 

@@ -3,6 +3,11 @@
 -- update of the forming candle or only when it closes.
 alerts.rule{
   name = "move",
+  label = "Candle move",
+  unit = "%",
+  mode = "move",
+  threshold = { min = 0.1, max = 100, default = 2.5, decimals = 2,
+                prompt = "Alert when a candle moves by how many percent? Send a number from 0.1 to 100, e.g. 2.5." },
   on = { "forming", "close" },
   value = function(candle)
     local open = candle.open           -- each field read is a call into the core: read once

@@ -8,6 +8,7 @@ describe("/admin", function()
     assert(spec.use_scripts({
       ["commands/admin.lua"] = assert(io.open("scripts/commands/admin.lua")):read("a"),
       ["commands/start.lua"] = assert(io.open("scripts/commands/start.lua")):read("a"),
+      ["rules/move.lua"] = assert(io.open("scripts/rules/move.lua")):read("a"),
     }))
     tg = spec.telegram()
     spec.admins{ 1 }

@@ -114,6 +114,11 @@ struct fx {
 static const char *const pairs[4] = {"BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"};
 
 /* The rule: the candle's move from its open, in percent. */
+/* The move rule as scripts/rules/move.lua declares it. */
+static const struct alert_rule_def move_rule = {
+    .name = "move", .label = "Candle move", .unit = "%", .prompt = "", .mode = RULE_MOVE,
+    .dirs = 7, .min = 0.1, .max = 100, .dflt = 2, .decimals = 2, .on_forming = 1, .on_close = 1};
+
 static double move_value(void *ud, int rule, const struct candle *c, const char *symbol, int *ok)
 {
     (void)ud, (void)rule, (void)symbol;
@@ -148,7 +153,7 @@ static int fx_open(struct fx *f, const char *name)
         return -1;
     alert_set_sink(f->e, &(struct alert_sink){record, NULL});
     alert_set_hooks(f->e, &(struct alert_hooks){move_value, NULL, NULL});
-    alert_set_rules(f->e, (const char *const[]){"move"}, (const int[]){1}, (const int[]){1}, 1);
+    alert_set_rules(f->e, &move_rule, 1);
     nsent = 0;
     return 0;
 }

@@ -1,0 +1,555 @@
+/* alerts.rule and alerts.rules: the rules of the alert engine.
+ *
+ *   alerts.rule{ name = "rsi", label = "RSI level", unit = "",
+ *                mode = "move" | "level" | "cross",
+ *                directions = {"up", "down", "both"},
+ *                threshold = {min =, max =, default =, decimals = | step =, prompt =},
+ *                history = n, on = {"forming", "close"},
+ *                value = function(candle) return number end,
+ *                format = function(alert) return html [, heading] end } -- optional
+ *
+ * The engine calls a rule's value once per (symbol, interval) event, as a
+ * plain call (no waiting), with a candle that is valid only during that
+ * call (read its fields; copy what you keep); and its format once per chat
+ * that an alert goes to (with a candle table); without format,
+ * scripts/lib/alertfmt.lua's format is used.  format may also return the
+ * heading of the alert's timeframe: a chat's waiting alerts are merged into
+ * one message, grouped by timeframe, each group under its heading.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert/engine.h"
+#include "lua/internal.h"
+#include "util/interval.h"
+#include "store/store.h"
+
+#define RULE_ERROR_LOG_MS 10000
+
+static const char *const mode_names[] = {"move", "level", "cross", NULL};
+static const char *const dir_names[] = {"both", "up", "down", NULL};
+static const char *const event_names[] = {"forming", "close", NULL};
+
+/* The live rules, by the engine's slot: set when a generation goes live. */
+struct rules_cache {
+    int ref[ALERT_MAX_RULES];               /* registry refs of the rule tables, LUA_NOREF */
+    int script[ALERT_MAX_RULES];
+    char name[ALERT_MAX_RULES][RULE_NAME_MAX + 1];
+    int n;
+    uint64_t last_error_log;
+    long errors;
+    int view_ref;              /* the candle view handed to value() */
+    struct candle_view *view;  /* (userdata memory does not move) */
+    int value_ref[ALERT_MAX_RULES];         /* each rule's value function */
+    struct lh_host *h;
+    int by_engine[ALERT_MAX_RULES];         /* the engine's rule slot -> index here, or -1 */
+};
+
+/* The candle a rule's value() sees: a view of the core's candle, valid
+ * only during that call (fields are read on access: a rule reads two or
+ * three, and building a table of fourteen per event was most of its
+ * cost).  Outside the call any access raises. */
+struct candle_view {
+    const struct candle *c;
+    struct market *m;
+};
+
+/* Field names by length, so a lookup is a switch and one memcmp (this runs
+ * for every field a rule reads on every candle event). */
+static int view_field(lua_State *L, const struct candle_view *v, const char *k, size_t n)
+{
+    const struct candle *c = v->c;
+#define IS(lit) (n == sizeof lit - 1 && !memcmp(k, lit, n))
+    switch (n) {
+    case 3:
+        if (IS("low")) { lua_pushnumber(L, c->low); return 1; }
+        break;
+    case 4:
+        if (IS("open")) { lua_pushnumber(L, c->open); return 1; }
+        if (IS("high")) { lua_pushnumber(L, c->high); return 1; }
+        break;
+    case 5:
+        if (IS("close")) { lua_pushnumber(L, c->close); return 1; }
+        break;
+    case 6:
+        if (IS("closed")) { lua_pushboolean(L, c->closed); return 1; }
+        if (IS("volume")) { lua_pushnumber(L, c->volume); return 1; }
+        if (IS("trades")) { lua_pushinteger(L, c->trades); return 1; }
+        if (IS("symbol")) { lua_pushstring(L, v->m->syms.v[c->symbol].name); return 1; }
+        break;
+    case 8:
+        if (IS("interval")) { lua_pushstring(L, interval_name(c->interval)); return 1; }
+        break;
+    case 9:
+        if (IS("open_time")) { lua_pushinteger(L, c->open_time); return 1; }
+        break;
+    case 10:
+        if (IS("close_time")) { lua_pushinteger(L, c->close_time); return 1; }
+        if (IS("backfilled")) { lua_pushboolean(L, c->backfilled); return 1; }
+        if (IS("event_time")) { lua_pushinteger(L, c->event_time); return 1; }
+        break;
+    case 12:
+        if (IS("quote_volume")) { lua_pushnumber(L, c->quote_volume); return 1; }
+        break;
+    case 14:
+        if (IS("price_decimals")) { lua_pushinteger(L, c->price_dp); return 1; }
+        break;
+    }
+#undef IS
+    return 0;   /* nil, as a table would give */
+}
+
+/* The view's __index, with the one view as its upvalue: the metatable is
+ * hidden from scripts, so nothing else reaches it. */
+static int view_index(lua_State *L)
+{
+    struct candle_view *v = lua_touserdata(L, lua_upvalueindex(1));
+    size_t n;
+    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &n) : NULL;
+    if (lua_touserdata(L, 1) != v || !k)
+        return 0;
+    if (!v->c)
+        return luaL_error(L, "this candle was passed to a rule's value() and is gone: copy "
+                             "the fields you need during the call");
+    return view_field(L, v, k, n);
+}
+
+#define CACHE_KEY "cw.alerts.cache"
+
+static struct rules_cache *cache_of(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
+    struct rules_cache *c = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return c;
+}
+
+
+/* A rule's declaration as parsed at its top level: the engine gets it when
+ * the generation goes live (kept as userdata in the rule's table). */
+struct rule_decl {
+    struct alert_rule_def def;
+    char label[RULE_LABEL_MAX + 1], unit[RULE_UNIT_MAX + 1], prompt[RULE_PROMPT_MAX + 1];
+};
+
+static const char rule_usage[] =
+    "alerts.rule{name = s, value = fn [, label, unit, mode, directions, threshold, history, on, "
+    "format]}";
+
+/* t[k] as a string of at most max bytes (dflt when nil) into out. */
+static void decl_string(lua_State *L, int t, const char *k, char *out, size_t max,
+                        const char *dflt)
+{
+    int ty = lua_getfield(L, t, k);
+    size_t n = 0;
+    const char *v = ty == LUA_TNIL ? dflt : ty == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+    if (!v || (ty == LUA_TSTRING && (n < 1 || n > max)))
+        luaL_error(L, "expected %s: %s must be a string of 1-%d bytes", rule_usage, k, (int)max);
+    snprintf(out, max + 1, "%s", v);
+    lua_pop(L, 1);
+}
+
+/* t.k as one of names (an index), dflt when nil. */
+static int decl_enum(lua_State *L, int t, const char *k, const char *const *names, int dflt)
+{
+    if (lua_getfield(L, t, k) == LUA_TNIL) {
+        lua_pop(L, 1);
+        return dflt;
+    }
+    const char *v = lua_tostring(L, -1);
+    for (int i = 0; v && names[i]; i++)
+        if (!strcmp(v, names[i])) {
+            lua_pop(L, 1);
+            return i;
+        }
+    return luaL_error(L, "expected %s: unknown %s \"%s\"", rule_usage, k, v ? v : "?");
+}
+
+/* t.k, a list of names, as a bit mask of their indexes (dflt when nil). */
+static int decl_set(lua_State *L, int t, const char *k, const char *const *names, int dflt)
+{
+    int ty = lua_getfield(L, t, k), bits = 0;
+    if (ty == LUA_TNIL) {
+        lua_pop(L, 1);
+        return dflt;
+    }
+    if (ty != LUA_TTABLE)
+        return luaL_error(L, "expected %s: %s must be a list", rule_usage, k);
+    for (lua_Integer i = 1; lua_geti(L, -1, i) != LUA_TNIL; i++) {
+        const char *v = lua_tostring(L, -1);
+        int found = -1;
+        for (int j = 0; v && names[j]; j++)
+            if (!strcmp(v, names[j]))
+                found = j;
+        if (found < 0)
+            return luaL_error(L, "expected %s: unknown %s \"%s\"", rule_usage, k, v ? v : "?");
+        bits |= 1 << found;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+    if (!bits)
+        return luaL_error(L, "expected %s: %s must not be empty", rule_usage, k);
+    return bits;
+}
+
+static double decl_number(lua_State *L, int t, const char *k, double dflt)
+{
+    int ty = lua_getfield(L, t, k);
+    if (ty != LUA_TNIL && ty != LUA_TNUMBER)
+        luaL_error(L, "expected %s: threshold.%s must be a number", rule_usage, k);
+    double v = ty == LUA_TNIL ? dflt : lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    if (!isfinite(v))
+        luaL_error(L, "expected %s: threshold.%s is required", rule_usage, k);
+    return v;
+}
+
+/* threshold = {min, max, default, decimals or step, prompt}: a move's
+ * defaults are today's percent (0.1 to 100); a level or cross names its own. */
+static void decl_threshold(lua_State *L, int t, struct rule_decl *d)
+{
+    struct alert_rule_def *r = &d->def;
+    int move = r->mode == RULE_MOVE, ty = lua_getfield(L, t, "threshold");
+    if (ty == LUA_TNIL && !move)
+        luaL_error(L, "expected %s: a level or cross rule needs threshold = {min =, max =}",
+                   rule_usage);
+    if (ty != LUA_TNIL && ty != LUA_TTABLE)
+        luaL_error(L, "expected %s: threshold must be a table", rule_usage);
+    if (ty == LUA_TNIL)
+        lua_newtable(L);
+    int th = lua_gettop(L);
+    r->min = decl_number(L, th, "min", move ? 0.1 : NAN);
+    r->max = decl_number(L, th, "max", move ? 100 : NAN);
+    r->dflt = decl_number(L, th, "default", move ? 2 : (r->min + r->max) / 2);
+    double step = decl_number(L, th, "step", 0);
+    r->decimals = (int)decl_number(L, th, "decimals", 2);
+    if (step > 0)   /* 0.5 -> 1 decimal, 5 -> 0 */
+        for (r->decimals = 0; r->decimals < 8 && fabs(step * pow(10, r->decimals) -
+                                                    round(step * pow(10, r->decimals))) > 1e-9;)
+            r->decimals++;
+    if (r->decimals < 0 || r->decimals > 8 || !(r->min < r->max) || r->dflt < r->min ||
+        r->dflt > r->max || (move && !(r->min > 0)))
+        luaL_error(L, "expected %s: threshold needs min < max, min <= default <= max, 0-8 "
+                      "decimals%s", rule_usage, move ? " and, for a move, min > 0" : "");
+    decl_string(L, th, "prompt", d->prompt, RULE_PROMPT_MAX, "");
+    lua_pop(L, 1);
+}
+
+
+/* alerts.rule{name =, value = fn [, label, unit, mode, directions,
+ * threshold, history, on, format = fn]} -> nil   top level only */
+int lh_alerts_rule(lua_State *L)
+{
+    struct lh_host *h = lh_host_of(L);
+    lh_require_phase(L, rule_usage, LH_PHASE_TOPLEVEL);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    struct rule_decl *d = lua_newuserdatauv(L, sizeof *d, 0);   /* 2 */
+    memset(d, 0, sizeof *d);
+    char name[RULE_NAME_MAX + 1];
+    decl_string(L, 1, "name", name, RULE_NAME_MAX, NULL);
+    decl_string(L, 1, "label", d->label, RULE_LABEL_MAX, name);
+    struct alert_rule_def *r = &d->def;
+    r->mode = decl_enum(L, 1, "mode", mode_names, RULE_MOVE);
+    decl_string(L, 1, "unit", d->unit, RULE_UNIT_MAX, r->mode == RULE_MOVE ? "%" : "");
+    r->dirs = decl_set(L, 1, "directions", dir_names, 7);
+    if ((r->dirs & 1 << DIR_BOTH) && (r->dirs & 6) != 6)
+        return luaL_error(L, "expected %s: directions has \"both\" only with \"up\" and \"down\"",
+                          rule_usage);
+    decl_threshold(L, 1, d);
+    int on = decl_set(L, 1, "on", event_names, 3);
+    r->on_forming = !!(on & 1);
+    r->on_close = !!(on & 2);
+    lua_getfield(L, 1, "history");
+    lua_Integer hist = lua_isnil(L, -1) ? 0 : lua_isinteger(L, -1) ? lua_tointeger(L, -1) : -1;
+    if (hist < 0 || hist > RULE_HISTORY_MAX)
+        return luaL_error(L, "expected %s: history must be a whole number of candles, 0-%d",
+                          rule_usage, RULE_HISTORY_MAX);
+    r->history = (int)hist;
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 3);   /* a copy: later changes to the table do nothing */
+    int t = lua_gettop(L);
+    if (lua_getfield(L, 1, "value") != LUA_TFUNCTION)
+        return luaL_error(L, "expected %s: value must be a function", rule_usage);
+    lua_setfield(L, t, "value");
+    int ft = lua_getfield(L, 1, "format");
+    if (ft != LUA_TNIL && ft != LUA_TFUNCTION)
+        return luaL_error(L, "expected %s: format must be a function", rule_usage);
+    lua_setfield(L, t, "format");
+    lua_pushvalue(L, 2);
+    lua_setfield(L, t, "decl");
+    for (struct lh_reg *g = h->cur.gen->regs; g; g = g->next)
+        if (g->kind == LH_REG_RULE && !strcmp(g->name, name))
+            return luaL_error(L, "rule \"%s\" is registered twice: also by %s", name,
+                              h->cur.gen->scripts[g->script].name);
+    struct lh_reg *reg = lh_reg_add(L, h->cur.gen, LH_REG_RULE, h->cur.script, t);
+    if (!reg || !(reg->name = strdup(name)))
+        return luaL_error(L, "out of memory");
+    reg->flags = on;
+    return 0;
+}
+
+/* ---- the hooks the engine calls ---- */
+
+static void rule_error(struct lh_host *h, struct rules_cache *c, int slot, const char *what,
+                       const char *err)
+{
+    c->errors++;
+    uint64_t now = app_now_ms(h->app);
+    if (c->last_error_log && now - c->last_error_log < RULE_ERROR_LOG_MS)
+        return;   /* a broken rule runs on every candle: report it now and then */
+    c->last_error_log = now;
+    lh_report(h, h->gen, c->script[slot], what, err);
+}
+
+/* The cached rule for the engine's slot, or -1 (set at go-live: no name
+ * lookups per event). */
+static int slot_of(struct rules_cache *c, int rule)
+{
+    return rule >= 0 && rule < ALERT_MAX_RULES ? c->by_engine[rule] : -1;
+}
+
+static double hook_value(void *ud, int rule, const struct candle *cd, const char *symbol, int *ok)
+{
+    (void)symbol;
+    struct rules_cache *c = ud;
+    struct lh_host *h = c->h;
+    lua_State *L = h->L;
+    int slot = slot_of(c, rule);
+    *ok = 0;
+    if (slot < 0 || !h->gen)
+        return 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->value_ref[slot]);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->view_ref);
+    c->view->c = cd;
+    c->view->m = &h->app->market;
+    char err[1024];
+    struct lh_ctx ctx = {.gen = h->gen, .script = c->script[slot], .phase = LH_PHASE_HANDLER};
+    int failed = lh_pcall(h, 1, 1, ctx, err, sizeof err) != 0;
+    c->view->c = NULL;   /* kept by a script, it now raises instead of lying */
+    if (failed) {
+        rule_error(h, c, slot, "rule", err);
+        return 0;
+    }
+    double v = 0;
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+        v = lua_tonumber(L, -1);
+        *ok = isfinite(v);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+/* The alert table format() gets: the candle, the rule's value (move, for
+ * rules written before there were others) and the level it reached. */
+static void push_alert(lua_State *L, struct lh_host *h, const struct alert_view *a,
+                       const struct alert_rule_def *r)
+{
+    lua_createtable(L, 0, 14);
+    lua_pushnumber(L, a->move);
+    lua_setfield(L, -2, "value");
+    lua_pushnumber(L, a->level);
+    lua_setfield(L, -2, "level");
+    lua_pushstring(L, a->up ? "up" : "down");
+    lua_setfield(L, -2, "direction");
+    if (r) {
+        lua_pushstring(L, r->name);
+        lua_setfield(L, -2, "rule");
+        lua_pushstring(L, r->label);
+        lua_setfield(L, -2, "label");
+        lua_pushstring(L, r->unit);
+        lua_setfield(L, -2, "unit");
+        lua_pushstring(L, mode_names[r->mode]);
+        lua_setfield(L, -2, "mode");
+    }
+    lh_push_candle(L, &h->app->market, a->candle);
+    lua_setfield(L, -2, "candle");
+    lua_pushstring(L, a->symbol);
+    lua_setfield(L, -2, "symbol");
+    lua_pushstring(L, interval_name(a->candle->interval));
+    lua_setfield(L, -2, "interval");
+    lua_pushnumber(L, a->move);
+    lua_setfield(L, -2, "move");
+    lua_createtable(L, a->npresets, 0);
+    for (int i = 0; i < a->npresets; i++) {
+        lua_pushstring(L, a->presets[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "presets");
+}
+
+/* () -> fn | nil: the shared formatter, require('alertfmt').format (its
+ * module may be anything a script wrote: read under protection). */
+static int require_format(lua_State *L)
+{
+    lua_pushcfunction(L, lh_require);
+    lua_pushliteral(L, "alertfmt");
+    lua_call(L, 1, 1);
+    if (lua_istable(L, -1) || lua_isuserdata(L, -1))
+        lua_getfield(L, -1, "format");
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+static char *hook_format(void *ud, int rule, const struct alert_view *a, char **heading)
+{
+    struct rules_cache *c = ud;
+    struct lh_host *h = c->h;
+    lua_State *L = h->L;
+    int slot = slot_of(c, rule);
+    if (slot < 0 || !h->gen)
+        return NULL;
+    int top = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref[slot]);
+    if (lua_getfield(L, -1, "format") != LUA_TFUNCTION) {
+        lua_settop(L, top);
+        /* the shared formatter: scripts/lib/alertfmt.lua */
+        lua_pushcfunction(L, require_format);
+        char err[1024];
+        struct lh_ctx ctx = {.gen = h->gen, .script = c->script[slot], .phase = LH_PHASE_HANDLER};
+        if (lh_pcall(h, 0, 1, ctx, err, sizeof err) != 0 || !lua_isfunction(L, -1)) {
+            lua_settop(L, top);
+            return NULL;
+        }
+    }
+    int fn = lua_gettop(L);
+    lua_pushvalue(L, fn);
+    push_alert(L, h, a, alert_rule_get(h->app->alerts, rule));
+    char err[1024];
+    struct lh_ctx ctx = {.gen = h->gen, .script = c->script[slot], .phase = LH_PHASE_HANDLER};
+    char *out = NULL;
+    if (lh_pcall(h, 1, 2, ctx, err, sizeof err) != 0) {
+        rule_error(h, c, slot, "alert format", err);
+    } else if (lua_type(L, -2) == LUA_TSTRING) {
+        out = strdup(lua_tostring(L, -2));
+        if (lua_type(L, -1) == LUA_TSTRING)
+            *heading = strdup(lua_tostring(L, -1));
+    }
+    lua_settop(L, top);
+    return out;
+}
+
+void lh_alerts_live(struct lh_host *h, struct lh_gen *g)
+{
+    struct app *a = h->app;
+    lua_State *L = h->L;
+    struct rules_cache *c = cache_of(L);
+    if (!c || !a->alerts)
+        return;
+    for (int i = 0; i < c->n; i++) {
+        luaL_unref(L, LUA_REGISTRYINDEX, c->ref[i]);
+        luaL_unref(L, LUA_REGISTRYINDEX, c->value_ref[i]);
+    }
+    c->n = 0;
+    struct alert_rule_def defs[ALERT_MAX_RULES];
+    for (struct lh_reg *r = g->regs; r && c->n < ALERT_MAX_RULES; r = r->next) {
+        if (r->kind != LH_REG_RULE)
+            continue;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, r->fn_ref);
+        lua_getfield(L, -1, "decl");
+        struct rule_decl *d = lua_touserdata(L, -1);
+        lua_pop(L, 1);
+        lua_getfield(L, -1, "value");
+        c->value_ref[c->n] = luaL_ref(L, LUA_REGISTRYINDEX);
+        c->ref[c->n] = luaL_ref(L, LUA_REGISTRYINDEX);
+        c->script[c->n] = r->script;
+        snprintf(c->name[c->n], sizeof c->name[0], "%s", r->name);
+        defs[c->n] = d->def;   /* (the engine copies the strings) */
+        defs[c->n].name = c->name[c->n];
+        defs[c->n].label = d->label;
+        defs[c->n].unit = d->unit;
+        defs[c->n].prompt = d->prompt;
+        c->n++;
+    }
+    alert_set_rules(a->alerts, defs, c->n);
+    for (int slot = 0; slot < ALERT_MAX_RULES; slot++) {
+        const char *name = alert_rule_name(a->alerts, slot);
+        c->by_engine[slot] = -1;
+        for (int i = 0; i < c->n; i++)
+            if (!strcmp(c->name[i], name))
+                c->by_engine[slot] = i;
+    }
+    struct alert_hooks hooks = {hook_value, hook_format, c};
+    alert_set_hooks(a->alerts, &hooks);
+}
+
+static void push_set(lua_State *L, const char *k, const char *const *names, int bits)
+{
+    lua_newtable(L);
+    for (int i = 0, n = 0; names[i]; i++)
+        if (bits & 1 << i) {
+            lua_pushstring(L, names[i]);
+            lua_rawseti(L, -2, ++n);
+        }
+    lua_setfield(L, -2, k);
+}
+
+static void push_rule(lua_State *L, const struct alert_rule_def *r)
+{
+    lua_createtable(L, 0, 9);
+    lua_pushstring(L, r->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, r->label);
+    lua_setfield(L, -2, "label");
+    lua_pushstring(L, r->unit);
+    lua_setfield(L, -2, "unit");
+    lua_pushstring(L, mode_names[r->mode]);
+    lua_setfield(L, -2, "mode");
+    push_set(L, "directions", dir_names, r->dirs);
+    push_set(L, "on", event_names, r->on_forming | r->on_close << 1);
+    lua_pushinteger(L, r->history);
+    lua_setfield(L, -2, "history");
+    lua_createtable(L, 0, 5);
+    lua_pushnumber(L, r->min);
+    lua_setfield(L, -2, "min");
+    lua_pushnumber(L, r->max);
+    lua_setfield(L, -2, "max");
+    lua_pushnumber(L, r->dflt);
+    lua_setfield(L, -2, "default");
+    lua_pushinteger(L, r->decimals);
+    lua_setfield(L, -2, "decimals");
+    lua_pushstring(L, r->prompt);
+    lua_setfield(L, -2, "prompt");
+    lua_setfield(L, -2, "threshold");
+}
+
+/* alerts.rules() -> {{name, label, unit, mode, directions, on, history,
+ * threshold = {min, max, default, decimals, prompt}}, ...}: the live rules,
+ * in the order their scripts declared them */
+int lh_alerts_rules(lua_State *L)
+{
+    struct alert_engine *e = lh_alerts_engine(L, "alerts.rules()");
+    struct rules_cache *c = cache_of(L);
+    lua_createtable(L, c ? c->n : 0, 0);
+    for (int i = 0, n = 0; c && i < c->n; i++) {
+        const struct alert_rule_def *r = alert_rule_get(e, alert_rule_find(e, c->name[i]));
+        if (r) {
+            push_rule(L, r);
+            lua_rawseti(L, -2, ++n);
+        }
+    }
+    return 1;
+}
+
+void lh_rules_open(lua_State *L)
+{
+    struct rules_cache *c = lua_newuserdatauv(L, sizeof *c, 0);
+    memset(c, 0, sizeof *c);
+    c->h = lh_host_of(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
+    struct candle_view *v = lua_newuserdatauv(L, sizeof *v, 0);
+    memset(v, 0, sizeof *v);
+    lua_createtable(L, 0, 3);
+    lua_pushlightuserdata(L, v);
+    lua_pushcclosure(L, view_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, "candle");
+    lua_setfield(L, -2, "__metatable");   /* scripts can neither see nor change it */
+    lua_pushliteral(L, "candle");
+    lua_setfield(L, -2, "__name");
+    lua_setmetatable(L, -2);
+    c->view = v;
+    c->view_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
