@@ -9,6 +9,8 @@
 #include "market/restparse.h"
 #include "util/interval.h"
 
+#define KLINES_LIMIT_MAX 1500   /* rows per /fapi/v1/klines request */
+
 struct bf_job {
     struct feed *f;
     uint32_t sym;
@@ -64,7 +66,8 @@ static void on_klines(void *ud, long status, const char *body, size_t len, const
 void feed_backfill(struct feed *f, uint32_t sym)
 {
     int64_t exch_now = market_exchange_now(f->m, feed_now_ms(f));
-    long history = f->cfg->exchange.history;
+    /* the store's ring: exchange.history, or more when a live rule reads more */
+    long history = (long)f->m->candles.history;
     for (int iv = 0; iv < IV_COUNT; iv++) {
         if (!(f->intervals & (1 << iv)))
             continue;
@@ -74,15 +77,17 @@ void feed_backfill(struct feed *f, uint32_t sym)
         long limit;
         if (!s || s->newest_open < 0) {
             limit = history + 1;   /* + the forming one, which is skipped */
+            if (limit > KLINES_LIMIT_MAX)
+                limit = KLINES_LIMIT_MAX;
             snprintf(path, sizeof path, "/fapi/v1/klines?symbol=%s&interval=%s&limit=%ld",
-                     f->m->syms.v[sym].name, interval_name(iv), limit > 1500 ? 1500 : limit);
+                     f->m->syms.v[sym].name, interval_name(iv), limit);
         } else {
             int64_t start = s->newest_open + ms;
             if (start + ms > exch_now)
                 continue;   /* nothing closed since */
             limit = (long)((exch_now - start) / ms) + 2;
-            if (limit > 1500)
-                limit = 1500;
+            if (limit > KLINES_LIMIT_MAX)
+                limit = KLINES_LIMIT_MAX;
             snprintf(path, sizeof path,
                      "/fapi/v1/klines?symbol=%s&interval=%s&startTime=%lld&limit=%ld",
                      f->m->syms.v[sym].name, interval_name(iv), (long long)start, limit);
