@@ -246,6 +246,8 @@ static void on_conn_timer(void *ud)
             c->unacked = 0;
             feed_backfill_pending(c);
         }
+        if (!c->unacked)
+            feed_backfill_deeper(c);
         send_soon(c);
     }
     if (!c->timer)
