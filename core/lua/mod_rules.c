@@ -5,12 +5,14 @@
  *                directions = {"up", "down", "both"},
  *                threshold = {min =, max =, default =, decimals = | step =, prompt =},
  *                history = n, on = {"forming", "close"},
- *                value = function(candle) return number end,
+ *                value = function(candle, history, state) return number end,
  *                format = function(alert) return html [, heading] end } -- optional
  *
  * The engine calls a rule's value once per (symbol, interval) event, as a
- * plain call (no waiting), with a candle that is valid only during that
- * call (read its fields; copy what you keep); and its format once per chat
+ * plain call (no waiting), with views valid only during that call (read
+ * their fields; copy what you keep): the candle, the closed candles before
+ * it (history, at most the rule's n) and the rule's state for that pair
+ * (lua/rule_view.c); and its format once per chat
  * that an alert goes to (with a candle table); without format,
  * scripts/lib/alertfmt.lua's format is used.  format may also return the
  * heading of the alert's timeframe: a chat's waiting alerts are merged into
