@@ -65,7 +65,7 @@ describe("rule history and state", function()
         end)
       ]],
     }))
-    spec.ranking{ "BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "ADAUSDT" }
+    spec.ranking{ "BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "ADAUSDT", "DOGEUSDT" }
     t0 = (spec.now() // 60000 + 1) * 60000 + 3600000 * seq
     spec.clear_logs()
   end)
@@ -184,6 +184,33 @@ describe("rule history and state", function()
     spec.advance(0)
     assert.same({ "ADAUSDT 1" }, said("count3"))
     spec.remove("rules/count.lua")
+    assert(spec.reload())
+  end)
+
+  it("reports a rule that fails in its state or history with file:line, and keeps serving", function()
+    spec.write("rules/boom.lua", [[
+      alerts.rule{ name = "boom", history = 2, on = { "forming" },
+                   value = function(candle, history, state)
+                     state.calls = (state.calls or 0) + 1
+                     return history[1].close + nil   -- fails once history has a candle
+                   end }
+    ]])
+    assert(spec.reload())
+    watch("boom", "DOGEUSDT", 100)
+    watch("hist", "DOGEUSDT")
+    candle("DOGEUSDT", 0, true)
+    candle("DOGEUSDT", 1, false)
+    spec.advance(0)
+    assert.is_true(spec.errors("rules/boom.lua") >= 1)
+    local reported
+    for _, l in ipairs(spec.logs()) do
+      if l.msg:find("rules/boom.lua:4:", 1, true) then reported = l.msg end
+    end
+    assert(reported, "the failure is logged with file:line")
+    assert.matches("traceback", reported, 1, true)
+    local h = said("hist")   -- the other rule was evaluated after it, as usual
+    assert.matches("^DOGEUSDT forming n=1 ", h[#h])
+    spec.remove("rules/boom.lua")
     assert(spec.reload())
   end)
 end)
