@@ -213,4 +213,36 @@ describe("rule history and state", function()
     spec.remove("rules/boom.lua")
     assert(spec.reload())
   end)
+
+  it("bounds a rule's state by the Lua memory limit, and frees it with the rule", function()
+    spec.write("rules/hog.lua", [[
+      alerts.rule{ name = "hog", on = { "forming" },
+                   value = function(candle, history, state)   -- keeps 1 MiB more every event
+                     state[#state + 1] = string.rep("x", 1 << 20) .. candle.event_time
+                   end }
+    ]])
+    assert(spec.reload())
+    watch("hog", "DOGEUSDT", 100)
+    watch("hist", "DOGEUSDT")
+    collectgarbage()
+    local base = collectgarbage("count") // 1024
+    spec.limits{ memory_mb = base + 40 }
+    spec.advance(11)   -- (rule failures are reported at most once per 10 s)
+    for k = 1, 60 do
+      candle("DOGEUSDT", 100, false, { event_time = t0 + 100 * 60000 + k })
+      spec.advance(0)
+    end
+    local limited
+    for _, l in ipairs(spec.logs()) do
+      if l.msg:find("rules/hog.lua", 1, true) and l.msg:find("memory limit", 1, true) then limited = l.msg end
+    end
+    assert(limited, "the rule fails with the memory limit, naming its script")
+    local h = said("hist")
+    assert.matches("^DOGEUSDT forming ", h[#h])   -- the other rules still run
+    spec.remove("rules/hog.lua")   -- gone: its state goes, and the memory with it
+    assert(spec.reload())
+    collectgarbage()
+    assert.is_true(collectgarbage("count") // 1024 < base + 10)
+    spec.limits{ memory_mb = 256 }
+  end)
 end)
