@@ -11,6 +11,7 @@
 #include "app.h"
 #include "lua/host.h"
 #include "util/interval.h"
+#include "replay/preset_rules.h"
 #include "replay/replay.h"
 #include "store/store.h"
 
@@ -29,11 +30,23 @@ static void print_digest(int64_t chat, const struct alert_msg *m)
     printf("\n");
 }
 
-/* The engine's sink in a backtest: every message, one a line.  ud: the
- * declaration of the --preset's rule, or NULL (the database's presets). */
+/* What the sink knows of the rules: the --preset's, or the database
+ * presets' (by chat and name). */
+struct bt_sink {
+    struct alert_engine *e;
+    const struct alert_rule_def *rule;
+    struct preset_rules *db;
+};
+
+/* The engine's sink in a backtest: every message, one a line. */
 static void print_alert(void *ud, int64_t chat, const struct alert_msg *m)
 {
-    const struct alert_rule_def *r = ud;
+    const struct bt_sink *k = ud;
+    const struct alert_rule_def *r = k->rule;
+    if (!r && m->view && m->view->npresets) {
+        const char *name = preset_rules_find(k->db, chat, m->view->presets[0]);
+        r = name ? alert_rule_get(k->e, alert_rule_find(k->e, name)) : NULL;
+    }
     if (m->kind == ALERT_DIGEST) {
         print_digest(chat, m);
         return;
@@ -279,6 +292,7 @@ int backtest_run(struct app *a, char **files, int nfiles, double speed, const ch
     }
     int rc = 1;
     struct replay *r = NULL;
+    struct bt_sink sink = {NULL, NULL, NULL};
     if (app_init(a, 0) != 0 || app_open_store(a) != 0 || !(a->lua = lh_new(a, LH_RUN)))
         goto out;
     if (lh_reload(a->lua, "start") != 0) {
@@ -286,7 +300,10 @@ int backtest_run(struct app *a, char **files, int nfiles, double speed, const ch
                 a->cfg.scripts);
         goto out;
     }
-    alert_set_sink(a->alerts, &(struct alert_sink){print_alert, NULL});   /* (rule: below) */
+    sink.e = a->alerts;
+    if (!tmp)   /* the database's presets: their rules */
+        sink.db = preset_rules_load(a->store);
+    alert_set_sink(a->alerts, &(struct alert_sink){print_alert, &sink});
     /* the files first: a preset's pairs are checked against them */
     r = replay_start(a, files, nfiles, speed, replay_done, a, err, sizeof err);
     if (!r) {
@@ -303,8 +320,7 @@ int backtest_run(struct app *a, char **files, int nfiles, double speed, const ch
             rc = 2;
             goto out;
         }
-        const struct alert_rule_def *rule = alert_rule_get(a->alerts, alert_rule_find(a->alerts, p.rule));
-        alert_set_sink(a->alerts, &(struct alert_sink){print_alert, (void *)rule});
+        sink.rule = alert_rule_get(a->alerts, alert_rule_find(a->alerts, p.rule));
     }
     uv_run(&a->loop, UV_RUN_DEFAULT);
     fflush(stdout);
@@ -317,6 +333,7 @@ int backtest_run(struct app *a, char **files, int nfiles, double speed, const ch
 out:
     replay_free(r);
     app_destroy(a);
+    preset_rules_free(sink.db);
     if (tmp) {
         store_remove_files(db);
         rmdir(dir);

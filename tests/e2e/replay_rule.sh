@@ -36,9 +36,9 @@ near=$(awk -F, '$1 ~ /^[0-9]/ { if (n >= 20) { s = 0; for (j = n - 1; j >= n - 2
        v = ($5 - s / 20) / (s / 20) * 100; if (v > 0.2999 && v < 0.3001) k++ } c[n++] = $5 }
        END { print k + 0 }' "$CSV")
 is "$near" 0 "no value of the fixture lies on the threshold's edge"
-want=$(truth_avg 0.3)
+want_avg=$(truth_avg 0.3)
 got=$(replayed "rule=above_average pairs=BTCUSDT intervals=1m threshold=0.3 direction=up trigger=close")
-[ -n "$want" ] && is "$got" "$want" "the level rule fires exactly the $(printf '%s' "$want" | grep -c .) closes the CSV says" \
+[ -n "$want_avg" ] && is "$got" "$want_avg" "the level rule fires exactly the $(printf '%s' "$want_avg" | grep -c .) closes the CSV says" \
   || fail "the level truth is not empty"
 line=$("$CW_BIN" replay --config "$T/config.lua" "$CSV" \
        --preset "rule=above_average pairs=BTCUSDT intervals=1m threshold=0.3 direction=up" 2>/dev/null | head -1)
@@ -57,6 +57,20 @@ like "$out" 'give a threshold for above_average \(Close vs 20-candle average\): 
 out=$("$CW_BIN" replay --config "$T/config.lua" "$CSV" --preset "rule=above_average threshold=1" 2>&1); rc=$?
 is "$rc" 2 "a level rule's preset without a direction is refused (exit 2)"
 like "$out" 'rule=above_average goes up or down: add direction=up or direction=down' "saying which to add"
+
+# The database's presets: each line in its preset's rule's words.
+"$CW_BIN" replay --config "$T/config.lua" "$CSV" >/dev/null 2>"$T/err"
+sqlite3 "$T/bot.db" "INSERT INTO presets (id, user_id, chat_id, updated_ms, name, rule, pairs,
+  symbols, intervals, threshold, direction, trigger) VALUES
+  (1, 7, 7, 0, 'Moves', 'move', 'manual', 'BTCUSDT', '1m', 0.15, 'both', 'forming'),
+  (2, 8, 8, 0, 'Breakout', 'above_average', 'manual', 'BTCUSDT', '1m', 0.3, 'up', 'close')"
+out=$("$CW_BIN" replay --config "$T/config.lua" "$CSV" 2>"$T/err")
+is "$(printf '%s\n' "$out" | grep ' chat 8: ' | awk '{print $1, $4}')" "$want_avg" \
+  "a database preset of the level rule fires as the --preset did"
+like "$(printf '%s\n' "$out" | grep ' chat 8: ' | head -1)" "1m [0-9.]+% above_average up 0\\.30 chat 8: Breakout$" \
+  "its lines name the rule"
+like "$(printf '%s\n' "$out" | grep ' chat 7: ' | head -1)" "1m [-+][0-9.]+% chat 7: Moves$" \
+  "the move preset's lines stay as they were"
 
 # The cross rule's firing comes with the engine's new matching (issue 14):
 # until it lands, main's matching fires it like a level rule, so this test
