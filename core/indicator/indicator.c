@@ -129,7 +129,7 @@ static int seed_steps(double alpha)
 static int macd_warmup(const struct ind_spec *s)
 {
     double rf = 1 - 2.0 / (s->p1 + 1), rs = 1 - 2.0 / (s->p2 + 1), a = 2.0 / (s->p3 + 1);
-    double wf = pow(rf, s->p2 - s->p1), ws = 1, seed = 0, carried = 0;
+    double wf = pow(rf, s->p2 - s->p1), ws = 1, seed = 0, carried = 0, own = 1;
     int t = s->p2, first = s->p2 + s->p3 - 1;
     for (;; t++, wf *= rf, ws *= rs) {
         double line = wf + ws;
@@ -137,8 +137,12 @@ static int macd_warmup(const struct ind_spec *s)
             seed += line / s->p3;   /* the signal's seed averages the line */
             continue;
         }
-        carried = t == first ? seed + line / s->p3 : (1 - a) * carried + a * line;
-        double own = pow(1 - a, t - first);
+        if (t == first)
+            carried = seed + line / s->p3;
+        else {
+            carried = (1 - a) * carried + a * line;
+            own *= 1 - a;
+        }
         if (line < IND_SEED_WEIGHT && own + carried < IND_SEED_WEIGHT)
             return t;
     }

@@ -1,7 +1,8 @@
 /* Technical indicators kept incrementally, one state per (series, spec).
  *
- * Each state takes the closed candles of one series in order
- * (ind_push_closed: O(1), nothing allocated) and answers two questions:
+ * Each state takes the closed candles of one series in order, each once
+ * (ind_push_closed: O(1), nothing allocated; a gap repaired out of order
+ * means ind_reset and the history again) and answers two questions:
  * its value after the last closed candle (ind_value), and the value it
  * would have if the forming candle closed now (ind_peek_forming: a pure
  * function of the closed state and that candle; the state is untouched,
