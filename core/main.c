@@ -13,6 +13,7 @@
 #include "console/console.h"
 #include "replay/backtest.h"
 #include "store/store.h"
+#include "util/grow.h"
 
 
 static void usage(FILE *out)
@@ -51,16 +52,22 @@ static void usage(FILE *out)
 
 struct files {
     char **v;
-    int n, cap;
+    int n;
+    size_t cap;
 };
 
+/* (out of memory while listing the spec files: nothing was run yet, so
+ * the command stops there, a runtime failure) */
 static void files_add(struct files *f, const char *path)
 {
-    if (f->n == f->cap) {
-        f->cap = f->cap ? f->cap * 2 : 16;
-        f->v = realloc(f->v, sizeof *f->v * (size_t)f->cap);
+    char **v = grow_from(f->v, &f->cap, (size_t)f->n + 1, sizeof *v, 16);
+    if (v)
+        f->v = v;
+    if (!v || !(f->v[f->n] = strdup(path))) {
+        fprintf(stderr, "candlewatch spec: out of memory\n");
+        exit(1);
     }
-    f->v[f->n++] = strdup(path);
+    f->n++;
 }
 
 static int cmp_str(const void *a, const void *b)

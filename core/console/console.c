@@ -17,6 +17,7 @@
 #include "store/store.h"
 #include "tg/bot.h"
 #include "tg/text.h"
+#include "util/grow.h"
 
 #define USER_ID 1
 #define MAX_BUTTONS 64
@@ -318,14 +319,10 @@ static void take_line(struct console *c, const char *line)
         typed(c, (char *)line);
         return;
     }
-    if (c->nlines == c->caplines) {
-        size_t cap = c->caplines ? c->caplines * 2 : 64;
-        char **v = realloc(c->lines, sizeof *v * cap);
-        if (!v)
-            return;
-        c->lines = v;
-        c->caplines = cap;
-    }
+    char **v = grow_from(c->lines, &c->caplines, c->nlines + 1, sizeof *v, 64);
+    if (!v)
+        return;
+    c->lines = v;
     c->lines[c->nlines++] = strdup(line);
 }
 

@@ -1,4 +1,5 @@
 #include "http/intake.h"
+#include "util/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +21,10 @@ int http_body_append(struct http_body *b, const void *in, size_t n)
         b->too_big = 1;
         return 0;
     }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return -1;
-        b->p = p;
-        b->cap = cap;
-    }
+    char *p = grow_from(b->p, &b->cap, b->len + n + 1, 1, 1024);
+    if (!p)
+        return -1;
+    b->p = p;
     if (n)
         memcpy(b->p + b->len, in, n);
     b->len += n;

@@ -1,4 +1,5 @@
 #include "loop/timers.h"
+#include "util/grow.h"
 
 #include <stdlib.h>
 
@@ -71,14 +72,10 @@ static void notify(struct timers *ts)
 
 struct timer *timers_add(struct timers *ts, uint64_t due_ms, timer_cb cb, void *ud)
 {
-    if (ts->n == ts->cap) {
-        size_t cap = ts->cap ? ts->cap * 2 : 64;
-        struct timer **h = realloc(ts->heap, cap * sizeof *h);
-        if (!h)
-            return NULL;
-        ts->heap = h;
-        ts->cap = cap;
-    }
+    struct timer **h = grow_from(ts->heap, &ts->cap, ts->n + 1, sizeof *h, 64);
+    if (!h)
+        return NULL;
+    ts->heap = h;
     struct timer *t = malloc(sizeof *t);
     if (!t)
         return NULL;

@@ -28,7 +28,6 @@ int lh_bot_queue_text(lua_State *L, const char *usage, const char *method, int64
 extern const luaL_Reg lh_bot_ctx_methods[];
 void lh_bot_answer(lua_State *L, struct tg_bot *b, const char *id, const char *text, int alert);
 
-/* bot_dispatch.c: the tg_dispatch_fn routing updates (ud: the host) */
-int lh_bot_dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *json);
+/* bot_dispatch.c: lh_bot_dispatch (host.h) */
 
 #endif

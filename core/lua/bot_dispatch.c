@@ -2,7 +2,9 @@
  * (a command, a button's callback, the step a conversation is at), run as
  * a task with its ctx; when it ends, the chat's conversation state saved
  * and the update marked handled.  The host's own Lua work here is
- * protected, and host work (not under a script's memory limit). */
+ * protected, and host work (not under a script's memory limit).  The
+ * Telegram side is reached only through h->bot (host.h: lh_bot_port), so
+ * that a unit test can route updates without a bot. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +13,6 @@
 
 #include "lua/bot.h"
 #include "store/store.h"
-#include "tg/bot.h"
 #include "tg/update.h"
 
 struct run {
@@ -86,15 +87,15 @@ static void run_done(void *ud, lua_State *co, int ok, int nres, const char *err)
      * its memory limit, and every Lua step protected */
     int enforce = h->mem_enforce;
     h->mem_enforce = 0;
-    struct tg_bot *b = h->app->tg;
+    const struct lh_bot_port *b = h->bot.reply ? &h->bot : NULL;
     /* all or nothing: its writes were rolled back (task.c) and what it
      * queued in that run taken back (tg_sched_undo); replies it queued
      * before a wait are taken back here: only the apology goes */
     if (!ok && b) {
-        tg_sched_take_back(tg_bot_sched(b), r->chat_id, r->update_id);
-        tg_sched_send(tg_bot_sched(b), r->chat_id, "sendMessage", NULL,
-                      "Sorry, something went wrong on our side. The operators have been told; "
-                      "please try again later.");
+        b->take_back(b->ud, r->chat_id, r->update_id);
+        b->reply(b->ud, r->chat_id,
+                 "Sorry, something went wrong on our side. The operators have been told; "
+                 "please try again later.");
     }
     if (ok && h->app->store) {   /* a failed handler leaves the flow where it was */
         lua_pushcfunction(L, save_state);
@@ -106,18 +107,18 @@ static void run_done(void *ud, lua_State *co, int ok, int nres, const char *err)
             /* its reply asked for the next step, which is not where the
              * chat is: taken back */
             if (b)
-                tg_sched_retract(tg_bot_sched(b), r->chat_id, r->update_id);
+                b->retract(b->ud, r->chat_id, r->update_id);
         }
     }
     lua_pushcfunction(L, unanswered_press);
     lua_pushlightuserdata(L, r);
     if (lua_pcall(L, 1, 1, 0) == LUA_OK && b && lua_isstring(L, -1))
-        lh_bot_answer(L, b, lua_tostring(L, -1), NULL, 0);
+        b->answer(b->ud, lua_tostring(L, -1), NULL);
     lua_pop(L, 1);
     luaL_unref(L, LUA_REGISTRYINDEX, r->ctx_ref);
     h->mem_enforce = enforce;
     if (b)
-        tg_bot_done(b, r->update_id, r->chat_id);
+        b->done(b->ud, r->update_id, r->chat_id);
     run_free(r);
 }
 
@@ -144,7 +145,7 @@ static void copy_party(lua_State *L, int ctx, const char *name, int src, const c
 /* Sends a short answer for an update no script handles. */
 static void reply_plain(struct lh_host *h, int64_t chat, const char *text)
 {
-    tg_sched_send(tg_bot_sched(h->app->tg), chat, "sendMessage", NULL, text);
+    h->bot.reply(h->bot.ud, chat, text);
 }
 
 static const char *const user_keys[] = {"id", "username", "first_name", "last_name",
@@ -260,8 +261,9 @@ static void route_callback(lua_State *L, struct route *d)
 static int route_command(lua_State *L, struct route *d, const char *text)
 {
     const char *args;
-    if (tg_update_command(text, tg_bot_username(d->h->app->tg), d->name, sizeof d->name,
-                          &args) == TG_CMD_OTHER_BOT)
+    const struct lh_bot_port *b = &d->h->bot;
+    if (tg_update_command(text, b->username(b->ud), d->name, sizeof d->name, &args) ==
+        TG_CMD_OTHER_BOT)
         return 0;
     lua_pushstring(L, d->name);
     lua_setfield(L, d->ctx, "command");
@@ -299,7 +301,7 @@ static void refuse(lua_State *L, struct route *d)
     if (d->is_cb) {
         lua_getfield(L, d->ctx, "callback_id");
         if (lua_isstring(L, -1))
-            lh_bot_answer(L, d->h->app->tg, lua_tostring(L, -1), d->unhandled, 0);
+            d->h->bot.answer(d->h->bot.ud, lua_tostring(L, -1), d->unhandled);
         lua_pop(L, 1);
     } else if (d->unhandled) {
         reply_plain(d->h, d->chat_id, d->unhandled);
@@ -364,7 +366,7 @@ int lh_bot_dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *js
 {
     struct lh_host *h = ud;
     lua_State *L = h->L;
-    if (!h->app->tg)
+    if (!h->bot.reply)
         return -1;
     if (!h->gen)
         return 1;   /* no scripts live: it waits for a generation that loads */
@@ -397,3 +399,7 @@ int lh_bot_dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *js
     return d.rc;
 }
 
+void lh_bot_attach_port(struct lh_host *h, const struct lh_bot_port *port)
+{
+    h->bot = *port;
+}

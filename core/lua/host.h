@@ -10,6 +10,7 @@
 #define CW_LUA_HOST_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct app;
@@ -47,6 +48,32 @@ void lh_metrics(struct lh_host *h, struct prom *p);
 
 /* Routes Telegram updates (app->tg) to the scripts' handlers from now on. */
 void lh_bot_attach(struct lh_host *h);
+
+/* What routing an update needs of the Telegram side, and nothing more:
+ * lh_bot_attach installs the bot's (app->tg); a unit test installs its
+ * own with lh_bot_attach_port and calls lh_bot_dispatch.  (A handler's own
+ * ctx:reply still goes to app->tg.) */
+struct lh_bot_port {
+    void *ud;
+    /* the bot's username, for "/cmd@name" ("" while not known: any
+     * @name is taken as this bot) */
+    const char *(*username)(void *ud);
+    /* a short plain message to the chat, in the reply class */
+    void (*reply)(void *ud, int64_t chat, const char *text);
+    /* answers a button press, with a notice or none (text NULL) */
+    void (*answer)(void *ud, const char *callback_id, const char *text);
+    /* the replies queued in answer to update_id: taken back because its
+     * handler failed, or retracted because its state was not saved */
+    void (*take_back)(void *ud, int64_t chat, int64_t update_id);
+    void (*retract)(void *ud, int64_t chat, int64_t update_id);
+    /* the handler of update_id ended, whatever its outcome */
+    void (*done)(void *ud, int64_t update_id, int64_t chat);
+};
+void lh_bot_attach_port(struct lh_host *h, const struct lh_bot_port *port);
+/* Routes one update (ud: the host; a tg_dispatch_fn): 0 its handler
+ * started (port->done follows), -1 nothing to run, 1 not now (no scripts
+ * live yet). */
+int lh_bot_dispatch(void *ud, int64_t update_id, int64_t chat_id, const char *json);
 
 /* For /health and the logs. */
 int lh_generation(const struct lh_host *h);

@@ -127,6 +127,7 @@ struct lh_host {
     int last_stat;          /* 1 + the index of the script that failed last; 0: none */
     char reload_error[1024];
 
+    struct lh_bot_port bot; /* dispatch's Telegram side (reply NULL: none attached) */
     void *spec;             /* spec runner state (spec.c) */
     struct lh_metrics *metrics;   /* scripts' own metrics (mod_metrics.c) */
 };

@@ -451,10 +451,56 @@ static int b_is_admin(lua_State *L)
     return 1;
 }
 
+/* ---- dispatch's Telegram side: the bot (ud: the host) ---- */
+
+static struct tg_bot *port_bot(void *ud)
+{
+    return ((struct lh_host *)ud)->app->tg;
+}
+
+static const char *port_username(void *ud)
+{
+    return tg_bot_username(port_bot(ud));
+}
+
+static void port_reply(void *ud, int64_t chat, const char *text)
+{
+    tg_sched_send(tg_bot_sched(port_bot(ud)), chat, "sendMessage", NULL, text);
+}
+
+static void port_answer(void *ud, const char *callback_id, const char *text)
+{
+    lh_bot_answer(((struct lh_host *)ud)->L, port_bot(ud), callback_id, text, 0);
+}
+
+static void port_take_back(void *ud, int64_t chat, int64_t update_id)
+{
+    tg_sched_take_back(tg_bot_sched(port_bot(ud)), chat, update_id);
+}
+
+static void port_retract(void *ud, int64_t chat, int64_t update_id)
+{
+    tg_sched_retract(tg_bot_sched(port_bot(ud)), chat, update_id);
+}
+
+static void port_done(void *ud, int64_t update_id, int64_t chat)
+{
+    tg_bot_done(port_bot(ud), update_id, chat);
+}
+
 void lh_bot_attach(struct lh_host *h)
 {
-    if (h->app->tg)
-        tg_bot_set_dispatch(h->app->tg, lh_bot_dispatch, h);
+    if (!h->app->tg)
+        return;
+    struct lh_bot_port port = {.ud = h,
+                               .username = port_username,
+                               .reply = port_reply,
+                               .answer = port_answer,
+                               .take_back = port_take_back,
+                               .retract = port_retract,
+                               .done = port_done};
+    lh_bot_attach_port(h, &port);
+    tg_bot_set_dispatch(h->app->tg, lh_bot_dispatch, h);
 }
 
 void lh_bot_live(struct lh_host *h, struct lh_gen *g)

@@ -1,4 +1,5 @@
 #include "market/candles.h"
+#include "util/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -57,19 +58,26 @@ int candles_reserve(struct candles *cs, uint32_t n)
     return 0;
 }
 
+/* Rows (IV_COUNT series each) up to symbol sym, the new ones empty.
+ * (nsym stays a uint32_t: symbol ids are, and the hot path reads it.) */
+static int series_room(struct candles *cs, uint32_t sym)
+{
+    if (sym > UINT32_MAX / 2)
+        return -1;
+    size_t n = cs->nsym;
+    struct series *s = grow_from(cs->series, &n, (size_t)sym + 1, sizeof *s * IV_COUNT, 64);
+    if (!s)
+        return -1;
+    memset(s + (size_t)cs->nsym * IV_COUNT, 0, sizeof *s * (n - cs->nsym) * IV_COUNT);
+    cs->series = s;
+    cs->nsym = (uint32_t)n;
+    return 0;
+}
+
 static struct series *series_for(struct candles *cs, uint32_t sym, int iv)
 {
-    if (sym >= cs->nsym) {
-        uint32_t n = cs->nsym ? cs->nsym : 64;
-        while (n <= sym)
-            n *= 2;
-        struct series *s = realloc(cs->series, sizeof *s * n * IV_COUNT);
-        if (!s)
-            return NULL;
-        memset(s + (size_t)cs->nsym * IV_COUNT, 0, sizeof *s * (n - cs->nsym) * IV_COUNT);
-        cs->series = s;
-        cs->nsym = n;
-    }
+    if (sym >= cs->nsym && series_room(cs, sym) != 0)
+        return NULL;
     struct series *s = &cs->series[(size_t)sym * IV_COUNT + (size_t)iv];
     if (!s->ring) {
         if (!(s->ring = malloc(sizeof *s->ring * cs->history)))

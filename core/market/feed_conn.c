@@ -10,6 +10,7 @@
 #include "market/market.h"
 #include "net/lws.h"
 #include "net/tls.h"
+#include "util/grow.h"
 #include "util/interval.h"
 
 static void conn_connect(struct conn *c);
@@ -28,16 +29,12 @@ static void queue_bytes(struct conn *c, unsigned char *p, size_t n, int paced, i
 {
     if (!p)
         return;
-    if (c->nout == c->capout) {
-        int cap = c->capout ? c->capout * 2 : 8;
-        struct outmsg *o = realloc(c->out, sizeof *o * (size_t)cap);
-        if (!o) {
-            free(p);
-            return;
-        }
-        c->out = o;
-        c->capout = cap;
+    struct outmsg *o = grow(c->out, &c->capout, (size_t)c->nout + 1, sizeof *o);
+    if (!o) {
+        free(p);
+        return;
     }
+    c->out = o;
     int at = c->nout;
     if (!plain)   /* ciphertext: in the order TLS produced it, before anything
                    * still to be encrypted */
@@ -109,14 +106,10 @@ void feed_queue_streams(struct conn *c, const char *method, const uint32_t *syms
 
 struct conn *feed_conn_new(struct feed *f)
 {
-    if (f->nconns == f->capconns) {
-        int cap = f->capconns ? f->capconns * 2 : 4;
-        struct conn **v = realloc(f->conns, sizeof *v * (size_t)cap);
-        if (!v)
-            return NULL;
-        f->conns = v;
-        f->capconns = cap;
-    }
+    struct conn **v = grow_from(f->conns, &f->capconns, (size_t)f->nconns + 1, sizeof *v, 4);
+    if (!v)
+        return NULL;
+    f->conns = v;
     struct conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
@@ -129,17 +122,18 @@ struct conn *feed_conn_new(struct feed *f)
 
 int feed_conn_add_sym(struct conn *c, uint32_t sym)
 {
-    if (c->nsyms == c->cap) {
-        int cap = c->cap ? c->cap * 2 : 32;
-        uint32_t *s = realloc(c->syms, sizeof *s * (size_t)cap);
-        uint8_t *b = s ? realloc(c->need_backfill, (size_t)cap) : NULL;
-        if (s)
-            c->syms = s;
-        if (!b)
-            return -1;
-        c->need_backfill = b;
-        c->cap = cap;
-    }
+    /* two arrays of one capacity: each grown from it, the capacity kept
+     * only once both have room */
+    size_t need = (size_t)c->nsyms + 1, scap = c->cap, bcap = c->cap;
+    uint32_t *s = grow_from(c->syms, &scap, need, sizeof *s, 32);
+    if (!s)
+        return -1;
+    c->syms = s;
+    uint8_t *b = grow_from(c->need_backfill, &bcap, need, 1, 32);
+    if (!b)
+        return -1;
+    c->need_backfill = b;
+    c->cap = scap;
     c->need_backfill[c->nsyms] = 1;
     c->syms[c->nsyms++] = sym;
     return 0;

@@ -45,9 +45,11 @@ struct conn {
     enum conn_state state;
     uint32_t *syms;               /* symbols whose streams it carries */
     uint8_t *need_backfill;       /* parallel to syms */
-    int nsyms, cap;
+    int nsyms;
+    size_t cap;                   /* of syms and need_backfill both */
     struct outmsg *out;           /* bytes waiting to be sent */
-    int nout, capout;
+    int nout;
+    size_t capout;
     struct ws_client ws;          /* WebSocket over the raw connection */
     struct tls_client *tc;        /* with wss: TLS between the two */
     int failed;                   /* the engine refused what it read */
@@ -73,7 +75,8 @@ struct feed {
     int port, tls;
     struct tls_ctx *tls_ctx;
     struct conn **conns;
-    int nconns, capconns, next_id, next_msg_id;
+    int nconns, next_id, next_msg_id;
+    size_t capconns;
     int intervals, niv;
     int universe_ok;
     int stopping;                 /* feed_stop: no reconnects, no new requests */

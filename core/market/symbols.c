@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "util/bytes.h"
+#include "util/grow.h"
 
 static inline unsigned char up(unsigned char c)
 {
@@ -94,14 +95,10 @@ int symtab_add(struct symtab *st, const char *name, size_t len)
     int found = symtab_find(st, name, len);
     if (found >= 0)
         return found;
-    if (st->n == st->cap) {
-        uint32_t cap = st->cap ? st->cap * 2 : 64;
-        struct sym *v = realloc(st->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        st->v = v;
-        st->cap = cap;
-    }
+    struct sym *v = grow_from(st->v, &st->cap, (size_t)st->n + 1, sizeof *v, 64);
+    if (!v)
+        return -1;
+    st->v = v;
     struct sym *y = &st->v[st->n];
     memset(y, 0, sizeof *y);
     for (size_t i = 0; i < len; i++)

@@ -23,7 +23,8 @@ struct sym {
 
 struct symtab {
     struct sym *v;
-    uint32_t n, cap;
+    uint32_t n;
+    size_t cap;
     uint32_t *slots;              /* open addressing: id + 1, 0 = empty */
     uint32_t nslots;              /* power of two */
 };

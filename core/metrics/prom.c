@@ -1,4 +1,5 @@
 #include "metrics/prom.h"
+#include "util/grow.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,16 +28,12 @@ static void put(struct prom *p, const char *fmt, ...)
             p->len += (size_t)n;
             return;
         }
-        size_t cap = p->cap ? p->cap * 2 : 8192;
-        while (cap <= p->len + (size_t)n)
-            cap *= 2;
-        char *b = realloc(p->buf, cap);
+        char *b = grow_from(p->buf, &p->cap, p->len + (size_t)n + 1, 1, 8192);
         if (!b) {
             p->oom = 1;
             return;
         }
         p->buf = b;
-        p->cap = cap;
     }
 }
 

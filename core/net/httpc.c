@@ -1,4 +1,5 @@
 #include "net/httpc.h"
+#include "util/grow.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -36,16 +37,10 @@ struct sock {
 
 static int buf_add(struct buf *b, const char *p, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (b->len + n + 1 > cap)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np)
-            return -1;
-        b->p = np;
-        b->cap = cap;
-    }
+    char *np = grow_from(b->p, &b->cap, b->len + n + 1, 1, 1024);
+    if (!np)
+        return -1;
+    b->p = np;
     memcpy(b->p + b->len, p, n);
     b->len += n;
     b->p[b->len] = '\0';

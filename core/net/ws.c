@@ -1,4 +1,5 @@
 #include "net/ws.h"
+#include "util/grow.h"
 
 #include <libwebsockets.h>
 #include <stdio.h>
@@ -75,16 +76,10 @@ static int fail(struct ws_client *w, const char *why)
 
 static int keep(struct ws_client *w, const char *p, size_t n)
 {
-    if (w->len + n > w->cap) {
-        size_t cap = w->cap ? w->cap : 4096;
-        while (cap < w->len + n)
-            cap *= 2;
-        char *b = realloc(w->buf, cap);
-        if (!b)
-            return -1;
-        w->buf = b;
-        w->cap = cap;
-    }
+    char *b = grow_from(w->buf, &w->cap, w->len + n, 1, 4096);
+    if (!b)
+        return -1;
+    w->buf = b;
     memcpy(w->buf + w->len, p, n);
     w->len += n;
     return 0;

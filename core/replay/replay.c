@@ -10,6 +10,7 @@
 #include "app.h"
 #include "util/interval.h"
 #include "replay/csvrow.h"
+#include "util/grow.h"
 
 #define MAX_GAP_MS 3600000   /* longer quiet spans are played as one minute */
 #define BATCH 2000   /* rows per loop turn at full speed: the loop stays responsive */
@@ -68,14 +69,10 @@ static int name_parts(const char *path, char *sym, size_t symlen, int *iv)
 
 static int add_row(struct replay *r, const struct row *w)
 {
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 4096;
-        struct row *v = realloc(r->rows, sizeof *v * cap);
-        if (!v)
-            return -1;
-        r->rows = v;
-        r->cap = cap;
-    }
+    struct row *v = grow_from(r->rows, &r->cap, r->n + 1, sizeof *v, 4096);
+    if (!v)
+        return -1;
+    r->rows = v;
     r->rows[r->n++] = *w;
     return 0;
 }

@@ -66,6 +66,7 @@ struct msg {
     uint64_t sp;                /* and the handler's savepoint there, or 0 */
     struct part *parts;         /* a merged alert's pieces, in order; NULL */
     int nparts;                 /* (restored from the outbox: NULL, not merged into) */
+    size_t capparts;
 };
 
 /* One alert inside an alert message. */

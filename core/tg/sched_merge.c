@@ -6,6 +6,7 @@
 #include "store/store.h"
 #include "tg/sched_int.h"
 #include "tg/text.h"
+#include "util/grow.h"
 
 void sched_parts_free(struct part *v, int n)
 {
@@ -55,7 +56,8 @@ static void part_remove(struct msg *t, int at)
  * memory). */
 static char *merge_part(struct msg *t, const struct tg_alert *a, size_t *chars, int *pos)
 {
-    struct part *v = realloc(t->parts, sizeof *v * (size_t)(t->nparts + 1));
+    /* (from 1: most alert messages carry one alert) */
+    struct part *v = grow_from(t->parts, &t->capparts, (size_t)t->nparts + 1, sizeof *v, 1);
     if (!v)
         return NULL;
     t->parts = v;

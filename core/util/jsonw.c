@@ -1,4 +1,5 @@
 #include "util/jsonw.h"
+#include "util/grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,18 +20,12 @@ static void put(struct jsonw *w, const char *s, size_t n)
 {
     if (w->oom)
         return;
-    if (w->len + n + 1 > w->cap) {
-        size_t cap = w->cap ? w->cap : 256;
-        while (w->len + n + 1 > cap)
-            cap *= 2;
-        char *nb = realloc(w->buf, cap);
-        if (!nb) {
-            w->oom = 1;
-            return;
-        }
-        w->buf = nb;
-        w->cap = cap;
+    char *nb = grow_from(w->buf, &w->cap, w->len + n + 1, 1, 256);
+    if (!nb) {
+        w->oom = 1;
+        return;
     }
+    w->buf = nb;
     memcpy(w->buf + w->len, s, n);
     w->len += n;
     w->buf[w->len] = '\0';

@@ -34,5 +34,27 @@ int main(void)
        "elements times size past size_t: NULL");
     ok(v[999] == 7, "the array is still the caller's");
     free(v);
+
+    char *b = NULL;
+    size_t bcap = 0;
+    char *nb = grow_from(b, &bcap, 1, 1, 4096);
+    ok(nb && bcap == 4096, "grow_from: an empty array gets the first capacity asked for");
+    b = nb;
+    nb = grow_from(b, &bcap, 4096, 1, 4096);
+    ok(nb == b && bcap == 4096, "grow_from: room enough, the same array");
+    nb = grow_from(b, &bcap, 9000, 1, 4096);
+    ok(nb && bcap == 16384, "grow_from: past it, doubled until it fits (%zu)", bcap);
+    b = nb;
+    free(b);
+    b = NULL, bcap = 0;
+    nb = grow_from(b, &bcap, 5000, 1, 4096);
+    ok(nb && bcap == 8192, "grow_from: a first need above the first capacity doubles it (%zu)",
+       bcap);
+    free(nb);
+    bcap = 0;
+    nb = grow_from(NULL, &bcap, 3, 1, 0);
+    ok(nb && bcap == 4, "grow_from: a first capacity of 0 is taken as 1, then doubled (%zu)",
+       bcap);
+    free(nb);
     return done();
 }
