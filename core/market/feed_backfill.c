@@ -112,10 +112,8 @@ void feed_backfill_deeper(struct conn *c)
 {
     struct feed *f = c->f;
     uint32_t history = f->m->candles.history;
-    if (c->history >= history || !c->history) {
-        c->history = history;   /* (a new connection's first backfill has it all) */
+    if (c->history >= history)
         return;
-    }
     log_info(f->rt->log, "market", "connection %d: fetching %u closed candles per stream for "
              "the rules (had %u)", c->id, history, c->history);
     c->history = history;

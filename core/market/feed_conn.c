@@ -116,6 +116,7 @@ struct conn *feed_conn_new(struct feed *f)
     c->f = f;
     c->id = ++f->next_id;
     c->state = CS_WAIT;
+    c->history = f->m->candles.history;   /* what its first backfill will fetch */
     f->conns[f->nconns++] = c;
     return c;
 }
