@@ -46,4 +46,14 @@ like "$(cat "$T/log")" "fetching 41 closed candles per stream for the rules \\(h
 for s in $(grep -oE 'deeper [A-Z0-9]+ 1m n=40' "$T/log" | awk '{print $2}' | sort -u); do n=$((${n:-0} + 1)); done
 is "${n:-0}" 2 "for both pairs"
 stop_bot
+
+# A reload right after start-up, while the connections are still being
+# subscribed: the older candles are fetched all the same.
+rule deep 25
+start_bot || { fail "the bot starts again"; finish; exit 1; }
+rule early 60
+wait_for 20 grep -qE 'early [A-Z0-9]+ 1m n=60 ' "$T/log" \
+  && pass "a reload raising history during start-up gets its older candles too" \
+  || fail "a reload raising history during start-up gets its older candles too" "$(grep -E 'deep|early|fetching|kept' "$T/log" | tail -6)"
+stop_bot
 finish
