@@ -286,3 +286,44 @@ describe("/preset pair lists", function()
     check(from)
   end)
 end)
+
+describe("alert texts in the rule's words", function()
+  it("say a level alert's level and value in the rule's unit", function()
+    local c = setup({ ["rsi.lua"] = RSI })
+    spec.call(function(u)
+      return alerts.save{ user_id = u, name = "Overbought", rule = "rsi", pairs = "manual", symbols = { "ETHUSDT" },
+                          intervals = { "1m" }, threshold = 70, direction = "up", trigger = "close" }
+    end, c)
+    local t0 = (spec.now() // 60000 + 1) * 60000
+    spec.advance((t0 - spec.now()) / 1000)
+    spec.candle{ symbol = "ETHUSDT", interval = "1m", open_time = t0, open = 69, close = 71.43, closed = true,
+                 event_time = t0 + 59000 }
+    spec.advance(3)
+    local a = last(c)
+    assert.matches("🟣 <b>ETHUSDT</b> 1m RSI(14) at or above <b>70</b> → 71.43 (closed)", a, 1, true)
+    assert.matches("Overbought · ", a, 1, true)
+    assert.is_nil(a:find("%", 1, true))
+  end)
+
+  it("say a cross in past words, and keep a percent move's text as it was", function()
+    setup({ ["gas.lua"] = GAS })
+    local r = spec.eval([[
+      local f = require("alertfmt").format
+      local candle = { open = 20, close = 31.25, closed = false, price_decimals = 2, quote_volume = 1500 }
+      local function a(t)
+        t.candle, t.symbol, t.interval, t.presets = candle, "ETHUSDT", "1h", { "Gas" }
+        return (f(t))
+      end
+      return a{ rule = "gas", label = "Gas price", unit = "gwei", mode = "cross", level = 30, value = 31.26,
+                move = 31.26, direction = "up" },
+             a{ rule = "gas", label = "Gas price", unit = "gwei", mode = "cross", level = 30, value = 28,
+                move = 28, direction = "down" },
+             a{ rule = "move", label = "Candle move", unit = "%", mode = "move", level = 2, value = 56.25,
+                move = 56.25, direction = "up" }
+    ]])
+    assert.is_true(r.ok, r.err)
+    assert.matches("🟣 <b>ETHUSDT</b> 1h Gas price crossed above <b>30 gwei</b> → 31.3 gwei\n", r.results[1], 1, true)
+    assert.matches("crossed below <b>30 gwei</b> → 28 gwei", r.results[2], 1, true)
+    assert.matches('^🟢 <b>ETHUSDT</b> 1h <b>%+56.25%%</b>\n20.00 → 31.25 · vol 1.5K USDT\nGas · <a href=', r.results[3])
+  end)
+end)
