@@ -1,7 +1,8 @@
 -- /preset: create, list, show, edit, pause and delete alert presets.
 -- A new preset is asked for step by step, as the table STEPS below says:
 -- name -> which alert (the rule) -> pairs -> timeframes -> threshold ->
--- direction -> trigger -> minimum 24 h volume -> confirm.  Every step
+-- direction -> trigger -> confirm, where a button asks the optional
+-- minimum 24 h volume.  Every step
 -- checks what was typed, says what is wrong, and has a way back; /cancel
 -- leaves.  The draft lives in the chat's state, so a restart or reload
 -- mid-way loses nothing.  Editing a preset asks one step, then only what
@@ -50,6 +51,8 @@ end
 --   skip     (d, rule) -> true when there is nothing to ask (and sets
 --            what it implies)
 --   under    a sub-step of that step (not in the linear flow)
+--   optional not in the linear flow: a button of that label on the
+--            confirmation asks it, and it returns there
 local STEPS = {
   { id = "name", title = "Name", answer = "text", field = "name",
     prompt = function() return "Name the preset (1-64 characters), e.g. <i>Majors 3%</i>." end,
@@ -175,6 +178,7 @@ local STEPS = {
     end },
 
   { id = "volume", title = "Min. volume", answer = "text", key = "vol", field = "min_volume",
+    optional = "Minimum 24 h volume…",
     prompt = function(d)
       local now = (d.draft.min_volume or 0) > 0 and (" Now: " .. P.volume_text(d.draft.min_volume) .. ".") or ""
       return "Only pairs trading at least how much in 24 h? Send the minimum volume in USDT, " ..
@@ -244,7 +248,12 @@ end
 local function ask_confirm(ctx, d)
   ctx:go("preset.wait", d)
   local text, extra = P.details(d.draft)
-  show(ctx, text .. "\n\nSave it?", { { { "Save", "preset:save" } }, back_row("confirm") }, extra)
+  local rows = { { { "Save", "preset:save" } } }
+  for _, s in ipairs(ORDER) do
+    if s.optional then rows[#rows + 1] = { { s.optional, "preset:ask:" .. s.id } } end
+  end
+  rows[#rows + 1] = back_row("confirm")
+  show(ctx, text .. "\n\nSave it?", rows, extra)
 end
 
 function ask(ctx, id)
@@ -262,9 +271,11 @@ local function position(id)
   return 1
 end
 
--- Whether the step is asked for this draft (a skip fills in its answer).
+-- Whether the step is asked for this draft on the way through (a skip
+-- fills in its answer).
 local function asked(s, d)
   if s.id == "confirm" then return true end
+  if s.optional then return false end
   local r = draft_rule(d)
   if s.rule and not r then return true end   -- (ask says the rule is gone)
   return not (s.skip and s.skip(d, r))
@@ -475,6 +486,7 @@ bot.callback("preset", function(ctx, rest)
   if action == "back" then
     local s = BY_ID[arg]
     if s and s.under then return ask(ctx, s.under) end
+    if s and s.optional and not d.edit_id then return ask(ctx, "confirm") end
     if not s or position(arg) <= 1 or d.edit_id then   -- (an edit of one field goes back to the list)
       ctx:finish()
       return list(ctx)
@@ -482,6 +494,8 @@ bot.callback("preset", function(ctx, rest)
     return previous_step(ctx, arg)
   elseif action == "save" then
     return save(ctx)
+  elseif action == "ask" and BY_ID[arg] and BY_ID[arg].optional then
+    return ask(ctx, arg)
   elseif BY_KEY[action] then
     return pressed(ctx, BY_KEY[action], action == "rule" and tail or arg)
   end

@@ -43,7 +43,8 @@ like "$(ask say 20000000)" 'Price goes from 0 USDT to 10000000 USDT; send a numb
   "a threshold out of the rule's range is refused with a sentence"
 is "$(ask say '1 USDT')" 'Alert when it is…' "then the level rule's directions"
 unlike "$(tg "/control/sent?chat=$C" | grep -o '"text":"[^"]*"' | tail -6)" 'Up or down' "no direction the rule lacks is offered"
-like "$(ask press preset:dir:up)" 'minimum volume in USDT' "one trigger: not asked; then the minimum 24 h volume"
+like "$(ask press preset:dir:up)" 'Save it\?' "one trigger: not asked; then the summary"
+like "$(ask press preset:ask:volume)" 'minimum volume in USDT' "whose button asks the minimum 24 h volume"
 like "$(ask say lots)" '^Send the minimum 24 h volume in USDT as a number' "a volume that is not one is refused with a sentence"
 like "$(ask press preset:vol:none)" 'Alert when Price is at or above 1 USDT, once the candle has closed' "the summary speaks the rule's words"
 ask press preset:save >/dev/null
