@@ -2,9 +2,8 @@
 -- A new preset is asked for step by step, as the table STEPS below says:
 -- name -> which alert (the rule) -> pairs -> timeframes -> threshold ->
 -- direction -> trigger -> confirm, where a button asks the optional
--- minimum 24 h volume.  Every step
--- checks what was typed, says what is wrong, and has a way back; /cancel
--- leaves.  The draft lives in the chat's state, so a restart or reload
+-- minimum 24 h volume.  Every step checks what was typed, says what is
+-- wrong, and has a way back; /cancel leaves.  The draft lives in the chat's state, so a restart or reload
 -- mid-way loses nothing.  Editing a preset asks one step, then only what
 -- the change left open (a new rule needs its own threshold).
 local P = require("presets")
@@ -28,11 +27,6 @@ local function one_of(choices, value)
   return false
 end
 
-local function watched(iv)
-  for _, w in ipairs(alerts.limits().intervals) do if w == iv then return true end end
-  return false
-end
-
 -- ---- the steps ----
 -- One entry per step:
 --   id       its name: "preset:back:<id>"; a typed answer goes to the
@@ -42,7 +36,8 @@ end
 --   key      the buttons' data: "preset:<key>:<value>"
 --   prompt   (d, rule) -> the question
 --   choices  (d, rule) -> {{value, label}, ...}; rows, per_row: how many a row
---   extra    (d, rule) -> more keyboard rows above « Back / Cancel
+--   refused, empty   a toggle's answers to a value it does not offer, and
+--            to Done with nothing chosen
 --   parse    (text, d, rule) -> value | nil, a sentence saying what is wrong
 --   set      (d, value, rule) -> nil, or the id of the step to ask next
 --            (default: draft[field] = value)

@@ -126,6 +126,8 @@ function presets.condition(p, rule)
     what = string.format("moves %s by %s or more", dir_words[p.direction] or "?", t)
   elseif rule.mode == "cross" and p.direction == "both" then
     what = string.format("crosses %s either way", t)
+  elseif rule.mode == "level" and p.direction == "both" then
+    what = string.format("is at or above, or at or below, %s", t)
   else
     what = string.format("%s %s", ((DIRECTIONS[rule.mode] or {})[p.direction] or "?"):lower(), t)
     if rule.mode == "level" then what = "is " .. what end
@@ -184,7 +186,7 @@ end
 -- zero, "-5" too), rounded to the rule's decimals; nil, why for anything
 -- else: plain decimals only (tonumber would take 0x10, 1e3, inf).
 function presets.parse_threshold(text, rule)
-  rule = rule or { unit = "%", mode = "move", threshold = { min = 0.1, max = 100, decimals = 2 } }
+  rule = rule or { unit = "%", mode = "move", threshold = { min = 0.1, max = 100, default = 2.5, decimals = 2 } }
   local th = rule.threshold
   local s = text:gsub("%s", ""):gsub(",", "."):gsub("^%+", "")
   if rule.unit ~= "" and s:sub(-#rule.unit):lower() == rule.unit:lower() then s = s:sub(1, -#rule.unit - 1) end
@@ -193,7 +195,10 @@ function presets.parse_threshold(text, rule)
   local _, points = s:gsub("%.", "")
   local v = not s:find("[^%d.]") and points <= 1 and tonumber(s)
   if not v then
-    if classic(rule) then return nil, "Send the percent as a plain number, like 2.5 (digits and one decimal point)." end
+    if classic(rule) then
+      return nil, bot.fmt("Send the percent as a plain number, like %s (digits and one decimal point).",
+                          presets.num(th.default, th.decimals))
+    end
     return nil, bot.fmt("Send a plain number, like %s (digits%s and one decimal point).",
                         presets.num(th.default, th.decimals), th.min < 0 and ", a minus sign" or "")
   end
@@ -201,7 +206,10 @@ function presets.parse_threshold(text, rule)
   local scale = 10 ^ th.decimals
   v = math.floor(v * scale + 0.5) / scale
   if v < th.min or v > th.max then
-    if classic(rule) then return nil, "The threshold is from 0.1 to 100 percent." end
+    if classic(rule) then
+      return nil, bot.fmt("The threshold is from %s to %s percent.", presets.num(th.min, th.decimals),
+                          presets.num(th.max, th.decimals))
+    end
     return nil, bot.fmt("%s goes from %s to %s; send a number in that range.", rule.label,
                         presets.amount(th.min, rule), presets.amount(th.max, rule))
   end
