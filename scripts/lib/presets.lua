@@ -149,9 +149,10 @@ local function pair_messages(p)
     cur, len, first = {}, 0, last + 1
   end
   for i, s in ipairs(p.symbols) do
-    if len + #s + 2 > MSG_MAX - 200 then flush(i - 1) end
+    s = bot.fmt("%s", s)   -- (the exchange's names, but HTML all the same)
+    if len + utf8.len(s) + 2 > MSG_MAX - 200 then flush(i - 1) end
     cur[#cur + 1] = s
-    len = len + #s + 2
+    len = len + utf8.len(s) + 2
   end
   if #cur > 0 then flush(n) end
   return out
