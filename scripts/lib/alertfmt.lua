@@ -1,6 +1,7 @@
--- How an alert reads in Telegram (HTML).  One block per alert; a chat's
--- waiting alerts are merged into one message, grouped by timeframe (the
--- second value returned is the group's heading), bigger moves first.
+-- How an alert reads in Telegram (HTML), in the words and unit of its
+-- rule.  One block per alert; a chat's waiting alerts are merged into one
+-- message, grouped by timeframe (the second value returned is the group's
+-- heading), bigger moves first.
 local alertfmt = {}
 
 -- A price with the exchange's own number of decimals.
@@ -16,11 +17,62 @@ function alertfmt.volume(v)
   return string.format("%.0f", v)
 end
 
+-- 71.43 -> "71.43", 70 -> "70": at most `decimals` places, never an exponent.
+local function num(v, decimals)
+  local s = string.format("%." .. math.max(0, math.min(decimals, 8)) .. "f", v)
+  if s:find("%.") then s = s:gsub("0+$", ""):gsub("%.$", "") end
+  return s == "-0" and "0" or s
+end
+
+-- A number with the rule's unit: "70", "3.2×", "30 gwei".
+local function amount(v, unit, decimals)
+  local s = num(v, decimals)
+  if not unit or unit == "" then return s end
+  if utf8.len(unit) == 1 and not unit:find("%w") then return s .. unit end
+  return s .. " " .. unit
+end
+
+-- The threshold's decimals of the alert's rule (its value gets one more).
+local function decimals_of(name)
+  for _, r in ipairs(alerts.rules()) do
+    if r.name == name then return r.threshold.decimals end
+  end
+  return 2
+end
+
+local WORDS = { level = { up = "at or above", down = "at or below" },
+                cross = { up = "crossed above", down = "crossed below" } }
+
+-- The first line in the rule's words: "🟣 ETHUSDT 1h RSI(14) crossed above
+-- 70 → 71.4", "... at or above 70 → 71.4", "🟢 BTCUSDT 5m Volume +3.2×".
+local function rule_line(a, closed)
+  local d = decimals_of(a.rule)
+  local words = WORDS[a.mode]
+  if not words then   -- another move: signed, in its unit
+    local up = a.value >= 0
+    return bot.fmt("%s <b>%s</b> %s %s <b>%s%s</b>%s", up and "🟢" or "🔴", a.symbol, a.interval,
+                   a.label or a.rule or "", up and "+" or "", amount(a.value, a.unit, d + 1), closed)
+  end
+  -- (which side the value is on says it best; exactly on the level, the match's direction)
+  local dir = a.value > a.level and "up" or a.value < a.level and "down" or a.direction
+  return bot.fmt("🟣 <b>%s</b> %s %s %s <b>%s</b> → %s%s", a.symbol, a.interval, a.label or a.rule or "",
+                 words[dir] or words.up, amount(a.level, a.unit, d), amount(a.value, a.unit, d + 1), closed)
+end
+
+-- One alert.  Today's percent move reads as it always has; other rules in
+-- their own words and unit (alert.label, unit, mode, level, value).
 function alertfmt.format(a)
   local c = a.candle
-  local up = a.move >= 0
-  return bot.fmt('%s <b>%s</b> %s <b>%s%.2f%%</b>%s\n%s → %s · vol %s USDT\n%s · <a href="%s">chart</a>',
-    up and "🟢" or "🔴", a.symbol, a.interval, up and "+" or "", a.move, c.closed and " (closed)" or "",
+  local closed = c.closed and " (closed)" or ""
+  local head
+  if (a.mode or "move") == "move" and (a.unit or "%") == "%" then
+    local up = a.move >= 0
+    head = bot.fmt("%s <b>%s</b> %s <b>%s%.2f%%</b>%s", up and "🟢" or "🔴", a.symbol, a.interval,
+                   up and "+" or "", a.move, closed)
+  else
+    head = rule_line(a, closed)
+  end
+  return head .. bot.fmt('\n%s → %s · vol %s USDT\n%s · <a href="%s">chart</a>',
     price(c.open, c.price_decimals), price(c.close, c.price_decimals), alertfmt.volume(c.quote_volume),
     table.concat(a.presets, ", "), "https://www.binance.com/en/futures/" .. a.symbol),
     "⏱ <b>" .. a.interval .. " candles</b>"
