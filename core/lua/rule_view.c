@@ -84,8 +84,9 @@ static int view_field(lua_State *L, const struct candle_view *v, const char *k, 
     return 0;   /* nil, as a table would give */
 }
 
-/* A candle view's __index, with its metatable as upvalue 1: the metatable
- * is hidden from scripts, so only views carry it. */
+/* candle.field -> number | string | boolean | nil: a candle view's
+ * __index, with its metatable as upvalue 1 (hidden from scripts, so only
+ * views carry it). */
 static int candle_index(lua_State *L)
 {
     size_t n;
