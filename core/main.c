@@ -37,7 +37,7 @@ static void usage(FILE *out)
             "                    feed recorded klines (Binance CSV, SYMBOL-1m-....csv)\n"
             "                    through the real pipeline and print the alerts that\n"
             "                    the database's presets, or SPEC, would have fired;\n"
-            "                    SPEC: \"pairs=BTCUSDT,ETHUSDT|top:N intervals=1m,5m\n"
+            "                    SPEC: \"[rule=NAME] pairs=BTCUSDT,ETHUSDT|top:N intervals=1m,5m\n"
             "                    threshold=0.5 direction=both|up|down trigger=forming|close\"\n"
             "  --help            this text\n"
             "  --version         the version\n"

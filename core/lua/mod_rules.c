@@ -5,12 +5,14 @@
  *                directions = {"up", "down", "both"},
  *                threshold = {min =, max =, default =, decimals = | step =, prompt =},
  *                history = n, on = {"forming", "close"},
- *                value = function(candle) return number end,
+ *                value = function(candle, history, state) return number end,
  *                format = function(alert) return html [, heading] end } -- optional
  *
  * The engine calls a rule's value once per (symbol, interval) event, as a
- * plain call (no waiting), with a candle that is valid only during that
- * call (read its fields; copy what you keep); and its format once per chat
+ * plain call (no waiting), with views valid only during that call (read
+ * their fields; copy what you keep): the candle, the closed candles before
+ * it (history, at most the rule's n) and the rule's state for that pair
+ * (lua/rule_view.c); and its format once per chat
  * that an alert goes to (with a candle table); without format,
  * scripts/lib/alertfmt.lua's format is used.  format may also return the
  * heading of the alert's timeframe: a chat's waiting alerts are merged into
@@ -22,6 +24,7 @@
 
 #include "alert/engine.h"
 #include "lua/internal.h"
+#include "lua/rule_view.h"
 #include "util/interval.h"
 #include "store/store.h"
 
@@ -39,81 +42,14 @@ struct rules_cache {
     int n;
     uint64_t last_error_log;
     long errors;
-    int view_ref;              /* the candle view handed to value() */
-    struct candle_view *view;  /* (userdata memory does not move) */
+    struct rule_views *views;  /* what value() is handed (userdata memory does not move) */
     int value_ref[ALERT_MAX_RULES];         /* each rule's value function */
+    int nargs[ALERT_MAX_RULES];             /* value()'s parameters: 1 to 3 */
+    int history[ALERT_MAX_RULES];           /* closed candles it reads */
+    int state_ref[ALERT_MAX_RULES];         /* its table of states */
     struct lh_host *h;
     int by_engine[ALERT_MAX_RULES];         /* the engine's rule slot -> index here, or -1 */
 };
-
-/* The candle a rule's value() sees: a view of the core's candle, valid
- * only during that call (fields are read on access: a rule reads two or
- * three, and building a table of fourteen per event was most of its
- * cost).  Outside the call any access raises. */
-struct candle_view {
-    const struct candle *c;
-    struct market *m;
-};
-
-/* Field names by length, so a lookup is a switch and one memcmp (this runs
- * for every field a rule reads on every candle event). */
-static int view_field(lua_State *L, const struct candle_view *v, const char *k, size_t n)
-{
-    const struct candle *c = v->c;
-#define IS(lit) (n == sizeof lit - 1 && !memcmp(k, lit, n))
-    switch (n) {
-    case 3:
-        if (IS("low")) { lua_pushnumber(L, c->low); return 1; }
-        break;
-    case 4:
-        if (IS("open")) { lua_pushnumber(L, c->open); return 1; }
-        if (IS("high")) { lua_pushnumber(L, c->high); return 1; }
-        break;
-    case 5:
-        if (IS("close")) { lua_pushnumber(L, c->close); return 1; }
-        break;
-    case 6:
-        if (IS("closed")) { lua_pushboolean(L, c->closed); return 1; }
-        if (IS("volume")) { lua_pushnumber(L, c->volume); return 1; }
-        if (IS("trades")) { lua_pushinteger(L, c->trades); return 1; }
-        if (IS("symbol")) { lua_pushstring(L, v->m->syms.v[c->symbol].name); return 1; }
-        break;
-    case 8:
-        if (IS("interval")) { lua_pushstring(L, interval_name(c->interval)); return 1; }
-        break;
-    case 9:
-        if (IS("open_time")) { lua_pushinteger(L, c->open_time); return 1; }
-        break;
-    case 10:
-        if (IS("close_time")) { lua_pushinteger(L, c->close_time); return 1; }
-        if (IS("backfilled")) { lua_pushboolean(L, c->backfilled); return 1; }
-        if (IS("event_time")) { lua_pushinteger(L, c->event_time); return 1; }
-        break;
-    case 12:
-        if (IS("quote_volume")) { lua_pushnumber(L, c->quote_volume); return 1; }
-        break;
-    case 14:
-        if (IS("price_decimals")) { lua_pushinteger(L, c->price_dp); return 1; }
-        break;
-    }
-#undef IS
-    return 0;   /* nil, as a table would give */
-}
-
-/* The view's __index, with the one view as its upvalue: the metatable is
- * hidden from scripts, so nothing else reaches it. */
-static int view_index(lua_State *L)
-{
-    struct candle_view *v = lua_touserdata(L, lua_upvalueindex(1));
-    size_t n;
-    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &n) : NULL;
-    if (lua_touserdata(L, 1) != v || !k)
-        return 0;
-    if (!v->c)
-        return luaL_error(L, "this candle was passed to a rule's value() and is gone: copy "
-                             "the fields you need during the call");
-    return view_field(L, v, k, n);
-}
 
 #define CACHE_KEY "cw.alerts.cache"
 
@@ -321,13 +257,12 @@ static double hook_value(void *ud, int rule, const struct candle *cd, const char
     if (slot < 0 || !h->gen)
         return 0;
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->value_ref[slot]);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->view_ref);
-    c->view->c = cd;
-    c->view->m = &h->app->market;
+    int nargs = rule_views_push(L, c->views, cd, c->nargs[slot], c->history[slot],
+                                c->state_ref[slot]);
     char err[1024];
     struct lh_ctx ctx = {.gen = h->gen, .script = c->script[slot], .phase = LH_PHASE_HANDLER};
-    int failed = lh_pcall(h, 1, 1, ctx, err, sizeof err) != 0;
-    c->view->c = NULL;   /* kept by a script, it now raises instead of lying */
+    int failed = lh_pcall(h, nargs, 1, ctx, err, sizeof err) != 0;
+    rule_views_end(c->views);
     if (failed) {
         rule_error(h, c, slot, "rule", err);
         return 0;
@@ -431,6 +366,39 @@ static char *hook_format(void *ud, int rule, const struct alert_view *a, char **
     return out;
 }
 
+/* How many arguments a rule's value() (on top) takes: history and state
+ * are made only for a rule that reads them. */
+static int value_nargs(lua_State *L)
+{
+    lua_Debug ar;
+    lua_pushvalue(L, -1);
+    if (!lua_getinfo(L, ">u", &ar) || ar.isvararg || ar.nparams >= 3)
+        return 3;
+    return ar.nparams < 1 ? 1 : ar.nparams;
+}
+
+/* The candle store keeps what the live rules read: a rule's n closed
+ * candles before the one evaluated, and that one when it closed.  The
+ * store only grows (a rule that comes back finds its candles). */
+static void rules_history(struct lh_host *h, const struct alert_rule_def *defs, int n)
+{
+    struct candles *cs = &h->app->market.candles;
+    uint32_t want = 0;
+    for (int i = 0; i < n; i++)
+        if (defs[i].history > 0 && (uint32_t)defs[i].history + 1 > want)
+            want = (uint32_t)defs[i].history + 1;
+    if (want <= cs->history)
+        return;
+    uint32_t had = cs->history;
+    if (candles_reserve(cs, want) != 0) {
+        log_error(&h->app->log, "scripts", "out of memory growing the candle history to %u: "
+                  "rules see at most %u candles", want, had);
+        return;
+    }
+    log_info(&h->app->log, "scripts", "the rules read more history: %u closed candles are "
+             "kept per pair and timeframe (was %u)", want, had);
+}
+
 void lh_alerts_live(struct lh_host *h, struct lh_gen *g)
 {
     struct app *a = h->app;
@@ -441,6 +409,7 @@ void lh_alerts_live(struct lh_host *h, struct lh_gen *g)
     for (int i = 0; i < c->n; i++) {
         luaL_unref(L, LUA_REGISTRYINDEX, c->ref[i]);
         luaL_unref(L, LUA_REGISTRYINDEX, c->value_ref[i]);
+        luaL_unref(L, LUA_REGISTRYINDEX, c->state_ref[i]);
     }
     c->n = 0;
     struct alert_rule_def defs[ALERT_MAX_RULES];
@@ -452,7 +421,10 @@ void lh_alerts_live(struct lh_host *h, struct lh_gen *g)
         struct rule_decl *d = lua_touserdata(L, -1);
         lua_pop(L, 1);
         lua_getfield(L, -1, "value");
+        c->nargs[c->n] = value_nargs(L);
         c->value_ref[c->n] = luaL_ref(L, LUA_REGISTRYINDEX);
+        c->history[c->n] = d->def.history;
+        c->state_ref[c->n] = rule_states_ref(L, r->name);
         c->ref[c->n] = luaL_ref(L, LUA_REGISTRYINDEX);
         c->script[c->n] = r->script;
         snprintf(c->name[c->n], sizeof c->name[0], "%s", r->name);
@@ -463,6 +435,8 @@ void lh_alerts_live(struct lh_host *h, struct lh_gen *g)
         defs[c->n].prompt = d->prompt;
         c->n++;
     }
+    rule_states_keep(L, c->name, c->n);   /* a rule gone: its states go too */
+    rules_history(h, defs, c->n);
     alert_set_rules(a->alerts, defs, c->n);
     for (int slot = 0; slot < ALERT_MAX_RULES; slot++) {
         const char *name = alert_rule_name(a->alerts, slot);
@@ -539,17 +513,5 @@ void lh_rules_open(lua_State *L)
     memset(c, 0, sizeof *c);
     c->h = lh_host_of(L);
     lua_setfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
-    struct candle_view *v = lua_newuserdatauv(L, sizeof *v, 0);
-    memset(v, 0, sizeof *v);
-    lua_createtable(L, 0, 3);
-    lua_pushlightuserdata(L, v);
-    lua_pushcclosure(L, view_index, 1);
-    lua_setfield(L, -2, "__index");
-    lua_pushliteral(L, "candle");
-    lua_setfield(L, -2, "__metatable");   /* scripts can neither see nor change it */
-    lua_pushliteral(L, "candle");
-    lua_setfield(L, -2, "__name");
-    lua_setmetatable(L, -2);
-    c->view = v;
-    c->view_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    c->views = rule_views_open(L, &c->h->app->market);
 }

@@ -19,6 +19,45 @@ void candles_free(struct candles *cs)
     memset(cs, 0, sizeof *cs);
 }
 
+/* The ring of s (cap slots) copied into a new one of n, oldest first. */
+static struct candle *ring_grown(const struct series *s, uint32_t cap, uint32_t n)
+{
+    struct candle *r = malloc(sizeof *r * n);
+    if (!r)
+        return NULL;
+    uint32_t first = cap - s->head < s->count ? cap - s->head : s->count;
+    memcpy(r, s->ring + s->head, sizeof *r * first);
+    memcpy(r + first, s->ring, sizeof *r * (s->count - first));
+    return r;
+}
+
+int candles_reserve(struct candles *cs, uint32_t n)
+{
+    if (n <= cs->history)
+        return 0;
+    size_t total = (size_t)cs->nsym * IV_COUNT;
+    struct candle **grown = calloc(total ? total : 1, sizeof *grown);
+    if (!grown)
+        return -1;
+    /* all or nothing: the rings share one size */
+    for (size_t i = 0; i < total; i++)
+        if (cs->series[i].ring && !(grown[i] = ring_grown(&cs->series[i], cs->history, n))) {
+            while (i--)
+                free(grown[i]);
+            free(grown);
+            return -1;
+        }
+    for (size_t i = 0; i < total; i++)
+        if (grown[i]) {
+            free(cs->series[i].ring);
+            cs->series[i].ring = grown[i];
+            cs->series[i].head = 0;
+        }
+    free(grown);
+    cs->history = n;
+    return 0;
+}
+
 /* Rows (IV_COUNT series each) up to symbol sym, the new ones empty.
  * (nsym stays a uint32_t: symbol ids are, and the hot path reads it.) */
 static int series_room(struct candles *cs, uint32_t sym)

@@ -1,5 +1,7 @@
 /* The candle store: per (symbol, interval) the forming candle and a ring of
- * the last `history` closed candles, kept in open-time order.
+ * the last `history` closed candles, kept in open-time order.  `history` is
+ * the config's exchange.history, raised by candles_reserve when the live
+ * alert rules read more (never lowered while the process runs).
  *
  * candles_apply() decides what an update means:
  * - CANDLE_CLOSED: a closed candle not seen before (emitted exactly once
@@ -36,6 +38,11 @@ struct candles {
 
 int candles_init(struct candles *cs, uint32_t history);
 void candles_free(struct candles *cs);
+/* Makes every ring hold at least n closed candles (what is held stays);
+ * below the current size it does nothing.  Not for the hot path: it
+ * reallocates every ring (a generation of scripts going live).  0, or -1
+ * out of memory (then the size is unchanged). */
+int candles_reserve(struct candles *cs, uint32_t n);
 enum candle_event candles_apply(struct candles *cs, const struct candle *c);
 /* NULL when nothing is held for that pair yet. */
 const struct series *candles_series(const struct candles *cs, uint32_t symbol, int iv);

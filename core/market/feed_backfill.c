@@ -9,6 +9,8 @@
 #include "market/restparse.h"
 #include "util/interval.h"
 
+#define KLINES_LIMIT_MAX 1500   /* rows per /fapi/v1/klines request */
+
 struct bf_job {
     struct feed *f;
     uint32_t sym;
@@ -60,40 +62,65 @@ static void on_klines(void *ud, long status, const char *body, size_t len, const
     free(j);
 }
 
+/* Queues one klines request: from start (or the newest, when start < 0). */
+static int bf_queue(struct feed *f, uint32_t sym, int iv, int64_t start, long limit)
+{
+    char path[256];
+    if (limit > KLINES_LIMIT_MAX)
+        limit = KLINES_LIMIT_MAX;
+    int n = snprintf(path, sizeof path, "/fapi/v1/klines?symbol=%s&interval=%s&limit=%ld",
+                     f->m->syms.v[sym].name, interval_name(iv), limit);
+    if (start >= 0)
+        snprintf(path + n, sizeof path - (size_t)n, "&startTime=%lld", (long long)start);
+    struct bf_job *j = malloc(sizeof *j);
+    if (!j)
+        return -1;
+    *j = (struct bf_job){f, sym, iv};
+    f->warm_total++;
+    rest_get(&f->rest, path, rest_klines_weight((int)limit), 0, on_klines, j);
+    return 0;
+}
+
 /* Queues what each stream of sym missed (or its whole history). */
 void feed_backfill(struct feed *f, uint32_t sym)
 {
     int64_t exch_now = market_exchange_now(f->m, feed_now_ms(f));
-    long history = f->cfg->exchange.history;
+    /* the store's ring: exchange.history, or more when a live rule reads more */
+    long history = (long)f->m->candles.history;
     for (int iv = 0; iv < IV_COUNT; iv++) {
         if (!(f->intervals & (1 << iv)))
             continue;
         int64_t ms = interval_ms(iv);
         const struct series *s = candles_series(&f->m->candles, sym, iv);
-        char path[256];
-        long limit;
-        if (!s || s->newest_open < 0) {
-            limit = history + 1;   /* + the forming one, which is skipped */
-            snprintf(path, sizeof path, "/fapi/v1/klines?symbol=%s&interval=%s&limit=%ld",
-                     f->m->syms.v[sym].name, interval_name(iv), limit > 1500 ? 1500 : limit);
-        } else {
-            int64_t start = s->newest_open + ms;
+        int64_t start = -1;
+        long limit = history + 1;   /* + the forming one, which is skipped */
+        if (s && s->newest_open >= 0) {
+            start = s->newest_open + ms;
             if (start + ms > exch_now)
                 continue;   /* nothing closed since */
             limit = (long)((exch_now - start) / ms) + 2;
-            if (limit > 1500)
-                limit = 1500;
-            snprintf(path, sizeof path,
-                     "/fapi/v1/klines?symbol=%s&interval=%s&startTime=%lld&limit=%ld",
-                     f->m->syms.v[sym].name, interval_name(iv), (long long)start, limit);
         }
-        struct bf_job *j = malloc(sizeof *j);
-        if (!j)
+        if (bf_queue(f, sym, iv, start, limit) != 0)
             return;
-        *j = (struct bf_job){f, sym, iv};
-        f->warm_total++;
-        rest_get(&f->rest, path, rest_klines_weight((int)limit), 0, on_klines, j);
     }
+}
+
+/* A reload's rules read more history than the store held: the older
+ * candles of the connection's streams are fetched now (once it is
+ * subscribed), the newest `history` of each, inserted in place. */
+void feed_backfill_deeper(struct conn *c)
+{
+    struct feed *f = c->f;
+    uint32_t history = f->m->candles.history;
+    if (c->history >= history)
+        return;
+    log_info(f->rt->log, "market", "connection %d: fetching %u closed candles per stream for "
+             "the rules (had %u)", c->id, history, c->history);
+    c->history = history;
+    for (int i = 0; i < c->nsyms; i++)
+        for (int iv = 0; iv < IV_COUNT; iv++)
+            if ((f->intervals & (1 << iv)) && bf_queue(f, c->syms[i], iv, -1, (long)history + 1))
+                return;
 }
 
 void feed_backfill_pending(struct conn *c)

@@ -116,6 +116,7 @@ struct conn *feed_conn_new(struct feed *f)
     c->f = f;
     c->id = ++f->next_id;
     c->state = CS_WAIT;
+    c->history = f->m->candles.history;   /* what its first backfill will fetch */
     f->conns[f->nconns++] = c;
     return c;
 }
@@ -240,6 +241,8 @@ static void on_conn_timer(void *ud)
             c->unacked = 0;
             feed_backfill_pending(c);
         }
+        if (!c->unacked)
+            feed_backfill_deeper(c);
         send_soon(c);
     }
     if (!c->timer)

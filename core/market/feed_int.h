@@ -60,6 +60,7 @@ struct conn {
     struct conn *replaces;        /* rotation: the connection to close when this one is live */
     int retiring;                 /* being replaced: close for good, no reconnect */
     struct timer *timer;          /* reconnect, or the 1 s check while open */
+    uint32_t history;             /* the candle store's size its streams were fetched to */
 };
 
 struct feed {
@@ -109,6 +110,9 @@ int64_t feed_backoff_ms(int attempts, unsigned rnd);
 void feed_backfill(struct feed *f, uint32_t sym);
 /* Backfills the connection's symbols marked as needing it. */
 void feed_backfill_pending(struct conn *c);
+/* The store grew (a reload's rules read more): fetches the older candles
+ * of the connection's streams (called by the open connection's check). */
+void feed_backfill_deeper(struct conn *c);
 
 /* feed_universe.c */
 /* Asks for the symbol list now; the ranking follows, then both repeat. */

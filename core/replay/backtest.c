@@ -11,6 +11,7 @@
 #include "app.h"
 #include "lua/host.h"
 #include "util/interval.h"
+#include "replay/preset_rules.h"
 #include "replay/replay.h"
 #include "store/store.h"
 
@@ -29,10 +30,23 @@ static void print_digest(int64_t chat, const struct alert_msg *m)
     printf("\n");
 }
 
+/* What the sink knows of the rules: the --preset's, or the database
+ * presets' (by chat and name). */
+struct bt_sink {
+    struct alert_engine *e;
+    const struct alert_rule_def *rule;
+    struct preset_rules *db;
+};
+
 /* The engine's sink in a backtest: every message, one a line. */
 static void print_alert(void *ud, int64_t chat, const struct alert_msg *m)
 {
-    (void)ud;
+    const struct bt_sink *k = ud;
+    const struct alert_rule_def *r = k->rule;
+    if (!r && m->view && m->view->npresets) {
+        const char *name = preset_rules_find(k->db, chat, m->view->presets[0]);
+        r = name ? alert_rule_get(k->e, alert_rule_find(k->e, name)) : NULL;
+    }
     if (m->kind == ALERT_DIGEST) {
         print_digest(chat, m);
         return;
@@ -43,8 +57,15 @@ static void print_alert(void *ud, int64_t chat, const struct alert_msg *m)
     gmtime_r(&t, &tm);
     char when[32];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%MZ", &tm);
-    printf("%s %s %s %+.2f%% chat %lld:", when, v->symbol, interval_name(v->candle->interval),
-           v->move, (long long)chat);
+    if (!r || !strcmp(r->name, "move")) {
+        printf("%s %s %s %+.2f%% chat %lld:", when, v->symbol,
+               interval_name(v->candle->interval), v->move, (long long)chat);
+    } else {   /* the value in the rule's unit, the rule, and the level it met */
+        int u = r->unit[0] && strcmp(r->unit, "%");
+        printf("%s %s %s %.*f%s%s %s %s %.*f chat %lld:", when, v->symbol,
+               interval_name(v->candle->interval), r->decimals, v->move, u ? " " : "", r->unit,
+               r->name, v->up ? "up" : "down", r->decimals, v->level, (long long)chat);
+    }
     for (int i = 0; i < v->npresets; i++)
         printf("%s %s", i ? "," : "", v->presets[i]);
     printf("\n");
@@ -140,8 +161,8 @@ static int preset_key(struct app *a, struct preset *p, const char *k, char *v,
     if (!strcmp(k, "threshold")) {
         p->threshold = strtod(v, &end);
         if (*end || !isfinite(p->threshold))
-            snprintf(err, errlen, "--preset: threshold=%s is not a number (a percentage, like "
-                     "threshold=0.5)", v);
+            snprintf(err, errlen, "--preset: threshold=%s is not a number (like threshold=0.5)",
+                     v);
         return *end || !isfinite(p->threshold) ? -1 : 0;
     }
     if (!strcmp(k, "direction")) {
@@ -157,15 +178,66 @@ static int preset_key(struct app *a, struct preset *p, const char *k, char *v,
             snprintf(err, errlen, "--preset: trigger=%s: use forming or close", v);
         return p->on_close < 0 ? -1 : 0;
     }
+    if (!strcmp(k, "rule")) {
+        if (strlen(v) >= sizeof p->rule)
+            snprintf(err, errlen, "--preset: rule=%s: no rule has so long a name", v);
+        snprintf(p->rule, sizeof p->rule, "%s", v);
+        return strlen(v) >= sizeof p->rule ? -1 : 0;
+    }
     if (!strcmp(k, "name")) {
         if (strlen(v) >= sizeof p->name)
             snprintf(err, errlen, "--preset: name is too long");
         snprintf(p->name, sizeof p->name, "%s", v);
         return strlen(v) >= sizeof p->name ? -1 : 0;
     }
-    snprintf(err, errlen, "--preset: unknown key \"%s\" (pairs, intervals, threshold, "
+    snprintf(err, errlen, "--preset: unknown key \"%s\" (rule, pairs, intervals, threshold, "
              "direction, trigger, name)", k);
     return -1;
+}
+
+enum { GIVEN_THRESHOLD = 1, GIVEN_DIRECTION = 2, GIVEN_TRIGGER = 4 };
+
+/* The live rules' names, "move, rsi", into buf. */
+static const char *live_rules(struct alert_engine *e, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int slot = 0; slot < ALERT_MAX_RULES && n < len; slot++) {
+        const struct alert_rule_def *r = alert_rule_get(e, slot);
+        if (r)
+            n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "", r->name);
+    }
+    return n ? buf : "none";
+}
+
+/* The preset's rule must be live; a direction or trigger not given is
+ * the rule's only one; the threshold is asked for in the rule's words. */
+static int preset_rule(struct app *a, struct preset *p, int given, char *err, size_t errlen)
+{
+    char names[512];
+    const struct alert_rule_def *r = alert_rule_get(a->alerts, alert_rule_find(a->alerts, p->rule));
+    if (!r) {
+        snprintf(err, errlen, "--preset: rule=%s: there is no such rule in %s; the live rules "
+                 "are: %s", p->rule, a->cfg.scripts, live_rules(a->alerts, names, sizeof names));
+        return -1;
+    }
+    int dirs = r->dirs & (1 << DIR_UP | 1 << DIR_DOWN);
+    if (!(given & GIVEN_DIRECTION) && !(r->dirs & 1 << DIR_BOTH))
+        p->dir = dirs == 1 << DIR_UP ? DIR_UP : dirs == 1 << DIR_DOWN ? DIR_DOWN : -1;
+    if (!(given & GIVEN_TRIGGER) && !r->on_forming)
+        p->on_close = 1;
+    if (p->dir < 0) {
+        snprintf(err, errlen, "--preset: rule=%s goes up or down: add direction=up or "
+                 "direction=down", r->name);
+        return -1;
+    }
+    if (!(given & GIVEN_THRESHOLD)) {
+        snprintf(err, errlen, "--preset: give a threshold for %s (%s): from %g to %g%s%s, like "
+                 "\"threshold=%g\"", r->name, r->label, r->min, r->max, r->unit[0] ? " " : "",
+                 r->unit, r->dflt);
+        return -1;
+    }
+    return 0;
 }
 
 /* "key=value key=value" into a preset for user 1; 0 or -1 with err. */
@@ -186,7 +258,7 @@ static int parse_preset(struct app *a, struct backtest *bt, const char *spec, st
         return -1;
     }
     snprintf(buf, sizeof buf, "%s", spec);
-    int threshold = 0;
+    int given = 0;   /* GIVEN_* */
     for (char *save = NULL, *kv = strtok_r(buf, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
         char *v = strchr(kv, '=');
         if (!v || v == kv || !v[1]) {
@@ -195,15 +267,12 @@ static int parse_preset(struct app *a, struct backtest *bt, const char *spec, st
             return -1;
         }
         *v++ = '\0';
-        threshold |= !strcmp(kv, "threshold");
+        given |= !strcmp(kv, "threshold") ? GIVEN_THRESHOLD : !strcmp(kv, "direction")
+                 ? GIVEN_DIRECTION : !strcmp(kv, "trigger") ? GIVEN_TRIGGER : 0;
         if (preset_key(a, p, kv, v, bt->names, err, errlen) != 0)
             return -1;
     }
-    if (!threshold) {
-        snprintf(err, errlen, "--preset: give a threshold, like \"threshold=0.5\" (a percentage)");
-        return -1;
-    }
-    return 0;
+    return preset_rule(a, p, given, err, errlen);
 }
 
 int backtest_run(struct app *a, char **files, int nfiles, double speed, const char *preset)
@@ -223,6 +292,7 @@ int backtest_run(struct app *a, char **files, int nfiles, double speed, const ch
     }
     int rc = 1;
     struct replay *r = NULL;
+    struct bt_sink sink = {NULL, NULL, NULL};
     if (app_init(a, 0) != 0 || app_open_store(a) != 0 || !(a->lua = lh_new(a, LH_RUN)))
         goto out;
     if (lh_reload(a->lua, "start") != 0) {
@@ -230,7 +300,10 @@ int backtest_run(struct app *a, char **files, int nfiles, double speed, const ch
                 a->cfg.scripts);
         goto out;
     }
-    alert_set_sink(a->alerts, &(struct alert_sink){print_alert, NULL});
+    sink.e = a->alerts;
+    if (!tmp)   /* the database's presets: their rules */
+        sink.db = preset_rules_load(a->store);
+    alert_set_sink(a->alerts, &(struct alert_sink){print_alert, &sink});
     /* the files first: a preset's pairs are checked against them */
     r = replay_start(a, files, nfiles, speed, replay_done, a, err, sizeof err);
     if (!r) {
@@ -247,6 +320,7 @@ int backtest_run(struct app *a, char **files, int nfiles, double speed, const ch
             rc = 2;
             goto out;
         }
+        sink.rule = alert_rule_get(a->alerts, alert_rule_find(a->alerts, p.rule));
     }
     uv_run(&a->loop, UV_RUN_DEFAULT);
     fflush(stdout);
@@ -259,6 +333,7 @@ int backtest_run(struct app *a, char **files, int nfiles, double speed, const ch
 out:
     replay_free(r);
     app_destroy(a);
+    preset_rules_free(sink.db);
     if (tmp) {
         store_remove_files(db);
         rmdir(dir);

@@ -2,6 +2,7 @@
  * alerts that presets would have fired, printed one a line:
  *
  *   2022-09-05T13:45Z BTCUSDT 1m +0.53% chat 1: Majors
+ *   2022-09-05T14:58Z BTCUSDT 1m 0.35% above_average up 0.30 chat 1: backtest
  *
  * and the digests the engine sends when a chat's pause ends:
  *
@@ -14,8 +15,10 @@
 
 struct app;
 
-/* preset: NULL, or "pairs=BTCUSDT,ETHUSDT|top:100 intervals=1m,5m
- * threshold=0.5 direction=both|up|down trigger=forming|close".  The app
+/* preset: NULL, or "rule=NAME pairs=BTCUSDT,ETHUSDT|top:100 intervals=1m,5m
+ * threshold=0.5 direction=both|up|down trigger=forming|close" (rule: any
+ * live one, default move; its alerts are printed with the rule's name, value
+ * and level).  The app
  * has its config loaded and nothing else.  Returns the exit status. */
 int backtest_run(struct app *a, char **files, int nfiles, double speed, const char *preset);
 

@@ -71,6 +71,19 @@ describe("the documentation", function()
     end)
   end
 
+  local readme_blocks = fenced_blocks(read("README.md"))
+  for _, file in ipairs({ "tests/spec/examples/rules/above_average.lua",
+                          "tests/spec/examples/rules/price_cross.lua",
+                          "tests/spec/rule_examples_spec.lua" }) do
+    it("shows " .. file .. " in README.md exactly as it is tested", function()
+      local text, found = read(file), false
+      for _, b in ipairs(readme_blocks) do
+        if b == text then found = true end
+      end
+      assert(found, file .. " differs from every fenced block of README.md: copy it over")
+    end)
+  end
+
   it("runs the README's first script as it is shown", function()
     local ping
     for _, b in ipairs(fenced_blocks(read("README.md"))) do

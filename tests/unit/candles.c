@@ -88,7 +88,42 @@ int main(void)
     is_int(series_closed(candles_series(&cs, 3, IV_1M), cs.history, 0)->open_time, 15 * 60000,
            "earlier series survive the table growing");
     ok(candles_series(&cs, 499, IV_4H) != NULL, "the 500th symbol is held");
+    /* a rule asks for more history: a wrapped ring grows in place, in order */
+    struct candles cs3;
+    candles_init(&cs3, 4);
+    for (int m = 1; m <= 6; m++) {   /* 6 into 4 slots: the ring has wrapped */
+        c = k(m, 1, m);
+        candles_apply(&cs3, &c);
+    }
+    is_int(candles_reserve(&cs3, 2), 0, "a smaller size is no change");
+    is_int((int)cs3.history, 4, "the ring never shrinks");
+    is_int(candles_reserve(&cs3, 7), 0, "the rings grow");
+    is_int((int)cs3.history, 7, "to the size asked");
+    s = candles_series(&cs3, 3, IV_1M);
+    int kept = s->count == 4;
+    for (uint32_t i = 0; i < 4; i++)
+        kept &= series_closed(s, cs3.history, i)->open_time == (6 - (int64_t)i) * 60000 &&
+                series_closed(s, cs3.history, i)->close == 106 - (double)i;
+    ok(kept, "what was held stays, newest first");
+    for (int m = 7; m <= 12; m++) {
+        c = k(m, 1, m);
+        candles_apply(&cs3, &c);
+    }
+    is_int((int)s->count, 7, "the ring now holds the new size");
+    int order3 = 1;
+    for (uint32_t i = 0; i < 7; i++)
+        order3 &= series_closed(s, cs3.history, i)->open_time == (12 - (int64_t)i) * 60000;
+    ok(order3, "in open-time order across the growth");
+    c = k(20, 1, 20);
+    c.interval = IV_5M;
+    candles_apply(&cs3, &c);
+    c = k(21, 1, 21);
+    c.interval = IV_5M;
+    candles_apply(&cs3, &c);
+    is_int((int)candles_series(&cs3, 3, IV_5M)->count, 2, "a series begun after the growth");
+
     candles_free(&cs);
     candles_free(&cs2);
+    candles_free(&cs3);
     return done();
 }
