@@ -4,7 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LISTS_PER_SYMBOL (IV_COUNT * 2)
+/* lists by (interval, trigger, kind): kind 0 both directions, 1 up, 2 down
+ * (apart, so that an update in one direction examines no entry of the
+ * other) */
+#define KINDS 3
+#define LISTS_PER_SYMBOL (IV_COUNT * 2 * KINDS)
 
 void index_init(struct index *ix, int mode)
 {
@@ -25,7 +29,8 @@ void index_free(struct index *ix)
     for (int iv = 0; iv < IV_COUNT; iv++)
         for (int t = 0; t < 2; t++) {
             for (uint32_t g = 0; g < ix->ngroups[iv][t]; g++)
-                list_free(&ix->groups[iv][t][g].l);
+                for (int k = 0; k < KINDS; k++)
+                    list_free(&ix->groups[iv][t][g].l[k]);
             free(ix->groups[iv][t]);
         }
     free(ix->slab);
@@ -59,15 +64,20 @@ static int room_for(struct index *ix, uint32_t sym)
     return 0;
 }
 
+static int kind_of(unsigned dirs)
+{
+    return (dirs & 3) == 3 ? 0 : (int)(dirs & 3);
+}
+
 /* The group of "top n" subscriptions, made when create. */
-static struct index_list *group_of(struct index *ix, uint32_t n, int iv, int trig, int create)
+static struct index_group *group_of(struct index *ix, uint32_t n, int iv, int trig, int create)
 {
     struct index_group *g = ix->groups[iv][trig];
     uint32_t k = ix->ngroups[iv][trig], at = 0;
     while (at < k && g[at].n > n)
         at++;
     if (at < k && g[at].n == n)
-        return &g[at].l;
+        return &g[at];
     if (!create)
         return NULL;
     g = realloc(g, sizeof *g * (k + 1));
@@ -78,26 +88,29 @@ static struct index_list *group_of(struct index *ix, uint32_t n, int iv, int tri
     g[at].n = n;
     ix->groups[iv][trig] = g;
     ix->ngroups[iv][trig] = k + 1;
-    return &g[at].l;
+    return &g[at];
 }
 
 static struct index_list *list_of(struct index *ix, uint32_t sym, uint32_t top_n, int iv,
-                                  int trig, int create)
+                                  int trig, unsigned dirs, int create)
 {
-    if (iv < 0 || iv >= IV_COUNT || trig < 0 || trig > 1)
+    if (iv < 0 || iv >= IV_COUNT || trig < 0 || trig > 1 || !(dirs & 3))
         return NULL;
-    if (top_n)
-        return group_of(ix, top_n, iv, trig, create);
+    if (top_n) {
+        struct index_group *g = group_of(ix, top_n, iv, trig, create);
+        return g ? &g->l[kind_of(dirs)] : NULL;
+    }
     if (sym >= ix->nsym && (!create || room_for(ix, sym) != 0))
         return NULL;
-    return &ix->lists[(size_t)sym * LISTS_PER_SYMBOL + (size_t)iv * 2 + (size_t)trig];
+    return &ix->lists[(size_t)sym * LISTS_PER_SYMBOL + ((size_t)iv * 2 + (size_t)trig) * KINDS +
+                      (size_t)kind_of(dirs)];
 }
 
 int index_add(struct index *ix, uint32_t sym, uint32_t top_n, int iv, enum index_trigger trig,
               float threshold, uint32_t sub, unsigned dirs)
 {
-    struct index_list *l = list_of(ix, sym, top_n, iv, trig, 1);
-    if (!l || !isfinite(threshold) || sub > INDEX_SUB_MAX || !(dirs & 3))
+    struct index_list *l = list_of(ix, sym, top_n, iv, trig, dirs, 1);
+    if (!l || !isfinite(threshold) || sub > INDEX_SUB_MAX)
         return -1;
     if (l->n == l->cap) {
         uint32_t cap = l->cap ? l->cap * 2 : 4;
@@ -132,9 +145,9 @@ static uint32_t bound(const struct index_list *l, float x, int strict)
 }
 
 int index_remove(struct index *ix, uint32_t sym, uint32_t top_n, int iv,
-                 enum index_trigger trig, float threshold, uint32_t sub)
+                 enum index_trigger trig, unsigned dirs, float threshold, uint32_t sub)
 {
-    struct index_list *l = list_of(ix, sym, top_n, iv, trig, 0);
+    struct index_list *l = list_of(ix, sym, top_n, iv, trig, dirs, 0);
     if (!l)
         return 0;
     /* sorted: from the first entry of that threshold (a big top-N list) */
@@ -193,17 +206,24 @@ static void visit_list(struct index *ix, struct index_list *l, const struct rang
     }
 }
 
-/* Every list the symbol's event meets on a track: its own, and the
+/* Every list the symbol's event meets on a track in the range's
+ * direction (both-directions lists and its own): the symbol's, and the
  * groups of top N with N >= its rank. */
 static void visit_lists(struct index *ix, uint32_t sym, int iv, int trig, uint32_t rank,
                         const struct range *r, struct visit *vs)
 {
-    if (sym < ix->nsym)
-        visit_list(ix, &ix->lists[(size_t)sym * LISTS_PER_SYMBOL + (size_t)iv * 2 + (size_t)trig],
-                   r, vs);
+    int own = kind_of(r->dir);
+    if (sym < ix->nsym) {
+        struct index_list *l =
+            &ix->lists[(size_t)sym * LISTS_PER_SYMBOL + ((size_t)iv * 2 + (size_t)trig) * KINDS];
+        visit_list(ix, &l[0], r, vs);
+        visit_list(ix, &l[own], r, vs);
+    }
     struct index_group *g = ix->groups[iv][trig];
-    for (uint32_t k = 0; rank && k < ix->ngroups[iv][trig] && g[k].n >= rank; k++)
-        visit_list(ix, &g[k].l, r, vs);
+    for (uint32_t k = 0; rank && k < ix->ngroups[iv][trig] && g[k].n >= rank; k++) {
+        visit_list(ix, &g[k].l[0], r, vs);
+        visit_list(ix, &g[k].l[own], r, vs);
+    }
 }
 
 /* One track: the ranges between what was reached and the value, then the
@@ -253,7 +273,7 @@ static void update_track(struct index *ix, struct index_mark *m, uint32_t sym, i
 size_t index_update(struct index *ix, uint32_t sym, int iv, uint32_t rank, int64_t open_time,
                     int closed, float value, int late, index_fn fn, void *ud)
 {
-    if (iv < 0 || iv >= IV_COUNT || !isfinite(value) || !ix->entries)
+    if (iv < 0 || iv >= IV_COUNT || !isfinite(value))
         return 0;
     if (sym >= ix->nsym && room_for(ix, sym) != 0)   /* (a symbol new to the index) */
         return 0;
@@ -268,9 +288,9 @@ size_t index_update(struct index *ix, uint32_t sym, int iv, uint32_t rank, int64
 /* ---- bulk loads ---- */
 
 void index_expect(struct index *ix, uint32_t sym, uint32_t top_n, int iv,
-                  enum index_trigger trig)
+                  enum index_trigger trig, unsigned dirs)
 {
-    struct index_list *l = list_of(ix, sym, top_n, iv, trig, 1);
+    struct index_list *l = list_of(ix, sym, top_n, iv, trig, dirs, 1);
     if (l)
         l->expected++;
 }
@@ -283,7 +303,8 @@ static void each_list(struct index *ix, void (*fn)(struct index_list *l, void *u
     for (int iv = 0; iv < IV_COUNT; iv++)
         for (int t = 0; t < 2; t++)
             for (uint32_t g = 0; g < ix->ngroups[iv][t]; g++)
-                fn(&ix->groups[iv][t][g].l, ud);
+                for (int k = 0; k < KINDS; k++)
+                    fn(&ix->groups[iv][t][g].l[k], ud);
 }
 
 static void count_expected(struct index_list *l, void *ud)
@@ -405,6 +426,10 @@ void index_sort(struct index *ix)
 uint32_t index_count(const struct index *ix, uint32_t sym, uint32_t top_n, int iv,
                      enum index_trigger trig)
 {
-    const struct index_list *l = list_of((struct index *)ix, sym, top_n, iv, trig, 0);
-    return l ? l->n : 0;
+    uint32_t n = 0;
+    for (unsigned d = 1; d <= 3; d++) {
+        const struct index_list *l = list_of((struct index *)ix, sym, top_n, iv, trig, d, 0);
+        n += l ? l->n : 0;
+    }
+    return n;
 }

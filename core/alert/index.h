@@ -3,8 +3,9 @@
  * A subscription is an opaque id (the alert engine maps it to a chat and
  * preset) with a threshold, its directions (up, down or both: one entry)
  * and a trigger (forming: every update; close: the closing update only).
- * Manual lists are held per (symbol, interval, trigger); "top N"
- * subscriptions once per (N, interval, trigger), whatever the symbols:
+ * Manual lists are held per (symbol, interval, trigger, directions); "top
+ * N" subscriptions once per (N, interval, trigger, directions), whatever
+ * the symbols:
  * an event for a symbol of rank r visits the groups with N >= r, so a
  * ranking change moves no entry.  Every list is kept sorted by threshold.
  *
@@ -64,7 +65,7 @@ struct index_mark {
 
 struct index_group {          /* the "top N" subscriptions of one N */
     uint32_t n;
-    struct index_list l;
+    struct index_list l[3];   /* both directions, up only, down only */
 };
 
 struct index {
@@ -91,7 +92,7 @@ int index_add(struct index *ix, uint32_t sym, uint32_t top_n, int iv, enum index
               float threshold, uint32_t sub, unsigned dirs);
 /* Removes one subscription's entry; 1 removed, 0 not there. */
 int index_remove(struct index *ix, uint32_t sym, uint32_t top_n, int iv,
-                 enum index_trigger trig, float threshold, uint32_t sub);
+                 enum index_trigger trig, unsigned dirs, float threshold, uint32_t sub);
 /* A candle event's value: the forming track always, the close track when
  * closed.  Calls fn for each subscription the value newly reaches (see
  * above) and returns their count.  late: counts them, calls nothing and
@@ -104,13 +105,13 @@ size_t index_update(struct index *ix, uint32_t sym, int iv, uint32_t rank, int64
  * lists are carved from one block at their exact sizes; a list that
  * outgrows its room later moves out to its own allocation. */
 void index_expect(struct index *ix, uint32_t sym, uint32_t top_n, int iv,
-                  enum index_trigger trig);
+                  enum index_trigger trig, unsigned dirs);
 /* 0, or -1 when out of memory (the lists then grow as they are added to). */
 int index_reserve(struct index *ix);
 /* After a bulk load: sorts every list that adds left unsorted (so that
  * the first events do not pay for it) and gives back their slack. */
 void index_sort(struct index *ix);
-/* Entries in one list (for tests). */
+/* Entries of a symbol's lists, or of a top N's (for tests). */
 uint32_t index_count(const struct index *ix, uint32_t sym, uint32_t top_n, int iv,
                      enum index_trigger trig);
 

@@ -153,9 +153,9 @@ static void index_preset(struct alert_engine *e, struct preset *p, enum index_op
             if (op == OP_ADD)
                 index_add(ix, sym, tn, iv, trig, t, p->sub, dirs);
             else if (op == OP_REMOVE)
-                index_remove(ix, sym, tn, iv, trig, t, p->sub);
+                index_remove(ix, sym, tn, iv, trig, dirs, t, p->sub);
             else
-                index_expect(ix, sym, tn, iv, trig);
+                index_expect(ix, sym, tn, iv, trig, dirs);
         }
     }
 }

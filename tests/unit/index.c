@@ -179,7 +179,7 @@ static void run_mode(int mode, const char *name)
     int added = 1;
     for (int i = 0; i < NSUB; i++) {
         added &= add_sub(&a, i) == 0;
-        index_expect(&b, subs[i].sym, subs[i].top, subs[i].iv, subs[i].trig);
+        index_expect(&b, subs[i].sym, subs[i].top, subs[i].iv, subs[i].trig, subs[i].dirs);
     }
     added &= index_reserve(&b) == 0;
     for (int i = 0; i < NSUB; i++)
@@ -200,8 +200,8 @@ static void run_mode(int mode, const char *name)
             if (rand() % 10 == 0) {   /* a subscription replaced mid-candle */
                 int i = rand() % NSUB;
                 struct sub *s = &subs[i];
-                index_remove(&a, s->sym, s->top, s->iv, s->trig, s->t, (uint32_t)i);
-                index_remove(&b, s->sym, s->top, s->iv, s->trig, s->t, (uint32_t)i);
+                index_remove(&a, s->sym, s->top, s->iv, s->trig, s->dirs, s->t, (uint32_t)i);
+                index_remove(&b, s->sym, s->top, s->iv, s->trig, s->dirs, s->t, (uint32_t)i);
                 s->t = random_t(mode);
                 s->dirs = random_dirs();
                 add_sub(&a, i);
@@ -273,15 +273,16 @@ int main(void)
     struct index big;
     index_init(&big, INDEX_MOVE);
     for (int i = 0; i < 20000; i++)
-        index_expect(&big, 0, 100, IV_5M, INDEX_FORMING);
-    index_expect(&big, 0, 100, IV_5M, INDEX_FORMING);
+        index_expect(&big, 0, 100, IV_5M, INDEX_FORMING, INDEX_UP | INDEX_DOWN);
+    index_expect(&big, 0, 100, IV_5M, INDEX_FORMING, INDEX_UP | INDEX_DOWN);
     index_reserve(&big);
     for (int i = 0; i < 20000; i++)
         index_add(&big, 0, 100, IV_5M, INDEX_FORMING, (float)(10 + (i * 7919) % 9990) / 100.0f,
                   (uint32_t)i, INDEX_UP | INDEX_DOWN);
-    index_add(&big, 0, 100, IV_5M, INDEX_FORMING, 1.2345f, 20000, INDEX_UP);   /* not hundredths */
+    index_add(&big, 0, 100, IV_5M, INDEX_FORMING, 1.2345f, 20000,
+              INDEX_UP | INDEX_DOWN);   /* not hundredths */
     index_sort(&big);
-    const struct index_list *bl = &big.groups[IV_5M][INDEX_FORMING][0].l;
+    const struct index_list *bl = &big.groups[IV_5M][INDEX_FORMING][0].l[0];
     int sorted = bl->n == 20001 && !bl->unsorted, want5 = 1;
     for (uint32_t i = 1; i < bl->n; i++)
         sorted &= bl->v[i - 1].key <= bl->v[i].key;
