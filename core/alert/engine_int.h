@@ -145,8 +145,8 @@ void alert_touch(struct alert_engine *e, int64_t id, enum touch_what what);
 
 /* pause.c */
 /* Holds an alert for the chat's digest. */
-void alert_pause_hold(struct alert_engine *e, struct pause *pz, const struct candle *c,
-                      const char *sym, double move);
+void alert_pause_hold(struct alert_engine *e, struct pause *pz, int rule,
+                      const struct candle *c, const char *sym, double move);
 /* When the chat's quiet hours in progress end (wall ms), or 0. */
 int64_t alert_quiet_until(struct alert_engine *e, int64_t chat);
 /* store_kv_each's callbacks at start-up. */

@@ -119,7 +119,7 @@ static void fire(struct alert_engine *e, int rule, const struct candle *c, const
     if (quiet_end && (!pz || pz->until < quiet_end) && alert_pause(e, m->chat, quiet_end) == 0)
         pz = i64map_get(&e->pauses, m->chat);   /* held until the quiet hours end */
     if (pz && rt_wall_ms(e->rt) < pz->until) {
-        alert_pause_hold(e, pz, c, sym, move);
+        alert_pause_hold(e, pz, rule, c, sym, move);
         mark(e, rule, c, sym, move, m, n);
         return;
     }

@@ -194,6 +194,10 @@ static void visit_list(struct index *ix, struct index_list *l, const struct rang
         qsort(l->v, l->n, sizeof *l->v, by_key);
         l->unsorted = 0;
     }
+    /* the common case: the range misses the list (no binary search) */
+    float first = l->v[0].key, last = l->v[l->n - 1].key;
+    if (r->strict_a ? r->b < first || r->a >= last : r->b <= first || r->a > last)
+        return;
     uint32_t i = bound(l, r->a, r->strict_a), end = bound(l, r->b, r->strict_a);
     ix->visited += end > i ? end - i : 0;
     for (; i < end; i++) {
