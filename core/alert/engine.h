@@ -73,7 +73,8 @@ struct preset {
     char (*symbols)[24];        /* PAIRS_MANUAL, as given: the names */
     int nsymbols;
     uint32_t *sym_ids;          /* PAIRS_MANUAL, as held: symbol ids (the names
-                                 * are dropped: 24 bytes a pair for 100,000 users) */
+                                 * are dropped: 24 bytes a pair for 100,000 users);
+                                 * the engine's presets hold them in their block */
     int nsym_ids;
     int intervals;              /* bit mask of enum interval */
     double threshold;           /* percent */

@@ -3,12 +3,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* lists by (interval, trigger, kind): kind 0 both directions, 1 up, 2 down
  * (apart, so that an update in one direction examines no entry of the
  * other) */
 #define KINDS 3
 #define LISTS_PER_SYMBOL (IV_COUNT * 2 * KINDS)
+#define HUGE_PAGE (2u << 20)
 
 void index_init(struct index *ix, int mode)
 {
@@ -339,6 +341,22 @@ static void carve(struct index_list *l, void *ud)
     *at += l->cap;
 }
 
+/* A big slab in huge pages where the system allows: on a virtual machine
+ * each first touch of a 4 KB page is a costly fault (a start-up of 100,000
+ * users' presets fills 120 MB). */
+static void *slab_alloc(size_t bytes)
+{
+    void *p = NULL;
+    if (bytes < HUGE_PAGE)
+        return malloc(bytes);
+    if (posix_memalign(&p, HUGE_PAGE, (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
 int index_reserve(struct index *ix)
 {
     size_t total = 0;
@@ -349,7 +367,7 @@ int index_reserve(struct index *ix)
         each_list(ix, forget_expected, NULL);
         return 0;
     }
-    struct index_entry *slab = malloc(sizeof *slab * total), *at = slab;
+    struct index_entry *slab = slab_alloc(sizeof *slab * total), *at = slab;
     if (!slab)
         return -1;
     each_list(ix, carve, &at);

@@ -42,16 +42,22 @@ void alert_preset_free(struct preset *p)
 {
     if (p) {
         free(p->symbols);
-        free(p->sym_ids);
-        free(p);
+        free(p);   /* (its sym_ids are in the same block) */
     }
 }
 
-static struct preset *preset_from_row(const struct store_preset *r)
+/* A row's preset, its pairs as symbol ids (names are not kept: 24 bytes a
+ * pair for 100,000 users). */
+static struct preset *preset_from_row(struct alert_engine *e, const struct store_preset *r)
 {
-    struct preset *p = calloc(1, sizeof *p);
+    int n = 0;
+    for (const char *c = r->symbols; *c; c++)
+        n += *c != ' ' && (c == r->symbols || c[-1] == ' ');
+    /* its symbol ids in the same block (a big start-up makes 300,000) */
+    struct preset *p = calloc(1, sizeof *p + sizeof *p->sym_ids * (size_t)n);
     if (!p)
         return NULL;
+    p->sym_ids = n ? (uint32_t *)(p + 1) : NULL;
     p->id = r->id;
     p->user_id = r->user_id;
     p->chat_id = r->chat_id;
@@ -59,19 +65,11 @@ static struct preset *preset_from_row(const struct store_preset *r)
     snprintf(p->rule, sizeof p->rule, "%s", r->rule);
     p->pairs = strcmp(r->pairs, "manual") == 0 ? PAIRS_MANUAL : PAIRS_TOP;
     p->top_n = r->top_n;
-    int n = 0;
-    for (const char *c = r->symbols; *c; c++)
-        n += *c != ' ' && (c == r->symbols || c[-1] == ' ');
-    if (n && !(p->symbols = calloc((size_t)n, sizeof *p->symbols))) {
-        free(p);
-        return NULL;
-    }
-    for (const char *c = r->symbols; *c && p->nsymbols < n;) {
+    for (const char *c = r->symbols; *c && p->nsym_ids < n;) {
         size_t len = strcspn(c, " ");
-        if (len && len < sizeof p->symbols[0]) {
-            memcpy(p->symbols[p->nsymbols], c, len);
-            p->symbols[p->nsymbols++][len] = 0;
-        }
+        int id = len && len < sizeof p->symbols[0] ? symtab_add(&e->market->syms, c, len) : -1;
+        if (id >= 0)
+            p->sym_ids[p->nsym_ids++] = (uint32_t)id;
         c += len + (c[len] == ' ');
     }
     for (const char *c = r->intervals; *c;) {
@@ -204,26 +202,9 @@ static void add_user(struct alert_engine *e, int64_t user, int delta)
     i64map_put(&e->per_user, user, (void *)(intptr_t)((n < 0 ? 0 : n) + delta + 1));
 }
 
-/* A manual list's names as symbol ids, the names dropped. */
-static void resolve_symbols(struct alert_engine *e, struct preset *p)
-{
-    if (!p->nsymbols)
-        return;
-    p->sym_ids = malloc(sizeof *p->sym_ids * (size_t)p->nsymbols);
-    for (int i = 0; p->sym_ids && i < p->nsymbols; i++) {
-        int id = symtab_add(&e->market->syms, p->symbols[i], strlen(p->symbols[i]));
-        if (id >= 0)
-            p->sym_ids[p->nsym_ids++] = (uint32_t)id;
-    }
-    free(p->symbols);
-    p->symbols = NULL;
-    p->nsymbols = 0;
-}
-
 /* Takes a parsed preset into memory (not the store). */
 static int adopt(struct alert_engine *e, struct preset *p)
 {
-    resolve_symbols(e, p);
     if (e->nsubs == e->capsubs) {
         uint32_t cap = e->capsubs ? e->capsubs * 2 : 1024;
         struct preset **v = realloc(e->subs, sizeof *v * cap);
@@ -257,7 +238,6 @@ static void forget(struct alert_engine *e, struct preset *p)
 /* p takes old's place: same subscription id, new settings. */
 static void replace(struct alert_engine *e, struct preset *old, struct preset *p)
 {
-    resolve_symbols(e, p);
     unindex(e, old);
     p->sub = old->sub;
     e->subs[p->sub] = p;
@@ -459,7 +439,7 @@ int alert_preset_save(struct alert_engine *e, struct preset *in, char *err, size
         return -1;
     }
     in->id = row.id;
-    struct preset *p = preset_from_row(&row);   /* a copy, as it will load */
+    struct preset *p = preset_from_row(e, &row);   /* a copy, as it will load */
     free(syms);
     if (!p) {
         snprintf(err, errlen, "out of memory");
@@ -491,7 +471,7 @@ int alert_preset_delete(struct alert_engine *e, int64_t id)
 static int resync_row(void *ud, const struct store_preset *row)
 {
     struct alert_engine *e = ud;
-    struct preset *p = preset_from_row(row), *old = i64map_get(&e->by_id, row->id);
+    struct preset *p = preset_from_row(e, row), *old = i64map_get(&e->by_id, row->id);
     if (p && old)
         replace(e, old, p);
     else if (p && adopt(e, p) != 0)
@@ -648,7 +628,7 @@ int alert_rule_find(struct alert_engine *e, const char *name)
 int alert_load_preset(void *ud, const struct store_preset *row)
 {
     struct alert_engine *e = ud;
-    struct preset *p = preset_from_row(row);
+    struct preset *p = preset_from_row(e, row);
     if (!p || adopt(e, p) != 0) {
         log_warn(e->rt->log, "alerts", "preset %lld could not be loaded (out of memory)",
                  (long long)row->id);
