@@ -564,7 +564,8 @@ void alert_ranks_update(struct alert_engine *e)
         e->rank = r;
         e->nrank = n;
     }
-    memset(e->rank, 0, sizeof *e->rank * e->nrank);
+    if (e->rank)   /* (none before the first symbol) */
+        memset(e->rank, 0, sizeof *e->rank * e->nrank);
     for (uint32_t i = 0; i < m->nranked; i++)
         if (m->ranked[i] < e->nrank)
             e->rank[m->ranked[i]] = i + 1;
