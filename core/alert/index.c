@@ -259,6 +259,8 @@ static void update_track(struct index *ix, struct index_mark *m, uint32_t sym, i
         float hi = older || fresh ? -INFINITY : m->hi[trig];
         float lo = older || fresh ? INFINITY : m->lo[trig];
         do_up = x > hi, do_down = x < lo;
+        if (ix->mode == INDEX_MOVE)   /* (sizes are > 0: a move up reaches no move down) */
+            do_up &= x > 0, do_down &= x < 0;
         up = (struct range){hi, x, 1, INDEX_UP, 0};
         if (ix->mode == INDEX_MOVE)   /* thresholds are sizes: a move down is -x */
             down = (struct range){-lo, -x, 1, INDEX_DOWN, 1};
