@@ -84,7 +84,7 @@ static char *default_text(const struct alert_view *a)
     char *s = malloc(512);
     if (s)
         snprintf(s, 512, "<b>%s</b> %s %s %+.2f%% (%s)", a->symbol,
-                 interval_name(a->candle->interval), a->move >= 0 ? "▲" : "▼", a->move,
+                 interval_name(a->candle->interval), a->up ? "▲" : "▼", a->move,
                  a->npresets ? a->presets[0] : "");
     return s;
 }
