@@ -66,7 +66,6 @@ struct alert_rule_def {
 
 struct preset {
     int64_t id, user_id, chat_id;
-    char name[PRESET_NAME_MAX * 4 + 1];
     char rule[RULE_NAME_MAX + 1];
     int pairs;                  /* enum preset_pairs */
     int top_n;                  /* PAIRS_TOP */
@@ -88,6 +87,9 @@ struct preset {
     uint32_t nindexed;          /* pairs it covers now (a top N: as ranked now) */
     int in_index;               /* its entries are in its rule's index */
     int rule_slot;
+    /* Last: a preset the engine holds is allocated only as long as its name
+     * (then its symbol ids), so never copy one whole. */
+    char name[PRESET_NAME_MAX * 4 + 1];
 };
 
 /* An alert as the formatter sees it. */

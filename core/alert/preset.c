@@ -4,6 +4,7 @@
 #include "alert/engine_int.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,15 +54,19 @@ static struct preset *preset_from_row(struct alert_engine *e, const struct store
     int n = 0;
     for (const char *c = r->symbols; *c; c++)
         n += *c != ' ' && (c == r->symbols || c[-1] == ' ');
-    /* its symbol ids in the same block (a big start-up makes 300,000) */
-    struct preset *p = calloc(1, sizeof *p + sizeof *p->sym_ids * (size_t)n);
+    /* one block: the preset as long as its name, then its symbol ids (a
+     * big start-up makes 300,000: most of a preset was room for a name) */
+    size_t namelen = strnlen(r->name, PRESET_NAME_MAX * 4);
+    size_t head = (offsetof(struct preset, name) + namelen + 1 + 7) / 8 * 8;
+    struct preset *p = calloc(1, head + sizeof *p->sym_ids * (size_t)n);
     if (!p)
         return NULL;
-    p->sym_ids = n ? (uint32_t *)(p + 1) : NULL;
+    p->sym_ids = n ? (uint32_t *)(void *)((char *)p + head) : NULL;
     p->id = r->id;
     p->user_id = r->user_id;
     p->chat_id = r->chat_id;
-    snprintf(p->name, sizeof p->name, "%s", r->name);
+    memcpy(p->name, r->name, namelen);
+    p->name[namelen] = 0;
     snprintf(p->rule, sizeof p->rule, "%s", r->rule);
     p->pairs = strcmp(r->pairs, "manual") == 0 ? PAIRS_MANUAL : PAIRS_TOP;
     p->top_n = r->top_n;
