@@ -28,8 +28,11 @@ static const char *const sql[Q_COUNT] = {
     /* marks whose candle closed at most ?1 ms before the newest mark: by
      * the marks' own clock, as the market's time need not be the wall's (a
      * replay of 2022 must not find its marks "old") */
-#define FIRED_LIVE "open_time + cw_interval_ms(interval) + ?1 >= " \
-                   "(SELECT max(open_time) FROM alert_fired)"
+#define FIRED_NEWEST "(SELECT max(open_time) FROM alert_fired)"
+/* (the first term lets the open_time index skip the old marks: no
+ * interval is longer than a day) */
+#define FIRED_LIVE "open_time >= " FIRED_NEWEST " - ?1 - 86400000 AND " \
+                   "open_time + cw_interval_ms(interval) + ?1 >= " FIRED_NEWEST
     [Q_FIRED_ALL] = "SELECT chat_id, rule, symbol, interval, open_time FROM alert_fired WHERE "
                     FIRED_LIVE " ORDER BY rowid",
     [Q_FIRED_COUNT] = "SELECT count(*) FROM alert_fired WHERE " FIRED_LIVE,
