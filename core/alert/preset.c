@@ -603,6 +603,8 @@ void alert_set_rules(struct alert_engine *e, const struct alert_rule_def *defs, 
         struct rule *r = &e->rules[s];
         r->live = 1;
         r->def = defs[i];
+        if (r->ix.mode != index_mode_of(defs[i].mode) && r->ix.marks)   /* (another meaning) */
+            memset(r->ix.marks, 0, sizeof *r->ix.marks * (size_t)r->ix.nsym * IV_COUNT);
         r->ix.mode = index_mode_of(defs[i].mode);
         snprintf(r->label, sizeof r->label, "%s", defs[i].label ? defs[i].label : r->name);
         snprintf(r->unit, sizeof r->unit, "%s", defs[i].unit ? defs[i].unit : "");

@@ -435,6 +435,16 @@ static void test_cross(void)
     is_int(count_to(from, 3), 0, "a close-trigger cross ignores forming updates");
     price(&f, 0, IV_1M, 10, 106, 1);
     is_int(count_to(from, 3), 1, "closes 104 then 106: the close-trigger cross fires");
+
+    /* a reload makes the rule a level, mid-candle: what the cross kept is
+     * not taken for how far the candle reached */
+    from = nsent;
+    price(&f, 0, IV_1M, 11, 100, 0);   /* (no crossing: 106 -> 100) */
+    struct alert_rule_def now_level[3] = {test_rules[0], test_rules[1], test_rules[2]};
+    now_level[2].mode = RULE_LEVEL;
+    alert_set_rules(f.e, now_level, 3);
+    price(&f, 0, IV_1M, 11, 94, 0);
+    is_str(chats_since(from), "2", "the rule now a level: 94 is at or below chat 2's 95");
     fx_close(&f);
 }
 
