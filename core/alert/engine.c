@@ -27,12 +27,14 @@ void alert_set_hooks(struct alert_engine *e, const struct alert_hooks *h)
     e->hooks = *h;
 }
 
-static int load_fired(void *ud, int64_t chat, const char *symbol, int iv, int64_t open_time)
+static int load_fired(void *ud, int64_t chat, const char *rule, const char *symbol, int iv,
+                      int64_t open_time)
 {
     struct alert_engine *e = ud;
     int id = symtab_add(&e->market->syms, symbol, strlen(symbol));
-    if (id >= 0 && iv >= 0 && iv < IV_COUNT)
-        fired_set(&e->fired, chat, (uint32_t)id, iv, open_time);
+    int slot = alert_rule_slot(e, rule, 1);
+    if (id >= 0 && slot >= 0 && iv >= 0 && iv < IV_COUNT)
+        fired_set(&e->fired, chat, slot, (uint32_t)id, iv, open_time);
     return 0;
 }
 
@@ -66,6 +68,7 @@ struct alert_engine *alert_engine_new(const struct alert_deps *d)
     e->text_invisible = d->text_invisible;
     /* a mark matters while an alert for its candle could still be news */
     e->fired.late_ms = (int64_t)(d->cfg->exchange.late_alert_max * 1000);
+    alert_ranks_update(e);
     if (d->store) {
         e->loading = 1;   /* presets indexed in two passes */
         store_presets_each(d->store, alert_load_preset, e);
@@ -112,6 +115,7 @@ void alert_engine_free(struct alert_engine *e)
     for (int i = 0; i < e->nrules; i++)
         index_free(&e->rules[i].ix);
     fired_free(&e->fired);
+    free(e->rank);
     alert_fanouts_free(e);
     free(e->queue);
     free(e->arrived);
@@ -119,9 +123,18 @@ void alert_engine_free(struct alert_engine *e)
     free(e);
 }
 
+uint64_t alert_visited(const struct alert_engine *e)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < e->nrules; i++)
+        n += e->rules[i].ix.visited;
+    return n;
+}
+
 void alert_stats(struct alert_engine *e, struct alert_stats *out)
 {
     *out = e->st;
+    out->visited = alert_visited(e);
 }
 
 size_t alert_users(struct alert_engine *e)
@@ -156,6 +169,9 @@ void alert_metrics(struct alert_engine *e, struct prom *p)
                  NULL, (double)s->events);
     prom_counter(p, "candlewatch_rule_evaluations_total", "Rule values computed.", NULL,
                  (double)s->evaluated);
+    prom_counter(p, "candlewatch_subscriptions_visited_total",
+                 "Subscriptions the rules' values newly reached (each looked at once per "
+                 "candle and direction).", NULL, (double)alert_visited(e));
     prom_counter(p, "candlewatch_alerts_fired_total", "Alerts fired (one per chat and candle).",
                  NULL, (double)s->fired);
     prom_counter(p, "candlewatch_alerts_duplicates_suppressed_total",
@@ -180,6 +196,7 @@ void alert_stats_json(struct alert_engine *e, struct jsonw *w)
     jsonw_kv_int(w, "subscriptions", (long long)s->subscriptions);
     jsonw_kv_int(w, "events", (long long)s->events);
     jsonw_kv_int(w, "evaluated", (long long)s->evaluated);
+    jsonw_kv_int(w, "visited", (long long)alert_visited(e));
     jsonw_kv_int(w, "matched", (long long)s->matched);
     jsonw_kv_int(w, "fired", (long long)s->fired);
     jsonw_kv_int(w, "duplicates_suppressed", (long long)s->duplicates);

@@ -4,13 +4,14 @@
  *   market event -> queued (no Lua inside network callbacks) -> drained
  *   on the loop: for each rule that wants the event, its value (the Lua
  *   rule, once per (symbol, interval) event, never per user) -> the
- *   rule's index: the subscriptions whose threshold the value reaches ->
- *   per chat, at most once per candle (marks kept in SQLite) -> the
+ *   rule's index: the subscriptions the value newly reaches or crosses
+ *   (index.h: only what is new is visited) -> per chat and rule, at most
+ *   once per candle (marks kept in SQLite) -> the
  *   chat's alert text (a Lua formatter) -> the delivery scheduler, with
  *   the size of the move as its priority.
  *
- * Presets live in SQLite (a JSON body each) and wholly in memory.  "Top N"
- * presets follow the ranking: when it changes, their subscriptions do.
+ * Presets live in SQLite and wholly in memory.  "Top N" presets are held
+ * once, by rank: a ranking change moves no index entry.
  * Domain C: the Lua side comes in through struct alert_hooks; the engine
  * knows neither the application nor Telegram.
  */
@@ -65,14 +66,14 @@ struct alert_rule_def {
 
 struct preset {
     int64_t id, user_id, chat_id;
-    char name[PRESET_NAME_MAX * 4 + 1];
     char rule[RULE_NAME_MAX + 1];
     int pairs;                  /* enum preset_pairs */
     int top_n;                  /* PAIRS_TOP */
     char (*symbols)[24];        /* PAIRS_MANUAL, as given: the names */
     int nsymbols;
     uint32_t *sym_ids;          /* PAIRS_MANUAL, as held: symbol ids (the names
-                                 * are dropped: 24 bytes a pair for 100,000 users) */
+                                 * are dropped: 24 bytes a pair for 100,000 users);
+                                 * the engine's presets hold them in their block */
     int nsym_ids;
     int intervals;              /* bit mask of enum interval */
     double threshold;           /* percent */
@@ -83,9 +84,12 @@ struct preset {
     int64_t created_ms;
     /* the engine's */
     uint32_t sub;               /* its id in the index */
-    uint32_t *indexed;          /* symbol ids in the index now */
-    uint32_t nindexed;
+    uint32_t nindexed;          /* pairs it covers now (a top N: as ranked now) */
+    int in_index;               /* its entries are in its rule's index */
     int rule_slot;
+    /* Last: a preset the engine holds is allocated only as long as its name
+     * (then its symbol ids), so never copy one whole. */
+    char name[PRESET_NAME_MAX * 4 + 1];
 };
 
 /* An alert as the formatter sees it. */
@@ -113,6 +117,7 @@ struct alert_hooks {
 
 struct alert_stats {
     uint64_t events, evaluated, matched, fired, duplicates, late, dropped_events, held;
+    uint64_t visited;           /* index entries the values newly reached */
     uint64_t presets, subscriptions;
     uint64_t log_pruned;        /* alert_log rows older than a week, removed */
 };

@@ -57,6 +57,8 @@ struct pause {                /* a chat's alerts held back (/stop, /snooze) */
 struct match {
     int64_t chat, preset;
     const struct preset *p;
+    float level;              /* the level it reached or crossed (signed) */
+    int up;                   /* 1: upward */
 };
 
 /* A crossing that reaches many chats is sent a slice per loop turn, so one
@@ -102,6 +104,8 @@ struct alert_engine {
     struct i64map pauses;        /* chat id -> struct pause */
     struct i64map quiets;        /* chat id -> struct quiet */
     struct fired fired;
+    uint32_t *rank;              /* by symbol id: 1 + its place in the ranking; 0: unranked */
+    uint32_t nrank;
     struct candle *queue;        /* ring of events waiting for the loop */
     double *arrived;             /* and when each arrived (hist_clock) */
     double now_arrived;          /* the arrival of the event being handled */
@@ -129,14 +133,20 @@ void alert_index_loaded(struct alert_engine *e);
 int alert_load_preset(void *ud, const struct store_preset *row);
 /* The market's ranking changed: "top N" presets follow it. */
 void alert_on_ranking(void *ud);
+/* The symbols' ranks from the market's ranking (before a load). */
+void alert_ranks_update(struct alert_engine *e);
+/* The rule's slot by name (made when create and there is room), or -1. */
+int alert_rule_slot(struct alert_engine *e, const char *name, int create);
+/* Index entries the values newly reached, over every rule. */
+uint64_t alert_visited(const struct alert_engine *e);
 /* A preset (id), pause or quiet hours (chat id) was written in the open
  * store batch. */
 void alert_touch(struct alert_engine *e, int64_t id, enum touch_what what);
 
 /* pause.c */
 /* Holds an alert for the chat's digest. */
-void alert_pause_hold(struct alert_engine *e, struct pause *pz, const struct candle *c,
-                      const char *sym, double move);
+void alert_pause_hold(struct alert_engine *e, struct pause *pz, int rule,
+                      const struct candle *c, const char *sym, double move);
 /* When the chat's quiet hours in progress end (wall ms), or 0. */
 int64_t alert_quiet_until(struct alert_engine *e, int64_t chat);
 /* store_kv_each's callbacks at start-up. */

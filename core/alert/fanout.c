@@ -1,6 +1,7 @@
 /* From a candle event to the sink: queued by the market's callback,
  * drained on the loop, each live rule's value once per event, the
- * index's matches grouped by chat, once per chat and candle, held while
+ * subscriptions it newly reaches (index.h) grouped by chat, once per chat,
+ * rule and candle, held while
  * the chat is paused, otherwise formatted and handed to the sink; a
  * crossing that reaches many chats is sent a slice per loop turn.  The
  * hot path: nothing here allocates per event (the scratch only grows). */
@@ -53,9 +54,8 @@ void alert_on_event(void *ud, const struct candle *c, enum candle_event ev)
         e->drain_timer = timers_add(e->rt->timers, rt_now_ms(e->rt), drain_due, e);
 }
 
-static void collect(void *ud, uint32_t sub, float threshold)
+static void collect(void *ud, uint32_t sub, float level, int up)
 {
-    (void)threshold;
     struct alert_engine *e = ud;
     const struct preset *p = sub < e->nsubs ? e->subs[sub] : NULL;
     if (!p)
@@ -68,7 +68,7 @@ static void collect(void *ud, uint32_t sub, float threshold)
         e->scratch = v;
         e->capscratch = cap;
     }
-    e->scratch[e->nscratch++] = (struct match){p->chat_id, p->id, p};
+    e->scratch[e->nscratch++] = (struct match){p->chat_id, p->id, p, level, up};
 }
 
 static int by_chat(const void *a, const void *b)
@@ -84,20 +84,20 @@ static char *default_text(const struct alert_view *a)
     char *s = malloc(512);
     if (s)
         snprintf(s, 512, "<b>%s</b> %s %s %+.2f%% (%s)", a->symbol,
-                 interval_name(a->candle->interval), a->move >= 0 ? "▲" : "▼", a->move,
+                 interval_name(a->candle->interval), a->up ? "▲" : "▼", a->move,
                  a->npresets ? a->presets[0] : "");
     return s;
 }
 
-/* The candle fired for the chat: marked (never again) and logged. */
-static void mark(struct alert_engine *e, const struct candle *c, const char *sym, double move,
-                 const struct match *m, size_t n)
+/* The candle fired for the chat and rule: marked (never again) and logged. */
+static void mark(struct alert_engine *e, int rule, const struct candle *c, const char *sym,
+                 double move, const struct match *m, size_t n)
 {
-    fired_set(&e->fired, m->chat, c->symbol, c->interval, c->open_time);
+    fired_set(&e->fired, m->chat, rule, c->symbol, c->interval, c->open_time);
     e->st.fired++;
     struct store *st = e->store;
     if (st) {
-        store_fired_set(st, m->chat, sym, c->interval, c->open_time);
+        store_fired_set(st, m->chat, e->rules[rule].name, sym, c->interval, c->open_time);
         for (size_t i = 0; i < n; i++)
             store_alert_log(st, m[i].preset, m->chat, sym, c->interval, c->open_time, move,
                             rt_wall_ms(e->rt));
@@ -109,7 +109,7 @@ static void fire(struct alert_engine *e, int rule, const struct candle *c, const
 {
     /* once per candle, and never for one older than the last that fired
      * (a restart's warm start replays the last closes) */
-    int64_t last = fired_get(&e->fired, m->chat, c->symbol, c->interval);
+    int64_t last = fired_get(&e->fired, m->chat, rule, c->symbol, c->interval);
     if (last && c->open_time <= last) {
         e->st.duplicates++;
         return;
@@ -119,20 +119,16 @@ static void fire(struct alert_engine *e, int rule, const struct candle *c, const
     if (quiet_end && (!pz || pz->until < quiet_end) && alert_pause(e, m->chat, quiet_end) == 0)
         pz = i64map_get(&e->pauses, m->chat);   /* held until the quiet hours end */
     if (pz && rt_wall_ms(e->rt) < pz->until) {
-        alert_pause_hold(e, pz, c, sym, move);
-        mark(e, c, sym, move, m, n);
+        alert_pause_hold(e, pz, rule, c, sym, move);
+        mark(e, rule, c, sym, move, m, n);
         return;
     }
     const char *names[16];
     int nn = 0;
     for (size_t i = 0; i < n && nn < 16; i++)
         names[nn++] = m[i].p->name;
-    /* the level reached: the first preset's threshold (a move down: below -t) */
-    int up = move >= 0;
-    double level = m->p->threshold;
-    if (e->rules[rule].def.mode == RULE_MOVE && !up)
-        level = -level;
-    struct alert_view v = {c, sym, move, level, up, names, nn};
+    /* the level the chat's first preset reached or crossed (a move down: -t) */
+    struct alert_view v = {c, sym, move, m->level, m->up, names, nn};
     char *heading = NULL;
     char *text = e->hooks.format ? e->hooks.format(e->hooks.ud, rule, &v, &heading) : NULL;
     if (!text)
@@ -149,7 +145,7 @@ static void fire(struct alert_engine *e, int rule, const struct candle *c, const
         hist_observe(&e->frame_alert, hist_clock() - e->now_arrived);
     free(text);
     free(heading);
-    mark(e, c, sym, move, m, n);
+    mark(e, rule, c, sym, move, m, n);
 }
 
 static void evaluate(struct alert_engine *e, const struct candle *c)
@@ -168,16 +164,16 @@ static void evaluate(struct alert_engine *e, const struct candle *c)
         if (!ok || !isfinite(v))
             continue;
         e->st.evaluated++;
-        enum index_dir d = v >= 0 ? INDEX_UP : INDEX_DOWN;
-        float mag = (float)fabs(v);
         e->nscratch = 0;
-        index_match(&ru->ix, c->symbol, c->interval, d, INDEX_FORMING, mag, collect, e);
-        if (c->closed)
-            index_match(&ru->ix, c->symbol, c->interval, d, INDEX_CLOSE, mag, collect, e);
-        if (!e->nscratch)
+        uint32_t rank = c->symbol < e->nrank ? e->rank[c->symbol] : 0;
+        /* late: history is complete, but nobody wants old news; nor does it
+         * move the watermark, so a fresh update of the candle may fire */
+        size_t n = index_update(&ru->ix, c->symbol, c->interval, rank, c->open_time, c->closed,
+                                (float)v, late, collect, e);
+        if (!n)
             continue;
-        e->st.matched += e->nscratch;
-        if (late) {   /* history is complete, but nobody wants old news */
+        e->st.matched += n;
+        if (late) {
             e->st.late++;
             continue;
         }

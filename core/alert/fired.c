@@ -10,31 +10,32 @@
 #define MIN_CAP 1024
 #define COMPACT_MS 3600000   /* market time between two moves that drop old marks */
 
-static size_t slot(size_t cap, int64_t chat, uint32_t symbol, int iv)
+static size_t slot(size_t cap, int64_t chat, int rule, uint32_t symbol, int iv)
 {
     uint64_t h = (uint64_t)chat * 0x9E3779B97F4A7C15ull;
-    h ^= ((uint64_t)symbol << 8 | (uint64_t)iv) * 0xC2B2AE3D27D4EB4Full;
+    h ^= ((uint64_t)symbol << 16 | (uint64_t)(rule & 0xff) << 8 | (uint64_t)iv) *
+         0xC2B2AE3D27D4EB4Full;
     return (size_t)(h ^ h >> 29) & (cap - 1);
 }
 
 /* The key's slot, or the free slot where it would go. */
-static struct fired_slot *find(struct fired_slot *v, size_t cap, int64_t chat, uint32_t symbol,
-                               int iv)
+static struct fired_slot *find(struct fired_slot *v, size_t cap, int64_t chat, int rule,
+                               uint32_t symbol, int iv)
 {
-    for (size_t i = slot(cap, chat, symbol, iv);; i = (i + 1) & (cap - 1)) {
+    for (size_t i = slot(cap, chat, rule, symbol, iv);; i = (i + 1) & (cap - 1)) {
         struct fired_slot *s = &v[i];
-        if (!s->open_time ||
-            (s->chat == chat && s->symbol == symbol && s->interval == (uint8_t)iv))
+        if (!s->open_time || (s->chat == chat && s->symbol == symbol &&
+                              s->interval == (uint8_t)iv && s->rule == (uint8_t)rule))
             return s;
     }
 }
 
-int64_t fired_get(const struct fired *f, int64_t chat, uint32_t symbol, int iv)
+int64_t fired_get(const struct fired *f, int64_t chat, int rule, uint32_t symbol, int iv)
 {
-    const struct fired_slot *s = f->cap ? find(f->v, f->cap, chat, symbol, iv) : NULL;
+    const struct fired_slot *s = f->cap ? find(f->v, f->cap, chat, rule, symbol, iv) : NULL;
     if (s && s->open_time)
         return s->open_time;
-    s = f->old ? find(f->old, f->old_cap, chat, symbol, iv) : NULL;
+    s = f->old ? find(f->old, f->old_cap, chat, rule, symbol, iv) : NULL;
     return s ? s->open_time : 0;
 }
 
@@ -53,7 +54,7 @@ static void move_some(struct fired *f, size_t max)
         const struct fired_slot *s = &f->old[f->moved];
         if (!s->open_time || fired_expired(f, s->interval, s->open_time))
             continue;
-        struct fired_slot *t = find(f->v, f->cap, s->chat, s->symbol, s->interval);
+        struct fired_slot *t = find(f->v, f->cap, s->chat, s->rule, s->symbol, s->interval);
         if (!t->open_time) {   /* (a mark already in the new table is newer) */
             *t = *s;
             f->n++;
@@ -90,7 +91,8 @@ static int resize(struct fired *f, int full)
     return 0;
 }
 
-int fired_set(struct fired *f, int64_t chat, uint32_t symbol, int iv, int64_t open_time)
+int fired_set(struct fired *f, int64_t chat, int rule, uint32_t symbol, int iv,
+              int64_t open_time)
 {
     if (!open_time)
         open_time = 1;   /* 0 marks a free slot */
@@ -103,10 +105,10 @@ int fired_set(struct fired *f, int64_t chat, uint32_t symbol, int iv, int64_t op
     int stale = f->late_ms > 0 && !f->old && f->newest - f->resized_at > COMPACT_MS;
     if ((full || stale) && resize(f, full) != 0 && full)
         return -1;
-    struct fired_slot *s = find(f->v, f->cap, chat, symbol, iv);
+    struct fired_slot *s = find(f->v, f->cap, chat, rule, symbol, iv);
     if (!s->open_time)
         f->n++;
-    *s = (struct fired_slot){chat, open_time, symbol, (uint8_t)iv};
+    *s = (struct fired_slot){chat, open_time, symbol, (uint8_t)iv, (uint8_t)rule};
     return 0;
 }
 
@@ -123,7 +125,8 @@ int fired_reserve(struct fired *f, size_t n)
         return -1;
     for (size_t i = 0; i < f->cap; i++)
         if (f->v[i].open_time)
-            *find(v, cap, f->v[i].chat, f->v[i].symbol, f->v[i].interval) = f->v[i];
+            *find(v, cap, f->v[i].chat, f->v[i].rule, f->v[i].symbol, f->v[i].interval) =
+                f->v[i];
     free(f->v);
     f->v = v;
     f->cap = cap;

@@ -1,5 +1,6 @@
-/* "Already fired for this candle" marks: per (chat, symbol, interval), the
- * open time of the candle an alert last went out for.
+/* "Already fired for this candle" marks: per (chat, rule, symbol,
+ * interval), the open time of the candle an alert last went out for (a
+ * chat's move alert does not swallow its RSI alert on the same candle).
  *
  * A mark matters only while its candle could still alert: once the candle
  * closed more than late_ms (the latest an alert may go out) before the
@@ -22,6 +23,7 @@ struct fired_slot {
     int64_t open_time;        /* 0: a free slot */
     uint32_t symbol;
     uint8_t interval;
+    uint8_t rule;             /* the engine's rule slot */
 };
 
 struct fired {
@@ -35,9 +37,10 @@ struct fired {
 };
 
 /* The open time last fired for, or 0. */
-int64_t fired_get(const struct fired *f, int64_t chat, uint32_t symbol, int iv);
+int64_t fired_get(const struct fired *f, int64_t chat, int rule, uint32_t symbol, int iv);
 /* 0, or -1 when out of memory. */
-int fired_set(struct fired *f, int64_t chat, uint32_t symbol, int iv, int64_t open_time);
+int fired_set(struct fired *f, int64_t chat, int rule, uint32_t symbol, int iv,
+              int64_t open_time);
 /* 1 when the mark's candle can no longer alert (see above). */
 int fired_expired(const struct fired *f, int iv, int64_t open_time);
 /* Room for n marks at once (before a load: no moves while loading). */

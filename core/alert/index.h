@@ -1,17 +1,32 @@
-/* The subscription index: for each (symbol, interval), the thresholds of
- * every subscription kept sorted, so the subscriptions a move fires are a
- * binary search plus the matches.  Work per candle event does not grow
- * with the subscriptions that do not fire.
+/* The subscription index of one rule: it does work only for what is new.
  *
- * A subscription is an opaque 32-bit id (the alert engine maps it to a
- * chat and preset).  Directions and triggers are separate lists: an "up"
- * subscription fires on a move >= its threshold, a "down" one on a move
- * <= -threshold; a "close" one only when the candle closes, a "forming"
- * one on any update.
+ * A subscription is an opaque id (the alert engine maps it to a chat and
+ * preset) with a threshold, its directions (up, down or both: one entry)
+ * and a trigger (forming: every update; close: the closing update only).
+ * Manual lists are held per (symbol, interval, trigger, directions); "top
+ * N" subscriptions once per (N, interval, trigger, directions), whatever
+ * the symbols:
+ * an event for a symbol of rank r visits the groups with N >= r, so a
+ * ranking change moves no entry.  Every list is kept sorted by threshold.
  *
- *   struct index ix; index_init(&ix);
- *   index_add(&ix, sym, IV_5M, INDEX_UP, INDEX_FORMING, 3.0f, sub);
- *   index_match(&ix, sym, IV_5M, INDEX_UP, INDEX_FORMING, 3.4f, fn, ud);  // fn(ud, sub, 3.0)
+ * Per (symbol, interval) and track (forming, close) the index remembers
+ * how far the current candle's value has reached (the highest and the
+ * lowest: its watermarks; a new candle resets them), so an update visits
+ * only the thresholds between the old watermark and the new value, a
+ * range of each sorted list: a subscription is visited at most once per
+ * candle and direction.  A subscription added mid-candle therefore fires
+ * on that candle only when the value goes beyond what it had reached.
+ *
+ *   mode MOVE   up: value >= t, down: value <= -t (t > 0)
+ *   mode LEVEL  up: value >= t, down: value <= t
+ *   mode CROSS  up: the previous value < t <= this one, down: previous >
+ *               t >= this one (previous: the track's last evaluation; none
+ *               after a start: no fire); no watermark, the crossing itself
+ *               re-arms
+ *
+ *   struct index ix; index_init(&ix, INDEX_MOVE);
+ *   index_add(&ix, sym, IV_5M, INDEX_FORMING, 3.0f, sub, INDEX_UP | INDEX_DOWN);
+ *   index_update(&ix, sym, IV_5M, rank, open_time, 0, 3.4f, 0, fn, ud); // fn(ud, sub, 3.0, 1)
  */
 #ifndef CW_ALERT_INDEX_H
 #define CW_ALERT_INDEX_H
@@ -19,56 +34,85 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum index_dir { INDEX_UP, INDEX_DOWN };
+#include "util/interval.h"
+
+enum index_mode { INDEX_MOVE, INDEX_LEVEL, INDEX_CROSS };
+enum index_dirs { INDEX_UP = 1, INDEX_DOWN = 2 };   /* bits */
 enum index_trigger { INDEX_FORMING, INDEX_CLOSE };
 
+#define INDEX_SUB_MAX ((1u << 30) - 1)
+
 struct index_entry {
-    float threshold;          /* percent, > 0 */
-    uint32_t sub;
+    float key;                /* the threshold */
+    uint32_t sub;             /* id << 2 | directions */
 };
 
 struct index_list {
     struct index_entry *v;
     uint32_t n, cap;
     uint32_t expected;        /* adds announced by index_expect */
-    uint8_t unsorted;         /* adds append; the next match sorts */
+    uint8_t unsorted;         /* adds append; the next query sorts */
     uint8_t in_slab;          /* v is inside the index's slab (never freed alone) */
 };
 
+/* How far a candle's value reached, per track (forming, close). */
+struct index_mark {
+    int64_t open[2];          /* the candle (open time) the track is at; 0: none */
+    float hi[2], lo[2];       /* MOVE, LEVEL: the highest and lowest value reached */
+    float prev[2];            /* CROSS: the track's last value */
+    uint8_t has_prev[2];
+};
+
+struct index_group {          /* the "top N" subscriptions of one N */
+    uint32_t n;
+    struct index_list l[3];   /* both directions, up only, down only */
+};
+
 struct index {
-    struct index_list *lists; /* by (symbol, interval, direction, trigger) */
+    int mode;                 /* enum index_mode */
+    struct index_list *lists; /* manual: by (symbol, interval, trigger) */
+    struct index_mark *marks; /* by (symbol, interval) */
     uint32_t nsym;            /* symbols with room */
+    struct index_group *groups[IV_COUNT][2];   /* by N, biggest first */
+    uint32_t ngroups[IV_COUNT][2];
     size_t entries;
+    uint64_t visited;         /* entries examined by updates */
     struct index_entry *slab; /* a bulk load's lists, in one block */
 };
 
-typedef void (*index_fn)(void *ud, uint32_t sub, float threshold);
+/* fn gets the level reached or crossed (signed: a move down gives -t)
+ * and 1 for up, 0 for down. */
+typedef void (*index_fn)(void *ud, uint32_t sub, float level, int up);
 
-void index_init(struct index *ix);
+void index_init(struct index *ix, int mode);
 void index_free(struct index *ix);
-/* 0, or -1 when out of memory (or a bad symbol, interval or threshold). */
-int index_add(struct index *ix, uint32_t sym, int iv, enum index_dir dir,
-              enum index_trigger trig, float threshold, uint32_t sub);
+/* A manual list's entry (top_n 0) or a "top N" one (sym ignored).
+ * 0, or -1 when out of memory (or a bad symbol, interval or id). */
+int index_add(struct index *ix, uint32_t sym, uint32_t top_n, int iv, enum index_trigger trig,
+              float threshold, uint32_t sub, unsigned dirs);
 /* Removes one subscription's entry; 1 removed, 0 not there. */
-int index_remove(struct index *ix, uint32_t sym, int iv, enum index_dir dir,
-                 enum index_trigger trig, uint32_t sub);
-/* Calls fn for every entry of the list whose threshold is <= move (move
- * in percent, the size of the move in that direction); the count. */
-size_t index_match(struct index *ix, uint32_t sym, int iv, enum index_dir dir,
-                   enum index_trigger trig, float move, index_fn fn, void *ud);
+int index_remove(struct index *ix, uint32_t sym, uint32_t top_n, int iv,
+                 enum index_trigger trig, unsigned dirs, float threshold, uint32_t sub);
+/* A candle event's value: the forming track always, the close track when
+ * closed.  Calls fn for each subscription the value newly reaches (see
+ * above) and returns their count.  late: counts them, calls nothing and
+ * moves no watermark (a fresh update of the candle may still fire).  rank:
+ * the symbol's rank (1: the biggest), 0 when unranked.  An event of a
+ * candle older than the track's is matched whole and moves nothing. */
+size_t index_update(struct index *ix, uint32_t sym, int iv, uint32_t rank, int64_t open_time,
+                    int closed, float value, int late, index_fn fn, void *ud);
 /* A bulk load in two passes: announce every add, reserve, then add.  The
- * lists are carved from one block at their exact sizes (growing 80,000
- * lists by doubling spent most of a big start-up in realloc); a list that
+ * lists are carved from one block at their exact sizes; a list that
  * outgrows its room later moves out to its own allocation. */
-void index_expect(struct index *ix, uint32_t sym, int iv, enum index_dir dir,
-                  enum index_trigger trig);
+void index_expect(struct index *ix, uint32_t sym, uint32_t top_n, int iv,
+                  enum index_trigger trig, unsigned dirs);
 /* 0, or -1 when out of memory (the lists then grow as they are added to). */
 int index_reserve(struct index *ix);
 /* After a bulk load: sorts every list that adds left unsorted (so that
  * the first events do not pay for it) and gives back their slack. */
 void index_sort(struct index *ix);
-/* Entries in one list (for /status and tests). */
-uint32_t index_count(const struct index *ix, uint32_t sym, int iv, enum index_dir dir,
+/* Entries of a symbol's lists, or of a top N's (for tests). */
+uint32_t index_count(const struct index *ix, uint32_t sym, uint32_t top_n, int iv,
                      enum index_trigger trig);
 
 #endif

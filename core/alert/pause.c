@@ -31,13 +31,19 @@ static void pause_save(struct alert_engine *e, struct pause *pz)
     free(json);
 }
 
-void alert_pause_hold(struct alert_engine *e, struct pause *pz, const struct candle *c,
-                 const char *sym, double move)
+void alert_pause_hold(struct alert_engine *e, struct pause *pz, int rule,
+                      const struct candle *c, const char *sym, double move)
 {
     pz->count++;
-    if (pz->nlines < DIGEST_LINES)
+    /* a move in percent, as before; another rule's value as it is, with its unit */
+    const char *unit = rule >= 0 && rule < e->nrules && e->rules[rule].live
+                           ? e->rules[rule].unit : "%";
+    if (pz->nlines < DIGEST_LINES && !strcmp(unit, "%"))
         snprintf(pz->lines[pz->nlines++], sizeof pz->lines[0], "%s %s %+.2f%%", sym,
                  interval_name(c->interval), move);
+    else if (pz->nlines < DIGEST_LINES)
+        snprintf(pz->lines[pz->nlines++], sizeof pz->lines[0], "%s %s %.6g%s%s", sym,
+                 interval_name(c->interval), move, unit[0] ? " " : "", unit);
     e->st.held++;
     pause_save(e, pz);
 }

@@ -4,6 +4,7 @@
 #include "alert/engine_int.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,37 +43,38 @@ void alert_preset_free(struct preset *p)
 {
     if (p) {
         free(p->symbols);
-        free(p->sym_ids);
-        free(p->indexed);
-        free(p);
+        free(p);   /* (its sym_ids are in the same block) */
     }
 }
 
-static struct preset *preset_from_row(const struct store_preset *r)
+/* A row's preset, its pairs as symbol ids (names are not kept: 24 bytes a
+ * pair for 100,000 users). */
+static struct preset *preset_from_row(struct alert_engine *e, const struct store_preset *r)
 {
-    struct preset *p = calloc(1, sizeof *p);
-    if (!p)
-        return NULL;
-    p->id = r->id;
-    p->user_id = r->user_id;
-    p->chat_id = r->chat_id;
-    snprintf(p->name, sizeof p->name, "%s", r->name);
-    snprintf(p->rule, sizeof p->rule, "%s", r->rule);
-    p->pairs = strcmp(r->pairs, "manual") == 0 ? PAIRS_MANUAL : PAIRS_TOP;
-    p->top_n = r->top_n;
     int n = 0;
     for (const char *c = r->symbols; *c; c++)
         n += *c != ' ' && (c == r->symbols || c[-1] == ' ');
-    if (n && !(p->symbols = calloc((size_t)n, sizeof *p->symbols))) {
-        free(p);
+    /* one block: the preset as long as its name, then its symbol ids (a
+     * big start-up makes 300,000: most of a preset was room for a name) */
+    size_t namelen = strnlen(r->name, PRESET_NAME_MAX * 4);
+    size_t head = (offsetof(struct preset, name) + namelen + 1 + 7) / 8 * 8;
+    struct preset *p = calloc(1, head + sizeof *p->sym_ids * (size_t)n);
+    if (!p)
         return NULL;
-    }
-    for (const char *c = r->symbols; *c && p->nsymbols < n;) {
+    p->sym_ids = n ? (uint32_t *)(void *)((char *)p + head) : NULL;
+    p->id = r->id;
+    p->user_id = r->user_id;
+    p->chat_id = r->chat_id;
+    memcpy(p->name, r->name, namelen);
+    p->name[namelen] = 0;
+    snprintf(p->rule, sizeof p->rule, "%s", r->rule);
+    p->pairs = strcmp(r->pairs, "manual") == 0 ? PAIRS_MANUAL : PAIRS_TOP;
+    p->top_n = r->top_n;
+    for (const char *c = r->symbols; *c && p->nsym_ids < n;) {
         size_t len = strcspn(c, " ");
-        if (len && len < sizeof p->symbols[0]) {
-            memcpy(p->symbols[p->nsymbols], c, len);
-            p->symbols[p->nsymbols++][len] = 0;
-        }
+        int id = len && len < sizeof p->symbols[0] ? symtab_add(&e->market->syms, c, len) : -1;
+        if (id >= 0)
+            p->sym_ids[p->nsym_ids++] = (uint32_t)id;
         c += len + (c[len] == ' ');
     }
     for (const char *c = r->intervals; *c;) {
@@ -94,7 +96,13 @@ static struct preset *preset_from_row(const struct store_preset *r)
 
 /* ---- rules and indexing ---- */
 
-static int rule_slot(struct alert_engine *e, const char *name, int create)
+static int index_mode_of(int rule_mode)
+{
+    return rule_mode == RULE_LEVEL ? INDEX_LEVEL : rule_mode == RULE_CROSS ? INDEX_CROSS
+                                                                          : INDEX_MOVE;
+}
+
+int alert_rule_slot(struct alert_engine *e, const char *name, int create)
 {
     for (int i = 0; i < e->nrules; i++)
         if (strcmp(e->rules[i].name, name) == 0)
@@ -104,60 +112,64 @@ static int rule_slot(struct alert_engine *e, const char *name, int create)
     struct rule *r = &e->rules[e->nrules];
     memset(r, 0, sizeof *r);
     snprintf(r->name, sizeof r->name, "%s", name);
-    index_init(&r->ix);
+    index_init(&r->ix, INDEX_MOVE);
     return e->nrules++;
 }
 
-/* The symbol ids a preset covers now. */
-static uint32_t covered(struct alert_engine *e, const struct preset *p, uint32_t **out)
+/* The pairs a preset covers now. */
+static uint32_t covered(struct alert_engine *e, const struct preset *p)
 {
-    struct market *m = e->market;
-    uint32_t n = 0;
-    if (p->pairs == PAIRS_TOP) {
-        uint32_t k = (uint32_t)p->top_n < m->nranked ? (uint32_t)p->top_n : m->nranked;
-        *out = malloc(sizeof **out * (k ? k : 1));
-        if (*out)
-            for (uint32_t i = 0; i < k; i++)
-                (*out)[n++] = m->ranked[i];
-        return n;
-    }
-    *out = malloc(sizeof **out * (size_t)(p->nsym_ids ? p->nsym_ids : 1));
-    if (*out && p->nsym_ids)
-        memcpy(*out, p->sym_ids, sizeof **out * (size_t)p->nsym_ids);
-    return *out ? (uint32_t)p->nsym_ids : 0;
+    if (p->pairs == PAIRS_MANUAL)
+        return (uint32_t)p->nsym_ids;
+    uint32_t n = e->market->nranked;
+    return p->top_n < 1 ? 0 : (uint32_t)p->top_n < n ? (uint32_t)p->top_n : n;
+}
+
+/* Pair x timeframe x direction: what the statistics count. */
+static uint64_t preset_subs(const struct preset *p)
+{
+    if (!p->in_index)
+        return 0;
+    return (uint64_t)p->nindexed * (uint64_t)__builtin_popcount((unsigned)p->intervals) *
+           (p->dir == DIR_BOTH ? 2u : 1u);
 }
 
 enum index_op { OP_ADD, OP_REMOVE, OP_EXPECT };
 
-static void index_symbol(struct alert_engine *e, struct preset *p, uint32_t sym,
-                         enum index_op op)
+/* One entry per (pair, timeframe), both directions in it; a top N one
+ * entry per timeframe, whatever the ranking. */
+static void index_preset(struct alert_engine *e, struct preset *p, enum index_op op)
 {
     struct index *ix = &e->rules[p->rule_slot].ix;
     enum index_trigger trig = p->on_close ? INDEX_CLOSE : INDEX_FORMING;
+    unsigned dirs = p->dir == DIR_UP     ? INDEX_UP
+                    : p->dir == DIR_DOWN ? INDEX_DOWN
+                                         : INDEX_UP | INDEX_DOWN;
+    float t = (float)p->threshold;
+    int top = p->pairs == PAIRS_TOP;
+    uint32_t n = top ? (p->top_n >= 1) : (uint32_t)p->nsym_ids;
     for (int iv = 0; iv < IV_COUNT; iv++) {
         if (!(p->intervals & 1 << iv))
             continue;
-        for (int d = INDEX_UP; d <= INDEX_DOWN; d++) {
-            if ((d == INDEX_UP && p->dir == DIR_DOWN) || (d == INDEX_DOWN && p->dir == DIR_UP))
-                continue;
-            if (op == OP_ADD) {
-                index_add(ix, sym, iv, d, trig, (float)p->threshold, p->sub);
-                e->st.subscriptions++;
-            } else if (op == OP_REMOVE) {
-                e->st.subscriptions -= index_remove(ix, sym, iv, d, trig, p->sub);
-            } else {
-                index_expect(ix, sym, iv, d, trig);
-            }
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t sym = top ? 0 : p->sym_ids[k], tn = top ? (uint32_t)p->top_n : 0;
+            if (op == OP_ADD)
+                index_add(ix, sym, tn, iv, trig, t, p->sub, dirs);
+            else if (op == OP_REMOVE)
+                index_remove(ix, sym, tn, iv, trig, dirs, t, p->sub);
+            else
+                index_expect(ix, sym, tn, iv, trig, dirs);
         }
     }
 }
 
 static void unindex(struct alert_engine *e, struct preset *p)
 {
-    for (uint32_t i = 0; i < p->nindexed; i++)
-        index_symbol(e, p, p->indexed[i], OP_REMOVE);
-    free(p->indexed);
-    p->indexed = NULL;
+    if (!p->in_index)
+        return;
+    e->st.subscriptions -= preset_subs(p);
+    index_preset(e, p, OP_REMOVE);
+    p->in_index = 0;
     p->nindexed = 0;
 }
 
@@ -166,12 +178,10 @@ static void reindex(struct alert_engine *e, struct preset *p)
     unindex(e, p);
     if (!p->active || p->rule_slot < 0)
         return;
-    uint32_t *syms = NULL;
-    uint32_t n = covered(e, p, &syms);
-    for (uint32_t i = 0; i < n; i++)
-        index_symbol(e, p, syms[i], e->loading ? OP_EXPECT : OP_ADD);
-    p->indexed = syms;
-    p->nindexed = n;
+    index_preset(e, p, e->loading ? OP_EXPECT : OP_ADD);
+    p->in_index = 1;
+    p->nindexed = covered(e, p);
+    e->st.subscriptions += preset_subs(p);
 }
 
 /* The second pass of a load: every list reserved at its size, then filled. */
@@ -181,8 +191,8 @@ void alert_index_loaded(struct alert_engine *e)
         index_reserve(&e->rules[r].ix);
     for (uint32_t i = 0; i < e->nsubs; i++) {
         struct preset *p = e->subs[i];
-        for (uint32_t k = 0; p && k < p->nindexed; k++)
-            index_symbol(e, p, p->indexed[k], OP_ADD);
+        if (p && p->in_index)
+            index_preset(e, p, OP_ADD);
     }
 }
 
@@ -197,26 +207,9 @@ static void add_user(struct alert_engine *e, int64_t user, int delta)
     i64map_put(&e->per_user, user, (void *)(intptr_t)((n < 0 ? 0 : n) + delta + 1));
 }
 
-/* A manual list's names as symbol ids, the names dropped. */
-static void resolve_symbols(struct alert_engine *e, struct preset *p)
-{
-    if (!p->nsymbols)
-        return;
-    p->sym_ids = malloc(sizeof *p->sym_ids * (size_t)p->nsymbols);
-    for (int i = 0; p->sym_ids && i < p->nsymbols; i++) {
-        int id = symtab_add(&e->market->syms, p->symbols[i], strlen(p->symbols[i]));
-        if (id >= 0)
-            p->sym_ids[p->nsym_ids++] = (uint32_t)id;
-    }
-    free(p->symbols);
-    p->symbols = NULL;
-    p->nsymbols = 0;
-}
-
 /* Takes a parsed preset into memory (not the store). */
 static int adopt(struct alert_engine *e, struct preset *p)
 {
-    resolve_symbols(e, p);
     if (e->nsubs == e->capsubs) {
         uint32_t cap = e->capsubs ? e->capsubs * 2 : 1024;
         struct preset **v = realloc(e->subs, sizeof *v * cap);
@@ -229,7 +222,7 @@ static int adopt(struct alert_engine *e, struct preset *p)
         return -1;
     p->sub = e->nsubs;
     e->subs[e->nsubs++] = p;
-    p->rule_slot = rule_slot(e, p->rule, 1);
+    p->rule_slot = alert_rule_slot(e, p->rule, 1);
     e->st.presets++;
     add_user(e, p->user_id, 1);
     reindex(e, p);
@@ -250,12 +243,11 @@ static void forget(struct alert_engine *e, struct preset *p)
 /* p takes old's place: same subscription id, new settings. */
 static void replace(struct alert_engine *e, struct preset *old, struct preset *p)
 {
-    resolve_symbols(e, p);
     unindex(e, old);
     p->sub = old->sub;
     e->subs[p->sub] = p;
     i64map_put(&e->by_id, p->id, p);
-    p->rule_slot = rule_slot(e, p->rule, 1);
+    p->rule_slot = alert_rule_slot(e, p->rule, 1);
     alert_preset_free(old);
     reindex(e, p);
 }
@@ -452,7 +444,7 @@ int alert_preset_save(struct alert_engine *e, struct preset *in, char *err, size
         return -1;
     }
     in->id = row.id;
-    struct preset *p = preset_from_row(&row);   /* a copy, as it will load */
+    struct preset *p = preset_from_row(e, &row);   /* a copy, as it will load */
     free(syms);
     if (!p) {
         snprintf(err, errlen, "out of memory");
@@ -484,7 +476,7 @@ int alert_preset_delete(struct alert_engine *e, int64_t id)
 static int resync_row(void *ud, const struct store_preset *row)
 {
     struct alert_engine *e = ud;
-    struct preset *p = preset_from_row(row), *old = i64map_get(&e->by_id, row->id);
+    struct preset *p = preset_from_row(e, row), *old = i64map_get(&e->by_id, row->id);
     if (p && old)
         replace(e, old, p);
     else if (p && adopt(e, p) != 0)
@@ -566,12 +558,38 @@ void alert_prepare(struct alert_engine *e)
         index_sort(&e->rules[i].ix);
 }
 
+void alert_ranks_update(struct alert_engine *e)
+{
+    const struct market *m = e->market;
+    uint32_t n = m->syms.n;
+    if (n > e->nrank) {
+        uint32_t *r = realloc(e->rank, sizeof *r * n);
+        if (!r)
+            return;   /* (the old ranks stay) */
+        e->rank = r;
+        e->nrank = n;
+    }
+    if (e->rank)   /* (none before the first symbol) */
+        memset(e->rank, 0, sizeof *e->rank * e->nrank);
+    for (uint32_t i = 0; i < m->nranked; i++)
+        if (m->ranked[i] < e->nrank)
+            e->rank[m->ranked[i]] = i + 1;
+}
+
+/* A symbol entering a top N matches its presets from its next value on;
+ * one leaving it no longer does.  Only the ranks change. */
 void alert_on_ranking(void *ud)
 {
     struct alert_engine *e = ud;
-    for (uint32_t i = 0; i < e->nsubs; i++)
-        if (e->subs[i] && e->subs[i]->pairs == PAIRS_TOP)
-            reindex(e, e->subs[i]);
+    alert_ranks_update(e);
+    for (uint32_t i = 0; i < e->nsubs; i++) {
+        struct preset *p = e->subs[i];
+        if (p && p->pairs == PAIRS_TOP && p->in_index) {
+            e->st.subscriptions -= preset_subs(p);
+            p->nindexed = covered(e, p);
+            e->st.subscriptions += preset_subs(p);
+        }
+    }
 }
 
 void alert_set_rules(struct alert_engine *e, const struct alert_rule_def *defs, int n)
@@ -579,12 +597,15 @@ void alert_set_rules(struct alert_engine *e, const struct alert_rule_def *defs, 
     for (int i = 0; i < e->nrules; i++)
         e->rules[i].live = 0;
     for (int i = 0; i < n; i++) {
-        int s = rule_slot(e, defs[i].name, 1);
+        int s = alert_rule_slot(e, defs[i].name, 1);
         if (s < 0)
             continue;
         struct rule *r = &e->rules[s];
         r->live = 1;
         r->def = defs[i];
+        if (r->ix.mode != index_mode_of(defs[i].mode) && r->ix.marks)   /* (another meaning) */
+            memset(r->ix.marks, 0, sizeof *r->ix.marks * (size_t)r->ix.nsym * IV_COUNT);
+        r->ix.mode = index_mode_of(defs[i].mode);
         snprintf(r->label, sizeof r->label, "%s", defs[i].label ? defs[i].label : r->name);
         snprintf(r->unit, sizeof r->unit, "%s", defs[i].unit ? defs[i].unit : "");
         snprintf(r->prompt, sizeof r->prompt, "%s", defs[i].prompt ? defs[i].prompt : "");
@@ -596,7 +617,7 @@ void alert_set_rules(struct alert_engine *e, const struct alert_rule_def *defs, 
     /* presets of a rule that just appeared */
     for (uint32_t i = 0; i < e->nsubs; i++)
         if (e->subs[i] && e->subs[i]->rule_slot < 0) {
-            e->subs[i]->rule_slot = rule_slot(e, e->subs[i]->rule, 1);
+            e->subs[i]->rule_slot = alert_rule_slot(e, e->subs[i]->rule, 1);
             reindex(e, e->subs[i]);
         }
 }
@@ -608,14 +629,14 @@ const struct alert_rule_def *alert_rule_get(struct alert_engine *e, int rule)
 
 int alert_rule_find(struct alert_engine *e, const char *name)
 {
-    int s = rule_slot(e, name, 0);
+    int s = alert_rule_slot(e, name, 0);
     return s >= 0 && e->rules[s].live ? s : -1;
 }
 
 int alert_load_preset(void *ud, const struct store_preset *row)
 {
     struct alert_engine *e = ud;
-    struct preset *p = preset_from_row(row);
+    struct preset *p = preset_from_row(e, row);
     if (!p || adopt(e, p) != 0) {
         log_warn(e->rt->log, "alerts", "preset %lld could not be loaded (out of memory)",
                  (long long)row->id);

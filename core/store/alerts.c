@@ -1,5 +1,6 @@
-/* The alert tables: presets (owned by the alert engine), the candle each (chat, symbol, interval) last fired for, and a
- * log of fired alerts for the presets' statistics. */
+/* The alert tables: presets (owned by the alert engine), the candle each
+ * (chat, rule, symbol, interval) last fired for, and a log of fired alerts
+ * for the presets' statistics. */
 #include "util/interval.h"
 #include "store/internal.h"
 
@@ -20,15 +21,19 @@ static const char *const sql[Q_COUNT] = {
     [Q_PRESET_DEL] = "DELETE FROM presets WHERE id = ?1",
     [Q_PRESET_ALL] = "SELECT id, " PRESET_COLS " FROM presets ORDER BY id",
     [Q_PRESET_ONE] = "SELECT id, " PRESET_COLS " FROM presets WHERE id = ?1",
-    /* a log: read in order, the newest row of a (chat, symbol, interval) wins */
-    [Q_FIRED_SET] = "INSERT INTO alert_fired (chat_id, symbol, interval, open_time)"
-                    " VALUES (?1, ?2, ?3, ?4)",
+    /* a log: read in order, the newest row of a (chat, rule, symbol,
+     * interval) wins */
+    [Q_FIRED_SET] = "INSERT INTO alert_fired (chat_id, rule, symbol, interval, open_time)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5)",
     /* marks whose candle closed at most ?1 ms before the newest mark: by
      * the marks' own clock, as the market's time need not be the wall's (a
      * replay of 2022 must not find its marks "old") */
-#define FIRED_LIVE "open_time + cw_interval_ms(interval) + ?1 >= " \
-                   "(SELECT max(open_time) FROM alert_fired)"
-    [Q_FIRED_ALL] = "SELECT chat_id, symbol, interval, open_time FROM alert_fired WHERE "
+#define FIRED_NEWEST "(SELECT max(open_time) FROM alert_fired)"
+/* (the first term lets the open_time index skip the old marks: no
+ * interval is longer than a day) */
+#define FIRED_LIVE "open_time >= " FIRED_NEWEST " - ?1 - 86400000 AND " \
+                   "open_time + cw_interval_ms(interval) + ?1 >= " FIRED_NEWEST
+    [Q_FIRED_ALL] = "SELECT chat_id, rule, symbol, interval, open_time FROM alert_fired WHERE "
                     FIRED_LIVE " ORDER BY rowid",
     [Q_FIRED_COUNT] = "SELECT count(*) FROM alert_fired WHERE " FIRED_LIVE,
     [Q_FIRED_PRUNE] = "DELETE FROM alert_fired WHERE NOT (" FIRED_LIVE ")",
@@ -141,15 +146,17 @@ int store_preset_get(struct store *s, int64_t id, store_preset_fn fn, void *ud)
     return store_each_row(s, st, preset_row, &e);
 }
 
-int store_fired_set(struct store *s, int64_t chat, const char *symbol, int iv, int64_t open_time)
+int store_fired_set(struct store *s, int64_t chat, const char *rule, const char *symbol, int iv,
+                    int64_t open_time)
 {
     sqlite3_stmt *st = stmt(s, Q_FIRED_SET);
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, chat);
-    sqlite3_bind_text(st, 2, symbol, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, iv);
-    sqlite3_bind_int64(st, 4, open_time);
+    sqlite3_bind_text(st, 2, rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, symbol, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, iv);
+    sqlite3_bind_int64(st, 5, open_time);
     return store_write(s, st);
 }
 
@@ -157,7 +164,8 @@ static int fired_row(sqlite3_stmt *st, void *ud)
 {
     struct each *e = ud;
     return ((store_fired_fn)e->fn)(e->ud, sqlite3_column_int64(st, 0), store_col_text(st, 1),
-                                   sqlite3_column_int(st, 2), sqlite3_column_int64(st, 3));
+                                   store_col_text(st, 2), sqlite3_column_int(st, 3),
+                                   sqlite3_column_int64(st, 4));
 }
 
 int store_fired_each(struct store *s, int64_t late_ms, store_fired_fn fn, void *ud)

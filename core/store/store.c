@@ -112,6 +112,10 @@ static const char *const migrations[] = {
     "DROP TABLE alert_fired;"
     "ALTER TABLE alert_fired_log RENAME TO alert_fired;"
     "CREATE INDEX alert_fired_time ON alert_fired (open_time);",
+    /* 5: a fired mark is a rule's (a chat's move alert must not swallow
+     * its RSI alert on the same candle); the marks so far were the move
+     * rule's, the only one there was */
+    "ALTER TABLE alert_fired ADD COLUMN rule TEXT NOT NULL DEFAULT 'move';",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -133,8 +133,8 @@ struct store_preset {
 };
 
 typedef int (*store_preset_fn)(void *ud, const struct store_preset *row);
-typedef int (*store_fired_fn)(void *ud, int64_t chat, const char *symbol, int iv,
-                              int64_t open_time);
+typedef int (*store_fired_fn)(void *ud, int64_t chat, const char *rule, const char *symbol,
+                              int iv, int64_t open_time);
 
 /* Inserts (row->id == 0: sets it) or replaces a preset. */
 int store_preset_put(struct store *s, struct store_preset *row, int64_t now_ms);
@@ -142,8 +142,10 @@ int store_preset_delete(struct store *s, int64_t id);
 int store_presets_each(struct store *s, store_preset_fn fn, void *ud);
 /* The preset's row, if it has one: fn is called once or not at all. */
 int store_preset_get(struct store *s, int64_t id, store_preset_fn fn, void *ud);
-/* The candle (chat, symbol, interval) fired for (appended: the newest wins). */
-int store_fired_set(struct store *s, int64_t chat, const char *symbol, int iv, int64_t open_time);
+/* The candle (chat, rule, symbol, interval) fired for (appended: the
+ * newest wins). */
+int store_fired_set(struct store *s, int64_t chat, const char *rule, const char *symbol, int iv,
+                    int64_t open_time);
 /* The marks whose candle closed at most late_ms before the newest mark's
  * open time (the others can no longer matter), and how many there are. */
 int store_fired_each(struct store *s, int64_t late_ms, store_fired_fn fn, void *ud);

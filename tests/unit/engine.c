@@ -1,8 +1,10 @@
 /* The alert engine in-process: a simulated clock, a temporary store, a
- * market with four pairs, a C rule (the candle's move from its open) and
- * a sink that records what the engine sends.  Fan-out (an event reaches
- * exactly the chats whose presets match), once per candle, and the
- * digests after a pause or quiet hours, all through the one sink. */
+ * market with four pairs, C rules (move: the candle's move from its open;
+ * lvl and crs: its close price, as a level and as a cross) and a sink that
+ * records what the engine sends.  Fan-out (an event reaches exactly the
+ * chats whose presets match), once per candle and rule, each mode, the
+ * index visiting only what is new, top N by rank, and the digests after a
+ * pause or quiet hours, all through the one sink. */
 #include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -31,6 +33,8 @@ struct sent {
     char presets[128];   /* the names, comma-separated */
     long held;
     char text[512];
+    double level;
+    int up;
 };
 static struct sent sent[64];
 static int nsent;
@@ -50,6 +54,8 @@ static void record(void *ud, int64_t chat, const struct alert_msg *m)
         snprintf(s->symbol, sizeof s->symbol, "%s", m->view->symbol);
         s->interval = m->view->candle->interval;
         s->npresets = m->view->npresets;
+        s->level = m->view->level;
+        s->up = m->view->up;
         for (int i = 0; i < m->view->npresets; i++) {
             size_t k = strlen(s->presets);
             snprintf(s->presets + k, sizeof s->presets - k, "%s%s", i ? "," : "",
@@ -113,17 +119,36 @@ struct fx {
 
 static const char *const pairs[4] = {"BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"};
 
-/* The rule: the candle's move from its open, in percent. */
-/* The move rule as scripts/rules/move.lua declares it. */
-static const struct alert_rule_def move_rule = {
-    .name = "move", .label = "Candle move", .unit = "%", .prompt = "", .mode = RULE_MOVE,
-    .dirs = 7, .min = 0.1, .max = 100, .dflt = 2, .decimals = 2, .on_forming = 1, .on_close = 1};
+static const struct alert_rule_def test_rules[3] = {
+    {.name = "move", .label = "Candle move", .unit = "%", .prompt = "", .mode = RULE_MOVE,
+     .dirs = 7, .min = 0.1, .max = 100, .dflt = 2, .decimals = 2, .on_forming = 1, .on_close = 1},
+    {.name = "lvl", .label = "Price level", .unit = "", .prompt = "", .mode = RULE_LEVEL,
+     .dirs = 7, .min = 0, .max = 1000, .dflt = 100, .decimals = 2, .on_forming = 1, .on_close = 1},
+    {.name = "crs", .label = "Price cross", .unit = "", .prompt = "", .mode = RULE_CROSS,
+     .dirs = 7, .min = 0, .max = 1000, .dflt = 100, .decimals = 2, .on_forming = 1, .on_close = 1},
+};
 
-static double move_value(void *ud, int rule, const struct candle *c, const char *symbol, int *ok)
+/* move: percent from the open; lvl, crs: the close price */
+static double test_value(void *ud, int rule, const struct candle *c, const char *symbol, int *ok)
 {
-    (void)ud, (void)rule, (void)symbol;
+    struct alert_engine **e = ud;
+    (void)symbol;
     *ok = 1;
-    return (c->close - c->open) / c->open * 100;
+    if (rule == alert_rule_find(*e, "move"))
+        return (c->close - c->open) / c->open * 100;
+    return c->close;
+}
+
+/* The engine on the fixture's store (again: as after a restart). */
+static int fx_engine(struct fx *f)
+{
+    struct alert_deps d = {&f->rt, &f->cfg, f->st, &f->m, tg_text_chars, tg_text_invisible};
+    if (!(f->e = alert_engine_new(&d)))
+        return -1;
+    alert_set_sink(f->e, &(struct alert_sink){record, NULL});
+    alert_set_hooks(f->e, &(struct alert_hooks){test_value, NULL, &f->e});
+    alert_set_rules(f->e, test_rules, 3);
+    return 0;
 }
 
 static int fx_open(struct fx *f, const char *name)
@@ -148,14 +173,8 @@ static int fx_open(struct fx *f, const char *name)
         qv[i] = 1e9 - i;
     }
     market_set_ranking(&f->m, f->ids, qv, 4);
-    struct alert_deps d = {&f->rt, &f->cfg, f->st, &f->m, tg_text_chars, tg_text_invisible};
-    if (!(f->e = alert_engine_new(&d)))
-        return -1;
-    alert_set_sink(f->e, &(struct alert_sink){record, NULL});
-    alert_set_hooks(f->e, &(struct alert_hooks){move_value, NULL, NULL});
-    alert_set_rules(f->e, &move_rule, 1);
     nsent = 0;
-    return 0;
+    return fx_engine(f);
 }
 
 static void fx_close(struct fx *f)
@@ -168,6 +187,8 @@ static void fx_close(struct fx *f)
     config_free(&f->cfg);
 }
 
+/* (a preset's spec leaves its last fields out when they are the defaults) */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 struct spec {
     int64_t chat;
     const char *name;
@@ -177,6 +198,8 @@ struct spec {
     double threshold;
     int dir;
     int on_close;
+    const char *rule;      /* NULL: move */
+    double min_volume;
 };
 
 static int add_preset(struct fx *f, struct spec s)
@@ -198,6 +221,8 @@ static int add_preset(struct fx *f, struct spec s)
     p.threshold = s.threshold;
     p.dir = s.dir;
     p.on_close = s.on_close;
+    p.min_volume = s.min_volume;
+    snprintf(p.rule, sizeof p.rule, "%s", s.rule ? s.rule : "move");
     p.active = 1;
     int rc = alert_preset_save(f->e, &p, err, sizeof err);
     if (rc)
@@ -325,6 +350,229 @@ static void test_once_per_candle(void)
     fx_close(&f);
 }
 
+/* ---- modes ---- */
+
+/* An update of pair's candle (as feed) whose close is `close` (open 100). */
+static void price(struct fx *f, int pair, int iv, int minute, double close, int closed)
+{
+    feed(f, pair, iv, minute, close - 100, closed);
+}
+
+static void test_level(void)
+{
+    struct fx f;
+    if (fx_open(&f, "level") != 0) {
+        ok(0, "level: the engine is set up");
+        return;
+    }
+    int m1 = 1 << IV_1M;
+    int bad = add_preset(&f, (struct spec){1, "above 105", "BTCUSDT", 0, m1, 105, DIR_UP, 0, "lvl"});
+    bad |= add_preset(&f, (struct spec){2, "below 95", "BTCUSDT", 0, m1, 95, DIR_DOWN, 0, "lvl"});
+    bad |= add_preset(&f, (struct spec){3, "either", "BTCUSDT", 0, m1, 100.5, DIR_BOTH, 0, "lvl"});
+    ok(!bad, "level: three presets of a level rule are saved");
+
+    price(&f, 0, IV_1M, 0, 103, 0);
+    is_str(chats_since(0), "3", "103: at or above 100.5 (chat 3) only");
+    const struct sent *s = to_chat(0, 3);
+    ok(s && s->level == 100.5 && s->up == 1, "the alert says level 100.5, upward");
+    int from = nsent;
+    price(&f, 0, IV_1M, 0, 106, 0);
+    price(&f, 0, IV_1M, 0, 107, 0);
+    is_str(chats_since(from), "1", "106 then 107: at or above 105 fires chat 1 once");
+    s = to_chat(from, 1);
+    ok(s && s->level == 105 && s->up == 1, "at level 105, upward");
+    from = nsent;
+    price(&f, 0, IV_1M, 1, 106, 0);
+    is_str(chats_since(from), "1 3", "the next candle, still above: once per candle again");
+    from = nsent;
+    price(&f, 0, IV_1M, 2, 94, 0);
+    is_str(chats_since(from), "2 3", "94: at or below 95 (chat 2) and 100.5 downward (chat 3)");
+    s = to_chat(from, 2);
+    ok(s && s->level == 95 && s->up == 0, "at level 95, downward");
+    fx_close(&f);
+}
+
+static void test_cross(void)
+{
+    struct fx f;
+    if (fx_open(&f, "cross") != 0) {
+        ok(0, "cross: the engine is set up");
+        return;
+    }
+    int m1 = 1 << IV_1M;
+    int bad = add_preset(&f, (struct spec){1, "up 105", "BTCUSDT", 0, m1, 105, DIR_UP, 0, "crs"});
+    bad |= add_preset(&f, (struct spec){2, "down 95", "BTCUSDT", 0, m1, 95, DIR_DOWN, 0, "crs"});
+    bad |= add_preset(&f, (struct spec){3, "close 105", "BTCUSDT", 0, m1, 105, DIR_UP, 1, "crs"});
+    ok(!bad, "cross: three presets of a cross rule are saved");
+
+    price(&f, 0, IV_1M, 0, 106, 0);
+    is_int(nsent, 0, "the first value, above 105, fires nothing: no previous value");
+    price(&f, 0, IV_1M, 1, 107, 0);
+    is_int(nsent, 0, "staying above is no crossing");
+    price(&f, 0, IV_1M, 2, 104, 0);
+    price(&f, 0, IV_1M, 3, 105, 0);
+    is_str(chats_since(0), "1", "104 then 105: crossing up to 105 fires chat 1");
+    const struct sent *s = to_chat(0, 1);
+    ok(s && s->level == 105 && s->up == 1, "at level 105, upward");
+    int from = nsent;
+    price(&f, 0, IV_1M, 4, 110, 0);
+    price(&f, 0, IV_1M, 5, 108, 0);
+    is_int(nsent - from, 0, "not again while it stays above, on later candles");
+    price(&f, 0, IV_1M, 6, 99, 0);
+    is_int(nsent - from, 0, "crossing back down under 105 arms it (chat 2's 95 is not crossed)");
+    price(&f, 0, IV_1M, 7, 106, 0);
+    is_str(chats_since(from), "1", "and crossing up again fires it again");
+    from = nsent;
+    price(&f, 0, IV_1M, 8, 90, 0);
+    is_str(chats_since(from), "2", "106 to 90 crosses down through 95: chat 2");
+    s = to_chat(from, 2);
+    ok(s && s->level == 95 && s->up == 0, "at level 95, downward");
+
+    /* the close trigger: consecutive closes, not the updates between */
+    from = nsent;
+    price(&f, 0, IV_1M, 9, 104, 1);    /* the first close */
+    price(&f, 0, IV_1M, 10, 107, 0);   /* forming above */
+    is_int(count_to(from, 3), 0, "a close-trigger cross ignores forming updates");
+    price(&f, 0, IV_1M, 10, 106, 1);
+    is_int(count_to(from, 3), 1, "closes 104 then 106: the close-trigger cross fires");
+
+    /* a reload makes the rule a level, mid-candle: what the cross kept is
+     * not taken for how far the candle reached */
+    from = nsent;
+    price(&f, 0, IV_1M, 11, 100, 0);   /* (no crossing: 106 -> 100) */
+    struct alert_rule_def now_level[3] = {test_rules[0], test_rules[1], test_rules[2]};
+    now_level[2].mode = RULE_LEVEL;
+    alert_set_rules(f.e, now_level, 3);
+    price(&f, 0, IV_1M, 11, 94, 0);
+    is_str(chats_since(from), "2", "the rule now a level: 94 is at or below chat 2's 95");
+    fx_close(&f);
+}
+
+/* ---- the index visits only what is new ---- */
+
+static uint64_t visited(struct fx *f)
+{
+    struct alert_stats st;
+    alert_stats(f->e, &st);
+    return st.visited;
+}
+
+static void test_visits(void)
+{
+    struct fx f;
+    if (fx_open(&f, "visits") != 0) {
+        ok(0, "visits: the engine is set up");
+        return;
+    }
+    int m1 = 1 << IV_1M, bad = 0;
+    for (int i = 0; i < 10; i++)   /* thresholds 1.0, 1.2, ... 2.8 % */
+        bad |= add_preset(&f, (struct spec){100 + i, "t", "BTCUSDT", 0, m1, 1 + i * 0.2, DIR_UP, 0});
+    ok(!bad, "visits: ten presets saved");
+    uint64_t v0 = visited(&f);
+    for (int k = 0; k <= 20; k++)   /* rising 0.5 .. 2.5 %, then the same again */
+        feed(&f, 0, IV_1M, 0, 0.5 + k * 0.1, 0);
+    for (int k = 0; k <= 20; k++)
+        feed(&f, 0, IV_1M, 0, 0.5 + k * 0.1, 0);
+    feed(&f, 0, IV_1M, 0, -3, 0);   /* down: no down subscription */
+    is_int((long)(visited(&f) - v0), 8, "42 updates of a candle rising to 2.5 %% visit the 8 "
+           "subscriptions it reaches once each");
+    is_str(chats_since(0), "100 101 102 103 104 105 106 107", "and those 8 fire");
+    uint64_t v1 = visited(&f);
+    int from = nsent;
+    feed(&f, 0, IV_1M, 1, 1.1, 0);
+    is_int((long)(visited(&f) - v1), 1, "a new candle re-arms them: 1.1 %% visits one");
+    is_str(chats_since(from), "100", "which fires");
+
+    /* added mid-candle: fires on this candle only on a new reach */
+    bad = add_preset(&f, (struct spec){200, "late 1", "BTCUSDT", 0, m1, 1.0, DIR_UP, 0});
+    bad |= add_preset(&f, (struct spec){201, "late 1.15", "BTCUSDT", 0, m1, 1.15, DIR_UP, 0});
+    from = nsent;
+    feed(&f, 0, IV_1M, 1, 1.18, 0);
+    is_str(chats_since(from), "201", "a preset added mid-candle fires when the value newly "
+           "reaches it (1.15: 1.1 -> 1.18), not for what the candle had reached (1.0)");
+    from = nsent;
+    feed(&f, 0, IV_1M, 2, 1.05, 0);
+    is_str(chats_since(from), "100 200", "and from the next candle like any other");
+    fx_close(&f);
+}
+
+/* ---- top N by rank ---- */
+
+static void rank(struct fx *f, int a, int b, int c, int d)
+{
+    uint32_t ids[4] = {f->ids[a], f->ids[b], f->ids[c], f->ids[d]};
+    double qv[4] = {4e9, 3e9, 2e9, 1e9};
+    market_set_ranking(&f->m, ids, qv, 4);
+}
+
+static void test_top_rank(void)
+{
+    struct fx f;
+    if (fx_open(&f, "rank") != 0) {
+        ok(0, "rank: the engine is set up");
+        return;
+    }
+    int m1 = 1 << IV_1M;
+    int bad = add_preset(&f, (struct spec){1, "top 2", NULL, 2, m1, 1, DIR_BOTH, 0});
+    ok(!bad, "rank: a top 2 preset is saved");
+    const struct preset *p = NULL;
+    alert_presets_of(f.e, 1, &p, 1);
+    ok(p && p->nindexed == 2, "it covers 2 pairs");
+    feed(&f, 2, IV_1M, 0, 3, 0);   /* SOL, ranked 3rd */
+    is_int(nsent, 0, "SOLUSDT (3rd) is not in it");
+    rank(&f, 2, 0, 1, 3);          /* SOL first, BTC 2nd, ETH 3rd */
+    feed(&f, 2, IV_1M, 0, 3.2, 0);
+    is_int(nsent, 0, "SOLUSDT entering the top 2 mid-candle: only a new reach fires (1 %% was "
+           "reached before)");
+    feed(&f, 2, IV_1M, 1, 1.5, 0);
+    is_str(chats_since(0), "1", "the next candle of SOLUSDT, now 1st, fires");
+    int from = nsent;
+    feed(&f, 1, IV_1M, 1, -2, 0);
+    is_int(nsent - from, 0, "ETHUSDT, fallen to 3rd, no longer does");
+    feed(&f, 0, IV_1M, 1, 2, 0);
+    is_str(chats_since(from), "1", "BTCUSDT, 2nd, still does");
+    ok(p && p->nindexed == 2, "still 2 pairs covered");
+    fx_close(&f);
+}
+
+/* ---- rules side by side; the volume floor; a restart ---- */
+
+static void test_rules_apart(void)
+{
+    struct fx f;
+    if (fx_open(&f, "apart") != 0) {
+        ok(0, "apart: the engine is set up");
+        return;
+    }
+    int m1 = 1 << IV_1M;
+    int bad = add_preset(&f, (struct spec){1, "move", "BTCUSDT", 0, m1, 1, DIR_BOTH, 0});
+    bad |= add_preset(&f, (struct spec){1, "level", "BTCUSDT", 0, m1, 101, DIR_UP, 0, "lvl"});
+    bad |= add_preset(&f, (struct spec){2, "rich", "BTCUSDT", 0, m1, 1, DIR_BOTH, 0, NULL, 2e9});
+    bad |= add_preset(&f, (struct spec){3, "floor", "BTCUSDT", 0, m1, 1, DIR_BOTH, 0, NULL, 5e8});
+    bad |= add_preset(&f, (struct spec){1, "move 3", "BTCUSDT", 0, m1, 3, DIR_BOTH, 0});
+    bad |= add_preset(&f, (struct spec){1, "level 103", "BTCUSDT", 0, m1, 103, DIR_UP, 0, "lvl"});
+    ok(!bad, "apart: six presets saved");
+    feed(&f, 0, IV_1M, 0, 2, 0);   /* +2 %: close 102 */
+    is_int(count_to(0, 1), 2, "a move alert and a level alert on the same candle for the same "
+           "chat both go out");
+    feed(&f, 0, IV_1M, 0, 4, 0);   /* +4 %: close 104 reaches the chat's other two */
+    is_int(count_to(0, 1), 2, "the chat's other presets of each rule do not send that candle "
+           "again");
+    is_int(count_to(0, 2), 0, "a pair under the preset's minimum volume does not alert");
+    is_int(count_to(0, 3), 1, "one above it does");
+
+    /* a restart: the marks, per rule, are kept */
+    alert_engine_free(f.e);
+    f.e = NULL;
+    int from = nsent;
+    ok(fx_engine(&f) == 0, "the engine starts again on the same database");
+    feed(&f, 0, IV_1M, 0, 2.5, 0);
+    is_int(count_to(from, 1), 0, "after the restart neither rule sends that candle again");
+    feed(&f, 0, IV_1M, 1, 2.5, 0);
+    is_int(count_to(from, 1), 2, "the next candle fires both again");
+    fx_close(&f);
+}
+
 /* ---- digests: every path goes through the sink ---- */
 
 static const struct sent *last_digest(int from, int64_t chat)
@@ -390,6 +638,11 @@ int main(void)
     }
     test_fanout();
     test_once_per_candle();
+    test_level();
+    test_cross();
+    test_visits();
+    test_top_rank();
+    test_rules_apart();
     test_digests();
     rmdir(dir);
     return done();

@@ -34,11 +34,15 @@ static int keep_preset(void *ud, const struct store_preset *r)
 
 static int n_marks;
 static int64_t last_mark;
+static char first_rule[32], last_rule[32];
 
-static int keep_mark(void *ud, int64_t chat, const char *symbol, int iv, int64_t open_time)
+static int keep_mark(void *ud, int64_t chat, const char *rule, const char *symbol, int iv,
+                     int64_t open_time)
 {
     (void)ud, (void)chat, (void)iv;
-    n_marks++;
+    if (!n_marks++)
+        snprintf(first_rule, sizeof first_rule, "%s", rule);
+    snprintf(last_rule, sizeof last_rule, "%s", rule);
     if (!strcmp(symbol, "BTCUSDT"))
         last_mark = open_time;
     return 0;
@@ -221,11 +225,13 @@ int main(void)
     is_str(got_trig, "close", "its trigger");
     ok(!got.active && got.created_ms == 1700000000000LL, "paused, and its creation time");
     is_int(store_fired_count(s, 1), 1, "the fired mark is kept");
-    store_fired_set(s, -100, "BTCUSDT", 2, 1700000600000LL);
-    store_fired_set(s, -100, "ETHUSDT", 2, 1700000600000LL);
+    store_fired_set(s, -100, "move", "BTCUSDT", 2, 1700000600000LL);
+    store_fired_set(s, -100, "rsi", "ETHUSDT", 2, 1700000600000LL);
     store_fired_each(s, 86400000, keep_mark, NULL);
     is_int(n_marks, 3, "marks are a log, read oldest first");
     ok(last_mark == 1700000600000LL, "so the newest of a key comes last");
+    is_str(first_rule, "move", "a mark from before rules had its own is the move rule's");
+    is_str(last_rule, "rsi", "a mark keeps its rule");
     store_commit(s);
     store_fired_prune(s, 1);   /* the first 5m candle closed 5 minutes before */
     n_marks = 0;
