@@ -24,7 +24,7 @@ truth_avg() {
 # truth: closes at or above p whose previous close was below it
 truth_cross() {
   awk -F, -v p="$1" '$1 ~ /^[0-9]/ {
-    if (n++ && prev < p && $5 >= p) printf "%s %.2f\n", strftime("%Y-%m-%dT%H:%MZ", int($1 / 1000), 1), $5
+    if (n++ && prev < p && $5 >= p) printf "%s %.8f\n", strftime("%Y-%m-%dT%H:%MZ", int($1 / 1000), 1), $5
     prev = $5
   }' "$CSV"
 }
@@ -72,11 +72,8 @@ like "$(printf '%s\n' "$out" | grep ' chat 8: ' | head -1)" "1m [0-9.]+% above_a
 like "$(printf '%s\n' "$out" | grep ' chat 7: ' | head -1)" "1m [-+][0-9.]+% chat 7: Moves$" \
   "the move preset's lines stay as they were"
 
-# The cross rule's firing comes with the engine's new matching (issue 14):
-# until it lands, main's matching fires it like a level rule, so this test
-# is marked TODO (prove reports it, and does not fail on it).
 want=$(truth_cross 19800)
 got=$(replayed "rule=price_cross pairs=BTCUSDT intervals=1m threshold=19800 direction=up")
-name="the cross rule fires exactly the $(printf '%s' "$want" | grep -c .) up-crossings of 19800 the CSV says # TODO cross matching"
-if [ -n "$want" ] && [ "$got" = "$want" ]; then pass "$name"; else fail "$name" "got $(printf '%s' "$got" | grep -c .) lines"; tap_failed=$((tap_failed - 1)); fi
+name="the cross rule fires exactly the $(printf '%s' "$want" | grep -c .) up-crossings of 19800 the CSV says"
+if [ -n "$want" ] && [ "$got" = "$want" ]; then pass "$name"; else fail "$name" "got $(printf '%s' "$got" | grep -c .) lines"; fi
 finish

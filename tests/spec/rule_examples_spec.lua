@@ -42,10 +42,7 @@ describe("the README's rules", function()
     assert.equals(0, closes(3, "ETHUSDT", { 101 }))  -- under it
   end)
 
-  -- Cross matching comes with the engine's new matching (issue 14): until
-  -- it lands, a cross rule fires like a level rule.  Then: true.
-  local ENGINE_MATCHES_CROSS = false
-  ;(ENGINE_MATCHES_CROSS and it or pending)("price_cross: once per crossing up, again after crossing back", function()
+  it("price_cross: once per crossing up, again after crossing back", function()
     watch(4, "SOLUSDT", "price_cross", 150)
     assert.equals(0, closes(4, "SOLUSDT", { 155 }))       -- no close before it: no crossing
     assert.equals(0, closes(4, "SOLUSDT", { 149, 140 }))  -- below
