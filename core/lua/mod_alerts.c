@@ -117,8 +117,8 @@ static int a_save(lua_State *L)
     p.top_n = (int)num_field(L, 1, "top_n", 100);
     if (lua_getfield(L, 1, "symbols") == LUA_TTABLE) {
         lua_Integer n = luaL_len(L, -1);
-        if (n > 1000)
-            return luaL_error(L, "expected %s: at most 1000 symbols", usage);
+        if (n > 1000)   /* (whatever limits.pairs_per_preset says) */
+            return lh_fail(L, "A list has at most 1000 pairs.");
         /* Lua owns the buffer: nothing to free if a later check raises */
         p.symbols = lua_newuserdatauv(L, sizeof *p.symbols * (size_t)(n ? n : 1), 0);
         for (lua_Integer i = 1; i <= n; i++) {

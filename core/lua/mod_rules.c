@@ -73,15 +73,16 @@ static const char rule_usage[] =
     "alerts.rule{name = s, value = fn [, label, unit, mode, directions, threshold, history, on, "
     "format]}";
 
-/* t[k] as a string of at most max bytes (dflt when nil) into out. */
-static void decl_string(lua_State *L, int t, const char *k, char *out, size_t max,
+/* t[k] as a string of min to max bytes (dflt when nil) into out. */
+static void decl_string(lua_State *L, int t, const char *k, char *out, size_t min, size_t max,
                         const char *dflt)
 {
     int ty = lua_getfield(L, t, k);
     size_t n = 0;
     const char *v = ty == LUA_TNIL ? dflt : ty == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
-    if (!v || (ty == LUA_TSTRING && (n < 1 || n > max)))
-        luaL_error(L, "expected %s: %s must be a string of 1-%d bytes", rule_usage, k, (int)max);
+    if (!v || (ty == LUA_TSTRING && (n < min || n > max)))
+        luaL_error(L, "expected %s: %s must be a string of %d-%d bytes", rule_usage, k, (int)min,
+                   (int)max);
     snprintf(out, max + 1, "%s", v);
     lua_pop(L, 1);
 }
@@ -168,7 +169,7 @@ static void decl_threshold(lua_State *L, int t, struct rule_decl *d)
         r->dflt > r->max || (move && !(r->min > 0)))
         luaL_error(L, "expected %s: threshold needs min < max, min <= default <= max, 0-8 "
                       "decimals%s", rule_usage, move ? " and, for a move, min > 0" : "");
-    decl_string(L, th, "prompt", d->prompt, RULE_PROMPT_MAX, "");
+    decl_string(L, th, "prompt", d->prompt, 0, RULE_PROMPT_MAX, "");
     lua_pop(L, 1);
 }
 
@@ -184,11 +185,11 @@ int lh_alerts_rule(lua_State *L)
     struct rule_decl *d = lua_newuserdatauv(L, sizeof *d, 0);   /* 2 */
     memset(d, 0, sizeof *d);
     char name[RULE_NAME_MAX + 1];
-    decl_string(L, 1, "name", name, RULE_NAME_MAX, NULL);
-    decl_string(L, 1, "label", d->label, RULE_LABEL_MAX, name);
+    decl_string(L, 1, "name", name, 1, RULE_NAME_MAX, NULL);
+    decl_string(L, 1, "label", d->label, 1, RULE_LABEL_MAX, name);
     struct alert_rule_def *r = &d->def;
     r->mode = decl_enum(L, 1, "mode", mode_names, RULE_MOVE);
-    decl_string(L, 1, "unit", d->unit, RULE_UNIT_MAX, r->mode == RULE_MOVE ? "%" : "");
+    decl_string(L, 1, "unit", d->unit, 0, RULE_UNIT_MAX, r->mode == RULE_MOVE ? "%" : "");
     r->dirs = decl_set(L, 1, "directions", dir_names, 7);
     if ((r->dirs & 1 << DIR_BOTH) && (r->dirs & 6) != 6)
         return luaL_error(L, "expected %s: directions has \"both\" only with \"up\" and \"down\"",

@@ -62,6 +62,23 @@ describe("rule declarations", function()
     assert(spec.reload())
   end)
 
+  it("takes an empty unit (a level or cross of a plain number)", function()
+    spec.write("rules/plain.lua", [[alerts.rule{ name = "plain", unit = "", mode = "level",
+      threshold = { min = 0, max = 100 }, value = function() end }]])
+    assert(spec.reload())
+    assert.equals("", rule("plain").unit)
+    spec.remove("rules/plain.lua")
+    assert(spec.reload())
+  end)
+
+  it("refuses a list of more than 1000 pairs with a sentence", function()
+    local many = {}
+    for i = 1, 1001 do many[i] = "BTCUSDT" end
+    local id, err = save{ rule = "move", threshold = 1, symbols = many }
+    assert.is_nil(id)
+    assert.equals("A list has at most 1000 pairs.", err)
+  end)
+
   it("refuses a broken declaration at reload, naming what is wrong", function()
     local cases = {
       { [[alerts.rule{ name = "x", mode = "level", value = function() end }]], "needs threshold" },
