@@ -115,6 +115,7 @@ struct alert_engine {
     struct match *scratch;
     size_t nscratch, capscratch;
     struct fanout *fanouts, *fanouts_tail;
+    size_t turn_left;            /* chats this loop turn may still alert */
     struct {                     /* what was written in the open store batch */
         uint64_t batch;
         struct touched *v;

@@ -19,14 +19,21 @@
 #include "store/store.h"
 
 static void drain_events(struct alert_engine *e);
-static int fanout_slice(struct alert_engine *e, size_t max);
+static int fanout_slice(struct alert_engine *e);
 static int defer(struct alert_engine *e, int rule, const struct candle *c, double move,
                  size_t k);
 
+/* One loop turn sends at most FANOUT_SLICE chats' alerts, whatever the
+ * number of events that fired them: a market-wide move is hundreds of
+ * events of up to a slice each, and sent in one turn they held the loop
+ * (and the commit after it) for over half a second. */
 int alert_drain_turn(struct alert_engine *e)
 {
+    e->turn_left = FANOUT_SLICE;
     drain_events(e);
-    return fanout_slice(e, FANOUT_SLICE);
+    while (e->turn_left && fanout_slice(e))
+        ;
+    return e->fanouts != NULL;
 }
 
 static void drain_due(void *ud)
@@ -183,8 +190,14 @@ static void evaluate(struct alert_engine *e, const struct candle *c)
             if (!(e->scratch[i].p->min_volume > 0 && qv < e->scratch[i].p->min_volume))
                 e->scratch[k++] = e->scratch[i];
         qsort(e->scratch, k, sizeof *e->scratch, by_chat);
-        if (k > FANOUT_SLICE && defer(e, r, c, v, k))
+        size_t chats = 0;
+        for (size_t i = 0; i < k; i++)
+            chats += !i || e->scratch[i].chat != e->scratch[i - 1].chat;
+        /* beyond this turn's share, or behind fan-outs still going: later,
+         * in order */
+        if (chats && (chats > e->turn_left || e->fanouts) && defer(e, r, c, v, k))
             continue;
+        e->turn_left -= chats < e->turn_left ? chats : e->turn_left;
         for (size_t i = 0, j; i < k; i = j) {
             for (j = i; j < k && e->scratch[j].chat == e->scratch[i].chat; j++)
                 ;
@@ -218,16 +231,16 @@ static int defer(struct alert_engine *e, int rule, const struct candle *c, doubl
     return 1;
 }
 
-/* Sends up to max chats of the oldest fan-out; 1 while any remain. */
-static int fanout_slice(struct alert_engine *e, size_t max)
+/* Sends what is left of this turn's share from the oldest fan-out; 1
+ * while any remain. */
+static int fanout_slice(struct alert_engine *e)
 {
     struct fanout *f = e->fanouts;
     if (!f)
         return 0;
     const char *sym = e->market->syms.v[f->c.symbol].name;
-    size_t chats = 0;
     e->now_arrived = f->arrived;
-    while (f->done < f->n && chats < max) {
+    while (f->done < f->n && e->turn_left) {
         size_t i = f->done, j = i, k = i;
         for (; j < f->n && f->m[j].chat == f->m[i].chat; j++) {
             const struct preset *p = alert_preset_get(e, f->m[j].preset);
@@ -239,7 +252,7 @@ static int fanout_slice(struct alert_engine *e, size_t max)
         if (k > i)
             fire(e, f->rule, &f->c, sym, f->move, f->m + i, k - i);
         f->done = j;
-        chats++;
+        e->turn_left--;
     }
     if (f->done == f->n) {
         if (!(e->fanouts = f->next))
@@ -264,8 +277,9 @@ static void drain_events(struct alert_engine *e)
 
 void alert_drain(struct alert_engine *e)
 {
+    e->turn_left = SIZE_MAX;
     drain_events(e);
-    while (fanout_slice(e, SIZE_MAX))
+    while (fanout_slice(e))
         ;
 }
 
