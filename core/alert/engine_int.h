@@ -96,7 +96,8 @@ struct alert_engine {
     struct rule rules[ALERT_MAX_RULES];
     int nrules;
     struct preset **subs;        /* by subscription id; NULL: free */
-    uint32_t nsubs, capsubs;
+    uint32_t nsubs;
+    size_t capsubs;
     struct timer *prune_timer;
     int loading;                 /* start-up: presets counted now, indexed after */
     struct i64map by_id;         /* preset id -> preset */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "util/grow.h"
 #include "loop/rt.h"
 #include "util/interval.h"
 #include "market/market.h"
@@ -67,14 +68,10 @@ static void collect(void *ud, uint32_t sub, float level, int up)
     const struct preset *p = sub < e->nsubs ? e->subs[sub] : NULL;
     if (!p)
         return;
-    if (e->nscratch == e->capscratch) {
-        size_t cap = e->capscratch ? e->capscratch * 2 : 256;
-        struct match *v = realloc(e->scratch, sizeof *v * cap);
-        if (!v)
-            return;
-        e->scratch = v;
-        e->capscratch = cap;
-    }
+    struct match *v = grow_from(e->scratch, &e->capscratch, e->nscratch + 1, sizeof *v, 256);
+    if (!v)
+        return;
+    e->scratch = v;
     e->scratch[e->nscratch++] = (struct match){p->chat_id, p->id, p, level, up};
 }
 
