@@ -57,7 +57,7 @@ struct pause {                /* a chat's alerts held back (/stop, /snooze) */
 struct match {
     int64_t chat, preset;
     const struct preset *p;
-    float level;              /* the level it reached or crossed (signed) */
+    double level;              /* the level it reached or crossed (signed) */
     int up;                   /* 1: upward */
 };
 

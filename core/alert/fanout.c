@@ -62,7 +62,7 @@ void alert_on_event(void *ud, const struct candle *c, enum candle_event ev)
         e->drain_timer = timers_add(e->rt->timers, rt_now_ms(e->rt), drain_due, e);
 }
 
-static void collect(void *ud, uint32_t sub, float level, int up)
+static void collect(void *ud, uint32_t sub, double level, int up)
 {
     struct alert_engine *e = ud;
     const struct preset *p = sub < e->nsubs ? e->subs[sub] : NULL;
@@ -173,7 +173,7 @@ static void evaluate(struct alert_engine *e, const struct candle *c)
         /* late: history is complete, but nobody wants old news; nor does it
          * move the watermark, so a fresh update of the candle may fire */
         size_t n = index_update(&ru->ix, c->symbol, c->interval, rank, c->open_time, c->closed,
-                                (float)v, late, collect, e);
+                                v, late, collect, e);
         if (!n)
             continue;
         e->st.matched += n;

@@ -146,7 +146,7 @@ static void index_preset(struct alert_engine *e, struct preset *p, enum index_op
     unsigned dirs = p->dir == DIR_UP     ? INDEX_UP
                     : p->dir == DIR_DOWN ? INDEX_DOWN
                                          : INDEX_UP | INDEX_DOWN;
-    float t = (float)p->threshold;
+    double t = (double)p->threshold;
     int top = p->pairs == PAIRS_TOP;
     uint32_t n = top ? (p->top_n >= 1) : (uint32_t)p->nsym_ids;
     for (int iv = 0; iv < IV_COUNT; iv++) {
