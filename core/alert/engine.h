@@ -218,7 +218,8 @@ size_t alert_chats(struct alert_engine *e, int64_t **out);
  * the loop does it by itself). */
 void alert_drain(struct alert_engine *e);
 /* One loop turn's share: the queued events, with at most 1,000 chats
- * alerted in all (what is beyond waits, in order, for the next turns); 1
+ * alerted in all and for at most 20 ms (what is beyond waits, in order,
+ * for the next turns); 1
  * while alerts wait.  The loop runs it from a timer; benches measure it. */
 int alert_drain_turn(struct alert_engine *e);
 

@@ -64,6 +64,7 @@ struct match {
 /* A crossing that reaches many chats is sent a slice per loop turn, so one
  * market-wide move does not hold the loop (the feed, the bot) for seconds. */
 #define FANOUT_SLICE 1000
+#define TURN_MAX_S 0.02          /* a turn's alerting, at most */
 
 struct fanout {
     struct fanout *next;
@@ -117,6 +118,7 @@ struct alert_engine {
     size_t nscratch, capscratch;
     struct fanout *fanouts, *fanouts_tail;
     size_t turn_left;            /* chats this loop turn may still alert */
+    double turn_until;           /* and until when (hist_clock) */
     struct {                     /* what was written in the open store batch */
         uint64_t batch;
         struct touched *v;

@@ -25,12 +25,14 @@ static int defer(struct alert_engine *e, int rule, const struct candle *c, doubl
                  size_t k);
 
 /* One loop turn sends at most FANOUT_SLICE chats' alerts, whatever the
- * number of events that fired them: a market-wide move is hundreds of
- * events of up to a slice each, and sent in one turn they held the loop
- * (and the commit after it) for over half a second. */
+ * number of events that fired them, and stops sending after TURN_MAX_S: a
+ * market-wide move is hundreds of events of up to a slice each, and sent
+ * in one turn they held the loop (and the commit after it) for over half a
+ * second. */
 int alert_drain_turn(struct alert_engine *e)
 {
     e->turn_left = FANOUT_SLICE;
+    e->turn_until = hist_clock() + TURN_MAX_S;
     drain_events(e);
     while (e->turn_left && fanout_slice(e))
         ;
@@ -192,6 +194,8 @@ static void evaluate(struct alert_engine *e, const struct candle *c)
             chats += !i || e->scratch[i].chat != e->scratch[i - 1].chat;
         /* beyond this turn's share, or behind fan-outs still going: later,
          * in order */
+        if (chats && hist_clock() > e->turn_until)
+            e->turn_left = 0;
         if (chats && (chats > e->turn_left || e->fanouts) && defer(e, r, c, v, k))
             continue;
         e->turn_left -= chats < e->turn_left ? chats : e->turn_left;
@@ -250,6 +254,8 @@ static int fanout_slice(struct alert_engine *e)
             fire(e, f->rule, &f->c, sym, f->move, f->m + i, k - i);
         f->done = j;
         e->turn_left--;
+        if (!(e->turn_left & 15) && hist_clock() > e->turn_until)
+            e->turn_left = 0;   /* (the clock read every 16 chats) */
     }
     if (f->done == f->n) {
         if (!(e->fanouts = f->next))
@@ -275,6 +281,7 @@ static void drain_events(struct alert_engine *e)
 void alert_drain(struct alert_engine *e)
 {
     e->turn_left = SIZE_MAX;
+    e->turn_until = INFINITY;
     drain_events(e);
     while (fanout_slice(e))
         ;

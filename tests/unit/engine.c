@@ -635,7 +635,7 @@ static void test_digests(void)
 /* ---- a loop turn's share ---- */
 
 /* Three pairs move at once for 600 chats each: no loop turn sends more than
- * FANOUT_SLICE (1,000) chats' alerts, and every alert goes out in order. */
+ * FANOUT_SLICE (1,000) chats' alerts, and every alert goes out. */
 static void test_turn_share(void)
 {
     struct fx f;
@@ -664,7 +664,7 @@ static void test_turn_share(void)
     }
     is_int(nlive - before, 1800, "all 1,800 alerts go out");
     ok(most <= 1000, "no loop turn sends more than 1,000 chats' alerts (most: %ld)", most);
-    is_int(turns, 2, "in two turns");
+    ok(turns >= 2 && !more, "in two turns or more (a turn also stops after 20 ms; took %d)", turns);
     fx_close(&f);
 }
 
