@@ -57,13 +57,14 @@ struct pause {                /* a chat's alerts held back (/stop, /snooze) */
 struct match {
     int64_t chat, preset;
     const struct preset *p;
-    float level;              /* the level it reached or crossed (signed) */
+    double level;              /* the level it reached or crossed (signed) */
     int up;                   /* 1: upward */
 };
 
 /* A crossing that reaches many chats is sent a slice per loop turn, so one
  * market-wide move does not hold the loop (the feed, the bot) for seconds. */
 #define FANOUT_SLICE 1000
+#define TURN_MAX_S 0.02          /* a turn's alerting, at most */
 
 struct fanout {
     struct fanout *next;
@@ -96,7 +97,8 @@ struct alert_engine {
     struct rule rules[ALERT_MAX_RULES];
     int nrules;
     struct preset **subs;        /* by subscription id; NULL: free */
-    uint32_t nsubs, capsubs;
+    uint32_t nsubs;
+    size_t capsubs;
     struct timer *prune_timer;
     int loading;                 /* start-up: presets counted now, indexed after */
     struct i64map by_id;         /* preset id -> preset */
@@ -115,6 +117,8 @@ struct alert_engine {
     struct match *scratch;
     size_t nscratch, capscratch;
     struct fanout *fanouts, *fanouts_tail;
+    size_t turn_left;            /* chats this loop turn may still alert */
+    double turn_until;           /* and until when (hist_clock) */
     struct {                     /* what was written in the open store batch */
         uint64_t batch;
         struct touched *v;

@@ -13,20 +13,30 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "util/grow.h"
 #include "loop/rt.h"
 #include "util/interval.h"
 #include "market/market.h"
 #include "store/store.h"
 
 static void drain_events(struct alert_engine *e);
-static int fanout_slice(struct alert_engine *e, size_t max);
+static int fanout_slice(struct alert_engine *e);
 static int defer(struct alert_engine *e, int rule, const struct candle *c, double move,
                  size_t k);
 
+/* One loop turn sends at most FANOUT_SLICE chats' alerts, whatever the
+ * number of events that fired them, and stops sending after TURN_MAX_S: a
+ * market-wide move is hundreds of events of up to a slice each, and sent
+ * in one turn they held the loop (and the commit after it) for over half a
+ * second. */
 int alert_drain_turn(struct alert_engine *e)
 {
+    e->turn_left = FANOUT_SLICE;
+    e->turn_until = hist_clock() + TURN_MAX_S;
     drain_events(e);
-    return fanout_slice(e, FANOUT_SLICE);
+    while (e->turn_left && fanout_slice(e))
+        ;
+    return e->fanouts != NULL;
 }
 
 static void drain_due(void *ud)
@@ -54,20 +64,16 @@ void alert_on_event(void *ud, const struct candle *c, enum candle_event ev)
         e->drain_timer = timers_add(e->rt->timers, rt_now_ms(e->rt), drain_due, e);
 }
 
-static void collect(void *ud, uint32_t sub, float level, int up)
+static void collect(void *ud, uint32_t sub, double level, int up)
 {
     struct alert_engine *e = ud;
     const struct preset *p = sub < e->nsubs ? e->subs[sub] : NULL;
     if (!p)
         return;
-    if (e->nscratch == e->capscratch) {
-        size_t cap = e->capscratch ? e->capscratch * 2 : 256;
-        struct match *v = realloc(e->scratch, sizeof *v * cap);
-        if (!v)
-            return;
-        e->scratch = v;
-        e->capscratch = cap;
-    }
+    struct match *v = grow_from(e->scratch, &e->capscratch, e->nscratch + 1, sizeof *v, 256);
+    if (!v)
+        return;
+    e->scratch = v;
     e->scratch[e->nscratch++] = (struct match){p->chat_id, p->id, p, level, up};
 }
 
@@ -169,7 +175,7 @@ static void evaluate(struct alert_engine *e, const struct candle *c)
         /* late: history is complete, but nobody wants old news; nor does it
          * move the watermark, so a fresh update of the candle may fire */
         size_t n = index_update(&ru->ix, c->symbol, c->interval, rank, c->open_time, c->closed,
-                                (float)v, late, collect, e);
+                                v, late, collect, e);
         if (!n)
             continue;
         e->st.matched += n;
@@ -183,8 +189,16 @@ static void evaluate(struct alert_engine *e, const struct candle *c)
             if (!(e->scratch[i].p->min_volume > 0 && qv < e->scratch[i].p->min_volume))
                 e->scratch[k++] = e->scratch[i];
         qsort(e->scratch, k, sizeof *e->scratch, by_chat);
-        if (k > FANOUT_SLICE && defer(e, r, c, v, k))
+        size_t chats = 0;
+        for (size_t i = 0; i < k; i++)
+            chats += !i || e->scratch[i].chat != e->scratch[i - 1].chat;
+        /* beyond this turn's share, or behind fan-outs still going: later,
+         * in order */
+        if (chats && hist_clock() > e->turn_until)
+            e->turn_left = 0;
+        if (chats && (chats > e->turn_left || e->fanouts) && defer(e, r, c, v, k))
             continue;
+        e->turn_left -= chats < e->turn_left ? chats : e->turn_left;
         for (size_t i = 0, j; i < k; i = j) {
             for (j = i; j < k && e->scratch[j].chat == e->scratch[i].chat; j++)
                 ;
@@ -218,16 +232,16 @@ static int defer(struct alert_engine *e, int rule, const struct candle *c, doubl
     return 1;
 }
 
-/* Sends up to max chats of the oldest fan-out; 1 while any remain. */
-static int fanout_slice(struct alert_engine *e, size_t max)
+/* Sends what is left of this turn's share from the oldest fan-out; 1
+ * while any remain. */
+static int fanout_slice(struct alert_engine *e)
 {
     struct fanout *f = e->fanouts;
     if (!f)
         return 0;
     const char *sym = e->market->syms.v[f->c.symbol].name;
-    size_t chats = 0;
     e->now_arrived = f->arrived;
-    while (f->done < f->n && chats < max) {
+    while (f->done < f->n && e->turn_left) {
         size_t i = f->done, j = i, k = i;
         for (; j < f->n && f->m[j].chat == f->m[i].chat; j++) {
             const struct preset *p = alert_preset_get(e, f->m[j].preset);
@@ -239,7 +253,9 @@ static int fanout_slice(struct alert_engine *e, size_t max)
         if (k > i)
             fire(e, f->rule, &f->c, sym, f->move, f->m + i, k - i);
         f->done = j;
-        chats++;
+        e->turn_left--;
+        if (!(e->turn_left & 15) && hist_clock() > e->turn_until)
+            e->turn_left = 0;   /* (the clock read every 16 chats) */
     }
     if (f->done == f->n) {
         if (!(e->fanouts = f->next))
@@ -264,8 +280,10 @@ static void drain_events(struct alert_engine *e)
 
 void alert_drain(struct alert_engine *e)
 {
+    e->turn_left = SIZE_MAX;
+    e->turn_until = INFINITY;
     drain_events(e);
-    while (fanout_slice(e, SIZE_MAX))
+    while (fanout_slice(e))
         ;
 }
 

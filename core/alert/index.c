@@ -109,7 +109,7 @@ static struct index_list *list_of(struct index *ix, uint32_t sym, uint32_t top_n
 }
 
 int index_add(struct index *ix, uint32_t sym, uint32_t top_n, int iv, enum index_trigger trig,
-              float threshold, uint32_t sub, unsigned dirs)
+              double threshold, uint32_t sub, unsigned dirs)
 {
     struct index_list *l = list_of(ix, sym, top_n, iv, trig, dirs, 1);
     if (!l || !isfinite(threshold) || sub > INDEX_SUB_MAX)
@@ -133,7 +133,7 @@ int index_add(struct index *ix, uint32_t sym, uint32_t top_n, int iv, enum index
 }
 
 /* The first entry whose key is > x (strict) or >= x. */
-static uint32_t bound(const struct index_list *l, float x, int strict)
+static uint32_t bound(const struct index_list *l, double x, int strict)
 {
     uint32_t lo = 0, hi = l->n;
     while (lo < hi) {
@@ -147,7 +147,7 @@ static uint32_t bound(const struct index_list *l, float x, int strict)
 }
 
 int index_remove(struct index *ix, uint32_t sym, uint32_t top_n, int iv,
-                 enum index_trigger trig, unsigned dirs, float threshold, uint32_t sub)
+                 enum index_trigger trig, unsigned dirs, double threshold, uint32_t sub)
 {
     struct index_list *l = list_of(ix, sym, top_n, iv, trig, dirs, 0);
     if (!l)
@@ -166,7 +166,7 @@ int index_remove(struct index *ix, uint32_t sym, uint32_t top_n, int iv,
 
 static int by_key(const void *a, const void *b)
 {
-    float x = ((const struct index_entry *)a)->key, y = ((const struct index_entry *)b)->key;
+    double x = ((const struct index_entry *)a)->key, y = ((const struct index_entry *)b)->key;
     return (x > y) - (x < y);
 }
 
@@ -174,7 +174,7 @@ static int by_key(const void *a, const void *b)
  * (down, for a level or cross), for the subscriptions of direction dir;
  * level: what fn is told (key, or -key for a move down). */
 struct range {
-    float a, b;
+    double a, b;
     int strict_a;             /* (a, b] rather than [a, b) */
     unsigned dir;
     int negate;
@@ -197,7 +197,7 @@ static void visit_list(struct index *ix, struct index_list *l, const struct rang
         l->unsorted = 0;
     }
     /* the common case: the range misses the list (no binary search) */
-    float first = l->v[0].key, last = l->v[l->n - 1].key;
+    double first = l->v[0].key, last = l->v[l->n - 1].key;
     if (r->strict_a ? r->b < first || r->a >= last : r->b <= first || r->a > last)
         return;
     uint32_t i = bound(l, r->a, r->strict_a), end = bound(l, r->b, r->strict_a);
@@ -235,7 +235,7 @@ static void visit_lists(struct index *ix, uint32_t sym, int iv, int trig, uint32
 /* One track: the ranges between what was reached and the value, then the
  * new watermark (or previous value). */
 static void update_track(struct index *ix, struct index_mark *m, uint32_t sym, int iv,
-                         int trig, uint32_t rank, int64_t open_time, float x, struct visit *vs)
+                         int trig, uint32_t rank, int64_t open_time, double x, struct visit *vs)
 {
     int older = m->open[trig] && open_time < m->open[trig];
     int fresh = !older && open_time != m->open[trig];
@@ -244,7 +244,7 @@ static void update_track(struct index *ix, struct index_mark *m, uint32_t sym, i
     if (ix->mode == INDEX_CROSS) {
         if (older)
             return;   /* not the track's next evaluation */
-        float p = m->prev[trig];
+        double p = m->prev[trig];
         if (m->has_prev[trig]) {
             do_up = x > p, do_down = x < p;
             up = (struct range){p, x, 1, INDEX_UP, 0};
@@ -256,8 +256,8 @@ static void update_track(struct index *ix, struct index_mark *m, uint32_t sym, i
             m->open[trig] = open_time;
         }
     } else {
-        float hi = older || fresh ? -INFINITY : m->hi[trig];
-        float lo = older || fresh ? INFINITY : m->lo[trig];
+        double hi = older || fresh ? -INFINITY : m->hi[trig];
+        double lo = older || fresh ? INFINITY : m->lo[trig];
         do_up = x > hi, do_down = x < lo;
         if (ix->mode == INDEX_MOVE)   /* (sizes are > 0: a move up reaches no move down) */
             do_up &= x > 0, do_down &= x < 0;
@@ -279,7 +279,7 @@ static void update_track(struct index *ix, struct index_mark *m, uint32_t sym, i
 }
 
 size_t index_update(struct index *ix, uint32_t sym, int iv, uint32_t rank, int64_t open_time,
-                    int closed, float value, int late, index_fn fn, void *ud)
+                    int closed, double value, int late, index_fn fn, void *ud)
 {
     if (iv < 0 || iv >= IV_COUNT || !isfinite(value))
         return 0;
@@ -396,9 +396,9 @@ static void sort_list(struct index_list *l, const struct sorter *s)
     }
     memset(s->count, 0, sizeof *s->count * (HUNDREDTHS + 1));
     for (uint32_t i = 0; i < l->n; i++) {
-        float h = l->v[i].key * 100.0f;
-        long k = lroundf(h);
-        if (k < 0 || k >= HUNDREDTHS || fabsf(h - (float)k) > 1e-3f) {
+        double h = l->v[i].key * 100.0;
+        long k = lround(h);
+        if (k < 0 || k >= HUNDREDTHS || fabs(h - (double)k) > 1e-3) {
             qsort(l->v, l->n, sizeof *l->v, by_key);
             return;
         }
@@ -407,7 +407,7 @@ static void sort_list(struct index_list *l, const struct sorter *s)
     for (int k = 0; k < HUNDREDTHS; k++)
         s->count[k + 1] += s->count[k];
     for (uint32_t i = 0; i < l->n; i++)
-        s->tmp[s->count[lroundf(l->v[i].key * 100.0f)]++] = l->v[i];
+        s->tmp[s->count[lround(l->v[i].key * 100.0)]++] = l->v[i];
     memcpy(l->v, s->tmp, sizeof *s->tmp * l->n);
 }
 

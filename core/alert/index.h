@@ -43,7 +43,7 @@ enum index_trigger { INDEX_FORMING, INDEX_CLOSE };
 #define INDEX_SUB_MAX ((1u << 30) - 1)
 
 struct index_entry {
-    float key;                /* the threshold */
+    double key;                /* the threshold */
     uint32_t sub;             /* id << 2 | directions */
 };
 
@@ -58,8 +58,8 @@ struct index_list {
 /* How far a candle's value reached, per track (forming, close). */
 struct index_mark {
     int64_t open[2];          /* the candle (open time) the track is at; 0: none */
-    float hi[2], lo[2];       /* MOVE, LEVEL: the highest and lowest value reached */
-    float prev[2];            /* CROSS: the track's last value */
+    double hi[2], lo[2];       /* MOVE, LEVEL: the highest and lowest value reached */
+    double prev[2];            /* CROSS: the track's last value */
     uint8_t has_prev[2];
 };
 
@@ -82,17 +82,17 @@ struct index {
 
 /* fn gets the level reached or crossed (signed: a move down gives -t)
  * and 1 for up, 0 for down. */
-typedef void (*index_fn)(void *ud, uint32_t sub, float level, int up);
+typedef void (*index_fn)(void *ud, uint32_t sub, double level, int up);
 
 void index_init(struct index *ix, int mode);
 void index_free(struct index *ix);
 /* A manual list's entry (top_n 0) or a "top N" one (sym ignored).
  * 0, or -1 when out of memory (or a bad symbol, interval or id). */
 int index_add(struct index *ix, uint32_t sym, uint32_t top_n, int iv, enum index_trigger trig,
-              float threshold, uint32_t sub, unsigned dirs);
+              double threshold, uint32_t sub, unsigned dirs);
 /* Removes one subscription's entry; 1 removed, 0 not there. */
 int index_remove(struct index *ix, uint32_t sym, uint32_t top_n, int iv,
-                 enum index_trigger trig, unsigned dirs, float threshold, uint32_t sub);
+                 enum index_trigger trig, unsigned dirs, double threshold, uint32_t sub);
 /* A candle event's value: the forming track always, the close track when
  * closed.  Calls fn for each subscription the value newly reaches (see
  * above) and returns their count.  late: counts them, calls nothing and
@@ -100,7 +100,7 @@ int index_remove(struct index *ix, uint32_t sym, uint32_t top_n, int iv,
  * the symbol's rank (1: the biggest), 0 when unranked.  An event of a
  * candle older than the track's is matched whole and moves nothing. */
 size_t index_update(struct index *ix, uint32_t sym, int iv, uint32_t rank, int64_t open_time,
-                    int closed, float value, int late, index_fn fn, void *ud);
+                    int closed, double value, int late, index_fn fn, void *ud);
 /* A bulk load in two passes: announce every add, reserve, then add.  The
  * lists are carved from one block at their exact sizes; a list that
  * outgrows its room later moves out to its own allocation. */

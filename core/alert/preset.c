@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "util/grow.h"
 #include "loop/rt.h"
 #include "util/interval.h"
 #include "market/market.h"
@@ -145,7 +146,7 @@ static void index_preset(struct alert_engine *e, struct preset *p, enum index_op
     unsigned dirs = p->dir == DIR_UP     ? INDEX_UP
                     : p->dir == DIR_DOWN ? INDEX_DOWN
                                          : INDEX_UP | INDEX_DOWN;
-    float t = (float)p->threshold;
+    double t = (double)p->threshold;
     int top = p->pairs == PAIRS_TOP;
     uint32_t n = top ? (p->top_n >= 1) : (uint32_t)p->nsym_ids;
     for (int iv = 0; iv < IV_COUNT; iv++) {
@@ -210,14 +211,10 @@ static void add_user(struct alert_engine *e, int64_t user, int delta)
 /* Takes a parsed preset into memory (not the store). */
 static int adopt(struct alert_engine *e, struct preset *p)
 {
-    if (e->nsubs == e->capsubs) {
-        uint32_t cap = e->capsubs ? e->capsubs * 2 : 1024;
-        struct preset **v = realloc(e->subs, sizeof *v * cap);
-        if (!v)
-            return -1;
-        e->subs = v;
-        e->capsubs = cap;
-    }
+    struct preset **v = grow_from(e->subs, &e->capsubs, (size_t)e->nsubs + 1, sizeof *v, 1024);
+    if (!v || e->nsubs == UINT32_MAX)
+        return -1;
+    e->subs = v;
     if (i64map_put(&e->by_id, p->id, p) != 0)
         return -1;
     p->sub = e->nsubs;
@@ -266,14 +263,10 @@ void alert_touch(struct alert_engine *e, int64_t id, enum touch_what what)
         e->touched.batch = batch;
         e->touched.n = 0;
     }
-    if (e->touched.n == e->touched.cap) {
-        size_t cap = e->touched.cap ? e->touched.cap * 2 : 16;
-        struct touched *v = realloc(e->touched.v, sizeof *v * cap);
-        if (!v)
-            return;
-        e->touched.v = v;
-        e->touched.cap = cap;
-    }
+    struct touched *v = grow_from(e->touched.v, &e->touched.cap, e->touched.n + 1, sizeof *v, 16);
+    if (!v)
+        return;
+    e->touched.v = v;
     e->touched.v[e->touched.n++] = (struct touched){id, store_savepoint_id(st), what};
 }
 

@@ -38,10 +38,12 @@ struct sent {
 };
 static struct sent sent[64];
 static int nsent;
+static long nlive;   /* every live alert, beyond the 64 kept */
 
 static void record(void *ud, int64_t chat, const struct alert_msg *m)
 {
     (void)ud;
+    nlive += m->kind == ALERT_LIVE;
     if (nsent == 64)
         return;
     struct sent *s = &sent[nsent++];
@@ -630,6 +632,42 @@ static void test_digests(void)
     fx_close(&f);
 }
 
+/* ---- a loop turn's share ---- */
+
+/* Three pairs move at once for 600 chats each: no loop turn sends more than
+ * FANOUT_SLICE (1,000) chats' alerts, and every alert goes out. */
+static void test_turn_share(void)
+{
+    struct fx f;
+    if (fx_open(&f, "turn") != 0) {
+        ok(0, "turn share: the engine is set up");
+        return;
+    }
+    int bad = 0;
+    for (int64_t chat = 1; chat <= 600; chat++)
+        bad |= add_preset(&f, (struct spec){chat, "top 4", NULL, 4, 1 << IV_1M, 1, DIR_BOTH, 0});
+    ok(!bad, "turn share: 600 presets are saved");
+    for (int pair = 0; pair < 3; pair++) {   /* queued together, as one read of the feed */
+        struct candle c = {.open_time = T0, .close_time = T0 + 59999, .event_time = f.sim.wall,
+                           .open = 100, .close = 103, .high = 103, .low = 100,
+                           .symbol = f.ids[pair], .interval = IV_1M, .price_dp = 2};
+        market_apply(&f.m, &c);
+    }
+    long most = 0, before = nlive;
+    int turns = 0, more = 1;
+    while (more && turns < 10) {
+        long at = nlive;
+        more = alert_drain_turn(f.e);
+        store_commit(f.st);
+        most = nlive - at > most ? nlive - at : most;
+        turns++;
+    }
+    is_int(nlive - before, 1800, "all 1,800 alerts go out");
+    ok(most <= 1000, "no loop turn sends more than 1,000 chats' alerts (most: %ld)", most);
+    ok(turns >= 2 && !more, "in two turns or more (a turn also stops after 20 ms; took %d)", turns);
+    fx_close(&f);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -644,6 +682,7 @@ int main(void)
     test_top_rank();
     test_rules_apart();
     test_digests();
+    test_turn_share();
     rmdir(dir);
     return done();
 }

@@ -25,7 +25,7 @@ struct sub {
     uint32_t sym, top;        /* top: N of a top N (sym unused), 0: manual */
     int iv, trig, live;
     unsigned dirs;
-    float t;
+    double t;
 };
 
 static struct sub subs[NSUB];
@@ -33,7 +33,7 @@ static uint32_t rank_of[NSYM];        /* 1-based; 0: unranked */
 static unsigned char got[NSUB][2];    /* this event's reports, by direction */
 static int bad_level, cur_mode;
 
-static void on_visit(void *ud, uint32_t sub, float level, int up)
+static void on_visit(void *ud, uint32_t sub, double level, int up)
 {
     (void)ud;
     if (sub >= NSUB) {
@@ -41,7 +41,7 @@ static void on_visit(void *ud, uint32_t sub, float level, int up)
         return;
     }
     got[sub][up ? 0 : 1]++;
-    float want = cur_mode == INDEX_MOVE && !up ? -subs[sub].t : subs[sub].t;
+    double want = cur_mode == INDEX_MOVE && !up ? -subs[sub].t : subs[sub].t;
     bad_level += level != want;
 }
 
@@ -49,14 +49,14 @@ static void on_visit(void *ud, uint32_t sub, float level, int up)
  * the current candle so far, or the previous value (cross). */
 struct track {
     int64_t open;
-    float hi, lo, prev;
+    double hi, lo, prev;
     int has_prev;
 };
 static struct track tracks[NSYM][NIV][2];
 
-static float random_t(int mode)
+static double random_t(int mode)
 {
-    float t = (float)(rand() % 500 + 1) / 100.0f;   /* 0.01 .. 5.00 */
+    double t = (double)(rand() % 500 + 1) / 100.0;   /* 0.01 .. 5.00 */
     return mode == INDEX_MOVE || rand() % 2 ? t : -t;
 }
 
@@ -71,7 +71,7 @@ static int applies(const struct sub *s, uint32_t sym)
 }
 
 /* Did the value x meet the subscription's condition in direction d? */
-static int meets(int mode, float x, float t, int d)
+static int meets(int mode, double x, double t, int d)
 {
     if (mode == INDEX_MOVE)
         return d == 0 ? x >= t : x <= -t;
@@ -80,7 +80,7 @@ static int meets(int mode, float x, float t, int d)
 
 /* What the reference expects for one track's evaluation; 1 when the
  * index's reports equal it. */
-static int expect_track(int mode, uint32_t sym, int iv, int trig, float x, struct track *tr,
+static int expect_track(int mode, uint32_t sym, int iv, int trig, double x, struct track *tr,
                         unsigned char want[NSUB][2])
 {
     for (int i = 0; i < NSUB; i++) {
@@ -102,7 +102,7 @@ static int expect_track(int mode, uint32_t sym, int iv, int trig, float x, struc
     return 1;
 }
 
-static void track_after(int mode, struct track *tr, int64_t open, float x)
+static void track_after(int mode, struct track *tr, int64_t open, double x)
 {
     if (mode == INDEX_CROSS) {
         tr->prev = x;
@@ -114,8 +114,8 @@ static void track_after(int mode, struct track *tr, int64_t open, float x)
         tr->hi = -INFINITY;
         tr->lo = INFINITY;
     }
-    tr->hi = fmaxf(tr->hi, x);
-    tr->lo = fminf(tr->lo, x);
+    tr->hi = fmax(tr->hi, x);
+    tr->lo = fmin(tr->lo, x);
 }
 
 static void track_before(int mode, struct track *tr, int64_t open)
@@ -194,7 +194,7 @@ static void run_mode(int mode, const char *name)
         for (int k = 0; k < 120; k++) {
             uint32_t sym = (uint32_t)(rand() % NSYM);
             int iv = rand() % NIV, closed = k >= 120 - 4 && rand() % 2;
-            float x = (float)(rand() % 1201 - 600) / 100.0f;   /* -6.00 .. 6.00 */
+            double x = (double)(rand() % 1201 - 600) / 100.0;   /* -6.00 .. 6.00 */
             if (rand() % 40 == 0)
                 shuffle_ranks();
             if (rand() % 10 == 0) {   /* a subscription replaced mid-candle */
@@ -237,7 +237,7 @@ static void run_mode(int mode, const char *name)
     index_free(&b);
 }
 
-static void on_count(void *ud, uint32_t sub, float level, int up)
+static void on_count(void *ud, uint32_t sub, double level, int up)
 {
     (void)sub, (void)level, (void)up;
     (*(int *)ud)++;
@@ -253,21 +253,33 @@ int main(void)
     /* late: counted, nothing called, nothing moved: a fresh update fires */
     struct index ix;
     index_init(&ix, INDEX_MOVE);
-    index_add(&ix, 1, 0, IV_1M, INDEX_FORMING, 2.0f, 7, INDEX_UP);
+    index_add(&ix, 1, 0, IV_1M, INDEX_FORMING, 2.0, 7, INDEX_UP);
     int n = 0;
-    is_int(index_update(&ix, 1, IV_1M, 0, 60000, 0, 2.5f, 1, on_count, &n), 1,
+    is_int(index_update(&ix, 1, IV_1M, 0, 60000, 0, 2.5, 1, on_count, &n), 1,
            "a late value counts the subscription it reaches");
     is_int(n, 0, "but reports none");
-    is_int(index_update(&ix, 1, IV_1M, 0, 60000, 0, 2.5f, 0, on_count, &n), 1,
+    is_int(index_update(&ix, 1, IV_1M, 0, 60000, 0, 2.5, 0, on_count, &n), 1,
            "a fresh value of the same candle still reaches it");
-    is_int(index_update(&ix, 1, IV_1M, 0, 60000, 0, 3.5f, 0, on_count, &n), 0,
+    is_int(index_update(&ix, 1, IV_1M, 0, 60000, 0, 3.5, 0, on_count, &n), 0,
            "and then not again on that candle");
-    is_int(index_update(&ix, 1, IV_1M, 0, 0, 0, 3.5f, 0, on_count, &n), 1,
+    is_int(index_update(&ix, 1, IV_1M, 0, 0, 0, 3.5, 0, on_count, &n), 1,
            "a value of an older candle is matched whole");
-    is_int(index_update(&ix, 1, IV_1M, 0, 60000, 0, 3.6f, 0, on_count, &n), 0,
+    is_int(index_update(&ix, 1, IV_1M, 0, 60000, 0, 3.6, 0, on_count, &n), 0,
            "without moving the current candle's watermark back");
-    is_int(index_update(&ix, 1, IV_1M, 0, 120000, 0, 2.1f, 0, on_count, &n), 1,
+    is_int(index_update(&ix, 1, IV_1M, 0, 120000, 0, 2.1, 0, on_count, &n), 1,
            "a new candle re-arms it");
+
+    /* a price level is compared exactly: 65000.003 is not reached by
+     * 65000.001 (single floats round both to 65000.0) */
+    struct index px;
+    index_init(&px, INDEX_LEVEL);
+    index_add(&px, 1, 0, IV_1M, INDEX_FORMING, 65000.003, 9, INDEX_UP);
+    n = 0;
+    is_int(index_update(&px, 1, IV_1M, 0, 60000, 0, 65000.001, 0, on_count, &n), 0,
+           "a price a hair under the level does not reach it");
+    is_int(index_update(&px, 1, IV_1M, 0, 60000, 0, 65000.003, 0, on_count, &n), 1,
+           "the level itself does");
+    index_free(&px);
 
     /* a long bulk-loaded list is sorted by index_sort (counting hundredths) */
     struct index big;
@@ -277,9 +289,9 @@ int main(void)
     index_expect(&big, 0, 100, IV_5M, INDEX_FORMING, INDEX_UP | INDEX_DOWN);
     index_reserve(&big);
     for (int i = 0; i < 20000; i++)
-        index_add(&big, 0, 100, IV_5M, INDEX_FORMING, (float)(10 + (i * 7919) % 9990) / 100.0f,
+        index_add(&big, 0, 100, IV_5M, INDEX_FORMING, (double)(10 + (i * 7919) % 9990) / 100.0,
                   (uint32_t)i, INDEX_UP | INDEX_DOWN);
-    index_add(&big, 0, 100, IV_5M, INDEX_FORMING, 1.2345f, 20000,
+    index_add(&big, 0, 100, IV_5M, INDEX_FORMING, 1.2345, 20000,
               INDEX_UP | INDEX_DOWN);   /* not hundredths */
     index_sort(&big);
     const struct index_list *bl = &big.groups[IV_5M][INDEX_FORMING][0].l[0];
@@ -288,20 +300,20 @@ int main(void)
         sorted &= bl->v[i - 1].key <= bl->v[i].key;
     ok(sorted, "a bulk-loaded top-N list of 20,001 is sorted in place");
     for (int i = 0; i < 20000; i++)
-        want5 += (float)(10 + (i * 7919) % 9990) / 100.0f <= 5.0f;
+        want5 += (double)(10 + (i * 7919) % 9990) / 100.0 <= 5.0;
     n = 0;
-    index_update(&big, 3, IV_5M, 100, 1, 0, 5.0f, 0, on_count, &n);
+    index_update(&big, 3, IV_5M, 100, 1, 0, 5.0, 0, on_count, &n);
     is_int(n, want5, "a symbol ranked 100th reaches every threshold up to 5 %%");
     n = 0;
-    index_update(&big, 4, IV_5M, 101, 1, 0, 5.0f, 0, on_count, &n);
+    index_update(&big, 4, IV_5M, 101, 1, 0, 5.0, 0, on_count, &n);
     is_int(n, 0, "one ranked 101st none");
     index_free(&big);
 
-    is_int(index_add(&ix, 1, 0, IV_COUNT, INDEX_FORMING, 1.0f, 1, INDEX_UP), -1,
+    is_int(index_add(&ix, 1, 0, IV_COUNT, INDEX_FORMING, 1.0, 1, INDEX_UP), -1,
            "an unknown interval is refused");
     is_int(index_add(&ix, 1, 0, IV_1M, INDEX_FORMING, NAN, 1, INDEX_UP), -1,
            "a threshold that is not a number is refused");
-    is_int(index_add(&ix, 1, 0, IV_1M, INDEX_FORMING, 1.0f, INDEX_SUB_MAX + 1, INDEX_UP), -1,
+    is_int(index_add(&ix, 1, 0, IV_1M, INDEX_FORMING, 1.0, INDEX_SUB_MAX + 1, INDEX_UP), -1,
            "an id too big for an entry is refused");
     is_int(index_count(&ix, 9999, 0, IV_1M, INDEX_FORMING), 0, "an unwatched symbol has no entries");
     index_free(&ix);
