@@ -194,6 +194,24 @@ static int open_alerts(struct app *a)
     return 0;
 }
 
+/* The store's log is copied into the database once a second when it has
+ * grown past 4 MB, but not while alerts fan out (a checkpoint's copy and
+ * fsync took a loop turn's time several times over), unless it passed
+ * 64 MB. */
+#define CHECKPOINT_EVERY_MS 1000
+#define CHECKPOINT_PAGES 1000
+#define CHECKPOINT_FORCE_PAGES 16384
+
+static void checkpoint_due(void *ud)
+{
+    struct app *a = ud;
+    int pages = store_wal_frames(a->store);
+    if (pages >= CHECKPOINT_FORCE_PAGES ||
+        (pages >= CHECKPOINT_PAGES && !(a->alerts && alert_busy(a->alerts))))
+        store_checkpoint(a->store);
+    a->checkpoint = timers_add(&a->timers, app_now_ms(a) + CHECKPOINT_EVERY_MS, checkpoint_due, a);
+}
+
 int app_open_store(struct app *a)
 {
     char err[1024];
@@ -213,6 +231,7 @@ int app_open_store(struct app *a)
     }
     health_set(&a->health, "alerts", HEALTH_OK, NULL);
     health_set_detail(&a->health, "alerts", alerts_detail, a);
+    a->checkpoint = timers_add(&a->timers, app_now_ms(a) + CHECKPOINT_EVERY_MS, checkpoint_due, a);
     return 0;
 }
 
@@ -242,6 +261,10 @@ static void shutdown_all(struct app *a)
     if (a->watchdog) {
         timers_cancel(&a->timers, a->watchdog);
         a->watchdog = NULL;
+    }
+    if (a->checkpoint) {
+        timers_cancel(&a->timers, a->checkpoint);
+        a->checkpoint = NULL;
     }
     watch_stop(a->watch);
     a->watch = NULL;

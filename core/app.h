@@ -43,6 +43,7 @@ struct app {
     uv_timer_t timer_handle;
     struct timer *watchdog;    /* systemd's watchdog, fed by the loop itself */
     struct timer *stop_timer;  /* stopping: checks whether the work is done */
+    struct timer *checkpoint;  /* the store's log copied into the database */
     struct diag *diag;         /* admin diagnostics (core/ops) */
     uint64_t stop_deadline;
     uint64_t watchdog_ms;

@@ -222,5 +222,7 @@ void alert_drain(struct alert_engine *e);
  * for the next turns); 1
  * while alerts wait.  The loop runs it from a timer; benches measure it. */
 int alert_drain_turn(struct alert_engine *e);
+/* 1 while events or alerts wait for the next turns. */
+int alert_busy(const struct alert_engine *e);
 
 #endif

@@ -278,6 +278,11 @@ static void drain_events(struct alert_engine *e)
     }
 }
 
+int alert_busy(const struct alert_engine *e)
+{
+    return e->qlen || e->fanouts;
+}
+
 void alert_drain(struct alert_engine *e)
 {
     e->turn_left = SIZE_MAX;

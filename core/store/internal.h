@@ -20,6 +20,7 @@ struct store {
     sqlite3_stmt *tg[STORE_TG_STATEMENTS];   /* telegram.c's, prepared on first use */
     sqlite3_stmt *alert[STORE_ALERT_STATEMENTS];   /* alerts.c's */
     int in_batch;
+    int wal_frames;           /* in the write-ahead log after the last commit */
     int lost;                 /* SQLite rolled the open batch back: it fails as a whole */
     int user_data;            /* the open batch holds data a user may be told of */
     uint64_t batch_id;        /* the open batch's, counting from 1 */

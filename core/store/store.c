@@ -186,6 +186,34 @@ int store_prepare(struct store *s, sqlite3_stmt **st, const char *sql)
                : -1;
 }
 
+/* A commit wrote the log: only its size is noted.  SQLite's own policy
+ * checkpoints inside the commit once the log passes 1,000 pages, and that
+ * copy and its fsync held a loop turn for 100 ms and more; the owner
+ * checkpoints when the program is not busy (store_checkpoint). */
+static int wal_counted(void *ud, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    ((struct store *)ud)->wal_frames = frames;
+    return SQLITE_OK;
+}
+
+int store_wal_frames(const struct store *s)
+{
+    return s->wal_frames;
+}
+
+int store_checkpoint(struct store *s)
+{
+    if (s->in_batch)   /* (not inside a transaction: the next call does it) */
+        return -1;
+    int log = 0, done = 0;
+    if (sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) != SQLITE_OK)
+        return -1;
+    s->wal_frames = log > done ? log - done : 0;
+    return 0;
+}
+
 int store_open(struct store **out, const char *path, struct logger *log, char *err,
                size_t errlen)
 {
@@ -213,6 +241,8 @@ int store_open(struct store **out, const char *path, struct logger *log, char *e
         fail(s, err, errlen, "cannot use the file");
         goto bad;
     }
+    /* (the hook replaces SQLite's checkpoint inside the commit) */
+    sqlite3_wal_hook(s->db, wal_counted, s);
     if (migrate(s, err, errlen) != 0)
         goto bad;
     if (store_prepare(s, &s->begin, "BEGIN IMMEDIATE") || store_prepare(s, &s->commit, "COMMIT") ||

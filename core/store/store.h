@@ -162,6 +162,13 @@ int store_alert_log_prune(struct store *s, int64_t before_ms);
 /* Alerts logged since since_ms (each chat's alert counts once per preset). */
 long store_alerts_since(struct store *s, int64_t since_ms);
 
+/* Pages in the write-ahead log not yet copied into the database.  The
+ * store never checkpoints inside a commit: its owner calls
+ * store_checkpoint when the program is not busy. */
+int store_wal_frames(const struct store *s);
+/* Copies the log into the database as far as readers allow (the log then
+ * starts over at the next write).  0, or -1 (inside a batch: later). */
+int store_checkpoint(struct store *s);
 /* Removes a closed database's files (the file, its -wal and -shm). */
 void store_remove_files(const char *path);
 
