@@ -102,6 +102,7 @@ struct alert_view {
     int up;                     /* 1: it went up to the level, 0: down */
     const char *const *presets; /* the names of the chat's presets that fired */
     int npresets;
+    const struct alert_rule_def *rule;   /* the rule that fired */
 };
 
 /* The Lua side (core/lua/mod_alerts.c). */

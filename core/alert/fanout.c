@@ -134,7 +134,7 @@ static void fire(struct alert_engine *e, int rule, const struct candle *c, const
     for (size_t i = 0; i < n && nn < 16; i++)
         names[nn++] = m[i].p->name;
     /* the level the chat's first preset reached or crossed (a move down: -t) */
-    struct alert_view v = {c, sym, move, m->level, m->up, names, nn};
+    struct alert_view v = {c, sym, move, m->level, m->up, names, nn, &e->rules[rule].def};
     char *heading = NULL;
     char *text = e->hooks.format ? e->hooks.format(e->hooks.ud, rule, &v, &heading) : NULL;
     if (!text)

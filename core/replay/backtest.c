@@ -11,7 +11,6 @@
 #include "app.h"
 #include "lua/host.h"
 #include "util/interval.h"
-#include "replay/preset_rules.h"
 #include "replay/replay.h"
 #include "store/store.h"
 
@@ -30,28 +29,16 @@ static void print_digest(int64_t chat, const struct alert_msg *m)
     printf("\n");
 }
 
-/* What the sink knows of the rules: the --preset's, or the database
- * presets' (by chat and name). */
-struct bt_sink {
-    struct alert_engine *e;
-    const struct alert_rule_def *rule;
-    struct preset_rules *db;
-};
-
 /* The engine's sink in a backtest: every message, one a line. */
 static void print_alert(void *ud, int64_t chat, const struct alert_msg *m)
 {
-    const struct bt_sink *k = ud;
-    const struct alert_rule_def *r = k->rule;
-    if (!r && m->view && m->view->npresets) {
-        const char *name = preset_rules_find(k->db, chat, m->view->presets[0]);
-        r = name ? alert_rule_get(k->e, alert_rule_find(k->e, name)) : NULL;
-    }
+    (void)ud;
     if (m->kind == ALERT_DIGEST) {
         print_digest(chat, m);
         return;
     }
     const struct alert_view *v = m->view;
+    const struct alert_rule_def *r = v->rule;
     time_t t = (time_t)(v->candle->open_time / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
@@ -292,7 +279,6 @@ int backtest_run(struct app *a, char **files, int nfiles, double speed, const ch
     }
     int rc = 1;
     struct replay *r = NULL;
-    struct bt_sink sink = {NULL, NULL, NULL};
     if (app_init(a, 0) != 0 || app_open_store(a) != 0 || !(a->lua = lh_new(a, LH_RUN)))
         goto out;
     if (lh_reload(a->lua, "start") != 0) {
@@ -300,10 +286,7 @@ int backtest_run(struct app *a, char **files, int nfiles, double speed, const ch
                 a->cfg.scripts);
         goto out;
     }
-    sink.e = a->alerts;
-    if (!tmp)   /* the database's presets: their rules */
-        sink.db = preset_rules_load(a->store);
-    alert_set_sink(a->alerts, &(struct alert_sink){print_alert, &sink});
+    alert_set_sink(a->alerts, &(struct alert_sink){print_alert, NULL});
     /* the files first: a preset's pairs are checked against them */
     r = replay_start(a, files, nfiles, speed, replay_done, a, err, sizeof err);
     if (!r) {
@@ -320,7 +303,6 @@ int backtest_run(struct app *a, char **files, int nfiles, double speed, const ch
             rc = 2;
             goto out;
         }
-        sink.rule = alert_rule_get(a->alerts, alert_rule_find(a->alerts, p.rule));
     }
     uv_run(&a->loop, UV_RUN_DEFAULT);
     fflush(stdout);
@@ -333,7 +315,6 @@ int backtest_run(struct app *a, char **files, int nfiles, double speed, const ch
 out:
     replay_free(r);
     app_destroy(a);
-    preset_rules_free(sink.db);
     if (tmp) {
         store_remove_files(db);
         rmdir(dir);
