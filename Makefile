@@ -121,6 +121,7 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BIN) $(BUILD)/tests/fakes/fake_binance $(BUILD)/tests/fakes/fake_telegram
 	@echo "== tests/bench/feed_loopback.sh"; CW_BUILD=$(BUILD) CW_BIN=./$(BIN) tests/bench/feed_loopback.sh
 	@echo "== tests/bench/telegram_burst.sh"; CW_BUILD=$(BUILD) CW_BIN=./$(BIN) tests/bench/telegram_burst.sh
+	@echo "== tests/bench/scale.sh"; CW_BUILD=$(BUILD) CW_BIN=./$(BIN) tests/bench/scale.sh
 
 # The long run of the fault suite: an hour at the real feed's rate with
 # thousands of users; prints the resource curves (SOAK_SECONDS, SOAK_USERS).

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# make bench: many users through the real binary, against the stand-in
+# exchange (400 symbols x 6 intervals, an update per stream every 250 ms:
+# ~10,000 frames/s, the real feed's rate; a calm market, --volatility 0.05,
+# where no candle moves 0.5 % until the move below) and the stand-in
+# Telegram (paid broadcast).  For each size (SCALE_USERS, default "10000 100000"):
+#   - a database of USERS x 3 presets, written as the bot's own rows (the
+#     schema is the one the binary creates): per user one "top N" preset
+#     (N = 10, 20, 50 or 100) and two manual lists of 50 pairs, 2 of the 6
+#     timeframes each, 0.5 .. 5 %, both directions, on the forming candle;
+#   - start-up: from the process's start to /health's first answer, to
+#     /health answering 200, and to the first frame counted;
+#   - a market-wide move: once the feed is live, the history loaded and
+#     the loop quiet, the stand-in moves every price SCALE_MOVE_PCT % (10)
+#     at once; for SCALE_WINDOW_S seconds (20) /metrics is read every
+#     second: the longest loop turn and the longest SQLite commit
+#     (candlewatch_loop_turn_max_seconds, candlewatch_sqlite_commit_max_seconds:
+#     each the longest of the last 10-20 s) and the alerts fired;
+#   - peak RSS: VmHWM from /proc at the end of the window (start-up,
+#     steady state and the move's first seconds).
+# Each number is printed with its goal and met / MISSED; nothing is asserted.
+cd "$(dirname "$0")/../.." || exit 1
+export CW_BUILD=${CW_BUILD:-build} CW_BIN=${CW_BIN:-./candlewatch}
+. tests/e2e/lib.bash
+SIZES=${SCALE_USERS:-"10000 100000"}
+MOVE=${SCALE_MOVE_PCT:-10}
+WINDOW=${SCALE_WINDOW_S:-20}
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+verdict() { awk -v v="$1" -v g="$2" 'BEGIN { print (v <= g ? "met" : "MISSED") }'; }
+metric() { printf '%s\n' "$1" | awk -v n="$2" '$1 == n { print $2; exit }'; }
+hwm_mb() { awk '/^VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$BOT_PID/status"; }
+
+# make_db USERS: $T/bot.db with the schema the binary writes, then the presets
+make_db() {
+  rm -f "$T"/bot.db*
+  write_config
+  start_bot >/dev/null || { echo "scale: the bot did not start on an empty database"; exit 1; }
+  stop_bot
+  python3 - "$T/bot.db" "$1" <<'PY'
+import random, sqlite3, sys
+db, users = sys.argv[1], int(sys.argv[2])
+syms = ["BTCUSDT", "ETHUSDT"] + ["S%03dUSDT" % i for i in range(2, 400)]
+ivs = ["1m", "5m", "15m", "30m", "1h", "4h"]
+rng = random.Random(14)
+rows = []
+for u in range(1, users + 1):
+    for k in range(3):
+        top = k == 0
+        rows.append((u, u, 1, "p%d" % (k + 1), "move", "top" if top else "manual",
+                     rng.choice([10, 20, 50, 100]) if top else 0,
+                     "" if top else " ".join(rng.sample(syms, 50)),
+                     " ".join(x for x in ivs if x in rng.sample(ivs, 2)),
+                     round(rng.uniform(0.5, 5.0), 2), "both", "forming", 0, 1, 1))
+con = sqlite3.connect(db)
+con.executemany("INSERT INTO presets (user_id, chat_id, updated_ms, name, rule, pairs, top_n, "
+                "symbols, intervals, threshold, direction, trigger, min_volume, active, created_ms) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+con.commit()
+con.close()
+PY
+}
+
+# start_timed: the bot on $T/config.lua; sets BOT_PID, PORT, and T_ANY,
+# T_OK, T_DATA: ms from its start to /health's first answer, first 200, and
+# the first frame counted (or "none")
+start_timed() {
+  : > "$T/log"
+  local t0 t_any="" t_ok="" t_data="" code
+  t0=$(now_ms)
+  "$CW_BIN" run --config "$T/config.lua" >> "$T/log" 2>&1 &
+  BOT_PID=$!
+  PORT=$HTTP_PORT
+  while { [ -z "$t_data" ] || [ -z "$t_ok" ]; } && [ $(( $(now_ms) - t0 )) -lt 180000 ] &&
+        kill -0 "$BOT_PID" 2>/dev/null; do
+    : > "$T/health"
+    code=$(curl -s -o "$T/health" -w '%{http_code}' --max-time 2 "http://127.0.0.1:$PORT/health")
+    [ "$code" != 000 ] && [ -z "$t_any" ] && t_any=$(( $(now_ms) - t0 ))
+    [ "$code" = 200 ] && [ -z "$t_ok" ] && t_ok=$(( $(now_ms) - t0 ))
+    [ -z "$t_data" ] && [ "$(json_num "$(cat "$T/health")" received)" -gt 0 ] 2>/dev/null &&
+      t_data=$(( $(now_ms) - t0 ))
+    sleep 0.02
+  done
+  T_ANY=${t_any:-none} T_OK=${t_ok:-none} T_DATA=${t_data:-none}
+}
+
+quiet() { awk -v v="$(metric "$(get /metrics)" candlewatch_loop_turn_max_seconds)" 'BEGIN { exit !(v != "" && v < 0.05) }'; }
+history_done() { [ "$(json_num "$(get /health)" history_done)" = 2400 ]; }
+
+run_size() {   # USERS
+  local users=$1 up wait_s
+  HTTP_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  make_db "$users"
+  write_config "exchange = { enabled = true, ws_url = 'ws://127.0.0.1:$FAKE_PORT/market', rest_url = '$FAKE',
+      history = 2, rest_weight_limit = 1000000 }" \
+    "telegram = { token = '$TG_TOKEN', api_url = '$TG', paid_broadcast = true }"
+  start_timed
+  local t_any=$T_ANY t_ok=$T_OK t_data=$T_DATA
+  echo "$users users x 3 presets ($(( users * 3 )) presets: 1 top-N + 2 lists of 50 pairs each):"
+  if [ "$t_data" = none ]; then
+    echo "  the bot did not start or saw no market data:"; tail -5 "$T/log" | sed 's/^/    /'
+    kill_bot 2>/dev/null; return
+  fi
+  echo "  start-up: /health first answered after $t_any ms, answered 200 after $t_ok ms," \
+       "first market data after $t_data ms"
+  # serving: /health says nothing is failing, and the market data flows
+  up=$t_data; [ "$t_ok" = none ] && up=none; [ "$t_ok" != none ] && [ "$t_ok" -gt "$up" ] && up=$t_ok
+  [ "$t_ok" = none ] && cp "$T/health" "$T/health.first"
+  echo "  start-up to serving (/health 200 and market data): $up ms (goal <= 2000 ms:" \
+       "$([ "$up" = none ] && echo "MISSED: /health not 200 in 180 s: $(head -c 300 "$T/health.first")" || verdict "$up" 2000))"
+  wait_for 30 history_done || echo "  (the history (2 candles a stream) was not loaded after 30 s more)"
+  wait_s=$SECONDS
+  wait_for 15 quiet
+  local m0 fired0 turn=0 commit=0 m v mlast=""
+  m0=$(get /metrics)
+  local hwm0 t_move
+  hwm0=$(hwm_mb)
+  echo "  before the move (after $(( SECONDS - wait_s )) s of settling): the longest loop turn of" \
+       "the last 10-20 s $(awk -v s="$(metric "$m0" candlewatch_loop_turn_max_seconds)" 'BEGIN { printf "%.0f", s * 1000 }') ms," \
+       "alerts fired so far $(metric "$m0" candlewatch_alerts_fired_total)"
+  fired0=$(metric "$m0" candlewatch_alerts_fired_total)
+  t_move=$SECONDS
+  fake "/control/move?value=$MOVE" >/dev/null
+  # the window in wall time (a blocked loop answers late), and a last read:
+  # each gauge keeps a turn or commit for 10 to 20 s after it ended
+  # (how long /metrics took to answer bounds a turn from below, too)
+  local t_end=$(( SECONDS + WINDOW )) last="" took slowest=0 reads=0 unanswered=0 blocked=""
+  while [ -z "$last" ]; do
+    [ "$SECONDS" -ge "$t_end" ] && last=1 || sleep 1
+    took=$(curl -s -o "$T/metrics" -w '%{time_total}' --max-time 15 "http://127.0.0.1:$PORT/metrics")
+    slowest=$(awk -v a="$slowest" -v b="${took:-0}" 'BEGIN { print (b > a ? b : a) }')
+    m=$(cat "$T/metrics")
+    if [ -z "$m" ]; then unanswered=$((unanswered + 1)); [ -n "$last" ] && blocked=1; continue; fi
+    reads=$((reads + 1))
+    mlast=$m
+    v=$(metric "$m" candlewatch_loop_turn_max_seconds); turn=$(awk -v a="$turn" -v b="${v:-0}" 'BEGIN { print (b > a ? b : a) }')
+    v=$(metric "$m" candlewatch_sqlite_commit_max_seconds); commit=$(awk -v a="$commit" -v b="${v:-0}" 'BEGIN { print (b > a ? b : a) }')
+  done
+  local fired hwm turn_ms commit_ms rss_goal
+  hwm=$(hwm_mb)
+  rss_goal=512; [ "$users" -le 10000 ] && rss_goal=64
+  echo "  peak RSS (VmHWM) of start-up and steady state: $hwm0 MB (goal <= $rss_goal MB:" \
+       "$(verdict "$hwm0" "$rss_goal")); with the move's first seconds: $hwm MB ($(verdict "$hwm" "$rss_goal"))"
+  local reads_s="/metrics read $reads times in $(( SECONDS - t_move )) s, $unanswered not answered in 15 s"
+  if [ -z "$mlast" ]; then
+    echo "  the move: $reads_s: the loop was blocked; longest loop turn: over 15 s (MISSED);" \
+         "longest SQLite commit: not read"
+    kill_bot
+    return
+  fi
+  fired=$(awk -v a="$(metric "$mlast" candlewatch_alerts_fired_total)" -v b="$fired0" 'BEGIN { printf "%d", a - b }')
+  turn_ms=$(awk -v s="$turn" 'BEGIN { printf "%.0f", s * 1000 }')
+  commit_ms=$(awk -v s="$commit" 'BEGIN { printf "%.0f", s * 1000 }')
+  echo "  every price moves $MOVE %: $fired alerts fired by the last read of /metrics" \
+       "(queued for Telegram: $(metric "$mlast" candlewatch_telegram_queue_depth)); $reads_s," \
+       "the slowest answer $(awk -v s="$slowest" 'BEGIN { printf "%.0f", s * 1000 }') ms"
+  if [ -n "$blocked" ]; then   # the last turn was still going: its length is unknown
+    echo "  longest loop turn during the move: over 15000 ms (the last read got no answer; $turn_ms ms" \
+         "read before) (goal <= 50 ms: MISSED)"
+  else
+    echo "  longest loop turn during the move: $turn_ms ms (goal <= 50 ms: $(verdict "$turn_ms" 50))"
+  fi
+  echo "  longest SQLite commit during the move: $commit_ms ms (goal <= 50 ms: $(verdict "$commit_ms" 50))"
+  kill_bot
+}
+
+rm -rf "$T/scripts"; cp -r scripts "$T/"   # the bot's own scripts (its rule, its alert text)
+start_fake --symbols 400 --tick-ms 250 --weight-limit 100000000 --volatility 0.05 || { echo "scale: the stand-in exchange did not start"; exit 1; }
+start_tg --paid-rate 1000 || { echo "scale: the stand-in Telegram did not start"; exit 1; }
+for users in $SIZES; do run_size "$users"; done
