@@ -33,10 +33,10 @@ static double price_at(const struct fake_market *m, const struct fake_symbol *s,
                        int64_t sec)
 {
     double t = (double)sec;
-    double v = s->base * (1 + m->volatility * (0.03 * sin(t / 1800.0 + sym) +
-                                               0.008 * sin(t / 97.0 + 2 * sym) +
-                                               0.0015 * unit((uint64_t)sec * 2654435761u +
-                                                             (uint64_t)sym)));
+    double k = m->volatility;   /* (1: the same sums, bit for bit, as before it existed) */
+    double v = s->base * (1 + k * 0.03 * sin(t / 1800.0 + sym) +
+                          k * 0.008 * sin(t / 97.0 + 2 * sym) +
+                          k * 0.0015 * unit((uint64_t)sec * 2654435761u + (uint64_t)sym));
     return round_to(v, s->dp);
 }
 
