@@ -334,6 +334,50 @@ static void er_print_agreement(const struct er_result *r, const char *ref_matche
                " see docs/performance.md)\n");
 }
 
+static double er_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, er_by_value);
+    return v[n / 2];
+}
+
+/* Up to *trials trials of the real path, as many as fit in budget seconds
+ * (at least one: today's engine takes a minute); their rates into rate,
+ * the last one's figures into r, and how many ran into *trials. */
+static int er_trials(const char *db, const char *buf, size_t len, uint64_t frames, int *trials,
+                     double budget, double *rate, struct er_result *r)
+{
+    char trial_db[320];
+    snprintf(trial_db, sizeof trial_db, "%s.trial", db);
+    double spent = 0;
+    for (int k = 0; k < *trials; k++) {
+        if (k > 0 && spent + spent / k > budget) {
+            *trials = k;
+            break;
+        }
+        er_copy(db, trial_db);
+        if (er_trial(trial_db, buf, len, r) != 0)
+            return -1;
+        rate[k] = (double)frames / r->secs;
+        spent += r->secs;
+        store_remove_files(trial_db);
+    }
+    return 0;
+}
+
+static void er_print_path(long presets, double *rate, int trials, double budget,
+                          const struct er_result *r, size_t len)
+{
+    double med = er_median(rate, trials);
+    printf("ours, the same frames and %ld presets: frame -> parse -> candle store -> Lua rule "
+           "-> index -> marks -> Lua format -> counting sink: %.3f M frames/s, median of %d "
+           "(slowest %.3f, fastest %.3f; as many trials as fit in %.0f s); peak RSS %ld MB "
+           "(the %zu MB input included)\n", presets, med / 1e6, trials, rate[0] / 1e6,
+           rate[trials - 1] / 1e6, budget, r->rss_kb / 1024, len >> 20);
+    printf("  the last trial's %.2f s: frames parsed, stored and queued %.2f s; the engine's "
+           "drain (rule, index, marks, format, SQLite writes) %.2f s; SQLite commits %.2f s\n",
+           r->secs, r->secs - r->drain_secs - r->commit_secs, r->drain_secs, r->commit_secs);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -342,8 +386,6 @@ int main(int argc, char **argv)
                         "REF_CHECKSUM]\n");
         return 2;
     }
-    /* up to REF_TRIALS trials of the real path, as many as fit in
-     * REF_BUDGET_S seconds (at least one: today's engine takes a minute) */
     int trials = getenv("REF_TRIALS") ? atoi(getenv("REF_TRIALS")) : 3;
     trials = trials < 1 ? 1 : trials > 15 ? 15 : trials;
     double budget = getenv("REF_BUDGET_S") ? atof(getenv("REF_BUDGET_S")) : 60;
@@ -353,55 +395,30 @@ int main(int argc, char **argv)
     uint64_t frames = 0;
     for (const char *p = buf; (p = memchr(p, '\n', len - (size_t)(p - buf))); p++)
         frames++;
-    char dir[] = "/tmp/cw-engine-ref-XXXXXX", db[300], trial_db[300];
+    char dir[] = "/tmp/cw-engine-ref-XXXXXX", db[300];
     if (!mkdtemp(dir))
         return 1;
     snprintf(db, sizeof db, "%s/presets.db", dir);
-    snprintf(trial_db, sizeof trial_db, "%s/trial.db", dir);
     struct logger log;
     log_init(&log);
     log.level = LOG_ERROR;
     long presets = er_make_db(argv[3], db, &log);
 
     double parse[15], rate[15];
-    struct er_result r;
     for (int k = 0; k < trials; k++)
         parse[k] = (double)frames / er_parse_only(buf, len);
-    int nparse = trials;
-    double spent = 0;
-    for (int k = 0; k < trials; k++) {
-        if (k > 0 && spent + spent / k > budget) {
-            trials = k;
-            break;
-        }
-        er_copy(db, trial_db);
-        if (er_trial(trial_db, buf, len, &r) != 0)
-            return 1;
-        rate[k] = (double)frames / r.secs;
-        spent += r.secs;
-        store_remove_files(trial_db);
-    }
+    printf("ours, the same frames: parse + candle store (no listener): %.2f M frames/s, median "
+           "of %d\n", er_median(parse, trials) / 1e6, trials);
+    struct er_result r;
+    int rc = er_trials(db, buf, len, frames, &trials, budget, rate, &r);
     store_remove_files(db);
     rmdir(dir);
-    qsort(parse, (size_t)nparse, sizeof *parse, er_by_value);
-    double p50 = parse[nparse / 2];
-    printf("ours, the same frames: parse + candle store (no listener): %.2f M frames/s, median "
-           "of %d\n", p50 / 1e6, nparse);
-    double sorted[15];
-    memcpy(sorted, rate, sizeof rate);
-    qsort(sorted, (size_t)trials, sizeof *sorted, er_by_value);
-    double med = sorted[trials / 2];
-    printf("ours, the same frames and %ld presets: frame -> parse -> candle store -> Lua rule "
-           "-> index -> marks -> Lua format -> counting sink: %.3f M frames/s, median of %d "
-           "(slowest %.3f, fastest %.3f; as many trials as fit in %.0f s); peak RSS %ld MB (the %zu MB input included)\n",
-           presets, med / 1e6, trials, sorted[0] / 1e6, sorted[trials - 1] / 1e6, budget,
-           r.rss_kb / 1024, len >> 20);
-    printf("  the last trial's %.2f s: frames parsed, stored and queued %.2f s; the engine's "
-           "drain (rule, index, marks, format, SQLite writes) %.2f s; SQLite commits %.2f s\n",
-           r.secs, r.secs - r.drain_secs - r.commit_secs, r.drain_secs, r.commit_secs);
+    if (rc != 0)
+        return 1;
+    er_print_path(presets, rate, trials, budget, &r, len);
     er_print_stats(&r, frames);
     if (argc == 7) {
-        double ref = atof(argv[4]);
+        double ref = atof(argv[4]), med = er_median(rate, trials);
         printf("  ratio to the reference's parse + match: %.3f (goal >= 0.5: %s)\n",
                ref > 0 ? med / ref : 0, ref > 0 && med / ref >= 0.5 ? "met" : "MISSED");
         er_print_agreement(&r, argv[5], argv[6]);
