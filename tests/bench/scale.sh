@@ -50,10 +50,11 @@ rows = []
 for u in range(1, users + 1):
     for k in range(3):
         top = k == 0
+        two = rng.sample(ivs, 2)
         rows.append((u, u, 1, "p%d" % (k + 1), "move", "top" if top else "manual",
                      rng.choice([10, 20, 50, 100]) if top else 0,
                      "" if top else " ".join(rng.sample(syms, 50)),
-                     " ".join(x for x in ivs if x in rng.sample(ivs, 2)),
+                     " ".join(x for x in ivs if x in two),
                      round(rng.uniform(0.5, 5.0), 2), "both", "forming", 0, 1, 1))
 con = sqlite3.connect(db)
 con.executemany("INSERT INTO presets (user_id, chat_id, updated_ms, name, rule, pairs, top_n, "
