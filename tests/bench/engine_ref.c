@@ -307,15 +307,16 @@ static void er_print_stats(const struct er_result *r, uint64_t frames)
            "(duplicates or older)\n", (unsigned long long)frames,
            (unsigned long long)r->mc.klines, (unsigned long long)dropped,
            (unsigned long long)r->mc.ignored);
-    printf("  engine: events %llu, rule values %llu ('evaluated'), subscriptions returned by "
-           "the index %llu ('matched': entries whose threshold the value reached, before the "
-           "once-per-candle marks), alerts %llu ('fired'), already fired on that candle %llu "
+    printf("  engine: events %llu, rule values %llu ('evaluated'), index entries visited %llu "
+           "('visited': entries the values newly reached), subscriptions handed on %llu "
+           "('matched'), alerts %llu ('fired'), already fired on that candle %llu "
            "('duplicates'), too late %llu, events dropped %llu\n",
            (unsigned long long)s->events, (unsigned long long)s->evaluated,
-           (unsigned long long)s->matched, (unsigned long long)s->fired,
-           (unsigned long long)s->duplicates, (unsigned long long)s->late,
-           (unsigned long long)s->dropped_events);
-    printf("  subscriptions visited per frame: %.2f for %.3f new alerts per frame\n",
+           (unsigned long long)s->visited, (unsigned long long)s->matched,
+           (unsigned long long)s->fired, (unsigned long long)s->duplicates,
+           (unsigned long long)s->late, (unsigned long long)s->dropped_events);
+    printf("  subscriptions visited per frame: %.3f ('visited'; %.3f handed on, 'matched') for "
+           "%.3f new alerts per frame\n", frames ? (double)s->visited / (double)frames : 0,
            frames ? (double)s->matched / (double)frames : 0,
            frames ? (double)s->fired / (double)frames : 0);
 }
@@ -329,9 +330,8 @@ static void er_print_agreement(const struct er_result *r, const char *ref_matche
            "%s\n", r->alerts, r->checksum, rm, rc,
            r->alerts == rm && r->checksum == rc ? "the same" : "DIFFERENT");
     if (r->alerts != rm || r->checksum != rc)
-        printf("  (the engine compares the move and the thresholds as floats, the reference "
-               "as doubles: a move within a float's rounding of a threshold fires here only;"
-               " see docs/performance.md)\n");
+        printf("  (both count once per user or chat per symbol, interval and candle, and each "
+               "user here has one chat: a difference is a difference in matching)\n");
 }
 
 static double er_median(double *v, int n)
