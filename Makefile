@@ -105,6 +105,8 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBOBJ)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIBOBJ) $(PKG_LIBS) $(LDLIBS)
 
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
+# The shared hand-written reference, when it is beside the project (read only).
+REF_DIR ?= $(CURDIR)/../shared/bench
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/bench/%)
 
 $(BUILD)/tests/bench/%: tests/bench/%.c $(LIBOBJ)
@@ -114,10 +116,12 @@ $(BUILD)/tests/bench/%: tests/bench/%.c $(LIBOBJ)
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
 	@echo "machine: $$(nproc) cores, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+	@for b in $(filter-out %/engine_ref,$(BENCH_BIN)); do echo "== $$b"; $$b || exit 1; done
+	@echo "== tests/bench/reference.sh"; CW_BUILD=$(BUILD) REF_DIR="$(REF_DIR)" tests/bench/reference.sh
 	@$(MAKE) --no-print-directory $(BIN) $(BUILD)/tests/fakes/fake_binance $(BUILD)/tests/fakes/fake_telegram
 	@echo "== tests/bench/feed_loopback.sh"; CW_BUILD=$(BUILD) CW_BIN=./$(BIN) tests/bench/feed_loopback.sh
 	@echo "== tests/bench/telegram_burst.sh"; CW_BUILD=$(BUILD) CW_BIN=./$(BIN) tests/bench/telegram_burst.sh
+	@echo "== tests/bench/scale.sh"; CW_BUILD=$(BUILD) CW_BIN=./$(BIN) tests/bench/scale.sh
 
 # The long run of the fault suite: an hour at the real feed's rate with
 # thousands of users; prints the resource curves (SOAK_SECONDS, SOAK_USERS).

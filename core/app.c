@@ -86,6 +86,21 @@ static void on_check(uv_check_t *c)
     }
 }
 
+/* Just before the loop polls: the turn that ends here lasted from the
+ * last one's end, less the time the loop then spent waiting in poll. */
+static void on_turn_end(uv_prepare_t *p)
+{
+    struct app *a = p->data;
+    uint64_t now = uv_hrtime(), idle = uv_metrics_idle_time(&a->loop);
+    if (a->turn_at_ns) {
+        double busy = (double)((now - a->turn_at_ns) - (idle - a->turn_idle_ns)) / 1e9;
+        hist_observe(&a->turn, busy);
+        hist_max_observe(&a->turn_max, busy, hist_clock());
+    }
+    a->turn_at_ns = now;
+    a->turn_idle_ns = idle;
+}
+
 static void on_idle(uv_idle_t *i)
 {
     (void)i;   /* its being active is the point: see batch_opened */
@@ -156,6 +171,9 @@ int app_init(struct app *a, int simulated)
     a->commit_check.data = a;
     uv_idle_init(&a->loop, &a->commit_idle);
     a->commit_idle.data = a;
+    uv_prepare_init(&a->loop, &a->turn_prepare);
+    a->turn_prepare.data = a;
+    uv_loop_configure(&a->loop, UV_METRICS_IDLE_TIME);   /* (for on_turn_end) */
     if (httpc_init(&a->httpc, &a->loop, &a->log) != 0)
         return -1;
     a->httpc.ca_file = a->cfg.tls.ca_file;
@@ -286,6 +304,7 @@ static void shutdown_all(struct app *a)
     close_if_open((uv_handle_t *)&a->timer_handle);
     close_if_open((uv_handle_t *)&a->commit_check);
     close_if_open((uv_handle_t *)&a->commit_idle);
+    close_if_open((uv_handle_t *)&a->turn_prepare);
     close_if_open((uv_handle_t *)&a->sig_int);
     close_if_open((uv_handle_t *)&a->sig_term);
     close_if_open((uv_handle_t *)&a->sig_hup);
@@ -420,6 +439,11 @@ char *app_metrics(struct app *a)
                NULL, (double)a->started_ms / 1000);
     prom_gauge(&p, "candlewatch_resident_memory_bytes", "Resident memory.", NULL,
                (double)app_rss_bytes());
+    prom_histogram(&p, "candlewatch_loop_turn_seconds",
+                   "Loop turns: the work between two waits for I/O (timers, I/O callbacks, "
+                   "the commit).", &a->turn);
+    prom_gauge(&p, "candlewatch_loop_turn_max_seconds", "The longest loop turn in the last "
+               "10 to 20 s.", NULL, hist_max_get(&a->turn_max, hist_clock()));
     market_metrics(&a->market, &p);
     if (a->cfg.exchange.enabled > 0)
         feed_metrics(a->feed, &p);
@@ -626,6 +650,7 @@ int app_run(struct app *a)
     start_signal(a, &a->sig_term, SIGTERM);
     start_signal(a, &a->sig_hup, SIGHUP);
     uv_check_start(&a->commit_check, on_check);
+    uv_prepare_start(&a->turn_prepare, on_turn_end);
     if (!a->cfg.telegram.token)
         log_info(&a->log, "app", "no bot token (BOT_TOKEN): Telegram is off");
     log_info(&a->log, "app", "candlewatch running (pid %d)", (int)getpid());

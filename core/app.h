@@ -17,6 +17,7 @@
 #include "loop/rt.h"
 #include "loop/timers.h"
 #include "market/market.h"
+#include "metrics/hist.h"
 #include "net/httpc.h"
 #include "net/lws.h"
 #include "util/log.h"
@@ -49,6 +50,10 @@ struct app {
     uint64_t watchdog_ms;
     uv_check_t commit_check;   /* commits the store batch each iteration */
     uv_idle_t commit_idle;     /* active while a batch waits: poll must not block */
+    uv_prepare_t turn_prepare; /* times each loop turn (the work between two polls) */
+    uint64_t turn_at_ns, turn_idle_ns;   /* the last turn's end, and the loop's idle time then */
+    struct hist turn;          /* loop turns' lengths */
+    struct hist_max turn_max;
 
     struct httpc httpc;
     struct net_lws lws;

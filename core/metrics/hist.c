@@ -22,3 +22,24 @@ double hist_clock(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+void hist_max_observe(struct hist_max *m, double seconds, double now)
+{
+    if (now - m->start >= HIST_MAX_WINDOW) {   /* a new window */
+        m->prev = now - m->start < 2 * HIST_MAX_WINDOW ? m->cur : 0;
+        m->cur = 0;
+        m->start = now;
+    }
+    if (seconds > m->cur)
+        m->cur = seconds;
+}
+
+double hist_max_get(const struct hist_max *m, double now)
+{
+    double age = now - m->start;
+    if (age >= 2 * HIST_MAX_WINDOW)
+        return 0;
+    if (age >= HIST_MAX_WINDOW)   /* (the current window is the last one now) */
+        return m->cur;
+    return m->cur > m->prev ? m->cur : m->prev;
+}

@@ -20,4 +20,15 @@ void hist_observe(struct hist *h, double seconds);
 /* A monotonic clock in seconds, for timing what is observed. */
 double hist_clock(void);
 
+/* The largest value observed in the last 10 to 20 s (two 10 s windows):
+ * a gauge of rare stalls, whose length the buckets above only bound. */
+#define HIST_MAX_WINDOW 10.0
+struct hist_max {
+    double cur, prev;                /* the current window's largest, the last one's */
+    double start;                    /* hist_clock() when the current window began */
+};
+
+void hist_max_observe(struct hist_max *m, double seconds, double now);
+double hist_max_get(const struct hist_max *m, double now);
+
 #endif

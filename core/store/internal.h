@@ -35,6 +35,7 @@ struct store {
         int redo;             /* a batch that marked them was lost: mark again */
     } done;
     struct hist commit_latency;
+    struct hist_max commit_max;
     long errors;
     struct {                  /* a handler's slice: its writes in a savepoint */
         int active;           /* between store_handler_begin and _end */

@@ -425,7 +425,9 @@ int store_commit(struct store *s)
     }
     double t0 = hist_clock();
     int rc = store_run(s, s->commit, "commit");
-    hist_observe(&s->commit_latency, hist_clock() - t0);
+    double t1 = hist_clock();
+    hist_observe(&s->commit_latency, t1 - t0);
+    hist_max_observe(&s->commit_max, t1 - t0, t1);
     if (rc != 0 && !sqlite3_get_autocommit(s->db))   /* leave nothing half-open */
         store_run(s, s->rollback, "rollback");
     batch_end(s, rc == 0);
@@ -467,6 +469,9 @@ void store_metrics(const struct store *s, struct prom *p)
     prom_histogram(p, "candlewatch_sqlite_commit_seconds",
                    "SQLite commits of a loop turn's writes (the write latency).",
                    &s->commit_latency);
+    prom_gauge(p, "candlewatch_sqlite_commit_max_seconds",
+               "The longest SQLite commit in the last 10 to 20 s.", NULL,
+               hist_max_get(&s->commit_max, hist_clock()));
     prom_counter(p, "candlewatch_sqlite_errors_total", "SQLite errors.", NULL,
                  (double)s->errors);
 }

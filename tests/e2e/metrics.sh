@@ -60,7 +60,8 @@ for f in candlewatch_build_info candlewatch_start_time_seconds candlewatch_resid
          candlewatch_telegram_rate_limited_total candlewatch_telegram_queue_depth \
          candlewatch_telegram_queue_oldest_seconds candlewatch_update_reply_seconds \
          candlewatch_frame_alert_seconds candlewatch_sqlite_commit_seconds candlewatch_lua_memory_bytes \
-         candlewatch_telegram_retracted_total candlewatch_admin_messages_total candlewatch_admin_emails_total; do
+         candlewatch_telegram_retracted_total candlewatch_admin_messages_total candlewatch_admin_emails_total \
+         candlewatch_loop_turn_seconds candlewatch_loop_turn_max_seconds candlewatch_sqlite_commit_max_seconds; do
   printf '%s\n' "$m" | grep -q "^# TYPE $f " || fail "family $f is there"
 done
 pass "every family the operator needs is there"
@@ -68,6 +69,8 @@ like "$m" 'candlewatch_telegram_requests_total\{method="getUpdates",result="ok"\
 like "$m" 'candlewatch_telegram_requests_total\{method="sendMessage",result="ok"\} [1-9]' "sends are counted by method and result"
 like "$m" 'candlewatch_update_reply_seconds_count [1-9]' "update-to-reply latency is observed"
 like "$m" 'candlewatch_sqlite_commit_seconds_count [1-9]' "commits are timed"
+like "$m" 'candlewatch_loop_turn_seconds_count [1-9]' "loop turns are timed"
+like "$m" 'candlewatch_loop_turn_max_seconds [0-9.e-]*[1-9]' "the longest recent loop turn is shown"
 like "$m" 'candlewatch_candle_messages_received_total [1-9]' "frames are counted"
 like "$m" 'candlewatch_script_pings_total 1' "a script's counter is there, as it counted"
 like "$m" "candlewatch_script_last_ping_chat $C" "a script's gauge is there, as it was set"

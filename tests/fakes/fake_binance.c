@@ -12,7 +12,9 @@
  *   REST /fapi/v1/exchangeInfo, /fapi/v1/ticker/24hr, /fapi/v1/klines,
  *        with X-MBX-USED-WEIGHT-1M; over the weight limit: 429 with
  *        Retry-After, and 418 for clients that keep going.
- *   GET  /control/...  misbehave on command (see `control` below).
+ *   GET  /control/...  misbehave on command (see `control` below);
+ *        /control/move?value=PCT moves every synthetic price PCT % at once
+ *        (a market-wide move, for the scale bench).
  *
  * The market is deterministic (market.c): every candle can be recomputed,
  * so tests compare what the bot emits with the truth from /fapi/v1/klines.
@@ -20,6 +22,7 @@
  * usage: fake_binance [--port N] [--symbols N] [--tick-ms N] [--ping-s N]
  *                     [--weight-limit N] [--load-rate N] [--cert F --key F]
  *                     [--replay SYMBOL=FILE.csv ...] [--speed X] [--close-each]
+ *                     [--volatility X]
  * --close-each: REST closes the connection after each answer, without
  * saying so (no "Connection: close"), as some proxies do.
  * --replay: recorded 1m klines drive SYMBOL (higher intervals aggregate
@@ -27,6 +30,8 @@
  * --speed times real time.
  * --load-rate N: instead of an update per stream every tick, N frames a
  * second over all connections (benchmarks; /control/rate changes it).
+ * --volatility X: the synthetic prices' waves scaled by X (default 1: a 1h
+ * candle moves up to ~4 %; 0.1: never 0.5 %, a calm market).
  * Prints "fake_binance listening on port N" once ready.
  */
 #include <cJSON.h>
@@ -624,6 +629,8 @@ static char *control(struct lws *wsi, const char *path, int *status)
         S.rest_fail_count = (int)n;
     } else if (!strcmp(path, "/control/rest_drop")) {
         S.rest_drop_count = (int)n;
+    } else if (!strcmp(path, "/control/move") && val) {
+        market_move(&S.market, (double)n, market_ms());
     } else if (!strcmp(path, "/control/rate")) {
         S.load_rate = n;
         S.load_debt = 0;
@@ -871,6 +878,7 @@ static void on_signal(uv_signal_t *s, int signum)
 int main(int argc, char **argv)
 {
     int port = 0, nsym = 5, nreplay = 0;
+    double volatility = 1;
     const char *replays[16];
     const char *cert = NULL, *key = NULL;
     S.tick_ms = 250;
@@ -893,6 +901,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--weight-limit")) S.weight_limit = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--load-rate")) S.load_rate = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--speed")) S.speed = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--volatility")) volatility = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--replay")) {
             if (nreplay < 16)
                 replays[nreplay++] = argv[i + 1];
@@ -905,6 +914,7 @@ int main(int argc, char **argv)
         }
     }
     market_init(&S.market, nsym);
+    S.market.volatility = volatility;
     S.speed = S.speed > 0 ? S.speed : 1;
     S.started_ms = real_ms();
     for (int i = 0; i < nreplay; i++) {

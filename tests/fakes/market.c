@@ -27,18 +27,23 @@ static double round_to(double v, int dp)
     return round(v * f) / f;
 }
 
-/* The price at a given second: slow waves plus noise, per symbol. */
-static double price_at(const struct fake_symbol *s, int sym, int64_t sec)
+/* The price at a given second: slow waves plus noise, per symbol, scaled
+ * by the market's volatility. */
+static double price_at(const struct fake_market *m, const struct fake_symbol *s, int sym,
+                       int64_t sec)
 {
     double t = (double)sec;
-    double v = s->base * (1 + 0.03 * sin(t / 1800.0 + sym) + 0.008 * sin(t / 97.0 + 2 * sym) +
-                          0.0015 * unit((uint64_t)sec * 2654435761u + (uint64_t)sym));
+    double k = m->volatility;   /* (1: the same sums, bit for bit, as before it existed) */
+    double v = s->base * (1 + k * 0.03 * sin(t / 1800.0 + sym) +
+                          k * 0.008 * sin(t / 97.0 + 2 * sym) +
+                          k * 0.0015 * unit((uint64_t)sec * 2654435761u + (uint64_t)sym));
     return round_to(v, s->dp);
 }
 
 void market_init(struct fake_market *m, int nsym)
 {
     memset(m, 0, sizeof *m);
+    m->volatility = 1;
     for (int i = 0; i < nsym && i < FAKE_MAX_SYMBOLS; i++) {
         char name[24];
         if (i == 0)
@@ -70,6 +75,15 @@ int market_add(struct fake_market *m, const char *name)
     s->quote_volume = 1e9 / (i + 1);   /* a stable ranking: earlier is bigger */
     s->trading = 1;
     return i;
+}
+
+void market_move(struct fake_market *m, double pct, int64_t now_ms)
+{
+    /* (one factor from the newest move's second on: a second move before
+     * it compounds the first, which then starts later; tests move once) */
+    double f = m->move_factor > 0 ? m->move_factor : 1;
+    m->move_factor = f * (1 + pct / 100);
+    m->move_sec = now_ms / 1000 + 1;
 }
 
 int market_find(const struct fake_market *m, const char *name)
@@ -177,7 +191,9 @@ static void minute_candle(const struct fake_market *m, int sym, int64_t open_ms,
     out->close_time = end - 1;
     int first = 1;
     for (int64_t sec = open_ms / 1000; sec <= last; sec++) {
-        double p = price_at(s, sym, sec);
+        double p = price_at(m, s, sym, sec);
+        if (m->move_factor > 0 && sec >= m->move_sec)
+            p = round_to(p * m->move_factor, s->dp);
         if (first) {
             out->open = out->high = out->low = p;
             first = 0;

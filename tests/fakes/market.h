@@ -44,11 +44,17 @@ struct fake_market {
     int nsym;
     struct fake_replay replay[FAKE_MAX_SYMBOLS];   /* n == 0: synthetic prices */
     struct fake_cached *cache[FAKE_MAX_SYMBOLS];   /* allocated on first use */
+    double volatility;     /* the synthetic prices' waves scaled (1: as they are) */
+    int64_t move_sec;      /* from this second on, every synthetic price is */
+    double move_factor;    /* multiplied by this (a market-wide move); 0: none */
 };
 
 void market_init(struct fake_market *m, int nsym);
 int market_add(struct fake_market *m, const char *name);
 int market_find(const struct fake_market *m, const char *name);
+/* Every synthetic price moves by pct percent from the second after now_ms
+ * on (moves compound); closed candles stay as they were. */
+void market_move(struct fake_market *m, double pct, int64_t now_ms);
 /* Loads a data.binance.vision 1m kline CSV (header or not, ms or us) as the
  * candles of symbol `name`, added if needed; they repeat after the last row.
  * Returns the first row's open time (ms), or -1. */
