@@ -277,6 +277,17 @@ static double hook_value(void *ud, int rule, const struct candle *cd, const char
     return v;
 }
 
+/* How a rule speaks, into the table on top: its label, unit and mode. */
+static void set_rule_words(lua_State *L, const struct alert_rule_def *r)
+{
+    lua_pushstring(L, r->label);
+    lua_setfield(L, -2, "label");
+    lua_pushstring(L, r->unit);
+    lua_setfield(L, -2, "unit");
+    lua_pushstring(L, mode_names[r->mode]);
+    lua_setfield(L, -2, "mode");
+}
+
 /* The alert table format() gets: the candle, the rule's value (move, for
  * rules written before there were others) and the level it reached. */
 static void push_alert(lua_State *L, struct lh_host *h, const struct alert_view *a,
@@ -292,12 +303,7 @@ static void push_alert(lua_State *L, struct lh_host *h, const struct alert_view 
     if (r) {
         lua_pushstring(L, r->name);
         lua_setfield(L, -2, "rule");
-        lua_pushstring(L, r->label);
-        lua_setfield(L, -2, "label");
-        lua_pushstring(L, r->unit);
-        lua_setfield(L, -2, "unit");
-        lua_pushstring(L, mode_names[r->mode]);
-        lua_setfield(L, -2, "mode");
+        set_rule_words(L, r);
     }
     lh_push_candle(L, &h->app->market, a->candle);
     lua_setfield(L, -2, "candle");
@@ -466,12 +472,7 @@ static void push_rule(lua_State *L, const struct alert_rule_def *r)
     lua_createtable(L, 0, 9);
     lua_pushstring(L, r->name);
     lua_setfield(L, -2, "name");
-    lua_pushstring(L, r->label);
-    lua_setfield(L, -2, "label");
-    lua_pushstring(L, r->unit);
-    lua_setfield(L, -2, "unit");
-    lua_pushstring(L, mode_names[r->mode]);
-    lua_setfield(L, -2, "mode");
+    set_rule_words(L, r);
     push_set(L, "directions", dir_names, r->dirs);
     push_set(L, "on", event_names, r->on_forming | r->on_close << 1);
     lua_pushinteger(L, r->history);
