@@ -48,6 +48,16 @@ end
 --   under    a sub-step of that step (not in the linear flow)
 --   optional not in the linear flow: a button of that label on the
 --            confirmation asks it, and it returns there
+-- A step with one possible answer is not asked: the answer is taken.
+local function only_choice(choices, field)
+  return function(d, r)
+    local c = choices(r)
+    if #c ~= 1 then return false end
+    d.draft[field] = c[1][1]
+    return true
+  end
+end
+
 local STEPS = {
   { id = "name", title = "Name", answer = "text", field = "name",
     prompt = function() return "Name the preset (1-64 characters), e.g. <i>Majors 3%</i>." end,
@@ -155,22 +165,12 @@ local STEPS = {
     prompt = function(_, r) return P.direction_question(r) end,
     choices = function(_, r) return P.direction_choices(r) end,
     rows = { 3 },
-    skip = function(d, r)
-      local c = P.direction_choices(r)
-      if #c ~= 1 then return false end
-      d.draft.direction = c[1][1]
-      return true
-    end },
+    skip = only_choice(P.direction_choices, "direction") },
 
   { id = "trigger", title = "Trigger", answer = "buttons", key = "trig", field = "trigger", rule = true,
     prompt = function() return "When?" end,
     choices = function(_, r) return P.trigger_choices(r) end,
-    skip = function(d, r)
-      local c = P.trigger_choices(r)
-      if #c ~= 1 then return false end
-      d.draft.trigger = c[1][1]
-      return true
-    end },
+    skip = only_choice(P.trigger_choices, "trigger") },
 
   { id = "volume", title = "Min. volume", answer = "text", key = "vol", field = "min_volume",
     optional = "Minimum 24 h volume…",
