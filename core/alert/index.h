@@ -25,8 +25,8 @@
  *               re-arms
  *
  *   struct index ix; index_init(&ix, INDEX_MOVE);
- *   index_add(&ix, sym, IV_5M, INDEX_FORMING, 3.0f, sub, INDEX_UP | INDEX_DOWN);
- *   index_update(&ix, sym, IV_5M, rank, open_time, 0, 3.4f, 0, fn, ud); // fn(ud, sub, 3.0, 1)
+ *   index_add(&ix, sym, 0, IV_5M, INDEX_FORMING, 3.0, sub, INDEX_UP | INDEX_DOWN);
+ *   index_update(&ix, sym, IV_5M, rank, open_time, 0, 3.4, 0, fn, ud); // fn(ud, sub, 3.0, 1)
  */
 #ifndef CW_ALERT_INDEX_H
 #define CW_ALERT_INDEX_H
@@ -80,6 +80,7 @@ struct index {
     size_t entries;
     uint64_t visited;         /* entries examined by updates */
     struct index_entry *slab; /* a bulk load's lists, in one block */
+    uint8_t bulk;             /* between index_reserve and index_sort: adds append */
 };
 
 /* fn gets the level reached or crossed (signed: a move down gives -t)

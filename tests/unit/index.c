@@ -309,6 +309,29 @@ int main(void)
     is_int(n, 0, "one ranked 101st none");
     index_free(&big);
 
+    /* keys a hair off a hundredth are not counted as it (bucketed with
+     * 1.00, they were left out of order and the search missed them) */
+    struct index hair;
+    index_init(&hair, INDEX_MOVE);
+    for (int i = 0; i < 600; i++)
+        index_expect(&hair, 0, 10, IV_5M, INDEX_FORMING, INDEX_UP);
+    index_reserve(&hair);
+    for (int i = 0; i < 600; i++)
+        index_add(&hair, 0, 10, IV_5M, INDEX_FORMING, i % 2 ? 1.0 : 1.000005, (uint32_t)i,
+                  INDEX_UP);
+    index_sort(&hair);
+    n = 0;
+    index_update(&hair, 3, IV_5M, 1, 1, 0, 1.0000001, 0, on_count, &n);
+    is_int(n, 300, "a value between 1.0 and 1.000005 reaches the 300 thresholds of 1.0");
+    /* a running add goes in place: the list stays sorted */
+    index_add(&hair, 0, 10, IV_5M, INDEX_FORMING, 0.5, 600, INDEX_UP);
+    const struct index_list *hl = &hair.groups[IV_5M][INDEX_FORMING][0].l[1];
+    int in_order = hl->n == 601 && !hl->unsorted;
+    for (uint32_t i = 1; i < hl->n; i++)
+        in_order &= hl->v[i - 1].key <= hl->v[i].key;
+    ok(in_order, "a threshold added while running is put in its place (no sort on the next event)");
+    index_free(&hair);
+
     is_int(index_add(&ix, 1, 0, IV_COUNT, INDEX_FORMING, 1.0, 1, INDEX_UP), -1,
            "an unknown interval is refused");
     is_int(index_add(&ix, 1, 0, IV_1M, INDEX_FORMING, NAN, 1, INDEX_UP), -1,
