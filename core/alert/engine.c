@@ -32,7 +32,7 @@ static int load_fired(void *ud, int64_t chat, const char *rule, const char *symb
 {
     struct alert_engine *e = ud;
     int id = symtab_add(&e->market->syms, symbol, strlen(symbol));
-    int slot = alert_rule_slot(e, rule, 1);
+    int slot = alert_rule_slot(e, rule, 0);   /* (a rule without presets needs no marks) */
     if (id >= 0 && slot >= 0 && iv >= 0 && iv < IV_COUNT)
         fired_set(&e->fired, chat, slot, (uint32_t)id, iv, open_time);
     return 0;

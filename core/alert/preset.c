@@ -103,18 +103,37 @@ static int index_mode_of(int rule_mode)
                                                                           : INDEX_MOVE;
 }
 
+static int rule_has_presets(const struct alert_engine *e, int slot)
+{
+    for (uint32_t i = 0; i < e->nsubs; i++)
+        if (e->subs[i] && e->subs[i]->rule_slot == slot)
+            return 1;
+    return 0;
+}
+
 int alert_rule_slot(struct alert_engine *e, const char *name, int create)
 {
     for (int i = 0; i < e->nrules; i++)
         if (strcmp(e->rules[i].name, name) == 0)
             return i;
-    if (!create || e->nrules == ALERT_MAX_RULES)
+    if (!create)
         return -1;
-    struct rule *r = &e->rules[e->nrules];
+    int at = e->nrules;
+    if (at == ALERT_MAX_RULES) {   /* full: a slot of a rule gone and no preset's */
+        for (at = 0; at < e->nrules && (e->rules[at].live || e->rules[at].ix.entries ||
+                                         rule_has_presets(e, at)); at++)
+            ;
+        if (at == e->nrules)
+            return -1;
+        index_free(&e->rules[at].ix);
+    }
+    struct rule *r = &e->rules[at];
     memset(r, 0, sizeof *r);
     snprintf(r->name, sizeof r->name, "%s", name);
     index_init(&r->ix, INDEX_MOVE);
-    return e->nrules++;
+    if (at == e->nrules)
+        e->nrules++;
+    return at;
 }
 
 /* The pairs a preset covers now. */
@@ -591,8 +610,11 @@ void alert_set_rules(struct alert_engine *e, const struct alert_rule_def *defs, 
         e->rules[i].live = 0;
     for (int i = 0; i < n; i++) {
         int s = alert_rule_slot(e, defs[i].name, 1);
-        if (s < 0)
+        if (s < 0) {   /* (every slot holds a rule with presets) */
+            log_warn(e->rt->log, "alerts", "rule %s cannot run: %d rules already have presets",
+                     defs[i].name, ALERT_MAX_RULES);
             continue;
+        }
         struct rule *r = &e->rules[s];
         r->live = 1;
         r->def = defs[i];

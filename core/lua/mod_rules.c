@@ -40,7 +40,7 @@ struct rules_cache {
     int script[ALERT_MAX_RULES];
     char name[ALERT_MAX_RULES][RULE_NAME_MAX + 1];
     int n;
-    uint64_t last_error_log;
+    uint64_t last_error_log[ALERT_MAX_RULES];   /* per rule: one cannot hide another */
     long errors;
     struct rule_views *views;  /* what value() is handed (userdata memory does not move) */
     int value_ref[ALERT_MAX_RULES];         /* each rule's value function */
@@ -160,7 +160,11 @@ static void decl_threshold(lua_State *L, int t, struct rule_decl *d)
     r->max = decl_number(L, th, "max", move ? 100 : NAN);
     r->dflt = decl_number(L, th, "default", move ? 2 : (r->min + r->max) / 2);
     double step = decl_number(L, th, "step", 0);
-    r->decimals = (int)decl_number(L, th, "decimals", 2);
+    double dec = decl_number(L, th, "decimals", 2);
+    if (!(dec >= 0 && dec <= 8 && dec == floor(dec)))
+        luaL_error(L, "expected %s: threshold.decimals must be a whole number from 0 to 8",
+                   rule_usage);
+    r->decimals = (int)dec;
     if (step > 0)   /* 0.5 -> 1 decimal, 5 -> 0 */
         for (r->decimals = 0; r->decimals < 8 && fabs(step * pow(10, r->decimals) -
                                                     round(step * pow(10, r->decimals))) > 1e-9;)
@@ -216,10 +220,17 @@ int lh_alerts_rule(lua_State *L)
     lua_setfield(L, t, "format");
     lua_pushvalue(L, 2);
     lua_setfield(L, t, "decl");
-    for (struct lh_reg *g = h->cur.gen->regs; g; g = g->next)
-        if (g->kind == LH_REG_RULE && !strcmp(g->name, name))
+    int nrules = 0;
+    for (struct lh_reg *g = h->cur.gen->regs; g; g = g->next) {
+        if (g->kind != LH_REG_RULE)
+            continue;
+        if (!strcmp(g->name, name))
             return luaL_error(L, "rule \"%s\" is registered twice: also by %s", name,
                               h->cur.gen->scripts[g->script].name);
+        if (++nrules == ALERT_MAX_RULES)
+            return luaL_error(L, "rule \"%s\": there can be at most %d rules", name,
+                              ALERT_MAX_RULES);
+    }
     struct lh_reg *reg = lh_reg_add(L, h->cur.gen, LH_REG_RULE, h->cur.script, t);
     if (!reg || !(reg->name = strdup(name)))
         return luaL_error(L, "out of memory");
@@ -234,9 +245,9 @@ static void rule_error(struct lh_host *h, struct rules_cache *c, int slot, const
 {
     c->errors++;
     uint64_t now = app_now_ms(h->app);
-    if (c->last_error_log && now - c->last_error_log < RULE_ERROR_LOG_MS)
+    if (c->last_error_log[slot] && now - c->last_error_log[slot] < RULE_ERROR_LOG_MS)
         return;   /* a broken rule runs on every candle: report it now and then */
-    c->last_error_log = now;
+    c->last_error_log[slot] = now;
     lh_report(h, h->gen, c->script[slot], what, err);
 }
 
@@ -419,6 +430,7 @@ void lh_alerts_live(struct lh_host *h, struct lh_gen *g)
         luaL_unref(L, LUA_REGISTRYINDEX, c->state_ref[i]);
     }
     c->n = 0;
+    memset(c->last_error_log, 0, sizeof c->last_error_log);
     struct alert_rule_def defs[ALERT_MAX_RULES];
     for (struct lh_reg *r = g->regs; r && c->n < ALERT_MAX_RULES; r = r->next) {
         if (r->kind != LH_REG_RULE)

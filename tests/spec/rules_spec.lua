@@ -79,6 +79,25 @@ describe("rule declarations", function()
     assert.equals("A list has at most 1000 pairs.", err)
   end)
 
+  it("reports each failing rule: one failing on every candle hides no other", function()
+    spec.write("rules/bad1.lua", [[alerts.rule{ name = "bad1", on = { "forming" },
+      value = function(c) return c.close + nil end }]])
+    spec.write("rules/bad2.lua", [[alerts.rule{ name = "bad2", on = { "forming" },
+      value = function(c) return c.open + nil end }]])
+    assert(spec.reload())
+    assert(save{ rule = "bad1", threshold = 1 })
+    assert(save{ rule = "bad2", threshold = 1 })
+    local t = (spec.now() // 300000 + 1) * 300000
+    spec.candle{ symbol = "BTCUSDT", interval = "5m", open_time = t, open = 100, close = 101,
+                 event_time = t + 1 }
+    spec.advance(0)
+    assert.is_true(spec.errors("rules/bad1.lua") >= 1)
+    assert.is_true(spec.errors("rules/bad2.lua") >= 1)
+    spec.remove("rules/bad1.lua")
+    spec.remove("rules/bad2.lua")
+    assert(spec.reload())
+  end)
+
   it("refuses a broken declaration at reload, naming what is wrong", function()
     local cases = {
       { [[alerts.rule{ name = "x", mode = "level", value = function() end }]], "needs threshold" },
@@ -88,6 +107,9 @@ describe("rule declarations", function()
       { [[alerts.rule{ name = "x", threshold = { min = 5, max = 1 }, value = function() end }]], "min < max" },
       { [[alerts.rule{ name = "x", threshold = { min = 0, max = 1 }, value = function() end }]], "min > 0" },
       { [[alerts.rule{ name = "x", history = 1.5, value = function() end }]], "history must be" },
+      { [[alerts.rule{ name = "x", threshold = { decimals = 1e10 }, value = function() end }]], "decimals must be a whole number" },
+      { [[alerts.rule{ name = "x", threshold = { decimals = 2.5 }, value = function() end }]], "decimals must be a whole number" },
+      { [[for i = 1, 17 do alerts.rule{ name = "x" .. i, value = function() end } end]], "at most 16 rules" },
       { [[alerts.rule{ name = "x", on = {}, value = function() end }]], "on must not be empty" },
       { [[alerts.rule{ name = "x", label = "", value = function() end }]], "label must be" },
       { [[alerts.rule{ name = "x" }]], "value must be a function" },
