@@ -85,13 +85,20 @@ static int by_chat(const void *a, const void *b)
     return (x->preset > y->preset) - (x->preset < y->preset);
 }
 
+/* When the rule's formatter fails or is gone: a move in percent, any other
+ * rule's value in its own words and unit. */
 static char *default_text(const struct alert_view *a)
 {
     char *s = malloc(512);
-    if (s)
-        snprintf(s, 512, "<b>%s</b> %s %s %+.2f%% (%s)", a->symbol,
-                 interval_name(a->candle->interval), a->up ? "▲" : "▼", a->move,
-                 a->npresets ? a->presets[0] : "");
+    const struct alert_rule_def *r = a->rule;
+    const char *iv = interval_name(a->candle->interval), *name = a->npresets ? a->presets[0] : "";
+    if (s && (!r || !strcmp(r->unit, "%")))
+        snprintf(s, 512, "<b>%s</b> %s %s %+.2f%% (%s)", a->symbol, iv, a->up ? "▲" : "▼",
+                 a->move, name);
+    else if (s)
+        snprintf(s, 512, "<b>%s</b> %s %s %s %.*f → %.*f%s%s (%s)", a->symbol, iv, r->label,
+                 a->up ? "▲" : "▼", r->decimals, a->level, r->decimals + 1, a->move,
+                 r->unit[0] ? " " : "", r->unit, name);
     return s;
 }
 

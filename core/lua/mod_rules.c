@@ -315,6 +315,8 @@ static void push_alert(lua_State *L, struct lh_host *h, const struct alert_view 
         lua_pushstring(L, r->name);
         lua_setfield(L, -2, "rule");
         set_rule_words(L, r);
+        lua_pushinteger(L, r->decimals);
+        lua_setfield(L, -2, "decimals");
     }
     lh_push_candle(L, &h->app->market, a->candle);
     lua_setfield(L, -2, "candle");

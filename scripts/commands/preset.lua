@@ -468,7 +468,8 @@ bot.callback("preset", function(ctx, rest)
   elseif action == "field" then
     local p = own(ctx, arg)
     local s = BY_ID[arg2]
-    if not p or not s or not s.title then return end
+    if not p then return end
+    if not s or not s.title then return ctx:answer("That button is out of date: open the preset again.") end
     local id = p.id
     p.id, p.user_id, p.chat_id, p.subscriptions = nil, nil, nil, nil
     ctx:go("preset.wait", { draft = p, edit_id = id })

@@ -32,21 +32,13 @@ local function amount(v, unit, decimals)
   return s .. " " .. unit
 end
 
--- The threshold's decimals of the alert's rule (its value gets one more).
-local function decimals_of(name)
-  for _, r in ipairs(alerts.rules()) do
-    if r.name == name then return r.threshold.decimals end
-  end
-  return 2
-end
-
 local WORDS = { level = { up = "at or above", down = "at or below" },
                 cross = { up = "crossed above", down = "crossed below" } }
 
 -- The first line in the rule's words: "🟣 ETHUSDT 1h RSI(14) crossed above
 -- 70 → 71.4", "... at or above 70 → 71.4", "🟢 BTCUSDT 5m Volume +3.2×".
 local function rule_line(a, closed)
-  local d = decimals_of(a.rule)
+  local d = a.decimals or 2   -- the threshold's decimals (the value gets one more)
   local words = WORDS[a.mode]
   if not words then   -- another move: signed, in its unit
     local up = a.value >= 0

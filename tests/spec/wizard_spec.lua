@@ -317,11 +317,11 @@ describe("alert texts in the rule's words", function()
         return (f(t))
       end
       return a{ rule = "gas", label = "Gas price", unit = "gwei", mode = "cross", level = 30, value = 31.26,
-                move = 31.26, direction = "up" },
+                move = 31.26, direction = "up", decimals = 0 },
              a{ rule = "gas", label = "Gas price", unit = "gwei", mode = "cross", level = 30, value = 28,
-                move = 28, direction = "down" },
+                move = 28, direction = "down", decimals = 0 },
              a{ rule = "move", label = "Candle move", unit = "%", mode = "move", level = 2, value = 56.25,
-                move = 56.25, direction = "up" }
+                move = 56.25, direction = "up", decimals = 2 }
     ]])
     assert.is_true(r.ok, r.err)
     assert.matches("🟣 <b>ETHUSDT</b> 1h Gas price crossed above <b>30 gwei</b> → 31.3 gwei\n", r.results[1], 1, true)

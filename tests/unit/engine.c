@@ -377,6 +377,9 @@ static void test_level(void)
     is_str(chats_since(0), "3", "103: at or above 100.5 (chat 3) only");
     const struct sent *s = to_chat(0, 3);
     ok(s && s->level == 100.5 && s->up == 1, "the alert says level 100.5, upward");
+    ok(s && strstr(s->text, "Price level ▲ 100.50 → 103.000") && !strchr(s->text, '%'),
+       "without a formatter, its text is in the rule's words, not a percentage (%s)",
+       s ? s->text : "-");
     int from = nsent;
     price(&f, 0, IV_1M, 0, 106, 0);
     price(&f, 0, IV_1M, 0, 107, 0);
