@@ -60,7 +60,9 @@ alert=$(tg_texts $C | grep 'BTCUSDT 1m Price' | head -1)   # (one line: "\n" ins
 like "$alert" '^🟣 BTCUSDT 1m Price at or above 1 USDT → [0-9]+(\.[0-9]+)? USDT \(closed\)' \
   "an alert reads in the rule's words: pair, timeframe, label, level, value, unit"
 # the value is the candle's close, as the rule says
-close=$(printf '%s\n' "$alert" | sed -n 's/.* → \([0-9.]*\) · .*/\1/p')
+# (the message may merge several alerts: the first alert's own close)
+first=${alert%% · *}
+close=${first##* → }
 value=$(printf '%s\n' "$alert" | sed -n 's/^[^→]*→ \([0-9.]*\) USDT.*/\1/p')
 is "$(awk -v a="$close" -v b="$value" 'BEGIN { print (a - b < 0.01 && b - a < 0.01) ? "same" : a " vs " b }')" same \
   "the value shown is the candle's close"
