@@ -51,12 +51,13 @@ static int64_t rt_clock_wall(void *clock)
 }
 
 static void on_uv_timer(uv_timer_t *t);
+static void on_timer_kick(uv_idle_t *i);
 
 /* The heap's earliest deadline moved: re-arm the one uv timer for it. */
 static void timers_changed(void *ud)
 {
     struct app *a = ud;
-    if (a->simulated)
+    if (a->simulated || a->in_timers)   /* (on_uv_timer re-arms when its pass ends) */
         return;
     uint64_t next = timers_next(&a->timers);
     if (next == UINT64_MAX) {
@@ -67,11 +68,30 @@ static void timers_changed(void *ud)
     uv_timer_start(&a->timer_handle, on_uv_timer, next > now ? next - now : 0, 0);
 }
 
+/* A timer added due now by a timer callback (the alert fan-out's "the rest
+ * next turn", the scheduler's pump) runs in the next loop turn, after the
+ * poll and the commit: libuv 1.44 runs a uv timer started with timeout 0
+ * from its own callback again in the same pass, and such a chain held one
+ * turn for seconds (every slice of a market-wide move, uncommitted, with
+ * no I/O served).  Re-armed from the idle phase, which follows the timers. */
 static void on_uv_timer(uv_timer_t *t)
 {
     struct app *a = t->data;
+    a->in_timers = 1;
     timers_run_due(&a->timers, uv_now(&a->loop));
+    a->in_timers = 0;
+    if (timers_next(&a->timers) <= uv_now(&a->loop)) {
+        uv_timer_stop(&a->timer_handle);
+        uv_idle_start(&a->timer_kick, on_timer_kick);
+        return;
+    }
     timers_changed(a);
+}
+
+static void on_timer_kick(uv_idle_t *i)
+{
+    uv_idle_stop(i);
+    timers_changed(i->data);
 }
 
 /* End of a loop iteration: commit what the iteration wrote, in one go. */
@@ -171,6 +191,8 @@ int app_init(struct app *a, int simulated)
     a->commit_check.data = a;
     uv_idle_init(&a->loop, &a->commit_idle);
     a->commit_idle.data = a;
+    uv_idle_init(&a->loop, &a->timer_kick);
+    a->timer_kick.data = a;
     uv_prepare_init(&a->loop, &a->turn_prepare);
     a->turn_prepare.data = a;
     uv_loop_configure(&a->loop, UV_METRICS_IDLE_TIME);   /* (for on_turn_end) */
@@ -304,6 +326,7 @@ static void shutdown_all(struct app *a)
     close_if_open((uv_handle_t *)&a->timer_handle);
     close_if_open((uv_handle_t *)&a->commit_check);
     close_if_open((uv_handle_t *)&a->commit_idle);
+    close_if_open((uv_handle_t *)&a->timer_kick);
     close_if_open((uv_handle_t *)&a->turn_prepare);
     close_if_open((uv_handle_t *)&a->sig_int);
     close_if_open((uv_handle_t *)&a->sig_term);

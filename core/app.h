@@ -42,6 +42,8 @@ struct app {
     struct timers timers;
     struct rt rt;              /* loop, timers, clock and log: what domain code gets */
     uv_timer_t timer_handle;
+    uv_idle_t timer_kick;      /* re-arms a timer due now once the timers' pass is over */
+    int in_timers;             /* inside that pass (on_uv_timer) */
     struct timer *watchdog;    /* systemd's watchdog, fed by the loop itself */
     struct timer *stop_timer;  /* stopping: checks whether the work is done */
     struct timer *checkpoint;  /* the store's log copied into the database */
