@@ -95,6 +95,7 @@ end
 --   tg.press{chat = 42, data = "x:1", message_id = 3}   -- a button press
 --   tg.sent(42)   -> { {method =, text =, params =, message_id =}, ... }
 --   tg.texts(42)  -> the texts sent or edited into chat 42, in order
+--   tg.answers()  -> the texts of the answers to button presses, in order
 --   tg.admins[-100] = {[7] = true}                 -- group administrators
 --   tg.fail("sendMessage", {status = 429, retry_after = 3})   -- the next such call
 --   tg.delay("sendMessage", 5)                     -- the next such call answers late
@@ -163,6 +164,13 @@ function spec.telegram()
     local out = {}
     for _, c in ipairs(tg.sent(chat)) do
       if c.text then out[#out + 1] = c.text end
+    end
+    return out
+  end
+  function tg.answers()
+    local out = {}
+    for _, c in ipairs(tg.calls) do
+      if c.method == "answerCallbackQuery" and c.params.text then out[#out + 1] = c.params.text end
     end
     return out
   end

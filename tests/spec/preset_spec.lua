@@ -76,13 +76,6 @@ describe("/preset", function()
 
   it("takes plain decimal numbers, visible names and only the buttons it offers", function()
     local c = 500 + chat
-    local function answers()
-      local out = {}
-      for _, call in ipairs(tg.calls) do
-        if call.method == "answerCallbackQuery" and call.params.text then out[#out + 1] = call.params.text end
-      end
-      return out
-    end
     say(c, "/preset new")
     for _, n in ipairs({ "\u{202E}evil", "a\u{200B}b", "\u{7F}x", "x\u{2066}y" }) do
       assert.matches("cannot hold invisible characters", say(c, n))
@@ -97,7 +90,7 @@ describe("/preset", function()
     for i = 1, 10 do tg.press{ chat = c, data = "preset:tf:x" .. i, message_id = 1 } end
     press(c, "preset:tf:1m")
     spec.advance(30)
-    assert.matches("not watched here", answers()[1])
+    assert.matches("not watched here", tg.answers()[1])
     local st = spec.run(function(k) return store.get("telegram.state", k) end, c .. ":" .. c).results[1]
     assert.same({ "1m" }, st.data.draft.intervals)
     press(c, "preset:tf:done")

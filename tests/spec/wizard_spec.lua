@@ -31,13 +31,6 @@ local function buttons(c)
   end
   return out
 end
-local function answers()
-  local out = {}
-  for _, call in ipairs(tg.calls) do
-    if call.method == "answerCallbackQuery" and call.params.text then out[#out + 1] = call.params.text end
-  end
-  return out
-end
 local function presets_of(u) return spec.call(function(x) return alerts.presets(x) end, u) end
 
 local function setup(rules)
@@ -75,7 +68,7 @@ describe("/preset with several rules", function()
     table.sort(b)
     assert.same({ "Candle move", "Gas price", "RSI(14)" }, b)
     press(c, "preset:rule:nosuch")
-    assert.equals("That button no longer does anything.", answers()[1])
+    assert.equals("That button no longer does anything.", tg.answers()[1])
     assert.matches("Name the preset", press(c, "preset:back:rule"))
     say(c, "P")
     assert.matches("Which pairs%?", press(c, "preset:rule:move"))
@@ -97,7 +90,7 @@ describe("/preset with several rules", function()
     assert.equals("Alert when it is…", say(c, "70.04"))
     assert.same({ "At or above", "At or below", "« Back", "Cancel" }, buttons(c))
     press(c, "preset:dir:both")
-    assert.equals("That button no longer does anything.", answers()[1])
+    assert.equals("That button no longer does anything.", tg.answers()[1])
     local summary = press(c, "preset:dir:up")   -- (one trigger: not asked)
     assert.matches("Alert: RSI(14)", summary, 1, true)
     assert.matches("Alert when RSI(14) is at or above 70, once the candle has closed", summary, 1, true)
