@@ -32,6 +32,8 @@ struct store;
 
 enum preset_pairs { PAIRS_TOP, PAIRS_MANUAL };
 enum preset_dir { DIR_BOTH, DIR_UP, DIR_DOWN };
+/* Their names, by enum preset_dir, then NULL. */
+extern const char *const preset_dir_names[4];
 
 #define PRESET_NAME_MAX 64      /* characters */
 #define RULE_NAME_MAX 32

@@ -18,7 +18,7 @@
 
 /* ---- presets: struct <-> store row ---- */
 
-static const char *const dir_names[] = {"both", "up", "down"};
+const char *const preset_dir_names[4] = {"both", "up", "down", NULL};
 
 /* The row for p; its lists are written into syms and ivs. */
 static struct store_preset preset_row(const struct preset *p, char *syms, size_t symlen,
@@ -36,7 +36,7 @@ static struct store_preset preset_row(const struct preset *p, char *syms, size_t
         .id = p->id, .user_id = p->user_id, .chat_id = p->chat_id, .name = p->name,
         .rule = p->rule, .pairs = p->pairs == PAIRS_TOP ? "top" : "manual", .top_n = p->top_n,
         .symbols = syms, .intervals = ivs, .threshold = p->threshold,
-        .direction = dir_names[p->dir], .trigger = p->on_close ? "close" : "forming",
+        .direction = preset_dir_names[p->dir], .trigger = p->on_close ? "close" : "forming",
         .min_volume = p->min_volume, .active = p->active, .created_ms = p->created_ms};
 }
 

@@ -20,8 +20,6 @@ struct alert_engine *lh_alerts_engine(lua_State *L, const char *usage)
 
 /* ---- presets ---- */
 
-static const char *const dir_names[] = {"both", "up", "down"};
-
 static void push_preset(lua_State *L, const struct preset *p)
 {
     lua_createtable(L, 0, 14);
@@ -58,7 +56,7 @@ static void push_preset(lua_State *L, const struct preset *p)
     lua_setfield(L, -2, "intervals");
     lua_pushnumber(L, p->threshold);
     lua_setfield(L, -2, "threshold");
-    lua_pushstring(L, dir_names[p->dir]);
+    lua_pushstring(L, preset_dir_names[p->dir]);
     lua_setfield(L, -2, "direction");
     lua_pushstring(L, p->on_close ? "close" : "forming");
     lua_setfield(L, -2, "trigger");

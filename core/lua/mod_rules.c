@@ -31,7 +31,6 @@
 #define RULE_ERROR_LOG_MS 10000
 
 static const char *const mode_names[] = {"move", "level", "cross", NULL};
-static const char *const dir_names[] = {"both", "up", "down", NULL};
 static const char *const event_names[] = {"forming", "close", NULL};
 
 /* The live rules, by the engine's slot: set when a generation goes live. */
@@ -194,7 +193,7 @@ int lh_alerts_rule(lua_State *L)
     struct alert_rule_def *r = &d->def;
     r->mode = decl_enum(L, 1, "mode", mode_names, RULE_MOVE);
     decl_string(L, 1, "unit", d->unit, 0, RULE_UNIT_MAX, r->mode == RULE_MOVE ? "%" : "");
-    r->dirs = decl_set(L, 1, "directions", dir_names, 7);
+    r->dirs = decl_set(L, 1, "directions", preset_dir_names, 7);
     if ((r->dirs & 1 << DIR_BOTH) && (r->dirs & 6) != 6)
         return luaL_error(L, "expected %s: directions has \"both\" only with \"up\" and \"down\"",
                           rule_usage);
@@ -487,7 +486,7 @@ static void push_rule(lua_State *L, const struct alert_rule_def *r)
     lua_pushstring(L, r->name);
     lua_setfield(L, -2, "name");
     set_rule_words(L, r);
-    push_set(L, "directions", dir_names, r->dirs);
+    push_set(L, "directions", preset_dir_names, r->dirs);
     push_set(L, "on", event_names, r->on_forming | r->on_close << 1);
     lua_pushinteger(L, r->history);
     lua_setfield(L, -2, "history");
