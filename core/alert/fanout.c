@@ -281,6 +281,8 @@ static void drain_events(struct alert_engine *e)
         e->qhead = (e->qhead + 1) % QUEUE_CAP;
         e->qlen--;
         e->st.events++;
+        /* the indicators as of this event, whatever is queued after it */
+        ind_book_closed(&e->market->ind, &c);
         evaluate(e, &c);
     }
 }

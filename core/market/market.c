@@ -11,6 +11,7 @@ int market_init(struct market *m, uint32_t history, struct logger *log)
 {
     memset(m, 0, sizeof *m);
     symtab_init(&m->syms);
+    ind_book_init(&m->ind);
     m->log = log;
     return candles_init(&m->candles, history);
 }
@@ -19,6 +20,7 @@ void market_free(struct market *m)
 {
     symtab_free(&m->syms);
     candles_free(&m->candles);
+    ind_book_free(&m->ind);
     free(m->ranked);
     free(m->quote_volume);
     memset(m, 0, sizeof *m);
@@ -65,6 +67,14 @@ void market_apply(struct market *m, const struct candle *c)
     }
     if (m->on_event)
         m->on_event(m->on_event_ud, c, ev);
+}
+
+void market_history(struct market *m, uint32_t sym, int iv, const struct candle *rows, size_t n,
+                    size_t keep)
+{
+    ind_book_history(&m->ind, sym, iv, rows, n);
+    for (size_t i = n > keep ? n - keep : 0; i < n; i++)
+        market_apply(m, &rows[i]);
 }
 
 enum frame_kind market_frame(struct market *m, const char *buf, size_t len, int64_t now_ms,

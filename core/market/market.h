@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "indicator/book.h"
 #include "market/candles.h"
 #include "market/kline.h"
 #include "market/symbols.h"
@@ -30,6 +31,8 @@ struct market_counters {
 struct market {
     struct symtab syms;
     struct candles candles;
+    struct ind_book ind;          /* the indicators the live rules read (the
+                                   * alert engine pushes the closed candles) */
     struct logger *log;
     uint32_t *ranked;             /* active symbol ids by 24 h quote volume, biggest first */
     uint32_t nranked;
@@ -56,6 +59,10 @@ enum frame_kind market_frame(struct market *m, const char *buf, size_t len, int6
                              struct frame_info *info);
 /* A candle from REST (gap repair, warm start): the same path as live ones. */
 void market_apply(struct market *m, const struct candle *c);
+/* A series' history from REST: closed rows, oldest first.  They warm the
+ * indicators; the newest keep of them go through market_apply. */
+void market_history(struct market *m, uint32_t sym, int iv, const struct candle *rows, size_t n,
+                    size_t keep);
 /* Counts and logs (at most once a minute per reason) a dropped frame. */
 void market_drop(struct market *m, enum kline_drop why, const char *buf, size_t len,
                  int64_t now_ms);
