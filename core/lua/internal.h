@@ -271,6 +271,8 @@ void lh_alerts_live(struct lh_host *h, struct lh_gen *g);
 void lh_rules_open(lua_State *L);
 int lh_alerts_rule(lua_State *L);
 int lh_alerts_rules(lua_State *L);
+int lh_alerts_indicators(lua_State *L);
+int lh_alerts_evaluate(lua_State *L);
 /* mod_alerts.c: the engine, or a Lua error naming usage. */
 struct alert_engine;
 struct alert_engine *lh_alerts_engine(lua_State *L, const char *usage);

@@ -360,7 +360,8 @@ static const luaL_Reg funcs[] = {
     {"chats", a_chats},
     {"pause", a_pause},     {"resume", a_resume}, {"paused", a_paused},
     {"set_quiet", a_set_quiet}, {"quiet", a_quiet},
-    {"rule", lh_alerts_rule}, {"rules", lh_alerts_rules}, {"save", a_save},     {"get", a_get},
+    {"rule", lh_alerts_rule}, {"rules", lh_alerts_rules},
+    {"indicators", lh_alerts_indicators}, {"evaluate", lh_alerts_evaluate}, {"save", a_save},     {"get", a_get},
     {"presets", a_presets}, {"delete", a_delete}, {"stats", a_stats},
     {"subscriptions", a_subscriptions}, {"limits", a_limits}, {NULL, NULL},
 };

@@ -24,7 +24,9 @@
 
 #include "alert/engine.h"
 #include "lua/internal.h"
+#include "lua/rule_ind.h"
 #include "lua/rule_view.h"
+#include "market/feed.h"
 #include "util/interval.h"
 #include "store/store.h"
 
@@ -46,6 +48,7 @@ struct rules_cache {
     int nargs[ALERT_MAX_RULES];             /* value()'s parameters: 1 to 3 */
     int history[ALERT_MAX_RULES];           /* closed candles it reads */
     int state_ref[ALERT_MAX_RULES];         /* its table of states */
+    uint32_t needs[ALERT_MAX_RULES];        /* the book's specs it declared, as bits */
     struct lh_host *h;
     int by_engine[ALERT_MAX_RULES];         /* the engine's rule slot -> index here, or -1 */
 };
@@ -66,11 +69,13 @@ static struct rules_cache *cache_of(lua_State *L)
 struct rule_decl {
     struct alert_rule_def def;
     char label[RULE_LABEL_MAX + 1], unit[RULE_UNIT_MAX + 1], prompt[RULE_PROMPT_MAX + 1];
+    struct ind_spec needs[RULE_NEEDS_MAX];  /* the indicators value() reads */
+    int nneeds;
 };
 
 static const char rule_usage[] =
     "alerts.rule{name = s, value = fn [, label, unit, mode, directions, threshold, history, on, "
-    "format]}";
+    "needs, format]}";
 
 /* t[k] as a string of min to max bytes (dflt when nil) into out. */
 static void decl_string(lua_State *L, int t, const char *k, char *out, size_t min, size_t max,
@@ -208,6 +213,7 @@ int lh_alerts_rule(lua_State *L)
                           rule_usage, RULE_HISTORY_MAX);
     r->history = (int)hist;
     lua_pop(L, 1);
+    d->nneeds = rule_needs_parse(L, 1, rule_usage, d->needs);
     lua_createtable(L, 0, 3);   /* a copy: later changes to the table do nothing */
     int t = lua_gettop(L);
     if (lua_getfield(L, 1, "value") != LUA_TFUNCTION)
@@ -269,7 +275,7 @@ static double hook_value(void *ud, int rule, const struct candle *cd, const char
         return 0;
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->value_ref[slot]);
     int nargs = rule_views_push(L, c->views, cd, c->nargs[slot], c->history[slot],
-                                c->state_ref[slot]);
+                                c->state_ref[slot], c->needs[slot]);
     char err[1024];
     struct lh_ctx ctx = {.gen = h->gen, .script = c->script[slot], .phase = LH_PHASE_HANDLER};
     int failed = lh_pcall(h, nargs, 1, ctx, err, sizeof err) != 0;
@@ -385,14 +391,14 @@ static char *hook_format(void *ud, int rule, const struct alert_view *a, char **
     return out;
 }
 
-/* How many arguments a rule's value() (on top) takes: history and state
- * are made only for a rule that reads them. */
+/* How many arguments a rule's value() (on top) takes: history, state and
+ * ind are made only for a rule that reads them. */
 static int value_nargs(lua_State *L)
 {
     lua_Debug ar;
     lua_pushvalue(L, -1);
-    if (!lua_getinfo(L, ">u", &ar) || ar.isvararg || ar.nparams >= 3)
-        return 3;
+    if (!lua_getinfo(L, ">u", &ar) || ar.isvararg || ar.nparams >= 4)
+        return 4;
     return ar.nparams < 1 ? 1 : ar.nparams;
 }
 
@@ -418,6 +424,33 @@ static void rules_history(struct lh_host *h, const struct alert_rule_def *defs, 
              "kept per pair and timeframe (was %u)", want, had);
 }
 
+/* The book keeps what the live rules read (a rule gone: its indicators go
+ * too); new ones are warmed from the streams' history, fetched again. */
+static void rules_needs(struct lh_host *h, struct rules_cache *c,
+                        const struct rule_decl *const *decls)
+{
+    struct ind_spec all[ALERT_MAX_RULES * RULE_NEEDS_MAX];
+    int n = 0;
+    for (int i = 0; i < c->n; i++)
+        for (int k = 0; k < decls[i]->nneeds; k++)
+            all[n++] = decls[i]->needs[k];
+    struct ind_book *b = &h->app->market.ind;
+    int added = ind_book_set_specs(b, all, n);
+    if (added < 0)
+        log_error(&h->app->log, "scripts", "the rules need more than %d indicators, or memory "
+                  "ran out: the indicators stay as they were", BOOK_SPECS_MAX);
+    else if (added && h->app->feed)
+        feed_history_again(h->app->feed);
+    for (int i = 0; i < c->n; i++) {
+        c->needs[i] = 0;
+        for (int k = 0; k < decls[i]->nneeds; k++) {
+            int at = ind_book_find(b, &decls[i]->needs[k]);
+            if (at >= 0)
+                c->needs[i] |= 1u << at;
+        }
+    }
+}
+
 void lh_alerts_live(struct lh_host *h, struct lh_gen *g)
 {
     struct app *a = h->app;
@@ -433,12 +466,14 @@ void lh_alerts_live(struct lh_host *h, struct lh_gen *g)
     c->n = 0;
     memset(c->last_error_log, 0, sizeof c->last_error_log);
     struct alert_rule_def defs[ALERT_MAX_RULES];
+    const struct rule_decl *decls[ALERT_MAX_RULES];
     for (struct lh_reg *r = g->regs; r && c->n < ALERT_MAX_RULES; r = r->next) {
         if (r->kind != LH_REG_RULE)
             continue;
         lua_rawgeti(L, LUA_REGISTRYINDEX, r->fn_ref);
         lua_getfield(L, -1, "decl");
         struct rule_decl *d = lua_touserdata(L, -1);
+        decls[c->n] = d;   /* (kept alive by the generation's registration) */
         lua_pop(L, 1);
         lua_getfield(L, -1, "value");
         c->nargs[c->n] = value_nargs(L);
@@ -457,6 +492,7 @@ void lh_alerts_live(struct lh_host *h, struct lh_gen *g)
     }
     rule_states_keep(L, c->name, c->n);   /* a rule gone: its states go too */
     rules_history(h, defs, c->n);
+    rules_needs(h, c, decls);
     alert_set_rules(a->alerts, defs, c->n);
     for (int slot = 0; slot < ALERT_MAX_RULES; slot++) {
         const char *name = alert_rule_name(a->alerts, slot);
@@ -519,6 +555,73 @@ int lh_alerts_rules(lua_State *L)
             lua_rawseti(L, -2, ++n);
         }
     }
+    return 1;
+}
+
+/* The symbol and interval at args 1, 2 and their forming candle (NULL
+ * when none is held); raises a sentence for an unknown one. */
+static void pair_args(lua_State *L, struct market *m, uint32_t *sym, int *iv,
+                      const struct candle **forming)
+{
+    size_t n, ivn;
+    const char *name = luaL_checklstring(L, 1, &n), *ivs = luaL_checklstring(L, 2, &ivn);
+    int id = symtab_find(&m->syms, name, n);
+    *iv = interval_parse(ivs, ivn);
+    if (id < 0)
+        luaL_error(L, "unknown symbol \"%s\"", name);
+    if (*iv < 0)
+        luaL_error(L, "unknown interval \"%s\"", ivs);
+    *sym = (uint32_t)id;
+    const struct series *s = candles_series(&m->candles, *sym, *iv);
+    *forming = s && s->has_forming ? &s->forming : NULL;
+}
+
+/* alerts.indicators(symbol, interval) -> {{name = "rsi(14)", kind = "rsi",
+ * values = {...} | nil, forming = {...} | nil}, ...}: every indicator the
+ * live rules read, after the last closed candle and if the forming one
+ * closed now (nil while not warm) */
+int lh_alerts_indicators(lua_State *L)
+{
+    struct market *m = &lh_host_of(L)->app->market;
+    uint32_t sym;
+    int iv;
+    const struct candle *forming;
+    pair_args(L, m, &sym, &iv, &forming);
+    rule_ind_push_list(L, &m->ind, sym, iv, forming);
+    return 1;
+}
+
+/* alerts.evaluate(rule, symbol, interval) -> number | nil [, err]: the
+ * live rule's value on the forming candle now (with a state of its own:
+ * the rule's kept states are not touched) */
+int lh_alerts_evaluate(lua_State *L)
+{
+    struct rules_cache *c = cache_of(L);
+    struct market *m = &lh_host_of(L)->app->market;
+    const char *rule = luaL_checkstring(L, 1);
+    lua_remove(L, 1);
+    uint32_t sym;
+    int iv;
+    const struct candle *forming;
+    pair_args(L, m, &sym, &iv, &forming);
+    int slot = -1;
+    for (int i = 0; c && i < c->n; i++)
+        if (!strcmp(c->name[i], rule))
+            slot = i;
+    if (slot < 0)
+        return luaL_error(L, "unknown rule \"%s\"", rule);
+    if (!forming)
+        return lh_fail(L, "no candle yet for %s %s", m->syms.v[sym].name, interval_name(iv));
+    lua_settop(L, 0);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->value_ref[slot]);
+    int nargs = rule_views_push(L, c->views, forming, c->nargs[slot], c->history[slot],
+                                LUA_NOREF, c->needs[slot]);
+    int st = lua_pcall(L, nargs, 1, 0);   /* (inside the handler's own limits) */
+    rule_views_end(c->views);
+    if (st != LUA_OK)
+        return lh_fail(L, "rule %s: %s", rule, lua_tostring(L, -1));
+    if (lua_type(L, -1) != LUA_TNUMBER || !isfinite(lua_tonumber(L, -1)))
+        lua_pushnil(L);
     return 1;
 }
 

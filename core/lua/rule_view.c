@@ -3,6 +3,7 @@
 #include <lauxlib.h>
 #include <string.h>
 
+#include "lua/rule_ind.h"
 #include "market/market.h"
 #include "util/interval.h"
 
@@ -34,6 +35,7 @@ struct rule_views {
     int hist_ref;
     struct candle_view *pool[RULE_HISTORY_MAX];   /* history[i]'s view, made on first use */
     int handed;                        /* history[1..handed] may point somewhere now */
+    struct rule_ind ind;               /* the `ind` argument */
 };
 
 static const char gone[] = "this candle was passed to a rule's value() and is gone: copy the "
@@ -192,6 +194,7 @@ struct rule_views *rule_views_open(lua_State *L, struct market *m)
     lua_setiuservalue(L, vi, 1);   /* the pool */
     lua_setiuservalue(L, vi, 2);   /* the metatable */
     lua_setfield(L, LUA_REGISTRYINDEX, VIEWS_KEY);
+    rule_ind_open(L, &v->ind, &m->ind);
     return v;
 }
 
@@ -222,11 +225,12 @@ static void history_aim(struct history_view *h, const struct candles *cs, const 
     h->n = h->s->count - lo < (uint32_t)want ? h->s->count - lo : (uint32_t)want;
 }
 
-/* (fn, candle, history, states, key) -> fn(candle, history, state): the
- * state is found or made here, inside the protected call (making it may
- * fail for memory). */
+/* (fn, candle, history, states, key [, ind]) -> fn(candle, history, state
+ * [, ind]): the state is found or made here, inside the protected call
+ * (making it may fail for memory). */
 static int call_with_state(lua_State *L)
 {
+    int n = lua_gettop(L);
     lua_Integer key = lua_tointeger(L, 5);
     if (lua_rawgeti(L, 4, key) == LUA_TNIL) {
         lua_pop(L, 1);
@@ -235,13 +239,13 @@ static int call_with_state(lua_State *L)
         lua_rawseti(L, 4, key);
     }
     lua_replace(L, 4);
-    lua_settop(L, 4);
-    lua_call(L, 3, 1);
+    lua_remove(L, 5);   /* the key */
+    lua_call(L, n - 2, 1);
     return 1;
 }
 
 int rule_views_push(lua_State *L, struct rule_views *v, const struct candle *c, int nargs,
-                    int hist, int state_ref)
+                    int hist, int state_ref, uint32_t needs)
 {
     if (nargs >= 3) {
         lua_pushcfunction(L, call_with_state);
@@ -257,14 +261,23 @@ int rule_views_push(lua_State *L, struct rule_views *v, const struct candle *c, 
     lua_rawgeti(L, LUA_REGISTRYINDEX, v->hist_ref);
     if (nargs < 3)
         return 2;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, state_ref);
+    if (state_ref == LUA_NOREF)
+        lua_newtable(L);   /* a state for this call only */
+    else
+        lua_rawgeti(L, LUA_REGISTRYINDEX, state_ref);
     lua_pushinteger(L, (lua_Integer)c->symbol * IV_COUNT + c->interval);
-    return 5;   /* the rule's value() is an argument of call_with_state */
+    if (nargs < 4)
+        return 5;   /* the rule's value() is an argument of call_with_state */
+    v->ind.c = c;
+    v->ind.mask = needs;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, v->ind.ref);
+    return 6;
 }
 
 void rule_views_end(struct rule_views *v)
 {
     v->candle->c = NULL;   /* kept by a script, it now raises instead of lying */
+    v->ind.c = NULL;
     v->hist->live = 0;
     for (int i = 0; i < v->handed; i++)
         if (v->pool[i])

@@ -418,41 +418,57 @@ static double num_field(lua_State *L, int t, const char *k, double dflt)
  *   -> "closed" | "forming" | "ignored"
  * Feeds one candle through the market's real path, as the feed would.
  * high/low default to the extremes of open and close. */
-static int s_candle(lua_State *L)
+/* spec.history{symbol =, interval =, rows = {{open_time =, open =, close =
+ * ...}, ...}} -> nil: a series' closed history as the feed's REST fetch
+ * hands it on (it warms the indicators; the store takes every row) */
+static int s_history(lua_State *L);
+
+/* The candle described by the table at idx (usage: what to say when it
+ * is not one). */
+static void candle_from(lua_State *L, int idx, const char *usage, struct candle *c)
 {
-    static const char usage[] = "spec.candle{symbol =, interval =, open_time =, open =, close =}";
     struct market *m = &lh_host_of(L)->app->market;
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_getfield(L, 1, "symbol");
-    lua_getfield(L, 1, "interval");
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_getfield(L, idx, "symbol");
+    lua_getfield(L, idx, "interval");
     size_t sn, in;
     const char *sym = lua_tolstring(L, -2, &sn), *iv = lua_tolstring(L, -1, &in);
     int ivx = iv ? interval_parse(iv, in) : -1;
     int id = sym ? symtab_add(&m->syms, sym, sn) : -1;
     lua_pop(L, 2);
-    if (id < 0 || ivx < 0 || lua_getfield(L, 1, "open_time") != LUA_TNUMBER)
-        return luaL_error(L, "expected %s", usage);
+    if (id < 0 || ivx < 0 || lua_getfield(L, idx, "open_time") != LUA_TNUMBER)
+        luaL_error(L, "expected %s", usage);
     lua_pop(L, 1);
-    struct candle c;
-    memset(&c, 0, sizeof c);
-    c.symbol = (uint32_t)id;
-    c.interval = (uint8_t)ivx;
-    c.open_time = (int64_t)num_field(L, 1, "open_time", 0);
-    c.close_time = c.open_time + interval_ms(ivx) - 1;
-    c.event_time = (int64_t)num_field(L, 1, "event_time", (double)(c.open_time + 1));
-    c.open = num_field(L, 1, "open", 0);
-    c.close = num_field(L, 1, "close", c.open);
-    c.high = num_field(L, 1, "high", c.open > c.close ? c.open : c.close);
-    c.low = num_field(L, 1, "low", c.open < c.close ? c.open : c.close);
-    c.volume = num_field(L, 1, "volume", 0);
-    c.quote_volume = num_field(L, 1, "quote_volume", 0);
-    c.trades = (int32_t)num_field(L, 1, "trades", 0);
-    c.price_dp = (uint8_t)num_field(L, 1, "price_decimals", 2);
-    lua_getfield(L, 1, "closed");
-    c.closed = (uint8_t)lua_toboolean(L, -1);
-    lua_getfield(L, 1, "backfilled");
-    c.backfilled = (uint8_t)lua_toboolean(L, -1);
+    memset(c, 0, sizeof *c);
+    c->symbol = (uint32_t)id;
+    c->interval = (uint8_t)ivx;
+    c->open_time = (int64_t)num_field(L, idx, "open_time", 0);
+    c->close_time = c->open_time + interval_ms(ivx) - 1;
+    c->event_time = (int64_t)num_field(L, idx, "event_time", (double)(c->open_time + 1));
+    c->open = num_field(L, idx, "open", 0);
+    c->close = num_field(L, idx, "close", c->open);
+    c->high = num_field(L, idx, "high", c->open > c->close ? c->open : c->close);
+    c->low = num_field(L, idx, "low", c->open < c->close ? c->open : c->close);
+    c->volume = num_field(L, idx, "volume", 0);
+    c->quote_volume = num_field(L, idx, "quote_volume", 0);
+    c->trades = (int32_t)num_field(L, idx, "trades", 0);
+    c->price_dp = (uint8_t)num_field(L, idx, "price_decimals", 2);
+    lua_getfield(L, idx, "closed");
+    c->closed = (uint8_t)lua_toboolean(L, -1);
+    lua_getfield(L, idx, "backfilled");
+    c->backfilled = (uint8_t)lua_toboolean(L, -1);
     lua_pop(L, 2);
+}
+
+/* spec.candle{symbol =, interval =, open_time =, open =, close = [, high,
+ * low, volume, quote_volume, trades, price_decimals, closed, backfilled,
+ * event_time]} -> "closed" | "forming" | "ignored": a kline update, as
+ * the feed applies it */
+static int s_candle(lua_State *L)
+{
+    struct market *m = &lh_host_of(L)->app->market;
+    struct candle c;
+    candle_from(L, 1, "spec.candle{symbol =, interval =, open_time =, open =, close =}", &c);
     uint64_t closed_before = m->n.closed, forming_before = m->n.forming;
     market_apply(m, &c);
     lua_pushstring(L, m->n.closed > closed_before ? "closed"
@@ -542,6 +558,31 @@ static int s_telegram_stats(lua_State *L)
     return 1;
 }
 
+static int s_history(lua_State *L)
+{
+    static const char usage[] = "spec.history{symbol =, interval =, rows = {{open_time =, ...}}}";
+    struct market *m = &lh_host_of(L)->app->market;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (lua_getfield(L, 1, "rows") != LUA_TTABLE)
+        return luaL_error(L, "expected %s", usage);
+    size_t n = lua_rawlen(L, -1);
+    struct candle *rows = lua_newuserdatauv(L, sizeof *rows * (n ? n : 1), 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, 2, (lua_Integer)i + 1);
+        int row = lua_gettop(L);
+        lua_getfield(L, 1, "symbol");
+        lua_setfield(L, row, "symbol");
+        lua_getfield(L, 1, "interval");
+        lua_setfield(L, row, "interval");
+        candle_from(L, row, usage, &rows[i]);
+        rows[i].closed = rows[i].backfilled = 1;
+        lua_pop(L, 1);
+    }
+    if (n)
+        market_history(m, rows[0].symbol, rows[0].interval, rows, n, n);
+    return 0;
+}
+
 static const luaL_Reg funcs[] = {
     {"advance", s_advance},     {"now", s_now},
     {"run", s_run},             {"eval", s_eval},
@@ -552,7 +593,7 @@ static const luaL_Reg funcs[] = {
     {"metrics", s_metrics},     {"admins", s_admins},
     {"limits", s_limits},       {"stub_http", lh_spec_stub_http},
     {"http_requests", lh_spec_http_requests},
-    {"candle", s_candle},       {"ranking", s_ranking},
+    {"candle", s_candle},       {"history", s_history},       {"ranking", s_ranking},
     {"telegram_on", s_telegram_on}, {"telegram_update", s_telegram_update},
     {"telegram_stats", s_telegram_stats},
     {NULL, NULL},

@@ -3,6 +3,9 @@
 # replay running; it leaves at the end of input once the bot is done.
 . "$(dirname "$0")/lib.bash"
 cp -r scripts "$T/"
+# the flow below makes a candle-move preset: with that rule alone, /preset
+# skips "Which alert?" (the choice is wizard.sh's and wizard_spec's)
+find "$T/scripts/rules" -name '*.lua' ! -name move.lua -delete
 write_config
 session='/start\n/preset\n2\nMine <b>\n1\n2\n7\n0.5\n1\n2\n1\n/preset\n'   # (1 is the demo preset)
 printf "$session" > "$T/in"
