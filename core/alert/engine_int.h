@@ -2,6 +2,7 @@
  * this):
  *
  *   preset.c   presets, their validation and the subscription index
+ *   rules.c    the rules' slots and declarations
  *   fanout.c   events: the rule, the index, once per candle, the sink
  *   pause.c    pauses, quiet hours and their digests
  *   engine.c   set-up, start-up from the store, statistics
@@ -131,6 +132,8 @@ struct alert_engine {
 
 /* preset.c */
 void alert_preset_free(struct preset *p);
+/* The preset's entries, again (its rule slot, settings or ranking changed). */
+void alert_reindex(struct alert_engine *e, struct preset *p);
 /* The second pass of a start-up load: every list reserved, then filled. */
 void alert_index_loaded(struct alert_engine *e);
 /* store_presets_each's callback at start-up. */
@@ -139,8 +142,13 @@ int alert_load_preset(void *ud, const struct store_preset *row);
 void alert_on_ranking(void *ud);
 /* The symbols' ranks from the market's ranking (before a load). */
 void alert_ranks_update(struct alert_engine *e);
+/* rules.c */
 /* The rule's slot by name (made when create and there is room), or -1. */
 int alert_rule_slot(struct alert_engine *e, const char *name, int create);
+/* The preset's rule is live, its threshold in range (rounded to the
+ * rule's decimals), its direction and trigger ones the rule has; 0, or -1
+ * with a sentence for the user in err. */
+int alert_validate_rule(struct alert_engine *e, struct preset *p, char *err, size_t errlen);
 /* Index entries the values newly reached, over every rule. */
 uint64_t alert_visited(const struct alert_engine *e);
 /* A preset (id), pause or quiet hours (chat id) was written in the open
