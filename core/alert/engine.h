@@ -42,6 +42,12 @@ extern const char *const preset_dir_names[4];
 #define RULE_PROMPT_MAX 300
 #define RULE_HISTORY_MAX 1000   /* closed candles a rule may read */
 #define ALERT_MAX_RULES 16      /* rules the live scripts may define */
+#define RULE_PARAMS_MAX 3       /* settings a preset chooses for its rule */
+#define RULE_PARAM_NAME_MAX 16
+/* The engine's rule slots: one per rule, and one per other settings of a
+ * rule with parameters that presets use ("ema_cross:50,200"). */
+#define ALERT_MAX_SLOTS 64
+#define RULE_KEY_MAX (RULE_NAME_MAX + 1 + RULE_PARAMS_MAX * 16)
 
 /* How a rule's value meets a preset's threshold:
  *   RULE_MOVE   up: value >= t, down: value <= -t (t > 0), once per candle;
@@ -50,6 +56,14 @@ extern const char *const preset_dir_names[4];
  *               two evaluations, down: from above to at or below; again
  *               only after crossing back. */
 enum rule_mode { RULE_MOVE, RULE_LEVEL, RULE_CROSS };
+
+/* A setting a preset chooses for its rule (ema_cross's fast period): a
+ * number in [min, max], rounded to decimals. */
+struct rule_param {
+    const char *name, *label, *prompt;
+    double min, max, dflt;
+    int decimals;
+};
 
 /* A rule as its script declares it (alerts.rule{...}); the strings are
  * copied by alert_set_rules. */
@@ -64,6 +78,8 @@ struct alert_rule_def {
     int decimals;               /* a threshold is rounded to these */
     int on_forming, on_close;   /* the events it is evaluated on */
     int history;                /* closed candles its value() reads */
+    struct rule_param params[RULE_PARAMS_MAX];
+    int nparams;
 };
 
 struct preset {
@@ -82,6 +98,8 @@ struct preset {
     int dir;                    /* enum preset_dir */
     int on_close;               /* fire only when a candle closes beyond */
     double min_volume;          /* 24 h quote volume; 0: none */
+    double params[RULE_PARAMS_MAX];   /* the rule's settings, in its order */
+    int nparams;                /* 0: the rule's defaults (its own slot) */
     int active;
     int64_t created_ms;
     /* the engine's */
@@ -115,6 +133,8 @@ struct alert_hooks {
      * *heading: the heading of its timeframe's group in a merged message
      * (malloc'd, or left NULL). */
     char *(*format)(void *ud, int rule, const struct alert_view *a, char **heading);
+    /* A slot was made for other settings of a rule (NULL: not told). */
+    void (*slots)(void *ud);
     void *ud;
 };
 
@@ -166,8 +186,14 @@ void alert_set_hooks(struct alert_engine *e, const struct alert_hooks *h);
  * kept (a reload may bring them back). */
 void alert_set_rules(struct alert_engine *e, const struct alert_rule_def *defs, int n);
 
-/* The name of the rule in the engine's slot (the hooks' rule argument). */
+/* The name of the rule in the engine's slot (the hooks' rule argument),
+ * with its settings when they are not the defaults: "ema_cross:50,200". */
 const char *alert_rule_name(struct alert_engine *e, int rule);
+/* The settings of the slot's rule, in its order (defaults filled in): their
+ * number, 0 when it has none or the slot is not live. */
+int alert_rule_params(struct alert_engine *e, int rule, double out[RULE_PARAMS_MAX]);
+/* The slot a preset's rule and settings go to, by name (see above). */
+void alert_preset_key(const struct preset *p, char *out, size_t len);
 /* The declaration of the live rule in the engine's slot, or NULL. */
 const struct alert_rule_def *alert_rule_get(struct alert_engine *e, int rule);
 /* The slot of the live rule of that name, or -1. */

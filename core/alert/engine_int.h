@@ -29,9 +29,15 @@ struct store_preset;
 #define PRUNE_EVERY_MS 3600000
 
 struct rule {
-    char name[RULE_NAME_MAX + 1];
+    char name[RULE_KEY_MAX + 1];  /* the rule's, or "rule:settings" */
+    char base[RULE_NAME_MAX + 1]; /* the rule's */
     char label[RULE_LABEL_MAX + 1], unit[RULE_UNIT_MAX + 1], prompt[RULE_PROMPT_MAX + 1];
+    struct {
+        char name[RULE_PARAM_NAME_MAX + 1], label[RULE_LABEL_MAX + 1], prompt[RULE_PROMPT_MAX + 1];
+    } ptext[RULE_PARAMS_MAX];
     struct alert_rule_def def;   /* its strings point into the above */
+    double pv[RULE_PARAMS_MAX];  /* a settings slot's values */
+    int npv;
     int live;
     struct index ix;
 };
@@ -95,7 +101,7 @@ struct alert_engine {
     unsigned long (*text_invisible)(const char *s);
     struct alert_hooks hooks;
     struct alert_sink sink;
-    struct rule rules[ALERT_MAX_RULES];
+    struct rule rules[ALERT_MAX_SLOTS];
     int nrules;
     struct preset **subs;        /* by subscription id; NULL: free */
     uint32_t nsubs;

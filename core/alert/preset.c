@@ -20,10 +20,14 @@
 
 const char *const preset_dir_names[4] = {"both", "up", "down", NULL};
 
-/* The row for p; its lists are written into syms and ivs. */
+/* The row for p; its lists are written into syms and ivs, its settings
+ * into params. */
 static struct store_preset preset_row(const struct preset *p, char *syms, size_t symlen,
-                                      char *ivs, size_t ivlen)
+                                      char *ivs, size_t ivlen, char params[RULE_KEY_MAX + 1])
 {
+    char key[RULE_KEY_MAX + 1];
+    alert_preset_key(p, key, sizeof key);
+    snprintf(params, RULE_KEY_MAX + 1, "%s", key + strcspn(key, ":") + (p->nparams > 0));
     size_t k = 0;
     syms[0] = ivs[0] = 0;
     for (int i = 0; i < p->nsymbols && k < symlen; i++)
@@ -37,7 +41,8 @@ static struct store_preset preset_row(const struct preset *p, char *syms, size_t
         .rule = p->rule, .pairs = p->pairs == PAIRS_TOP ? "top" : "manual", .top_n = p->top_n,
         .symbols = syms, .intervals = ivs, .threshold = p->threshold,
         .direction = preset_dir_names[p->dir], .trigger = p->on_close ? "close" : "forming",
-        .min_volume = p->min_volume, .active = p->active, .created_ms = p->created_ms};
+        .min_volume = p->min_volume, .active = p->active, .created_ms = p->created_ms,
+        .params = params};
 }
 
 void alert_preset_free(struct preset *p)
@@ -90,6 +95,14 @@ static struct preset *preset_from_row(struct alert_engine *e, const struct store
                                                                                   : DIR_BOTH;
     p->on_close = strcmp(r->trigger, "close") == 0;
     p->min_volume = r->min_volume;
+    for (const char *c = r->params ? r->params : ""; *c && p->nparams < RULE_PARAMS_MAX;) {
+        char *end;
+        double v = strtod(c, &end);
+        if (end == c)
+            break;
+        p->params[p->nparams++] = v;
+        c = end + (*end == ',');
+    }
     p->active = r->active != 0;
     p->created_ms = r->created_ms;
     return p;
@@ -199,7 +212,9 @@ static int adopt(struct alert_engine *e, struct preset *p)
         return -1;
     p->sub = e->nsubs;
     e->subs[e->nsubs++] = p;
-    p->rule_slot = alert_rule_slot(e, p->rule, 1);
+    char key[RULE_KEY_MAX + 1];
+    alert_preset_key(p, key, sizeof key);
+    p->rule_slot = alert_rule_slot(e, key, 1);
     e->st.presets++;
     add_user(e, p->user_id, 1);
     alert_reindex(e, p);
@@ -224,7 +239,9 @@ static void replace(struct alert_engine *e, struct preset *old, struct preset *p
     p->sub = old->sub;
     e->subs[p->sub] = p;
     i64map_put(&e->by_id, p->id, p);
-    p->rule_slot = alert_rule_slot(e, p->rule, 1);
+    char key[RULE_KEY_MAX + 1];
+    alert_preset_key(p, key, sizeof key);
+    p->rule_slot = alert_rule_slot(e, key, 1);
     alert_preset_free(old);
     alert_reindex(e, p);
 }
@@ -354,7 +371,8 @@ int alert_preset_save(struct alert_engine *e, struct preset *in, char *err, size
         in->chat_id = old->chat_id;   /* a preset stays in the chat it was made in */
     size_t symlen = (size_t)in->nsymbols * sizeof in->symbols[0] + 1;
     char *syms = malloc(symlen), ivs[IV_COUNT * 4];
-    struct store_preset row = syms ? preset_row(in, syms, symlen, ivs, sizeof ivs)
+    char params[RULE_KEY_MAX + 1];
+    struct store_preset row = syms ? preset_row(in, syms, symlen, ivs, sizeof ivs, params)
                                    : (struct store_preset){0};
     if (!syms || !e->store ||
         store_preset_put(e->store, &row, rt_wall_ms(e->rt)) != 0) {

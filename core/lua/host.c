@@ -305,6 +305,7 @@ void lh_free(struct lh_host *h)
     }
     if (h->drain_timer)
         timers_cancel(&h->app->timers, h->drain_timer);
+    lh_rules_close(h->L);
     lua_close(h->L);
     for (int i = 0; i < h->nstats; i++)
         free(h->stats[i].script);

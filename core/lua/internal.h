@@ -272,6 +272,12 @@ void lh_rules_open(lua_State *L);
 int lh_alerts_rule(lua_State *L);
 int lh_alerts_rules(lua_State *L);
 int lh_alerts_indicators(lua_State *L);
+/* Before the state closes: the rules' timer goes. */
+void lh_rules_close(lua_State *L);
+/* The preset's rule's check(params), when it has one: 0, or -1 with the
+ * sentence for the user in msg (runs in the calling handler). */
+struct preset;
+int lh_rules_check(lua_State *L, const struct preset *p, char *msg, size_t len);
 int lh_alerts_evaluate(lua_State *L);
 /* mod_alerts.c: the engine, or a Lua error naming usage. */
 struct alert_engine;

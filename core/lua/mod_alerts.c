@@ -66,6 +66,16 @@ static void push_preset(lua_State *L, const struct preset *p)
     lua_setfield(L, -2, "active");
     lua_pushinteger(L, (lua_Integer)p->nindexed * __builtin_popcount((unsigned)p->intervals));
     lua_setfield(L, -2, "subscriptions");
+    struct alert_engine *e = lh_host_of(L)->app->alerts;
+    const struct alert_rule_def *r = alert_rule_get(e, alert_rule_find(e, p->rule));
+    if (r && r->nparams) {   /* every setting, the defaults too */
+        lua_createtable(L, 0, r->nparams);
+        for (int i = 0; i < r->nparams; i++) {
+            lua_pushnumber(L, i < p->nparams ? p->params[i] : r->params[i].dflt);
+            lua_setfield(L, -2, r->params[i].name);
+        }
+        lua_setfield(L, -2, "params");
+    }
 }
 
 static const char *opt_field(lua_State *L, int t, const char *k, const char *dflt)
@@ -84,11 +94,56 @@ static lua_Number num_field(lua_State *L, int t, const char *k, lua_Number dflt)
     return v;
 }
 
+/* preset.params = {name = number, ...} into p, in the order of the rule's
+ * settings; 0, or -1 with a sentence for the user in msg. */
+static int read_params(lua_State *L, struct alert_engine *e, struct preset *p, char *msg,
+                       size_t len)
+{
+    if (lua_getfield(L, 1, "params") == LUA_TNIL) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    const struct alert_rule_def *r = alert_rule_get(e, alert_rule_find(e, p->rule));
+    if (!r || !lua_istable(L, -1)) {   /* (an unknown rule is said by the save) */
+        lua_pop(L, 1);
+        if (r)
+            snprintf(msg, len, "The settings are a table like {fast = 9}.");
+        return r ? -1 : 0;
+    }
+    for (int i = 0; i < r->nparams; i++)
+        p->params[i] = r->params[i].dflt;
+    p->nparams = r->nparams;
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+        int at = -1;
+        for (int i = 0; i < r->nparams; i++)
+            if (!strcmp(r->params[i].name, k))
+                at = i;
+        if (at < 0 || !lua_isnumber(L, -1)) {
+            int n = snprintf(msg, len, at < 0 ? "%s has no setting \"%.20s\"; its settings: "
+                                              : "%s's %.20s is a number; its settings: ",
+                             r->label, k);
+            for (int i = 0; i < r->nparams && n > 0 && (size_t)n < len; i++)
+                n += snprintf(msg + n, len - (size_t)n, "%s%s", i ? ", " : "", r->params[i].name);
+            if (!r->nparams)
+                snprintf(msg + n, len - (size_t)n, "none");
+            lua_pop(L, 3);
+            return -1;
+        }
+        p->params[at] = lua_tonumber(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
 /* alerts.save(preset) -> id | nil, err
  * preset: {id (to change one), user_id, chat_id, name, pairs = "top"|"manual",
  * top_n, symbols = {...}, intervals = {"5m", ...}, threshold (percent),
  * direction = "both"|"up"|"down", trigger = "forming"|"close", min_volume,
- * active}.  err is a sentence for the user. */
+ * active, params = {name = number, ...} (the rule's settings; those left
+ * out take its defaults)}.  err is a sentence for the user. */
 static int a_save(lua_State *L)
 {
     static const char usage[] = "alerts.save(preset)";
@@ -148,6 +203,8 @@ static int a_save(lua_State *L)
     }
     p.on_close = !strcmp(trig, "close");
     p.min_volume = num_field(L, 1, "min_volume", 0);
+    if (read_params(L, e, &p, msg, sizeof msg) != 0 || lh_rules_check(L, &p, msg, sizeof msg))
+        return lh_fail(L, "%s", msg);
     lua_getfield(L, 1, "active");
     p.active = lua_isnil(L, -1) || lua_toboolean(L, -1);
     lua_pop(L, 1);

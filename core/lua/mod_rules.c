@@ -22,60 +22,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alert/engine.h"
-#include "lua/internal.h"
-#include "lua/rule_ind.h"
 #include "lua/rule_view.h"
-#include "market/feed.h"
+#include "lua/rules_int.h"
 #include "util/interval.h"
-#include "store/store.h"
 
-#define RULE_ERROR_LOG_MS 10000
-
-static const char *const mode_names[] = {"move", "level", "cross", NULL};
-static const char *const event_names[] = {"forming", "close", NULL};
-
-/* The live rules, by the engine's slot: set when a generation goes live. */
-struct rules_cache {
-    int ref[ALERT_MAX_RULES];               /* registry refs of the rule tables, LUA_NOREF */
-    int script[ALERT_MAX_RULES];
-    char name[ALERT_MAX_RULES][RULE_NAME_MAX + 1];
-    int n;
-    uint64_t last_error_log[ALERT_MAX_RULES];   /* per rule: one cannot hide another */
-    long errors;
-    struct rule_views *views;  /* what value() is handed (userdata memory does not move) */
-    int value_ref[ALERT_MAX_RULES];         /* each rule's value function */
-    int nargs[ALERT_MAX_RULES];             /* value()'s parameters: 1 to 3 */
-    int history[ALERT_MAX_RULES];           /* closed candles it reads */
-    int state_ref[ALERT_MAX_RULES];         /* its table of states */
-    uint32_t needs[ALERT_MAX_RULES];        /* the book's specs it declared, as bits */
-    struct lh_host *h;
-    int by_engine[ALERT_MAX_RULES];         /* the engine's rule slot -> index here, or -1 */
-};
-
-#define CACHE_KEY "cw.alerts.cache"
-
-static struct rules_cache *cache_of(lua_State *L)
-{
-    lua_getfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
-    struct rules_cache *c = lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    return c;
-}
-
-
-/* A rule's declaration as parsed at its top level: the engine gets it when
- * the generation goes live (kept as userdata in the rule's table). */
-struct rule_decl {
-    struct alert_rule_def def;
-    char label[RULE_LABEL_MAX + 1], unit[RULE_UNIT_MAX + 1], prompt[RULE_PROMPT_MAX + 1];
-    struct ind_spec needs[RULE_NEEDS_MAX];  /* the indicators value() reads */
-    int nneeds;
-};
+const char *const rule_mode_names[] = {"move", "level", "cross", NULL};
+const char *const rule_event_names[] = {"forming", "close", NULL};
 
 static const char rule_usage[] =
-    "alerts.rule{name = s, value = fn [, label, unit, mode, directions, threshold, history, on, "
-    "needs, format]}";
+    "alerts.rule{name = s, value = fn [, label, unit, mode, directions, threshold, params, "
+    "check, history, on, needs, format]}";
 
 /* t[k] as a string of min to max bytes (dflt when nil) into out. */
 static void decl_string(lua_State *L, int t, const char *k, char *out, size_t min, size_t max,
@@ -134,15 +90,16 @@ static int decl_set(lua_State *L, int t, const char *k, const char *const *names
     return bits;
 }
 
-static double decl_number(lua_State *L, int t, const char *k, double dflt)
+/* what.k as a number (dflt when nil; NAN: required) */
+static double decl_number(lua_State *L, int t, const char *what, const char *k, double dflt)
 {
     int ty = lua_getfield(L, t, k);
     if (ty != LUA_TNIL && ty != LUA_TNUMBER)
-        luaL_error(L, "expected %s: threshold.%s must be a number", rule_usage, k);
+        luaL_error(L, "expected %s: %s.%s must be a number", rule_usage, what, k);
     double v = ty == LUA_TNIL ? dflt : lua_tonumber(L, -1);
     lua_pop(L, 1);
     if (!isfinite(v))
-        luaL_error(L, "expected %s: threshold.%s is required", rule_usage, k);
+        luaL_error(L, "expected %s: %s.%s is required", rule_usage, what, k);
     return v;
 }
 
@@ -160,11 +117,11 @@ static void decl_threshold(lua_State *L, int t, struct rule_decl *d)
     if (ty == LUA_TNIL)
         lua_newtable(L);
     int th = lua_gettop(L);
-    r->min = decl_number(L, th, "min", move ? 0.1 : NAN);
-    r->max = decl_number(L, th, "max", move ? 100 : NAN);
-    r->dflt = decl_number(L, th, "default", move ? 2 : (r->min + r->max) / 2);
-    double step = decl_number(L, th, "step", 0);
-    double dec = decl_number(L, th, "decimals", 2);
+    r->min = decl_number(L, th, "threshold", "min", move ? 0.1 : NAN);
+    r->max = decl_number(L, th, "threshold", "max", move ? 100 : NAN);
+    r->dflt = decl_number(L, th, "threshold", "default", move ? 2 : (r->min + r->max) / 2);
+    double step = decl_number(L, th, "threshold", "step", 0);
+    double dec = decl_number(L, th, "threshold", "decimals", 2);
     if (!(dec >= 0 && dec <= 8 && dec == floor(dec)))
         luaL_error(L, "expected %s: threshold.decimals must be a whole number from 0 to 8",
                    rule_usage);
@@ -182,8 +139,92 @@ static void decl_threshold(lua_State *L, int t, struct rule_decl *d)
 }
 
 
+/* params = {{name =, label =, min =, max =, default = [, decimals, prompt]},
+ * ...}: the settings a preset chooses for the rule, in their order. */
+static void decl_params(lua_State *L, int t, struct rule_decl *d)
+{
+    int ty = lua_getfield(L, t, "params");
+    if (ty != LUA_TNIL && ty != LUA_TTABLE)
+        luaL_error(L, "expected %s: params must be a list of settings", rule_usage);
+    int n = ty == LUA_TNIL ? 0 : (int)lua_rawlen(L, -1), pt = lua_gettop(L);
+    if (n > RULE_PARAMS_MAX)
+        luaL_error(L, "expected %s: a rule has at most %d params", rule_usage, RULE_PARAMS_MAX);
+    for (int i = 0; i < n; i++) {
+        if (lua_rawgeti(L, pt, i + 1) != LUA_TTABLE)
+            luaL_error(L, "expected %s: params[%d] must be a table", rule_usage, i + 1);
+        int q = lua_gettop(L);
+        struct rule_param *r = &d->def.params[i];
+        char pname[24];
+        snprintf(pname, sizeof pname, "params[%d]", i + 1);
+        decl_string(L, q, "name", d->ptext[i].name, 1, RULE_PARAM_NAME_MAX, NULL);
+        decl_string(L, q, "label", d->ptext[i].label, 1, RULE_LABEL_MAX, d->ptext[i].name);
+        decl_string(L, q, "prompt", d->ptext[i].prompt, 0, RULE_PROMPT_MAX, "");
+        r->min = decl_number(L, q, pname, "min", NAN);
+        r->max = decl_number(L, q, pname, "max", NAN);
+        r->dflt = decl_number(L, q, pname, "default", NAN);
+        double dec = decl_number(L, q, pname, "decimals", 0);
+        if (!(r->min <= r->dflt && r->dflt <= r->max) || !(dec >= 0 && dec <= 8 && dec == floor(dec)))
+            luaL_error(L, "expected %s: params[%d] needs min <= default <= max and 0-8 decimals",
+                       rule_usage, i + 1);
+        r->decimals = (int)dec;
+        for (int k = 0; k < i; k++)
+            if (!strcmp(d->ptext[k].name, d->ptext[i].name))
+                luaL_error(L, "expected %s: params has \"%s\" twice", rule_usage, d->ptext[i].name);
+        lua_pop(L, 1);
+    }
+    d->def.nparams = n;
+    lua_pop(L, 1);
+}
+
 /* alerts.rule{name =, value = fn [, label, unit, mode, directions,
- * threshold, history, on, format = fn]} -> nil   top level only */
+ * threshold, params, history, on, needs, format = fn]} -> nil   top level
+ * only; needs may be a function(params) -> needs */
+int lh_rules_check(lua_State *L, const struct preset *p, char *msg, size_t len)
+{
+    struct rules_cache *c = rules_cache_of(L);
+    int i = 0;
+    while (c && i < c->n && strcmp(c->name[i], p->rule))
+        i++;
+    if (!c || i == c->n)
+        return 0;
+    const struct rule_decl *d = c->decl[i];
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref[i]);
+    if (lua_getfield(L, -1, "check") != LUA_TFUNCTION) {
+        lua_pop(L, 2);
+        return 0;
+    }
+    lua_createtable(L, 0, d->def.nparams);
+    for (int k = 0; k < d->def.nparams; k++) {
+        lua_pushnumber(L, k < p->nparams ? p->params[k] : d->def.params[k].dflt);
+        lua_setfield(L, -2, d->ptext[k].name);
+    }
+    lua_createtable(L, 0, 1);   /* what else of the preset a rule may check */
+    lua_newtable(L);
+    for (int iv = 0, k = 0; iv < IV_COUNT; iv++)
+        if (p->intervals & 1 << iv) {
+            lua_pushstring(L, interval_name(iv));
+            lua_rawseti(L, -2, ++k);
+        }
+    lua_setfield(L, -2, "intervals");
+    int st = lua_pcall(L, 2, 1, 0);   /* (in the calling handler's limits) */
+    int bad = st != LUA_OK || lua_type(L, -1) == LUA_TSTRING;
+    if (st != LUA_OK)
+        snprintf(msg, len, "These settings could not be checked (the rule failed); please try "
+                 "again later.");
+    else if (bad)
+        snprintf(msg, len, "%s", lua_tostring(L, -1));
+    lua_pop(L, 2);
+    return bad ? -1 : 0;
+}
+
+struct rules_cache *rules_cache_of(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
+    struct rules_cache *c = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return c;
+}
+
 int lh_alerts_rule(lua_State *L)
 {
     struct lh_host *h = lh_host_of(L);
@@ -196,14 +237,14 @@ int lh_alerts_rule(lua_State *L)
     decl_string(L, 1, "name", name, 1, RULE_NAME_MAX, NULL);
     decl_string(L, 1, "label", d->label, 1, RULE_LABEL_MAX, name);
     struct alert_rule_def *r = &d->def;
-    r->mode = decl_enum(L, 1, "mode", mode_names, RULE_MOVE);
+    r->mode = decl_enum(L, 1, "mode", rule_mode_names, RULE_MOVE);
     decl_string(L, 1, "unit", d->unit, 0, RULE_UNIT_MAX, r->mode == RULE_MOVE ? "%" : "");
     r->dirs = decl_set(L, 1, "directions", preset_dir_names, 7);
     if ((r->dirs & 1 << DIR_BOTH) && (r->dirs & 6) != 6)
         return luaL_error(L, "expected %s: directions has \"both\" only with \"up\" and \"down\"",
                           rule_usage);
     decl_threshold(L, 1, d);
-    int on = decl_set(L, 1, "on", event_names, 3);
+    int on = decl_set(L, 1, "on", rule_event_names, 3);
     r->on_forming = !!(on & 1);
     r->on_close = !!(on & 2);
     lua_getfield(L, 1, "history");
@@ -213,16 +254,27 @@ int lh_alerts_rule(lua_State *L)
                           rule_usage, RULE_HISTORY_MAX);
     r->history = (int)hist;
     lua_pop(L, 1);
-    d->nneeds = rule_needs_parse(L, 1, rule_usage, d->needs);
+    decl_params(L, 1, d);
+    int fneeds = lua_getfield(L, 1, "needs") == LUA_TFUNCTION;
+    lua_pop(L, 1);
+    d->nneeds = fneeds ? -1 : rule_needs_parse(L, 1, rule_usage, d->needs);
     lua_createtable(L, 0, 3);   /* a copy: later changes to the table do nothing */
     int t = lua_gettop(L);
     if (lua_getfield(L, 1, "value") != LUA_TFUNCTION)
         return luaL_error(L, "expected %s: value must be a function", rule_usage);
     lua_setfield(L, t, "value");
+    int ct = lua_getfield(L, 1, "check");
+    if (ct != LUA_TNIL && ct != LUA_TFUNCTION)
+        return luaL_error(L, "expected %s: check must be a function", rule_usage);
+    lua_setfield(L, t, "check");
     int ft = lua_getfield(L, 1, "format");
     if (ft != LUA_TNIL && ft != LUA_TFUNCTION)
         return luaL_error(L, "expected %s: format must be a function", rule_usage);
     lua_setfield(L, t, "format");
+    if (fneeds) {
+        lua_getfield(L, 1, "needs");
+        lua_setfield(L, t, "needs");
+    }
     lua_pushvalue(L, 2);
     lua_setfield(L, t, "decl");
     int nrules = 0;
@@ -243,268 +295,6 @@ int lh_alerts_rule(lua_State *L)
     return 0;
 }
 
-/* ---- the hooks the engine calls ---- */
-
-static void rule_error(struct lh_host *h, struct rules_cache *c, int slot, const char *what,
-                       const char *err)
-{
-    c->errors++;
-    uint64_t now = app_now_ms(h->app);
-    if (c->last_error_log[slot] && now - c->last_error_log[slot] < RULE_ERROR_LOG_MS)
-        return;   /* a broken rule runs on every candle: report it now and then */
-    c->last_error_log[slot] = now;
-    lh_report(h, h->gen, c->script[slot], what, err);
-}
-
-/* The cached rule for the engine's slot, or -1 (set at go-live: no name
- * lookups per event). */
-static int slot_of(struct rules_cache *c, int rule)
-{
-    return rule >= 0 && rule < ALERT_MAX_RULES ? c->by_engine[rule] : -1;
-}
-
-static double hook_value(void *ud, int rule, const struct candle *cd, const char *symbol, int *ok)
-{
-    (void)symbol;
-    struct rules_cache *c = ud;
-    struct lh_host *h = c->h;
-    lua_State *L = h->L;
-    int slot = slot_of(c, rule);
-    *ok = 0;
-    if (slot < 0 || !h->gen)
-        return 0;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->value_ref[slot]);
-    int nargs = rule_views_push(L, c->views, cd, c->nargs[slot], c->history[slot],
-                                c->state_ref[slot], c->needs[slot]);
-    char err[1024];
-    struct lh_ctx ctx = {.gen = h->gen, .script = c->script[slot], .phase = LH_PHASE_HANDLER};
-    int failed = lh_pcall(h, nargs, 1, ctx, err, sizeof err) != 0;
-    rule_views_end(c->views);
-    if (failed) {
-        rule_error(h, c, slot, "rule", err);
-        return 0;
-    }
-    double v = 0;
-    if (lua_type(L, -1) == LUA_TNUMBER) {
-        v = lua_tonumber(L, -1);
-        *ok = isfinite(v);
-    }
-    lua_pop(L, 1);
-    return v;
-}
-
-/* How a rule speaks, into the table on top: its label, unit and mode. */
-static void set_rule_words(lua_State *L, const struct alert_rule_def *r)
-{
-    lua_pushstring(L, r->label);
-    lua_setfield(L, -2, "label");
-    lua_pushstring(L, r->unit);
-    lua_setfield(L, -2, "unit");
-    lua_pushstring(L, mode_names[r->mode]);
-    lua_setfield(L, -2, "mode");
-}
-
-/* The alert table format() gets: the candle, the rule's value (move, for
- * rules written before there were others) and the level it reached. */
-static void push_alert(lua_State *L, struct lh_host *h, const struct alert_view *a,
-                       const struct alert_rule_def *r)
-{
-    lua_createtable(L, 0, 14);
-    lua_pushnumber(L, a->move);
-    lua_setfield(L, -2, "value");
-    lua_pushnumber(L, a->level);
-    lua_setfield(L, -2, "level");
-    lua_pushstring(L, a->up ? "up" : "down");
-    lua_setfield(L, -2, "direction");
-    if (r) {
-        lua_pushstring(L, r->name);
-        lua_setfield(L, -2, "rule");
-        set_rule_words(L, r);
-        lua_pushinteger(L, r->decimals);
-        lua_setfield(L, -2, "decimals");
-    }
-    lh_push_candle(L, &h->app->market, a->candle);
-    lua_setfield(L, -2, "candle");
-    lua_pushstring(L, a->symbol);
-    lua_setfield(L, -2, "symbol");
-    lua_pushstring(L, interval_name(a->candle->interval));
-    lua_setfield(L, -2, "interval");
-    lua_pushnumber(L, a->move);
-    lua_setfield(L, -2, "move");
-    lua_createtable(L, a->npresets, 0);
-    for (int i = 0; i < a->npresets; i++) {
-        lua_pushstring(L, a->presets[i]);
-        lua_rawseti(L, -2, i + 1);
-    }
-    lua_setfield(L, -2, "presets");
-}
-
-/* () -> fn | nil: the shared formatter, require('alertfmt').format (its
- * module may be anything a script wrote: read under protection). */
-static int require_format(lua_State *L)
-{
-    lua_pushcfunction(L, lh_require);
-    lua_pushliteral(L, "alertfmt");
-    lua_call(L, 1, 1);
-    if (lua_istable(L, -1) || lua_isuserdata(L, -1))
-        lua_getfield(L, -1, "format");
-    else
-        lua_pushnil(L);
-    return 1;
-}
-
-static char *hook_format(void *ud, int rule, const struct alert_view *a, char **heading)
-{
-    struct rules_cache *c = ud;
-    struct lh_host *h = c->h;
-    lua_State *L = h->L;
-    int slot = slot_of(c, rule);
-    if (slot < 0 || !h->gen)
-        return NULL;
-    int top = lua_gettop(L);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref[slot]);
-    if (lua_getfield(L, -1, "format") != LUA_TFUNCTION) {
-        lua_settop(L, top);
-        /* the shared formatter: scripts/lib/alertfmt.lua */
-        lua_pushcfunction(L, require_format);
-        char err[1024];
-        struct lh_ctx ctx = {.gen = h->gen, .script = c->script[slot], .phase = LH_PHASE_HANDLER};
-        if (lh_pcall(h, 0, 1, ctx, err, sizeof err) != 0 || !lua_isfunction(L, -1)) {
-            lua_settop(L, top);
-            return NULL;
-        }
-    }
-    int fn = lua_gettop(L);
-    lua_pushvalue(L, fn);
-    push_alert(L, h, a, alert_rule_get(h->app->alerts, rule));
-    char err[1024];
-    struct lh_ctx ctx = {.gen = h->gen, .script = c->script[slot], .phase = LH_PHASE_HANDLER};
-    char *out = NULL;
-    if (lh_pcall(h, 1, 2, ctx, err, sizeof err) != 0) {
-        rule_error(h, c, slot, "alert format", err);
-    } else if (lua_type(L, -2) == LUA_TSTRING) {
-        out = strdup(lua_tostring(L, -2));
-        if (lua_type(L, -1) == LUA_TSTRING)
-            *heading = strdup(lua_tostring(L, -1));
-    }
-    lua_settop(L, top);
-    return out;
-}
-
-/* How many arguments a rule's value() (on top) takes: history, state and
- * ind are made only for a rule that reads them. */
-static int value_nargs(lua_State *L)
-{
-    lua_Debug ar;
-    lua_pushvalue(L, -1);
-    if (!lua_getinfo(L, ">u", &ar) || ar.isvararg || ar.nparams >= 4)
-        return 4;
-    return ar.nparams < 1 ? 1 : ar.nparams;
-}
-
-/* The candle store keeps what the live rules read: a rule's n closed
- * candles before the one evaluated, and that one when it closed.  The
- * store only grows (a rule that comes back finds its candles). */
-static void rules_history(struct lh_host *h, const struct alert_rule_def *defs, int n)
-{
-    struct candles *cs = &h->app->market.candles;
-    uint32_t want = 0;
-    for (int i = 0; i < n; i++)
-        if (defs[i].history > 0 && (uint32_t)defs[i].history + 1 > want)
-            want = (uint32_t)defs[i].history + 1;
-    if (want <= cs->history)
-        return;
-    uint32_t had = cs->history;
-    if (candles_reserve(cs, want) != 0) {
-        log_error(&h->app->log, "scripts", "out of memory growing the candle history to %u: "
-                  "rules see at most %u candles", want, had);
-        return;
-    }
-    log_info(&h->app->log, "scripts", "the rules read more history: %u closed candles are "
-             "kept per pair and timeframe (was %u)", want, had);
-}
-
-/* The book keeps what the live rules read (a rule gone: its indicators go
- * too); new ones are warmed from the streams' history, fetched again. */
-static void rules_needs(struct lh_host *h, struct rules_cache *c,
-                        const struct rule_decl *const *decls)
-{
-    struct ind_spec all[ALERT_MAX_RULES * RULE_NEEDS_MAX];
-    int n = 0;
-    for (int i = 0; i < c->n; i++)
-        for (int k = 0; k < decls[i]->nneeds; k++)
-            all[n++] = decls[i]->needs[k];
-    struct ind_book *b = &h->app->market.ind;
-    int added = ind_book_set_specs(b, all, n);
-    if (added < 0)
-        log_error(&h->app->log, "scripts", "the rules need more than %d indicators, or memory "
-                  "ran out: the indicators stay as they were", BOOK_SPECS_MAX);
-    else if (added && h->app->feed)
-        feed_history_again(h->app->feed);
-    for (int i = 0; i < c->n; i++) {
-        c->needs[i] = 0;
-        for (int k = 0; k < decls[i]->nneeds; k++) {
-            int at = ind_book_find(b, &decls[i]->needs[k]);
-            if (at >= 0)
-                c->needs[i] |= 1u << at;
-        }
-    }
-}
-
-void lh_alerts_live(struct lh_host *h, struct lh_gen *g)
-{
-    struct app *a = h->app;
-    lua_State *L = h->L;
-    struct rules_cache *c = cache_of(L);
-    if (!c || !a->alerts)
-        return;
-    for (int i = 0; i < c->n; i++) {
-        luaL_unref(L, LUA_REGISTRYINDEX, c->ref[i]);
-        luaL_unref(L, LUA_REGISTRYINDEX, c->value_ref[i]);
-        luaL_unref(L, LUA_REGISTRYINDEX, c->state_ref[i]);
-    }
-    c->n = 0;
-    memset(c->last_error_log, 0, sizeof c->last_error_log);
-    struct alert_rule_def defs[ALERT_MAX_RULES];
-    const struct rule_decl *decls[ALERT_MAX_RULES];
-    for (struct lh_reg *r = g->regs; r && c->n < ALERT_MAX_RULES; r = r->next) {
-        if (r->kind != LH_REG_RULE)
-            continue;
-        lua_rawgeti(L, LUA_REGISTRYINDEX, r->fn_ref);
-        lua_getfield(L, -1, "decl");
-        struct rule_decl *d = lua_touserdata(L, -1);
-        decls[c->n] = d;   /* (kept alive by the generation's registration) */
-        lua_pop(L, 1);
-        lua_getfield(L, -1, "value");
-        c->nargs[c->n] = value_nargs(L);
-        c->value_ref[c->n] = luaL_ref(L, LUA_REGISTRYINDEX);
-        c->history[c->n] = d->def.history;
-        c->state_ref[c->n] = rule_states_ref(L, r->name);
-        c->ref[c->n] = luaL_ref(L, LUA_REGISTRYINDEX);
-        c->script[c->n] = r->script;
-        snprintf(c->name[c->n], sizeof c->name[0], "%s", r->name);
-        defs[c->n] = d->def;   /* (the engine copies the strings) */
-        defs[c->n].name = c->name[c->n];
-        defs[c->n].label = d->label;
-        defs[c->n].unit = d->unit;
-        defs[c->n].prompt = d->prompt;
-        c->n++;
-    }
-    rule_states_keep(L, c->name, c->n);   /* a rule gone: its states go too */
-    rules_history(h, defs, c->n);
-    rules_needs(h, c, decls);
-    alert_set_rules(a->alerts, defs, c->n);
-    for (int slot = 0; slot < ALERT_MAX_RULES; slot++) {
-        const char *name = alert_rule_name(a->alerts, slot);
-        c->by_engine[slot] = -1;
-        for (int i = 0; i < c->n; i++)
-            if (!strcmp(c->name[i], name))
-                c->by_engine[slot] = i;
-    }
-    struct alert_hooks hooks = {hook_value, hook_format, c};
-    alert_set_hooks(a->alerts, &hooks);
-}
-
 static void push_set(lua_State *L, const char *k, const char *const *names, int bits)
 {
     lua_newtable(L);
@@ -516,37 +306,57 @@ static void push_set(lua_State *L, const char *k, const char *const *names, int 
     lua_setfield(L, -2, k);
 }
 
+/* (into the table on top) t[k] = {min, max, default, decimals, prompt} */
+static void push_range(lua_State *L, const char *k, double min, double max, double dflt,
+                       int decimals, const char *prompt)
+{
+    lua_createtable(L, 0, 5);
+    lua_pushnumber(L, min);
+    lua_setfield(L, -2, "min");
+    lua_pushnumber(L, max);
+    lua_setfield(L, -2, "max");
+    lua_pushnumber(L, dflt);
+    lua_setfield(L, -2, "default");
+    lua_pushinteger(L, decimals);
+    lua_setfield(L, -2, "decimals");
+    lua_pushstring(L, prompt);
+    lua_setfield(L, -2, "prompt");
+    if (k)
+        lua_setfield(L, -2, k);
+}
+
 static void push_rule(lua_State *L, const struct alert_rule_def *r)
 {
-    lua_createtable(L, 0, 9);
+    lua_createtable(L, 0, 10);
     lua_pushstring(L, r->name);
     lua_setfield(L, -2, "name");
-    set_rule_words(L, r);
+    rules_set_words(L, r);
     push_set(L, "directions", preset_dir_names, r->dirs);
-    push_set(L, "on", event_names, r->on_forming | r->on_close << 1);
+    push_set(L, "on", rule_event_names, r->on_forming | r->on_close << 1);
     lua_pushinteger(L, r->history);
     lua_setfield(L, -2, "history");
-    lua_createtable(L, 0, 5);
-    lua_pushnumber(L, r->min);
-    lua_setfield(L, -2, "min");
-    lua_pushnumber(L, r->max);
-    lua_setfield(L, -2, "max");
-    lua_pushnumber(L, r->dflt);
-    lua_setfield(L, -2, "default");
-    lua_pushinteger(L, r->decimals);
-    lua_setfield(L, -2, "decimals");
-    lua_pushstring(L, r->prompt);
-    lua_setfield(L, -2, "prompt");
-    lua_setfield(L, -2, "threshold");
+    push_range(L, "threshold", r->min, r->max, r->dflt, r->decimals, r->prompt);
+    lua_createtable(L, r->nparams, 0);
+    for (int i = 0; i < r->nparams; i++) {
+        const struct rule_param *q = &r->params[i];
+        push_range(L, NULL, q->min, q->max, q->dflt, q->decimals, q->prompt);
+        lua_pushstring(L, q->name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, q->label);
+        lua_setfield(L, -2, "label");
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "params");
 }
 
 /* alerts.rules() -> {{name, label, unit, mode, directions, on, history,
- * threshold = {min, max, default, decimals, prompt}}, ...}: the live rules,
+ * threshold = {min, max, default, decimals, prompt}, params = {{name,
+ * label, min, max, default, decimals, prompt}, ...}}, ...}: the live rules,
  * in the order their scripts declared them */
 int lh_alerts_rules(lua_State *L)
 {
     struct alert_engine *e = lh_alerts_engine(L, "alerts.rules()");
-    struct rules_cache *c = cache_of(L);
+    struct rules_cache *c = rules_cache_of(L);
     lua_createtable(L, c ? c->n : 0, 0);
     for (int i = 0, n = 0; c && i < c->n; i++) {
         const struct alert_rule_def *r = alert_rule_get(e, alert_rule_find(e, c->name[i]));
@@ -559,34 +369,40 @@ int lh_alerts_rules(lua_State *L)
 }
 
 /* The symbol and interval at args 1, 2 and their forming candle (NULL
- * when none is held); raises a sentence for an unknown one. */
-static void pair_args(lua_State *L, struct market *m, uint32_t *sym, int *iv,
-                      const struct candle **forming)
+ * when none is held); 0, or -1 with nil and a sentence pushed. */
+static int pair_args(lua_State *L, struct market *m, uint32_t *sym, int *iv,
+                     const struct candle **forming)
 {
     size_t n, ivn;
     const char *name = luaL_checklstring(L, 1, &n), *ivs = luaL_checklstring(L, 2, &ivn);
     int id = symtab_find(&m->syms, name, n);
     *iv = interval_parse(ivs, ivn);
-    if (id < 0)
-        luaL_error(L, "unknown symbol \"%s\"", name);
-    if (*iv < 0)
-        luaL_error(L, "unknown interval \"%s\"", ivs);
+    if (id < 0) {
+        lh_fail(L, "unknown symbol \"%s\"", name);
+        return -1;
+    }
+    if (*iv < 0) {
+        lh_fail(L, "unknown interval \"%s\"", ivs);
+        return -1;
+    }
     *sym = (uint32_t)id;
     const struct series *s = candles_series(&m->candles, *sym, *iv);
     *forming = s && s->has_forming ? &s->forming : NULL;
+    return 0;
 }
 
 /* alerts.indicators(symbol, interval) -> {{name = "rsi(14)", kind = "rsi",
- * values = {...} | nil, forming = {...} | nil}, ...}: every indicator the
- * live rules read, after the last closed candle and if the forming one
- * closed now (nil while not warm) */
+ * values = {...} | nil, forming = {...} | nil}, ...} | nil, err: every
+ * indicator the live rules read, after the last closed candle and if the
+ * forming one closed now (nil while not warm) */
 int lh_alerts_indicators(lua_State *L)
 {
     struct market *m = &lh_host_of(L)->app->market;
     uint32_t sym;
     int iv;
     const struct candle *forming;
-    pair_args(L, m, &sym, &iv, &forming);
+    if (pair_args(L, m, &sym, &iv, &forming) != 0)
+        return 2;
     rule_ind_push_list(L, &m->ind, sym, iv, forming);
     return 1;
 }
@@ -596,18 +412,20 @@ int lh_alerts_indicators(lua_State *L)
  * the rule's kept states are not touched) */
 int lh_alerts_evaluate(lua_State *L)
 {
-    struct rules_cache *c = cache_of(L);
+    struct rules_cache *c = rules_cache_of(L);
     struct market *m = &lh_host_of(L)->app->market;
     const char *rule = luaL_checkstring(L, 1);
     lua_remove(L, 1);
     uint32_t sym;
     int iv;
     const struct candle *forming;
-    pair_args(L, m, &sym, &iv, &forming);
-    int slot = -1;
-    for (int i = 0; c && i < c->n; i++)
-        if (!strcmp(c->name[i], rule))
-            slot = i;
+    if (pair_args(L, m, &sym, &iv, &forming) != 0)
+        return 2;
+    struct alert_engine *e = lh_alerts_engine(L, "alerts.evaluate(rule, symbol, interval)");
+    int eslot = alert_rule_find(e, rule);
+    if (c && c->dirty)
+        rules_map(c);
+    int slot = c && eslot >= 0 ? c->by_engine[eslot] : -1;
     if (slot < 0)
         return luaL_error(L, "unknown rule \"%s\"", rule);
     if (!forming)
@@ -615,7 +433,7 @@ int lh_alerts_evaluate(lua_State *L)
     lua_settop(L, 0);
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->value_ref[slot]);
     int nargs = rule_views_push(L, c->views, forming, c->nargs[slot], c->history[slot],
-                                LUA_NOREF, c->needs[slot]);
+                                LUA_NOREF, c->needs[eslot], c->params_ref[eslot]);
     int st = lua_pcall(L, nargs, 1, 0);   /* (inside the handler's own limits) */
     rule_views_end(c->views);
     if (st != LUA_OK)
@@ -625,10 +443,21 @@ int lh_alerts_evaluate(lua_State *L)
     return 1;
 }
 
+void lh_rules_close(lua_State *L)
+{
+    struct rules_cache *c = rules_cache_of(L);
+    if (c && c->map_timer)
+        timers_cancel(&c->h->app->timers, c->map_timer);
+    if (c)
+        c->map_timer = NULL;
+}
+
 void lh_rules_open(lua_State *L)
 {
     struct rules_cache *c = lua_newuserdatauv(L, sizeof *c, 0);
     memset(c, 0, sizeof *c);
+    for (int i = 0; i < ALERT_MAX_SLOTS; i++)
+        c->state_ref[i] = c->params_ref[i] = LUA_NOREF;
     c->h = lh_host_of(L);
     lua_setfield(L, LUA_REGISTRYINDEX, CACHE_KEY);
     c->views = rule_views_open(L, &c->h->app->market);

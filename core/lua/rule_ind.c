@@ -105,24 +105,27 @@ static void need_one(lua_State *L, const char *usage, struct ind_spec *out)
         luaL_error(L, "expected %s: needs: %s", usage, err);
 }
 
-int rule_needs_parse(lua_State *L, int t, const char *usage, struct ind_spec *out)
+int rule_needs_table(lua_State *L, int idx, const char *usage, struct ind_spec *out)
 {
-    int ty = lua_getfield(L, t, "needs"), n = 0;
-    if (ty == LUA_TNIL) {
-        lua_pop(L, 1);
-        return 0;
-    }
-    if (ty != LUA_TTABLE)
+    int nt = lua_absindex(L, idx), n = 0;
+    if (lua_type(L, nt) != LUA_TTABLE)
         luaL_error(L, "expected %s: needs must be a table, like { rsi = 14 }", usage);
-    int nt = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, nt)) {
         if (n == RULE_NEEDS_MAX)
             luaL_error(L, "expected %s: a rule needs at most %d indicators", usage,
                        RULE_NEEDS_MAX);
         need_one(L, usage, &out[n++]);
-        lua_settop(L, nt + 1);   /* the key */
+        lua_pop(L, 1);   /* the key stays for lua_next */
     }
+    return n;
+}
+
+int rule_needs_parse(lua_State *L, int t, const char *usage, struct ind_spec *out)
+{
+    int n = 0;
+    if (lua_getfield(L, t, "needs") != LUA_TNIL)
+        n = rule_needs_table(L, -1, usage, out);
     lua_pop(L, 1);
     return n;
 }

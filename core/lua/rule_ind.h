@@ -35,6 +35,8 @@ void rule_ind_open(lua_State *L, struct rule_ind *x, const struct ind_book *book
 /* Reads t.needs (nil: none) into out; raises a sentence naming the bad
  * entry, prefixed by usage.  Returns the count. */
 int rule_needs_parse(lua_State *L, int t, const char *usage, struct ind_spec *out);
+/* The same, from the needs table at idx itself. */
+int rule_needs_table(lua_State *L, int idx, const char *usage, struct ind_spec *out);
 
 /* (pushes) the book's indicators for (sym, iv): a list of {name, kind,
  * values = {...} after the last closed candle, forming = {...} if the

@@ -225,8 +225,8 @@ static void history_aim(struct history_view *h, const struct candles *cs, const 
     h->n = h->s->count - lo < (uint32_t)want ? h->s->count - lo : (uint32_t)want;
 }
 
-/* (fn, candle, history, states, key [, ind]) -> fn(candle, history, state
- * [, ind]): the state is found or made here, inside the protected call
+/* (fn, candle, history, states, key [, ind [, params]]) -> fn(candle,
+ * history, state [, ind [, params]]): the state is found or made here, inside the protected call
  * (making it may fail for memory). */
 static int call_with_state(lua_State *L)
 {
@@ -245,7 +245,7 @@ static int call_with_state(lua_State *L)
 }
 
 int rule_views_push(lua_State *L, struct rule_views *v, const struct candle *c, int nargs,
-                    int hist, int state_ref, uint32_t needs)
+                    int hist, int state_ref, uint32_t needs, int params_ref)
 {
     if (nargs >= 3) {
         lua_pushcfunction(L, call_with_state);
@@ -271,7 +271,13 @@ int rule_views_push(lua_State *L, struct rule_views *v, const struct candle *c, 
     v->ind.c = c;
     v->ind.mask = needs;
     lua_rawgeti(L, LUA_REGISTRYINDEX, v->ind.ref);
-    return 6;
+    if (nargs < 5)
+        return 6;
+    if (params_ref == LUA_NOREF)
+        lua_newtable(L);
+    else
+        lua_rawgeti(L, LUA_REGISTRYINDEX, params_ref);
+    return 7;
 }
 
 void rule_views_end(struct rule_views *v)
@@ -317,9 +323,10 @@ void rule_states_keep(lua_State *L, const char (*names)[RULE_NAME_MAX + 1], int 
     while (lua_next(L, -2)) {
         lua_pop(L, 1);
         const char *k = lua_tostring(L, -1);
+        size_t base = strcspn(k, ":");   /* "ema_cross:50,200": ema_cross's */
         int live = 0;
         for (int i = 0; i < n && !live; i++)
-            live = !strcmp(names[i], k);
+            live = strlen(names[i]) == base && !strncmp(names[i], k, base);
         if (!live) {   /* clearing a field while traversing is allowed */
             lua_pushvalue(L, -1);
             lua_pushnil(L);

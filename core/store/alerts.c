@@ -12,11 +12,12 @@ enum {
 
 static const char *const sql[Q_COUNT] = {
 #define PRESET_COLS "user_id, chat_id, name, rule, pairs, top_n, symbols, intervals, threshold," \
-                    " direction, trigger, min_volume, active, created_ms"
+                    " direction, trigger, min_volume, active, created_ms, params"
     [Q_PRESET_ADD] = "INSERT INTO presets (" PRESET_COLS ", updated_ms)"
-                     " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                     " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17,"
+                     " ?16)",
     [Q_PRESET_PUT] = "UPDATE presets SET (" PRESET_COLS ", updated_ms) ="
-                     " (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+                     " (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17, ?16)"
                      " WHERE id = ?1",
     [Q_PRESET_DEL] = "DELETE FROM presets WHERE id = ?1",
     [Q_PRESET_ALL] = "SELECT id, " PRESET_COLS " FROM presets ORDER BY id",
@@ -90,6 +91,7 @@ int store_preset_put(struct store *s, struct store_preset *r, int64_t now_ms)
     sqlite3_bind_int(st, 14, r->active);
     sqlite3_bind_int64(st, 15, r->created_ms);
     sqlite3_bind_int64(st, 16, now_ms);
+    sqlite3_bind_text(st, 17, r->params ? r->params : "", -1, SQLITE_STATIC);
     int add = !r->id;
     if (store_write(s, st) != 0)
         return -1;
@@ -126,7 +128,7 @@ static int preset_row(sqlite3_stmt *st, void *ud)
         .intervals = store_col_text(st, 8), .threshold = sqlite3_column_double(st, 9),
         .direction = store_col_text(st, 10), .trigger = store_col_text(st, 11),
         .min_volume = sqlite3_column_double(st, 12), .active = sqlite3_column_int(st, 13),
-        .created_ms = sqlite3_column_int64(st, 14)};
+        .created_ms = sqlite3_column_int64(st, 14), .params = store_col_text(st, 15)};
     return ((store_preset_fn)e->fn)(e->ud, &r);
 }
 

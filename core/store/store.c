@@ -116,6 +116,9 @@ static const char *const migrations[] = {
      * its RSI alert on the same candle); the marks so far were the move
      * rule's, the only one there was */
     "ALTER TABLE alert_fired ADD COLUMN rule TEXT NOT NULL DEFAULT 'move';",
+    /* 6: the settings a preset chose for its rule ("50,200": ema_cross's
+     * periods); '' is the rule's defaults */
+    "ALTER TABLE presets ADD COLUMN params TEXT NOT NULL DEFAULT '';",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -127,6 +127,7 @@ void store_metrics(const struct store *s, struct prom *p);
 struct store_preset {
     int64_t id, user_id, chat_id;
     const char *name, *rule, *pairs, *symbols, *intervals, *direction, *trigger;
+    const char *params;         /* the rule's settings: "50,200"; "": its defaults */
     int top_n, active;
     double threshold, min_volume;
     int64_t created_ms;
