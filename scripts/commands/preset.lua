@@ -31,7 +31,8 @@ end
 -- One entry per step:
 --   id       its name: "preset:back:<id>"; a typed answer goes to the
 --            bot.step "preset.<id>"
---   title    its button in the edit menu (none: not edited alone)
+--   title    its button in the edit menu (none: not edited alone); a
+--            function (rule) -> title or nil for a step of the rule's
 --   answer   "text" (parse), "buttons" (choices) or "toggle" (choices, then Done)
 --   key      the buttons' data: "preset:<key>:<value>"
 --   prompt   (d, rule) -> the question
@@ -56,6 +57,26 @@ local function only_choice(choices, field)
     d.draft[field] = c[1][1]
     return true
   end
+end
+
+-- The rule's i-th setting (ema_cross's periods), when it has one: its
+-- value is kept both as param<i> (what is still to ask) and in params.
+local function param_step(i)
+  local function q(r) return r and r.params and r.params[i] end
+  return { id = "param" .. i, answer = "text", field = "param" .. i, rule = true,
+    title = function(r) return q(r) and q(r).label end,
+    prompt = function(_, r) return P.param_prompt(q(r)) end,
+    parse = function(text, _, r)
+      local v, err = P.parse_param(text, q(r))
+      if not v then return nil, err .. " Or /cancel." end
+      return v
+    end,
+    set = function(d, v, r)
+      d.draft["param" .. i] = v
+      d.draft.params = d.draft.params or {}
+      d.draft.params[q(r).name] = v
+    end,
+    skip = function(_, r) return not q(r) end }
 end
 
 local STEPS = {
@@ -86,14 +107,19 @@ local STEPS = {
       d.draft.rule = rules[1].name
       return true
     end,
-    -- a new rule keeps only what it allows; its threshold is asked again
+    -- a new rule keeps only what it allows; its threshold and settings
+    -- are asked again
     set = function(d, name)
       local p, r = d.draft, P.rule(name)
-      if p.rule ~= name then p.threshold = nil end
+      if p.rule ~= name then
+        p.threshold, p.params, p.param1, p.param2, p.param3 = nil, nil, nil, nil, nil
+      end
       p.rule = name
       if not one_of(P.direction_choices(r), p.direction) then p.direction = nil end
       if not one_of(P.trigger_choices(r), p.trigger) then p.trigger = nil end
     end },
+
+  param_step(1), param_step(2), param_step(3),
 
   { id = "pairs", title = "Pairs", answer = "buttons", key = "pairs", field = "pairs",
     prompt = function() return "Which pairs?" end,
@@ -357,9 +383,11 @@ end
 local function edit_menu(ctx, p)
   local r, fields = P.rule(p.rule), {}
   for _, s in ipairs(ORDER) do
-    local offered = s.title and (s.id ~= "rule" or #alerts.rules() > 1 or not r)
+    local title = s.title
+    if type(title) == "function" then title = title(r) end
+    local offered = title and (s.id ~= "rule" or #alerts.rules() > 1 or not r)
     if offered and s.rule and r and s.choices then offered = #s.choices({ draft = p }, r) > 1 end
-    if offered then fields[#fields + 1] = s end
+    if offered then fields[#fields + 1] = { id = s.id, title = title } end
   end
   local rows = {}
   for i = 1, #fields, 3 do
@@ -470,8 +498,9 @@ bot.callback("preset", function(ctx, rest)
     local s = BY_ID[arg2]
     if not p then return end
     if not s or not s.title then return ctx:answer("That button is out of date: open the preset again.") end
-    local id = p.id
+    local id, r = p.id, P.rule(p.rule)
     p.id, p.user_id, p.chat_id, p.subscriptions = nil, nil, nil, nil
+    for i, q in ipairs(r and r.params or {}) do p["param" .. i] = (p.params or {})[q.name] end
     ctx:go("preset.wait", { draft = p, edit_id = id })
     return ask(ctx, s.id)
   end

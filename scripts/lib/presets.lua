@@ -21,6 +21,41 @@ function presets.rule(name)
   end
 end
 
+-- The rule's label with the preset's settings: "EMA cross (50, 200)".
+function presets.label(p, rule)
+  if not rule or not rule.params or #rule.params == 0 then return rule and rule.label end
+  local v = {}
+  for i, q in ipairs(rule.params) do
+    v[i] = presets.num((p.params or {})[q.name] or q.default, q.decimals)
+  end
+  return rule.label .. " (" .. table.concat(v, ", ") .. ")"
+end
+
+-- The question for the rule's setting q (its prompt, or its range).
+function presets.param_prompt(q)
+  if q.prompt and q.prompt ~= "" then return bot.fmt("%s", q.prompt) end
+  return bot.fmt("%s? Send a number from %s to %s, e.g. %s.", q.label, presets.num(q.min, q.decimals),
+                 presets.num(q.max, q.decimals), presets.num(q.default, q.decimals))
+end
+
+-- A setting typed by the user: a number in q's range, rounded to its
+-- decimals; nil, why otherwise.
+function presets.parse_param(text, q)
+  local s = text:gsub("%s", ""):gsub(",", ".")
+  local _, points = s:gsub("%.", "")
+  local v = s:match("^%-?[%d.]+$") and points <= 1 and tonumber(s)
+  if not v then
+    return nil, bot.fmt("Send a plain number, like %s.", presets.num(q.default, q.decimals))
+  end
+  local scale = 10 ^ q.decimals
+  v = math.floor(v * scale + 0.5) / scale
+  if v < q.min or v > q.max then
+    return nil, bot.fmt("%s goes from %s to %s; send a number in that range.", q.label,
+                        presets.num(q.min, q.decimals), presets.num(q.max, q.decimals))
+  end
+  return v
+end
+
 -- Today's percent move: its texts stay exactly as they were.
 local function classic(rule)
   return rule == nil or (rule.mode == "move" and rule.unit == "%")
@@ -94,7 +129,7 @@ local function short_condition(p, rule)
     return string.format("%s %s %s", dir_words[p.direction] or "?", presets.amount(p.threshold, rule), when)
   end
   local words = DIRECTIONS[rule.mode] or DIRECTIONS.move
-  return string.format("%s %s %s %s", rule.label, (words[p.direction] or "?"):lower(),
+  return string.format("%s %s %s %s", presets.label(p, rule), (words[p.direction] or "?"):lower(),
                        presets.amount(p.threshold, rule), when)
 end
 
@@ -132,7 +167,7 @@ function presets.condition(p, rule)
     what = string.format("%s %s", ((DIRECTIONS[rule.mode] or {})[p.direction] or "?"):lower(), t)
     if rule.mode == "level" then what = "is " .. what end
   end
-  return bot.fmt("Alert when %s %s, %s", rule.label, what, when)
+  return bot.fmt("Alert when %s %s, %s", presets.label(p, rule), what, when)
 end
 
 -- Telegram takes 4096 characters a message; the page keeps room for what
@@ -167,7 +202,7 @@ function presets.details(p, stats)
     bot.fmt("Pairs: %s", presets.pairs_text(p, true)),
     bot.fmt("Timeframes: %s", table.concat(p.intervals or {}, ", ")),
   }
-  if rule and #alerts.rules() > 1 then lines[#lines + 1] = bot.fmt("Alert: %s", rule.label) end
+  if rule and #alerts.rules() > 1 then lines[#lines + 1] = bot.fmt("Alert: %s", presets.label(p, rule)) end
   lines[#lines + 1] = presets.condition(p, rule)
   lines[#lines + 1] = (p.min_volume or 0) > 0
     and bot.fmt("Only pairs with a 24 h volume of %s USDT or more", presets.volume_text(p.min_volume))
