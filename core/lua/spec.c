@@ -332,6 +332,26 @@ static int s_health(lua_State *L)
     return 1;
 }
 
+/* spec.intervals{"1h", "6h", ...} -> nil    the timeframes the config
+ * watches from now on */
+static int s_intervals(lua_State *L)
+{
+    struct config *c = &lh_host_of(L)->app->cfg;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int mask = 0;
+    for (lua_Integer i = 1; lua_geti(L, 1, i) != LUA_TNIL; i++) {
+        size_t n;
+        const char *s = luaL_checklstring(L, -1, &n);
+        int iv = interval_parse(s, n);
+        if (iv < 0)
+            return luaL_error(L, "spec.intervals: unknown interval \"%s\"", s);
+        mask |= 1 << iv;
+        lua_pop(L, 1);
+    }
+    c->exchange.intervals = mask;
+    return 0;
+}
+
 /* spec.admins{chat_id, ...} -> nil    the config's admins from now on */
 static int s_admins(lua_State *L)
 {
@@ -412,17 +432,6 @@ static double num_field(lua_State *L, int t, const char *k, double dflt)
     return v;
 }
 
-/* spec.candle{symbol =, interval =, open_time = ms, open =, high =, low =,
- *             close =, volume =, quote_volume =, trades =, event_time =,
- *             price_decimals =, closed =, backfilled =}
- *   -> "closed" | "forming" | "ignored"
- * Feeds one candle through the market's real path, as the feed would.
- * high/low default to the extremes of open and close. */
-/* spec.history{symbol =, interval =, rows = {{open_time =, open =, close =
- * ...}, ...}} -> nil: a series' closed history as the feed's REST fetch
- * hands it on (it warms the indicators; the store takes every row) */
-static int s_history(lua_State *L);
-
 /* The candle described by the table at idx (usage: what to say when it
  * is not one). */
 static void candle_from(lua_State *L, int idx, const char *usage, struct candle *c)
@@ -460,10 +469,13 @@ static void candle_from(lua_State *L, int idx, const char *usage, struct candle 
     lua_pop(L, 2);
 }
 
-/* spec.candle{symbol =, interval =, open_time =, open =, close = [, high,
- * low, volume, quote_volume, trades, price_decimals, closed, backfilled,
- * event_time]} -> "closed" | "forming" | "ignored": a kline update, as
- * the feed applies it */
+/* spec.candle{symbol =, interval =, open_time = ms, open =, high =, low =,
+ *             close =, volume =, quote_volume =, trades =, event_time =,
+ *             price_decimals =, closed =, backfilled =}
+ *   -> "closed" | "forming" | "ignored"
+ * Feeds one candle through the market's real path, as the feed would.
+ * high/low default to the extremes of open and close; an update whose
+ * event_time is not newer than the last is a repeat (ignored). */
 static int s_candle(lua_State *L)
 {
     struct market *m = &lh_host_of(L)->app->market;
@@ -558,6 +570,9 @@ static int s_telegram_stats(lua_State *L)
     return 1;
 }
 
+/* spec.history{symbol =, interval =, rows = {{open_time =, open =, close =
+ * ...}, ...}} -> nil: a series' closed history as the feed's REST fetch
+ * hands it on (it warms the indicators; the store takes every row) */
 static int s_history(lua_State *L)
 {
     static const char usage[] = "spec.history{symbol =, interval =, rows = {{open_time =, ...}}}";
@@ -590,7 +605,7 @@ static const luaL_Reg funcs[] = {
     {"remove", s_remove},       {"reload", s_reload},
     {"timers", s_timers},       {"errors", s_errors},
     {"logs", s_logs},           {"clear_logs", s_clear_logs},   {"health", s_health},
-    {"metrics", s_metrics},     {"admins", s_admins},
+    {"metrics", s_metrics},     {"admins", s_admins},       {"intervals", s_intervals},
     {"limits", s_limits},       {"stub_http", lh_spec_stub_http},
     {"http_requests", lh_spec_http_requests},
     {"candle", s_candle},       {"history", s_history},       {"ranking", s_ranking},
