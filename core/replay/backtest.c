@@ -177,9 +177,40 @@ static int preset_key(struct app *a, struct preset *p, const char *k, char *v,
         snprintf(p->name, sizeof p->name, "%s", v);
         return strlen(v) >= sizeof p->name ? -1 : 0;
     }
-    snprintf(err, errlen, "--preset: unknown key \"%s\" (rule, pairs, intervals, threshold, "
-             "direction, trigger, name)", k);
-    return -1;
+    return 1;   /* (maybe a setting of the rule: preset_rule says) */
+}
+
+/* key=value pairs the preset's rule may take as settings. */
+struct settings {
+    char key[RULE_PARAMS_MAX + 1][RULE_PARAM_NAME_MAX + 1];
+    double v[RULE_PARAMS_MAX + 1];
+    int n;
+};
+
+/* The settings given, by the rule's names (its defaults for the others). */
+static int preset_settings(const struct alert_rule_def *r, const struct settings *st,
+                           struct preset *p, char *err, size_t errlen)
+{
+    for (int i = 0; i < r->nparams; i++)
+        p->params[i] = r->params[i].dflt;
+    p->nparams = r->nparams;
+    for (int k = 0; k < st->n; k++) {
+        int at = -1;
+        for (int i = 0; i < r->nparams; i++)
+            if (!strcmp(r->params[i].name, st->key[k]))
+                at = i;
+        if (at < 0) {
+            int n = snprintf(err, errlen, "--preset: unknown key \"%s\" (rule, pairs, intervals, "
+                             "threshold, direction, trigger, name", st->key[k]);
+            for (int i = 0; i < r->nparams && n > 0 && (size_t)n < errlen; i++)
+                n += snprintf(err + n, errlen - (size_t)n, ", %s", r->params[i].name);
+            if (n > 0 && (size_t)n < errlen)
+                snprintf(err + n, errlen - (size_t)n, ")");
+            return -1;
+        }
+        p->params[at] = st->v[k];
+    }
+    return 0;
 }
 
 enum { GIVEN_THRESHOLD = 1, GIVEN_DIRECTION = 2, GIVEN_TRIGGER = 4 };
@@ -189,17 +220,19 @@ static const char *live_rules(struct alert_engine *e, char *buf, size_t len)
 {
     size_t n = 0;
     buf[0] = '\0';
-    for (int slot = 0; slot < ALERT_MAX_RULES && n < len; slot++) {
+    for (int slot = 0; slot < ALERT_MAX_SLOTS && n < len; slot++) {
         const struct alert_rule_def *r = alert_rule_get(e, slot);
-        if (r)
+        if (r && !strchr(alert_rule_name(e, slot), ':'))
             n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "", r->name);
     }
     return n ? buf : "none";
 }
 
 /* The preset's rule must be live; a direction or trigger not given is
- * the rule's only one; the threshold is asked for in the rule's words. */
-static int preset_rule(struct app *a, struct preset *p, int given, char *err, size_t errlen)
+ * the rule's only one; the threshold is asked for in the rule's words;
+ * other keys are its settings. */
+static int preset_rule(struct app *a, struct preset *p, int given, const struct settings *st,
+                       char *err, size_t errlen)
 {
     char names[512];
     const struct alert_rule_def *r = alert_rule_get(a->alerts, alert_rule_find(a->alerts, p->rule));
@@ -224,7 +257,7 @@ static int preset_rule(struct app *a, struct preset *p, int given, char *err, si
                  r->unit, r->dflt);
         return -1;
     }
-    return 0;
+    return preset_settings(r, st, p, err, errlen);
 }
 
 /* "key=value key=value" into a preset for user 1; 0 or -1 with err. */
@@ -246,6 +279,7 @@ static int parse_preset(struct app *a, struct backtest *bt, const char *spec, st
     }
     snprintf(buf, sizeof buf, "%s", spec);
     int given = 0;   /* GIVEN_* */
+    struct settings st = {.n = 0};
     for (char *save = NULL, *kv = strtok_r(buf, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
         char *v = strchr(kv, '=');
         if (!v || v == kv || !v[1]) {
@@ -256,10 +290,24 @@ static int parse_preset(struct app *a, struct backtest *bt, const char *spec, st
         *v++ = '\0';
         given |= !strcmp(kv, "threshold") ? GIVEN_THRESHOLD : !strcmp(kv, "direction")
                  ? GIVEN_DIRECTION : !strcmp(kv, "trigger") ? GIVEN_TRIGGER : 0;
-        if (preset_key(a, p, kv, v, bt->names, err, errlen) != 0)
+        int rc = preset_key(a, p, kv, v, bt->names, err, errlen);
+        if (rc < 0)
             return -1;
+        char *end;
+        if (rc > 0 && st.n <= RULE_PARAMS_MAX && strlen(kv) <= RULE_PARAM_NAME_MAX) {
+            snprintf(st.key[st.n], sizeof st.key[0], "%s", kv);
+            st.v[st.n] = strtod(v, &end);
+            if (*end || !isfinite(st.v[st.n])) {
+                snprintf(err, errlen, "--preset: %s=%s is not a number", kv, v);
+                return -1;
+            }
+            st.n++;
+        } else if (rc > 0) {
+            snprintf(err, errlen, "--preset: unknown key \"%s\"", kv);
+            return -1;
+        }
     }
-    return preset_rule(a, p, given, err, errlen);
+    return preset_rule(a, p, given, &st, err, errlen);
 }
 
 int backtest_run(struct app *a, char **files, int nfiles, double speed, const char *preset)
