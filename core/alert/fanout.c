@@ -172,13 +172,17 @@ static void evaluate(struct alert_engine *e, const struct candle *c)
         struct rule *ru = &e->rules[r];
         if (!ru->live || !(c->closed ? ru->def.on_close : ru->def.on_forming) || !e->hooks.value)
             continue;
+        /* no preset of the rule watches this pair and timeframe: its value
+         * is not needed (a rule's state sees only the events it is asked) */
+        uint32_t rank = c->symbol < e->nrank ? e->rank[c->symbol] : 0;
+        if (index_idle(&ru->ix, c->symbol, c->interval, rank, c->closed))
+            continue;
         int ok = 0;
         double v = e->hooks.value(e->hooks.ud, r, c, sym, &ok);
         if (!ok || !isfinite(v))
             continue;
         e->st.evaluated++;
         e->nscratch = 0;
-        uint32_t rank = c->symbol < e->nrank ? e->rank[c->symbol] : 0;
         /* late: history is complete, but nobody wants old news; nor does it
          * move the watermark, so a fresh update of the candle may fire */
         size_t n = index_update(&ru->ix, c->symbol, c->interval, rank, c->open_time, c->closed,

@@ -305,6 +305,40 @@ size_t index_update(struct index *ix, uint32_t sym, int iv, uint32_t rank, int64
     return vs.matched;
 }
 
+static int lists_idle(const struct index *ix, uint32_t sym, int iv, int trig, uint32_t rank)
+{
+    if (sym < ix->nsym) {
+        const struct index_list *l =
+            &ix->lists[(size_t)sym * LISTS_PER_SYMBOL + ((size_t)iv * 2 + (size_t)trig) * KINDS];
+        for (int k = 0; k < KINDS; k++)
+            if (l[k].n)
+                return 0;
+    }
+    const struct index_group *g = ix->groups[iv][trig];
+    for (uint32_t k = 0; rank && k < ix->ngroups[iv][trig] && g[k].n >= rank; k++)
+        for (int d = 0; d < KINDS; d++)
+            if (g[k].l[d].n)
+                return 0;
+    return 1;
+}
+
+int index_idle(struct index *ix, uint32_t sym, int iv, uint32_t rank, int closed)
+{
+    if (iv < 0 || iv >= IV_COUNT)
+        return 1;
+    int idle_forming = lists_idle(ix, sym, iv, INDEX_FORMING, rank);
+    int idle_close = !closed || lists_idle(ix, sym, iv, INDEX_CLOSE, rank);
+    if (!idle_forming || !idle_close)
+        return 0;
+    if (sym < ix->nsym) {   /* a track's last value would be stale when a subscription comes */
+        struct index_mark *m = &ix->marks[(size_t)sym * IV_COUNT + (size_t)iv];
+        m->has_prev[INDEX_FORMING] = 0;
+        if (closed)
+            m->has_prev[INDEX_CLOSE] = 0;
+    }
+    return 1;
+}
+
 /* ---- bulk loads ---- */
 
 void index_expect(struct index *ix, uint32_t sym, uint32_t top_n, int iv,

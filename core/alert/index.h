@@ -96,6 +96,11 @@ int index_add(struct index *ix, uint32_t sym, uint32_t top_n, int iv, enum index
 /* Removes one subscription's entry; 1 removed, 0 not there. */
 int index_remove(struct index *ix, uint32_t sym, uint32_t top_n, int iv,
                  enum index_trigger trig, unsigned dirs, double threshold, uint32_t sub);
+/* 1 when no subscription could meet an event of (sym, iv) at that rank
+ * (closed: on either track): the rule's value need not be computed.  A
+ * cross then forgets its previous value, which would be stale when a
+ * subscription comes. */
+int index_idle(struct index *ix, uint32_t sym, int iv, uint32_t rank, int closed);
 /* A candle event's value: the forming track always, the close track when
  * closed.  Calls fn for each subscription the value newly reaches (see
  * above) and returns their count.  late: counts them, calls nothing and

@@ -140,6 +140,9 @@ describe("alerts", function()
       end }
     ]])
     assert(spec.reload())
+    -- (a rule's value is computed only where a preset of it watches)
+    assert(save{ chat_id = 12, name = "f", rule = "fields", pairs = "manual",
+                 symbols = { "ETHUSDT" }, intervals = { "15m" }, threshold = 5 })
     spec.candle{ symbol = "ETHUSDT", interval = "15m", open_time = t0, open = 10, high = 12,
                  low = 9, close = 11, volume = 5, quote_volume = 55, trades = 7,
                  event_time = t0 + 1, price_decimals = 3 }
@@ -169,6 +172,8 @@ describe("alerts", function()
       end)
     ]])
     assert(spec.reload())
+    assert(save{ chat_id = 13, name = "k", rule = "keep", pairs = "manual",
+                 symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 5 })
     candle(0.5)
     spec.advance(2)
     local seen

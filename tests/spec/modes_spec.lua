@@ -13,8 +13,7 @@ describe("rule modes", function()
     return spec.call(function() return alerts.save(p) end)
   end
   -- an update of the test's pair's 5m candle number k (0: t0) whose close
-  -- is `close` (each test has its own pair: the rules evaluate every pair,
-  -- so a cross rule remembers the last value of the tests before)
+  -- is `close` (each test has its own pair)
   local n = 0
   local function price(k, close, closed)
     n = n + 1
@@ -98,5 +97,24 @@ describe("rule modes", function()
     assert.equals(1, #tg.texts(51))
     price(2, 107, true)      -- 106 -> 107: no crossing
     assert.equals(1, #tg.texts(51))
+  end)
+
+  it("computes a rule only where a preset of it watches, and a cross starts afresh there", function()
+    sym = "ADAUSDT"   -- (no preset of the tests before watches it)
+    spec.ranking{ "BTCUSDT", "ETHUSDT", "SOLUSDT", "ADAUSDT" }
+    local function evaluated() return spec.health().components.alerts.evaluated end
+    local id = assert(save{ chat_id = 61, rule = "pricex", threshold = 105, direction = "up" })
+    price(0, 104)
+    local before = evaluated()
+    spec.call(function() return alerts.delete(id) end)
+    price(0, 110)            -- no preset of either rule: neither is computed
+    assert.equals(before, evaluated())
+    assert(save{ chat_id = 62, rule = "pricex", threshold = 105, direction = "up" })
+    price(0, 111)            -- the value went above 105 unwatched: 104 is stale, no crossing
+    assert.equals(before + 1, evaluated())
+    assert.equals(0, #tg.texts(62))
+    price(1, 100)
+    price(1, 106)            -- a crossing seen whole
+    assert.equals(1, #tg.texts(62))
   end)
 end)
