@@ -210,8 +210,14 @@ static void map_due(void *ud)
 void rules_slots_changed(void *ud)
 {
     struct rules_cache *c = ud;
-    c->dirty = 1;   /* (called inside alerts.save: Lua runs later, on the loop) */
-    if (!c->map_timer)   /* soon, so that the book asks for the history at once */
+    c->dirty = 1;
+    if (c->h->cur.phase == LH_PHASE_NONE) {   /* from C (a backtest's preset): now */
+        rules_map(c);
+        return;
+    }
+    /* inside alerts.save: Lua runs later, on the loop; soon, so that the
+     * book asks for the history at once */
+    if (!c->map_timer)
         c->map_timer = timers_add(&c->h->app->timers, app_now_ms(c->h->app), map_due, c);
 }
 
