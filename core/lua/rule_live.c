@@ -23,10 +23,12 @@ static void rule_error(struct lh_host *h, struct rules_cache *c, int slot, const
     lh_report(h, h->gen, c->script[slot], what, err);
 }
 
-/* The cached rule for the engine's slot, or -1 (set at go-live: no name
- * lookups per event). */
+/* The cached rule for the engine's slot, or -1 (mapped at go-live and when
+ * slots appear: no name lookups per event). */
 static int slot_of(struct rules_cache *c, int rule)
 {
+    if (c->dirty)
+        rules_map(c);
     return rule >= 0 && rule < ALERT_MAX_SLOTS ? c->by_engine[rule] : -1;
 }
 
@@ -36,8 +38,6 @@ static double hook_value(void *ud, int rule, const struct candle *cd, const char
     struct rules_cache *c = ud;
     struct lh_host *h = c->h;
     lua_State *L = h->L;
-    if (c->dirty)
-        rules_map(c);
     int slot = slot_of(c, rule);
     *ok = 0;
     if (slot < 0 || !h->gen)
@@ -127,8 +127,6 @@ static char *hook_format(void *ud, int rule, const struct alert_view *a, char **
     struct rules_cache *c = ud;
     struct lh_host *h = c->h;
     lua_State *L = h->L;
-    if (c->dirty)
-        rules_map(c);
     int slot = slot_of(c, rule);
     if (slot < 0 || !h->gen)
         return NULL;

@@ -148,7 +148,7 @@ static int fx_engine(struct fx *f)
     if (!(f->e = alert_engine_new(&d)))
         return -1;
     alert_set_sink(f->e, &(struct alert_sink){record, NULL});
-    alert_set_hooks(f->e, &(struct alert_hooks){test_value, NULL, &f->e});
+    alert_set_hooks(f->e, &(struct alert_hooks){test_value, NULL, NULL, &f->e});
     alert_set_rules(f->e, test_rules, 3);
     return 0;
 }
