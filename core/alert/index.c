@@ -322,7 +322,22 @@ static int lists_idle(const struct index *ix, uint32_t sym, int iv, int trig, ui
     return 1;
 }
 
-int index_idle(struct index *ix, uint32_t sym, int iv, uint32_t rank, int closed)
+/* A track no subscription watched: its candle's reach is unknown from now
+ * on (nothing fires on it: a subscription that comes fires from the next
+ * candle), and a cross's previous value is stale. */
+static void track_unknown(struct index *ix, struct index_mark *m, int trig, int64_t open_time)
+{
+    if (ix->mode == INDEX_CROSS) {
+        m->has_prev[trig] = 0;
+        return;
+    }
+    m->open[trig] = open_time;
+    m->hi[trig] = INFINITY;
+    m->lo[trig] = -INFINITY;
+}
+
+int index_idle(struct index *ix, uint32_t sym, int iv, uint32_t rank, int64_t open_time,
+               int closed)
 {
     if (iv < 0 || iv >= IV_COUNT)
         return 1;
@@ -330,11 +345,12 @@ int index_idle(struct index *ix, uint32_t sym, int iv, uint32_t rank, int closed
     int idle_close = !closed || lists_idle(ix, sym, iv, INDEX_CLOSE, rank);
     if (!idle_forming || !idle_close)
         return 0;
-    if (sym < ix->nsym) {   /* a track's last value would be stale when a subscription comes */
+    if (sym < ix->nsym || room_for(ix, sym) == 0) {   /* (a symbol new to the index) */
         struct index_mark *m = &ix->marks[(size_t)sym * IV_COUNT + (size_t)iv];
-        m->has_prev[INDEX_FORMING] = 0;
-        if (closed)
-            m->has_prev[INDEX_CLOSE] = 0;
+        if (!(m->open[INDEX_FORMING] && open_time < m->open[INDEX_FORMING]))
+            track_unknown(ix, m, INDEX_FORMING, open_time);
+        if (closed && !(m->open[INDEX_CLOSE] && open_time < m->open[INDEX_CLOSE]))
+            track_unknown(ix, m, INDEX_CLOSE, open_time);
     }
     return 1;
 }

@@ -97,10 +97,11 @@ int index_add(struct index *ix, uint32_t sym, uint32_t top_n, int iv, enum index
 int index_remove(struct index *ix, uint32_t sym, uint32_t top_n, int iv,
                  enum index_trigger trig, unsigned dirs, double threshold, uint32_t sub);
 /* 1 when no subscription could meet an event of (sym, iv) at that rank
- * (closed: on either track): the rule's value need not be computed.  A
- * cross then forgets its previous value, which would be stale when a
- * subscription comes. */
-int index_idle(struct index *ix, uint32_t sym, int iv, uint32_t rank, int closed);
+ * (closed: on either track): the rule's value need not be computed.  The
+ * candle's reach is then unknown: a subscription that comes during it
+ * fires from the next candle, and a cross forgets its previous value. */
+int index_idle(struct index *ix, uint32_t sym, int iv, uint32_t rank, int64_t open_time,
+               int closed);
 /* A candle event's value: the forming track always, the close track when
  * closed.  Calls fn for each subscription the value newly reaches (see
  * above) and returns their count.  late: counts them, calls nothing and

@@ -6,7 +6,8 @@
 . tests/e2e/lib.bash
 
 # logs "TAG SYMBOL n=#history" whenever the count it sees changes (state
-# is the rule's memory per symbol and interval)
+# is the rule's memory per symbol and interval); a preset of it watches
+# every pair (a rule is computed only where one does) and never fires
 rule() {
   write_script rules/deep.lua "alerts.rule{ name = 'deep', history = $2, on = { 'forming' },
   value = function(candle, history, state)
@@ -15,7 +16,13 @@ rule() {
       log.info('$1 %s %s n=%d oldest_open=%d', candle.symbol, candle.interval, #history,
                #history > 0 and history[#history].open_time or 0)
     end
-  end }"
+  end }
+  host.on_start(function()
+    if #alerts.presets(1) == 0 then
+      assert(alerts.save{ user_id = 1, name = 'watch', rule = 'deep', pairs = 'top', top_n = 10,
+                          intervals = { '1m' }, threshold = 99 })
+    end
+  end)"
 }
 
 start_fake --symbols 2 || { fail "the stand-in starts"; finish; exit 1; }
