@@ -35,6 +35,15 @@ alerts.rule{
   value = function(candle) return (candle.high - candle.low) / candle.open * 100 end,
 }
 LUA
+# and one reading its volume: the row's, spread along the path
+cat > "$T/scripts/rules/vol.lua" <<'LUA'
+alerts.rule{
+  name = "vol", label = "Volume", unit = "", mode = "level", directions = { "up" },
+  threshold = { min = 0, max = 1000, default = 5, decimals = 2, prompt = "How much?" },
+  on = { "forming" },
+  value = function(candle) return candle.volume end,
+}
+LUA
 replayed() {
   "$CW_BIN" replay --config "$T/config.lua" "$CSV" --preset "pairs=TESTUSDT $1" 2>"$T/err" |
     awk '{print substr($1, 12, 5), $3, $4}'
@@ -69,5 +78,17 @@ is "$(replayed "rule=range intervals=1m threshold=3")" \
 is "$(replayed "rule=range intervals=5m threshold=3")" \
    "00:00 5m 3.60%${nl}00:05 5m 4.10%" \
    "a 5m forming candle's high and low: its rows' so far"
+# truth: each row's volume (10) spread along its path by the distance the
+# price went; the first point with 5 or more fires
+truth_vol() {
+  awk -F, '$1 ~ /^[0-9]/ { up = $5 + 0 >= $2 + 0; p[1] = $2; p[2] = up ? $4 : $3; p[3] = up ? $3 : $4; p[4] = $5
+    total = 0; for (i = 2; i <= 4; i++) total += (p[i] > p[i - 1] ? p[i] - p[i - 1] : p[i - 1] - p[i])
+    w = 0; for (i = 2; i <= 4; i++) { w += (p[i] > p[i - 1] ? p[i] - p[i - 1] : p[i - 1] - p[i])
+      v = i == 4 ? $6 : $6 * w / total; if (v >= 5) { printf "%s 1m %.2f\n", strftime("%H:%M", int($1 / 1000), 1), v; break } } }' "$CSV"
+}
+want=$(truth_vol)
+is "$(replayed "rule=vol intervals=1m threshold=5")" "$want" \
+   "a forming candle's volume grows along the path (the row's at its close), not the whole row's at its open"
+like "$want" "^00:01 1m 9.35$" "(row 1: 10 × 7.2 / 7.7 at its high)"
 like "$(cat "$T/err")" "replayed 7 klines" "every row was replayed"
 finish
