@@ -266,7 +266,7 @@ static void agg_point(struct agg *a, const struct candle *base, const struct can
     a->c.event_time = p->event_time;
 }
 
-#define PATH_MAX_POINTS 4
+#define ROW_PATH_POINTS 4
 
 /* The prices a row's candle passed through, in the likeliest order: open,
  * low, high, close when it rose (close >= open), open, high, low, close
@@ -283,13 +283,13 @@ static void agg_point(struct agg *a, const struct candle *base, const struct can
 static int row_path(const struct candle *row, struct candle *pts)
 {
     int up = row->close >= row->open;
-    double px[PATH_MAX_POINTS] = {row->open, up ? row->low : row->high,
+    double px[ROW_PATH_POINTS] = {row->open, up ? row->low : row->high,
                                   up ? row->high : row->low, row->close};
     double total = 0, walked = 0;
-    for (int k = 1; k < PATH_MAX_POINTS; k++)
+    for (int k = 1; k < ROW_PATH_POINTS; k++)
         total += fabs(px[k] - px[k - 1]);
     int n = 0;
-    for (int k = 0; k < PATH_MAX_POINTS; k++) {
+    for (int k = 0; k < ROW_PATH_POINTS; k++) {
         if (k > 0) {
             walked += fabs(px[k] - px[k - 1]);
             if (px[k] == px[k - 1])
@@ -304,7 +304,7 @@ static int row_path(const struct candle *row, struct candle *pts)
         p->volume = row->volume * share;
         p->quote_volume = row->quote_volume * share;
         p->trades = (int32_t)(row->trades * share + 0.5);
-        p->event_time = row->close_time - (PATH_MAX_POINTS - 1 - k);
+        p->event_time = row->close_time - (ROW_PATH_POINTS - 1 - k);
     }
     pts[n - 1] = *row;   /* its price is the close: the row itself, exactly */
     return n;
@@ -333,7 +333,7 @@ static void feed(struct replay *r, const struct row *w)
         use[iv] = agg_use(&aggs[iv], &row, iv, iv == w->iv);
         base[iv] = aggs[iv].c;
     }
-    struct candle pts[PATH_MAX_POINTS];
+    struct candle pts[ROW_PATH_POINTS];
     int n = row_path(&row, pts);
     for (int k = 0; k < n; k++)
         for (int iv = w->iv; iv < IV_COUNT; iv++) {
