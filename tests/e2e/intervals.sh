@@ -43,9 +43,12 @@ wait_for 15 grep -q 'signed in' "$T/log" || { fail "the bot signs in" "$(tail -5
 streams() { stream_split | tr , '\n' | awk '{s += $1} END {print s + 0}'; }
 wait_for 15 test "$(streams)" = 3
 is "$(streams)" 3 "the stand-in serves the bot 3 streams: BTCUSDT 1m, 6h and 1d"
+# held IV: asks, and the answer says 5 closed and one forming (asked again
+# while the history is still loading)
+held() { local before; before=$(sent_count $C); say $C "/held $1"; answered $C "$before" 5
+  tg_texts $C | tail -1 | grep -q "held $1: 5 closed, forming"; }
 for iv in 6h 1d; do
-  say $C "/held $iv"
-  said $C "held $iv: 5 closed, forming" 10 \
+  wait_for 20 held $iv \
     && pass "$iv: the store holds the 5 candles of history (exchange.history) and the forming one" \
     || fail "$iv: the store holds the 5 candles of history and the forming one" "$(tg_texts $C | grep "held $iv")"
 done
