@@ -1,6 +1,7 @@
 #include "replay/replay.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,58 +217,137 @@ static void close_before(struct replay *r, uint32_t sym, int64_t t)
         alert_drain(r->app->alerts);
 }
 
-/* The row into the candle of interval iv containing it (its own, or a
- * longer one built from it): 1 when that candle changed. */
-static int agg_add(struct agg *a, const struct candle *rc, int iv, int own)
+/* How a row enters the candle of an interval: */
+enum row_use {
+    ROW_SKIP,     /* not at all: closed already, or these minutes are in it */
+    ROW_NEW,      /* it starts the candle: the candle is the row so far */
+    ROW_EXTEND,   /* the candle so far, then the row so far */
+    ROW_WHOLE     /* the row is the whole candle, part of it built from
+                   * shorter rows already: their path was walked, so only
+                   * the row's end replaces it */
+};
+
+/* How the row rc enters the candle of interval iv containing it (its own
+ * when own, or a longer one built from it). */
+static enum row_use agg_use(const struct agg *a, const struct candle *rc, int iv, int own)
 {
     int64_t ims = interval_ms(iv), open = rc->open_time / ims * ims;
-    int64_t end = rc->close_time + 1;
     if (a->closed_open == open)
-        return 0;   /* closed already, from shorter rows */
-    if (!a->has || own) {   /* a new candle, or the row is the whole of it */
-        a->c = *rc;
-        a->c.open_time = open;
-        a->c.close_time = open + ims - 1;
-        a->c.interval = (uint8_t)iv;
-        a->has = 1;
-    } else if (rc->open_time >= a->covered) {
-        a->c.high = rc->high > a->c.high ? rc->high : a->c.high;
-        a->c.low = rc->low < a->c.low ? rc->low : a->c.low;
-        a->c.close = rc->close;
-        a->c.volume += rc->volume;
-        a->c.quote_volume += rc->quote_volume;
-        a->c.trades += rc->trades;
+        return ROW_SKIP;   /* closed already, from shorter rows */
+    if (!a->has)
+        return ROW_NEW;
+    if (own)
+        return ROW_WHOLE;
+    return rc->open_time >= a->covered ? ROW_EXTEND : ROW_SKIP;
+}
+
+/* The candle of interval iv: base (the candle before the row, for
+ * ROW_EXTEND) with p (the row as far as its path went) added. */
+static void agg_point(struct agg *a, const struct candle *base, const struct candle *p, int iv,
+                      enum row_use use)
+{
+    if (use == ROW_EXTEND) {
+        a->c = *base;
+        a->c.high = p->high > base->high ? p->high : base->high;
+        a->c.low = p->low < base->low ? p->low : base->low;
+        a->c.close = p->close;
+        a->c.volume += p->volume;
+        a->c.quote_volume += p->quote_volume;
+        a->c.trades += p->trades;
     } else {
-        return 0;   /* these minutes are in it already, from shorter rows */
+        int64_t ims = interval_ms(iv);
+        a->c = *p;
+        a->c.open_time = p->open_time / ims * ims;
+        a->c.close_time = a->c.open_time + ims - 1;
+        a->c.interval = (uint8_t)iv;
     }
-    a->covered = end;
+    a->has = 1;
     a->c.closed = 0;
-    a->c.event_time = rc->close_time;
-    return 1;
+    a->c.event_time = p->event_time;
+}
+
+#define ROW_PATH_POINTS 4
+
+/* The prices a row's candle passed through, in the likeliest order: open,
+ * low, high, close when it rose (close >= open), open, high, low, close
+ * when it fell; each as the row so far into pts, consecutive equal prices
+ * once.  Returns how many.
+ * The times are unknown: the points play a millisecond apart at the row's
+ * end (the last at its close time), when the row is known, so the candle
+ * store takes each as newer and the exchange clock never runs ahead of
+ * them (none is "late").  The row's volume, quote volume and trades are
+ * prorated by the distance the price has travelled along the path: a
+ * volume rule must not see the whole row's volume at its open, before the
+ * move it came with; the last point carries the row's own totals, so the
+ * closed candle is the row exactly. */
+static int row_path(const struct candle *row, struct candle *pts)
+{
+    int up = row->close >= row->open;
+    double px[ROW_PATH_POINTS] = {row->open, up ? row->low : row->high,
+                                  up ? row->high : row->low, row->close};
+    double total = 0, walked = 0;
+    for (int k = 1; k < ROW_PATH_POINTS; k++)
+        total += fabs(px[k] - px[k - 1]);
+    int n = 0;
+    for (int k = 0; k < ROW_PATH_POINTS; k++) {
+        if (k > 0) {
+            walked += fabs(px[k] - px[k - 1]);
+            if (px[k] == px[k - 1])
+                continue;
+        }
+        struct candle *p = &pts[n++];
+        double share = total > 0 ? walked / total : 0;
+        *p = *row;
+        p->close = px[k];
+        p->high = n > 1 && pts[n - 2].high > px[k] ? pts[n - 2].high : px[k];
+        p->low = n > 1 && pts[n - 2].low < px[k] ? pts[n - 2].low : px[k];
+        p->volume = row->volume * share;
+        p->quote_volume = row->quote_volume * share;
+        p->trades = (int32_t)(row->trades * share + 0.5);
+        p->event_time = row->close_time - (ROW_PATH_POINTS - 1 - k);
+    }
+    pts[n - 1] = *row;   /* its price is the close: the row itself, exactly */
+    return n;
 }
 
 /* A row: the forming candle of its interval and of every longer configured
- * one it is part of, at its last price; each closes with its last row. */
+ * one it is part of, at each price of its path (row_path), then each
+ * closes with its last row. */
 static void feed(struct replay *r, const struct row *w)
 {
     int64_t ms = interval_ms(w->iv);
-    struct candle c = {.open_time = w->open_time, .close_time = w->open_time + ms - 1,
-                       .event_time = w->open_time + ms - 1, .open = w->o, .high = w->h,
-                       .low = w->l, .close = w->c, .volume = w->v, .quote_volume = w->qv,
-                       .trades = w->trades, .symbol = w->sym, .interval = w->iv,
-                       .price_dp = w->dp};
+    struct candle row = {.open_time = w->open_time, .close_time = w->open_time + ms - 1,
+                         .event_time = w->open_time + ms - 1, .open = w->o, .high = w->h,
+                         .low = w->l, .close = w->c, .volume = w->v, .quote_volume = w->qv,
+                         .trades = w->trades, .symbol = w->sym, .interval = w->iv,
+                         .price_dp = w->dp};
     close_before(r, w->sym, w->open_time);
-    for (int iv = w->iv; iv < IV_COUNT; iv++) {
-        int64_t ims = interval_ms(iv);
-        if (ims % ms || (iv != w->iv && !(r->app->cfg.exchange.intervals & 1 << iv)))
+    struct agg *aggs = &r->aggs[(size_t)w->sym * IV_COUNT];
+    enum row_use use[IV_COUNT];
+    struct candle base[IV_COUNT];   /* each candle before the row */
+    for (int iv = 0; iv < IV_COUNT; iv++) {
+        use[iv] = ROW_SKIP;
+        if (iv < w->iv || interval_ms(iv) % ms ||
+            (iv != w->iv && !(r->app->cfg.exchange.intervals & 1 << iv)))
             continue;
-        struct agg *a = &r->aggs[(size_t)w->sym * IV_COUNT + iv];
-        if (!agg_add(a, &c, iv, iv == w->iv))
-            continue;
-        apply(r, &a->c);
-        if (a->covered == a->c.open_time + ims)
-            agg_close(r, a);
+        use[iv] = agg_use(&aggs[iv], &row, iv, iv == w->iv);
+        base[iv] = aggs[iv].c;
     }
+    struct candle pts[ROW_PATH_POINTS];
+    int n = row_path(&row, pts);
+    for (int k = 0; k < n; k++)
+        for (int iv = w->iv; iv < IV_COUNT; iv++) {
+            if (use[iv] == ROW_SKIP || (use[iv] == ROW_WHOLE && k < n - 1))
+                continue;
+            struct agg *a = &aggs[iv];
+            agg_point(a, &base[iv], &pts[k], iv, use[iv]);
+            apply(r, &a->c);
+            if (k < n - 1)
+                continue;
+            a->covered = row.close_time + 1;
+            if (a->covered == a->c.open_time + interval_ms(iv))
+                agg_close(r, a);
+        }
 }
 
 static void tick(void *ud)

@@ -212,17 +212,53 @@ static void minute_candle(const struct fake_market *m, int sym, int64_t open_ms,
     out->quote_volume = round_to(out->quote_volume, 5);
 }
 
+static struct fake_cached *cache_slot(struct fake_cached **cache, int size, int64_t key)
+{
+    if (!*cache) {
+        *cache = malloc(sizeof **cache * (size_t)size);
+        for (int i = 0; i < size; i++)
+            (*cache)[i].minute = -1;
+    }
+    return &(*cache)[key % size];
+}
+
 static const struct fake_candle *closed_minute(struct fake_market *m, int sym, int64_t minute)
 {
-    if (!m->cache[sym]) {
-        m->cache[sym] = malloc(sizeof *m->cache[sym] * FAKE_CACHE);
-        for (int i = 0; i < FAKE_CACHE; i++)
-            m->cache[sym][i].minute = -1;
-    }
-    struct fake_cached *e = &m->cache[sym][minute % FAKE_CACHE];
+    struct fake_cached *e = cache_slot(&m->cache[sym], FAKE_CACHE, minute);
     if (e->minute != minute) {
         minute_candle(m, sym, minute * 60000, minute * 60000 + 60000, &e->c);
         e->minute = minute;
+    }
+    return &e->c;
+}
+
+/* c added to the candle out being built (first: out is empty). */
+static void add_part(struct fake_candle *out, const struct fake_candle *c, int first)
+{
+    if (first) {
+        out->open = c->open;
+        out->high = c->high;
+        out->low = c->low;
+    }
+    if (c->high > out->high)
+        out->high = c->high;
+    if (c->low < out->low)
+        out->low = c->low;
+    out->close = c->close;
+    out->volume += c->volume;
+    out->quote_volume += c->quote_volume;
+    out->trades += c->trades;
+}
+
+/* The closed hour starting at minute first, its 60 minutes summed once. */
+static const struct fake_candle *closed_hour(struct fake_market *m, int sym, int64_t first)
+{
+    struct fake_cached *e = cache_slot(&m->hours[sym], FAKE_HOUR_CACHE, first / 60);
+    if (e->minute != first) {
+        memset(&e->c, 0, sizeof e->c);
+        for (int64_t k = 0; k < 60; k++)
+            add_part(&e->c, closed_minute(m, sym, first + k), k == 0);
+        e->minute = first;
     }
     return &e->c;
 }
@@ -239,29 +275,21 @@ void market_candle(struct fake_market *m, int sym, int64_t interval_ms, int64_t 
     out->close_time = open_ms + interval_ms - 1;
     int64_t last = (now_ms < open_ms + interval_ms ? now_ms : open_ms + interval_ms - 1);
     int first = 1;
-    for (int64_t t = open_ms; t <= last; t += 60000) {
+    for (int64_t t = open_ms; t <= last; first = 0) {
         struct fake_candle part;
-        const struct fake_candle *c;
+        if (t % 3600000 == 0 && t + 3600000 <= open_ms + interval_ms &&
+            t + 3600000 <= now_ms + 1) {   /* a whole hour of it, closed */
+            add_part(out, closed_hour(m, sym, t / 60000), first);
+            t += 3600000;
+            continue;
+        }
         if (t + 60000 <= now_ms + 1) {
-            c = closed_minute(m, sym, t / 60000);
+            add_part(out, closed_minute(m, sym, t / 60000), first);
         } else {
             minute_candle(m, sym, t, now_ms, &part);
-            c = &part;
+            add_part(out, &part, first);
         }
-        if (first) {
-            out->open = c->open;
-            out->high = c->high;
-            out->low = c->low;
-            first = 0;
-        }
-        if (c->high > out->high)
-            out->high = c->high;
-        if (c->low < out->low)
-            out->low = c->low;
-        out->close = c->close;
-        out->volume += c->volume;
-        out->quote_volume += c->quote_volume;
-        out->trades += c->trades;
+        t += 60000;
     }
     out->volume = round_to(out->volume, 3);
     out->quote_volume = round_to(out->quote_volume, 5);

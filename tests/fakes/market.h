@@ -27,6 +27,9 @@ struct fake_candle {
 };
 
 #define FAKE_CACHE 512   /* closed 1m candles kept per symbol (> 4 h) */
+#define FAKE_HOUR_CACHE 64   /* closed 1h aggregates kept per symbol (> 2 days):
+                              * a forming 1d candle sums at most 24 of them and
+                              * 60 minutes, not 1,440 minutes, on every tick */
 
 struct fake_cached {
     int64_t minute;       /* open_time / 60000, or -1 */
@@ -44,6 +47,7 @@ struct fake_market {
     int nsym;
     struct fake_replay replay[FAKE_MAX_SYMBOLS];   /* n == 0: synthetic prices */
     struct fake_cached *cache[FAKE_MAX_SYMBOLS];   /* allocated on first use */
+    struct fake_cached *hours[FAKE_MAX_SYMBOLS];   /* (minute: the hour's first) */
     double volatility;     /* the synthetic prices' waves scaled (1: as they are) */
     int64_t move_sec;      /* from this second on, every synthetic price is */
     double move_factor;    /* multiplied by this (a market-wide move); 0: none */
