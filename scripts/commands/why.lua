@@ -217,7 +217,8 @@ local function preset_line(p, now, by_name)
     return bot.fmt('<b>%s</b>: rule "%s", which is gone', name, p.rule or "?")
   end
   local cond = condition(rule, p.direction, p.threshold) ..
-               (p.trigger == "close" and ", at the close" or ", as it happens")
+               (p.trigger == "close" and ", at the close" or ", as it happens") ..
+               ((p.min_volume or 0) > 0 and ", 24 h volume ≥ " .. P.volume_text(p.min_volume) or "")
   local v = now[rule.name] and now[rule.name].value
   if not v then
     return bot.fmt("<b>%s</b> (%s): %s", name, cond, now[rule.name] and now[rule.name].why or "no value now")

@@ -95,7 +95,7 @@ describe("/why", function()
     forming("BTCUSDT", 301, closes[300] + 2)
     save{ name = "Hot <b>", symbols = { "BTCUSDT" }, rule = "rsi", threshold = 70, direction = "up" }
     save{ name = "Cold", symbols = { "BTCUSDT" }, rule = "rsi", threshold = 80, direction = "down",
-          trigger = "close" }
+          trigger = "close", min_volume = 5e6, active = false }
     save{ name = "Big", pairs = "top", top_n = 2, threshold = 2.5, direction = "both" }
     save{ name = "Elsewhere", symbols = { "ETHUSDT" }, rule = "rsi", threshold = 70, direction = "up" }
     save{ name = "Other tf", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 1,
@@ -120,7 +120,7 @@ describe("/why", function()
     -- the user's presets on BTCUSDT 1h, in their rule's unit; names escaped
     has(text, string.format("<b>Hot &lt;b&gt;</b> (crosses above 70, as it happens): RSI(14) %.2f — %.2f from your 70",
                             now, 70 - now))
-    has(text, string.format("<b>Cold</b> (crosses below 80, at the close): RSI(14) %.2f — already beyond your 80", now))
+    has(text, string.format("<b>⏸ Cold</b> (crosses below 80, at the close, 24 h volume ≥ 5M): RSI(14) %.2f — already beyond your 80", now))
     has(text, string.format("<b>Big</b> (up or down 2.50%%, as it happens): Candle move +%.2f%% — %.2f%% from your 2.50%%",
                             move, 2.5 - move))
     lacks(text, "Elsewhere")
