@@ -274,9 +274,16 @@ end
 
 bot.command("why", "What a pair's indicators and your presets stand at, e.g. /why BTCUSDT 1h", function(ctx)
   local watched = alerts.limits().intervals
-  local args = {}
-  for w in (ctx.args or ""):gmatch("%S+") do args[#args + 1] = w end
-  if #args == 0 or #args > 2 then return ctx:reply(usage(watched)) end
+  local raw = (ctx.args or ""):gsub("^%s+", ""):gsub("%s+$", "")
+  local args = { raw:match("^(%S+)%s+(%S+)$") }   -- (disjoint: linear in a long word)
+  if #args == 0 then args = { raw:match("^(%S+)$") } end
+  if #args == 0 then return ctx:reply(usage(watched)) end
+  for _, iv in ipairs(BINANCE) do   -- "/why 4h eth": the timeframe first reads as well
+    if #args == 2 and args[1]:lower() == iv then
+      args[1], args[2] = args[2], args[1]
+      break
+    end
+  end
   local symbol, why = symbol_of(args[1])
   if not symbol then return ctx:reply(why) end
   local interval = "1h"

@@ -129,6 +129,7 @@ describe("/why", function()
     -- one message; lowercase, a bare base and the default timeframe read the same
     assert.equals(1, #tg.texts(chat))
     assert.equals(text, ask("/why btc"))
+    assert.equals(text, ask("/why 1H BTCUSDT"))
   end)
 
   it("says a rule is beyond its level, and a preset already beyond its own", function()
