@@ -408,8 +408,9 @@ int lh_alerts_indicators(lua_State *L)
 }
 
 /* alerts.evaluate(rule, symbol, interval) -> number | nil [, err]: the
- * live rule's value on the forming candle now (with a state of its own:
- * the rule's kept states are not touched) */
+ * live rule's value on the forming candle now, or at the last close when
+ * none is forming (with a state of its own: the rule's kept states are not
+ * touched) */
 int lh_alerts_evaluate(lua_State *L)
 {
     struct rules_cache *c = rules_cache_of(L);
@@ -428,11 +429,16 @@ int lh_alerts_evaluate(lua_State *L)
     int slot = c && eslot >= 0 ? c->by_engine[eslot] : -1;
     if (slot < 0)
         return luaL_error(L, "unknown rule \"%s\"", rule);
-    if (!forming)
+    const struct candle *at = forming;
+    if (!at) {   /* (between a close and the next update; a replay's rows close at once) */
+        const struct series *s = candles_series(&m->candles, sym, iv);
+        at = s ? series_closed(s, m->candles.history, 0) : NULL;
+    }
+    if (!at)
         return lh_fail(L, "no candle yet for %s %s", m->syms.v[sym].name, interval_name(iv));
     lua_settop(L, 0);
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->value_ref[slot]);
-    int nargs = rule_views_push(L, c->views, forming, c->nargs[slot], c->history[slot],
+    int nargs = rule_views_push(L, c->views, at, c->nargs[slot], c->history[slot],
                                 LUA_NOREF, c->needs[eslot], c->params_ref[eslot]);
     int st = lua_pcall(L, nargs, 1, 0);   /* (inside the handler's own limits) */
     rule_views_end(c->views);

@@ -173,7 +173,7 @@ describe("the shipped commands with the longest arguments", function()
   before_each(function()
     local files = {}
     for _, f in ipairs({ "commands/admin.lua", "commands/pause.lua", "commands/preset.lua",
-                         "lib/presets.lua", "lib/alertfmt.lua", "lib/text.lua" }) do
+                         "commands/why.lua", "lib/presets.lua", "lib/alertfmt.lua", "lib/text.lua" }) do
       files[f] = read("scripts/" .. f)
     end
     assert(spec.use_scripts(files))
@@ -199,11 +199,16 @@ describe("the shipped commands with the longest arguments", function()
       "/quiet 22:00-07:00 " .. long,
       "/pause " .. string.rep("1", 4000) .. "h",
       "/pause " .. long,
+      "/why " .. long,
+      "/why " .. string.rep("a ", 2040),
+      "/why BTCUSDT " .. long,
+      "/why " .. string.rep(" ", 4000) .. "x",
     }) do
       local r = say(1, text)
       assert.is_nil(r:find("Sorry, something went wrong", 1, true), text:sub(1, 30) .. ": " .. r)
     end
     assert.equals(0, spec.errors("commands/admin.lua"))
     assert.equals(0, spec.errors("commands/pause.lua"))
+    assert.equals(0, spec.errors("commands/why.lua"))
   end)
 end)
