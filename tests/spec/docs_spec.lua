@@ -61,6 +61,7 @@ describe("the documentation", function()
   for _, file in ipairs({ "tests/spec/examples/commands/last.lua",
                           "tests/spec/examples/rules/range.lua",
                           "tests/spec/examples/rules/above_average.lua",
+                          "tests/spec/examples/rules/price_cross.lua",
                           "tests/spec/rule_examples_spec.lua",
                           "tests/spec/examples_spec.lua",
                           "tests/spec/text_spec.lua" }) do
@@ -74,7 +75,7 @@ describe("the documentation", function()
   end
 
   local readme_blocks = fenced_blocks(read("README.md"))
-  for _, file in ipairs({ "tests/spec/examples/rules/price_cross.lua" }) do
+  for _, file in ipairs({ "scripts/rules/rsi.lua" }) do
     it("shows " .. file .. " in README.md exactly as it is tested", function()
       local text, found = read(file), false
       for _, b in ipairs(readme_blocks) do

@@ -1,5 +1,5 @@
--- The README's two rules (tests/spec/examples/rules/), through the real host.
-describe("the README's rules", function()
+-- The two example rules of docs/scripting.md (tests/spec/examples/rules/), through the real host.
+describe("the example rules", function()
   local tg
   before_each(function()
     local function read(f) return assert(io.open("tests/spec/examples/rules/" .. f)):read("a") end
