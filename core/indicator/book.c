@@ -68,6 +68,16 @@ static struct ind *state_at(const struct ind_book *b, unsigned char *mem, int i)
     return (struct ind *)(void *)(mem + b->off[i] + ALIGN8(sizeof(struct book_slot)));
 }
 
+/* Its history is wanted (once until it comes). */
+static void ask_history(struct ind_book *b, struct book_series *s, uint32_t symbol, int iv)
+{
+    if (!s->asked && b->need_history) {
+        s->asked = 1;
+        b->asked++;
+        b->need_history(b->need_history_ud, symbol, iv);
+    }
+}
+
 /* A block with every state cold. */
 static unsigned char *block_new(const struct ind_book *b)
 {
@@ -134,6 +144,11 @@ int ind_book_set_specs(struct ind_book *b, const struct ind_spec *specs, int n)
     if (rebuild(&nb, &old) != 0)
         return -1;
     *b = nb;
+    for (size_t k = 0; added && k < (size_t)b->nsym * IV_COUNT; k++)
+        if (b->series[k].mem) {   /* its new indicators start cold: the history again */
+            b->series[k].asked = 0;
+            ask_history(b, &b->series[k], (uint32_t)(k / IV_COUNT), (int)(k % IV_COUNT));
+        }
     return added;
 }
 
@@ -194,9 +209,15 @@ static void series_push(struct ind_book *b, struct book_series *s, const struct 
     b->pushed++;
 }
 
+/* The series of (symbol, iv) when it is kept (a rule read it), else NULL. */
+static struct book_series *series_kept(struct ind_book *b, uint32_t symbol, int iv)
+{
+    return (struct book_series *)series_find(b, symbol, iv);
+}
+
 void ind_book_closed(struct ind_book *b, const struct candle *c)
 {
-    struct book_series *s = c->closed ? series_get(b, c->symbol, c->interval) : NULL;
+    struct book_series *s = c->closed ? series_kept(b, c->symbol, c->interval) : NULL;
     if (!s || (s->last_open >= 0 && c->open_time <= s->last_open))
         return;
     if (s->last_open >= 0 && c->open_time != s->last_open + interval_ms(c->interval)) {
@@ -204,10 +225,7 @@ void ind_book_closed(struct ind_book *b, const struct candle *c)
          * history (it replaces what the series holds) */
         series_reset(b, s);
         b->restarted++;
-        if (!s->asked && b->need_history) {
-            s->asked = 1;
-            b->need_history(b->need_history_ud, c->symbol, c->interval);
-        }
+        ask_history(b, s, c->symbol, c->interval);
     }
     series_push(b, s, c);
 }
@@ -223,7 +241,7 @@ static int series_warm(const struct ind_book *b, const struct book_series *s)
 void ind_book_history(struct ind_book *b, uint32_t symbol, int iv, const struct candle *rows,
                       size_t n)
 {
-    struct book_series *s = n ? series_get(b, symbol, iv) : NULL;
+    struct book_series *s = n ? series_kept(b, symbol, iv) : NULL;
     if (!s)
         return;
     s->asked = 0;
@@ -237,10 +255,19 @@ void ind_book_history(struct ind_book *b, uint32_t symbol, int iv, const struct 
             series_push(b, s, &rows[i]);
 }
 
-int ind_book_value(const struct ind_book *b, int i, const struct candle *c, int back,
+struct book_series *ind_book_keep(struct ind_book *b, uint32_t symbol, int iv)
+{
+    struct book_series *s = series_kept(b, symbol, iv);
+    if (s || !(s = series_get(b, symbol, iv)))
+        return s;
+    ask_history(b, s, symbol, iv);   /* a series read the first time: its warm-up */
+    return s;
+}
+
+int ind_book_value(struct ind_book *b, int i, const struct candle *c, int back,
                    double out[IND_MAXOUT])
 {
-    const struct book_series *s = series_find(b, c->symbol, c->interval);
+    const struct book_series *s = ind_book_keep(b, c->symbol, c->interval);
     if (!s || i < 0 || i >= b->nspecs || s->last_open < 0)
         return 0;
     const struct ind *st = state_at(b, s->mem, i);

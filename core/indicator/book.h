@@ -1,17 +1,21 @@
 /* The indicator book: the indicators the live rules read (their specs), kept
  * per (symbol, interval) of the market.
  *
- * Closed candles go in in order, each once: ind_book_closed when the alert
- * engine takes the event from its queue (so a rule evaluated on that event
- * sees the indicators as of that event, not of a newer one already queued),
- * and ind_book_history with the REST history rows (the warm-up).  A closed
+ * A series is kept from the first time a rule reads it (only where a
+ * preset of an indicator rule watches: the rest costs nothing), and asks
+ * for its history then (need_history: the feed fetches ind_book_want
+ * candles).  Closed candles go in in order, each once: ind_book_closed when
+ * the alert engine takes the event from its queue (so a rule evaluated on
+ * that event sees the indicators as of that event, not of a newer one
+ * already queued), and ind_book_history with the REST rows.  A closed
  * candle that leaves a gap restarts the series from it and asks for the
- * history again (need_history); until a spec has taken its warm-up
- * (ind_warmup, at most BOOK_FETCH_MAX candles) it gives no value.
+ * history again; until a spec has taken its warm-up (ind_warmup, at most
+ * BOOK_FETCH_MAX candles) it gives no value.
  *
- * A series' states live in one block, allocated when its first candle
- * comes; the specs change only when scripts go live (ind_book_set_specs),
- * when the states of the specs kept carry over.  Domain C: no Lua. */
+ * A series' states live in one block; the specs change only when scripts
+ * go live or a preset's settings need others (ind_book_set_specs), when the
+ * states of the specs kept carry over and the kept series ask for their
+ * history again.  Domain C: no Lua. */
 #ifndef CW_INDICATOR_BOOK_H
 #define CW_INDICATOR_BOOK_H
 
@@ -40,7 +44,7 @@ struct ind_book {
     /* a gap: the series wants its history again (the feed fetches it) */
     void (*need_history)(void *ud, uint32_t symbol, int iv);
     void *need_history_ud;
-    uint64_t pushed, restarted, oom;
+    uint64_t pushed, restarted, asked, oom;
 };
 
 void ind_book_init(struct ind_book *b);
@@ -53,10 +57,13 @@ void ind_book_free(struct ind_book *b);
 int ind_book_set_specs(struct ind_book *b, const struct ind_spec *specs, int n);
 /* The spec's index in the book, or -1. */
 int ind_book_find(const struct ind_book *b, const struct ind_spec *spec);
-/* Closed candles a series' history should bring so every spec is warm
- * (at most BOOK_FETCH_MAX); 0 with no specs. */
+/* Closed candles a series' history brings so every spec is warm (at most
+ * BOOK_FETCH_MAX); 0 with no specs. */
 int ind_book_want(const struct ind_book *b);
 
+/* The series of (symbol, iv), kept from now on (and its history asked
+ * for, the first time); NULL out of memory or with no specs. */
+struct book_series *ind_book_keep(struct ind_book *b, uint32_t symbol, int iv);
 /* A closed candle, in the engine's order (see above). */
 void ind_book_closed(struct ind_book *b, const struct candle *c);
 /* A series' history: closed rows, oldest first (the forming one excluded). */
@@ -65,8 +72,9 @@ void ind_book_history(struct ind_book *b, uint32_t symbol, int iv, const struct 
 
 /* Spec i's values for candle c: on a forming candle, if it closed now; on
  * a closed one, after it.  back 1: one closed candle earlier.  The number
- * of values, 0 when there are none (not warm, or the series is not at c). */
-int ind_book_value(const struct ind_book *b, int i, const struct candle *c, int back,
+ * of values, 0 when there are none (not warm, or the series is not at c).
+ * Keeps the series (ind_book_keep). */
+int ind_book_value(struct ind_book *b, int i, const struct candle *c, int back,
                    double out[IND_MAXOUT]);
 /* Spec i's values after the last closed candle of (symbol, iv), and that
  * candle's open time in *open (0 values: none). */

@@ -57,7 +57,7 @@ static int ind_call(lua_State *L)
     return n;
 }
 
-void rule_ind_open(lua_State *L, struct rule_ind *x, const struct ind_book *book)
+void rule_ind_open(lua_State *L, struct rule_ind *x, struct ind_book *book)
 {
     memset(x, 0, sizeof *x);
     x->book = book;
@@ -142,9 +142,10 @@ static void push_values(lua_State *L, const double *v, int n, const char *k)
     lua_setfield(L, -2, k);
 }
 
-void rule_ind_push_list(lua_State *L, const struct ind_book *b, uint32_t sym, int iv,
+void rule_ind_push_list(lua_State *L, struct ind_book *b, uint32_t sym, int iv,
                         const struct candle *forming)
 {
+    ind_book_keep(b, sym, iv);
     lua_createtable(L, b->nspecs, 0);
     for (int i = 0; i < b->nspecs; i++) {
         char name[64];

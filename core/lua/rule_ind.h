@@ -23,14 +23,14 @@
 
 /* What the `ind` table reads: set around each value() call. */
 struct rule_ind {
-    const struct ind_book *book;
+    struct ind_book *book;
     const struct candle *c;     /* the candle evaluated; NULL outside a call */
     uint32_t mask;              /* the book's specs the rule declared */
     int ref;                    /* the `ind` table, in the registry */
 };
 
 /* Makes the `ind` table (once per lua_State); x must not move. */
-void rule_ind_open(lua_State *L, struct rule_ind *x, const struct ind_book *book);
+void rule_ind_open(lua_State *L, struct rule_ind *x, struct ind_book *book);
 
 /* Reads t.needs (nil: none) into out; raises a sentence naming the bad
  * entry, prefixed by usage.  Returns the count. */
@@ -40,8 +40,9 @@ int rule_needs_table(lua_State *L, int idx, const char *usage, struct ind_spec *
 
 /* (pushes) the book's indicators for (sym, iv): a list of {name, kind,
  * values = {...} after the last closed candle, forming = {...} if the
- * forming candle closed now}; values missing while not warm. */
-void rule_ind_push_list(lua_State *L, const struct ind_book *b, uint32_t sym, int iv,
+ * forming candle closed now}; values missing while not warm (a series
+ * asked about is kept from then on, and warms). */
+void rule_ind_push_list(lua_State *L, struct ind_book *b, uint32_t sym, int iv,
                         const struct candle *forming);
 
 #endif

@@ -7,7 +7,6 @@
 
 #include "lua/rule_view.h"
 #include "lua/rules_int.h"
-#include "market/feed.h"
 #include "util/interval.h"
 
 /* ---- the hooks the engine calls ---- */
@@ -299,14 +298,11 @@ void rules_map(struct rules_cache *c)
             all[nall++] = specs[slot][k];
     }
     /* the book keeps what the live rules read (a rule gone: its indicators
-     * go too); new ones are warmed from the streams' history, fetched again */
+     * go too); new ones are warmed from the series' history, fetched again */
     struct ind_book *b = &h->app->market.ind;
-    int added = ind_book_set_specs(b, all, nall);
-    if (added < 0)
+    if (ind_book_set_specs(b, all, nall) < 0)
         log_error(&h->app->log, "scripts", "the rules need more than %d indicators, or memory "
                   "ran out: the indicators stay as they were", BOOK_SPECS_MAX);
-    else if (added && h->app->feed)
-        feed_history_again(h->app->feed);
     for (int slot = 0; slot < ALERT_MAX_SLOTS; slot++) {
         c->needs[slot] = 0;
         for (int k = 0; k < nspecs[slot]; k++) {

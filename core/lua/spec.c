@@ -571,8 +571,9 @@ static int s_telegram_stats(lua_State *L)
 }
 
 /* spec.history{symbol =, interval =, rows = {{open_time =, open =, close =
- * ...}, ...}} -> nil: a series' closed history as the feed's REST fetch
- * hands it on (it warms the indicators; the store takes every row) */
+ * ...}, ...}} -> nil: a series' closed history as the feed hands on its
+ * answer to the indicator book's request (the series is kept and warms;
+ * the store takes every row) */
 static int s_history(lua_State *L)
 {
     static const char usage[] = "spec.history{symbol =, interval =, rows = {{open_time =, ...}}}";
@@ -593,8 +594,10 @@ static int s_history(lua_State *L)
         rows[i].closed = rows[i].backfilled = 1;
         lua_pop(L, 1);
     }
-    if (n)
+    if (n) {   /* as the feed's answer to the book's request for it */
+        ind_book_keep(&m->ind, rows[0].symbol, rows[0].interval);
         market_history(m, rows[0].symbol, rows[0].interval, rows, n, n);
+    }
     return 0;
 }
 

@@ -73,8 +73,8 @@ struct feed *feed_start(const struct rt *rt, const struct config *cfg, struct ma
         return NULL;
     }
     rest_init(&f->rest, rt, httpc, cfg->exchange.rest_url, cfg->exchange.rest_weight_limit);
-    m->ind.need_history = feed_need_history;
-    m->ind.need_history_ud = f;
+    m->fetch_history = feed_need_history;
+    m->fetch_history_ud = f;
     feed_refresh_universe(f);
     return f;
 }
@@ -84,8 +84,8 @@ void feed_stop(struct feed *f)
     if (!f)
         return;
     f->stopping = 1;   /* first: the jobs rest_free hands back are dropped */
-    if (f->m->ind.need_history_ud == f)
-        f->m->ind.need_history = NULL;
+    if (f->m->fetch_history_ud == f)
+        f->m->fetch_history = NULL;
     rest_free(&f->rest);
     if (f->universe_timer)
         timers_cancel(f->rt->timers, f->universe_timer);

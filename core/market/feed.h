@@ -35,9 +35,6 @@ struct feed *feed_start(const struct rt *rt, const struct config *cfg, struct ma
 void feed_stop(struct feed *f);
 /* Once the loop has run the closes (f may be NULL). */
 void feed_free(struct feed *f);
-/* The indicators' specs grew: every stream's history is fetched again
- * (at the depth they now need) once its connection is subscribed. */
-void feed_history_again(struct feed *f);
 /* Updates the exchange entry of /health and writes its details (w may be NULL). */
 void feed_health(struct feed *f, struct jsonw *w);
 /* The connections and REST counters (f may be NULL: zeros). */

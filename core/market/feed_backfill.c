@@ -81,14 +81,6 @@ static void on_klines(void *ud, long status, const char *body, size_t len, const
     free(j);
 }
 
-/* Closed candles a stream's history brings: what the candle store holds,
- * or more when the indicators need more to warm up. */
-static long bf_depth(const struct feed *f)
-{
-    long want = ind_book_want(&f->m->ind);
-    return want > (long)f->m->candles.history ? want : (long)f->m->candles.history;
-}
-
 /* Queues one klines request: from start (or the newest, when start < 0);
  * the store takes the newest keep rows. */
 static int bf_queue(struct feed *f, uint32_t sym, int iv, int64_t start, long limit, long keep)
@@ -121,7 +113,7 @@ void feed_backfill(struct feed *f, uint32_t sym)
         int64_t ms = interval_ms(iv);
         const struct series *s = candles_series(&f->m->candles, sym, iv);
         int64_t start = -1;
-        long limit = bf_depth(f) + 1, keep = history + 1;   /* + the forming one, skipped */
+        long limit = history + 1, keep = limit;   /* + the forming one, which is skipped */
         if (s && s->newest_open >= 0) {
             start = s->newest_open + ms;
             if (start + ms > exch_now)
@@ -133,37 +125,34 @@ void feed_backfill(struct feed *f, uint32_t sym)
     }
 }
 
-/* A reload's rules read more history than the store held, or indicators
- * the book did not keep: the history of the connection's streams is
- * fetched again now (once it is subscribed); the store inserts the
- * candles it lacks in place. */
+/* A reload's rules read more history than the store held: the older
+ * candles of the connection's streams are fetched now (once it is
+ * subscribed), the newest `history` of each, inserted in place. */
 void feed_backfill_deeper(struct conn *c)
 {
     struct feed *f = c->f;
-    long depth = bf_depth(f), keep = (long)f->m->candles.history + 1;
-    if (c->history >= (uint32_t)depth)
+    uint32_t history = f->m->candles.history;
+    if (c->history >= history)
         return;
-    log_info(f->rt->log, "market", "connection %d: fetching %ld closed candles per stream for "
-             "the rules (had %u)", c->id, depth, c->history);
-    c->history = (uint32_t)depth;
+    log_info(f->rt->log, "market", "connection %d: fetching %u closed candles per stream for "
+             "the rules (had %u)", c->id, history, c->history);
+    c->history = history;
     for (int i = 0; i < c->nsyms; i++)
         for (int iv = 0; iv < IV_COUNT; iv++)
-            if ((f->intervals & (1 << iv)) && bf_queue(f, c->syms[i], iv, -1, depth + 1, keep))
+            if ((f->intervals & (1 << iv)) &&
+                bf_queue(f, c->syms[i], iv, -1, (long)history + 1, (long)history + 1))
                 return;
 }
 
-/* The book found a gap in a series: its history again. */
+/* The indicator book wants a series' history (a rule read it the first
+ * time, its indicators changed, or it has a gap): as deep as its
+ * indicators' warm-up; the store takes only its own newest. */
 void feed_need_history(void *ud, uint32_t sym, int iv)
 {
     struct feed *f = ud;
+    long want = ind_book_want(&f->m->ind), history = (long)f->m->candles.history;
     if (sym < f->m->syms.n && (f->intervals & (1 << iv)))
-        bf_queue(f, sym, iv, -1, bf_depth(f) + 1, (long)f->m->candles.history + 1);
-}
-
-void feed_history_again(struct feed *f)
-{
-    for (int i = 0; i < f->nconns; i++)
-        f->conns[i]->history = 0;
+        bf_queue(f, sym, iv, -1, (want > history ? want : history) + 1, history + 1);
 }
 
 void feed_backfill_pending(struct conn *c)

@@ -113,7 +113,7 @@ void feed_backfill_pending(struct conn *c);
 /* The store grew (a reload's rules read more): fetches the older candles
  * of the connection's streams (called by the open connection's check). */
 void feed_backfill_deeper(struct conn *c);
-/* The indicator book's need_history: a series' history again. */
+/* The market's fetch_history: a series' history for the indicator book. */
 void feed_need_history(void *ud, uint32_t sym, int iv);
 
 /* feed_universe.c */

@@ -7,11 +7,31 @@
 
 #include "util/interval.h"
 
+/* The indicator book wants a series' history: the feed fetches it (when
+ * there is one), and meanwhile the book takes the closed candles the store
+ * holds (all a replay or a spec has). */
+static void need_history(void *ud, uint32_t sym, int iv)
+{
+    struct market *m = ud;
+    if (m->fetch_history)
+        m->fetch_history(m->fetch_history_ud, sym, iv);
+    const struct series *s = candles_series(&m->candles, sym, iv);
+    struct candle *rows = s && s->count ? malloc(sizeof *rows * s->count) : NULL;
+    if (!rows)
+        return;
+    for (uint32_t i = 0; i < s->count; i++)   /* oldest first */
+        rows[i] = *series_closed(s, m->candles.history, s->count - 1 - i);
+    ind_book_history(&m->ind, sym, iv, rows, s->count);
+    free(rows);
+}
+
 int market_init(struct market *m, uint32_t history, struct logger *log)
 {
     memset(m, 0, sizeof *m);
     symtab_init(&m->syms);
     ind_book_init(&m->ind);
+    m->ind.need_history = need_history;
+    m->ind.need_history_ud = m;
     m->log = log;
     return candles_init(&m->candles, history);
 }

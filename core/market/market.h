@@ -48,6 +48,10 @@ struct market {
     void *on_event_ud;
     void (*on_ranking)(void *ud);   /* the ranking changed */
     void *on_ranking_ud;
+    /* The feed, when there is one: fetch a series' history as deep as the
+     * indicator book wants (the answer comes through market_history). */
+    void (*fetch_history)(void *ud, uint32_t sym, int iv);
+    void *fetch_history_ud;
 };
 
 int market_init(struct market *m, uint32_t history, struct logger *log);

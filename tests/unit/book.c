@@ -1,7 +1,9 @@
-/* The indicator book: values only once warm, equal to a state fed the same
- * candles by hand; forming and "one candle earlier" values; a gap restarts
- * the series and asks for its history once; history rows replace or extend
- * what is held; specs that stay keep their states across a change. */
+/* The indicator book: a series kept only once read, asking for its history
+ * then; values only once warm, equal to a state fed the same candles by
+ * hand; forming and "one candle earlier" values; a gap restarts the series
+ * and asks for its history once; history rows replace or extend what is
+ * held; specs that stay keep their states across a change, and the kept
+ * series ask for their history again when specs are added. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -75,6 +77,9 @@ static void test_warm_and_values(void)
     int warm = ind_warmup(&specs[0]);
     is_int(ind_book_want(&b), warm, "the book wants rsi(14)'s warm-up: %d candles", warm);
     double v[IND_MAXOUT];
+    push(&b, 0, 0);
+    ok(!b.pushed, "a series no rule read is not kept");
+    ok(ind_book_keep(&b, 0, IV_1M) != NULL, "a series read is kept");
     int64_t i = 0;
     for (; i < warm - 1; i++)
         push(&b, 0, i);
@@ -115,24 +120,27 @@ static void test_gap_and_history(void)
     struct ind_spec s = {.kind = IND_RSI, .p1 = 14};
     ind_book_set_specs(&b, &s, 1);
     int warm = b.warm[0];
-    for (int64_t i = 0; i < warm + 10; i++)
-        push(&b, 3, i);
-    double v[IND_MAXOUT];
-    struct candle gap = bar(3, warm + 12, 1);   /* warm + 10 and 11 missing */
     asked = 0;
-    ind_book_closed(&b, &gap);
-    is_int(asked, 1, "a gap asks for the history");
-    ok(asked_sym == 3 && asked_iv == IV_1M, "of that series");
-    is_int(ind_book_value(&b, 0, &gap, 0, v), 0, "and the series gives no value until then");
-    struct candle after = bar(3, warm + 14, 1);
-    ind_book_closed(&b, &after);
-    is_int(asked, 1, "a second gap before the history came: not asked again");
-    /* the history: every closed candle up to warm + 14 */
+    double v[IND_MAXOUT];
+    struct candle first = bar(3, 0, 1);
+    is_int(ind_book_value(&b, 0, &first, 0, v), 0, "read the first time: no value yet");
+    is_int(asked, 1, "and the series asks for its history");
+    ok(asked_sym == 3 && asked_iv == IV_1M, "(that series')");
+    ind_book_value(&b, 0, &first, 0, v);
+    is_int(asked, 1, "once, until it comes");
     int64_t n = warm + 15;
     struct candle *rows = malloc(sizeof *rows * (size_t)n);
     for (int64_t i = 0; i < n; i++)
         rows[i] = bar(3, i, 1);
-    ind_book_history(&b, 3, IV_1M, rows, (size_t)n);
+    ind_book_history(&b, 3, IV_1M, rows, (size_t)(warm + 10));
+    struct candle gap = bar(3, warm + 12, 1);   /* warm + 10 and 11 missing */
+    ind_book_closed(&b, &gap);
+    is_int(asked, 2, "a gap asks for the history again");
+    is_int(ind_book_value(&b, 0, &gap, 0, v), 0, "and the series gives no value until then");
+    struct candle after = bar(3, warm + 14, 1);
+    ind_book_closed(&b, &after);
+    is_int(asked, 2, "a second gap before the history came: not asked again");
+    ind_book_history(&b, 3, IV_1M, rows, (size_t)n);   /* every closed candle to warm + 14 */
     int k;
     double want = by_hand(0, n, &k);
     ok(ind_book_value(&b, 0, &after, 0, v) == 1 && close_to(v[0], want),
@@ -146,9 +154,8 @@ static void test_gap_and_history(void)
     is_int(b.pushed, pushed + 2, "rows that continue it: the new ones taken");
     want = by_hand(0, n + 2, &k);
     ok(ind_book_value(&b, 0, &more[2], 0, v) == 1 && close_to(v[0], want), "and its value");
-    asked = 0;
     push(&b, 3, n + 5);
-    is_int(asked, 1, "after the history came, a new gap asks again");
+    is_int(asked, 3, "after the history came, a new gap asks again");
     free(rows);
     ind_book_free(&b);
 }
@@ -159,6 +166,9 @@ static void test_specs_change(void)
     ind_book_init(&b);
     struct ind_spec a[] = {{.kind = IND_SMA, .p1 = 3}, {.kind = IND_EMA, .p1 = 4}};
     ind_book_set_specs(&b, a, 2);
+    ind_book_keep(&b, 0, IV_1M);
+    b.need_history = need;
+    asked = 0;
     for (int64_t i = 0; i < 200; i++)
         push(&b, 0, i);
     struct candle last = bar(0, 199, 1);
@@ -166,6 +176,7 @@ static void test_specs_change(void)
     ok(ind_book_value(&b, 1, &last, 0, before) == 1, "ema(4) warm");
     struct ind_spec c[] = {{.kind = IND_EMA, .p1 = 4}, {.kind = IND_ROC, .p1 = 2}};
     is_int(ind_book_set_specs(&b, c, 2), 1, "roc(2) is new");
+    is_int(asked, 1, "the kept series asks for its history again");
     is_int(ind_book_find(&b, &a[0]), -1, "sma(3) is gone");
     int e = ind_book_find(&b, &c[0]);
     ok(e >= 0 && ind_book_value(&b, e, &last, 0, v) == 1 && v[0] == before[0],
