@@ -194,6 +194,13 @@ static void series_push(struct ind_book *b, struct book_series *s, const struct 
     b->pushed++;
 }
 
+void ind_book_prefetch(const struct ind_book *b, uint32_t symbol, int iv)
+{
+    const struct book_series *s = series_find(b, symbol, iv);
+    for (size_t o = 0; s && o < b->block; o += 64)
+        __builtin_prefetch(s->mem + o);
+}
+
 void ind_book_closed(struct ind_book *b, const struct candle *c)
 {
     struct book_series *s = c->closed ? series_get(b, c->symbol, c->interval) : NULL;

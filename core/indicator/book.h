@@ -57,6 +57,9 @@ int ind_book_find(const struct ind_book *b, const struct ind_spec *spec);
  * (at most BOOK_FETCH_MAX); 0 with no specs. */
 int ind_book_want(const struct ind_book *b);
 
+/* Asks the CPU for the states of (symbol, iv): a series' block is read on
+ * every event, and at the feed's pace it has always left the cache. */
+void ind_book_prefetch(const struct ind_book *b, uint32_t symbol, int iv);
 /* A closed candle, in the engine's order (see above). */
 void ind_book_closed(struct ind_book *b, const struct candle *c);
 /* A series' history: closed rows, oldest first (the forming one excluded). */
