@@ -84,6 +84,9 @@ int ind_spec_format(const struct ind_spec *s, char *out, size_t len);
 int ind_spec_make(const char *kind, const double *nums, int n, struct ind_spec *out, char *err,
                   size_t errlen);
 int ind_spec_parse(const char *s, struct ind_spec *out, char *err, size_t errlen);
+/* The same from the kind itself (a rule's ind.rsi(14): no name to look up). */
+int ind_spec_from_kind(enum ind_kind kind, const double *nums, int n, struct ind_spec *out,
+                       char *err, size_t errlen);
 /* The numbers a kind takes (its periods; bb: period and k). */
 int ind_spec_nums(enum ind_kind kind);
 
