@@ -152,7 +152,7 @@ static int app_up(struct bench *b, const char *dir)
     struct market *m = &a->market;
     double qv[NSYM];
     for (int i = 0; i < NSYM; i++) {
-        char name[16];
+        char name[24];
         snprintf(name, sizeof name, "S%03dUSDT", i);
         b->ids[i] = (uint32_t)symtab_add(&m->syms, name, strlen(name));
         m->syms.v[b->ids[i]].active = 1;
