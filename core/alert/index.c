@@ -305,6 +305,24 @@ size_t index_update(struct index *ix, uint32_t sym, int iv, uint32_t rank, int64
     return vs.matched;
 }
 
+/* (each line of n bytes from p) */
+static void prefetch_bytes(const void *p, size_t n)
+{
+    const char *c = p;
+    for (size_t o = 0; o < n; o += 64)
+        __builtin_prefetch(c + o);
+    __builtin_prefetch(c + n - 1);
+}
+
+void index_prefetch(const struct index *ix, uint32_t sym, int iv)
+{
+    if (sym >= ix->nsym || iv < 0 || iv >= IV_COUNT)
+        return;
+    prefetch_bytes(&ix->marks[(size_t)sym * IV_COUNT + (size_t)iv], sizeof *ix->marks);
+    prefetch_bytes(&ix->lists[(size_t)sym * LISTS_PER_SYMBOL + (size_t)iv * 2 * KINDS],
+                   sizeof *ix->lists * 2 * KINDS);
+}
+
 static int lists_idle(const struct index *ix, uint32_t sym, int iv, int trig, uint32_t rank)
 {
     if (sym < ix->nsym) {

@@ -102,6 +102,10 @@ int index_remove(struct index *ix, uint32_t sym, uint32_t top_n, int iv,
  * fires from the next candle, and a cross forgets its previous value. */
 int index_idle(struct index *ix, uint32_t sym, int iv, uint32_t rank, int64_t open_time,
                int closed);
+/* Asks the CPU for what an event of (sym, iv) will read (its marks and the
+ * symbol's lists), so that the misses of every rule's index overlap
+ * instead of coming one after another. */
+void index_prefetch(const struct index *ix, uint32_t sym, int iv);
 /* A candle event's value: the forming track always, the close track when
  * closed.  Calls fn for each subscription the value newly reaches (see
  * above) and returns their count.  late: counts them, calls nothing and

@@ -215,6 +215,13 @@ static struct book_series *series_kept(struct ind_book *b, uint32_t symbol, int 
     return (struct book_series *)series_find(b, symbol, iv);
 }
 
+void ind_book_prefetch(const struct ind_book *b, uint32_t symbol, int iv)
+{
+    const struct book_series *s = series_find(b, symbol, iv);
+    for (size_t o = 0; s && o < b->block; o += 64)
+        __builtin_prefetch(s->mem + o);
+}
+
 void ind_book_closed(struct ind_book *b, const struct candle *c)
 {
     struct book_series *s = c->closed ? series_kept(b, c->symbol, c->interval) : NULL;
@@ -326,12 +333,19 @@ int ind_spec_make(const char *kind, const double *nums, int n, struct ind_spec *
                  "stoch, vol_avg, vol_ratio or roc", kind);
         return -1;
     }
-    int most = ind_spec_nums((enum ind_kind)k);
+    return ind_spec_from_kind((enum ind_kind)k, nums, n, out, err, errlen);
+}
+
+int ind_spec_from_kind(enum ind_kind k, const double *nums, int n, struct ind_spec *out,
+                       char *err, size_t errlen)
+{
+    const char *kind = ind_kind_name(k);
+    int most = ind_spec_nums(k);
     if (n > most) {
         snprintf(err, errlen, "%s takes at most %d number%s", kind, most, most > 1 ? "s" : "");
         return -1;
     }
-    struct ind_spec s = {.kind = (enum ind_kind)k};
+    struct ind_spec s = {.kind = k};
     int *p[3] = {&s.p1, &s.p2, &s.p3};
     for (int i = 0; i < n; i++) {
         int whole = nums[i] == floor(nums[i]) && fabs(nums[i]) <= IND_MAX_PERIOD;

@@ -64,6 +64,9 @@ int ind_book_want(const struct ind_book *b);
 /* The series of (symbol, iv), kept from now on (and its history asked
  * for, the first time); NULL out of memory or with no specs. */
 struct book_series *ind_book_keep(struct ind_book *b, uint32_t symbol, int iv);
+/* Asks the CPU for the states of (symbol, iv): a series' block is read on
+ * every event, and at the feed's pace it has always left the cache. */
+void ind_book_prefetch(const struct ind_book *b, uint32_t symbol, int iv);
 /* A closed candle, in the engine's order (see above). */
 void ind_book_closed(struct ind_book *b, const struct candle *c);
 /* A series' history: closed rows, oldest first (the forming one excluded). */
@@ -89,6 +92,9 @@ int ind_spec_format(const struct ind_spec *s, char *out, size_t len);
 int ind_spec_make(const char *kind, const double *nums, int n, struct ind_spec *out, char *err,
                   size_t errlen);
 int ind_spec_parse(const char *s, struct ind_spec *out, char *err, size_t errlen);
+/* The same from the kind itself (a rule's ind.rsi(14): no name to look up). */
+int ind_spec_from_kind(enum ind_kind kind, const double *nums, int n, struct ind_spec *out,
+                       char *err, size_t errlen);
 /* The numbers a kind takes (its periods; bb: period and k). */
 int ind_spec_nums(enum ind_kind kind);
 

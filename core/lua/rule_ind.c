@@ -9,14 +9,14 @@ static const char gone[] = "this ind was passed to a rule's value() and is gone:
 
 /* The spec named by a kind and the numbers at stack positions from..to;
  * raises with a sentence when they are not one. */
-static void spec_from(lua_State *L, const char *kind, int from, int to, struct ind_spec *out)
+static void spec_from(lua_State *L, enum ind_kind kind, int from, int to, struct ind_spec *out)
 {
     double nums[3];
     int n = 0;
     for (int i = from; i <= to && n < 3; i++)
         nums[n++] = luaL_checknumber(L, i);
     char err[200];
-    if (ind_spec_make(kind, nums, n, out, err, sizeof err) != 0)
+    if (ind_spec_from_kind(kind, nums, n, out, err, sizeof err) != 0)
         luaL_error(L, "%s", err);
 }
 
@@ -38,7 +38,7 @@ static int ind_call(lua_State *L)
         top--;
     }
     struct ind_spec s;
-    spec_from(L, name, 1, top, &s);
+    spec_from(L, kind, 1, top, &s);
     int i = ind_book_find(x->book, &s);
     if (i < 0 || !(x->mask & 1u << i)) {
         char sname[64];

@@ -244,13 +244,31 @@ static int call_with_state(lua_State *L)
     return 1;
 }
 
+/* (pushes) the rule's state for key and returns 1, or pushes its table of
+ * states and key and returns 0: the state is yet to be made (by
+ * call_with_state, protected).  A state that exists is found here, outside
+ * the call (a raw read raises nothing), so that value() is called directly,
+ * not through a C function: that frame was a tenth of a rule's cost. */
+static int push_state(lua_State *L, int state_ref, lua_Integer key)
+{
+    if (state_ref == LUA_NOREF) {
+        lua_newtable(L);   /* a state for this call only */
+        return 1;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, state_ref);
+    if (lua_rawgeti(L, -1, key) == LUA_TTABLE) {
+        lua_remove(L, -2);
+        return 1;
+    }
+    lua_pop(L, 1);
+    lua_pushinteger(L, key);
+    return 0;
+}
+
 int rule_views_push(lua_State *L, struct rule_views *v, const struct candle *c, int nargs,
                     int hist, int state_ref, uint32_t needs, int params_ref)
 {
-    if (nargs >= 3) {
-        lua_pushcfunction(L, call_with_state);
-        lua_insert(L, -2);
-    }
+    int fn = lua_gettop(L);
     lua_rawgeti(L, LUA_REGISTRYINDEX, v->candle_ref);
     v->candle->c = c;
     v->candle->m = v->m;
@@ -261,23 +279,25 @@ int rule_views_push(lua_State *L, struct rule_views *v, const struct candle *c, 
     lua_rawgeti(L, LUA_REGISTRYINDEX, v->hist_ref);
     if (nargs < 3)
         return 2;
-    if (state_ref == LUA_NOREF)
-        lua_newtable(L);   /* a state for this call only */
-    else
-        lua_rawgeti(L, LUA_REGISTRYINDEX, state_ref);
-    lua_pushinteger(L, (lua_Integer)c->symbol * IV_COUNT + c->interval);
+    /* without a state yet, value() is an argument of call_with_state,
+     * after the table of states and the key */
+    int extra = push_state(L, state_ref, (lua_Integer)c->symbol * IV_COUNT + c->interval) ? 0 : 2;
+    if (extra) {
+        lua_pushcfunction(L, call_with_state);
+        lua_insert(L, fn);
+    }
     if (nargs < 4)
-        return 5;   /* the rule's value() is an argument of call_with_state */
+        return 3 + extra;
     v->ind.c = c;
     v->ind.mask = needs;
     lua_rawgeti(L, LUA_REGISTRYINDEX, v->ind.ref);
     if (nargs < 5)
-        return 6;
+        return 4 + extra;
     if (params_ref == LUA_NOREF)
         lua_newtable(L);
     else
         lua_rawgeti(L, LUA_REGISTRYINDEX, params_ref);
-    return 7;
+    return 5 + extra;
 }
 
 void rule_views_end(struct rule_views *v)

@@ -31,7 +31,8 @@ struct rule_views *rule_views_open(lua_State *L, struct market *m);
  * candle c with nargs (1 to 5) arguments: history holds at most hist
  * candles older than c; state_ref is the registry ref of the rule's table
  * of states (one per symbol and interval, made on first use, inside the
- * protected call; LUA_NOREF: a new state for this call only); ind reads
+ * protected call; LUA_NOREF: a new state for this call only); a called
+ * function may come in front of value(); ind reads
  * the book's specs in the bit mask needs.  Returns the argument count for
  * the pcall, whose one result is value()'s; rule_views_end after it.
  * params_ref: the rule's settings (LUA_NOREF: an empty table). */
