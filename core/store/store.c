@@ -205,6 +205,8 @@ int store_wal_frames(const struct store *s)
 
 int store_checkpoint(struct store *s)
 {
+    if (s->ckpt)
+        return store_ckpt_request(s);
     if (s->in_batch)   /* (not inside a transaction: the next call does it) */
         return -1;
     int log = 0, done = 0;
@@ -273,6 +275,7 @@ void store_close(struct store *s)
         return;
     s->on_end = NULL;   /* the owner is going away */
     s->on_undo = NULL;
+    store_ckpt_stop(s);
     if (s->in_batch)
         store_commit(s);
     sqlite3_finalize(s->begin);

@@ -167,8 +167,17 @@ long store_alerts_since(struct store *s, int64_t since_ms);
  * store_checkpoint when the program is not busy. */
 int store_wal_frames(const struct store *s);
 /* Copies the log into the database as far as readers allow (the log then
- * starts over at the next write).  0, or -1 (inside a batch: later). */
+ * starts over at the next write).  0, or -1 (inside a batch: later).  In
+ * the background (below): asks for the copy and returns at once; -1 when
+ * the last copy failed. */
 int store_checkpoint(struct store *s);
+/* From now on checkpoints are copied by a thread of the store's own, with
+ * its own connection, so that the caller (the loop) never waits for a
+ * copy and its fsync (a second and more for a large log); a batch may be
+ * open meanwhile.  0, or -1 (then they are copied in place, as before). */
+int store_checkpoint_in_background(struct store *s);
+/* 1 while a background copy is asked for or under way. */
+int store_checkpoint_running(struct store *s);
 /* Removes a closed database's files (the file, its -wal and -shm). */
 void store_remove_files(const char *path);
 
