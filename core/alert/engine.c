@@ -120,6 +120,7 @@ void alert_engine_free(struct alert_engine *e)
     free(e->queue);
     free(e->arrived);
     free(e->scratch);
+    free(e->sorted);
     free(e);
 }
 

@@ -116,6 +116,8 @@ struct alert_engine {
     struct timer *drain_timer;
     struct match *scratch;
     size_t nscratch, capscratch;
+    struct match *sorted;        /* scratch's radix sort by chat goes through it */
+    size_t capsorted;
     struct fanout *fanouts, *fanouts_tail;
     size_t turn_left;            /* chats this loop turn may still alert */
     double turn_until;           /* and until when (hist_clock) */

@@ -757,6 +757,37 @@ static void test_turn_time_alerts(void)
     fx_close(&f);
 }
 
+/* One event for 300 chats of every size (groups' negative ids, ids past
+ * 32 bits), two presets each: each chat gets one alert naming both, in
+ * the order they were made, and the chats go in order. */
+static void test_many_chats(void)
+{
+    struct fx f;
+    if (fx_open(&f, "many") != 0) {
+        ok(0, "many chats: the engine is set up");
+        return;
+    }
+    nlive = 0;
+    int bad = 0;
+    for (int64_t i = 1; i <= 300; i++) {
+        int64_t chat = i % 3 == 0 ? -1000000000000 - i * 7919 : i % 3 == 1 ? i * 8589934597 : i;
+        bad |= add_preset(&f, (struct spec){chat, "b top", NULL, 4, 1 << IV_1M, 1, DIR_BOTH, 0});
+        bad |= add_preset(&f, (struct spec){chat, "a btc", "BTCUSDT", 0, 1 << IV_1M, 1, DIR_BOTH, 0});
+    }
+    ok(!bad, "many chats: 600 presets are saved");
+    int from = nsent;
+    feed(&f, 0, IV_1M, 0, 3, 0);
+    is_int(nlive, 300, "one alert a chat");
+    int named = 1, ordered = 1;
+    for (int i = from; i < nsent; i++) {
+        named &= sent[i].npresets == 2 && !strcmp(sent[i].presets, "b top,a btc");
+        ordered &= i == from || sent[i - 1].chat < sent[i].chat;
+    }
+    ok(nsent > from && named, "each names both presets, in the order they were made");
+    ok(ordered, "the chats go in order, groups first");
+    fx_close(&f);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -772,6 +803,7 @@ int main(void)
     test_rules_apart();
     test_digests();
     test_turn_share();
+    test_many_chats();
     test_turn_time_events();
     test_turn_time_alerts();
     rmdir(dir);
