@@ -108,6 +108,7 @@ struct tg_sched {
     struct bucket global;       /* paces the sends evenly ... */
     struct swin global_win;     /* ... and bounds every second */
     uint64_t global_not_before;
+    int promote_left;           /* chats the pump may still make ready this turn */
     int inflight, pumping;
     struct timer *timer;
     uint64_t timer_due;
