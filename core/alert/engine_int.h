@@ -100,6 +100,8 @@ struct alert_engine {
     uint32_t nsubs;
     size_t capsubs;
     struct timer *prune_timer;
+    int prune_marks;             /* pruning the marks (1), or the log (0) */
+    int64_t prune_from;          /* the marks' rowid pruned up to */
     int loading;                 /* start-up: presets counted now, indexed after */
     struct i64map by_id;         /* preset id -> preset */
     struct i64map per_user;      /* user id -> number of presets (as a pointer-sized int) */

@@ -152,13 +152,17 @@ int store_fired_each(struct store *s, int64_t late_ms, store_fired_fn fn, void *
 long store_fired_count(struct store *s, int64_t late_ms);
 /* Forgets the marks that can no longer matter. */
 int store_fired_prune(struct store *s, int64_t late_ms);
+/* The same a step at a time (a loop turn's share): among the next `scan`
+ * marks after rowid *from (0: the first); *from moves past them.  1 while
+ * more may follow, 0 when none, -1 on error. */
+int store_fired_prune_step(struct store *s, int64_t late_ms, int64_t *from, int scan);
 int store_alert_log(struct store *s, int64_t preset, int64_t chat, const char *symbol, int iv,
                     int64_t open_time, double move, int64_t now_ms);
 /* Alerts of a preset since day_start and since week_start, and the last. */
 int store_alert_stats(struct store *s, int64_t preset, int64_t day_start, int64_t week_start,
                       long *day, long *week, int64_t *last_ms);
-/* Rows removed, or -1. */
-int store_alert_log_prune(struct store *s, int64_t before_ms);
+/* Up to limit rows older than before_ms removed: how many, or -1. */
+int store_alert_log_prune(struct store *s, int64_t before_ms, int limit);
 /* Alerts logged since since_ms (each chat's alert counts once per preset). */
 long store_alerts_since(struct store *s, int64_t since_ms);
 

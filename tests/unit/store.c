@@ -275,7 +275,12 @@ int main(void)
     is_str(first_rule, "move", "a mark from before rules had its own is the move rule's");
     is_str(last_rule, "rsi", "a mark keeps its rule");
     store_commit(s);
-    store_fired_prune(s, 1);   /* the first 5m candle closed 5 minutes before */
+    /* a step at a time (a loop turn's share): one mark a step here */
+    int64_t from = 0;
+    int steps = 0;
+    while (store_fired_prune_step(s, 1, &from, 1) > 0 && steps < 10)
+        steps++;   /* the first 5m candle closed 5 minutes before */
+    is_int(steps, 3, "pruning one mark a step takes a step a mark");
     n_marks = 0;
     store_fired_each(s, 1, keep_mark, NULL);
     is_int(n_marks, 2, "pruning drops the marks whose candle is over");
