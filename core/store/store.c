@@ -116,6 +116,12 @@ static const char *const migrations[] = {
      * its RSI alert on the same candle); the marks so far were the move
      * rule's, the only one there was */
     "ALTER TABLE alert_fired ADD COLUMN rule TEXT NOT NULL DEFAULT 'move';",
+    /* 6: an alert waiting in the outbox is a row of its own, with what
+     * merging it again needs (its group and heading): merging it into the
+     * chat's waiting message rewrote that message's row, 4 KB for each of
+     * up to 50 alerts; the rows of a message are merged again at start-up */
+    "ALTER TABLE tg_outbox ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tg_outbox ADD COLUMN heading TEXT;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

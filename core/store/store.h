@@ -82,7 +82,8 @@ int store_probe(struct store *s);
 /* ---- Telegram (telegram.c) ---- */
 
 /* A message waiting to be delivered: stored when queued, removed when
- * Telegram accepts it. */
+ * Telegram accepts it.  An alert is a row of its own, merged with the
+ * chat's other alerts into one message in memory (and again at start-up). */
 struct store_outbox_row {
     int64_t id;              /* set by store_outbox_add */
     int64_t chat_id;
@@ -90,16 +91,17 @@ struct store_outbox_row {
     const char *method;      /* "sendMessage", "editMessageText", ... */
     const char *params;      /* JSON object: the call's parameters but text */
     const char *text;
-    int alerts;              /* alerts merged into this message */
+    int alerts;              /* alerts in this row (1; more: merged by an older version) */
     double priority;
     int64_t queued_ms;       /* wall clock */
+    int group;               /* an alert's group, and its heading (NULL: none) */
+    const char *heading;
 };
 typedef int (*store_outbox_fn)(void *ud, const struct store_outbox_row *r);
 typedef int (*store_inbox_fn)(void *ud, int64_t update_id, const char *body);
 typedef int (*store_chat_fn)(void *ud, int64_t chat_id);
 
 int store_outbox_add(struct store *s, struct store_outbox_row *r);
-int store_outbox_set_text(struct store *s, int64_t id, const char *text, int alerts);
 int store_outbox_remove(struct store *s, int64_t id);
 /* Every pending message, oldest first; fn returns non-zero to stop. */
 int store_outbox_each(struct store *s, store_outbox_fn fn, void *ud);

@@ -22,6 +22,7 @@
 #include "util/i64map.h"
 
 struct store;
+struct store_outbox_row;
 struct config;
 
 #define MAX_INFLIGHT 64
@@ -49,7 +50,7 @@ struct config;
 
 struct msg {
     struct msg *next;
-    int64_t id;                 /* outbox row */
+    int64_t id;                 /* outbox row (alerts: their parts have the rows) */
     int kind;
     char *method, *params, *text;
     size_t chars;               /* characters (code points) of text */
@@ -64,16 +65,20 @@ struct msg {
     int64_t update_id;          /* and its id, for the log lines about this message */
     uint64_t batch;             /* the store batch its outbox row went into, or 0 */
     uint64_t sp;                /* and the handler's savepoint there, or 0 */
-    struct part *parts;         /* a merged alert's pieces, in order; NULL */
-    int nparts;                 /* (restored from the outbox: NULL, not merged into) */
+    struct part *parts;         /* an alert message's alerts, in order; NULL: a reply */
+    int nparts;
     size_t capparts;
 };
 
-/* One alert inside an alert message. */
+/* One alert inside an alert message, with its own outbox row: merging
+ * writes one small row, not the whole message again. */
 struct part {
     char *text, *heading;
     double priority;
     int group;
+    int alerts;                 /* 1 (more: a row merged by an older version) */
+    int64_t id;                 /* its outbox row, or 0 */
+    uint64_t batch, sp;         /* the store batch and savepoint the row went into */
 };
 
 struct chat {
@@ -161,5 +166,15 @@ void sched_deactivate(struct tg_sched *s, struct chat *c, const char *why,
 
 /* sched_merge.c */
 void sched_parts_free(struct part *v, int n);
+/* Writes the part's outbox row (failing: it still goes, from memory). */
+void sched_part_store(struct tg_sched *s, struct chat *c, struct msg *m, struct part *p);
+/* Its parts' rows written in batch (and savepoint sp, unless sp is 0) are
+ * gone: the ids may be given again. */
+void sched_parts_forget(struct msg *m, uint64_t batch, uint64_t sp);
+/* An alert row from the outbox at start-up, merged into the chat's last
+ * message as when it was queued: 0, or 1 with a new message in *out (to
+ * queue), or -1 (no memory). */
+int sched_alert_restore(struct tg_sched *s, struct chat *c, const struct store_outbox_row *r,
+                        struct msg **out);
 
 #endif

@@ -66,7 +66,7 @@ static char *merge_part(struct msg *t, const struct tg_alert *a, size_t *chars, 
                       (v[at - 1].group == a->group && v[at - 1].priority < a->priority)))
         at--;
     struct part np = {strdup(a->text), a->heading ? strdup(a->heading) : NULL, a->priority,
-                      a->group};
+                      a->group, 1, 0, 0, 0};
     if (!np.text || (a->heading && !np.heading)) {
         free(np.text);
         free(np.heading);
@@ -85,6 +85,69 @@ static char *merge_part(struct msg *t, const struct tg_alert *a, size_t *chars, 
     return NULL;
 }
 
+void sched_part_store(struct tg_sched *s, struct chat *c, struct msg *m, struct part *p)
+{
+    if (!s->store)
+        return;
+    struct store_outbox_row row = {.chat_id = c->id, .kind = TG_ALERT, .method = m->method,
+                                   .params = m->params, .text = p->text, .alerts = p->alerts,
+                                   .priority = p->priority, .queued_ms = rt_wall_ms(s->rt),
+                                   .group = p->group, .heading = p->heading};
+    if (store_outbox_add(s->store, &row) == 0)
+        p->id = row.id;
+    p->batch = store_batch_id(s->store);
+    p->sp = store_savepoint_id(s->store);
+}
+
+void sched_parts_forget(struct msg *m, uint64_t batch, uint64_t sp)
+{
+    for (int i = 0; i < m->nparts; i++)
+        if (m->parts[i].batch == batch && (!sp || m->parts[i].sp == sp))
+            m->parts[i].id = 0;
+}
+
+/* The message's place among the chat's: its priority is its biggest
+ * alert's, its age its oldest's. */
+static void restored_key(struct tg_sched *s, struct msg *m, const struct store_outbox_row *r)
+{
+    if (r->priority > m->priority)
+        m->priority = r->priority;
+    if (!m->queued_ms || r->queued_ms < m->queued_ms)
+        m->queued_ms = r->queued_ms;
+    m->key = sched_key_of(s, TG_ALERT, m->priority, m->queued_ms);
+}
+
+int sched_alert_restore(struct tg_sched *s, struct chat *c, const struct store_outbox_row *r,
+                        struct msg **out)
+{
+    struct tg_alert a = {r->text, r->priority >= 0 ? r->priority : 0, r->group, r->heading};
+    struct msg *t = c->alerts_tail, *m = NULL;
+    size_t chars;
+    int at, made = 0;
+    char *text = NULL;
+    if (t && t->parts && t->alerts + r->alerts <= TG_MERGE_MAX)
+        text = merge_part(t, &a, &chars, &at);
+    if (!text) {
+        if (!(m = t = sched_msg_new(TG_ALERT, r->method, r->params, "")))
+            return -1;
+        t->alerts = 0;
+        made = 1;
+        if (!(text = merge_part(t, &a, &chars, &at))) {
+            sched_msg_free(t);
+            return -1;
+        }
+    }
+    t->parts[at].alerts = r->alerts > 0 ? r->alerts : 1;
+    t->parts[at].id = r->id;
+    t->alerts += t->parts[at].alerts;
+    free(t->text);
+    t->text = text;
+    t->chars = chars;
+    restored_key(s, t, r);
+    *out = m;
+    return made;
+}
+
 int tg_sched_alert(struct tg_sched *s, int64_t chat, const struct tg_alert *a)
 {
     struct tg_alert one = *a;
@@ -100,8 +163,7 @@ int tg_sched_alert(struct tg_sched *s, int64_t chat, const struct tg_alert *a)
     /* merge into the alert message still waiting (not the one in flight) */
     if (t && t != c->sending && t->parts && t->alerts < TG_MERGE_MAX &&
         (merged = merge_part(t, &one, &chars, &at))) {
-        if (s->store && t->id)   /* (failing: the alert still goes, from memory) */
-            store_outbox_set_text(s->store, t->id, merged, t->alerts + 1);
+        sched_part_store(s, c, t, &t->parts[at]);   /* (its own row: O(1), not the message) */
         free(t->text);
         t->text = merged;
         t->chars = chars;

@@ -239,6 +239,7 @@ int main(void)
     sqlite3_open(path, &db);   /* and taken back to schema 3 */
     is_int(sqlite3_exec(db,
         "DROP TABLE presets; DROP INDEX alert_log_time; DROP TABLE alert_fired;"
+        "ALTER TABLE tg_outbox DROP COLUMN grp; ALTER TABLE tg_outbox DROP COLUMN heading;"
         "CREATE TABLE alert_fired (chat_id INTEGER NOT NULL, symbol TEXT NOT NULL,"
         " interval INTEGER NOT NULL, open_time INTEGER NOT NULL,"
         " PRIMARY KEY (chat_id, symbol, interval)) WITHOUT ROWID;"
