@@ -211,8 +211,11 @@ int store_wal_frames(const struct store *s)
 
 int store_checkpoint(struct store *s)
 {
-    if (s->ckpt)
-        return store_ckpt_request(s);
+    return s->ckpt ? store_ckpt_request(s) : store_checkpoint_here(s);
+}
+
+int store_checkpoint_here(struct store *s)
+{
     if (s->in_batch)   /* (not inside a transaction: the next call does it) */
         return -1;
     int log = 0, done = 0;
@@ -245,7 +248,10 @@ int store_open(struct store **out, const char *path, struct logger *log, char *e
     sqlite3_busy_timeout(s->db, 5000);
     store_alert_functions(s->db);
     /* The first statement that reads the file finds out whether it is one. */
-    if (exec(s, "PRAGMA journal_mode = WAL") || exec(s, "PRAGMA synchronous = NORMAL")) {
+    /* (a log that grew during a long burst of writes is cut back to 64 MB
+     * when it starts over) */
+    if (exec(s, "PRAGMA journal_mode = WAL") || exec(s, "PRAGMA synchronous = NORMAL") ||
+        exec(s, "PRAGMA journal_size_limit = 67108864")) {
         fail(s, err, errlen, "cannot use the file");
         goto bad;
     }

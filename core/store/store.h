@@ -184,6 +184,12 @@ int store_checkpoint(struct store *s);
 int store_checkpoint_in_background(struct store *s);
 /* 1 while a background copy is asked for or under way. */
 int store_checkpoint_running(struct store *s);
+/* A copy in place, on the caller's thread, even with the thread: after
+ * the thread's copy only what was written since is left, and the log
+ * starts over at the next write only once every frame of it is copied,
+ * which writes that never pause would otherwise not allow.  0, or -1
+ * (inside a batch: later). */
+int store_checkpoint_here(struct store *s);
 /* Removes a closed database's files (the file, its -wal and -shm). */
 void store_remove_files(const char *path);
 
