@@ -123,6 +123,7 @@ struct alert_engine {
     struct fanout *fanouts, *fanouts_tail;
     size_t turn_left;            /* chats this loop turn may still alert */
     double turn_until;           /* and until when (hist_clock) */
+    int turn_stop;               /* this turn's time is up */
     struct {                     /* what was written in the open store batch */
         uint64_t batch;
         struct touched *v;

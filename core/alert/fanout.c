@@ -35,10 +35,19 @@ static int defer(struct alert_engine *e, int rule, const struct candle *c, doubl
  * turn for a quarter of a second more. */
 int alert_drain_turn(struct alert_engine *e)
 {
+    double t0 = hist_clock();
     e->turn_left = FANOUT_SLICE;
-    e->turn_until = hist_clock() + TURN_MAX_S;
+    /* the fan-outs (older) for half the turn at most, then the events (one
+     * at least), then the fan-outs again: matching a move's events for a
+     * minute must not hold back the alerts of the first ones */
+    e->turn_stop = 0;
+    e->turn_until = t0 + TURN_MAX_S / 2;
+    while (e->turn_left && !e->turn_stop && fanout_slice(e))
+        ;
+    e->turn_stop = 0;
+    e->turn_until = t0 + TURN_MAX_S;
     drain_events(e);
-    while (e->turn_left && fanout_slice(e))
+    while (e->turn_left && !e->turn_stop && fanout_slice(e))
         ;
     return alert_busy(e);
 }
@@ -257,8 +266,9 @@ static void evaluate(struct alert_engine *e, const struct candle *c)
         /* beyond this turn's share, or behind fan-outs still going: later,
          * in order */
         if (chats && hist_clock() > e->turn_until)
-            e->turn_left = 0;
-        if (chats && (chats > e->turn_left || e->fanouts) && defer(e, r, c, v, 0, k))
+            e->turn_stop = 1;
+        if (chats && (chats > e->turn_left || e->fanouts || e->turn_stop) &&
+            defer(e, r, c, v, 0, k))
             continue;
         fire_now(e, r, c, sym, v, k);
     }
@@ -274,7 +284,7 @@ static void fire_now(struct alert_engine *e, int rule, const struct candle *c, c
     for (size_t i = 0, j; i < k; i = j) {
         /* (the clock read every 16 chats: a chat's alert costs 20-100 us) */
         if (sent && !(sent & 15) && hist_clock() > e->turn_until && defer(e, rule, c, move, i, k)) {
-            e->turn_left = 0;
+            e->turn_stop = 1;
             return;
         }
         for (j = i; j < k && e->scratch[j].chat == e->scratch[i].chat; j++)
@@ -321,7 +331,7 @@ static int fanout_slice(struct alert_engine *e)
         return 0;
     const char *sym = e->market->syms.v[f->c.symbol].name;
     e->now_arrived = f->arrived;
-    while (f->done < f->n && e->turn_left) {
+    while (f->done < f->n && e->turn_left && !e->turn_stop) {
         size_t i = f->done, j = i, k = i;
         for (; j < f->n && f->m[j].chat == f->m[i].chat; j++) {
             const struct preset *p = alert_preset_get(e, f->m[j].preset);
@@ -335,7 +345,7 @@ static int fanout_slice(struct alert_engine *e)
         f->done = j;
         e->turn_left--;
         if (!(e->turn_left & 15) && hist_clock() > e->turn_until)
-            e->turn_left = 0;   /* (the clock read every 16 chats) */
+            e->turn_stop = 1;   /* (the clock read every 16 chats) */
     }
     if (f->done == f->n) {
         if (!(e->fanouts = f->next))
@@ -369,6 +379,7 @@ void alert_drain(struct alert_engine *e)
 {
     e->turn_left = SIZE_MAX;
     e->turn_until = INFINITY;
+    e->turn_stop = 0;
     drain_events(e);
     while (fanout_slice(e))
         ;

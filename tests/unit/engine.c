@@ -736,6 +736,35 @@ static void test_turn_time_events(void)
     fx_close(&f);
 }
 
+/* Fan-outs waiting from earlier events go out while newer events keep a
+ * turn's matching busy (a move's events took a minute to match with
+ * 100,000 users, and its first alerts waited for all of them). */
+static void test_turn_fanouts_first(void)
+{
+    struct fx f;
+    if (fx_turn(&f, "turnfo") != 0) {
+        ok(0, "turn order: the engine is set up");
+        return;
+    }
+    alert_drain_turn(f.e);   /* the first event's 600 chats; the rest wait */
+    store_commit(f.st);
+    long at = nlive;
+    for (int pair = 0; pair < 3; pair++) {   /* the next minute's candles */
+        struct candle c = {.open_time = T0 + 60000, .close_time = T0 + 119999,
+                           .event_time = f.sim.wall, .open = 100, .close = 103, .high = 103,
+                           .low = 100, .symbol = f.ids[pair], .interval = IV_1M, .price_dp = 2};
+        market_apply(&f.m, &c);
+    }
+    slow_rule_us = 25000;
+    alert_drain_turn(f.e);
+    slow_rule_us = 0;
+    ok(nlive > at, "a turn whose events take all its time still sends waiting alerts (%ld)",
+       nlive - at);
+    long first;
+    ok(turns_until_idle(&f, &first) > 0 && nlive == 3600, "and every alert goes out (%ld)", nlive);
+    fx_close(&f);
+}
+
 /* The alerts of one event within a turn's share are sent at once, but not
  * past the turn's time: with a Telegram side of 1 ms an alert, the first
  * turn stops after a few tens of chats, not 600. */
@@ -806,6 +835,7 @@ int main(void)
     test_many_chats();
     test_turn_time_events();
     test_turn_time_alerts();
+    test_turn_fanouts_first();
     rmdir(dir);
     return done();
 }
