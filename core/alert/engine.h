@@ -221,7 +221,7 @@ size_t alert_chats(struct alert_engine *e, int64_t **out);
  * the loop does it by itself). */
 void alert_drain(struct alert_engine *e);
 /* One loop turn's share: the queued events (one at least) matched and
- * alerted, at most 1,000 chats in all and for at most 20 ms (what is
+ * alerted, at most 1,000 chats in all and for at most 10 ms (what is
  * beyond, events or alerts, waits in order for the next turns); 1 while
  * events or alerts wait.  The loop runs it from a timer; benches measure it. */
 int alert_drain_turn(struct alert_engine *e);

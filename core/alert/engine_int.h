@@ -64,7 +64,7 @@ struct match {
 /* A crossing that reaches many chats is sent a slice per loop turn, so one
  * market-wide move does not hold the loop (the feed, the bot) for seconds. */
 #define FANOUT_SLICE 1000
-#define TURN_MAX_S 0.02          /* a turn's alerting, at most */
+#define TURN_MAX_S 0.01          /* a turn's alerting, at most */
 
 struct fanout {
     struct fanout *next;

@@ -672,7 +672,7 @@ static void test_turn_share(void)
     }
     is_int(nlive - before, 1800, "all 1,800 alerts go out");
     ok(most <= 1000, "no loop turn sends more than 1,000 chats' alerts (most: %ld)", most);
-    ok(turns >= 2 && !more, "in two turns or more (a turn also stops after 20 ms; took %d)", turns);
+    ok(turns >= 2 && !more, "in two turns or more (a turn also stops after 10 ms; took %d)", turns);
     fx_close(&f);
 }
 
@@ -779,7 +779,7 @@ static void test_turn_time_alerts(void)
     slow_sink_us = 1000;
     int turns = turns_until_idle(&f, &first);
     slow_sink_us = 0;
-    ok(first > 0 && first < 100, "the first turn stops sending when its 20 ms are up (sent: %ld)",
+    ok(first > 0 && first < 100, "the first turn stops sending when its 10 ms are up (sent: %ld)",
        first);
     is_int(nlive, 1800, "the next turns send the rest: all 1,800 alerts go out");
     ok(turns > 2, "(in %d turns)", turns);
