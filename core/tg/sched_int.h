@@ -52,7 +52,7 @@ struct msg {
     struct msg *next;
     int64_t id;                 /* outbox row (alerts: their parts have the rows) */
     int kind;
-    char *method, *params, *text;
+    char *method, *params, *text;   /* an alert message's text: made when sent (NULL) */
     size_t chars;               /* characters (code points) of text */
     int alerts;
     double priority;
@@ -77,6 +77,7 @@ struct part {
     double priority;
     int group;
     int alerts;                 /* 1 (more: a row merged by an older version) */
+    size_t chars, hchars;       /* characters of its text and of its heading */
     int64_t id;                 /* its outbox row, or 0 */
     uint64_t batch, sp;         /* the store batch and savepoint the row went into */
 };
@@ -166,6 +167,9 @@ void sched_deactivate(struct tg_sched *s, struct chat *c, const char *why,
 
 /* sched_merge.c */
 void sched_parts_free(struct part *v, int n);
+/* The message's text: an alert message's made from its parts when a merge
+ * changed them; NULL: no memory. */
+const char *sched_msg_text(struct msg *m);
 /* Writes the part's outbox row (failing: it still goes, from memory). */
 void sched_part_store(struct tg_sched *s, struct chat *c, struct msg *m, struct part *p);
 /* Its parts' rows written in batch (and savepoint sp, unless sp is 0) are

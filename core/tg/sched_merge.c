@@ -44,6 +44,31 @@ static char *parts_text(const struct part *v, int n)
     return out;
 }
 
+/* The characters parts_text would make, from each part's own count: a
+ * merge costs no copy of the message (50 copies of up to 4 KB, and the
+ * allocator's work for each, were a loop turn's share in a market-wide
+ * move). */
+static size_t parts_chars(const struct part *v, int n)
+{
+    int groups = 1;
+    size_t chars = n > 1 ? 2 * (size_t)(n - 1) : 0;
+    for (int i = 0; i < n; i++)
+        groups += i && v[i].group != v[i - 1].group;
+    for (int i = 0; i < n; i++) {
+        chars += v[i].chars;
+        if (groups > 1 && v[i].heading && (!i || v[i].group != v[i - 1].group))
+            chars += v[i].hchars + 1;
+    }
+    return chars;
+}
+
+const char *sched_msg_text(struct msg *m)
+{
+    if (m->parts && !m->text)
+        m->text = parts_text(m->parts, m->nparts);
+    return m->text;
+}
+
 static void part_remove(struct msg *t, int at)
 {
     free(t->parts[at].text);
@@ -52,37 +77,40 @@ static void part_remove(struct msg *t, int at)
 }
 
 /* The part for a, placed in t's parts (by group, then bigger first) at
- * *pos; the new text, or NULL when it does not fit in one message (or no
- * memory). */
-static char *merge_part(struct msg *t, const struct tg_alert *a, size_t *chars, int *pos)
+ * *pos, and t's text to be made again when it is sent; 0, or -1 when it
+ * does not fit in one message (or no memory). */
+static int merge_part(struct msg *t, const struct tg_alert *a, size_t *chars, int *pos)
 {
     /* (from 1: most alert messages carry one alert) */
     struct part *v = grow_from(t->parts, &t->capparts, (size_t)t->nparts + 1, sizeof *v, 1);
     if (!v)
-        return NULL;
+        return -1;
     t->parts = v;
     int at = t->nparts;
     while (at > 0 && (v[at - 1].group > a->group ||
                       (v[at - 1].group == a->group && v[at - 1].priority < a->priority)))
         at--;
-    struct part np = {strdup(a->text), a->heading ? strdup(a->heading) : NULL, a->priority,
-                      a->group, 1, 0, 0, 0};
+    struct part np = {.text = strdup(a->text), .heading = a->heading ? strdup(a->heading) : NULL,
+                      .priority = a->priority, .group = a->group, .alerts = 1};
     if (!np.text || (a->heading && !np.heading)) {
         free(np.text);
         free(np.heading);
-        return NULL;
+        return -1;
     }
+    np.chars = tg_text_chars(np.text);
+    np.hchars = np.heading ? tg_text_chars(np.heading) : 0;
     memmove(v + at + 1, v + at, sizeof *v * (size_t)(t->nparts - at));
     v[at] = np;
     t->nparts++;
     *pos = at;
-    char *text = parts_text(v, t->nparts);
     /* (one alert alone goes as it is, however long) */
-    if (text && ((*chars = tg_text_chars(text)) <= TG_TEXT_MAX || t->nparts == 1))
-        return text;
-    free(text);   /* too long: the part comes out again */
-    part_remove(t, at);
-    return NULL;
+    if ((*chars = parts_chars(v, t->nparts)) <= TG_TEXT_MAX || t->nparts == 1) {
+        free(t->text);
+        t->text = NULL;
+        return 0;
+    }
+    part_remove(t, at);   /* too long: the part comes out again */
+    return -1;
 }
 
 void sched_part_store(struct tg_sched *s, struct chat *c, struct msg *m, struct part *p)
@@ -124,15 +152,13 @@ int sched_alert_restore(struct tg_sched *s, struct chat *c, const struct store_o
     struct msg *t = c->alerts_tail, *m = NULL;
     size_t chars;
     int at, made = 0;
-    char *text = NULL;
-    if (t && t->parts && t->alerts + r->alerts <= TG_MERGE_MAX)
-        text = merge_part(t, &a, &chars, &at);
-    if (!text) {
+    if (!(t && t->parts && t->alerts + r->alerts <= TG_MERGE_MAX &&
+          merge_part(t, &a, &chars, &at) == 0)) {
         if (!(m = t = sched_msg_new(TG_ALERT, r->method, r->params, "")))
             return -1;
         t->alerts = 0;
         made = 1;
-        if (!(text = merge_part(t, &a, &chars, &at))) {
+        if (merge_part(t, &a, &chars, &at) != 0) {
             sched_msg_free(t);
             return -1;
         }
@@ -140,8 +166,6 @@ int sched_alert_restore(struct tg_sched *s, struct chat *c, const struct store_o
     t->parts[at].alerts = r->alerts > 0 ? r->alerts : 1;
     t->parts[at].id = r->id;
     t->alerts += t->parts[at].alerts;
-    free(t->text);
-    t->text = text;
     t->chars = chars;
     restored_key(s, t, r);
     *out = m;
@@ -159,13 +183,10 @@ int tg_sched_alert(struct tg_sched *s, int64_t chat, const struct tg_alert *a)
     struct msg *t = c->alerts_tail;
     size_t chars;
     int at;
-    char *merged;
     /* merge into the alert message still waiting (not the one in flight) */
     if (t && t != c->sending && t->parts && t->alerts < TG_MERGE_MAX &&
-        (merged = merge_part(t, &one, &chars, &at))) {
+        merge_part(t, &one, &chars, &at) == 0) {
         sched_part_store(s, c, t, &t->parts[at]);   /* (its own row: O(1), not the message) */
-        free(t->text);
-        t->text = merged;
         t->chars = chars;
         t->alerts++;
         s->st.merged++;
@@ -181,14 +202,11 @@ int tg_sched_alert(struct tg_sched *s, int64_t chat, const struct tg_alert *a)
         return 1;
     }
     struct msg *m = sched_msg_new(TG_ALERT, "sendMessage", alert_params, "");
-    char *text = m ? merge_part(m, &one, &chars, &at) : NULL;
-    if (!text) {
+    if (!m || merge_part(m, &one, &chars, &at) != 0) {
         if (m)
             sched_msg_free(m);
         return -1;
     }
-    free(m->text);
-    m->text = text;
     m->chars = chars;
     m->priority = priority;
     m->queued_ms = rt_wall_ms(s->rt);

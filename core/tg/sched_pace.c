@@ -106,6 +106,9 @@ static int sched_spends_token(const struct msg *m)
  * HTML was refused, with allow_paid_broadcast in paid mode. */
 static char *build_body(struct tg_sched *s, const struct chat *c, const struct msg *m)
 {
+    const char *text = sched_msg_text((struct msg *)m);
+    if (!text)
+        return NULL;
     cJSON *p = cJSON_Parse(m->params);
     if (!cJSON_IsObject(p)) {
         cJSON_Delete(p);
@@ -116,8 +119,8 @@ static char *build_body(struct tg_sched *s, const struct chat *c, const struct m
     cJSON_AddNumberToObject(p, "chat_id", (double)c->id);
     if (strcmp(m->method, "deleteMessage") != 0 &&
         strcmp(m->method, "editMessageReplyMarkup") != 0) {
-        char *plain = m->plain ? tg_text_plain(m->text) : NULL;
-        cJSON_AddStringToObject(p, "text", plain ? plain : m->text);
+        char *plain = m->plain ? tg_text_plain(text) : NULL;
+        cJSON_AddStringToObject(p, "text", plain ? plain : text);
         free(plain);
     }
     if (m->plain)

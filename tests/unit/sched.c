@@ -231,6 +231,25 @@ static void test_merging(void)
     done_with(s);
 }
 
+/* A merged message stays within 4,096 characters, headings and blank
+ * lines counted: four alerts of 1,000 characters in two timeframes fit
+ * (4,026), a fifth starts a message of its own. */
+static void test_merge_limit(void)
+{
+    struct tg_sched *s = fresh();
+    static char big[1001];
+    memset(big, 'x', 1000);
+    int rc[5];
+    for (int i = 0; i < 5; i++)
+        rc[i] = tg_sched_alert(s, 12, &(struct tg_alert){big, 1, 1 + i % 2,
+                                                         i % 2 ? "<b>5m</b>" : "<b>1m</b>"});
+    ok(rc[0] == 0 && rc[1] == 1 && rc[2] == 1 && rc[3] == 1, "four alerts of 1,000 characters merge");
+    is_int(rc[4], 0, "the fifth would pass 4,096 characters: a message of its own");
+    advance(5000);
+    is_int(fk.n, 2, "two messages go out");
+    done_with(s);
+}
+
 static void test_reply_first(void)
 {
     struct tg_sched *s = fresh();
@@ -472,6 +491,7 @@ int main(void)
     test_chat_pacing();
     test_group_pacing();
     test_merging();
+    test_merge_limit();
     test_reply_first();
     test_429();
     test_5xx();
