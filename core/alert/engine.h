@@ -246,10 +246,10 @@ size_t alert_chats(struct alert_engine *e, int64_t **out);
 /* Processes the queued events and every alert they fire, now (replays;
  * the loop does it by itself). */
 void alert_drain(struct alert_engine *e);
-/* One loop turn's share: the queued events, with at most 1,000 chats
- * alerted in all and for at most 20 ms (what is beyond waits, in order,
- * for the next turns); 1
- * while alerts wait.  The loop runs it from a timer; benches measure it. */
+/* One loop turn's share: the queued events (one at least) matched and
+ * alerted, at most 1,000 chats in all and for at most 10 ms (what is
+ * beyond, events or alerts, waits in order for the next turns); 1 while
+ * events or alerts wait.  The loop runs it from a timer; benches measure it. */
 int alert_drain_turn(struct alert_engine *e);
 /* 1 while events or alerts wait for the next turns. */
 int alert_busy(const struct alert_engine *e);

@@ -71,7 +71,7 @@ struct match {
 /* A crossing that reaches many chats is sent a slice per loop turn, so one
  * market-wide move does not hold the loop (the feed, the bot) for seconds. */
 #define FANOUT_SLICE 1000
-#define TURN_MAX_S 0.02          /* a turn's alerting, at most */
+#define TURN_MAX_S 0.01          /* a turn's alerting, at most */
 
 struct fanout {
     struct fanout *next;
@@ -107,6 +107,8 @@ struct alert_engine {
     uint32_t nsubs;
     size_t capsubs;
     struct timer *prune_timer;
+    int prune_marks;             /* pruning the marks (1), or the log (0) */
+    int64_t prune_from;          /* the marks' rowid pruned up to */
     int loading;                 /* start-up: presets counted now, indexed after */
     struct i64map by_id;         /* preset id -> preset */
     struct i64map per_user;      /* user id -> number of presets (as a pointer-sized int) */
@@ -123,9 +125,12 @@ struct alert_engine {
     struct timer *drain_timer;
     struct match *scratch;
     size_t nscratch, capscratch;
+    struct match *sorted;        /* scratch's radix sort by chat goes through it */
+    size_t capsorted;
     struct fanout *fanouts, *fanouts_tail;
     size_t turn_left;            /* chats this loop turn may still alert */
     double turn_until;           /* and until when (hist_clock) */
+    int turn_stop;               /* this turn's time is up */
     struct {                     /* what was written in the open store batch */
         uint64_t batch;
         struct touched *v;

@@ -6,7 +6,7 @@
 
 enum {
     Q_PRESET_ADD, Q_PRESET_PUT, Q_PRESET_DEL, Q_PRESET_ALL, Q_FIRED_SET, Q_FIRED_ALL,
-    Q_FIRED_PRUNE, Q_FIRED_COUNT, Q_LOG_ADD, Q_LOG_STATS, Q_LOG_PRUNE, Q_LOG_DEL, Q_LOG_SINCE, Q_KV_SCOPE,
+    Q_FIRED_PRUNE, Q_FIRED_UPTO, Q_FIRED_COUNT, Q_LOG_ADD, Q_LOG_STATS, Q_LOG_PRUNE, Q_LOG_DEL, Q_LOG_SINCE, Q_KV_SCOPE,
     Q_PRESET_ONE, Q_COUNT
 };
 
@@ -37,12 +37,16 @@ static const char *const sql[Q_COUNT] = {
     [Q_FIRED_ALL] = "SELECT chat_id, rule, symbol, interval, open_time FROM alert_fired WHERE "
                     FIRED_LIVE " ORDER BY rowid",
     [Q_FIRED_COUNT] = "SELECT count(*) FROM alert_fired WHERE " FIRED_LIVE,
-    [Q_FIRED_PRUNE] = "DELETE FROM alert_fired WHERE NOT (" FIRED_LIVE ")",
+    [Q_FIRED_PRUNE] = "DELETE FROM alert_fired WHERE rowid > ?2 AND rowid <= ?3 AND NOT ("
+                      FIRED_LIVE ")",
+    [Q_FIRED_UPTO] = "SELECT max(rowid) FROM (SELECT rowid FROM alert_fired WHERE rowid > ?1"
+                     " ORDER BY rowid LIMIT ?2)",
     [Q_LOG_ADD] = "INSERT INTO alert_log (preset_id, chat_id, symbol, interval, open_time, move,"
                   " fired_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [Q_LOG_STATS] = "SELECT count(*) FILTER (WHERE fired_ms >= ?2), count(*), max(fired_ms)"
                     " FROM alert_log WHERE preset_id = ?1 AND fired_ms >= ?3",
-    [Q_LOG_PRUNE] = "DELETE FROM alert_log WHERE fired_ms < ?1",
+    [Q_LOG_PRUNE] = "DELETE FROM alert_log WHERE rowid IN (SELECT rowid FROM alert_log"
+                    " WHERE fired_ms < ?1 LIMIT ?2)",
     [Q_LOG_DEL] = "DELETE FROM alert_log WHERE preset_id = ?1",
     [Q_LOG_SINCE] = "SELECT count(*) FROM alert_log WHERE fired_ms >= ?1",
     [Q_KV_SCOPE] = "SELECT key, value FROM kv WHERE scope = ?1",
@@ -208,18 +212,38 @@ long store_fired_count(struct store *s, int64_t late_ms)
     return count_of(s, Q_FIRED_COUNT, late_ms);
 }
 
-static int prune(struct store *s, int q, int64_t before)
+int store_fired_prune_step(struct store *s, int64_t late_ms, int64_t *from, int scan)
 {
-    sqlite3_stmt *st = stmt(s, q);
-    if (!st)
+    sqlite3_stmt *st = stmt(s, Q_FIRED_UPTO), *del = stmt(s, Q_FIRED_PRUNE);
+    if (!st || !del)
         return -1;
-    sqlite3_bind_int64(st, 1, before);
-    return store_write(s, st);
+    sqlite3_bind_int64(st, 1, *from);
+    sqlite3_bind_int(st, 2, scan);
+    int rc = sqlite3_step(st);
+    int64_t upto = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL
+                       ? sqlite3_column_int64(st, 0)
+                       : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return -1;
+    if (!upto)
+        return 0;
+    sqlite3_bind_int64(del, 1, late_ms);
+    sqlite3_bind_int64(del, 2, *from);
+    sqlite3_bind_int64(del, 3, upto);
+    if (store_write(s, del) != 0)
+        return -1;
+    *from = upto;
+    return 1;
 }
 
 int store_fired_prune(struct store *s, int64_t late_ms)
 {
-    return prune(s, Q_FIRED_PRUNE, late_ms);
+    int64_t from = 0;
+    int rc;
+    while ((rc = store_fired_prune_step(s, late_ms, &from, 10000)) > 0)
+        ;
+    return rc;
 }
 
 int store_alert_log(struct store *s, int64_t preset, int64_t chat, const char *symbol, int iv,
@@ -260,9 +284,14 @@ int store_alert_stats(struct store *s, int64_t preset, int64_t day_start, int64_
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
-int store_alert_log_prune(struct store *s, int64_t before_ms)
+int store_alert_log_prune(struct store *s, int64_t before_ms, int limit)
 {
-    return prune(s, Q_LOG_PRUNE, before_ms) == 0 ? sqlite3_changes(s->db) : -1;
+    sqlite3_stmt *st = stmt(s, Q_LOG_PRUNE);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, before_ms);
+    sqlite3_bind_int(st, 2, limit);
+    return store_write(s, st) == 0 ? sqlite3_changes(s->db) : -1;
 }
 
 static int kv_row(sqlite3_stmt *st, void *ud)

@@ -46,7 +46,13 @@ struct store {
     } sp;
     store_undo_fn on_undo;
     void *on_undo_ud;
+    struct store_ckpt *ckpt;  /* the checkpoint thread (checkpoint.c), or NULL */
 };
+
+/* checkpoint.c: asks the thread for a copy (0, or -1: the last one failed);
+ * ends the thread, after the copy under way. */
+int store_ckpt_request(struct store *s);
+void store_ckpt_stop(struct store *s);
 
 /* Logs the database's error and keeps it for store_error(). */
 void store_set_error(struct store *s, const char *what);

@@ -119,6 +119,12 @@ static const char *const migrations[] = {
     /* 6: the settings a preset chose for its rule ("50,200": ema_cross's
      * periods); '' is the rule's defaults */
     "ALTER TABLE presets ADD COLUMN params TEXT NOT NULL DEFAULT '';",
+    /* 7: an alert waiting in the outbox is a row of its own, with what
+     * merging it again needs (its group and heading): merging it into the
+     * chat's waiting message rewrote that message's row, 4 KB for each of
+     * up to 50 alerts; the rows of a message are merged again at start-up */
+    "ALTER TABLE tg_outbox ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tg_outbox ADD COLUMN heading TEXT;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -208,6 +214,11 @@ int store_wal_frames(const struct store *s)
 
 int store_checkpoint(struct store *s)
 {
+    return s->ckpt ? store_ckpt_request(s) : store_checkpoint_here(s);
+}
+
+int store_checkpoint_here(struct store *s)
+{
     if (s->in_batch)   /* (not inside a transaction: the next call does it) */
         return -1;
     int log = 0, done = 0;
@@ -240,7 +251,10 @@ int store_open(struct store **out, const char *path, struct logger *log, char *e
     sqlite3_busy_timeout(s->db, 5000);
     store_alert_functions(s->db);
     /* The first statement that reads the file finds out whether it is one. */
-    if (exec(s, "PRAGMA journal_mode = WAL") || exec(s, "PRAGMA synchronous = NORMAL")) {
+    /* (a log that grew during a long burst of writes is cut back to 64 MB
+     * when it starts over) */
+    if (exec(s, "PRAGMA journal_mode = WAL") || exec(s, "PRAGMA synchronous = NORMAL") ||
+        exec(s, "PRAGMA journal_size_limit = 67108864")) {
         fail(s, err, errlen, "cannot use the file");
         goto bad;
     }
@@ -276,6 +290,7 @@ void store_close(struct store *s)
         return;
     s->on_end = NULL;   /* the owner is going away */
     s->on_undo = NULL;
+    store_ckpt_stop(s);
     if (s->in_batch)
         store_commit(s);
     sqlite3_finalize(s->begin);

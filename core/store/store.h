@@ -82,7 +82,8 @@ int store_probe(struct store *s);
 /* ---- Telegram (telegram.c) ---- */
 
 /* A message waiting to be delivered: stored when queued, removed when
- * Telegram accepts it. */
+ * Telegram accepts it.  An alert is a row of its own, merged with the
+ * chat's other alerts into one message in memory (and again at start-up). */
 struct store_outbox_row {
     int64_t id;              /* set by store_outbox_add */
     int64_t chat_id;
@@ -90,16 +91,17 @@ struct store_outbox_row {
     const char *method;      /* "sendMessage", "editMessageText", ... */
     const char *params;      /* JSON object: the call's parameters but text */
     const char *text;
-    int alerts;              /* alerts merged into this message */
+    int alerts;              /* alerts in this row (1; more: merged by an older version) */
     double priority;
     int64_t queued_ms;       /* wall clock */
+    int group;               /* an alert's group, and its heading (NULL: none) */
+    const char *heading;
 };
 typedef int (*store_outbox_fn)(void *ud, const struct store_outbox_row *r);
 typedef int (*store_inbox_fn)(void *ud, int64_t update_id, const char *body);
 typedef int (*store_chat_fn)(void *ud, int64_t chat_id);
 
 int store_outbox_add(struct store *s, struct store_outbox_row *r);
-int store_outbox_set_text(struct store *s, int64_t id, const char *text, int alerts);
 int store_outbox_remove(struct store *s, int64_t id);
 /* Every pending message, oldest first; fn returns non-zero to stop. */
 int store_outbox_each(struct store *s, store_outbox_fn fn, void *ud);
@@ -153,13 +155,17 @@ int store_fired_each(struct store *s, int64_t late_ms, store_fired_fn fn, void *
 long store_fired_count(struct store *s, int64_t late_ms);
 /* Forgets the marks that can no longer matter. */
 int store_fired_prune(struct store *s, int64_t late_ms);
+/* The same a step at a time (a loop turn's share): among the next `scan`
+ * marks after rowid *from (0: the first); *from moves past them.  1 while
+ * more may follow, 0 when none, -1 on error. */
+int store_fired_prune_step(struct store *s, int64_t late_ms, int64_t *from, int scan);
 int store_alert_log(struct store *s, int64_t preset, int64_t chat, const char *symbol, int iv,
                     int64_t open_time, double move, int64_t now_ms);
 /* Alerts of a preset since day_start and since week_start, and the last. */
 int store_alert_stats(struct store *s, int64_t preset, int64_t day_start, int64_t week_start,
                       long *day, long *week, int64_t *last_ms);
-/* Rows removed, or -1. */
-int store_alert_log_prune(struct store *s, int64_t before_ms);
+/* Up to limit rows older than before_ms removed: how many, or -1. */
+int store_alert_log_prune(struct store *s, int64_t before_ms, int limit);
 /* Alerts logged since since_ms (each chat's alert counts once per preset). */
 long store_alerts_since(struct store *s, int64_t since_ms);
 
@@ -168,8 +174,23 @@ long store_alerts_since(struct store *s, int64_t since_ms);
  * store_checkpoint when the program is not busy. */
 int store_wal_frames(const struct store *s);
 /* Copies the log into the database as far as readers allow (the log then
- * starts over at the next write).  0, or -1 (inside a batch: later). */
+ * starts over at the next write).  0, or -1 (inside a batch: later).  In
+ * the background (below): asks for the copy and returns at once; -1 when
+ * the last copy failed. */
 int store_checkpoint(struct store *s);
+/* From now on checkpoints are copied by a thread of the store's own, with
+ * its own connection, so that the caller (the loop) never waits for a
+ * copy and its fsync (a second and more for a large log); a batch may be
+ * open meanwhile.  0, or -1 (then they are copied in place, as before). */
+int store_checkpoint_in_background(struct store *s);
+/* 1 while a background copy is asked for or under way. */
+int store_checkpoint_running(struct store *s);
+/* A copy in place, on the caller's thread, even with the thread: after
+ * the thread's copy only what was written since is left, and the log
+ * starts over at the next write only once every frame of it is copied,
+ * which writes that never pause would otherwise not allow.  0, or -1
+ * (inside a batch: later). */
+int store_checkpoint_here(struct store *s);
 /* Removes a closed database's files (the file, its -wal and -shm). */
 void store_remove_files(const char *path);
 

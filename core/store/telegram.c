@@ -9,17 +9,16 @@
 #include "util/grow.h"
 
 enum {
-    Q_OUT_ADD, Q_OUT_TEXT, Q_OUT_DEL, Q_OUT_ALL, Q_IN_SEEN, Q_IN_ADD, Q_IN_DEL, Q_HANDLED_ADD,
+    Q_OUT_ADD, Q_OUT_DEL, Q_OUT_ALL, Q_IN_SEEN, Q_IN_ADD, Q_IN_DEL, Q_HANDLED_ADD,
     Q_IN_ALL, Q_HANDLED_PRUNE, Q_CHAT_SET, Q_CHATS_OFF, Q_COUNT
 };
 
 static const char *const sql[Q_COUNT] = {
     [Q_OUT_ADD] = "INSERT INTO tg_outbox (chat_id, kind, method, params, text, alerts, priority,"
-                  " queued_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [Q_OUT_TEXT] = "UPDATE tg_outbox SET text = ?2, alerts = ?3 WHERE id = ?1",
+                  " queued_ms, grp, heading) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [Q_OUT_DEL] = "DELETE FROM tg_outbox WHERE id = ?1",
-    [Q_OUT_ALL] = "SELECT id, chat_id, kind, method, params, text, alerts, priority, queued_ms"
-                  " FROM tg_outbox ORDER BY id",
+    [Q_OUT_ALL] = "SELECT id, chat_id, kind, method, params, text, alerts, priority, queued_ms,"
+                  " grp, heading FROM tg_outbox ORDER BY id",
     [Q_IN_SEEN] = "SELECT 1 FROM tg_handled WHERE update_id = ?1"
                   " UNION ALL SELECT 1 FROM tg_inbox WHERE update_id = ?1",
     [Q_IN_ADD] = "INSERT INTO tg_inbox (update_id, body) VALUES (?1, ?2)",
@@ -54,21 +53,15 @@ int store_outbox_add(struct store *s, struct store_outbox_row *r)
     sqlite3_bind_int(st, 6, r->alerts);
     sqlite3_bind_double(st, 7, r->priority);
     sqlite3_bind_int64(st, 8, r->queued_ms);
+    sqlite3_bind_int(st, 9, r->group);
+    if (r->heading)
+        sqlite3_bind_text(st, 10, r->heading, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 10);
     if (store_write(s, st) != 0)
         return -1;
     r->id = sqlite3_last_insert_rowid(s->db);
     return 0;
-}
-
-int store_outbox_set_text(struct store *s, int64_t id, const char *text, int alerts)
-{
-    sqlite3_stmt *st = stmt(s, Q_OUT_TEXT);
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, alerts);
-    return store_write(s, st);
 }
 
 int store_outbox_remove(struct store *s, int64_t id)
@@ -98,6 +91,8 @@ static int outbox_row(sqlite3_stmt *st, void *ud)
         .alerts = sqlite3_column_int(st, 6),
         .priority = sqlite3_column_double(st, 7),
         .queued_ms = sqlite3_column_int64(st, 8),
+        .group = sqlite3_column_int(st, 9),
+        .heading = sqlite3_column_type(st, 10) == SQLITE_NULL ? NULL : store_col_text(st, 10),
     };
     return e->fn(e->ud, &r);
 }

@@ -140,6 +140,9 @@ void sched_retire(struct tg_sched *s, struct msg *m)
 {
     if (m->id && s->store)
         store_outbox_remove(s->store, m->id);
+    for (int i = 0; i < m->nparts && s->store; i++)
+        if (m->parts[i].id)
+            store_outbox_remove(s->store, m->parts[i].id);
     sched_msg_free(m);
 }
 
@@ -156,7 +159,12 @@ void sched_drop_all(struct tg_sched *s, struct chat *c)
 
 int sched_enqueue(struct tg_sched *s, struct chat *c, struct msg *m)
 {
-    if (s->store) {
+    if (s->store && m->parts) {   /* an alert: its rows are its parts' */
+        for (int i = 0; i < m->nparts; i++)
+            sched_part_store(s, c, m, &m->parts[i]);
+        m->batch = store_batch_id(s->store);
+        m->sp = store_savepoint_id(s->store);
+    } else if (s->store) {
         struct store_outbox_row row = {.chat_id = c->id, .kind = m->kind, .method = m->method,
                                        .params = m->params, .text = m->text,
                                        .alerts = m->alerts, .priority = m->priority,
@@ -247,9 +255,15 @@ static int load_row(void *ud, const struct store_outbox_row *r)
 {
     struct tg_sched *s = ud;
     struct chat *c = sched_chat_get(s, r->chat_id);
-    struct msg *m = c ? sched_msg_new(r->kind == TG_ALERT ? TG_ALERT : TG_REPLY, r->method, r->params,
-                                r->text)
-                      : NULL;
+    struct msg *m = NULL;
+    if (c && r->kind == TG_ALERT) {   /* merged as when it was queued */
+        int rc = sched_alert_restore(s, c, r, &m);
+        if (rc == 1)
+            append(c, m);
+        return rc < 0;
+    }
+    if (c)
+        m = sched_msg_new(TG_REPLY, r->method, r->params, r->text);
     if (!m)
         return 1;
     m->id = r->id;
@@ -332,7 +346,7 @@ struct tg_sched *tg_sched_new(const struct rt *rt, const struct config *cfg, str
     long pending = store ? load_outbox(s) : 0;
     if (pending)
         log_info(rt->log, "telegram", "%ld messages from the outbox to deliver", pending);
-    sched_pump(s);
+    sched_arm(s, rt_now_ms(rt));   /* (on the loop's first turn, through tg_sched_set_call's) */
     return s;
 }
 

@@ -3,8 +3,10 @@
  *
  * - Durable: a message is written to the outbox (SQLite) when queued and
  *   removed when Telegram accepts it; at start the outbox is loaded and
- *   delivered.  Only a message in flight when the process dies can be
- *   sent twice.
+ *   delivered.  An alert is a row of its own (merging it writes that row,
+ *   not the whole message again); at start a chat's alert rows are merged
+ *   into messages again.  Only a message in flight when the process dies
+ *   can be sent twice.
  * - Within limits, as sliding windows (sched_int.h): all chats together
  *   under telegram.rate in any second, a private chat at most 3 in any
  *   3 s, a group at most 20 in any minute.  Only sendMessage counts;

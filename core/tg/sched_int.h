@@ -22,6 +22,7 @@
 #include "util/i64map.h"
 
 struct store;
+struct store_outbox_row;
 struct config;
 
 #define MAX_INFLIGHT 64
@@ -49,9 +50,9 @@ struct config;
 
 struct msg {
     struct msg *next;
-    int64_t id;                 /* outbox row */
+    int64_t id;                 /* outbox row (alerts: their parts have the rows) */
     int kind;
-    char *method, *params, *text;
+    char *method, *params, *text;   /* an alert message's text: made when sent (NULL) */
     size_t chars;               /* characters (code points) of text */
     int alerts;
     double priority;
@@ -64,16 +65,21 @@ struct msg {
     int64_t update_id;          /* and its id, for the log lines about this message */
     uint64_t batch;             /* the store batch its outbox row went into, or 0 */
     uint64_t sp;                /* and the handler's savepoint there, or 0 */
-    struct part *parts;         /* a merged alert's pieces, in order; NULL */
-    int nparts;                 /* (restored from the outbox: NULL, not merged into) */
+    struct part *parts;         /* an alert message's alerts, in order; NULL: a reply */
+    int nparts;
     size_t capparts;
 };
 
-/* One alert inside an alert message. */
+/* One alert inside an alert message, with its own outbox row: merging
+ * writes one small row, not the whole message again. */
 struct part {
     char *text, *heading;
     double priority;
     int group;
+    int alerts;                 /* 1 (more: a row merged by an older version) */
+    size_t chars, hchars;       /* characters of its text and of its heading */
+    int64_t id;                 /* its outbox row, or 0 */
+    uint64_t batch, sp;         /* the store batch and savepoint the row went into */
 };
 
 struct chat {
@@ -108,6 +114,7 @@ struct tg_sched {
     struct bucket global;       /* paces the sends evenly ... */
     struct swin global_win;     /* ... and bounds every second */
     uint64_t global_not_before;
+    int promote_left;           /* chats the pump may still make ready this turn */
     int inflight, pumping;
     struct timer *timer;
     uint64_t timer_due;
@@ -160,5 +167,18 @@ void sched_deactivate(struct tg_sched *s, struct chat *c, const char *why,
 
 /* sched_merge.c */
 void sched_parts_free(struct part *v, int n);
+/* The message's text: an alert message's made from its parts when a merge
+ * changed them; NULL: no memory. */
+const char *sched_msg_text(struct msg *m);
+/* Writes the part's outbox row (failing: it still goes, from memory). */
+void sched_part_store(struct tg_sched *s, struct chat *c, struct msg *m, struct part *p);
+/* Its parts' rows written in batch (and savepoint sp, unless sp is 0) are
+ * gone: the ids may be given again. */
+void sched_parts_forget(struct msg *m, uint64_t batch, uint64_t sp);
+/* An alert row from the outbox at start-up, merged into the chat's last
+ * message as when it was queued: 0, or 1 with a new message in *out (to
+ * queue), or -1 (no memory). */
+int sched_alert_restore(struct tg_sched *s, struct chat *c, const struct store_outbox_row *r,
+                        struct msg **out);
 
 #endif

@@ -47,9 +47,11 @@ static int take_undone(struct tg_sched *s, struct chat *c, int k, uint64_t batch
             if (*tail == m)
                 *tail = prev;
             m->id = 0;   /* (its row is gone; the id may be given again) */
+            sched_parts_forget(m, batch, sp);
             sched_retire(s, m);
             n++;
         } else {
+            sched_parts_forget(m, batch, sp);   /* (merged meanwhile: sent from memory) */
             prev = m;
             pp = &m->next;
         }
@@ -109,9 +111,11 @@ void tg_sched_batch_end(struct tg_sched *s, uint64_t batch, int ok, int user_dat
             /* Their outbox rows are gone and the ids may be given again:
              * these messages now live in memory only. */
             for (int k = 0; k < 2; k++)
-                for (struct msg *m = k ? c->alerts : c->replies; m; m = m->next)
+                for (struct msg *m = k ? c->alerts : c->replies; m; m = m->next) {
                     if (m->batch == batch)
                         m->id = 0;
+                    sched_parts_forget(m, batch, 0);
+                }
             /* What the replies say was about data that is gone. */
             if (user_data && take_replies(s, c, batch, 0)) {
                 s->st.retracted++;

@@ -31,6 +31,12 @@ bot.command("alerts", "Queue test alerts", function(ctx)
     bot.alert(chat, "<b>" .. tag .. "</b> alert for " .. chat, chat % 7)
   end
   ctx:reply("queued")
+end, { admin = true })
+-- three alerts for one chat at once: merged into one message
+bot.command("burst", "Queue merged alerts", function(ctx)
+  local chat, tag = ctx.args:match("^(%d+) (%S+)$")
+  for i = 1, 3 do bot.alert(tonumber(chat), tag .. " part " .. i, i) end
+  ctx:reply("queued")
 end, { admin = true })'
 write_config "telegram = { token = '$TG_TOKEN', api_url = '$TG', poll_timeout = 2 }" "admins = { 1 }"
 
@@ -86,6 +92,23 @@ if wait_for 30 delivered; then
 else
   fail "alerts queued while Telegram failed are delivered after kill -9 and restart" \
        "$(for c in $(seq 20 29); do echo "$c: $(tg_texts $c)"; done)"
+fi
+
+# --- merged alerts survive kill -9 as the one message they were (each
+# alert is a row of the outbox; the restart merges them again)
+tg_post /control/fail '{"status":502,"count":100000,"method":"sendMessage"}' >/dev/null
+say 1 "/burst 60 merged"
+sleep 1.5
+kill_bot
+tg_post /control/fail '{"status":502,"count":0}' >/dev/null
+tg_post /control/reset '{}' >/dev/null
+start_bot || exit 1
+if wait_for 30 has_text 60 "merged part"; then
+  sleep 1   # (a second message, if any, would come now)
+  is "$(tg_texts 60 | wc -l)" 1 "three merged alerts queued before kill -9 arrive as one message after the restart"
+  like "$(tg_texts 60)" 'merged part 3.*merged part 2.*merged part 1' "holding all three, bigger first"
+else
+  fail "merged alerts queued before kill -9 arrive after the restart" "$(tg_texts 60)" "$(tail -5 "$T/log")"
 fi
 
 # --- a 429 storm: retry_after is obeyed and nothing is lost

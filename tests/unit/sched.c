@@ -6,8 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+#include <unistd.h>
+
 #include "config/config.h"
 #include "loop/rt.h"
+#include "store/store.h"
 #include "tap.h"
 #include "tg/sched.h"
 
@@ -227,6 +231,25 @@ static void test_merging(void)
     done_with(s);
 }
 
+/* A merged message stays within 4,096 characters, headings and blank
+ * lines counted: four alerts of 1,000 characters in two timeframes fit
+ * (4,026), a fifth starts a message of its own. */
+static void test_merge_limit(void)
+{
+    struct tg_sched *s = fresh();
+    static char big[1001];
+    memset(big, 'x', 1000);
+    int rc[5];
+    for (int i = 0; i < 5; i++)
+        rc[i] = tg_sched_alert(s, 12, &(struct tg_alert){big, 1, 1 + i % 2,
+                                                         i % 2 ? "<b>5m</b>" : "<b>1m</b>"});
+    ok(rc[0] == 0 && rc[1] == 1 && rc[2] == 1 && rc[3] == 1, "four alerts of 1,000 characters merge");
+    is_int(rc[4], 0, "the fifth would pass 4,096 characters: a message of its own");
+    advance(5000);
+    is_int(fk.n, 2, "two messages go out");
+    done_with(s);
+}
+
 static void test_reply_first(void)
 {
     struct tg_sched *s = fresh();
@@ -372,6 +395,92 @@ static void test_log_names_update(void)
     lg.out = NULL;
 }
 
+/* 20 alerts for a chat, in two timeframes (groups with headings). */
+static void queue_twenty(struct tg_sched *s, int64_t chat)
+{
+    for (int i = 1; i <= 20; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "alert %d", i);
+        tg_sched_alert(s, chat, &(struct tg_alert){text, (double)(i % 7), 1 + i % 2,
+                                                   i % 2 ? "<b>5m</b>" : "<b>1m</b>"});
+    }
+}
+
+static long sql_long(sqlite3 *db, const char *q)
+{
+    sqlite3_stmt *st;
+    long v = -1;
+    if (sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* The outbox holds an alert as a row of its own: merging one into the
+ * chat's waiting message writes that alert (O(1)), not the message again
+ * (4 KB for each of up to 50 alerts); after a restart the rows are merged
+ * into the same one message. */
+static void test_outbox_rows(void)
+{
+    char dir[] = "/tmp/cw-unit-sched-XXXXXX", path[64], err[256];
+    struct store *st = NULL;
+    sqlite3 *db = NULL;
+    if (!mkdtemp(dir) || (snprintf(path, sizeof path, "%s/o.db", dir),
+                          store_open(&st, path, &lg, err, sizeof err)) != 0 ||
+        sqlite3_open(path, &db) != SQLITE_OK ||
+        sqlite3_exec(db, "CREATE TABLE rewrites (n INTEGER); INSERT INTO rewrites VALUES (0);"
+                         "CREATE TRIGGER counted AFTER UPDATE ON tg_outbox BEGIN"
+                         " UPDATE rewrites SET n = n + 1; END;", NULL, NULL, NULL) != SQLITE_OK) {
+        ok(0, "outbox rows: a database (%s)", err);
+        return;
+    }
+    /* what the chat would receive with no restart */
+    struct tg_sched *s = fresh();
+    queue_twenty(s, 10);
+    advance(1000);
+    char want[512];
+    snprintf(want, sizeof want, "%s", fk.n == 1 ? fk.calls[0].text : "");
+    done_with(s);
+
+    memset(&fk, 0, sizeof fk);
+    fk.now = 1000;
+    s = tg_sched_new(&rt, &cfg, st, NULL);
+    tg_sched_set_call(s, fake_call, NULL);
+    queue_twenty(s, 9);
+    store_commit(st);
+    is_int(sql_long(db, "SELECT count(*) FROM tg_outbox"), 20, "20 alerts are 20 outbox rows");
+    is_int(sql_long(db, "SELECT n FROM rewrites"), 0, "merging them rewrote no row");
+    is_int(sql_long(db, "SELECT sum(length(text)) FROM tg_outbox"), 9 * 7 + 11 * 8,
+           "each row holds its own alert's text");
+    tg_sched_free(s);   /* as kill -9 would: the rows stay */
+
+    s = tg_sched_new(&rt, &cfg, st, NULL);
+    tg_sched_set_call(s, fake_call, NULL);
+    advance(1000);
+    is_int(fk.n, 1, "after a restart the 20 go out as one message");
+    is_str(fk.n ? fk.calls[0].text : "", want, "the same message as without the restart");
+    store_commit(st);
+    is_int(sql_long(db, "SELECT count(*) FROM tg_outbox"), 0, "delivered: their rows are gone");
+    done_with(s);
+
+    /* a message an older version merged into one row goes as it was */
+    sqlite3_exec(db, "INSERT INTO tg_outbox (chat_id, kind, method, params, text, alerts,"
+                     " priority, queued_ms) VALUES (11, 1, 'sendMessage', '{}',"
+                     " 'x' || char(10) || char(10) || 'y', 2, 1, 1700000000000)",
+                 NULL, NULL, NULL);
+    memset(&fk, 0, sizeof fk);
+    fk.now = 1000;
+    s = tg_sched_new(&rt, &cfg, st, NULL);
+    tg_sched_set_call(s, fake_call, NULL);
+    advance(1000);
+    is_str(fk.n == 1 ? fk.calls[0].text : "", "x\n\ny", "a row of two merged alerts from before goes as it was");
+    done_with(s);
+    sqlite3_close(db);
+    store_close(st);
+    store_remove_files(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     timers_init(&ts);
@@ -382,11 +491,13 @@ int main(void)
     test_chat_pacing();
     test_group_pacing();
     test_merging();
+    test_merge_limit();
     test_reply_first();
     test_429();
     test_5xx();
     test_403();
     test_log_names_update();
+    test_outbox_rows();
     config_free(&cfg);
     timers_free(&ts);
     return done();
