@@ -87,4 +87,52 @@ for case in "macd_cross 0" "macd_zero 0" "atr_move 2" "bb_break 1" "volume_spike
   is "$([ "$n" -ge 2 ] && echo yes)" yes "$1: the day has candles that fire ($n)"
   is "$(replayed "$1" "$2")" "$want" "$1 threshold=$2: replay fires at exactly those candles"
 done
+
+# rsi_signal needs 6h candles and 100 days of them: a generated series
+# (a steep climb, a flat stretch, steady losses: RSI under 29 while EMA 50
+# still rises), its truth computed the same way
+SIX="$T/ADAUSDT-6h-gen.csv"
+python3 - "$SIX" <<'PY'
+import math, sys
+t0, c = 1640995200000, []
+with open(sys.argv[1], "w") as f:
+    for k in range(1, 461):
+        x = 50 + 2 * k + 0.5 * math.sin(k) if k <= 400 else (c[399] + 0.2 * (k % 2) if k < 440 else c[438] - 1.5 * (k - 439))
+        c.append(x)
+        o = c[-2] if len(c) > 1 else x
+        t = t0 + (k - 1) * 21600000
+        f.write("%d,%.4f,%.4f,%.4f,%.4f,100,%d,5000000,10,50,2500000,0\n"
+                % (t, o, max(o, x) + 1, min(o, x) - 1, x, t + 21599999))
+PY
+want=$(python3 - "$SIX" <<'PY'
+import csv, sys, time
+rows = list(csv.reader(open(sys.argv[1])))
+t, c = [int(r[0]) for r in rows], [float(r[4]) for r in rows]
+def rsi(k):
+    g = sum(max(c[i] - c[i - 1], 0) for i in range(1, 15)) / 14
+    l = sum(max(c[i - 1] - c[i], 0) for i in range(1, 15)) / 14
+    for i in range(15, k + 1):
+        d = c[i] - c[i - 1]
+        g, l = (g * 13 + max(d, 0)) / 14, (l * 13 + max(-d, 0)) / 14
+    return 100 - 100 / (1 + g / l) if l else 100
+def ema(k, n=50):
+    v = sum(c[:n]) / n
+    for i in range(n, k + 1):
+        v = 2 / (n + 1) * c[i] + (1 - 2 / (n + 1)) * v
+    return v
+def value(k):
+    r, e1, e0 = rsi(k), ema(k), ema(k - 1)
+    if (r <= 50 and e1 <= e0) or (r > 50 and e1 >= e0):
+        return 50
+    return r
+for i in range(397, len(c)):   # EMA(50) warm at 396 candles, and the one before
+    if value(i - 1) > 29 >= value(i):
+        print(time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(t[i] // 1000)))
+PY
+)
+write_config "exchange = { enabled = false, intervals = { '6h' } }"
+cp -r scripts/. "$T/scripts/"
+got=$("$CW_BIN" replay --config "$T/config.lua" "$SIX" --preset "rule=rsi_signal pairs=ADAUSDT intervals=6h threshold=29 direction=down trigger=close" 2>"$T/err" | awk '{print $1}')
+is "$(printf '%s' "$want" | grep -c .)" 1 "rsi_signal: the generated series has one long setup"
+is "$got" "$want" "rsi_signal: replay fires the long setup at exactly that 6h candle"
 finish
