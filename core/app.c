@@ -234,13 +234,10 @@ static int open_alerts(struct app *a)
     return 0;
 }
 
-/* The store's log is copied into the database once a second when it has
- * grown past 4 MB.  The loop's store copies in a thread of its own (a copy
- * and its fsync took a loop turn's time several times over: 1.7 s for the
- * 64 MB of a market-wide move); past 64 MB, once the thread is idle, the
- * loop copies the little written since its last copy itself, so that the
- * log starts over even while writes never pause.  Replays copy in place,
- * not while alerts fan out, unless the log passed 64 MB. */
+/* The store's log is copied into the database once a second past 4 MB, by
+ * a store thread (on the loop it took 1.7 s for a market-wide move's 64
+ * MB); past 64 MB the loop copies the little written since, so the log
+ * starts over.  Replays copy in place, not while alerts fan out. */
 #define CHECKPOINT_EVERY_MS 1000
 #define CHECKPOINT_PAGES 1000
 #define CHECKPOINT_FORCE_PAGES 16384
