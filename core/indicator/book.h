@@ -57,6 +57,9 @@ int ind_book_find(const struct ind_book *b, const struct ind_spec *spec);
  * (at most BOOK_FETCH_MAX); 0 with no specs. */
 int ind_book_want(const struct ind_book *b);
 
+/* The open time of the last closed candle the series of (symbol, iv)
+ * took, or -1. */
+int64_t ind_book_at(const struct ind_book *b, uint32_t symbol, int iv);
 /* A closed candle, in the engine's order (see above). */
 void ind_book_closed(struct ind_book *b, const struct candle *c);
 /* A series' history: closed rows, oldest first (the forming one excluded). */
