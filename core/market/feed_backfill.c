@@ -81,9 +81,7 @@ static void on_klines(void *ud, long status, const char *body, size_t len, const
     free(j);
 }
 
-/* Closed candles a stream's history brings: what the candle store holds,
- * or more when the indicators need more to warm up. */
-static long bf_depth(const struct feed *f)
+long feed_history_depth(const struct feed *f)
 {
     long want = ind_book_want(&f->m->ind);
     return want > (long)f->m->candles.history ? want : (long)f->m->candles.history;
@@ -121,7 +119,7 @@ void feed_backfill(struct feed *f, uint32_t sym)
         int64_t ms = interval_ms(iv);
         const struct series *s = candles_series(&f->m->candles, sym, iv);
         int64_t start = -1;
-        long limit = bf_depth(f) + 1, keep = history + 1;   /* + the forming one, skipped */
+        long limit = feed_history_depth(f) + 1, keep = history + 1;   /* + the forming one, skipped */
         if (s && s->newest_open >= 0) {
             start = s->newest_open + ms;
             if (start + ms > exch_now)
@@ -140,7 +138,7 @@ void feed_backfill(struct feed *f, uint32_t sym)
 void feed_backfill_deeper(struct conn *c)
 {
     struct feed *f = c->f;
-    long depth = bf_depth(f), keep = (long)f->m->candles.history + 1;
+    long depth = feed_history_depth(f), keep = (long)f->m->candles.history + 1;
     if (c->history >= (uint32_t)depth)
         return;
     log_info(f->rt->log, "market", "connection %d: fetching %ld closed candles per stream for "
@@ -157,7 +155,7 @@ void feed_need_history(void *ud, uint32_t sym, int iv)
 {
     struct feed *f = ud;
     if (sym < f->m->syms.n && (f->intervals & (1 << iv)))
-        bf_queue(f, sym, iv, -1, bf_depth(f) + 1, (long)f->m->candles.history + 1);
+        bf_queue(f, sym, iv, -1, feed_history_depth(f) + 1, (long)f->m->candles.history + 1);
 }
 
 void feed_history_again(struct feed *f)

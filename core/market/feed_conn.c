@@ -116,7 +116,10 @@ struct conn *feed_conn_new(struct feed *f)
     c->f = f;
     c->id = ++f->next_id;
     c->state = CS_WAIT;
-    c->history = f->m->candles.history;   /* what its first backfill will fetch */
+    /* what its first backfill will fetch: the store's size, or deeper for
+     * the indicators (taking only the store's made their history fetched
+     * twice at start-up) */
+    c->history = (uint32_t)feed_history_depth(f);
     f->conns[f->nconns++] = c;
     return c;
 }

@@ -60,7 +60,7 @@ struct conn {
     struct conn *replaces;        /* rotation: the connection to close when this one is live */
     int retiring;                 /* being replaced: close for good, no reconnect */
     struct timer *timer;          /* reconnect, or the 1 s check while open */
-    uint32_t history;             /* the candle store's size its streams were fetched to */
+    uint32_t history;             /* the depth its streams' history was fetched to */
 };
 
 struct feed {
@@ -108,6 +108,9 @@ int64_t feed_backoff_ms(int attempts, unsigned rnd);
 /* feed_backfill.c */
 /* Queues what each stream of sym missed (or its whole history). */
 void feed_backfill(struct feed *f, uint32_t sym);
+/* Closed candles a stream's whole history brings: what the candle store
+ * holds, or more when the indicators need more to warm up. */
+long feed_history_depth(const struct feed *f);
 /* Backfills the connection's symbols marked as needing it. */
 void feed_backfill_pending(struct conn *c);
 /* The store grew (a reload's rules read more): fetches the older candles
