@@ -45,8 +45,10 @@ write_script commands/rsiprobe.lua 'bot.command("rsi", "RSI now (test)", functio
   ctx:reply("rsi(14) not kept")
 end)'
 write_config "exchange = { enabled = true, ws_url = 'ws://127.0.0.1:$FAKE_PORT/market', rest_url = '$FAKE',
-    history = 5, intervals = { '1m' }, rest_weight_limit = $LIMIT }" \
+    history = 5, intervals = { '1m' }, rest_weight_limit = $LIMIT, late_alert_max = 1800 }" \
   "telegram = { token = '$TG_TOKEN', api_url = '$TG', poll_timeout = 2 }"
+# (late_alert_max: 30 minutes of the market are 30 s here; a loaded
+# machine's pause of a few seconds must not make a crossing old news)
 start_bot || exit 1
 wait_for 15 grep -q 'signed in' "$T/log" || { fail "the bot signs in" "$(tail -5 "$T/log")"; finish; exit 1; }
 
