@@ -3,7 +3,7 @@
 # picks "RSI(14)" in /preset, level 70, up, at the close.  The stand-in
 # exchange (40 synthetic symbols, 60x) falls steadily, so RSI stays low;
 # the bot warms RSI from the klines history (deeper than the store keeps:
-# exchange.history is 5), fetched once per stream, without going over the
+# exchange.history is 30), fetched once per stream, without going over the
 # stand-in's REST weight limit; then the price rises and the alert comes for the first candle
 # whose RSI, recomputed here from the stand-in's closes (Wilder, seeded
 # from the first row the bot was served), reaches 70, with that value.
@@ -47,10 +47,12 @@ write_script commands/rsiprobe.lua 'bot.command("rsi", "RSI now (test)", functio
   ctx:reply("rsi(14) not kept")
 end)'
 write_config "exchange = { enabled = true, ws_url = 'ws://127.0.0.1:$FAKE_PORT/market', rest_url = '$FAKE',
-    history = 5, intervals = { '1m' }, rest_weight_limit = $LIMIT, late_alert_max = 1800 }" \
+    history = 30, intervals = { '1m' }, rest_weight_limit = $LIMIT, late_alert_max = 1800 }" \
   "telegram = { token = '$TG_TOKEN', api_url = '$TG', poll_timeout = 2 }"
 # (late_alert_max: 30 minutes of the market are 30 s here; a loaded
-# machine's pause of a few seconds must not make a crossing old news)
+# machine's pause of a few seconds must not make a crossing old news.
+# history: the candles a series takes again from the store when its
+# history comes late, 30 s of this market)
 start_bot || exit 1
 wait_for 15 grep -q 'signed in' "$T/log" || { fail "the bot signs in" "$(tail -5 "$T/log")"; finish; exit 1; }
 
@@ -112,7 +114,12 @@ said_times $C 'RSI(14) crossed above' 2 60 \
 # a minute's weight (the rest came in the next minute)
 wait_for 70 grep -q 'history complete: 40 klines' "$T/log" || diag "$(grep history "$T/log")"
 full=$(grep -c '^klines .* limit=203 weight=2' "$T/fake.log")
-is "$full" 40 "the history is fetched once per stream, 203 klines deep (weight 2)"
+if [ "$full" = 40 ]; then pass "the history is fetched once per stream, 203 klines deep (weight 2)"
+else
+  fail "the history is fetched once per stream, 203 klines deep (weight 2)" "got $full, want 40" \
+    "twice: $(grep '^klines .* limit=203' "$T/fake.log" | cut -d' ' -f2 | sort | uniq -d | paste -sd' ')" \
+    "connections: $(json_num "$(fake /control/stats)" connections_total)" "$(grep -E ' warn | error ' "$T/log" | tail -5)"
+fi
 weight=$(awk '/^klines / { split($5, w, "="); s += w[2] } END { print s + 41 }' "$T/fake.log")
 [ "$weight" -gt $((LIMIT * 9 / 10)) ] \
   && pass "it needs more weight ($weight) than a minute's budget ($((LIMIT * 9 / 10)))" \
