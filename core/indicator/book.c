@@ -187,6 +187,12 @@ static const struct book_series *series_find(const struct ind_book *b, uint32_t 
     return s->mem ? s : NULL;
 }
 
+int64_t ind_book_at(const struct ind_book *b, uint32_t symbol, int iv)
+{
+    const struct book_series *s = series_find(b, symbol, iv);
+    return s ? s->last_open : -1;
+}
+
 static void series_reset(struct ind_book *b, struct book_series *s)
 {
     for (int i = 0; i < b->nspecs; i++) {

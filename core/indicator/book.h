@@ -67,6 +67,9 @@ struct book_series *ind_book_keep(struct ind_book *b, uint32_t symbol, int iv);
 /* Asks the CPU for the states of (symbol, iv): a series' block is read on
  * every event, and at the feed's pace it has always left the cache. */
 void ind_book_prefetch(const struct ind_book *b, uint32_t symbol, int iv);
+/* The open time of the last closed candle the series of (symbol, iv)
+ * took, or -1. */
+int64_t ind_book_at(const struct ind_book *b, uint32_t symbol, int iv);
 /* A closed candle, in the engine's order (see above). */
 void ind_book_closed(struct ind_book *b, const struct candle *c);
 /* A series' history: closed rows, oldest first (the forming one excluded). */

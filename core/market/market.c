@@ -89,10 +89,29 @@ void market_apply(struct market *m, const struct candle *c)
         m->on_event(m->on_event_ud, c, ev);
 }
 
+/* The closed candles the store holds in (after, upto], oldest first, to
+ * the indicator book. */
+static void book_retake(struct market *m, uint32_t sym, int iv, int64_t after, int64_t upto)
+{
+    const struct series *s = candles_series(&m->candles, sym, iv);
+    for (uint32_t i = s ? s->count : 0; i-- > 0;) {
+        const struct candle *c = series_closed(s, m->candles.history, i);
+        if (c->open_time > after && c->open_time <= upto)
+            ind_book_closed(&m->ind, c);
+    }
+}
+
 void market_history(struct market *m, uint32_t sym, int iv, const struct candle *rows, size_t n,
                     size_t keep)
 {
+    int64_t took = ind_book_at(&m->ind, sym, iv);
     ind_book_history(&m->ind, sym, iv, rows, n);
+    /* rows asked for before a candle closed may come after the engine gave
+     * that candle to the book: when the rows replaced the series, it takes
+     * those candles again (else the next close is a gap, and the history
+     * is fetched again) */
+    if (n && took > rows[n - 1].open_time)
+        book_retake(m, sym, iv, rows[n - 1].open_time, took);
     for (size_t i = n > keep ? n - keep : 0; i < n; i++)
         market_apply(m, &rows[i]);
 }

@@ -14,7 +14,10 @@
  *        Retry-After, and 418 for clients that keep going.
  *   GET  /control/...  misbehave on command (see `control` below);
  *        /control/move?value=PCT moves every synthetic price PCT % at once
- *        (a market-wide move, for the scale bench).
+ *        (a market-wide move, for the scale bench);
+ *        /control/trend?value=BP makes every synthetic price drift BP
+ *        basis points a minute of market time from now on (negative: down;
+ *        0: stop), a steady trend for indicators such as RSI.
  *
  * The market is deterministic (market.c): every candle can be recomputed,
  * so tests compare what the bot emits with the truth from /fapi/v1/klines.
@@ -26,8 +29,11 @@
  * --close-each: REST closes the connection after each answer, without
  * saying so (no "Connection: close"), as some proxies do.
  * --replay: recorded 1m klines drive SYMBOL (higher intervals aggregate
- * them); the market clock starts at the recording's first minute and runs
- * --speed times real time.
+ * them); the market clock starts at the recording's first minute.
+ * --speed X: the market clock runs X times real time (default 1).
+ * Each /fapi/v1/klines answered is logged on stdout ("klines SYMBOL IV
+ * limit=N weight=W rows=R first=OPEN last=OPEN"): tests recompute what the
+ * bot was given.
  * --load-rate N: instead of an update per stream every tick, N frames a
  * second over all connections (benchmarks; /control/rate changes it).
  * --volatility X: the synthetic prices' waves scaled by X (default 1: a 1h
@@ -128,13 +134,12 @@ static int64_t real_ms(void)
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-/* The market's clock: real time, or (replaying) the recording's time
- * running `speed` times faster from where it starts; plus jumps. */
+/* The market's clock: from now (or, replaying, from the recording's
+ * first minute) running `speed` times real time; plus jumps. */
 static int64_t market_ms(void)
 {
-    if (!S.replay_origin)
-        return real_ms() + S.offset_ms;
-    return S.replay_origin + (int64_t)((double)(real_ms() - S.started_ms) * S.speed) + S.offset_ms;
+    int64_t origin = S.replay_origin ? S.replay_origin : S.started_ms;
+    return origin + (int64_t)((double)(real_ms() - S.started_ms) * S.speed) + S.offset_ms;
 }
 
 static int iv_find(const char *name, size_t n)
@@ -456,6 +461,10 @@ static char *rest_klines(struct lws *wsi, int *status)
                               k.trades, k.volume / 2, k.quote_volume / 2);
     }
     snprintf(out + n, cap - n, "]");
+    printf("klines %s %s limit=%ld weight=%d rows=%d first=%lld last=%lld\n", S.market.sym[s].name,
+           ivs[iv].name, limit, kline_weight(limit), rows, (long long)from,
+           (long long)(from + (rows - 1) * ms));
+    fflush(stdout);
     return out;
 }
 
@@ -631,6 +640,11 @@ static char *control(struct lws *wsi, const char *path, int *status)
         S.rest_drop_count = (int)n;
     } else if (!strcmp(path, "/control/move") && val) {
         market_move(&S.market, (double)n, market_ms());
+    } else if (!strcmp(path, "/control/trend") && val) {
+        if (market_trend(&S.market, atof(val), market_ms()) != 0) {
+            *status = 400;
+            return json_error(-1, "too many trend changes");
+        }
     } else if (!strcmp(path, "/control/rate")) {
         S.load_rate = n;
         S.load_debt = 0;

@@ -86,6 +86,33 @@ void market_move(struct fake_market *m, double pct, int64_t now_ms)
     m->move_sec = now_ms / 1000 + 1;
 }
 
+/* The drift's factor at a second: 1 before the first trend. */
+static double trend_factor(const struct fake_market *m, int64_t sec)
+{
+    for (int i = m->ntrend - 1; i >= 0; i--)
+        if (sec >= m->trend[i].sec)
+            return m->trend[i].f0 * pow(1 + m->trend[i].bp / 10000, (double)(sec - m->trend[i].sec) / 60);
+    return 1;
+}
+
+int market_trend(struct fake_market *m, double bp, int64_t now_ms)
+{
+    int64_t sec = now_ms / 1000 + 1;
+    double f0 = trend_factor(m, sec);
+    /* (after a jump back in time: the changes after this one are undone) */
+    while (m->ntrend && m->trend[m->ntrend - 1].sec >= sec)
+        m->ntrend--;
+    if (m->ntrend == FAKE_TRENDS)
+        return -1;
+    m->trend[m->ntrend++] = (struct fake_trend){sec, bp, f0};
+    /* minutes cached ahead of the clock (it jumped back) are computed again */
+    for (int i = 0; i < m->nsym; i++)
+        for (int k = 0; m->cache[i] && k < FAKE_CACHE; k++)
+            if (m->cache[i][k].minute >= 0 && m->cache[i][k].minute * 60 + 59 >= sec)
+                m->cache[i][k].minute = -1;
+    return 0;
+}
+
 int market_find(const struct fake_market *m, const char *name)
 {
     for (int i = 0; i < m->nsym; i++)
@@ -194,6 +221,8 @@ static void minute_candle(const struct fake_market *m, int sym, int64_t open_ms,
         double p = price_at(m, s, sym, sec);
         if (m->move_factor > 0 && sec >= m->move_sec)
             p = round_to(p * m->move_factor, s->dp);
+        if (m->ntrend)
+            p = round_to(p * trend_factor(m, sec), s->dp);
         if (first) {
             out->open = out->high = out->low = p;
             first = 0;

@@ -26,6 +26,7 @@ struct fake_candle {
     int trades;
 };
 
+#define FAKE_TRENDS 64   /* trend changes kept (each one's past stays as it was) */
 #define FAKE_CACHE 512   /* closed 1m candles kept per symbol (> 4 h) */
 #define FAKE_HOUR_CACHE 64   /* closed 1h aggregates kept per symbol (> 2 days):
                               * a forming 1d candle sums at most 24 of them and
@@ -51,6 +52,11 @@ struct fake_market {
     double volatility;     /* the synthetic prices' waves scaled (1: as they are) */
     int64_t move_sec;      /* from this second on, every synthetic price is */
     double move_factor;    /* multiplied by this (a market-wide move); 0: none */
+    struct fake_trend {    /* from second sec on, synthetic prices drift by */
+        int64_t sec;       /* bp basis points a minute, compounding, from */
+        double bp, f0;     /* the factor f0 the drift before had reached */
+    } trend[FAKE_TRENDS];
+    int ntrend;
 };
 
 void market_init(struct fake_market *m, int nsym);
@@ -59,6 +65,11 @@ int market_find(const struct fake_market *m, const char *name);
 /* Every synthetic price moves by pct percent from the second after now_ms
  * on (moves compound); closed candles stay as they were. */
 void market_move(struct fake_market *m, double pct, int64_t now_ms);
+/* Every synthetic price drifts bp basis points a minute (compounding;
+ * negative: down) from the second after now_ms on, continuing from where
+ * the drift before had brought it (0 ends a drift); closed candles stay as
+ * they were.  -1 when FAKE_TRENDS changes were made already. */
+int market_trend(struct fake_market *m, double bp, int64_t now_ms);
 /* Loads a data.binance.vision 1m kline CSV (header or not, ms or us) as the
  * candles of symbol `name`, added if needed; they repeat after the last row.
  * Returns the first row's open time (ms), or -1. */

@@ -3,11 +3,14 @@
  * hand; forming and "one candle earlier" values; a gap restarts the series
  * and asks for its history once; history rows replace or extend what is
  * held; specs that stay keep their states across a change, and the kept
- * series ask for their history again when specs are added. */
+ * series ask for their history again when specs are added; the history of
+ * a series that took a newer candle from the stream meanwhile keeps that
+ * candle. */
 #include <math.h>
 #include <stdlib.h>
 
 #include "indicator/book.h"
+#include "market/market.h"
 #include "tap.h"
 #include "util/interval.h"
 
@@ -160,6 +163,40 @@ static void test_gap_and_history(void)
     ind_book_free(&b);
 }
 
+/* A candle closes while the series' history is on its way: the engine
+ * hands it to the book before the rows (which end before it) come.  The
+ * series restarts from the rows and takes that candle again from the
+ * store: no gap, no second history. */
+static void test_history_behind_the_stream(void)
+{
+    struct market m;
+    market_init(&m, 6, NULL);
+    m.ind.need_history = need;
+    struct ind_spec s = {.kind = IND_RSI, .p1 = 14};
+    ind_book_set_specs(&m.ind, &s, 1);
+    int warm = m.ind.warm[0];
+    ind_book_keep(&m.ind, 0, IV_1M);     /* a rule read it: its history is asked for */
+    struct candle live = bar(0, warm + 1, 1);
+    market_apply(&m, &live);             /* the stream's close, stored */
+    ind_book_closed(&m.ind, &live);      /* and drained by the engine */
+    int64_t n = warm + 1;                /* the rows: candles 0 .. warm */
+    struct candle *rows = malloc(sizeof *rows * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+        rows[i] = bar(0, i, 1);
+    market_history(&m, 0, IV_1M, rows, (size_t)n, 6);
+    asked = 0;
+    struct candle next = bar(0, warm + 2, 1);
+    market_apply(&m, &next);
+    ind_book_closed(&m.ind, &next);
+    is_int(asked, 0, "the next close is no gap: no history asked for again");
+    int k;
+    double v[IND_MAXOUT], want = by_hand(0, warm + 3, &k);
+    ok(ind_book_value(&m.ind, 0, &next, 0, v) == 1 && close_to(v[0], want),
+       "its value is the one from every candle, the one taken before the rows included");
+    free(rows);
+    market_free(&m);
+}
+
 static void test_specs_change(void)
 {
     struct ind_book b;
@@ -215,6 +252,7 @@ int main(void)
 {
     test_warm_and_values();
     test_gap_and_history();
+    test_history_behind_the_stream();
     test_specs_change();
     test_format();
     return done();
