@@ -4,25 +4,8 @@
 -- after crossing back; no value before warm-up; an undeclared indicator is
 -- an error naming it; alerts.indicators and alerts.evaluate read the same.
 local FIVE = 300000
-
--- Wilder's RSI(n) over closes[1..k], by hand (nil before n + 1 closes)
-local function rsi_by_hand(closes, k, n)
-  n = n or 14
-  if k < n + 1 then return nil end
-  local gain, loss = 0, 0
-  for i = 2, n + 1 do
-    local d = closes[i] - closes[i - 1]
-    if d > 0 then gain = gain + d else loss = loss - d end
-  end
-  gain, loss = gain / n, loss / n
-  for i = n + 2, k do
-    local d = closes[i] - closes[i - 1]
-    gain = (gain * (n - 1) + math.max(d, 0)) / n
-    loss = (loss * (n - 1) + math.max(-d, 0)) / n
-  end
-  if loss == 0 then return gain == 0 and 50 or 100 end
-  return 100 - 100 / (1 + gain / loss)
-end
+local hand = dofile("tests/spec/hand.lua")
+local rsi_by_hand = hand.rsi
 
 describe("indicator rules", function()
   local tg, t0

@@ -3,17 +3,7 @@
 -- one rule side by side; settings checked with a sentence for the user;
 -- alerts.get and alerts.rules show them; the defaults share the rule's slot.
 local HOUR = 3600000
-
--- EMA(n) of closes[1..k] by hand: seeded with the mean of the first n
-local function ema(closes, k, n)
-  if k < n then return nil end
-  local v = 0
-  for i = 1, n do v = v + closes[i] end
-  v = v / n
-  local a = 2 / (n + 1)
-  for i = n + 1, k do v = a * closes[i] + (1 - a) * v end
-  return v
-end
+local ema = dofile("tests/spec/hand.lua").ema   -- EMA(n) of closes[1..k], by hand
 
 local function gap(closes, k, fast, slow)
   local f, s = ema(closes, k, fast), ema(closes, k, slow)

@@ -4,65 +4,17 @@
 -- rsi_signal.  (rsi: indicators_spec; ema_cross: params_spec.)
 local function read(name) return assert(io.open(name)):read("a") end
 
--- ---- the indicators by hand, over a list of candles {o, h, l, c, v} ----
-
-local function mean(xs, from, to)
-  local s = 0
-  for i = from, to do s = s + xs[i] end
-  return s / (to - from + 1)
-end
-
--- EMA(n) of xs[first..k], seeded with the mean of its first n values
-local function ema(xs, k, n, first)
-  first = first or 1
-  if k - first + 1 < n then return nil end
-  local v = mean(xs, first, first + n - 1)
-  local a = 2 / (n + 1)
-  for i = first + n, k do v = a * xs[i] + (1 - a) * v end
-  return v
-end
+-- ---- the indicators by hand (tests/spec/hand.lua), over candles {o, h, l, c, v} ----
+local hand = dofile("tests/spec/hand.lua")
+local mean, ema, atr = hand.mean, hand.ema, hand.atr
 
 local function closes_of(bars)
   local out = {}
   for i, b in ipairs(bars) do out[i] = b.c end
   return out
 end
-
--- MACD(12, 26, 9) after bar k: line, signal
-local function macd(bars, k)
-  local cl = closes_of(bars)
-  local line = {}
-  for i = 26, k do line[i] = ema(cl, i, 12) - ema(cl, i, 26) end
-  return line[k], ema(line, k, 9, 26)
-end
-
--- Wilder's RSI(14) after bar k
-local function rsi(bars, k)
-  local gain, loss = 0, 0
-  for i = 2, 15 do
-    local d = bars[i].c - bars[i - 1].c
-    if d > 0 then gain = gain + d else loss = loss - d end
-  end
-  gain, loss = gain / 14, loss / 14
-  for i = 16, k do
-    local d = bars[i].c - bars[i - 1].c
-    gain = (gain * 13 + math.max(d, 0)) / 14
-    loss = (loss * 13 + math.max(-d, 0)) / 14
-  end
-  return loss == 0 and 100 or 100 - 100 / (1 + gain / loss)
-end
-
--- Wilder's ATR(14) after bar k: the first true range is high - low
-local function atr(bars, k)
-  local tr = {}
-  for i = 1, k do
-    local b, p = bars[i], bars[i - 1]
-    tr[i] = p and math.max(b.h - b.l, math.abs(b.h - p.c), math.abs(b.l - p.c)) or b.h - b.l
-  end
-  local v = mean(tr, 1, 14)
-  for i = 15, k do v = (v * 13 + tr[i]) / 14 end
-  return v
-end
+local function macd(bars, k) return hand.macd(closes_of(bars), k) end
+local function rsi(bars, k) return hand.rsi(closes_of(bars), k) end
 
 -- ---- feeding the core ----
 
