@@ -187,6 +187,15 @@ say() { tg_post /control/message "{\"chat\":$1,\"text\":\"$2\"}" >/dev/null; }
 press() { tg_post /control/callback "{\"chat\":$1,\"data\":\"$2\",\"message_id\":$(last_mid "$1")}" >/dev/null; }
 # shows CHAT PATTERN: a text in CHAT matches PATTERN (grep's basic regex)
 shows() { tg_texts "$1" | grep -q -- "$2"; }
+# ask say|press TEXT|DATA: one step of chat $C's conversation; prints the
+# bot's last text
+ask() {
+  local before; before=$(sent_count $C)
+  "$1" $C "$2"
+  answered $C "$before" 10
+  sleep 0.2   # (a handler may send more than one thing)
+  tg_texts $C | tail -1
+}
 # said CHAT PATTERN [SECONDS]: waits (15 s unless given) until a text in
 # CHAT matches PATTERN; fails if none does by then
 said() { wait_for "${3:-15}" shows "$1" "$2"; }

@@ -56,14 +56,6 @@ write_config "exchange = { enabled = true, ws_url = 'ws://127.0.0.1:$FAKE_PORT/m
 start_bot || exit 1
 wait_for 15 grep -q 'signed in' "$T/log" || { fail "the bot signs in" "$(tail -5 "$T/log")"; finish; exit 1; }
 
-# ask say|press TEXT|DATA: one step of the chat; prints the bot's last text
-ask() {
-  local before; before=$(sent_count $C)
-  "$1" $C "$2"
-  answered $C "$before" 10
-  sleep 0.2   # (a handler may send more than one thing)
-  tg_texts $C | tail -1
-}
 ask say /preset >/dev/null
 ask press preset:new >/dev/null
 like "$(ask say 'RSI 70')" '^Which alert\?' "/preset asks which alert"
