@@ -7,22 +7,27 @@
 
 #include "util/interval.h"
 
+/* The closed candles the store holds in (after, upto], oldest first, to
+ * the indicator book. */
+static void book_retake(struct market *m, uint32_t sym, int iv, int64_t after, int64_t upto)
+{
+    const struct series *s = candles_series(&m->candles, sym, iv);
+    for (uint32_t i = s ? s->count : 0; i-- > 0;) {
+        const struct candle *c = series_closed(s, m->candles.history, i);
+        if (c->open_time > after && c->open_time <= upto)
+            ind_book_closed(&m->ind, c);
+    }
+}
+
 /* The indicator book wants a series' history: the feed fetches it (when
- * there is one), and meanwhile the book takes the closed candles the store
- * holds (all a replay or a spec has). */
+ * there is one), and meanwhile the series takes every closed candle the
+ * store holds (all a replay or a spec has). */
 static void need_history(void *ud, uint32_t sym, int iv)
 {
     struct market *m = ud;
     if (m->fetch_history)
         m->fetch_history(m->fetch_history_ud, sym, iv);
-    const struct series *s = candles_series(&m->candles, sym, iv);
-    struct candle *rows = s && s->count ? malloc(sizeof *rows * s->count) : NULL;
-    if (!rows)
-        return;
-    for (uint32_t i = 0; i < s->count; i++)   /* oldest first */
-        rows[i] = *series_closed(s, m->candles.history, s->count - 1 - i);
-    ind_book_history(&m->ind, sym, iv, rows, s->count);
-    free(rows);
+    book_retake(m, sym, iv, INT64_MIN, INT64_MAX);
 }
 
 int market_init(struct market *m, uint32_t history, struct logger *log)
@@ -87,18 +92,6 @@ void market_apply(struct market *m, const struct candle *c)
     }
     if (m->on_event)
         m->on_event(m->on_event_ud, c, ev);
-}
-
-/* The closed candles the store holds in (after, upto], oldest first, to
- * the indicator book. */
-static void book_retake(struct market *m, uint32_t sym, int iv, int64_t after, int64_t upto)
-{
-    const struct series *s = candles_series(&m->candles, sym, iv);
-    for (uint32_t i = s ? s->count : 0; i-- > 0;) {
-        const struct candle *c = series_closed(s, m->candles.history, i);
-        if (c->open_time > after && c->open_time <= upto)
-            ind_book_closed(&m->ind, c);
-    }
 }
 
 void market_history(struct market *m, uint32_t sym, int iv, const struct candle *rows, size_t n,
