@@ -141,6 +141,8 @@ int ind_book_set_specs(struct ind_book *b, const struct ind_spec *specs, int n)
         nb.specs[nb.nspecs++] = s;
         added |= ind_book_find(&old, &s) < 0;
     }
+    if (!added && nb.nspecs == old.nspecs)
+        return 0;   /* the same specs (a reload): the book stays as it is */
     if (rebuild(&nb, &old) != 0)
         return -1;
     *b = nb;
