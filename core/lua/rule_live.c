@@ -274,9 +274,9 @@ void rules_map(struct rules_cache *c)
     struct lh_host *h = c->h;
     lua_State *L = h->L;
     struct alert_engine *e = h->app->alerts;
-    static struct ind_spec specs[ALERT_MAX_SLOTS][RULE_NEEDS_MAX];   /* (12 KB: not the stack) */
-    int nspecs[ALERT_MAX_SLOTS] = {0}, nall = 0;
-    struct ind_spec all[ALERT_MAX_SLOTS * RULE_NEEDS_MAX];
+    /* every slot's indicators, slot by slot (12 KB: not on the stack) */
+    static struct ind_spec all[ALERT_MAX_SLOTS * RULE_NEEDS_MAX];
+    int first[ALERT_MAX_SLOTS] = {0}, nspecs[ALERT_MAX_SLOTS] = {0}, nall = 0;
     c->dirty = 0;
     for (int slot = 0; slot < ALERT_MAX_SLOTS; slot++) {
         luaL_unref(L, LUA_REGISTRYINDEX, c->state_ref[slot]);
@@ -292,10 +292,10 @@ void rules_map(struct rules_cache *c)
             continue;
         c->state_ref[slot] = rule_states_ref(L, alert_rule_name(e, slot));
         push_params(L, e, slot, c->decl[i]);
-        nspecs[slot] = slot_needs(c, i, specs[slot]);
+        first[slot] = nall;
+        nspecs[slot] = slot_needs(c, i, all + nall);
+        nall += nspecs[slot];
         c->params_ref[slot] = luaL_ref(L, LUA_REGISTRYINDEX);
-        for (int k = 0; k < nspecs[slot]; k++)
-            all[nall++] = specs[slot][k];
     }
     /* the book keeps what the live rules read (a rule gone: its indicators
      * go too); new ones are warmed from the series' history, fetched again */
@@ -305,8 +305,8 @@ void rules_map(struct rules_cache *c)
                   "ran out: the indicators stay as they were", BOOK_SPECS_MAX);
     for (int slot = 0; slot < ALERT_MAX_SLOTS; slot++) {
         c->needs[slot] = 0;
-        for (int k = 0; k < nspecs[slot]; k++) {
-            int at = ind_book_find(b, &specs[slot][k]);
+        for (int k = first[slot]; k < first[slot] + nspecs[slot]; k++) {
+            int at = ind_book_find(b, &all[k]);
             if (at >= 0)
                 c->needs[slot] |= 1u << at;
         }
