@@ -26,12 +26,17 @@ end
 
 function H.last(h) return h.list[#h.list] end
 
+-- The store keys of the readings older than 24 h before now (changes nothing).
+function H.expired(h, now)
+  local list, cut, keys = h.list, now - H.KEEP_MS, {}
+  while #keys < #list and list[#keys + 1].t < cut do keys[#keys + 1] = H.key(list[#keys + 1].t) end
+  return keys
+end
+
 -- Drops the readings older than 24 h before now; -> their store keys.
 function H.prune(h, now)
-  local list, cut, n = h.list, now - H.KEEP_MS, 0
-  while n < #list and list[n + 1].t < cut do n = n + 1 end
-  local keys = {}
-  for i = 1, n do keys[i] = H.key(list[i].t) end
+  local list, keys = h.list, H.expired(h, now)
+  local n = #keys
   if n > 0 then table.move(list, n + 1, #list + n, 1) end   -- (the tail beyond is nil)
   return keys
 end

@@ -31,6 +31,8 @@ describe("gas_history", function()
     local day = 24 * 60 * MIN
     for m = 0, 24 * 60 + 9 do H.add(h, { t = m * MIN, propose = m }) end
     local now = (24 * 60 + 9) * MIN
+    assert.equals(9, #H.expired(h, now))
+    assert.equals(24 * 60 + 10, #h.list)   -- (expired changes nothing)
     local dropped = H.prune(h, now)
     assert.equals(9, #dropped)
     assert.equals(H.key(0), dropped[1])
