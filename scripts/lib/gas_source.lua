@@ -204,7 +204,7 @@ function S.simulate(ms)
   base = math.max(0.5, base)
   local function r3(x) return math.floor(x * 1000 + 0.5) / 1000 end
   return { base = r3(base), safe = r3(base + 0.05), propose = r3(base + 0.4 + noise),
-           fast = r3(base + 1.2 + 2 * noise), block = 21000000 + m * 5, source = "simulated" }
+           fast = r3(base + 1.2 + 2 * noise), source = "simulated" }
 end
 
 return S
