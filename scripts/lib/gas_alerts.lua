@@ -173,6 +173,26 @@ function A.describe(a)
   return string.format("%s %s %s gwei", A.LANE_NAMES[a.lane] or a.lane, a.dir, A.num(a.level))
 end
 
+-- "Safe 7.1 · Standard 7.5 · Fast 8 · Base fee 6.9 gwei" (the lanes the reading has)
+function A.lanes_line(r)
+  local parts = {}
+  for _, lane in ipairs(A.LANES) do
+    if r[lane] then parts[#parts + 1] = A.LANE_NAMES[lane] .. " " .. A.num(r[lane]) end
+  end
+  return table.concat(parts, " · ") .. " gwei"
+end
+
+A.SOURCE_NAMES = { etherscan = "Etherscan", rpc = "the RPC node", simulated = "a simulation (console demo)" }
+
+-- The alert a chat gets when its alert fires on reading r: html, digest line.
+function A.message(a, r)
+  local name = A.LANE_NAMES[a.lane]
+  local html = string.format("⛽ <b>Gas: %s</b>\n%s is %s gwei now.\n%s\n<i>From %s%s.</i> /gas",
+    A.describe(a), name, A.num(r[a.lane]), A.lanes_line(r), A.SOURCE_NAMES[r.source] or r.source,
+    r.block and string.format(", block %d", r.block) or "")
+  return html, string.format("Gas %s %s gwei (%s %s)", name:lower(), A.num(r[a.lane]), a.dir, A.num(a.level))
+end
+
 -- A typed level -> gwei (2 decimals, 3 below 1) | nil, a sentence saying what to send.
 function A.parse_level(text)
   local s = (text or ""):lower():gsub("%s*gwei%s*$", ""):gsub("^%s+", ""):gsub("%s+$", ""):gsub(",", ".")

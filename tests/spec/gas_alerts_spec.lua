@@ -179,4 +179,14 @@ describe("gas_alerts", function()
     assert.equals("Fast below 7.5 gwei", A.describe({ lane = "fast", dir = "below", level = 7.5 }))
     assert.equals("Base fee above 0.125 gwei", A.describe({ lane = "base", dir = "above", level = 0.125 }))
   end)
+
+  it("words an alert with the reading's lanes and source", function()
+    local r = { safe = 7.1, propose = 7.5, fast = 7.9, base = 6.8, block = 21000123, source = "etherscan" }
+    local html, digest = A.message({ lane = "fast", dir = "below", level = 8 }, r)
+    assert.equals("⛽ <b>Gas: Fast below 8 gwei</b>\nFast is 7.9 gwei now.\n" ..
+                  "Safe 7.1 · Standard 7.5 · Fast 7.9 · Base fee 6.8 gwei\n" ..
+                  "<i>From Etherscan, block 21000123.</i> /gas", html)
+    assert.equals("Gas fast 7.9 gwei (below 8)", digest)
+    assert.equals("Standard 21.5 gwei", A.lanes_line({ propose = 21.5, source = "rpc" }))
+  end)
 end)
