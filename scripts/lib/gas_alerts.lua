@@ -77,9 +77,30 @@ function A.put(ix, key, a)
   if a.paused then return end
   local list = list_of(ix, a.lane, a.dir, a.armed)
   local e = { v = A.active_level(a), key = key, list = list,
-              lane = a.lane, dir = a.dir, level = a.level, armed = a.armed }
+              lane = a.lane, dir = a.dir, level = a.level, armed = a.armed and true or false }
   table.insert(list, search(list, e.v, key), e)
   ix.entries[key] = e
+end
+
+local function before(x, y) return x.v < y.v or (x.v == y.v and x.key < y.key) end
+
+-- Puts many alerts at once ({{key, alert}, ...}, keys not in the index
+-- yet): appended, then each list sorted once (start-up with many alerts
+-- would otherwise shift a list for each).
+function A.put_all(ix, items)
+  local touched = {}
+  for _, it in ipairs(items) do
+    local key, a = it[1], it[2]
+    if not a.paused and not ix.entries[key] then
+      local list = list_of(ix, a.lane, a.dir, a.armed)
+      local e = { v = A.active_level(a), key = key, list = list,
+                  lane = a.lane, dir = a.dir, level = a.level, armed = a.armed and true or false }
+      list[#list + 1] = e
+      ix.entries[key] = e
+      touched[list] = true
+    end
+  end
+  for list in pairs(touched) do table.sort(list, before) end
 end
 
 function A.count(ix)

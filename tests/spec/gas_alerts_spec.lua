@@ -122,6 +122,25 @@ describe("gas_alerts", function()
     assert.equals(0, A.count(ix))
   end)
 
+  it("puts many alerts at once into the same order as one by one", function()
+    local one, all, items = A.new_index(), A.new_index(), {}
+    for i = 1, 500 do
+      local a = { lane = ({ "fast", "base" })[i % 2 + 1], dir = i % 3 == 0 and "above" or "below",
+                  level = (i * 7919) % 97 / 4 + 1, armed = i % 5 ~= 0, paused = i % 11 == 0 }
+      items[#items + 1] = { "k" .. i, a }
+      A.put(one, "k" .. i, a)
+    end
+    A.put_all(all, items)
+    assert.equals(A.count(one), A.count(all))
+    for name, list in pairs(one.lists) do
+      local keys_one, keys_all = {}, {}
+      for i, e in ipairs(list) do keys_one[i] = e.key end
+      for i, e in ipairs(all.lists[name] or {}) do keys_all[i] = e.key end
+      assert.same(keys_one, keys_all)
+    end
+    assert.same(A.step(one, "fast", 30, 2), A.step(all, "fast", 30, 2))
+  end)
+
   it("touches only the alerts whose level the reading crossed, among 20,000", function()
     local ix = A.new_index()
     local n = 0
