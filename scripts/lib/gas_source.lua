@@ -10,19 +10,12 @@ S.LANES = { "safe", "propose", "fast", "base" }
 
 -- Etherscan answers its errors with HTTP 200 and status "0"; the text says
 -- which.  kind: "rate", "key" (the admins are told), "chain", "v1", "other".
-local KINDS = {
-  { "max rate limit", "rate" },
-  { "invalid api key", "key" },
-  { "too many invalid api key", "key" },
-  { "missing or unsupported chainid", "chain" },
-  { "deprecated v1 endpoint", "v1" },
-}
-
 function S.error_kind(text)
   local low = text:lower()
-  for _, k in ipairs(KINDS) do
-    if low:find(k[1], 1, true) then return k[2] end
-  end
+  if low:find("max rate limit", 1, true) then return "rate" end
+  if low:find("invalid api key", 1, true) then return "key" end   -- (and "too many invalid api key attempts")
+  if low:find("missing or unsupported chainid", 1, true) then return "chain" end
+  if low:find("deprecated v1 endpoint", 1, true) then return "v1" end
   return "other"
 end
 
