@@ -249,7 +249,10 @@ int alert_load_pause(void *ud, const char *key, const char *value)
     /* (memory only: saving it here, before its count and lines, wrote
      * them away at each start-up and each handler undone) */
     if (pz) {
-        pz->until = (int64_t)jnum(o, "until", 0);
+        /* until resumed (INT64_MAX) is saved as a double, 2^63: out of
+         * int64_t's range (the cast made it INT64_MIN, a pause long over) */
+        double until = jnum(o, "until", 0);
+        pz->until = until >= (double)INT64_MAX ? INT64_MAX : until > 0 ? (int64_t)until : 0;
         arm_pause(e, pz);
         pz->count = (long)jnum(o, "count", 0);
         const cJSON *it;

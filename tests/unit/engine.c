@@ -661,8 +661,10 @@ static void test_held_lines(void)
         ok(fx_engine(&f) == 0, "the engine starts again on the same database (%d)", i);
         store_commit(f.st);
     }
+    ok(alert_paused_until(f.e, 1) == INT64_MAX, "a pause until resumed is one still");
     int from = nsent;
-    is_int(alert_resume(f.e, 1), 2, "after two restarts the pause still holds both");
+    is_int(alert_hold_line(f.e, 1, "Gas base 39 gwei"), 1, "and holds a line");
+    is_int(alert_resume(f.e, 1), 3, "after two restarts the pause still holds all three");
     const struct sent *d = last_digest(from, 1);
     ok(d && strstr(d->text, "BTCUSDT 1m +2.00%") && strstr(d->text, "\nGas fast 7 &lt; 8 gwei"),
        "and its digest has the candle's line and the script's");
