@@ -106,6 +106,9 @@ static int s_set(lua_State *L)
 
 #define STORE_LIST_DEFAULT 1000
 #define STORE_LIST_MAX 10000
+/* A row read costs the handler's budget this many instructions: a loop
+ * of calls that each read thousands must not run past the limit. */
+#define STORE_LIST_ROW_COST 100
 
 static const char *const list_options[] = {"prefix", "from", "to", "limit", NULL};
 
@@ -216,6 +219,7 @@ static int s_list(lua_State *L)
     c.items = lua_gettop(L);
     r.limit++;   /* one more: is there a next page? */
     int rc = store_kv_range(st, scope, &r, list_row, &c);
+    lh_budget_charge(L, (double)c.n * STORE_LIST_ROW_COST);   /* (the query is over) */
     if (c.status != LUA_OK)
         return lua_error(L);
     if (c.err[0])
