@@ -274,8 +274,11 @@ static void alert_opts(lua_State *L, const char *usage, lua_Number *prio, const 
     for (lua_pushnil(L); lua_next(L, 3); lua_pop(L, 1))
         if (lua_type(L, -2) != LUA_TSTRING ||
             (strcmp(lua_tostring(L, -2), "priority") && strcmp(lua_tostring(L, -2), "digest")))
-            luaL_error(L, "expected %s: unknown option %s (options: priority, digest)", usage,
-                       lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "of another type");
+            luaL_error(L, "expected %s: unknown option %s%s%s (options: priority, digest)",
+                       usage, lua_type(L, -2) == LUA_TSTRING ? "'" : "of type ",
+                       lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
+                                                      : luaL_typename(L, -2),
+                       lua_type(L, -2) == LUA_TSTRING ? "'" : "");
     int t = lua_getfield(L, 3, "priority");
     if (t != LUA_TNIL && t != LUA_TNUMBER)
         luaL_error(L, "expected %s: opts.priority must be a number, got %s", usage,

@@ -127,7 +127,8 @@ describe("bot.alert while the chat's alerts are held", function()
       assert.is_false(t.ok)
       return t.err
     end
-    assert.matches("expected bot.alert%(chat_id, html %[, opts%]%): unknown option prio", err({ prio = 1 }))
+    assert.matches("expected bot.alert%(chat_id, html %[, opts%]%): unknown option 'prio'", err({ prio = 1 }))
+    assert.matches("unknown option of type number", err({ 7 }))
     assert.matches("opts.digest must be a line of text, got \"\"", err({ digest = "" }))
     assert.matches("opts.digest must be a line of text, got number", err({ digest = 5 }))
     assert.matches("opts.priority must be a number, got string", err({ priority = "high" }))
