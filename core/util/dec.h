@@ -73,7 +73,8 @@ int dec_parse(const char *s, size_t len, struct dec *out);
 /* What a person types: spaces around it, a sign (also U+2212), groups of
  * three digits set apart by spaces (also no-break and thin ones) or '_',
  * '.' as the decimal point, or ',' too when comma is set.  DEC_OK, or an
- * error with a sentence saying what is wrong and how to write it in why. */
+ * error with a sentence saying what is wrong and how to write it in why
+ * (never with < > & or quotes from s: safe to send as HTML). */
 int dec_parse_input(const char *s, size_t len, int comma, struct dec *out, char *why,
                     size_t whylen);
 

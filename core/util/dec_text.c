@@ -211,7 +211,9 @@ static int take(struct input *in, const char *s, size_t *i, size_t len, int comm
         return take_point(in);
     if (c == ',')
         return refuse(in, DEC_ESYNTAX, "Use a point as the decimal separator", 1);
-    if (c <= ' ' || c >= 127)
+    /* the sentence goes to people, often as HTML: only harmless characters
+     * are quoted back */
+    if (c <= ' ' || c >= 127 || strchr("<>&\"'", c))
         return refuse(in, DEC_ESYNTAX, "Only digits make a number", 1);
     char what[64];
     snprintf(what, sizeof what, "\"%c\" is not part of a number", c);

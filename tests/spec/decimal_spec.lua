@@ -148,6 +148,7 @@ describe("decimal.parse: what people type", function()
     { "10000 000", { comma = true }, "Digits go in groups of three between spaces: type it like 10 000,50." },
     { "1,000 5", { comma = true }, "No spaces after the decimal separator: type it like 10 000,50." },
     { "5 €", nil, "Only digits make a number: type it like 10 000.50." },
+    { "<i>5</i>", nil, "Only digits make a number: type it like 10 000.50." },
     { "0.0000000000000000001", nil, "At most 18 digits may follow the decimal separator." },
     { string.rep("9", 39), nil, "The number is too large." },
     { string.rep("1", 100), nil, "The number is too long." },

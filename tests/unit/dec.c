@@ -161,6 +161,9 @@ static void test_input(void)
     is_str(IN("1e5", 0), "!\"e\" is not part of a number: type it like 10 000.50.", "an exponent");
     is_str(IN("5\xE2\x82\xAC", 0), "!Only digits make a number: type it like 10 000.50.",
            "a euro sign");
+    is_str(IN("<b>1</b>", 0), "!Only digits make a number: type it like 10 000.50.",
+           "'<' is not quoted back (the sentence may go out as HTML)");
+    is_str(IN("1&2", 0), "!Only digits make a number: type it like 10 000.50.", "nor '&'");
     is_str(IN("", 1), "!That is not a number: type it like 10 000,50.", "nothing");
     is_str(IN(" - ", 1), "!That is not a number: type it like 10 000,50.", "a sign alone");
     is_str(IN("0,1234567890123456789", 1),
