@@ -114,10 +114,12 @@ static int compare(lua_State *L, const char *usage)
     return dec_cmp(a, operand(L, 2, usage));
 }
 
-/* a == b -> boolean   (both decimals: Lua compares a decimal and a number as unequal) */
+/* a == b -> boolean   (Lua calls it for two userdata only: a decimal and a
+ * number are unequal, and so is a decimal and another userdata) */
 static int d_eq(lua_State *L)
 {
-    lua_pushboolean(L, compare(L, "decimal a == b") == 0);
+    struct dec a, b;
+    lua_pushboolean(L, is_dec(L, 1, &a) && is_dec(L, 2, &b) && dec_cmp(a, b) == 0);
     return 1;
 }
 
