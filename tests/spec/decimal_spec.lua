@@ -269,3 +269,14 @@ describe("docs/scripting.md's decimal example", function()
     assert.equals("102,56", amount:div(rate, 2, "down"):format{ group = " ", point = "," })
   end)
 end)
+
+describe("decimal values kept as text", function()
+  it("read back exactly, scale included, and are refused by json.encode", function()
+    for _, s in ipairs({ "-1234.50", "0.000000000000000001", string.rep("9", 38), "0.00" }) do
+      local back = decimal.new(tostring(decimal.new(s)))
+      assert.equals(s, tostring(back))
+      assert.equals(decimal.new(s):scale(), back:scale())
+    end
+    assert.has_error(function() json.encode({ d = decimal.new(1) }) end)
+  end)
+end)
