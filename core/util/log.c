@@ -54,6 +54,12 @@ void log_mask(char *buf, const char *secret)
     }
 }
 
+void log_mask_all(const struct logger *lg, char *buf)
+{
+    for (int i = 0; i < LOG_SECRETS && lg->secrets[i][0]; i++)
+        log_mask(buf, lg->secrets[i]);
+}
+
 /* A line cut at the buffer's end may end in the first characters of a
  * secret: those go too. */
 static void log_mask_cut(char *buf, const char *secret)
