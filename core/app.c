@@ -596,6 +596,8 @@ int app_run(struct app *a)
     /* A broken script does not stop the bot: it starts without it, reports
      * it in /health, and picks up the fix on the next change. */
     lh_reload(a->lua, "start");
+    if (lh_sections_verdict(a->lua) != 0)   /* (config.lua's mistake, as a bad key is) */
+        return 2;
     if (a->tg) {
         lh_bot_attach(a->lua);
         tg_bot_start(a->tg, telegram_started, a);

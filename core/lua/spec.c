@@ -288,6 +288,25 @@ static int s_reload(lua_State *L)
     return push_reload(L, lh_host_of(L));
 }
 
+/* spec.config(name, table | nil) -> nil    the section `name` as config.lua
+ * would give it (nil: none), from the next spec.reload/spec.use_scripts */
+static int s_config(lua_State *L)
+{
+    struct config *c = &lh_host_of(L)->app->cfg;
+    const char *name = luaL_checkstring(L, 1);
+    char *json = NULL, err[512];
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        if (lh_config_section_json(L, 2, name, &json, err, sizeof err) != 0)
+            return luaL_error(L, "spec.config: %s", err);
+    }
+    int rc = config_set_section(c, name, json);
+    free(json);
+    if (rc != 0)
+        return luaL_error(L, "spec.config: out of memory");
+    return 0;
+}
+
 /* ---- what the host did ---- */
 
 /* spec.timers([script]) -> n    armed timers of the live generation */
@@ -491,6 +510,7 @@ static const luaL_Reg funcs[] = {
     {"limits", s_limits},       {"stub_http", lh_spec_stub_http},
     {"http_requests", lh_spec_http_requests},
     {"candle", lh_spec_candle}, {"history", lh_spec_history}, {"ranking", lh_spec_ranking},
+    {"config", s_config},
     {"telegram_on", s_telegram_on}, {"telegram_update", s_telegram_update},
     {"telegram_stats", s_telegram_stats},
     {NULL, NULL},
