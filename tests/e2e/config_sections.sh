@@ -96,4 +96,9 @@ cp "$T/c.lua" "$T/config.lua"
 start_bot
 like "$(cat "$T/log")" "sections 'other' were not checked" "run starts and warns of it"
 stop_bot
+
+# host.mode() under check
+printf '%s\n' 'error("in mode " .. host.mode())' > "$T/scripts/broken.lua"
+check
+like "$out" "broken.lua:1: in mode check" "a script's top level knows it runs under check"
 finish
