@@ -487,7 +487,10 @@ char *app_metrics(struct app *a)
     diag_metrics(a->diag, &p);
     if (a->http)
         http_server_metrics(a->http, &p);
-    return prom_finish(&p);
+    char *text = prom_finish(&p);
+    if (text)   /* (a script's help text could hold one of its secrets) */
+        log_mask_all(&a->log, text);
+    return text;
 }
 
 /* GET /metrics */

@@ -146,6 +146,11 @@ describe("host.config", function()
     end
     assert.is_true(seen, "the line is logged, masked")
     assert.is_false(leaked, "the secret appears in no log line")
+    -- so is /metrics (a metric's help text)
+    spec.write("four.lua", "local c = require('tc') metrics.counter('tc_calls', 'calls with ' .. c.key)")
+    assert(spec.reload())
+    assert.matches("calls with ***", spec.metrics(), 1, true)
+    assert.is_nil(spec.metrics():find("sk-secret", 1, true))
     -- a reload's error (what /health and the admins are shown) is masked too
     spec.write("three.lua", "local c = require('tc') error('top ' .. c.key)")
     local ok, err = spec.reload()
