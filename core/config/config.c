@@ -270,7 +270,8 @@ void config_unknown_key(const char *name, const char *const *cands, int n, int c
                         char *err, size_t errlen)
 {
     const char *best = NULL;
-    int bestd = 4;
+    int limit = (int)strlen(name) / 3;   /* 'tls' is no suggestion for 'gas' */
+    int bestd = (limit < 1 ? 1 : limit > 3 ? 3 : limit) + 1;
     for (int i = 0; i < n; i++)
         nearer(name, cands[i], &best, &bestd);
     for (size_t i = 0; core && i < NKEYS; i++)
