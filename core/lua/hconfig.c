@@ -229,14 +229,16 @@ static void add_secret(lua_State *L, int idx, const struct hc_key *k)
     struct logger *lg = &lh_host_of(L)->app->log;
     if (!k->secret)
         return;
-    if (lua_type(L, idx) == LUA_TSTRING)
-        log_add_secret(lg, lua_tostring(L, idx));
+    int full = lua_type(L, idx) == LUA_TSTRING && log_add_secret(lg, lua_tostring(L, idx));
     lua_Integer n = lua_type(L, idx) == LUA_TTABLE ? (lua_Integer)lua_rawlen(L, idx) : 0;
     for (lua_Integer i = 1; i <= n; i++) {   /* (a list of strings: checked) */
         lua_rawgeti(L, idx, i);
-        log_add_secret(lg, lua_tostring(L, -1));
+        full |= log_add_secret(lg, lua_tostring(L, -1)) != 0;
         lua_pop(L, 1);
     }
+    if (full)   /* (a script's mistake, not the config's) */
+        luaL_error(L, "host.config('%s'): key '%s': no room to mask another secret (at most "
+                      "%d, of under 256 bytes, in all)", k->section, k->name, LOG_SECRETS);
 }
 
 /* Pushes k's value: the section's (at sect), else the environment's,

@@ -42,7 +42,10 @@ struct logger {
 };
 
 void log_init(struct logger *lg);
-void log_add_secret(struct logger *lg, const char *secret);
+/* 0, or -1 when all LOG_SECRETS slots are taken (the secret is not
+ * masked: the caller must not let it be logged).  A secret shorter than 6
+ * bytes is not masked (it would garble ordinary words): 0. */
+int log_add_secret(struct logger *lg, const char *secret);
 int log_level_parse(const char *name, enum log_level *out);
 const char *log_level_name(enum log_level lv);
 
