@@ -1,5 +1,7 @@
 -- The gas section of config.lua, declared once for every script that
--- requires this module (scripts/gas.lua, commands/gas.lua).
+-- requires this module (scripts/gas.lua, commands/gas.lua).  (The names in
+-- gas.sources are checked by scripts/gas.lua: an error here would leave the
+-- section declared and the next require would fail on that instead.)
 local cfg = host.config("gas", {
   enabled = { type = "boolean", default = false, help = "poll gas prices and offer /gas" },
   interval = { type = "number", default = 60, min = 15, max = 3600, help = "seconds between two readings" },
@@ -16,11 +18,5 @@ local cfg = host.config("gas", {
   daily_calls = { type = "integer", default = 100000, min = 1,
                   help = "Etherscan calls a day the plan allows (for the budget /gas shows)" },
 })
-
-for _, s in ipairs(cfg.sources) do
-  if s ~= "etherscan" and s ~= "rpc" then
-    error(string.format("key 'gas.sources' takes \"etherscan\" and \"rpc\", got \"%s\"", s), 0)
-  end
-end
 
 return cfg

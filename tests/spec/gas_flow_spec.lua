@@ -110,6 +110,21 @@ describe("/gas", function()
     assert.equals(0, spec.timers("gas.lua"))
   end)
 
+  it("refuses to load with a source it does not know, naming the key", function()
+    spec.config("gas", { enabled = true, sources = { "etherscan", "infura" } })
+    local ok, err = spec.use_scripts({
+      ["gas.lua"] = read("scripts/gas.lua"),
+      ["commands/gas.lua"] = read("scripts/commands/gas.lua"),
+      ["lib/gas_config.lua"] = read("scripts/lib/gas_config.lua"),
+      ["lib/gas_source.lua"] = read("scripts/lib/gas_source.lua"),
+      ["lib/gas_alerts.lua"] = read("scripts/lib/gas_alerts.lua"),
+      ["lib/gas_history.lua"] = read("scripts/lib/gas_history.lua"),
+    })
+    assert.is_nil(ok)
+    assert.matches('key \'gas.sources\' takes "etherscan" and "rpc", got "infura"', err, 1, true)
+    setup()   -- (a generation that loads, for after_each)
+  end)
+
   it("sets an alert through the buttons and a typed level, refusing bad levels with a sentence", function()
     local c = setup()
     poll(c, 30)
