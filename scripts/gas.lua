@@ -110,9 +110,11 @@ end
 
 local busy_until = 0   -- (a poll still waiting for its sources: the next one skips)
 
+local loading = true   -- (the alerts are still being read: no poll yet)
+
 local function poll()
   local now = now_ms()
-  if now < busy_until then return end
+  if loading or now < busy_until then return end
   busy_until = now + (3 * cfg.timeout + 5) * 1000
   local r, report
   if simulated then
@@ -137,10 +139,12 @@ local function poll()
   H.prune(h, now)
 end
 
-host.on_start(function()
-  local now = now_ms()
-  local ix, h = A.shared(), H.shared()
-  local old = {}
+local PAGES = 20       -- pages of 1,000 alerts one handler reads (each row costs its budget)
+
+-- The readings of the last 24 h into memory (older rows deleted); the
+-- console's simulated day where there are none.
+local function load_history(now)
+  local h, old = H.shared(), {}
   each("gas.reading", function(key, r)
     if type(r) == "table" and type(r.t) == "number" and r.t >= now - H.KEEP_MS then
       H.add(h, r)
@@ -149,9 +153,6 @@ host.on_start(function()
     end
   end)
   for _, key in ipairs(old) do store.set("gas.reading", key, nil) end
-  local alerts = {}
-  each("gas.alert", function(key, a) alerts[#alerts + 1] = { key, a } end)
-  A.put_all(ix, alerts)
   if simulated then   -- the demo's day so far, so /gas has a history at once
     local have = {}
     for _, r in ipairs(h.list) do have[r.t] = true end
@@ -163,14 +164,39 @@ host.on_start(function()
       end
     end
   end
+end
+
+local ready
+
+-- The alerts into the index, PAGES pages a handler (a next one goes on
+-- from `from`), then the first poll.
+local function load_alerts(from, got)
+  for _ = 1, PAGES do
+    local items, nxt = store.list("gas.alert", { from = from, limit = 1000 })
+    for _, it in ipairs(items) do got[#got + 1] = { it.key, it.value } end
+    from = nxt
+    if not from then break end
+  end
+  if from then return timer.after(0, function() load_alerts(from, got) end) end
+  timer.after(0, function() ready(got) end)   -- (sorting them: a budget of its own)
+end
+
+function ready(got)
+  A.put_all(A.shared(), got)
+  loading = false
   local sources = {}
   for _, name in ipairs(cfg.sources) do
     if name ~= "etherscan" or (cfg.key and cfg.key ~= "") then sources[#sources + 1] = name end
   end
-  log.info("%d gas readings and %d gas alerts loaded; polling %s every %g s%s", #h.list, A.count(ix),
-           simulated and "a simulated series" or table.concat(sources, ", "), cfg.interval,
-           #sources < #cfg.sources and " (no Etherscan key: set ETHERSCAN_API_KEY)" or "")
+  log.info("%d gas readings and %d gas alerts loaded; polling %s every %g s%s", #H.shared().list,
+           A.count(A.shared()), simulated and "a simulated series" or table.concat(sources, ", "),
+           cfg.interval, #sources < #cfg.sources and " (no Etherscan key: set ETHERSCAN_API_KEY)" or "")
   if host.mode() ~= "spec" then poll() end   -- (in specs the timer alone polls: a spec moves the clock)
+end
+
+host.on_start(function()
+  load_history(now_ms())
+  load_alerts(nil, {})
 end)
 
 timer.every(cfg.interval, poll)

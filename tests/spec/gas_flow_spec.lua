@@ -282,6 +282,30 @@ describe("/gas", function()
     assert.is_true(again)
   end)
 
+  it("loads 30,000 stored alerts after a reload, a handler's budget at a time, and fires the crossed ones", function()
+    local c = setup()
+    poll(c, 30)
+    make_alert(c, "fast", "below", "25")
+    for part = 0, 2 do   -- other chats' alerts, at levels the price does not cross
+      spec.call(function(p)
+        for i = 1, 10000 do
+          local n = p * 10000 + i
+          store.set("gas.alert", string.format("%d:%d", 100000 + n // 10, 900000 + n),
+                    { id = 900000 + n, chat = 100000 + n // 10, lane = "fast", dir = n % 2 == 0 and "below" or "above",
+                      level = 50 + n % 1000 / 10, armed = true, paused = false, quiet = 0 })
+        end
+      end, part)
+    end
+    spec.limits({ instructions = 3e6 })   -- (less than reading 30,000 rows in one handler costs)
+    assert(spec.reload())
+    spec.advance(1)
+    local got = poll(c, 24)
+    spec.limits({ instructions = 1e7 })
+    assert.equals(1, #got)
+    assert.matches("below 25 gwei", got[1], 1, true)
+    assert.equals(0, spec.errors("gas.lua"))
+  end)
+
   it("keeps 24 h of readings in the store, pruned as they age", function()
     local c = setup({ interval = 600 })
     local function rows()
