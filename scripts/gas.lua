@@ -63,7 +63,7 @@ local function note_errors(report)
       for _ in pairs(mine) do n = n + 1 end
       if n < ERROR_TEXTS then
         mine[e.text], changed = true, true
-        log.warn("%s failed: %s%s", e.source, e.text,
+        log.warn("gas: %s failed: %s%s", e.source, e.text,
                  n + 1 == ERROR_TEXTS and " (further new texts are counted, not logged)" or "")
       end
     end
@@ -75,7 +75,7 @@ local function note_errors(report)
   end
   for source in pairs(report.ok) do
     if seen[source] and next(seen[source]) then
-      log.info("%s answers again", source)
+      log.info("gas: %s answers again", source)
       seen[source], changed = nil, true
     end
   end

@@ -261,7 +261,7 @@ describe("/gas", function()
     for _ = 1, 2 do poll(c) end
     local logged = {}
     for _, l in ipairs(spec.logs()) do
-      local what = l.msg:match("^etherscan failed: (.*)")
+      local what = l.msg:match("^gas: etherscan failed: (.*)")
       if what then logged[#logged + 1] = what end
     end
     assert.same({ "Max rate limit reached", "Invalid API Key" }, logged)
@@ -278,7 +278,7 @@ describe("/gas", function()
     spec.clear_logs()
     poll(c, 30)
     local again = false
-    for _, l in ipairs(spec.logs()) do again = again or l.msg:find("etherscan answers again", 1, true) ~= nil end
+    for _, l in ipairs(spec.logs()) do again = again or l.msg:find("gas: etherscan answers again", 1, true) ~= nil end
     assert.is_true(again)
   end)
 
