@@ -91,6 +91,7 @@ static int h_stats(lua_State *L)
 static const luaL_Reg funcs[] = {
     {"reload", h_reload},         {"on_start", h_on_start},       {"stats", h_stats},
     {"generation", h_generation}, {"script", h_script},
+    {"health", lh_host_health},
     {NULL, NULL},
 };
 
