@@ -2,6 +2,7 @@
  * of negatives in every mode, division by zero, amounts of 10^12 with 18
  * places, parsing).  The bulk comparison with Python's decimal module is
  * tests/spec/decimal_spec.lua on tests/fixtures/decimal_table.tsv. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "tap.h"
@@ -359,8 +360,36 @@ static void test_from_double(void)
     is_str(S(d), "120000000", "an integer to 2 digits");
 }
 
+/* Any double that fits reads back from its decimal: 200,000 bit patterns
+ * (a fixed xorshift), those out of range refused with the range errors. */
+static void test_from_double_reads_back(void)
+{
+    uint64_t r = 88172645463325252ull;
+    long bad = 0, fitted = 0;
+    for (int i = 0; i < 200000; i++) {
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        double x;
+        uint64_t bits = (r & 0x800FFFFFFFFFFFFFull) | ((1023ull - 70 + r % 200) << 52);
+        memcpy(&x, &bits, sizeof x);   /* about 1e-21 .. 1e39, either sign */
+        struct dec d;
+        int rc = dec_from_double(x, 0, &d);
+        if (rc == DEC_OK) {
+            fitted++;
+            dec_str(d, text, sizeof text);
+            bad += strtod(text, NULL) != x;
+        } else {
+            bad += rc != DEC_ESCALE && rc != DEC_ERANGE;
+        }
+    }
+    is_int(bad, 0, "every decimal reads back as its double (%ld of 200000 fit)", fitted);
+    ok(fitted > 100000, "most fit");
+}
+
 int main(void)
 {
+    test_from_double_reads_back();
     test_from_double();
     test_parse();
     test_input();
