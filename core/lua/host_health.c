@@ -48,9 +48,7 @@ static void hh_reason(struct lh_host *host, const char *s, size_t n, char *out, 
     for (size_t i = 0; i < k; i++)
         buf[i] = (unsigned char)s[i] < 32 || s[i] == 127 ? ' ' : s[i];
     buf[k] = 0;
-    const struct logger *lg = &host->app->log;
-    for (int i = 0; i < LOG_SECRETS && lg->secrets[i][0]; i++)
-        log_mask(buf, lg->secrets[i]);
+    log_mask_all(&host->app->log, buf);
     size_t len = strlen(buf);
     if (len >= size) {
         len = size - 1;

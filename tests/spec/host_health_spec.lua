@@ -75,6 +75,26 @@ describe("host.health", function()
     assert.equals(("я"):rep(100), reason)
   end)
 
+  it("masks a secret in the reason, before cutting it", function()
+    local secret = "sk-health-secret-42"
+    spec.config("hh", { key = secret })
+    assert(spec.use_scripts({
+      ["commands/src.lua"] = [[
+        local c = host.config("hh", { key = { type = "string", secret = true } })
+        host.on_start(function()
+          host.health("src", "failing", "refused key " .. c.key .. " twice")
+          host.health("long", "degraded", ("x"):rep(190) .. c.key)
+        end)
+      ]],
+    }))
+    spec.advance(1)
+    local h = spec.health()
+    spec.config("hh", nil)
+    assert.equals("refused key *** twice", h.components["script:src"].reason)
+    assert.equals(("x"):rep(190) .. "***", h.components["script:long"].reason)
+    assert.is_nil(spec.metrics():find("sk-health", 1, true))
+  end)
+
   it("refuses misuse, saying what is wrong", function()
     local cases = {
       { function() host.health("Rate", "ok") end, "name must be 1-32 characters of a-z, 0-9, _, - and ., starting with a letter" },
