@@ -15,6 +15,8 @@ C=42
 
 is "$($NAMES dashboard "$DASH")" "" "the dashboard is valid JSON; every panel has a query, the \${datasource} datasource and the \$job/\$instance filter"
 
+python3 deploy/grafana/make_dashboard.py | cmp -s - "$DASH" && pass "the dashboard is what deploy/grafana/make_dashboard.py writes" \
+  || fail "the dashboard is what deploy/grafana/make_dashboard.py writes" "run it: python3 deploy/grafana/make_dashboard.py > $DASH"
 # every query parses: promtool reads them as recording rules
 $NAMES asrules "$DASH" > "$T/dashboard.rules.yml"
 out=$(promtool check rules "$T/dashboard.rules.yml" 2>&1) && pass "every dashboard query is valid PromQL" \
