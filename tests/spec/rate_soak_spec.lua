@@ -23,6 +23,7 @@ describe("the /rate cache over hours", function()
     end)
     spec.stub_http(ERAPI, { body = '{"result":"success","base_code":"USD","rates":{"RUB":90,"EUR":0.86,' ..
                                    '"THB":32,"AED":3.6725,"ZAR":18,"IDR":16500}}' })
+    if spec.config then spec.config("rate", { enabled = true }) end   -- (issue 16's host.config)
     assert(spec.use_scripts(t))
     local tg = spec.telegram()
     local pairs_ = {}

@@ -52,7 +52,9 @@ local function last(c) local t = tg.texts(c) return t[#t] end
 local function say(c, text) tg.message{ chat = c, text = text } spec.advance(1.5) return last(c) end
 local function press(c, data) tg.press{ chat = c, data = data } spec.advance(1.5) return last(c) end
 
-local function start()
+-- (spec.config: issue 16's host addition; before it, the defaults turn /rate on)
+local function start(section)
+  if spec.config then spec.config("rate", section or { enabled = true }) end
   assert(spec.use_scripts(scripts()))
   tg = tg or spec.telegram()
   spec.advance(0.1)
