@@ -19,9 +19,15 @@ bot.command("start", "Start: register and see what the bot does", function(ctx)
                               or "Alerts resumed.")
   end
   local name = ctx.user.first_name or ctx.user.username or "there"
+  local rate = ""
+  for _, c in ipairs(bot.commands()) do
+    if c.name == "rate" then   -- (when the rate section turns it on)
+      rate = "\n/rate works out an exchange: RUB or USDT to other currencies, with a margin."
+    end
+  end
   ctx:reply(bot.fmt("%s, %s! I watch crypto markets and tell you the moment a pair " ..
                     "moves the way you care about.\n\nSend /help to see the commands.",
-                    known and "Welcome back" or "Hello", name))
+                    known and "Welcome back" or "Hello", name) .. rate)
 end)
 
 bot.command("help", "List the commands", function(ctx)

@@ -16,9 +16,9 @@ M.FIAT = [[{"result":"success","base_code":"USD","time_last_update_unix":1796256
 
 function M.sources()
   return {
-    { name = "rapira", label = "Rapira (sample)", kind = "usdt",
+    { name = "rapira", label = "Rapira sample", kind = "usdt",
       get = function() return source.parse_rapira(M.RAPIRA) end },
-    { name = "erapi", label = "open.er-api.com (sample)", kind = "fiat",
+    { name = "erapi", label = "open.er-api.com sample", kind = "fiat",
       get = function() return source.parse_erapi(M.FIAT) end },
   }
 end

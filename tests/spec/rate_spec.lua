@@ -262,6 +262,63 @@ describe("/rate's sources", function()
   end)
 end)
 
+describe("/rate with its config section (issue 16's spec.config)", function()
+  before_each(reset)
+  local APILAYER = "https://fiat.test/exchangerates_data/latest"
+  local function section(t)
+    local s = { enabled = true, fiat_url = APILAYER, fiat_key = "k-77secret", health_after = 60 }
+    for k, v in pairs(t or {}) do s[k] = v end
+    return s
+  end
+
+  it("reads APILayer with its key, falls back to open.er-api.com when it refuses, logs no key", function()
+    if not spec.config then return pending("spec.config is not in this host yet") end
+    local refuse = false
+    spec.stub_http(APILAYER, function(req)
+      if refuse or req.headers.apikey ~= "k-77secret" then
+        return { status = 401, body = '{"message":"Invalid authentication credentials"}' }
+      end
+      return { body = '{"success":true,"timestamp":1767225600,"base":"USD","date":"2026-01-01",' ..
+                      '"rates":{"RUB":91,"EUR":0.86,"THB":32,"AED":3.6725,"ZAR":18,"IDR":16500}}' }
+    end)
+    start(section())
+    -- 910 / 91 = 10.00
+    local r = say(chat, "/rate 910 RUB USD 0")
+    assert.matches("Base rate: 91.00 RUB per USD (APILayer,", r, 1, true)
+    assert.matches("<b>10.00 USD</b>", r, 1, true)
+    refuse = true
+    spec.advance(300)    -- expired: the next refresh asks APILayer, refused, then the fallback
+    spec.advance(30)
+    r = say(chat, "/rate 900 RUB USD 0")
+    assert.matches("Base rate: 90.00 RUB per USD (open.er-api.com,", r, 1, true)
+    local refused = false
+    for _, line in ipairs(spec.logs()) do
+      assert.is_nil(line.msg:find("k-77secret", 1, true), line.msg)
+      refused = refused or line.msg:find("APILayer: the key is refused (HTTP 401)", 1, true) ~= nil
+    end
+    assert.is_true(refused, "the refusal is logged")
+    assert.is_nil(spec.metrics():find("k-77secret", 1, true))
+  end)
+
+  it("says in /health when a source has been down for long, and when it is back", function()
+    if not spec.config then return pending("spec.config is not in this host yet") end
+    start(section())
+    local function status()
+      local c = spec.health().components or {}
+      return (c["script:rate_rapira"] or {}).status
+    end
+    mode.rapira = "down"
+    spec.advance(270)                 -- the refresh ahead at 240 s failed: failing for 30 s
+    assert.equals("ok", status())
+    spec.advance(30)                  -- 60 s of failures: health_after
+    assert.equals("degraded", status())
+    assert.matches("Rapira has failed for 1 min", spec.health().components["script:rate_rapira"].reason, 1, true)
+    mode.rapira = "good"
+    for _ = 1, 3 do spec.advance(30) end   -- the breaker's trial answers
+    assert.equals("ok", status())
+  end)
+end)
+
 describe("rate_source's parsers", function()
   local source = require("rate_source")
   it("reads Rapira's list, APILayer's and open.er-api.com's answers exactly", function()
@@ -311,5 +368,18 @@ describe("rate_source's parsers", function()
     cfg.fiat_key = "wrong"
     v, err = spec.call(function() return source.list(cfg)[2].get() end)
     assert.equals("the key is refused (HTTP 401)", err)
+  end)
+end)
+
+describe("/start", function()
+  it("mentions /rate when it is on, and /help lists it", function()
+    reset()
+    if spec.config then spec.config("rate", { enabled = true }) end
+    local t = scripts()
+    t["commands/start.lua"] = read("scripts/commands/start.lua")
+    assert(spec.use_scripts(t))
+    tg = tg or spec.telegram()
+    assert.matches("/rate works out an exchange", say(chat, "/start"), 1, true)
+    assert.matches("/rate - Exchange rate calculator", say(chat, "/help"), 1, true)
   end)
 end)
