@@ -89,4 +89,13 @@ unlike "$(get /metrics; get /health)" "$KEY" "the key is not in /metrics or /hea
 stop_bot
 unlike "$(cat "$T/log")" "$KEY" "the key is in no log line"
 unlike "$(grep -i 'error' "$T/log" | grep -v 'rate: Rapira' )" 'rate' "no script error from /rate"
+
+# the console demo (no token): /rate from the sample rates kept in scripts/lib/rate_recorded.lua
+printf "return { database = '$T/demo.db', scripts = '$T/scripts', http = { listen = '127.0.0.1:0' },
+  exchange = { enabled = false }, rate = { enabled = true } }\n" > "$T/demo.lua"
+ask_rub=$(grep -o '"USDT/RUB"[^}]*"askPrice":[0-9.]*' scripts/lib/rate_recorded.lua | grep -o '[0-9.]*$')
+out=$(printf '/rate 10 000 RUB USDT 2.5\n' | timeout 30 "$CW_BIN" console --config "$T/demo.lua" 2>"$T/demo.err")
+sum=$(py "q(D(10000) / q(q(D('$ask_rub'), 2, U) * D('102.5') / 100, 2, U), 2, W)")
+like "$out" "Base rate: $(py "q(D('$ask_rub'), 2, U)") RUB per USDT \\(Rapira sample" "the console demo answers /rate from the sample rates"
+like "$out" "The client gets: $sum USDT" "with the sum Python's decimal gives ($sum)"
 finish
