@@ -106,6 +106,10 @@ local function result(s, ok, err)
     end
     m[s.name].errors:inc()
     log.warn("rate: %s: %s", s.label, err)
+    if host.tell_admins and tostring(err):find("key is refused", 1, true) then   -- (not a passing fault)
+      host.tell_admins("rate." .. s.name .. ".key", bot.fmt("/rate: %s refuses the API key (%s). " ..
+        "Check rate.fiat_key (APILAYER_KEY); meanwhile the keyless fallback is used.", s.label, err))
+    end
   end
   m[s.name].breaker:set(BSTATE[b.state])
   tell_health(s, b)

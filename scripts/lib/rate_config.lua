@@ -37,5 +37,15 @@ local function defaults()
 end
 
 local cfg = host.config and host.config("rate", SCHEMA) or defaults()
-assert(cfg.cross == "rub" or cfg.cross == "usd", "key 'rate.cross' must be \"rub\" or \"usd\"")
+if cfg.cross ~= "rub" and cfg.cross ~= "usd" then
+  error(string.format("key 'rate.cross' must be \"rub\" or \"usd\", got %q", tostring(cfg.cross)), 0)
+end
+local calc = require("rate_calc")
+for _, p in ipairs(cfg.preload or {}) do
+  local give, get = p:match("^(%u+)/(%u+)$")
+  if not (give and calc.pair_ok(give, get)) then
+    error(string.format("key 'rate.preload' holds %q: a pair is GIVE/GET, like \"RUB/USDT\" or \"USDT/THB\"",
+                        p:sub(1, 40)), 0)
+  end
+end
 return cfg

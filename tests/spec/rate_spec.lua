@@ -281,6 +281,8 @@ describe("/rate with its config section (issue 16's spec.config)", function()
       return { body = '{"success":true,"timestamp":1767225600,"base":"USD","date":"2026-01-01",' ..
                       '"rates":{"RUB":91,"EUR":0.86,"THB":32,"AED":3.6725,"ZAR":18,"IDR":16500}}' }
     end)
+    local admin_told = spec.admins ~= nil
+    if admin_told then spec.admins{ 9001 } end
     start(section())
     -- 910 / 91 = 10.00
     local r = say(chat, "/rate 910 RUB USD 0")
@@ -297,6 +299,24 @@ describe("/rate with its config section (issue 16's spec.config)", function()
       refused = refused or line.msg:find("APILayer: the key is refused (HTTP 401)", 1, true) ~= nil
     end
     assert.is_true(refused, "the refusal is logged")
+    if admin_told then
+      spec.advance(2)
+      local told = table.concat(tg.texts(9001), "\n")
+      assert.matches("APILayer refuses the API key (the key is refused (HTTP 401))", told, 1, true)
+      assert.is_nil(told:find("k-77secret", 1, true))
+    end
+  end)
+
+  it("refuses a preload that is not a pair, naming the key", function()
+    if not spec.config then return pending("spec.config is not in this host yet") end
+    spec.config("rate", section({ preload = { "RUB/USDT", "BTC/EUR" } }))
+    local ok, err = spec.use_scripts(scripts())
+    assert.is_nil(ok)
+    assert.matches([[key 'rate.preload' holds "BTC/EUR"]], err, 1, true)
+    spec.config("rate", section({ cross = "eur" }))
+    ok, err = spec.use_scripts(scripts())
+    assert.is_nil(ok)
+    assert.matches([[key 'rate.cross' must be "rub" or "usd", got "eur"]], err, 1, true)
     assert.is_nil(spec.metrics():find("k-77secret", 1, true))
   end)
 
