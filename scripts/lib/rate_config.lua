@@ -27,12 +27,14 @@ local SCHEMA = {
               help = "pairs (GIVE/GET) kept warm ahead of expiry, besides the ones in use" },
 }
 
--- (Before host.config, issue 16's host addition: the defaults, /rate on,
--- as no config.lua could turn it on.)
+-- Before host.config (issue 16's host addition) no config.lua can hold the
+-- section: the defaults, /rate off, so that no bot reaches the real
+-- sources unasked.  (The specs load a copy with this true.)
+local FALLBACK_ENABLED = false
 local function defaults()
   local t = {}
   for k, s in pairs(SCHEMA) do t[k] = s.default end
-  t.enabled = true
+  t.enabled = FALLBACK_ENABLED
   return t
 end
 

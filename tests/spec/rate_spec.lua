@@ -11,6 +11,8 @@ local function scripts()
   for _, m in ipairs({ "rate_config", "rate_calc", "rate_cache", "rate_source", "rate_recorded" }) do
     t["lib/" .. m .. ".lua"] = read("scripts/lib/" .. m .. ".lua")
   end
+  -- (a host without host.config: /rate on in the copy loaded here)
+  t["lib/rate_config.lua"] = t["lib/rate_config.lua"]:gsub("local FALLBACK_ENABLED = false", "local FALLBACK_ENABLED = true")
   return t
 end
 
