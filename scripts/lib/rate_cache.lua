@@ -22,7 +22,7 @@ local calc = require("rate_calc")
 local M = {}
 local cfg, sources = nil, {}
 local entries, n_entries, clock = {}, 0, 0   -- kind -> {value, t, source, label, used}
-local breakers, busy, used = {}, {}, {}     -- name -> breaker; kind -> true; pair -> last use
+local breakers, busy, used = {}, {}, {}     -- name -> breaker; kind -> since when; pair -> last use
 local m_hits = metrics.counter("rate_cache_hits", "/rate answers from a fresh cached rate")
 local m_misses = metrics.counter("rate_cache_misses", "/rate reads of a missing or expired rate")
 local m = {}                                 -- per source: latency, errors, breaker
@@ -31,6 +31,12 @@ local KINDS = { "usdt", "fiat" }
 local POPULAR_FOR = 3600                     -- a pair used this recently is kept warm
 
 local function now() return os.time() end
+
+-- Whether a refresh of the kind runs (one stopped by the host's limits
+-- never cleared its mark: the mark expires after the sources' timeouts).
+local function is_busy(kind)
+  return busy[kind] and now() - busy[kind] <= cfg.timeout * #sources + 5
+end
 
 -- Sets the sources (rate_source.list's) and the config; at a top level.
 function M.setup(c, list)
@@ -120,7 +126,7 @@ end
 -- nil and the last reason.
 function M.refresh(kind)
   local why = "no source"
-  busy[kind] = true
+  busy[kind] = now()
   for _, s in ipairs(sources) do
     local b = breakers[s.name]
     if s.kind == kind and allowed(b) then
@@ -131,10 +137,10 @@ function M.refresh(kind)
       result(s, v ~= nil, err)
       if v then
         put(kind, { value = v, t = now(), source = s.name, label = s.label })
+        busy[kind] = nil   -- (before the write, which raises when the database fails)
         local saved = {}
         for k, d in pairs(v) do saved[k] = tostring(d) end
         store.set("rate.last", kind, { t = now(), source = s.name, label = s.label, value = saved })
-        busy[kind] = nil
         return true
       end
       why = err
@@ -148,8 +154,8 @@ end
 
 -- Starts a refresh of the kind in a handler of its own unless one runs.
 function M.kick(kind)
-  if busy[kind] then return end
-  busy[kind] = true
+  if is_busy(kind) then return end
+  busy[kind] = now()
   if not timer.after(0, function() M.refresh(kind) end) then busy[kind] = nil end
 end
 
@@ -193,9 +199,10 @@ end
 -- The preloader's turn (a handler, on a timer): refreshes ahead of expiry
 -- (from 80 % of the TTL on) each kind the popular pairs need.
 function M.tick()
+  local want = wanted()
   for _, kind in ipairs(KINDS) do
     local e = entries[kind]
-    if wanted()[kind] and not busy[kind] and (not e or now() - e.t >= cfg.ttl * 4 // 5) then
+    if want[kind] and not is_busy(kind) and (not e or now() - e.t >= cfg.ttl * 4 // 5) then
       M.refresh(kind)
     end
   end
