@@ -18,4 +18,7 @@ return {
   -- email = { server = "smtp.example.com", user = "bot@example.com",
   --           from = "bot@example.com", to = { "ops@example.com" } },
   log = { level = "info", format = "text" },
+  -- /rate, the exchange calculator (docs/configuration.md "rate"); APILayer's
+  -- key from $APILAYER_KEY, else the keyless fallback for fiat rates
+  rate = { enabled = true },
 }

@@ -27,18 +27,7 @@ local SCHEMA = {
               help = "pairs (GIVE/GET) kept warm ahead of expiry, besides the ones in use" },
 }
 
--- Before host.config (issue 16's host addition) no config.lua can hold the
--- section: the defaults, /rate off, so that no bot reaches the real
--- sources unasked.  (The specs load a copy with this true.)
-local FALLBACK_ENABLED = false
-local function defaults()
-  local t = {}
-  for k, s in pairs(SCHEMA) do t[k] = s.default end
-  t.enabled = FALLBACK_ENABLED
-  return t
-end
-
-local cfg = host.config and host.config("rate", SCHEMA) or defaults()
+local cfg = host.config("rate", SCHEMA)
 if cfg.cross ~= "rub" and cfg.cross ~= "usd" then
   error(string.format("key 'rate.cross' must be \"rub\" or \"usd\", got %q", tostring(cfg.cross)), 0)
 end

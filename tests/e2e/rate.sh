@@ -9,13 +9,6 @@
 C=71
 KEY="k-e2e-5ecret-7731"
 
-# (before issue 16's host.config is in the binary, config.lua cannot hold a rate section)
-printf "return { rate = { enabled = true }, exchange = { enabled = false } }\n" > "$T/probe.lua"
-if "$CW_BIN" check --config "$T/probe.lua" 2>&1 | grep -q "unknown key 'rate'"; then
-  echo "1..0 # SKIP the binary has no host.config yet (issue 16)"
-  exit 0
-fi
-
 "$PWD/$CW_BUILD/tests/fakes/fake_rates" --port 0 --key "$KEY" > "$T/rates.log" 2>&1 &
 RATES_PID=$!
 trap 'kill $RATES_PID 2>/dev/null; cleanup' EXIT

@@ -14,9 +14,6 @@ describe("the /rate cache over hours", function()
     for _, m in ipairs({ "rate_config", "rate_calc", "rate_cache", "rate_source", "rate_recorded" }) do
       t["lib/" .. m .. ".lua"] = read("scripts/lib/" .. m .. ".lua")
     end
-    -- (a host without host.config: /rate on in the copy loaded here)
-    t["lib/rate_config.lua"] = t["lib/rate_config.lua"]:gsub("local FALLBACK_ENABLED = false",
-                                                             "local FALLBACK_ENABLED = true")
     local n, down = 0, false
     spec.stub_http(RAPIRA, function()
       n = n + 1
@@ -26,7 +23,7 @@ describe("the /rate cache over hours", function()
     end)
     spec.stub_http(ERAPI, { body = '{"result":"success","base_code":"USD","rates":{"RUB":90,"EUR":0.86,' ..
                                    '"THB":32,"AED":3.6725,"ZAR":18,"IDR":16500}}' })
-    if spec.config then spec.config("rate", { enabled = true }) end   -- (issue 16's host.config)
+    spec.config("rate", { enabled = true })
     assert(spec.use_scripts(t))
     local tg = spec.telegram()
     local pairs_ = {}

@@ -11,8 +11,6 @@ local function scripts()
   for _, m in ipairs({ "rate_config", "rate_calc", "rate_cache", "rate_source", "rate_recorded" }) do
     t["lib/" .. m .. ".lua"] = read("scripts/lib/" .. m .. ".lua")
   end
-  -- (a host without host.config: /rate on in the copy loaded here)
-  t["lib/rate_config.lua"] = t["lib/rate_config.lua"]:gsub("local FALLBACK_ENABLED = false", "local FALLBACK_ENABLED = true")
   return t
 end
 
@@ -54,9 +52,8 @@ local function last(c) local t = tg.texts(c) return t[#t] end
 local function say(c, text) tg.message{ chat = c, text = text } spec.advance(1.5) return last(c) end
 local function press(c, data) tg.press{ chat = c, data = data } spec.advance(1.5) return last(c) end
 
--- (spec.config: issue 16's host addition; before it, the defaults turn /rate on)
 local function start(section)
-  if spec.config then spec.config("rate", section or { enabled = true }) end
+  spec.config("rate", section or { enabled = true })
   assert(spec.use_scripts(scripts()))
   tg = tg or spec.telegram()
   spec.advance(0.1)
@@ -264,7 +261,7 @@ describe("/rate's sources", function()
   end)
 end)
 
-describe("/rate with its config section (issue 16's spec.config)", function()
+describe("/rate with its config section", function()
   before_each(reset)
   local APILAYER = "https://fiat.test/exchangerates_data/latest"
   local function section(t)
@@ -274,7 +271,6 @@ describe("/rate with its config section (issue 16's spec.config)", function()
   end
 
   it("reads APILayer with its key, falls back to open.er-api.com when it refuses, logs no key", function()
-    if not spec.config then return pending("spec.config is not in this host yet") end
     local refuse = false
     spec.stub_http(APILAYER, function(req)
       if refuse or req.headers.apikey ~= "k-77secret" then
@@ -283,8 +279,7 @@ describe("/rate with its config section (issue 16's spec.config)", function()
       return { body = '{"success":true,"timestamp":1767225600,"base":"USD","date":"2026-01-01",' ..
                       '"rates":{"RUB":91,"EUR":0.86,"THB":32,"AED":3.6725,"ZAR":18,"IDR":16500}}' }
     end)
-    local admin_told = spec.admins ~= nil
-    if admin_told then spec.admins{ 9001 } end
+    spec.admins{ 9001 }
     start(section())
     -- 910 / 91 = 10.00
     local r = say(chat, "/rate 910 RUB USD 0")
@@ -301,16 +296,13 @@ describe("/rate with its config section (issue 16's spec.config)", function()
       refused = refused or line.msg:find("APILayer: the key is refused (HTTP 401)", 1, true) ~= nil
     end
     assert.is_true(refused, "the refusal is logged")
-    if admin_told then
-      spec.advance(2)
-      local told = table.concat(tg.texts(9001), "\n")
-      assert.matches("APILayer refuses the API key (the key is refused (HTTP 401))", told, 1, true)
-      assert.is_nil(told:find("k-77secret", 1, true))
-    end
+    spec.advance(2)
+    local told = table.concat(tg.texts(9001), "\n")   -- the operators, once
+    assert.matches("APILayer refuses the API key (the key is refused (HTTP 401))", told, 1, true)
+    assert.is_nil(told:find("k-77secret", 1, true))
   end)
 
   it("refuses a preload that is not a pair, naming the key", function()
-    if not spec.config then return pending("spec.config is not in this host yet") end
     spec.config("rate", section({ preload = { "RUB/USDT", "BTC/EUR" } }))
     local ok, err = spec.use_scripts(scripts())
     assert.is_nil(ok)
@@ -323,7 +315,9 @@ describe("/rate with its config section (issue 16's spec.config)", function()
   end)
 
   it("says in /health when a source has been down for long, and when it is back", function()
-    if not spec.config then return pending("spec.config is not in this host yet") end
+    if not spec.call(function() return host.health ~= nil end) then
+      return pending("host.health is not in this host yet")
+    end
     start(section())
     local function status()
       local c = spec.health().components or {}
@@ -396,7 +390,7 @@ end)
 describe("/start", function()
   it("mentions /rate when it is on, and /help lists it", function()
     reset()
-    if spec.config then spec.config("rate", { enabled = true }) end
+    spec.config("rate", { enabled = true })
     local t = scripts()
     t["commands/start.lua"] = read("scripts/commands/start.lua")
     assert(spec.use_scripts(t))
