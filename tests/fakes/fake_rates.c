@@ -36,6 +36,15 @@
  *   which the ECB's rates behind frankfurter.app do not all do: no RUB
  *   since March 2022, no AED.)
  *
+ * How sure each fact is (no network here: read from public code and pages
+ * with the search tools): Rapira's list under "data" with "symbol",
+ * "close", "askPrice" and "bidPrice", seen in several clients of
+ * /open/market/rates; APILayer's "apikey" header, "base"/"symbols" and the
+ * success body, seen in its docs' examples and many clients; the gateway's
+ * 401/429 texts and the success:false codes as APILayer's users report
+ * them, not checked against the live service; open.er-api.com's fields
+ * from its published schema.
+ *
  * The rates are kept as text and written into the JSON as given (so a test
  * knows the exact number the bot reads).
  *
