@@ -71,6 +71,8 @@ r=$(ask say '/rate 1000 RUB USDT 0')
 like "$r" "Base rate: $(py "q(D('95.2051'), 2, U)") RUB per USDT \\(Rapira, [0-9]+ s old; the source is not answering: its last rate\\)" \
   "the result still answers, from the last good rate, saying how old"
 like "$(get /metrics)" 'candlewatch_script_rate_rapira_errors_total [1-9]' "the errors are counted"
+like "$(get /metrics)" 'candlewatch_script_rate_apilayer_latency_seconds_count [1-9]' "each source's latency is a histogram"
+like "$(get /metrics)" 'candlewatch_script_rate_cache_hits_total [1-9]' "cache hits are counted"
 rates_post /control/fault '{"clear":true}' >/dev/null
 wait_for 30 sh -c "curl -s 'http://127.0.0.1:$PORT/metrics' | grep -q '^candlewatch_script_rate_rapira_breaker 0'" \
   && pass "back: the breaker closes after its pause" || fail "back: the breaker closes after its pause"
