@@ -13,7 +13,7 @@ local calc = require("rate_calc")
 local cache = require("rate_cache")
 local source = require("rate_source")
 
-local console = host.mode and host.mode() == "console"
+local console = host.mode() == "console"
 cache.setup(cfg, console and require("rate_recorded").sources() or source.list(cfg))
 
 local ORDER = { "give", "get", "margin", "amount", "result" }

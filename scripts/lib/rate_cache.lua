@@ -46,8 +46,7 @@ function M.setup(c, list)
     m[s.name] = {
       errors = metrics.counter("rate_" .. s.name .. "_errors", s.label .. ": failed requests and refused answers"),
       breaker = metrics.gauge("rate_" .. s.name .. "_breaker", s.label .. "'s circuit breaker: 0 closed, 1 half-open, 2 open"),
-      latency = metrics.histogram and metrics.histogram("rate_" .. s.name .. "_latency_seconds",
-                                                        s.label .. ": seconds to an answer"),
+      latency = metrics.histogram("rate_" .. s.name .. "_latency_seconds", s.label .. ": seconds to an answer"),
     }
   end
 end
@@ -94,7 +93,7 @@ local function tell_health(s, b)
     reason = string.format("%s has failed for %d min (%s)", s.label, (now() - b.down_since) // 60,
                            b.last_err or "?")
   end
-  if host.health and health[s.name] ~= status then
+  if health[s.name] ~= status then
     host.health("rate_" .. s.name, status, reason)
     health[s.name] = status
   end
@@ -112,7 +111,7 @@ local function result(s, ok, err)
     end
     m[s.name].errors:inc()
     log.warn("rate: %s: %s", s.label, err)
-    if host.tell_admins and tostring(err):find("key is refused", 1, true) then   -- (not a passing fault)
+    if tostring(err):find("key is refused", 1, true) then   -- (not a passing fault)
       host.tell_admins("rate." .. s.name .. ".key", bot.fmt("/rate: %s refuses the API key (%s). " ..
         "Check rate.fiat_key (APILAYER_KEY); meanwhile the keyless fallback is used.", s.label, err))
     end
@@ -130,10 +129,10 @@ function M.refresh(kind)
   for _, s in ipairs(sources) do
     local b = breakers[s.name]
     if s.kind == kind and allowed(b) then
-      local t0 = now()
+      local t0 = host.clock()
       local ok, v, err = pcall(s.get)
       if not ok then v, err = nil, "failed: " .. tostring(v):sub(1, 120) end
-      if m[s.name].latency then m[s.name].latency:observe(now() - t0) end
+      m[s.name].latency:observe(host.clock() - t0)
       result(s, v ~= nil, err)
       if v then
         put(kind, { value = v, t = now(), source = s.name, label = s.label })

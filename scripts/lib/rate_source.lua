@@ -31,8 +31,7 @@ local M = {}
 
 -- A JSON number or numeric string as a decimal; nil when it is not one.
 -- A float becomes the shortest decimal that reads back as the same float
--- (decimal.from_number; before the host had it, the first of %.1g..%.17g
--- that does): the number the source wrote, for up to 15 digits.
+-- (decimal.from_number): the number the source wrote, for up to 15 digits.
 local function num(x)
   if math.type(x) == "integer" then return decimal.new(x) end
   if type(x) == "string" then
@@ -40,17 +39,8 @@ local function num(x)
     return ok and d or nil
   end
   if type(x) ~= "number" or x ~= x or x == math.huge or x == -math.huge then return nil end
-  if decimal.from_number then
-    local ok, d = pcall(decimal.from_number, x)
-    return ok and d or nil
-  end
-  for p = 1, 17 do
-    local s = string.format("%." .. p .. "g", x)
-    if tonumber(s) == x then
-      local ok, d = pcall(decimal.new, s)
-      return ok and d or nil
-    end
-  end
+  local ok, d = pcall(decimal.from_number, x)
+  return ok and d or nil
 end
 M.num = num
 
