@@ -73,7 +73,9 @@ start_bot() {
     diag "the bot did not start:"; diag "$(cat "$T/log")"
     return 1
   fi
-  PORT=$(grep -o 'port [0-9]*' "$T/log" | tail -1 | awk '{print $2}')
+  # (the listening line's own port: other lines say "port N" too, e.g. curl's
+  # "Failed to connect to 127.0.0.1 port 9" from a script's HTTP call)
+  PORT=$(grep -o 'listening on .* (port [0-9]*)' "$T/log" | tail -1 | grep -o 'port [0-9]*' | awk '{print $2}')
 }
 
 stop_bot() {
