@@ -938,7 +938,7 @@ static cJSON *rpc_call(const cJSON *call, const char *forced)
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(call, "params");
     if (!cJSON_IsObject(call) || !cJSON_IsString(m) ||
         (id && !cJSON_IsString(id) && !cJSON_IsNumber(id) && !cJSON_IsNull(id)))
-        return rpc_error(NULL, -32600, "invalid request");
+        return rpc_error(NULL, -32600, "invalid request");   /* answered even without an id */
     int which = method_index(m->valuestring), n = cJSON_IsArray(params) ? cJSON_GetArraySize(params) : 0;
     S.st[SRC_RPC].requests++;
     S.st[SRC_RPC].by_method[which]++;
