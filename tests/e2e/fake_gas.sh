@@ -145,6 +145,9 @@ gas_post /control/fault '{"source":"rpc","kind":"delay","delay_ms":300,"count":1
 is "$(jget "$(rpc '{"jsonrpc":"2.0","id":1,"method":"eth_gasPrice"}')" result)" "$(to_hex 21)" "a delay fault: the answer, later"
 is "$(jget "$(gas_post /control/fault '{"source":"smtp","kind":"hang"}')" error)" 'source is "etherscan" or "rpc"' \
   "a fault for an unknown source is refused"
+is "$(jget "$(gas_post /control/fault '{"source":"rpc","kind":"hang","count":0}')" error)" \
+  "status 100..599, count 1..1000000, delay_ms 0..600000, text a string" "a fault for no call at all is refused (not armed for ever)"
+is "$(jget "$(rpc '{"jsonrpc":"2.0","id":1,"method":"eth_gasPrice"}')" result)" "$(to_hex 21)" "(and nothing was armed)"
 
 # ---- stats ----
 st=$(curl -s "$GAS/control/stats")
@@ -156,6 +159,7 @@ is "$(jget "$st" etherscan.invalid_key)" 3 "invalid keys counted (the wrong key 
   || fail "the busiest second" "$st"
 is "$(jget "$st" rpc.methods.eth_sendRawTransaction)$(jget "$st" rpc.methods.other)" "<none>1" "RPC calls counted per method"
 is "$(jget "$st" etherscan.faults)/$(jget "$st" rpc.faults)" 3/3 "faults sent counted per source"
+is "$(jget "$st" etherscan.forced)/$(jget "$st" rpc.forced)" 1/1 "error texts forced counted per source"
 gas_post /control/reset '{}' >/dev/null
 is "$(jget "$(curl -s "$GAS/control/stats")" etherscan.calls)" 0 "reset zeroes the stats"
 

@@ -653,6 +653,13 @@ static void es_invalid(int64_t t)
         S.throttled_until = t + 30000;
 }
 
+/* A refusal: counted under its kind, then its text. */
+static const char *es_refuse(long *counter, const char *text)
+{
+    (*counter)++;
+    return text;
+}
+
 /* The key's checks, in Etherscan's order; NULL when the call may go on
  * (then counted against the key's second and day). */
 static const char *es_key_check(const char *query, int open_keys)
@@ -661,7 +668,7 @@ static const char *es_key_check(const char *query, int open_keys)
     char name[sizeof S.keys[0].name];
     int64_t t = now_ms();
     if (t < S.throttled_until)
-        return S.st[SRC_ES].throttled++, ES_THROTTLED;
+        return es_refuse(&S.st[SRC_ES].throttled, ES_THROTTLED);
     int given = query_get(query, "apikey", name, sizeof name) && name[0];
     struct key *k = given ? key_find(name) : NULL;
     if (!k && given && open_keys)
@@ -671,7 +678,7 @@ static const char *es_key_check(const char *query, int open_keys)
         return given ? "Invalid API Key" : "Missing/Invalid API Key";
     }
     if (k->last[0] > t - 1000)
-        return S.st[SRC_ES].rate_limited++, "Max rate limit reached";
+        return es_refuse(&S.st[SRC_ES].rate_limited, "Max rate limit reached");
     int64_t day = (int64_t)time(NULL) / 86400;
     if (k->day != day) {
         k->day = day;
@@ -680,7 +687,7 @@ static const char *es_key_check(const char *query, int open_keys)
     if (k->day_calls >= S.daily_limit) {
         snprintf(daily, sizeof daily, "Max daily rate limit reached. %ld (100%%) of %ld day limit",
                  k->day_calls, S.daily_limit);
-        return S.st[SRC_ES].daily_limited++, daily;
+        return es_refuse(&S.st[SRC_ES].daily_limited, daily);
     }
     k->last[0] = k->last[1];
     k->last[1] = k->last[2];
@@ -693,11 +700,11 @@ static const char *es_check(const char *query, int open_keys)
 {
     char v[64], *e = NULL;
     if (!query_get(query, "chainid", v, sizeof v) || !v[0] || strtol(v, &e, 10) != S.chain || *e)
-        return S.st[SRC_ES].bad_chain++, ES_CHAIN;
+        return es_refuse(&S.st[SRC_ES].bad_chain, ES_CHAIN);
     if (!query_get(query, "module", v, sizeof v) || strcmp(v, "gastracker"))
-        return S.st[SRC_ES].bad_module++, "Error! Missing Or invalid Module name";
+        return es_refuse(&S.st[SRC_ES].bad_module, "Error! Missing Or invalid Module name");
     if (!query_get(query, "action", v, sizeof v) || strcmp(v, "gasoracle"))
-        return S.st[SRC_ES].bad_module++, "Error! Missing Or invalid Action name";
+        return es_refuse(&S.st[SRC_ES].bad_module, "Error! Missing Or invalid Action name");
     return es_key_check(query, open_keys);
 }
 
@@ -791,8 +798,10 @@ static cJSON *hex(int64_t v)
 /* A quantity as geth's HexOrDecimal64 reads it: "0x14", "20" or 20. */
 static int parse_count(const cJSON *j, int64_t *out)
 {
-    if (cJSON_IsNumber(j))
-        return j->valuedouble >= 0 && j->valuedouble == floor(j->valuedouble) ? (*out = (int64_t)j->valuedouble, 1) : 0;
+    if (cJSON_IsNumber(j)) {
+        *out = (int64_t)j->valuedouble;
+        return j->valuedouble >= 0 && j->valuedouble < 1e15 && j->valuedouble == floor(j->valuedouble);
+    }
     if (!cJSON_IsString(j) || !j->valuestring[0])
         return 0;
     const char *s = j->valuestring;
@@ -944,11 +953,11 @@ static cJSON *rpc_call(const cJSON *call, const char *forced)
     S.st[SRC_RPC].by_method[which]++;
     cJSON *r;
     char msg[200];
+    snprintf(msg, sizeof msg, "the method %.100s does not exist/is not available", m->valuestring);
     if (forced)
         r = rpc_error(id, -32000, forced);
     else if (which == M_OTHER)
-        snprintf(msg, sizeof msg, "the method %.100s does not exist/is not available", m->valuestring),
-            r = rpc_error(id, -32601, msg);
+        r = rpc_error(id, -32601, msg);
     else if (params && !cJSON_IsNull(params) && !cJSON_IsArray(params))
         r = rpc_error(id, -32602, "non-array args");
     else if (which == M_FEE_HISTORY)
@@ -996,8 +1005,10 @@ static cJSON *rpc_body(const char *body, size_t len, const char *forced)
             if (r)
                 cJSON_AddItemToArray(out, r);
         }
-        if (cJSON_GetArraySize(out) == 0)
-            cJSON_Delete(out), out = NULL;
+        if (cJSON_GetArraySize(out) == 0) {   /* only notifications: no answer */
+            cJSON_Delete(out);
+            out = NULL;
+        }
     }
     cJSON_Delete(j);
     return out;
@@ -1017,6 +1028,8 @@ static void rpc_answer(struct conn *c, const struct req *q)
         respond(c, 415, "text/plain", "invalid content type, only application/json is supported\n");
         return;
     }
+    if (f.kind == F_ERROR)
+        S.st[SRC_RPC].forced++;
     cJSON *out = rpc_body(q->body, q->body_len, f.kind == F_ERROR ? f.text : NULL);
     char *text = out ? cJSON_PrintUnformatted(out) : NULL;
     if (out && !cJSON_GetObjectItemCaseSensitive(out, "error"))
@@ -1046,24 +1059,29 @@ static const char *lanes_from(const cJSON *o, struct lanes *v)
     return NULL;
 }
 
-/* Integer field NAME of o in [lo, hi], else dflt; -1 when out of range. */
-static long int_field(const cJSON *o, const char *name, long lo, long hi, long dflt)
+/* Integer field NAME of o into *out when it is there (else dflt): 0 when
+ * it is there but not an integer in [lo, hi]. */
+static int int_field(const cJSON *o, const char *name, long lo, long hi, long dflt, long *out)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
+    *out = dflt;
     if (!x)
-        return dflt;
+        return 1;
     if (!cJSON_IsNumber(x) || x->valuedouble < lo || x->valuedouble > hi || x->valuedouble != floor(x->valuedouble))
-        return -1;
-    return (long)x->valuedouble;
+        return 0;
+    *out = (long)x->valuedouble;
+    return 1;
 }
 
 static const char *control_series(const cJSON *o)
 {
     struct lanes v = S.now;
     const char *err = lanes_from(o, &v);
-    long blocks = int_field(o, "blocks", 1, RING, 1);
-    if (err || blocks < 0)
-        return err ? err : "blocks is a number from 1 to 1024";
+    long blocks;
+    if (!int_field(o, "blocks", 1, RING, 1, &blocks))
+        return "blocks is a number from 1 to 1024";
+    if (err)
+        return err;
     S.nsteps = 0;
     S.now = v;
     chain_mine((int)blocks);
@@ -1074,7 +1092,7 @@ static const char *control_script(const cJSON *o)
 {
     const cJSON *steps = cJSON_GetObjectItemCaseSensitive(o, "steps"), *it;
     const cJSON *adv = cJSON_GetObjectItemCaseSensitive(o, "advance"), *every = cJSON_GetObjectItemCaseSensitive(o, "every");
-    long blocks = int_field(o, "blocks", 1, RING, 1);
+    long blocks;
     int n = cJSON_IsArray(steps) ? cJSON_GetArraySize(steps) : 0;
     if (n < 1 || n > MAX_STEPS)
         return "steps is a list of 1 to 256 series";
@@ -1082,7 +1100,7 @@ static const char *control_script(const cJSON *o)
         return "advance is \"call\" or \"second\"";
     if (every && (!cJSON_IsNumber(every) || every->valuedouble < 0.01 || every->valuedouble > 86400))
         return "every is a number of seconds from 0.01 to 86400";
-    if (blocks < 0)
+    if (!int_field(o, "blocks", 1, RING, 1, &blocks))
         return "blocks is a number from 1 to 1024";
     struct lanes v = S.now;
     int i = 0;
@@ -1107,9 +1125,12 @@ static const char *control_script(const cJSON *o)
 static const char *fault_kind_from(const char *k, enum fault_kind *out)
 {
     static const char *const names[] = {"", "status", "hang", "garbage", "error", "delay"};
-    for (int i = F_STATUS; i <= F_DELAY; i++)
-        if (!strcmp(k, names[i]))
-            return *out = (enum fault_kind)i, NULL;
+    for (int i = F_STATUS; i <= F_DELAY; i++) {
+        if (!strcmp(k, names[i])) {
+            *out = (enum fault_kind)i;
+            return NULL;
+        }
+    }
     return "kind is one of status, hang, garbage, error, delay";
 }
 
@@ -1126,30 +1147,42 @@ static const char *control_fault(const cJSON *o)
     }
     if (s < 0)
         return "source is \"etherscan\" or \"rpc\"";
-    struct fault f = {.status = (int)int_field(o, "status", 100, 599, 500), .count = int_field(o, "count", 1, 1000000, -1),
-                      .delay_ms = int_field(o, "delay_ms", 0, 600000, 1000)};
+    struct fault f = {0};
+    long status;
     if (!cJSON_IsString(kind))
         return "kind is one of status, hang, garbage, error, delay";
     const char *err = fault_kind_from(kind->valuestring, &f.kind);
-    if (err || f.status < 0 || f.count < -1 || f.delay_ms < 0 || (text && !cJSON_IsString(text)))
-        return err ? err : "status 100..599, count 1..1000000, delay_ms 0..600000, text a string";
+    if (err)
+        return err;
+    if (!int_field(o, "status", 100, 599, 500, &status) || !int_field(o, "count", 1, 1000000, -1, &f.count) ||
+        !int_field(o, "delay_ms", 0, 600000, 1000, &f.delay_ms) || (text && !cJSON_IsString(text)))
+        return "status 100..599, count 1..1000000, delay_ms 0..600000, text a string";
+    f.status = (int)status;
     snprintf(f.text, sizeof f.text, "%s", text ? text->valuestring : "Error! Something went wrong");
     S.fault[s] = f;
     return NULL;
 }
 
+/* A source's counts: what both have, then its own (Etherscan's refusals
+ * by kind; the node's calls inside batches, by method). */
 static void stats_source(struct buf *b, enum src s)
 {
     const struct src_stats *st = &S.st[s];
-    char t[768];
-    snprintf(t, sizeof t,
-             "\"%s\":{\"calls\":%ld,\"ok\":%ld,\"errors\":%ld,\"faults\":%ld,\"max_per_s\":%ld,\"invalid_key\":%ld,"
-             "\"throttled\":%ld,\"rate_limited\":%ld,\"daily_limited\":%ld,\"bad_chain\":%ld,\"v1\":%ld,"
-             "\"bad_module\":%ld,\"forced\":%ld,\"requests\":%ld,\"methods\":{\"eth_feeHistory\":%ld,"
-             "\"eth_gasPrice\":%ld,\"eth_blockNumber\":%ld,\"eth_chainId\":%ld,\"other\":%ld}}",
-             src_name[s], st->calls, st->ok, st->errors, st->faults, st->max_per_s, st->invalid_key, st->throttled,
-             st->rate_limited, st->daily_limited, st->bad_chain, st->v1, st->bad_module, st->forced, st->requests,
-             st->by_method[0], st->by_method[1], st->by_method[2], st->by_method[3], st->by_method[4]);
+    char t[512];
+    snprintf(t, sizeof t, "\"%s\":{\"calls\":%ld,\"ok\":%ld,\"errors\":%ld,\"faults\":%ld,\"forced\":%ld,\"max_per_s\":%ld,",
+             src_name[s], st->calls, st->ok, st->errors, st->faults, st->forced, st->max_per_s);
+    buf_str(b, t);
+    if (s == SRC_ES)
+        snprintf(t, sizeof t,
+                 "\"invalid_key\":%ld,\"throttled\":%ld,\"rate_limited\":%ld,\"daily_limited\":%ld,\"bad_chain\":%ld,"
+                 "\"v1\":%ld,\"bad_module\":%ld}",
+                 st->invalid_key, st->throttled, st->rate_limited, st->daily_limited, st->bad_chain, st->v1,
+                 st->bad_module);
+    else
+        snprintf(t, sizeof t,
+                 "\"requests\":%ld,\"methods\":{\"eth_feeHistory\":%ld,\"eth_gasPrice\":%ld,\"eth_blockNumber\":%ld,"
+                 "\"eth_chainId\":%ld,\"other\":%ld}}",
+                 st->requests, st->by_method[0], st->by_method[1], st->by_method[2], st->by_method[3], st->by_method[4]);
     buf_str(b, t);
 }
 
