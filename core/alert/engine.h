@@ -224,6 +224,14 @@ long alert_resume(struct alert_engine *e, int64_t chat);
 /* When the chat's pause ends (INT64_MAX: when resumed), or 0. */
 int64_t alert_paused_until(struct alert_engine *e, int64_t chat);
 
+/* A line of a digest, with its NUL. */
+#define ALERT_LINE_MAX 64
+/* While the chat's alerts are held (a pause, or its quiet hours: what
+ * holds a candle's alert), line (one line of HTML, shorter than
+ * ALERT_LINE_MAX) joins its digest instead of an alert going out: 1 held,
+ * 0 not held (send it).  Kept in SQLite, as the candles' are. */
+int alert_hold_line(struct alert_engine *e, int64_t chat, const char *line);
+
 /* Daily quiet hours (minutes of the local day, tz minutes east of UTC;
  * from == to clears them): alerts then are held, and one digest comes
  * when the hours end.  0, or -1 for values out of range. */

@@ -55,7 +55,7 @@ struct pause {                /* a chat's alerts held back (/stop, /snooze) */
     int64_t chat;
     int64_t until;            /* wall ms; INT64_MAX: until resumed */
     long count;               /* alerts held */
-    char lines[DIGEST_LINES][48];
+    char lines[DIGEST_LINES][ALERT_LINE_MAX];   /* HTML */
     int nlines;
     struct timer *timer;
     struct alert_engine *e;
@@ -167,7 +167,10 @@ uint64_t alert_visited(const struct alert_engine *e);
 void alert_touch(struct alert_engine *e, int64_t id, enum touch_what what);
 
 /* pause.c */
-/* Holds an alert for the chat's digest. */
+/* The chat's pause when its alerts are held now: paused, or in its quiet
+ * hours (a pause until they end is made then); NULL: they go out. */
+struct pause *alert_pause_holding(struct alert_engine *e, int64_t chat);
+/* Holds a candle's alert for the chat's digest. */
 void alert_pause_hold(struct alert_engine *e, struct pause *pz, int rule,
                       const struct candle *c, const char *sym, double move);
 /* When the chat's quiet hours in progress end (wall ms), or 0. */

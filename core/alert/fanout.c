@@ -190,11 +190,8 @@ static void fire(struct alert_engine *e, int rule, const struct candle *c, const
         e->st.duplicates++;
         return;
     }
-    struct pause *pz = i64map_get(&e->pauses, m->chat);
-    int64_t quiet_end = alert_quiet_until(e, m->chat);
-    if (quiet_end && (!pz || pz->until < quiet_end) && alert_pause(e, m->chat, quiet_end) == 0)
-        pz = i64map_get(&e->pauses, m->chat);   /* held until the quiet hours end */
-    if (pz && rt_wall_ms(e->rt) < pz->until) {
+    struct pause *pz = alert_pause_holding(e, m->chat);
+    if (pz) {
         alert_pause_hold(e, pz, rule, c, sym, move);
         mark(e, rule, c, sym, move, m, n);
         return;

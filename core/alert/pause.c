@@ -31,21 +31,57 @@ static void pause_save(struct alert_engine *e, struct pause *pz)
     free(json);
 }
 
+struct pause *alert_pause_holding(struct alert_engine *e, int64_t chat)
+{
+    struct pause *pz = i64map_get(&e->pauses, chat);
+    int64_t quiet_end = alert_quiet_until(e, chat);
+    if (quiet_end && (!pz || pz->until < quiet_end) && alert_pause(e, chat, quiet_end) == 0)
+        pz = i64map_get(&e->pauses, chat);   /* held until the quiet hours end */
+    return pz && rt_wall_ms(e->rt) < pz->until ? pz : NULL;
+}
+
+/* The digest's next line to write, or NULL when it shows no more. */
+static char *next_line(struct pause *pz)
+{
+    return pz->nlines < DIGEST_LINES ? pz->lines[pz->nlines++] : NULL;
+}
+
+/* One more alert held (its line written): the pause saved. */
+static void held(struct alert_engine *e, struct pause *pz)
+{
+    pz->count++;
+    e->st.held++;
+    pause_save(e, pz);
+}
+
 void alert_pause_hold(struct alert_engine *e, struct pause *pz, int rule,
                       const struct candle *c, const char *sym, double move)
 {
-    pz->count++;
     /* a move in percent, as before; another rule's value as it is, with its unit */
     const char *unit = rule >= 0 && rule < e->nrules && e->rules[rule].live
                            ? e->rules[rule].unit : "%";
-    if (pz->nlines < DIGEST_LINES && !strcmp(unit, "%"))
-        snprintf(pz->lines[pz->nlines++], sizeof pz->lines[0], "%s %s %+.2f%%", sym,
-                 interval_name(c->interval), move);
-    else if (pz->nlines < DIGEST_LINES)
-        snprintf(pz->lines[pz->nlines++], sizeof pz->lines[0], "%s %s %.6g%s%s", sym,
-                 interval_name(c->interval), move, unit[0] ? " " : "", unit);
-    e->st.held++;
-    pause_save(e, pz);
+    char *line = next_line(pz);
+    if (line && !strcmp(unit, "%"))
+        snprintf(line, sizeof pz->lines[0], "%s %s %+.2f%%", sym, interval_name(c->interval),
+                 move);
+    else if (line)
+        snprintf(line, sizeof pz->lines[0], "%s %s %.6g%s%s", sym, interval_name(c->interval),
+                 move, unit[0] ? " " : "", unit);
+    held(e, pz);
+}
+
+int alert_hold_line(struct alert_engine *e, int64_t chat, const char *text)
+{
+    struct pause *pz = alert_pause_holding(e, chat);
+    if (!pz)
+        return 0;
+    char *line = next_line(pz);
+    if (line)
+        snprintf(line, sizeof pz->lines[0], "%s", text);
+    held(e, pz);
+    /* (a handler's: taken back with its other writes if it fails) */
+    alert_touch(e, chat, TOUCH_PAUSE);
+    return 1;
 }
 
 static void resume_due(void *ud)
@@ -67,17 +103,26 @@ static void arm_pause(struct alert_engine *e, struct pause *pz)
                            resume_due, pz);
 }
 
-int alert_pause(struct alert_engine *e, int64_t chat, int64_t until_ms)
+/* The chat's pause in memory, made when it has none; NULL: no memory. */
+static struct pause *pause_of(struct alert_engine *e, int64_t chat)
 {
     struct pause *pz = i64map_get(&e->pauses, chat);
     if (!pz) {
         if (!(pz = calloc(1, sizeof *pz)) || i64map_put(&e->pauses, chat, pz) != 0) {
             free(pz);
-            return -1;
+            return NULL;
         }
         pz->chat = chat;
         pz->e = e;
     }
+    return pz;
+}
+
+int alert_pause(struct alert_engine *e, int64_t chat, int64_t until_ms)
+{
+    struct pause *pz = pause_of(e, chat);
+    if (!pz)
+        return -1;
     pz->until = until_ms;
     arm_pause(e, pz);
     pause_save(e, pz);
@@ -100,7 +145,7 @@ long alert_resume(struct alert_engine *e, int64_t chat)
         timers_cancel(e->rt->timers, pz->timer);
     long held = pz->count;
     if (held) {   /* one digest instead of the alerts one by one */
-        char text[DIGEST_LINES * 56 + 160];
+        char text[DIGEST_LINES * ALERT_LINE_MAX + 160];
         size_t k = (size_t)snprintf(text, sizeof text, "<b>While your alerts were paused, %ld "
                                     "fired:</b>", held);
         for (int i = 0; i < pz->nlines && k < sizeof text; i++)
@@ -200,8 +245,15 @@ int alert_load_pause(void *ud, const char *key, const char *value)
     struct alert_engine *e = ud;
     cJSON *o = cJSON_Parse(value);
     int64_t chat = strtoll(key, NULL, 10);
-    if (o && chat && alert_pause(e, chat, (int64_t)jnum(o, "until", 0)) == 0) {
-        struct pause *pz = i64map_get(&e->pauses, chat);
+    struct pause *pz = o && chat ? pause_of(e, chat) : NULL;
+    /* (memory only: saving it here, before its count and lines, wrote
+     * them away at each start-up and each handler undone) */
+    if (pz) {
+        /* until resumed (INT64_MAX) is saved as a double, 2^63: out of
+         * int64_t's range (the cast made it INT64_MIN, a pause long over) */
+        double until = jnum(o, "until", 0);
+        pz->until = until >= (double)INT64_MAX ? INT64_MAX : until > 0 ? (int64_t)until : 0;
+        arm_pause(e, pz);
         pz->count = (long)jnum(o, "count", 0);
         const cJSON *it;
         cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "lines"))

@@ -17,6 +17,7 @@
 
 #include <cJSON.h>
 
+#include "alert/engine.h"
 #include "lua/bot.h"
 #include "tg/bot.h"
 #include "tg/text.h"
@@ -261,17 +262,73 @@ static int b_send(lua_State *L)
                       luaL_checkinteger(L, 1), 3);
 }
 
-/* bot.alert(chat_id, html [, priority]) -> "queued" | "merged" | nil, err
+#define ALERT_DIGEST_CHARS 50   /* a digest line's, before its "…" */
+
+/* bot.alert's opts (at 3): none, the priority, or {priority =, digest =}. */
+static void alert_opts(lua_State *L, const char *usage, lua_Number *prio, const char **digest)
+{
+    if (lua_type(L, 3) != LUA_TTABLE) {
+        *prio = luaL_optnumber(L, 3, 0);
+        return;
+    }
+    for (lua_pushnil(L); lua_next(L, 3); lua_pop(L, 1))
+        if (lua_type(L, -2) != LUA_TSTRING ||
+            (strcmp(lua_tostring(L, -2), "priority") && strcmp(lua_tostring(L, -2), "digest")))
+            luaL_error(L, "expected %s: unknown option %s%s%s (options: priority, digest)",
+                       usage, lua_type(L, -2) == LUA_TSTRING ? "'" : "of type ",
+                       lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
+                                                      : luaL_typename(L, -2),
+                       lua_type(L, -2) == LUA_TSTRING ? "'" : "");
+    int t = lua_getfield(L, 3, "priority");
+    if (t != LUA_TNIL && t != LUA_TNUMBER)
+        luaL_error(L, "expected %s: opts.priority must be a number, got %s", usage,
+                   luaL_typename(L, -1));
+    *prio = lua_tonumber(L, -1);
+    t = lua_getfield(L, 3, "digest");
+    if (t != LUA_TNIL && (t != LUA_TSTRING || !lua_rawlen(L, -1)))
+        luaL_error(L, "expected %s: opts.digest must be a line of text, got %s", usage,
+                   t == LUA_TSTRING ? "\"\"" : luaL_typename(L, -1));
+    *digest = lua_tostring(L, -1);   /* (left on the stack: it stays alive) */
+}
+
+/* When the chat's alerts are held (paused, quiet hours), the alert's line
+ * joins its digest instead: 1 held, 0 not. */
+static int alert_hold(lua_State *L, int64_t chat, const char *html, const char *digest)
+{
+    struct alert_engine *e = lh_host_of(L)->app->alerts;
+    if (!e)
+        return 0;
+    char line[ALERT_LINE_MAX];
+    char *plain = digest ? NULL : tg_text_plain(html);
+    if (!digest && !plain)
+        luaL_error(L, "out of memory");
+    tg_text_line(line, sizeof line, digest ? digest : plain, ALERT_DIGEST_CHARS);
+    free(plain);
+    return alert_hold_line(e, chat, line[0] ? line : "an alert");
+}
+
+/* bot.alert(chat_id, html [, opts]) -> "queued" | "merged" | "held" | nil, err
+ * opts: the priority (a number), or {priority = n, digest = "one line"}.
  * An alert: merged into the chat's waiting alert message when there is
- * room; a bigger priority (e.g. the move in %) goes out sooner. */
+ * room; a bigger priority (e.g. the move in %) goes out sooner.  While
+ * the chat's alerts are held (/stop, /snooze, quiet hours) it is held as
+ * a candle's is: its digest line (plain text; by default the html's text,
+ * its first line, cut to 50 characters) joins the digest sent when the
+ * pause or the quiet hours end. */
 static int b_alert(lua_State *L)
 {
-    static const char usage[] = "bot.alert(chat_id, html [, priority])";
+    static const char usage[] = "bot.alert(chat_id, html [, opts])";
     lua_Integer chat = luaL_checkinteger(L, 1);
     const char *text = luaL_checkstring(L, 2);
-    lua_Number prio = luaL_optnumber(L, 3, 0);
+    lua_Number prio = 0;
+    const char *digest = NULL;
+    alert_opts(L, usage, &prio, &digest);
     struct tg_bot *b = lh_bot_of(L, usage);
     check_text(L, text, usage);
+    if (alert_hold(L, chat, text, digest)) {
+        lua_pushliteral(L, "held");
+        return 1;
+    }
     int rc = tg_sched_alert(tg_bot_sched(b), chat, &(struct tg_alert){text, prio, 0, NULL});
     if (rc >= 0) {
         lua_pushstring(L, rc ? "merged" : "queued");

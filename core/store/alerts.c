@@ -4,10 +4,13 @@
 #include "util/interval.h"
 #include "store/internal.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 enum {
     Q_PRESET_ADD, Q_PRESET_PUT, Q_PRESET_DEL, Q_PRESET_ALL, Q_FIRED_SET, Q_FIRED_ALL,
     Q_FIRED_PRUNE, Q_FIRED_UPTO, Q_FIRED_COUNT, Q_LOG_ADD, Q_LOG_STATS, Q_LOG_PRUNE, Q_LOG_DEL, Q_LOG_SINCE, Q_KV_SCOPE,
-    Q_PRESET_ONE, Q_COUNT
+    Q_PRESET_ONE, Q_KV_RANGE, Q_KV_FROM, Q_COUNT
 };
 
 static const char *const sql[Q_COUNT] = {
@@ -50,6 +53,11 @@ static const char *const sql[Q_COUNT] = {
     [Q_LOG_DEL] = "DELETE FROM alert_log WHERE preset_id = ?1",
     [Q_LOG_SINCE] = "SELECT count(*) FROM alert_log WHERE fired_ms >= ?1",
     [Q_KV_SCOPE] = "SELECT key, value FROM kv WHERE scope = ?1",
+    /* (both walk the primary key: a page costs its rows, not the scope's) */
+    [Q_KV_RANGE] = "SELECT key, value FROM kv WHERE scope = ?1 AND key >= ?2 AND key < ?3"
+                   " ORDER BY key LIMIT ?4",
+    [Q_KV_FROM] = "SELECT key, value FROM kv WHERE scope = ?1 AND key >= ?2"
+                  " ORDER BY key LIMIT ?4",
 };
 
 _Static_assert(Q_COUNT <= STORE_ALERT_STATEMENTS, "room for the statements");
@@ -308,4 +316,52 @@ int store_kv_each(struct store *s, const char *scope, store_kv_fn fn, void *ud)
     sqlite3_bind_text(st, 1, scope, -1, SQLITE_TRANSIENT);
     struct each e = {(void *)fn, ud};
     return store_each_row(s, st, kv_row, &e);
+}
+
+/* The first key after every key starting with prefix, into a malloc'd
+ * string; NULL when there is none (an empty prefix, or all 0xff bytes)
+ * or no memory (*oom set). */
+static char *prefix_end(const char *prefix, int *oom)
+{
+    size_t n = strlen(prefix);
+    while (n && (unsigned char)prefix[n - 1] == 0xff)
+        n--;
+    if (!n)
+        return NULL;
+    char *end = strndup(prefix, n);
+    if (!end)
+        *oom = 1;
+    else
+        end[n - 1] = (char)((unsigned char)end[n - 1] + 1);
+    return end;
+}
+
+int store_kv_range(struct store *s, const char *scope, const struct store_kv_range *r,
+                   store_kv_fn fn, void *ud)
+{
+    const char *lo = r->from ? r->from : "", *hi = r->to;
+    const char *prefix = r->prefix ? r->prefix : "";
+    int oom = 0;
+    char *end = prefix_end(prefix, &oom);
+    if (oom)
+        return -1;
+    if (strcmp(prefix, lo) > 0)
+        lo = prefix;
+    if (end && (!hi || strcmp(end, hi) < 0))
+        hi = end;
+    int rc = 0;   /* (an empty range: no rows, and no query) */
+    if (r->limit > 0 && (!hi || strcmp(lo, hi) < 0)) {
+        sqlite3_stmt *st = stmt(s, hi ? Q_KV_RANGE : Q_KV_FROM);
+        if (st) {
+            sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, lo, -1, SQLITE_STATIC);
+            if (hi)
+                sqlite3_bind_text(st, 3, hi, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 4, r->limit);
+        }
+        struct each e = {(void *)fn, ud};
+        rc = store_each_row(s, st, kv_row, &e);
+    }
+    free(end);
+    return rc;
 }

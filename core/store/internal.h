@@ -8,7 +8,7 @@
 #include "store/store.h"
 
 #define STORE_TG_STATEMENTS 16
-#define STORE_ALERT_STATEMENTS 16
+#define STORE_ALERT_STATEMENTS 24
 /* SQL functions the alert statements use (alerts.c). */
 void store_alert_functions(sqlite3 *db);
 

@@ -38,6 +38,15 @@ int store_kv_set(struct store *s, const char *scope, const char *key, const char
 /* Every key and value of a scope. */
 typedef int (*store_kv_fn)(void *ud, const char *key, const char *value);
 int store_kv_each(struct store *s, const char *scope, store_kv_fn fn, void *ud);
+/* A scope's keys k with from <= k < to that start with prefix (each NULL:
+ * no such bound), in byte order, at most limit of them; fn returns
+ * non-zero to stop.  0 or -1. */
+struct store_kv_range {
+    const char *from, *to, *prefix;
+    long limit;
+};
+int store_kv_range(struct store *s, const char *scope, const struct store_kv_range *r,
+                   store_kv_fn fn, void *ud);
 
 /* Ends the open write batch, if any.  0 on success (or nothing to do).
  * A batch fails as a whole (disk full, read-only file, I/O error): its

@@ -147,3 +147,44 @@ void tg_text_escape(char *out, size_t size, const char *in)
     }
     out[k] = 0;
 }
+
+/* The character at s (at most left bytes): its bytes, and in *esc what
+ * stands for it in HTML (NULL: itself). */
+static size_t line_char(const char *s, size_t left, const char **esc)
+{
+    unsigned char c = (unsigned char)*s;
+    size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    *esc = c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : NULL;
+    return n < left ? n : left;   /* (a sequence cut short: the bytes that are there) */
+}
+
+void tg_text_line(char *out, size_t size, const char *text, size_t max_chars)
+{
+    static const char more[] = "…";
+    if (size < sizeof more)
+        return;
+    while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
+        text++;
+    size_t end = strcspn(text, "\r\n"), need = 0, chars = 0, n;
+    const char *esc;
+    for (size_t i = 0; i < end; i += n, chars++) {
+        n = line_char(text + i, end - i, &esc);
+        need += esc ? strlen(esc) : n;
+    }
+    /* cut: what fits before the "…" */
+    int cut = chars > max_chars || need >= size;
+    size_t room = cut ? size - sizeof more : size - 1, k = 0;
+    chars = 0;
+    for (size_t i = 0; i < end && !(cut && chars == max_chars); i += n, chars++) {
+        n = line_char(text + i, end - i, &esc);
+        size_t w = esc ? strlen(esc) : n;
+        if (k + w > room)
+            break;
+        memcpy(out + k, esc ? esc : text + i, w);
+        k += w;
+    }
+    if (cut)
+        memcpy(out + k, more, sizeof more);
+    else
+        out[k] = '\0';
+}

@@ -19,5 +19,9 @@ char *tg_text_plain(const char *html);
 /* in with <, > and & escaped for an HTML message, into out (cut short to
  * fit size, never inside an entity). */
 void tg_text_escape(char *out, size_t size, const char *in);
+/* The first line of plain text (leading blanks skipped) as one line of an
+ * HTML message, into out: escaped, and when longer than max_chars
+ * characters or size bytes, cut on a character with "…" after it. */
+void tg_text_line(char *out, size_t size, const char *text, size_t max_chars);
 
 #endif

@@ -640,6 +640,54 @@ static void test_digests(void)
     fx_close(&f);
 }
 
+/* A script's line (bot.alert) is held as a candle's alert is, and both
+ * survive restarts: each start-up must leave the database as it found it. */
+static void test_held_lines(void)
+{
+    struct fx f;
+    if (fx_open(&f, "lines") != 0) {
+        ok(0, "held lines: the engine is set up");
+        return;
+    }
+    add_preset(&f, (struct spec){1, "p", "BTCUSDT", 0, 1 << IV_1M, 1, DIR_BOTH, 0});
+    is_int(alert_hold_line(f.e, 1, "Gas fast 7 gwei"), 0, "a chat not paused: a line is not held");
+    alert_pause(f.e, 1, INT64_MAX);
+    feed(&f, 0, IV_1M, 0, 2.0, 0);
+    is_int(alert_hold_line(f.e, 1, "Gas fast 7 &lt; 8 gwei"), 1, "a paused chat's line is held");
+    store_commit(f.st);
+    for (int i = 1; i <= 2; i++) {
+        alert_engine_free(f.e);
+        f.e = NULL;
+        ok(fx_engine(&f) == 0, "the engine starts again on the same database (%d)", i);
+        store_commit(f.st);
+    }
+    ok(alert_paused_until(f.e, 1) == INT64_MAX, "a pause until resumed is one still");
+    int from = nsent;
+    is_int(alert_hold_line(f.e, 1, "Gas base 39 gwei"), 1, "and holds a line");
+    is_int(alert_resume(f.e, 1), 3, "after two restarts the pause still holds all three");
+    const struct sent *d = last_digest(from, 1);
+    ok(d && strstr(d->text, "BTCUSDT 1m +2.00%") && strstr(d->text, "\nGas fast 7 &lt; 8 gwei"),
+       "and its digest has the candle's line and the script's");
+    store_commit(f.st);
+
+    /* quiet hours: held until they end, then the digest */
+    int64_t day = (f.sim.wall / 86400000 + 1) * 86400000;
+    f.sim.now += (uint64_t)(day + 60000 - f.sim.wall);
+    f.sim.wall = day + 60000;
+    alert_set_quiet(f.e, 1, 0, 120, 0);
+    from = nsent;
+    is_int(alert_hold_line(f.e, 1, "Gas base 40 gwei"), 1, "a line in quiet hours is held");
+    is_int(count_to(from, 1), 0, "and nothing is sent");
+    f.sim.now += 2 * 3600000;
+    f.sim.wall += 2 * 3600000;
+    timers_run_due(&f.ts, f.sim.now);
+    d = last_digest(from, 1);
+    ok(d && d->held == 1 && strstr(d->text, "Gas base 40 gwei"),
+       "when the quiet hours end, its digest reaches the sink");
+    is_int(alert_hold_line(f.e, 1, "Gas base 41 gwei"), 0, "after them a line is not held");
+    fx_close(&f);
+}
+
 /* ---- a loop turn's share ---- */
 
 /* Three pairs move at once for 600 chats each: no loop turn sends more than
@@ -831,6 +879,7 @@ int main(void)
     test_top_rank();
     test_rules_apart();
     test_digests();
+    test_held_lines();
     test_turn_share();
     test_many_chats();
     test_turn_time_events();

@@ -103,6 +103,55 @@ static void handler_savepoints(struct store *s)
     store_commit(s);
 }
 
+/* ---- store_kv_range ---- */
+
+static char range_seen[256];
+static int range_stop_after;   /* rows fn takes before it stops; 0: all */
+
+static int range_row(void *ud, const char *key, const char *value)
+{
+    (void)ud;
+    (void)value;
+    size_t n = strlen(range_seen);
+    snprintf(range_seen + n, sizeof range_seen - n, "%s%s", n ? " " : "", key);
+    return range_stop_after && --range_stop_after == 0;
+}
+
+static const char *range_of(struct store *s, const char *from, const char *to,
+                            const char *prefix, long limit)
+{
+    range_seen[0] = '\0';
+    struct store_kv_range r = {from, to, prefix, limit};
+    if (store_kv_range(s, "r", &r, range_row, NULL) != 0)
+        return "(failed)";
+    return range_seen;
+}
+
+static void kv_range(struct store *s)
+{
+    static const char *const keys[] = {"a", "ab", "ab\xff", "ab\xff\xff", "ac", "b", "B",
+                                       "\xff", "\xff\xff"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        store_kv_set(s, "r", keys[i], "1");
+    store_kv_set(s, "q", "a", "1");   /* another scope */
+    is_str(range_of(s, NULL, NULL, NULL, 100), "B a ab ab\xff ab\xff\xff ac b \xff \xff\xff",
+           "a scope's keys in byte order");
+    is_str(range_of(s, NULL, NULL, "ab", 100), "ab ab\xff ab\xff\xff",
+           "a prefix: the keys that start with it");
+    is_str(range_of(s, NULL, NULL, "ab\xff", 100), "ab\xff ab\xff\xff",
+           "a prefix ending in 0xff bytes");
+    is_str(range_of(s, NULL, NULL, "\xff", 100), "\xff \xff\xff",
+           "a prefix of 0xff bytes only: no upper bound");
+    is_str(range_of(s, "ab\xff", "b", NULL, 100), "ab\xff ab\xff\xff ac",
+           "from is in the range, to is not");
+    is_str(range_of(s, "aa", "ac", "a", 2), "ab ab\xff", "the limit cuts the page");
+    is_str(range_of(s, "b", "a", NULL, 100), "", "from past to: nothing");
+    is_str(range_of(s, "ac", NULL, "ab", 100), "", "from past the prefix's keys: nothing");
+    range_stop_after = 1;
+    is_str(range_of(s, NULL, NULL, NULL, 100), "B", "fn stops the walk");
+    is_str(range_of(s, NULL, NULL, "a", 1), "a", "and the query runs again after it");
+}
+
 static int read_version(const char *path)
 {
     sqlite3 *db;
@@ -183,6 +232,7 @@ int main(void)
     is_str(val, "2", "with the last value written");
     free(val);
     is_int(store_kv_get(s, "u", "2", &val), 0, "a deleted key is gone");
+    kv_range(s);
     handler_savepoints(s);
     background_checkpoint(s);
     store_close(s);

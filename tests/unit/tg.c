@@ -136,5 +136,22 @@ int main(void)
     is_str(esc, "a&lt;b &amp; c", "escaped, cut short before an entity that would not fit");
     tg_text_escape(esc, sizeof esc, "x<y");
     is_str(esc, "x&lt;y", "escaped");
+    char line[16];
+    tg_text_line(line, sizeof line, "\n  Gas < 8\nsecond line", 50);
+    is_str(line, "Gas &lt; 8", "a line: the first, escaped, leading blanks skipped");
+    tg_text_line(line, sizeof line, "abcdefghijklmno", 50);
+    is_str(line, "abcdefghijklmno", "a line that fits exactly is not cut");
+    tg_text_line(line, sizeof line, "abcdefghijklmnop", 50);
+    is_str(line, "abcdefghijkl…", "a longer one is cut, with room for the …");
+    tg_text_line(line, sizeof line, "abcdefghij", 4);
+    is_str(line, "abcd…", "cut to at most max_chars characters");
+    tg_text_line(line, sizeof line, "ab&cdefghijklmnop", 50);
+    is_str(line, "ab&amp;cdefg…", "never inside an entity");
+    tg_text_line(line, sizeof line, "Привет, мир!", 50);
+    is_str(line, "Привет…", "never inside a character");
+    tg_text_line(line, sizeof line, "\xF0\x9F", 50);
+    is_str(line, "\xF0\x9F", "a character cut short is kept as it is, no further");
+    tg_text_line(line, sizeof line, " \n ", 50);
+    is_str(line, "", "no line: empty");
     return done();
 }
