@@ -234,10 +234,12 @@ static void chain_catch_up(void)
             chain_mine(S.script_blocks);
         }
     }
-    while (S.block_ms > 0 && t >= S.next_block_at) {
-        int64_t due = S.next_block_at;
-        chain_mine(1);
-        S.next_block_at = due + S.block_ms;
+    if (S.block_ms > 0 && t >= S.next_block_at) {
+        /* the blocks due since the last call (past a ring's worth, only counted) */
+        int64_t due = (t - S.next_block_at) / S.block_ms + 1, next = S.next_block_at + due * S.block_ms;
+        S.latest += due > RING ? due - RING : 0;
+        chain_mine(due > RING ? RING : (int)due);
+        S.next_block_at = next;
     }
 }
 
@@ -1394,6 +1396,8 @@ int main(int argc, char **argv)
         return 2;
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&S.loop);
+    for (int i = 0; i < 6; i++)
+        S.invalid_at[i] = INT64_MIN / 2;   /* (no invalid key yet, even right after boot) */
     chain_init();
     if (listen_on(port) != 0)
         return 1;
