@@ -155,6 +155,8 @@ st=$(curl -s "$GAS/control/stats")
 is "$(jget "$st" etherscan.rate_limited)/$(jget "$st" etherscan.v1)/$(jget "$st" etherscan.bad_chain)" "1/1/2" \
   "rate-limit hits and errors counted by kind"
 is "$(jget "$st" etherscan.invalid_key)" 3 "invalid keys counted (the wrong key twice, no key once)"
+[ "$(jget "$st" etherscan_today)" -gt 10 ] && is "$(jget "$st" etherscan_today)" "$(jget "$st" etherscan.ok)" \
+  "the key's calls today counted: each one answered, none refused" || fail "calls today counted" "$st"
 [ "$(jget "$st" etherscan.max_per_s)" -ge 4 ] && pass "the busiest second is kept (the burst of 4)" \
   || fail "the busiest second" "$st"
 is "$(jget "$st" rpc.methods.eth_sendRawTransaction)$(jget "$st" rpc.methods.other)" "<none>1" "RPC calls counted per method"
