@@ -4,7 +4,8 @@
 # "fast below 10" with the buttons and a typed level; the fast lane crosses
 # it: one alert, and none while it hovers around the level; after kill -9
 # the alert and the 24 h history are still there and nothing is sent
-# twice; back above and down again: a second alert.  Etherscan refusing the
+# twice; back above and down again: a second alert, also when the bot is
+# killed while that reading is on its way.  Etherscan refusing the
 # key: the admins are told once, the RPC node takes over and /gas says so.
 # The key never reaches the log; the bot stays within Etherscan's 3 calls
 # a second.  (A poll every 15 s, the least gas.interval allows: ~3 min.)
@@ -44,8 +45,11 @@ alerts() { texts_matching $C 'Gas: Fast below 10 gwei'; }
 # low_of: the day's low (of the standard lane, and when) in the /gas text on stdin
 low_of() { grep -o '24 h, standard: low [0-9.]* at [0-9:]*'; }
 
+# start_gas_bot: the bot, with the key in the environment
+start_gas_bot() { ETHERSCAN_API_KEY=$KEY start_bot; }
+
 set_fast 12
-ETHERSCAN_API_KEY=$KEY start_bot || { finish; exit 1; }
+start_gas_bot || { finish; exit 1; }
 wait_for 15 grep -q 'signed in' "$T/log" || { fail "the bot signs in" "$(tail -5 "$T/log")"; finish; exit 1; }
 wait_slow 30 stat_at_least etherscan.ok 1 || fail "the bot reads Etherscan" "$(tail -5 "$T/log")"
 
@@ -71,9 +75,9 @@ is "$(alerts)" 1 "hovering around the level (10.2, 9.8, 10.3: never past 10.5) s
 
 # ---- kill -9 and restart: the alert and the history are still there ----
 before=$(ask say /gas | low_of)
-kill_bot
+kill_bot; cat "$T/log" >> "$T/logs"   # (start_bot starts a new log)
 set_fast 10.4   # (still within the margin; above every reading so far)
-ETHERSCAN_API_KEY=$KEY start_bot || { finish; exit 1; }
+start_gas_bot || { finish; exit 1; }
 after_polls 1 || fail "the restarted bot polls" "$(tail -5 "$T/log")"
 sleep 1   # (the reading is in memory before /gas reads it)
 now=$(ask say /gas)
@@ -84,11 +88,20 @@ like "$(ask press gas:list)" 'Fast below 10 gwei' "and the alert is still there"
 after_polls 1
 is "$(alerts)" 1 "nothing was sent twice"
 
-# ---- back above the margin, down again: a second alert ----
+# ---- back above the margin, down again: a second alert, even with a
+# kill -9 while the poll that reads it waits for its answers ----
 set_fast 11
 after_polls 1
+faults=$(stat etherscan.faults)
+gas_post /control/fault '{"source":"etherscan","kind":"delay","delay_ms":8000,"count":1}' >/dev/null
+gas_post /control/fault '{"source":"rpc","kind":"delay","delay_ms":8000,"count":1}' >/dev/null
 set_fast 9.4
-wait_slow 45 texts_at_least $C 'Gas: Fast below 10 gwei' 2 && pass "back above 10.5 and below 10 again: a second alert" \
+wait_slow 30 stat_at_least etherscan.faults $((faults + 1)) || fail "the bot polls" "$(stat etherscan)"
+kill_bot; cat "$T/log" >> "$T/logs"   # (start_bot starts a new log)
+is "$(alerts)" 1 "(killed while the crossing reading was on its way: no alert yet)"
+gas_post /control/fault '{"clear":true}' >/dev/null
+start_gas_bot || { finish; exit 1; }
+wait_slow 45 texts_at_least $C 'Gas: Fast below 10 gwei' 2 && pass "back above 10.5 and below 10 again: a second alert, after the restart" \
   || fail "a second alert" "$(tg_texts $C | tail -3)"
 after_polls 1
 is "$(alerts)" 2 "(and only one)"
@@ -108,7 +121,11 @@ is "$(alerts)" 2 "a change of source sends no alert"
 
 # ---- the key and the rate ----
 stop_bot
-is "$(grep -cF "$KEY" "$T/log")" 0 "the key never appears in the bot's log"
+cat "$T/log" >> "$T/logs"
+is "$(grep -c 'gas: etherscan failed: Invalid API Key' "$T/log")" 1 "Etherscan's error is logged once, with its text"
+is "$(grep -cF "$KEY" "$T/logs")" 0 "the key never appears in the bot's log (three runs)"
+errs=$(grep -E ' error +scripts:' "$T/logs" | head -3)
+[ -z "$errs" ] && pass "no script failed (three runs)" || fail "no script failed" "$errs"
 is "$(stat etherscan.rate_limited)/$(stat etherscan.invalid_key)" "0/0" "Etherscan never refused the bot for its rate or key"
 max=$(stat etherscan.max_per_s)
 [ "$max" -le 3 ] && pass "the bot's calls stayed within 3 a second (at most $max)" || fail "within 3 calls a second" "$max"
