@@ -44,7 +44,7 @@ help:
 	@echo "make bench      performance numbers (prints; asserts nothing)"
 	@echo "make soak       an hour under load: resident memory, fds and Lua memory must stay flat"
 	@echo "make fuzz       libFuzzer + ASan/UBSan on each outside-input parser (FUZZ_SECONDS=600 each):"
-	@echo "                kline ws tg_answer rest tg_update config_lua config_set csvrow"
+	@echo "                kline ws tg_answer rest tg_update config_lua config_set csvrow decimal"
 	@echo "make deps       apt-get install what is missing (sudo when not root)"
 
 # Installs only what is missing; prints nothing and does nothing otherwise.
@@ -148,6 +148,7 @@ FUZZ_LINK_config_set := core/config/config.c core/util/interval.c core/util/log.
                         core/util/jsonw.c
 FUZZ_LINK_config_lua := core/lua/lconfig.c $(FUZZ_LINK_config_set)
 FUZZ_LINK_csvrow := core/replay/csvrow.c core/util/interval.c
+FUZZ_LINK_decimal := core/util/dec.c core/util/dec_text.c
 
 # rebuilt when the code it links (or a shared check in tests/fuzz/) changes
 $(foreach t,$(FUZZ_BIN),$(eval $(t): $(FUZZ_LINK_$(notdir $(t))) $(wildcard tests/fuzz/*.h)))

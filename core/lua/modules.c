@@ -15,5 +15,6 @@ const struct lh_module lh_modules[] = {
     {"bot", lh_open_bot, lh_bot_live},         /* the command menu follows the scripts */
     {"alerts", lh_open_alerts, lh_alerts_live}, /* the engine evaluates their rules */
     {"metrics", lh_open_metrics, NULL},
+    {"decimal", lh_open_decimal, NULL},
     {NULL, NULL, NULL},
 };
