@@ -120,6 +120,9 @@ unlike "$(tg_texts $C)" 'Invalid API Key|refuses' "users are not told"
 is "$(alerts)" 2 "a change of source sends no alert"
 
 # ---- the key and the rate ----
+m=$(get /metrics)
+like "$m" 'gas_readings' "(/metrics has the gas scripts' metrics)"
+unlike "$m" "$KEY" "the key is not in /metrics"
 stop_bot
 cat "$T/log" >> "$T/logs"
 is "$(grep -c 'gas: etherscan failed: Invalid API Key' "$T/log")" 1 "Etherscan's error is logged once, with its text"
