@@ -487,7 +487,10 @@ char *app_metrics(struct app *a)
     diag_metrics(a->diag, &p);
     if (a->http)
         http_server_metrics(a->http, &p);
-    return prom_finish(&p);
+    char *text = prom_finish(&p);
+    if (text)   /* (a script's help text could hold one of its secrets) */
+        log_mask_all(&a->log, text);
+    return text;
 }
 
 /* GET /metrics */
@@ -509,40 +512,6 @@ static void route_metrics(void *ud, const struct http_request *rq, struct http_r
 static void exchange_detail(void *ud, struct jsonw *w)
 {
     app_exchange_health(ud, w);
-}
-
-/* What admin diagnostics (ops/diag.c) ask of the rest: struct diag_hooks. */
-static void diag_feed_refresh(void *ud)
-{
-    struct app *a = ud;
-    if (a->cfg.exchange.enabled > 0)
-        app_exchange_health(a, NULL);
-}
-
-static long diag_script_errors(void *ud)
-{
-    struct app *a = ud;
-    return a->lua ? lh_errors_total(a->lua) : 0;
-}
-
-static const char *diag_script_last_error(void *ud)
-{
-    struct app *a = ud;
-    return a->lua ? lh_last_error(a->lua) : "";
-}
-
-static int diag_telegram_send(void *ud, int64_t chat, const char *html)
-{
-    struct app *a = ud;
-    return a->tg ? tg_sched_send(tg_bot_sched(a->tg), chat, "sendMessage",
-                                 "{\"parse_mode\":\"HTML\"}", html)
-                 : -1;
-}
-
-static uint64_t diag_telegram_paused_ms(void *ud)
-{
-    struct app *a = ud;
-    return a->tg ? tg_sched_paused_ms(tg_bot_sched(a->tg)) : 0;
 }
 
 /* accept() failed (net/lws.c heard it from lws): the HTTP server pauses. */
@@ -630,6 +599,8 @@ int app_run(struct app *a)
     /* A broken script does not stop the bot: it starts without it, reports
      * it in /health, and picks up the fix on the next change. */
     lh_reload(a->lua, "start");
+    if (lh_sections_verdict(a->lua) != 0)   /* (config.lua's mistake, as a bad key is) */
+        return 2;
     if (a->tg) {
         lh_bot_attach(a->lua);
         tg_bot_start(a->tg, telegram_started, a);
@@ -683,9 +654,8 @@ int app_run(struct app *a)
     if (!a->cfg.telegram.token)
         log_info(&a->log, "app", "no bot token (BOT_TOKEN): Telegram is off");
     log_info(&a->log, "app", "candlewatch running (pid %d)", (int)getpid());
-    const struct diag_hooks hooks = {a, diag_feed_refresh, diag_script_errors,
-                                      diag_script_last_error, diag_telegram_send,
-                                      diag_telegram_paused_ms, app_rss_bytes};
+    struct diag_hooks hooks;
+    app_diag_hooks(a, &hooks);
     a->diag = diag_start(&a->rt, &a->cfg, &a->httpc, a->store, &a->health, &hooks,
                          a->tg_up || !a->tg);
     sdnotify("READY=1");

@@ -102,6 +102,15 @@ void app_destroy(struct app *a);
  * when it cannot start. */
 struct tg_bot *app_tg_new(struct app *a);
 
+/* app_diag.c: what admin diagnostics ask of the application; diagnostics
+ * that only pass on messages (the console's and the specs', which run no
+ * checks); a message to the admins, at most once per admin.repeat_after
+ * for each key (1 told, 0 held back or nobody to tell). */
+struct diag_hooks;
+void app_diag_hooks(struct app *a, struct diag_hooks *hooks);
+int app_diag_quiet(struct app *a);
+int app_tell_admins(struct app *a, const char *key, const char *html);
+
 /* Runs the bot until SIGINT/SIGTERM.  Returns the exit status. */
 int app_run(struct app *a);
 

@@ -163,10 +163,11 @@ static int cmd_check(const char *config)
         return 1;
     a.lua = lh_new(&a, LH_CHECK);
     int problems = a.lua ? lh_check(a.lua, stdout) : 1;
+    int verdict = a.lua ? lh_sections_verdict(a.lua) : 0;   /* 2: config.lua's sections */
     if (problems == 0)
         printf("%s: ok; scripts in %s: ok\n", a.config_path, a.cfg.scripts);
     app_destroy(&a);
-    return problems ? 1 : 0;
+    return verdict ? verdict : problems ? 1 : 0;
 }
 
 /* One spec file in a fresh host with its own temporary database. */
@@ -186,7 +187,7 @@ static int spec_one(const char *config, const char *file, int *number, int *fail
     free(a.cfg.database);
     a.cfg.database = strdup(db);
     int rc = -1;
-    if (app_open_store(&a) == 0 && (a.lua = lh_new(&a, LH_SPEC))) {
+    if (app_open_store(&a) == 0 && app_diag_quiet(&a) == 0 && (a.lua = lh_new(&a, LH_SPEC))) {
         lh_reload(a.lua, "spec start");
         rc = lh_spec_file(a.lua, file, number, failed);
     }

@@ -78,6 +78,7 @@ static const struct key keys[] = {
 
 static const char *const sections[] = {"telegram", "exchange", "tls", "http", "log", "lua",
                                        "limits", "admin", "email"};
+#define NSECTIONS (sizeof sections / sizeof sections[0])
 
 static void set_str(char **dst, const char *v)
 {
@@ -156,6 +157,11 @@ void config_free(struct config *c)
     free(c->email.password);
     free(c->email.from);
     free(c->email.to);
+    for (int i = 0; i < c->nsections; i++) {
+        free(c->sections[i].name);
+        free(c->sections[i].json);
+    }
+    free(c->sections);
     memset(c, 0, sizeof *c);
 }
 
@@ -175,7 +181,59 @@ static const struct key *find_key(const char *name)
     return NULL;
 }
 
-/* Levenshtein distance, for "did you mean" on a misspelt key. */
+int config_is_core(const char *name)
+{
+    return config_is_section(name) || find_key(name) != NULL;
+}
+
+static struct config_section *section_find(const struct config *c, const char *name)
+{
+    for (int i = 0; i < c->nsections; i++)
+        if (strcmp(c->sections[i].name, name) == 0)
+            return &c->sections[i];
+    return NULL;
+}
+
+const char *config_section(const struct config *c, const char *name)
+{
+    const struct config_section *s = section_find(c, name);
+    return s ? s->json : NULL;
+}
+
+int config_set_section(struct config *c, const char *name, const char *json)
+{
+    struct config_section *s = section_find(c, name);
+    if (!json) {
+        if (s) {
+            free(s->name);
+            free(s->json);
+            *s = c->sections[--c->nsections];
+        }
+        return 0;
+    }
+    char *copy = strdup(json);
+    if (!copy)
+        return -1;
+    if (!s) {
+        struct config_section *v = realloc(c->sections, sizeof *v * (size_t)(c->nsections + 1));
+        if (!v || !(v[c->nsections].name = strdup(name))) {
+            if (v)
+                c->sections = v;
+            free(copy);
+            return -1;
+        }
+        c->sections = v;
+        s = &v[c->nsections++];
+        s->json = NULL;
+    }
+    free(s->json);
+    s->json = copy;
+    return 0;
+}
+
+/* Edit distance counting a swap of two neighbours as one edit (optimal
+ * string alignment), for "did you mean" on a misspelt key: 'gsa' is one
+ * edit from 'gas'. */
 static int distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
@@ -191,25 +249,44 @@ static int distance(const char *a, const char *b)
             int sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
             int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
             d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < d[i][j])
+                d[i][j] = d[i - 2][j - 2] + 1;
         }
     return d[la][lb];
 }
 
-static void unknown_key(const char *name, char *err, size_t errlen)
+/* The nearest so far: *best when cand is closer than *bestd. */
+static void nearer(const char *name, const char *cand, const char **best, int *bestd)
 {
-    const struct key *best = NULL;
-    int bestd = 4;
-    for (size_t i = 0; i < NKEYS; i++) {
-        int d = distance(name, keys[i].name);
-        if (d < bestd) {
-            bestd = d;
-            best = &keys[i];
-        }
+    int d = distance(name, cand);
+    if (d < *bestd) {
+        *bestd = d;
+        *best = cand;
     }
+}
+
+void config_unknown_key(const char *name, const char *const *cands, int n, int core,
+                        char *err, size_t errlen)
+{
+    const char *best = NULL;
+    int limit = (int)strlen(name) / 3;   /* 'tls' is no suggestion for 'gas' */
+    int bestd = (limit < 1 ? 1 : limit > 3 ? 3 : limit) + 1;
+    for (int i = 0; i < n; i++)
+        nearer(name, cands[i], &best, &bestd);
+    for (size_t i = 0; core && i < NKEYS; i++)
+        nearer(name, keys[i].name, &best, &bestd);
+    for (size_t i = 0; core && !strchr(name, '.') && i < NSECTIONS; i++)
+        nearer(name, sections[i], &best, &bestd);
     if (best)
-        snprintf(err, errlen, "unknown key '%s' (did you mean '%s'?)", name, best->name);
+        snprintf(err, errlen, "unknown key '%s' (did you mean '%s'?)", name, best);
     else
         snprintf(err, errlen, "unknown key '%s'", name);
+}
+
+static void unknown_key(const char *name, char *err, size_t errlen)
+{
+    config_unknown_key(name, NULL, 0, 1, err, errlen);
 }
 
 static int wrong_type(const struct key *k, const struct config_value *v, char *err,

@@ -78,6 +78,16 @@ struct config {
         long memory_mb;         /* Lua state allocation limit */
         long instruction_limit; /* per call into a script */
     } lua;
+    /* Scripts' sections: top-level tables that are not the core's, kept as
+     * JSON objects for the script that declares them (host.config), which
+     * checks them against its schema. */
+    struct config_section *sections;
+    int nsections;
+};
+
+struct config_section {
+    char *name;
+    char *json;
 };
 
 /* email.to takes at most this many addresses (one mail goes to all). */
@@ -108,6 +118,20 @@ void config_free(struct config *c);
 
 /* Is `key` ("telegram", "log") a section whose value is a table of keys? */
 int config_is_section(const char *key);
+/* Is `name` a name of the core's: a section or a top-level key ("database")? */
+int config_is_core(const char *name);
+
+/* A script's section as config.lua gave it (a JSON object), replacing one
+ * of that name; json NULL removes it.  0, or -1 out of memory. */
+int config_set_section(struct config *c, const char *name, const char *json);
+/* The JSON of the section `name`, or NULL. */
+const char *config_section(const struct config *c, const char *name);
+
+/* "unknown key 'name'", with "(did you mean 'x'?)" when one of the n
+ * candidates (and, with core set, one of the core's keys and sections)
+ * is close to it. */
+void config_unknown_key(const char *name, const char *const *cands, int n, int core,
+                        char *err, size_t errlen);
 
 /* Sets one dotted key.  Returns 0, or -1 with a message naming the key. */
 int config_set(struct config *c, const char *key, const struct config_value *v,

@@ -392,9 +392,12 @@ int console_run(struct app *a, char **files, int nfiles, double speed)
             goto out;
         }
     }
-    if (!(a->lua = lh_new(a, LH_RUN)) || !(a->tg = app_tg_new(a)))
+    if (app_diag_quiet(a) != 0 || !(a->lua = lh_new(a, LH_CONSOLE)) || !(a->tg = app_tg_new(a)))
         goto out;
     lh_reload(a->lua, "start");
+    if ((rc = lh_sections_verdict(a->lua)) != 0)
+        goto out;
+    rc = 1;
     lh_bot_attach(a->lua);
     tg_bot_start(a->tg, started, &c);
     c.piped = !isatty(0);

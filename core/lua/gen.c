@@ -112,6 +112,11 @@ static void gen_free(struct lh_gen *g)
         free(g->scripts[i].name);
         free(g->scripts[i].chunkname);
     }
+    for (int i = 0; i < g->ndecls; i++) {
+        free(g->decls[i].name);
+        free(g->decls[i].file);
+    }
+    free(g->decls);
     free(g->scripts);
     free(g->dir);
     free(g);
@@ -212,6 +217,52 @@ int lh_gen_find_script(struct lh_gen *g, const char *name)
     return -1;
 }
 
+const char *lh_gen_declared(const struct lh_gen *g, const char *name)
+{
+    for (int i = 0; g && i < g->ndecls; i++)
+        if (strcmp(g->decls[i].name, name) == 0)
+            return g->decls[i].file;
+    return NULL;
+}
+
+int lh_gen_declare(struct lh_gen *g, const char *name, const char *file)
+{
+    struct lh_decl *v = realloc(g->decls, sizeof *v * (size_t)(g->ndecls + 1));
+    if (!v)
+        return -1;
+    g->decls = v;
+    v[g->ndecls].name = strdup(name);
+    v[g->ndecls].file = strdup(file);
+    if (!v[g->ndecls].name || !v[g->ndecls].file) {
+        free(v[g->ndecls].name);
+        free(v[g->ndecls].file);
+        return -1;
+    }
+    g->ndecls++;
+    return 0;
+}
+
+static const char *config_name(struct lh_host *h)
+{
+    return h->app->config_path ? h->app->config_path : "config.lua";
+}
+
+/* A top-level table of config.lua that no script of g declares: the
+ * config's mistake, as an unknown key is (the core's keys and the
+ * declared sections are the suggestions). */
+static void sections_undeclared(struct lh_host *h, struct lh_gen *g)
+{
+    const struct config *c = &h->app->cfg;
+    const char **cands = malloc(sizeof *cands * (size_t)(g->ndecls + 1));
+    for (int i = 0; cands && i < g->ndecls; i++)
+        cands[i] = g->decls[i].name;
+    for (int i = 0; i < c->nsections && !g->section_error[0]; i++)
+        if (!lh_gen_declared(g, c->sections[i].name))
+            config_unknown_key(c->sections[i].name, cands, cands ? g->ndecls : 0, 1,
+                               g->section_error, sizeof g->section_error);
+    free(cands);
+}
+
 /* Problems found while building, printed or logged by the caller. */
 struct problems {
     struct names list;
@@ -272,7 +323,44 @@ static struct lh_gen *gen_build(struct lh_host *h, const char *dir, struct probl
         }
     }
     names_free(&files);
+    if (p->list.n == 0)
+        sections_undeclared(h, g);
+    if (p->list.n == 0 && g->section_error[0]) {   /* (or the script caught it) */
+        char msg[1400];
+        snprintf(msg, sizeof msg, "%s: %s", config_name(h), g->section_error);
+        problem(p, msg);
+    }
     return g;
+}
+
+/* What the build found of the sections, for lh_sections_verdict: an
+ * error, or the sections it could not judge (not declared by a
+ * generation that failed). */
+static void sections_note(struct lh_host *h, struct lh_gen *g, int problems)
+{
+    const struct config *c = &h->app->cfg;
+    h->sections = g->section_error[0] ? LH_SECTIONS_BAD : LH_SECTIONS_OK;
+    snprintf(h->section_error, sizeof h->section_error, "%s", g->section_error);
+    for (int i = 0; !g->section_error[0] && problems && i < c->nsections; i++) {
+        if (lh_gen_declared(g, c->sections[i].name))
+            continue;
+        size_t n = strlen(h->section_error);
+        snprintf(h->section_error + n, sizeof h->section_error - n, "%s'%s'", n ? ", " : "",
+                 c->sections[i].name);
+        h->sections = LH_SECTIONS_UNCHECKED;
+    }
+}
+
+int lh_sections_verdict(struct lh_host *h)
+{
+    if (h->sections == LH_SECTIONS_BAD) {
+        fprintf(stderr, "candlewatch: %s: %s\n", config_name(h), h->section_error);
+        return 2;
+    }
+    if (h->sections == LH_SECTIONS_UNCHECKED)
+        log_warn(&h->app->log, "config", "%s: the scripts did not load, so their sections %s "
+                 "were not checked", config_name(h), h->section_error);
+    return 0;
 }
 
 static void run_start_hooks(struct lh_gen *g)
@@ -335,6 +423,7 @@ int lh_reload(struct lh_host *h, const char *why)
         log_error(&h->app->log, "scripts", "reload (%s): out of memory", why);
         return -1;
     }
+    sections_note(h, g, p.list.n);
     if (p.list.n == 0) {
         go_live(h, g);
         h->reload_error[0] = '\0';
@@ -348,6 +437,7 @@ int lh_reload(struct lh_host *h, const char *why)
         log_error(&h->app->log, "scripts", "reload (%s) failed: %s", why, p.list.v[i]);
     snprintf(h->reload_error, sizeof h->reload_error, "%s%s", p.list.v[0],
              p.list.n > 1 ? " (and more)" : "");
+    log_mask_all(&h->app->log, h->reload_error);   /* (it reaches /health and the admins) */
     if (h->gen)
         log_warn(&h->app->log, "scripts", "generation %d keeps serving", h->gen->id);
     lh_gen_release(g);
@@ -383,6 +473,7 @@ int lh_check(struct lh_host *h, FILE *out)
         fprintf(out, "out of memory\n");
         return 1;
     }
+    sections_note(h, g, p.list.n);
     for (int i = 0; i < p.list.n; i++)
         fprintf(out, "%s\n", p.list.v[i]);
     int n = p.list.n;

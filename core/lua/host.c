@@ -220,6 +220,7 @@ void lh_report(struct lh_host *h, struct lh_gen *gen, int script, const char *wh
         char *nl = strchr(s->last_error, '\n');
         if (nl)
             *nl = '\0';
+        log_mask_all(&h->app->log, s->last_error);   /* (it reaches the admins) */
         h->last_stat = (int)(s - h->stats) + 1;
     }
     char line[4096];

@@ -16,7 +16,7 @@
 struct app;
 struct lh_host;
 
-enum lh_mode { LH_RUN, LH_SPEC, LH_CHECK };
+enum lh_mode { LH_RUN, LH_SPEC, LH_CHECK, LH_CONSOLE };
 
 struct lh_host *lh_new(struct app *app, enum lh_mode mode);
 void lh_free(struct lh_host *h);
@@ -30,6 +30,17 @@ void lh_reload_soon(struct lh_host *h, const char *why);
 /* Compiles and registers every script without going live, printing each
  * problem as "file:line: message" to out.  Returns the number of problems. */
 int lh_check(struct lh_host *h, FILE *out);
+
+/* config.lua's script sections, as the last lh_reload or lh_check found
+ * them.  LH_SECTIONS_BAD: a section's value does not fit its schema, or a
+ * top-level table is neither the core's nor declared by a script;
+ * LH_SECTIONS_UNCHECKED: the scripts did not load for another reason. */
+enum { LH_SECTIONS_OK, LH_SECTIONS_BAD, LH_SECTIONS_UNCHECKED };
+/* At start-up (run, console, check): LH_SECTIONS_BAD prints
+ * "candlewatch: CONFIG: key ..." and returns 2 (the exit status);
+ * unchecked sections are named in a warning (the bot starts as with any
+ * broken script); otherwise 0. */
+int lh_sections_verdict(struct lh_host *h);
 
 /* Runs one spec file (TAP lines on stdout, numbered from *number, which
  * advances).  Adds its failures to *failed.  -1 if the runner could not

@@ -78,6 +78,14 @@ struct lh_gen {
     int nregs;
     int loaded_ref;         /* table: required lib modules of this generation */
     char *dir;              /* the scripts folder it was built from */
+    struct lh_decl *decls;  /* config sections declared (host.config) */
+    int ndecls;
+    char section_error[400];/* the first error in a section's value: the config's */
+};
+
+struct lh_decl {
+    char *name;
+    char *file;             /* whose top level declared it: "lib/gas_config.lua" */
 };
 
 struct lh_ctx {
@@ -126,6 +134,10 @@ struct lh_host {
     size_t stats_cap;
     int last_stat;          /* 1 + the index of the script that failed last; 0: none */
     char reload_error[1024];
+
+    /* config.lua's script sections after the last build: LH_SECTIONS_* */
+    int sections;
+    char section_error[400];
 
     struct lh_bot_port bot; /* dispatch's Telegram side (reply NULL: none attached) */
     void *spec;             /* spec runner state (spec.c) */
@@ -205,6 +217,12 @@ void lh_weak_registry(lua_State *L, const char *name);
 int lh_pattern_guard(lua_State *L);
 double lh_pattern_cost(const char *p, size_t plen, const char *s, size_t slen, int anchor_ok);
 
+/* lconfig.c: the table at idx (a script's section `name` of config.lua)
+ * as a JSON object into *json (malloc'd): booleans, finite numbers,
+ * strings and lists of them.  0, or -1 with a message naming the key. */
+int lh_config_section_json(lua_State *L, int idx, const char *name, char **json, char *err,
+                           size_t errlen);
+
 /* gen.c */
 void lh_gen_retain(struct lh_gen *g);
 void lh_gen_release(struct lh_gen *g);
@@ -216,6 +234,15 @@ struct lh_reg *lh_reg_add(lua_State *L, struct lh_gen *g, enum lh_reg_kind kind,
 void lh_reg_remove(struct lh_gen *g, struct lh_reg *r);
 void lh_timer_arm(struct lh_reg *r);
 int lh_gen_find_script(struct lh_gen *g, const char *name);
+/* The config sections declared in g: the file that declared name (or
+ * NULL); records a declaration (0, or -1 out of memory). */
+const char *lh_gen_declared(const struct lh_gen *g, const char *name);
+int lh_gen_declare(struct lh_gen *g, const char *name, const char *file);
+
+/* hconfig.c: host.config; whether s is a section's or key's name there
+ * (a-z first, then a-z 0-9 _, at most max bytes). */
+int lh_host_config(lua_State *L);
+int lh_config_name_ok(const char *s, size_t max);
 
 /* task.c */
 typedef void (*lh_task_done)(void *ud, lua_State *co, int ok, int nres, const char *err);

@@ -1,9 +1,11 @@
 /* config.lua: a Lua file returning a table, evaluated in a small sandbox
  * (the script sandbox's base functions plus os.getenv), then checked key by
  * key against the schema in config/config.c. */
+#include <cJSON.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <limits.h>
+#include <math.h>
 #include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +107,102 @@ static int set_value(lua_State *L, int vi, const char *key, struct config *cfg, 
     return rc;
 }
 
+/* One value of a script's section as JSON: a boolean, a finite number, a
+ * string without NUL bytes; NULL otherwise (what it is, in *what). */
+static cJSON *section_scalar(lua_State *L, int idx, const char **what)
+{
+    size_t len;
+    switch (lua_type(L, idx)) {
+    case LUA_TBOOLEAN:
+        return cJSON_CreateBool(lua_toboolean(L, idx));
+    case LUA_TNUMBER:
+        if (isfinite(lua_tonumber(L, idx)))
+            return cJSON_CreateNumber(lua_tonumber(L, idx));
+        *what = "number that is not finite";
+        return NULL;
+    case LUA_TSTRING:
+        if (strlen(lua_tolstring(L, idx, &len)) == len)
+            return cJSON_CreateString(lua_tostring(L, idx));
+        *what = "string with a NUL byte";
+        return NULL;
+    default:
+        *what = luaL_typename(L, idx);
+        return NULL;
+    }
+}
+
+/* The same, or a list of such values. */
+static cJSON *section_value(lua_State *L, int idx, const char **what)
+{
+    if (!lua_istable(L, idx))
+        return section_scalar(L, idx, what);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx), count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        count++;
+        lua_pop(L, 1);
+    }
+    *what = "table that is not a list";
+    cJSON *arr = count == n ? cJSON_CreateArray() : NULL;
+    for (lua_Integer i = 1; arr && i <= n; i++) {
+        lua_rawgeti(L, idx, i);
+        cJSON *item = section_scalar(L, lua_gettop(L), what);
+        lua_pop(L, 1);
+        if (!item || !cJSON_AddItemToArray(arr, item)) {
+            *what = "list of unsuitable items";
+            cJSON_Delete(item);
+            cJSON_Delete(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+int lh_config_section_json(lua_State *L, int idx, const char *name, char **json, char *err,
+                           size_t errlen)
+{
+    idx = lua_absindex(L, idx);
+    cJSON *obj = cJSON_CreateObject();
+    *json = NULL;
+    snprintf(err, errlen, "section '%s': out of memory", name);
+    lua_pushnil(L);
+    while (obj && lua_next(L, idx)) {
+        const char *what = "?";
+        cJSON *v = lua_type(L, -2) == LUA_TSTRING ? section_value(L, lua_gettop(L), &what) : NULL;
+        if (lua_type(L, -2) != LUA_TSTRING)
+            snprintf(err, errlen, "%s keys must be names, got a %s key", name,
+                     luaL_typename(L, -2));
+        else if (!v)
+            snprintf(err, errlen, "key '%s.%s' must be a boolean, number, string or list of "
+                     "them, got %s", name, lua_tostring(L, -2), what);
+        if (!v || !cJSON_AddItemToObject(obj, lua_tostring(L, -2), v)) {
+            cJSON_Delete(v);
+            lua_pop(L, 2);
+            cJSON_Delete(obj);
+            return -1;
+        }
+        lua_pop(L, 1);
+    }
+    *json = obj ? cJSON_PrintUnformatted(obj) : NULL;
+    cJSON_Delete(obj);
+    return *json ? 0 : -1;
+}
+
+/* A top-level table that is not the core's: a script's section, checked
+ * when a script declares it (host.config). */
+static int keep_section(lua_State *L, int vi, const char *name, struct config *cfg, char *err,
+                        size_t errlen)
+{
+    char *json;
+    if (lh_config_section_json(L, vi, name, &json, err, errlen) != 0)
+        return -1;
+    int rc = config_set_section(cfg, name, json);
+    free(json);
+    if (rc != 0)
+        snprintf(err, errlen, "section '%s': out of memory", name);
+    return rc;
+}
+
 static int walk(lua_State *L, int t, const char *prefix, struct config *cfg, char *err,
                 size_t errlen)
 {
@@ -125,6 +223,9 @@ static int walk(lua_State *L, int t, const char *prefix, struct config *cfg, cha
                 return -1;
             }
             if (walk(L, vi, key, cfg, err, errlen) != 0)
+                return -1;
+        } else if (!*prefix && lua_istable(L, vi) && !config_is_core(key)) {
+            if (keep_section(L, vi, key, cfg, err, errlen) != 0)
                 return -1;
         } else if (set_value(L, vi, key, cfg, err, errlen) != 0) {
             return -1;

@@ -564,7 +564,7 @@ void lh_bot_live(struct lh_host *h, struct lh_gen *g)
 {
     if (h->app->tg)
         tg_bot_resume(h->app->tg);   /* updates that waited for scripts */
-    if (!h->app->tg || h->mode != LH_RUN)
+    if (!h->app->tg || (h->mode != LH_RUN && h->mode != LH_CONSOLE))
         return;
     struct lh_reg **v;
     int n = sorted_commands(g, &v);

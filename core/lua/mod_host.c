@@ -1,4 +1,6 @@
 /* host: the script host itself. */
+#include <string.h>
+
 #include "lua/internal.h"
 
 #include "alert/engine.h"
@@ -39,6 +41,34 @@ static int h_script(lua_State *L)
 {
     struct lh_host *h = lh_host_of(L);
     lua_pushstring(L, lh_script_name(&h->cur));
+    return 1;
+}
+
+/* host.mode() -> "run" | "console" | "spec" | "check"    how the host runs */
+static int h_mode(lua_State *L)
+{
+    static const char *const names[] = {[LH_RUN] = "run", [LH_SPEC] = "spec",
+                                        [LH_CHECK] = "check", [LH_CONSOLE] = "console"};
+    lua_pushstring(L, names[lh_host_of(L)->mode]);
+    return 1;
+}
+
+/* host.tell_admins(key, html) -> boolean    handlers: html (Telegram HTML)
+ * to the operators on Telegram, and by e-mail when email.server is set, at
+ * most once per admin.repeat_after for each key (1-64 bytes); false when
+ * held back or there is nobody to tell */
+static int h_tell_admins(lua_State *L)
+{
+    struct lh_host *h = lh_host_of(L);
+    lh_require_phase(L, "host.tell_admins(key, html)", LH_PHASE_HANDLER);
+    size_t klen, hlen;
+    const char *key = luaL_checklstring(L, 1, &klen), *html = luaL_checklstring(L, 2, &hlen);
+    if (klen < 1 || klen > 64 || strlen(key) != klen)
+        return luaL_error(L, "host.tell_admins(key, html): key must be 1-64 bytes");
+    if (hlen > 4096 || strlen(html) != hlen)
+        return luaL_error(L, "host.tell_admins(key, html): html must be at most 4096 bytes "
+                             "(a Telegram message)");
+    lua_pushboolean(L, app_tell_admins(h->app, key, html));
     return 1;
 }
 
@@ -90,7 +120,8 @@ static int h_stats(lua_State *L)
 
 static const luaL_Reg funcs[] = {
     {"reload", h_reload},         {"on_start", h_on_start},       {"stats", h_stats},
-    {"generation", h_generation}, {"script", h_script},
+    {"generation", h_generation}, {"script", h_script},       {"mode", h_mode},
+    {"config", lh_host_config},   {"tell_admins", h_tell_admins},
     {NULL, NULL},
 };
 

@@ -45,4 +45,9 @@ void lh_spec_stub_transport(void *ud, uint64_t id, const struct httpc_req *req);
 /* Drops the requests and answers still pending. */
 void lh_spec_http_cleanup(struct spec_state *ss);
 
+/* spec_market.c: spec.candle, spec.ranking, spec.history (see there) */
+int lh_spec_candle(lua_State *L);
+int lh_spec_ranking(lua_State *L);
+int lh_spec_history(lua_State *L);
+
 #endif

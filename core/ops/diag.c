@@ -20,6 +20,11 @@ struct state {
     uint64_t since_ms, told_ms;  /* (monotonic) */
 };
 
+struct told {                    /* a key of diag_tell's, and when it was told */
+    char key[65];
+    uint64_t at_ms;
+};
+
 struct diag {
     const struct rt *rt;
     const struct config *cfg;    /* admins, admin.* */
@@ -36,17 +41,51 @@ struct diag {
     struct mailer *mail;         /* NULL: no e-mail */
     char last_run[32];           /* the previous run's "running" mark, or "" */
     int greeted;                 /* the admins were told of the start */
+    struct told told[DIAG_KEYS];
 };
 
 static const char *const titles[DIAG_KINDS] = {
     "Market data", "Scripts", "Script errors", "Telegram flood control", "Database", "Memory"};
 
-static void tell(struct diag *d, const char *text)
+/* The number of admins the text was queued for on Telegram. */
+static int tell(struct diag *d, const char *text)
 {
+    int n = 0;
     mail_send(d->mail, text);
     for (int i = 0; i < d->cfg->nadmins; i++)
         if (d->hooks.telegram_send(d->hooks.ud, d->cfg->admins[i], text) == 0)
-            d->sent++;
+            n++;
+    d->sent += (uint64_t)n;
+    return n;
+}
+
+/* key's slot: its own, else a free one, else the one told longest ago. */
+static struct told *told_slot(struct diag *d, const char *key)
+{
+    struct told *oldest = &d->told[0];
+    for (int i = 0; i < DIAG_KEYS; i++) {
+        struct told *t = &d->told[i];
+        if (!strcmp(t->key, key))
+            return t;
+        if (!t->key[0] || (oldest->key[0] && t->at_ms < oldest->at_ms))
+            oldest = t;
+    }
+    return oldest;
+}
+
+int diag_tell(struct diag *d, const char *key, const char *html)
+{
+    if (!d || !*key || strlen(key) >= sizeof d->told[0].key)
+        return 0;
+    uint64_t now = rt_now_ms(d->rt), repeat = (uint64_t)(d->cfg->admin.repeat_after * 1000);
+    struct told *t = told_slot(d, key);
+    if (!strcmp(t->key, key) && now - t->at_ms < repeat)
+        return 0;
+    if (tell(d, html) == 0 && !d->mail)
+        return 0;   /* nobody heard: the next call tries again */
+    snprintf(t->key, sizeof t->key, "%s", key);
+    t->at_ms = now;
+    return 1;
 }
 
 /* One kind's state this check: wrong (with what) or not. */
@@ -155,19 +194,28 @@ static void check(void *ud)
 
 #define RUN_SCOPE "ops"
 
-struct diag *diag_start(const struct rt *rt, const struct config *cfg, struct httpc *httpc,
-                        struct store *store, struct health *health,
-                        const struct diag_hooks *hooks, int tg_up)
+struct diag *diag_new(const struct rt *rt, const struct config *cfg, struct httpc *httpc,
+                      const struct diag_hooks *hooks)
 {
     struct diag *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
     d->rt = rt;
     d->cfg = cfg;
-    d->store = store;
-    d->health = health;
     d->hooks = *hooks;
     d->mail = mail_new(rt, cfg, httpc);
+    return d;
+}
+
+struct diag *diag_start(const struct rt *rt, const struct config *cfg, struct httpc *httpc,
+                        struct store *store, struct health *health,
+                        const struct diag_hooks *hooks, int tg_up)
+{
+    struct diag *d = diag_new(rt, cfg, httpc, hooks);
+    if (!d)
+        return NULL;
+    d->store = store;
+    d->health = health;
     d->script_errors = hooks->script_errors(hooks->ud);
     /* "running" is written at start and removed at a clean stop: found at
      * start, the previous run crashed (or was killed); "failed: N", it

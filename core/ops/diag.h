@@ -49,6 +49,16 @@ struct diag_hooks {
 struct diag *diag_start(const struct rt *rt, const struct config *cfg, struct httpc *httpc,
                         struct store *store, struct health *health,
                         const struct diag_hooks *hooks, int tg_up);
+/* Diagnostics that only pass on messages (diag_tell): no checks, no
+ * greeting, no run mark (the console's and the specs'). */
+struct diag *diag_new(const struct rt *rt, const struct config *cfg, struct httpc *httpc,
+                      const struct diag_hooks *hooks);
+/* A message of someone else's (a script's: host.tell_admins) to the
+ * admins, on Telegram and by e-mail: at most once per admin.repeat_after
+ * for each key (1-64 bytes; the last DIAG_KEYS keys are remembered).
+ * 1 told, 0 held back, or no admin to tell (d may be NULL). */
+#define DIAG_KEYS 256
+int diag_tell(struct diag *d, const char *key, const char *html);
 /* The bot signed in: the admins hear of the start (once). */
 void diag_telegram_up(struct diag *d);
 /* The application is stopping: no more checks (d may be NULL). */

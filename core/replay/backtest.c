@@ -330,6 +330,9 @@ int backtest_run(struct app *a, char **files, int nfiles, double speed, const ch
     if (app_init(a, 0) != 0 || app_open_store(a) != 0 || !(a->lua = lh_new(a, LH_RUN)))
         goto out;
     if (lh_reload(a->lua, "start") != 0) {
+        if ((rc = lh_sections_verdict(a->lua)) != 0)
+            goto out;
+        rc = 1;
         fprintf(stderr, "candlewatch replay: the scripts in %s do not load (see the log)\n",
                 a->cfg.scripts);
         goto out;

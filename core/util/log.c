@@ -15,16 +15,19 @@ void log_init(struct logger *lg)
     lg->out = stderr;
 }
 
-void log_add_secret(struct logger *lg, const char *secret)
+int log_add_secret(struct logger *lg, const char *secret)
 {
     /* Masking a very short secret would garble ordinary words. */
-    if (!secret || strlen(secret) < 6 || strlen(secret) >= sizeof lg->secrets[0])
-        return;
+    if (!secret || strlen(secret) < 6)
+        return 0;
+    if (strlen(secret) >= sizeof lg->secrets[0])
+        return -1;
     for (int i = 0; i < LOG_SECRETS; i++)
         if (!lg->secrets[i][0] || !strcmp(lg->secrets[i], secret)) {
             strcpy(lg->secrets[i], secret);
-            return;
+            return 0;
         }
+    return -1;
 }
 
 int log_level_parse(const char *name, enum log_level *out)
@@ -52,6 +55,12 @@ void log_mask(char *buf, const char *secret)
         memcpy(p, "***", 3);
         memmove(p + 3, p + n, strlen(p + n) + 1);
     }
+}
+
+void log_mask_all(const struct logger *lg, char *buf)
+{
+    for (int i = 0; i < LOG_SECRETS && lg->secrets[i][0]; i++)
+        log_mask(buf, lg->secrets[i]);
 }
 
 /* A line cut at the buffer's end may end in the first characters of a

@@ -27,7 +27,8 @@ struct log_repeat {
     long suppressed;
 };
 
-#define LOG_SECRETS 4
+/* the bot token, the SMTP password, and the scripts' secret settings */
+#define LOG_SECRETS 16
 
 struct logger {
     enum log_level level;
@@ -41,7 +42,10 @@ struct logger {
 };
 
 void log_init(struct logger *lg);
-void log_add_secret(struct logger *lg, const char *secret);
+/* 0, or -1 when all LOG_SECRETS slots are taken (the secret is not
+ * masked: the caller must not let it be logged).  A secret shorter than 6
+ * bytes is not masked (it would garble ordinary words): 0. */
+int log_add_secret(struct logger *lg, const char *secret);
 int log_level_parse(const char *name, enum log_level *out);
 const char *log_level_name(enum log_level lv);
 
@@ -56,6 +60,9 @@ void log_msg_upd(struct logger *lg, int64_t update_id, enum log_level lv, const 
 
 /* Replaces every occurrence of secret in buf (in place, NUL-terminated). */
 void log_mask(char *buf, const char *secret);
+/* The same for every secret of lg: text that leaves by another way than
+ * the log (an error in /health, a message to the admins). */
+void log_mask_all(const struct logger *lg, char *buf);
 
 #define log_debug(lg, comp, ...) log_msg((lg), LOG_DEBUG, (comp), __VA_ARGS__)
 #define log_info(lg, comp, ...)  log_msg((lg), LOG_INFO, (comp), __VA_ARGS__)

@@ -92,5 +92,19 @@ int main(void)
            strcmp(host, "::1") == 0,
        "listen parses an IPv6 host");
     config_free(&c);
+
+    /* "did you mean": a swap of two letters is one edit; a suggestion as
+     * far from a short name as the name is long is none */
+    char msg[200];
+    const char *declared[] = {"gas"};
+    config_unknown_key("gsa", declared, 1, 1, msg, sizeof msg);
+    is_str(msg, "unknown key 'gsa' (did you mean 'gas'?)", "a swap suggests the declared section");
+    config_unknown_key("gas", NULL, 0, 1, msg, sizeof msg);
+    is_str(msg, "unknown key 'gas'", "a short name two edits from 'tls' suggests nothing");
+    config_unknown_key("telegarm", NULL, 0, 1, msg, sizeof msg);
+    is_str(msg, "unknown key 'telegarm' (did you mean 'telegram'?)", "a core section is suggested");
+    config_unknown_key("exchange.rest_ulr", NULL, 0, 1, msg, sizeof msg);
+    is_str(msg, "unknown key 'exchange.rest_ulr' (did you mean 'exchange.rest_url'?)",
+           "and a core key");
     return done();
 }

@@ -179,6 +179,30 @@ int main(void)
     is_int(w.n, at, "once stopping, nothing is told (not even what cleared)");
 
     diag_free(d, 0);
+
+    /* keyed messages (host.tell_admins) through diagnostics that run no
+     * checks: each key at most once per admin.repeat_after */
+    w.n = 0;
+    struct diag *q = diag_new(&rt, &cfg, NULL, &hooks);
+    run_to(sim_ms + 3600000);
+    is_int(w.n, 0, "diagnostics made with diag_new check nothing and greet nobody");
+    is_int(diag_tell(q, "gas.key", "<b>Gas</b>: the key is refused"), 1, "a keyed message is told");
+    is_int(said(0, "<b>Gas</b>: the key is refused"), 2, "to each admin, as given");
+    is_int(diag_tell(q, "gas.key", "again"), 0, "the same key is held back");
+    is_int(diag_tell(q, "gas.rate", "another"), 1, "another key is not");
+    run_to(sim_ms + 3599000);
+    is_int(diag_tell(q, "gas.key", "again"), 0, "still held back before admin.repeat_after");
+    run_to(sim_ms + 1000);
+    is_int(diag_tell(q, "gas.key", "again"), 1, "told again once it has passed");
+    is_int(said(0, "again"), 2, "(each admin once)");
+    char long_key[80];
+    memset(long_key, 'k', 65);
+    long_key[65] = '\0';
+    is_int(diag_tell(q, long_key, "x"), 0, "a key over 64 bytes is refused");
+    is_int(diag_tell(NULL, "k", "x"), 0, "no diagnostics: nobody is told");
+    cfg.nadmins = 0;
+    is_int(diag_tell(q, "gas.none", "x"), 0, "no admins (and no e-mail): nobody is told");
+    diag_free(q, 0);
     timers_free(&ts);
     cfg.admins = NULL;
     cfg.nadmins = 0;

@@ -41,6 +41,22 @@ int main(void)
     ok(!strncmp(err, "conf.lua:1:", 11), "naming chunk and line: %s", err);
     is_int(load("return { telegram = { tokne = 'x' } }"), -1, "an unknown key is refused");
     ok(strstr(err, "conf.lua: unknown key 'telegram.tokne'") != NULL, "by name: %s", err);
+    /* a top-level table that is not the core's: a script's section, kept
+     * as JSON for host.config to check; anything else stays an error */
+    is_int(load("return { gas = { interval = 30, key = 'k', sources = { 'rpc' }, on = true } }"), 0,
+           "a top-level table that is not the core's is kept: %s", err);
+    ok(cfg.nsections == 1 && config_section(&cfg, "gas") != NULL, "as a section");
+    const char *js = config_section(&cfg, "gas");
+    ok(js && strstr(js, "\"interval\":30") && strstr(js, "\"sources\":[\"rpc\"]") &&
+           strstr(js, "\"on\":true"), "its values in JSON: %s", js ? js : "(none)");
+    is_int(load("return { gas = 30 }"), -1, "a top-level value that is not a table is refused");
+    ok(strstr(err, "unknown key 'gas'") != NULL, "as an unknown key: %s", err);
+    is_int(load("return { gas = { f = tostring } }"), -1, "a value a section cannot hold is refused");
+    ok(strstr(err, "key 'gas.f' must be a boolean, number, string or list of them, got function"),
+       "naming the key: %s", err);
+    is_int(load("return { gas = { t = { a = 1 } } }"), -1, "so is a table that is not a list");
+    is_int(load("return { gas = { [1] = 2 } }"), -1, "and a section whose keys are not names");
+    ok(strstr(err, "gas keys must be names") != NULL, "%s", err);
     is_int(load("return 42"), -1, "a number is not a config");
     ok(strstr(err, "conf.lua: must return a table of settings, returned number") != NULL, "%s",
        err);
