@@ -125,7 +125,7 @@ like "$m" 'gas_readings' "(/metrics has the gas scripts' metrics)"
 unlike "$m" "$KEY" "the key is not in /metrics"
 stop_bot
 cat "$T/log" >> "$T/logs"
-is "$(grep -c 'gas: etherscan failed: Invalid API Key' "$T/log")" 1 "Etherscan's error is logged once, with its text"
+is "$(grep -c 'etherscan failed: Invalid API Key' "$T/log")" 1 "Etherscan's error is logged once, with its text"
 is "$(grep -cF "$KEY" "$T/logs")" 0 "the key never appears in the bot's log (three runs)"
 errs=$(grep -E ' error +scripts:' "$T/logs" | head -3)
 [ -z "$errs" ] && pass "no script failed (three runs)" || fail "no script failed" "$errs"
