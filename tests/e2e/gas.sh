@@ -123,7 +123,7 @@ is "$(alerts)" 2 "a change of source sends no alert"
 m=$(get /metrics)
 like "$m" 'gas_readings' "(/metrics has the gas scripts' metrics)"
 unlike "$m" "$KEY" "the key is not in /metrics"
-stop_bot
+stop_bot && pass "the bot stops cleanly (status 0)" || fail "the bot stops cleanly" "$(tail -5 "$T/log")"
 cat "$T/log" >> "$T/logs"
 is "$(grep -c 'etherscan failed: Invalid API Key' "$T/log")" 1 "Etherscan's error is logged once, with its text"
 is "$(grep -cF "$KEY" "$T/logs")" 0 "the key never appears in the bot's log (three runs)"
