@@ -18,4 +18,8 @@ return {
   -- email = { server = "smtp.example.com", user = "bot@example.com",
   --           from = "bot@example.com", to = { "ops@example.com" } },
   log = { level = "info", format = "text" },
+  -- /gas and gas alerts (scripts/gas.lua); the Etherscan key comes from
+  -- $ETHERSCAN_API_KEY (key = os.getenv("ETHERSCAN_API_KEY") is the default);
+  -- without it the readings come from gas.rpc_url.  Keys: docs/configuration.md
+  gas = { enabled = true },
 }

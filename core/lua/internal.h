@@ -274,6 +274,8 @@ int lh_open_http(lua_State *L);
 int lh_open_json(lua_State *L);
 int lh_open_store(lua_State *L);
 int lh_open_host(lua_State *L);
+/* host.health (host_health.c) */
+int lh_host_health(lua_State *L);
 int lh_open_spec(lua_State *L);
 int lh_open_candles(lua_State *L);
 int lh_open_bot(lua_State *L);

@@ -364,7 +364,39 @@ static int d_parse(lua_State *L)
     return 1;
 }
 
-static const luaL_Reg funcs[] = {{"new", d_new}, {"parse", d_parse}, {NULL, NULL}};
+/* decimal.from_number(x [, digits]) -> decimal   (a float as the shortest
+ * decimal that reads back as the same float, Python's Decimal(repr(x)):
+ * 0.1 is 0.1; rounded half-even to digits significant digits (1..17) when
+ * given; an integer exactly; NaN and infinities raise) */
+static int d_from_number(lua_State *L)
+{
+    const char *usage = "decimal.from_number(x [, digits])";
+    int digits = 0;
+    if (!lua_isnoneornil(L, 2)) {
+        if (!lua_isinteger(L, 2) || lua_tointeger(L, 2) < 1 || lua_tointeger(L, 2) > 17)
+            return luaL_error(L, "%s: digits must be an integer from 1 to 17", usage);
+        digits = (int)lua_tointeger(L, 2);
+    }
+    if (lua_type(L, 1) != LUA_TNUMBER)
+        return luaL_error(L, "%s: a number expected, got %s%s", usage, luaL_typename(L, 1),
+                          lua_type(L, 1) == LUA_TSTRING ? " (decimal.new reads a string)" : "");
+    struct dec d;
+    int rc = lua_isinteger(L, 1) ? dec_from_int_digits(lua_tointeger(L, 1), digits, &d)
+                                 : dec_from_double(lua_tonumber(L, 1), digits, &d);
+    char shown[32];   /* all its digits: Lua's tostring shows 14 */
+    snprintf(shown, sizeof shown, "%.17g", lua_tonumber(L, 1));
+    if (rc == DEC_ESYNTAX)
+        return luaL_error(L, "%s: %s is not a finite number", usage, shown);
+    if (rc != DEC_OK)
+        return luaL_error(L, "%s: %s: %s%s", usage, shown, dec_strerror(rc),
+                          rc == DEC_ESCALE && !digits ? " (digits = n rounds it to n significant "
+                                                        "digits)" : "");
+    push(L, d);
+    return 1;
+}
+
+static const luaL_Reg funcs[] = {
+    {"new", d_new}, {"parse", d_parse}, {"from_number", d_from_number}, {NULL, NULL}};
 static const luaL_Reg methods[] = {
     {"div", d_div},       {"round", d_round}, {"cmp", d_cmp},     {"is_zero", d_is_zero},
     {"sign", d_sign},     {"abs", d_abs},     {"scale", d_scale}, {"format", d_format},

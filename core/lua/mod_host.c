@@ -122,6 +122,7 @@ static const luaL_Reg funcs[] = {
     {"reload", h_reload},         {"on_start", h_on_start},       {"stats", h_stats},
     {"generation", h_generation}, {"script", h_script},       {"mode", h_mode},
     {"config", lh_host_config},   {"tell_admins", h_tell_admins},
+    {"health", lh_host_health},
     {NULL, NULL},
 };
 

@@ -77,16 +77,36 @@ void prom_gauge(struct prom *p, const char *name, const char *help, const char *
     sample(p, name, "", labels, value);
 }
 
-void prom_histogram(struct prom *p, const char *name, const char *help, const struct hist *h)
+/* A bucket's bound as the shortest text that reads back as the same
+ * double ("0.005", not "0.0050000000000000001"): le must name it exactly. */
+static void put_le(struct prom *p, const char *name, double bound, uint64_t cum)
+{
+    char le[32];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(le, sizeof le, "%.*g", digits, bound);
+        if (strtod(le, NULL) == bound)
+            break;
+    }
+    put(p, "%s_bucket{le=\"%s\"} %llu\n", name, le, (unsigned long long)cum);
+}
+
+void prom_histogram_of(struct prom *p, const char *name, const char *help,
+                       const struct prom_buckets *b)
 {
     family(p, name, "histogram", help);
     uint64_t cum = 0;
-    for (int b = 0; b < HIST_BUCKETS; b++) {
-        cum += h->counts[b];
-        put(p, "%s_bucket{le=\"%g\"} %llu\n", name, hist_bounds[b], (unsigned long long)cum);
+    for (int i = 0; i < b->n; i++) {
+        cum += b->counts[i];
+        put_le(p, name, b->bounds[i], cum);
     }
     put(p, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.17g\n%s_count %llu\n", name,
-        (unsigned long long)h->n, name, h->sum, name, (unsigned long long)h->n);
+        (unsigned long long)b->count, name, b->sum, name, (unsigned long long)b->count);
+}
+
+void prom_histogram(struct prom *p, const char *name, const char *help, const struct hist *h)
+{
+    struct prom_buckets b = {hist_bounds, h->counts, HIST_BUCKETS, h->n, h->sum};
+    prom_histogram_of(p, name, help, &b);
 }
 
 void prom_label(char *out, size_t size, const char *key, const char *value)

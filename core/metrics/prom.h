@@ -33,6 +33,18 @@ void prom_counter(struct prom *p, const char *name, const char *help, const char
 void prom_gauge(struct prom *p, const char *name, const char *help, const char *labels,
                 double value);
 void prom_histogram(struct prom *p, const char *name, const char *help, const struct hist *h);
+/* A histogram with buckets of its own: n upper bounds in increasing order
+ * and the observations in each (not cumulative; those above the last bound
+ * only in count). */
+struct prom_buckets {
+    const double *bounds;
+    const uint64_t *counts;
+    int n;
+    uint64_t count;
+    double sum;
+};
+void prom_histogram_of(struct prom *p, const char *name, const char *help,
+                       const struct prom_buckets *b);
 /* Appends key="value" (escaped) to the labels in out, comma-separated. */
 void prom_label(char *out, size_t size, const char *key, const char *value);
 

@@ -13,11 +13,11 @@ static struct health_entry *entry(struct health *h, const char *name)
     for (int i = 0; i < h->n; i++)
         if (strcmp(h->e[i].name, name) == 0)
             return &h->e[i];
-    if (h->n == HEALTH_MAX)
+    if (h->n == HEALTH_MAX || strlen(name) >= sizeof h->e[0].name)
         return NULL;
     struct health_entry *e = &h->e[h->n++];
     memset(e, 0, sizeof *e);
-    e->name = name;
+    snprintf(e->name, sizeof e->name, "%s", name);
     return e;
 }
 
@@ -60,6 +60,14 @@ enum health_status health_overall(const struct health *h)
 const char *health_name(enum health_status st)
 {
     return names[st];
+}
+
+int health_status_parse(const char *name)
+{
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(names[i], name))
+            return i;
+    return -1;
 }
 
 char *health_json(const struct health *h)

@@ -1,18 +1,20 @@
 /* Component health for GET /health: each subsystem keeps its own entry up
- * to date; the overall status is the worst of them.
+ * to date; the overall status is the worst of them.  Scripts add their own
+ * components too (host.health: "script:<name>"), so names are copied.
  */
 #ifndef CW_HEALTH_H
 #define CW_HEALTH_H
 
 enum health_status { HEALTH_OK, HEALTH_DEGRADED, HEALTH_FAILING };
 
-#define HEALTH_MAX 16
+#define HEALTH_MAX 32          /* the core's few, and the scripts' (at most 16) */
+#define HEALTH_NAME_MAX 48
 
 struct jsonw;
 typedef void (*health_detail_fn)(void *ud, struct jsonw *w);
 
 struct health_entry {
-    const char *name;          /* static string */
+    char name[HEALTH_NAME_MAX];
     enum health_status status;
     char reason[256];
     health_detail_fn detail;   /* optional: more fields for /health */
@@ -24,7 +26,9 @@ struct health {
     int n;
 };
 
-/* Creates or updates a component; reason may be NULL when ok. */
+/* Creates or updates a component; reason may be NULL when ok.  A name of
+ * HEALTH_NAME_MAX bytes or more, or a component beyond HEALTH_MAX, is not
+ * kept. */
 void health_set(struct health *h, const char *name, enum health_status st,
                 const char *reason);
 /* Adds fields to a component's entry in /health (counters, progress). */
@@ -33,6 +37,8 @@ enum health_status health_overall(const struct health *h);
 /* A component's entry, or NULL. */
 const struct health_entry *health_get(const struct health *h, const char *name);
 const char *health_name(enum health_status st);
+/* "ok", "degraded", "failing" -> the status, or -1. */
+int health_status_parse(const char *name);
 /* Writes {"status":..., "components":{...}} into a malloc'd string. */
 char *health_json(const struct health *h);
 

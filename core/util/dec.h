@@ -54,6 +54,16 @@ const char *dec_mode_name(int mode);
 const char *dec_strerror(int err);
 
 struct dec dec_from_int(int64_t v);
+/* A double as the shortest decimal that reads back as the same double (what
+ * Python's Decimal(repr(x)) gives: 0.1 is 0.1, 3.0 is 3.0, 1e-05 is
+ * 0.00001), or that decimal rounded half-even to digits significant digits
+ * (1..17; 0: not rounded).  The shortest is the first of 15, 16 and 17
+ * significant digits that reads back: a decimal of at most 15 digits reads
+ * back from its nearest double, and printf gives exactly that one.  NaN and
+ * infinities: DEC_ESYNTAX; more than 18 places or 38 digits: the errors. */
+int dec_from_double(double x, int digits, struct dec *out);
+/* v rounded half-even to digits significant digits (0: v exactly). */
+int dec_from_int_digits(int64_t v, int digits, struct dec *out);
 /* Each returns DEC_OK with the result in *out, or an error (*out untouched). */
 int dec_add(struct dec a, struct dec b, struct dec *out);
 int dec_sub(struct dec a, struct dec b, struct dec *out);

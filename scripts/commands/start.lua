@@ -19,9 +19,13 @@ bot.command("start", "Start: register and see what the bot does", function(ctx)
                               or "Alerts resumed.")
   end
   local name = ctx.user.first_name or ctx.user.username or "there"
+  local gas = ""
+  for _, c in ipairs(bot.commands()) do   -- (scripts/commands/gas.lua, when gas is on)
+    if c.name == "gas" then gas = "\n/gas shows Ethereum's gas price and alerts you when it crosses your level." end
+  end
   ctx:reply(bot.fmt("%s, %s! I watch crypto markets and tell you the moment a pair " ..
-                    "moves the way you care about.\n\nSend /help to see the commands.",
-                    known and "Welcome back" or "Hello", name))
+                    "moves the way you care about.%s\n\nSend /help to see the commands.",
+                    known and "Welcome back" or "Hello", name, gas))
 end)
 
 bot.command("help", "List the commands", function(ctx)

@@ -114,6 +114,58 @@ describe("decimal against Python's decimal (tests/fixtures/decimal_table.tsv)", 
       end)
     end)
   end)
+
+  it("takes a float as Decimal(repr(x)), rounded to digits half-even (from_number)", function()
+    check_all("num", 2500, function(r)
+      local x = tonumber(r[2])
+      if math.type(x) ~= "float" then return "not a float: " .. r[2] end
+      return outcome(function() return decimal.from_number(x, math.tointeger(r[3])) end)
+    end)
+  end)
+end)
+
+describe("decimal.from_number", function()
+  it("reads a JSON number exactly as written, up to 15 significant digits", function()
+    local t = json.decode('{"rub": 95.31, "thb": 0.3741, "big": 123456789012.345, "idr": 16250}')
+    assert.equals(D("95.31"), decimal.from_number(t.rub))
+    assert.equals("0.3741", tostring(decimal.from_number(t.thb)))
+    assert.equals("123456789012.345", tostring(decimal.from_number(t.big)))
+    assert.equals(D("16250"), decimal.from_number(t.idr))
+  end)
+
+  it("takes an integer exactly, rounded only when digits are given", function()
+    assert.equals("9007199254740993", tostring(decimal.from_number(9007199254740993)))
+    assert.equals("-9223372036854775808", tostring(decimal.from_number(math.mininteger)))
+    assert.equals("120000", tostring(decimal.from_number(123456, 2)))
+  end)
+
+  it("rounds the decimal digits, not the binary value", function()
+    -- 2.675 is 2.67499999999999982236431605997495353221893310546875 in binary:
+    -- printf's %.3g says 2.67; the decimal 2.675 rounds half-even to 2.68
+    assert.equals("2.67", string.format("%.3g", 2.675))
+    assert.equals("2.68", tostring(decimal.from_number(2.675, 3)))
+    assert.equals("0.00001053", tostring(decimal.from_number(1 / 95000, 4)))
+  end)
+
+  it("refuses what is not a finite number, and says how to fit a tiny one", function()
+    local cases = {
+      { function() decimal.from_number(0 / 0) end, "is not a finite number" },
+      { function() decimal.from_number(math.huge) end, "inf is not a finite number" },
+      { function() decimal.from_number(-math.huge) end, "-inf is not a finite number" },
+      { function() decimal.from_number("1.5") end, "a number expected, got string (decimal.new reads a string)" },
+      { function() decimal.from_number(1.5, 0) end, "digits must be an integer from 1 to 17" },
+      { function() decimal.from_number(1.5, 18) end, "digits must be an integer from 1 to 17" },
+      { function() decimal.from_number(1.5, 2.5) end, "digits must be an integer from 1 to 17" },
+      { function() decimal.from_number(1 / 95000) end,
+        "1.0526315789473684e-05: more than 18 decimal places (digits = n rounds it" },
+      { function() decimal.from_number(1e40) end, "1e+40: out of range" },
+    }
+    for _, c in ipairs(cases) do
+      local ok, err = pcall(c[1])
+      assert.is_false(ok)
+      assert.matches(c[2], err, 1, true)
+    end
+  end)
 end)
 
 describe("decimal.parse: what people type", function()

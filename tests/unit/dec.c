@@ -2,6 +2,7 @@
  * of negatives in every mode, division by zero, amounts of 10^12 with 18
  * places, parsing).  The bulk comparison with Python's decimal module is
  * tests/spec/decimal_spec.lua on tests/fixtures/decimal_table.tsv. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "tap.h"
@@ -317,8 +318,79 @@ static void test_format(void)
     is_str(small, "123 456", "a short buffer: cut, terminated");
 }
 
+/* the text of dec_from_double(x, digits), or "!<error number>" */
+static const char *N(double x, int digits)
+{
+    struct dec d;
+    int rc = dec_from_double(x, digits, &d);
+    if (rc != DEC_OK) {
+        snprintf(text, sizeof text, "!%d", rc);
+        return text;
+    }
+    return S(d);
+}
+
+static void test_from_double(void)
+{
+    is_str(N(0.1, 0), "0.1", "0.1 is 0.1, not its binary value");
+    is_str(N(0.1 + 0.2, 0), "0.30000000000000004", "17 digits when 16 do not read back");
+    is_str(N(3.0, 0), "3.0", "a whole number keeps repr's .0");
+    is_str(N(0.0, 0), "0.0", "zero");
+    is_str(N(-0.0, 0), "0.0", "no negative zero");
+    is_str(N(1e16, 0), "10000000000000000", "1e16: repr has no .0");
+    is_str(N(1e-5, 0), "0.00001", "a small one");
+    is_str(N(123456789012345.6, 0), "123456789012345.6", "16 digits");
+    is_str(N(-95.31, 0), "-95.31", "negative");
+    is_str(N(1e-19, 0), "!2", "more than 18 places");
+    is_str(N(1e40, 0), "!1", "more than 38 digits");
+    is_str(N(0.0 / 0.0, 0), "!4", "NaN");
+    is_str(N(1.0 / 0.0, 0), "!4", "infinity");
+    is_str(N(2.675, 3), "2.68", "a decimal tie rounds half-even on the decimal digits");
+    is_str(N(2.665, 3), "2.66", "and to the even digit");
+    is_str(N(1.0526315789473684e-05, 4), "0.00001053", "rounding brings it within 18 places");
+    is_str(N(19960.0, 3), "20000", "rounding left of the point");
+    is_str(N(0.1996, 3), "0.200", "a carry keeps the digits asked for");
+    is_str(N(1.5, 5), "1.5", "fewer digits than asked: as it is");
+    is_str(N(-2.5, 1), "-2", "negative tie to even");
+    is_str(N(1e-30, 3), "!2", "still too small");
+    struct dec d;
+    is_int(dec_from_int_digits(INT64_MIN, 0, &d), DEC_OK, "INT64_MIN");
+    is_str(S(d), "-9223372036854775808", "exactly");
+    dec_from_int_digits(123456789, 2, &d);
+    is_str(S(d), "120000000", "an integer to 2 digits");
+}
+
+/* Any double that fits reads back from its decimal: 200,000 bit patterns
+ * (a fixed xorshift), those out of range refused with the range errors. */
+static void test_from_double_reads_back(void)
+{
+    uint64_t r = 88172645463325252ull;
+    long bad = 0, fitted = 0;
+    for (int i = 0; i < 200000; i++) {
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        double x;
+        uint64_t bits = (r & 0x800FFFFFFFFFFFFFull) | ((1023ull - 70 + r % 200) << 52);
+        memcpy(&x, &bits, sizeof x);   /* about 1e-21 .. 1e39, either sign */
+        struct dec d;
+        int rc = dec_from_double(x, 0, &d);
+        if (rc == DEC_OK) {
+            fitted++;
+            dec_str(d, text, sizeof text);
+            bad += strtod(text, NULL) != x;
+        } else {
+            bad += rc != DEC_ESCALE && rc != DEC_ERANGE;
+        }
+    }
+    is_int(bad, 0, "every decimal reads back as its double (%ld of 200000 fit)", fitted);
+    ok(fitted > 100000, "most fit");
+}
+
 int main(void)
 {
+    test_from_double_reads_back();
+    test_from_double();
     test_parse();
     test_input();
     test_arith();
