@@ -27,7 +27,8 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%) $(BUILD)/tests/fakes/fake_binance \
-            $(BUILD)/tests/fakes/fake_telegram $(BUILD)/tests/fakes/fake_smtp $(BUILD)/tests/fakes/fake_gas
+            $(BUILD)/tests/fakes/fake_telegram $(BUILD)/tests/fakes/fake_smtp $(BUILD)/tests/fakes/fake_gas \
+            $(BUILD)/tests/fakes/fake_rates
 TESTS   := $(UNIT_SRC) $(sort $(wildcard tests/spec/*_spec.lua)) $(sort $(wildcard tests/e2e/*.sh))
 PROVE   := prove --exec 'tests/run-one' --timer -j2
 
@@ -95,6 +96,10 @@ TOOL_BIN += $(BUILD)/tests/fakes/faultfs.so
 $(BUILD)/tests/fakes/faultfs.so: tests/fakes/faultfs.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -std=c11 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
+
+$(BUILD)/tests/fakes/fake_rates: tests/fakes/fake_rates.c $(FAKEUTIL)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_rates.c tests/fakes/fakeutil.c $(PKG_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/fakes/fake_smtp: tests/fakes/fake_smtp.c $(FAKEUTIL)
 	@mkdir -p $(dir $@)
