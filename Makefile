@@ -28,7 +28,8 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%) $(BUILD)/tests/fakes/fake_binance \
-            $(BUILD)/tests/fakes/fake_telegram $(BUILD)/tests/fakes/fake_smtp $(BUILD)/tests/fakes/fake_rates
+            $(BUILD)/tests/fakes/fake_telegram $(BUILD)/tests/fakes/fake_smtp $(BUILD)/tests/fakes/fake_gas \
+            $(BUILD)/tests/fakes/fake_rates
 TESTS   := $(UNIT_SRC) $(sort $(wildcard tests/spec/*_spec.lua)) $(sort $(wildcard tests/e2e/*.sh)) \
            $(sort $(wildcard tests/prometheus/*.test.yml))
 PROVE   := prove --exec 'tests/run-one' --timer -j2
@@ -105,6 +106,10 @@ $(BUILD)/tests/fakes/fake_rates: tests/fakes/fake_rates.c $(FAKEUTIL)
 $(BUILD)/tests/fakes/fake_smtp: tests/fakes/fake_smtp.c $(FAKEUTIL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_smtp.c tests/fakes/fakeutil.c $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/fakes/fake_gas: tests/fakes/fake_gas.c $(FAKEUTIL)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_gas.c tests/fakes/fakeutil.c $(PKG_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBOBJ)
 	@mkdir -p $(dir $@)
