@@ -12,7 +12,8 @@ return host.config("tc", {
   url = { type = "url", default = "https://api.example.org/v2" },
   key = { type = "string", env = "CW_SPEC_UNSET_VARIABLE", secret = true },
   path = { type = "string", env = "PATH" },
-  sources = { type = "strings", min = 1, max = 2, default = { "a", "b" } },
+  sources = { type = "strings", min = 1, max = 2, default = { "a", "b" }, one_of = { "a", "b", "rpc" } },
+  lane = { type = "string", one_of = { "safe", "fast" } },
 })
 ]]
 
@@ -50,7 +51,8 @@ describe("host.config", function()
   end)
 
   it("takes the config's values over the defaults", function()
-    assert(load({ enabled = true, interval = 30.5, chain = 5.0, sources = { "rpc" } }))
+    assert(load({ enabled = true, interval = 30.5, chain = 5.0, sources = { "rpc" }, lane = "fast" }))
+    assert.equals("fast", value("lane"))
     assert.is_true(value("enabled"))
     assert.equals(30.5, value("interval"))
     assert.equals(5, value("chain"))
@@ -85,6 +87,8 @@ describe("host.config", function()
     { { sources = {} }, "key 'tc.sources' must be a list of strings of 1 to 2 items, got a list of 0" },
     { { sources = "a" }, "key 'tc.sources' must be a list of strings of 1 to 2 items, got string" },
     { { intervall = 60 }, "unknown key 'tc.intervall' (did you mean 'tc.interval'?)" },
+    { { sources = { "a", "rcp" } }, "key 'tc.sources' item 2: \"rcp\" is not one of a, b, rpc (did you mean 'rpc'?)" },
+    { { lane = "fsat" }, "key 'tc.lane': \"fsat\" is not one of safe, fast (did you mean 'fast'?)" },
   }
   for _, case in ipairs(wrong) do
     it("refuses " .. case[2], function()
@@ -94,6 +98,13 @@ describe("host.config", function()
       assert.matches("lib/tc.lua:1:", err, 1, true)
     end)
   end
+
+  it("suggests no value far from any of one_of", function()
+    local ok, err = load({ lane = "medium" })
+    assert.is_nil(ok)
+    assert.matches("key 'tc.lane': \"medium\" is not one of safe, fast", err, 1, true)
+    assert.is_nil(err:find("did you mean", 1, true))
+  end)
 
   it("refuses a value config.lua cannot hold in a section, naming the key", function()
     assert.has_error(function() spec.config("tc", { f = print }) end,
@@ -204,10 +215,18 @@ describe("host.config", function()
     { "host.config('x', { a = { type = 'number', max = 10, default = 20 } })",
       "the default of 'a' must be a number of at most 10, got 20" },
     { "host.config('x', { a = { type = 'string', min = 1 } })", "min of 'a' must be a number" },
+    { "host.config('x', { a = { type = 'number', one_of = { 'a' } } })",
+      "one_of of 'a' must be a list of 1 to 32 strings, for a string or strings" },
+    { "host.config('x', { a = { type = 'string', one_of = {} } })", "one_of of 'a' must be a list" },
+    { "host.config('x', { a = { type = 'strings', one_of = { 'a', 'b' }, default = { 'b', 'c' } } })",
+      "the default of 'a': \"c\" is not one of a, b" },
   }
-  for _, case in ipairs(bad_decl) do
+  for i, case in ipairs(bad_decl) do
     it("refuses a schema mistake: " .. case[2], function()
-      local ok, err = spec.use_scripts({ ["a.lua"] = case[1] })
+      -- (one folder for them all: a spec file has 32 script sets)
+      if i == 1 then assert(spec.use_scripts({})) end
+      spec.write("a.lua", case[1])
+      local ok, err = spec.reload()
       assert.is_nil(ok)
       assert.matches("a.lua:1: ", err, 1, true)
       assert.matches(case[2], err, 1, true)
