@@ -528,8 +528,11 @@ static int section_tostring(lua_State *L)
     return 1;
 }
 
-/* The name's checks, and one declaration per generation. */
-static void declare_ok(lua_State *L, struct lh_gen *g, const char *name)
+/* The name's checks, and one declaration per generation (file's own,
+ * when its top level failed after it, does not count: a lib module runs
+ * again at the next require, and should fail there as it did the first
+ * time, not on the declaration). */
+static void declare_ok(lua_State *L, struct lh_gen *g, const char *name, const char *file)
 {
     if (!lh_config_name_ok(name, HC_MAX_NAME))
         luaL_error(L, "host.config(name, schema): the name must be a-z, 0-9 and _, starting "
@@ -537,7 +540,7 @@ static void declare_ok(lua_State *L, struct lh_gen *g, const char *name)
     if (config_is_core(name))
         luaL_error(L, "host.config('%s'): '%s' is the core's; choose another name", name, name);
     const char *first = lh_gen_declared(g, name);
-    if (first)
+    if (!lh_gen_may_declare(g, name, file))
         luaL_error(L, "host.config('%s'): the section is already declared by %s (one "
                       "declaration per section: share it through a lib module)", name, first);
 }
@@ -553,7 +556,9 @@ int lh_host_config(lua_State *L)
     const char *name = luaL_checkstring(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
-    declare_ok(L, h->cur.gen, name);
+    char file[512];
+    caller_file(L, file, sizeof file);
+    declare_ok(L, h->cur.gen, name, file);
     schema_keys_ok(L, name, 2);
     push_section(L, name);       /* 3 */
     unknown_keys(L, name, 2, 3);
@@ -573,8 +578,6 @@ int lh_host_config(lua_State *L)
     lua_pushcclosure(L, section_tostring, 1);
     lua_setfield(L, -2, "__tostring");
     lua_pop(L, 1);
-    char file[512];
-    caller_file(L, file, sizeof file);
     if (lh_gen_declare(h->cur.gen, name, file) != 0)
         return luaL_error(L, "out of memory");
     return 1;

@@ -195,6 +195,24 @@ describe("host.config", function()
     assert.matches("b.lua:1: host.config('tc'): the section is already declared by lib/tc.lua", err, 1, true)
   end)
 
+  it("runs a lib module that failed after its declaration again, failing on its own error", function()
+    spec.config("tc", nil)
+    local ok, err = spec.use_scripts({
+      ["lib/tc.lua"] = "local c = host.config('tc', {})\nerror('the lib is broken')",
+      ["a.lua"] = "local ok = pcall(require, 'tc') assert(not ok)\nrequire('tc')",
+    })
+    assert.is_nil(ok)
+    assert.matches("lib/tc.lua:2: the lib is broken", err, 1, true)
+    assert.is_nil(err:find("already declared", 1, true))
+    -- the same file declaring twice in one run is still refused
+    ok, err = spec.use_scripts({
+      ["lib/tc.lua"] = "host.config('tc', {}) host.config('tc', {})",
+      ["a.lua"] = "require('tc')",
+    })
+    assert.is_nil(ok)
+    assert.matches("the section is already declared by lib/tc.lua", err, 1, true)
+  end)
+
   it("shares a lib module's section among the scripts that require it", function()
     assert(load({ chain = 7 }, { ["two.lua"] = "local c = require('tc') assert(c.chain == 7)" }))
     assert.equals(7, value("chain"))
