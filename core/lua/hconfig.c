@@ -205,16 +205,16 @@ static int one_of_miss(lua_State *L, const struct hc_key *k, const char *s, char
 {
     const char *cands[HC_MAX_ONE_OF];
     char list[256] = "";
-    int n = 0;
-    for (; n < HC_MAX_ONE_OF && lua_rawgeti(L, k->one_of, n + 1) == LUA_TSTRING; n++) {
-        cands[n] = lua_tostring(L, -1);   /* (kept by the one_of list) */
+    int n = (int)lua_rawlen(L, k->one_of);   /* (1 to HC_MAX_ONE_OF strings: spec_one_of) */
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, k->one_of, i + 1);
+        cands[i] = lua_tostring(L, -1);   /* (kept by the one_of list) */
         lua_pop(L, 1);
-        if (!strcmp(cands[n], s))
+        if (!strcmp(cands[i], s))
             return 0;
         size_t used = strlen(list);
-        snprintf(list + used, sizeof list - used, "%s%s", n ? ", " : "", cands[n]);
+        snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", cands[i]);
     }
-    lua_pop(L, 1);
     const char *near = k->secret ? NULL : config_nearest(s, cands, n);
     if (k->secret)   /* (never the value of a secret, nor a hint at it) */
         snprintf(out, len, "the value is not one of %s", list);

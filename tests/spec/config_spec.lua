@@ -106,6 +106,21 @@ describe("host.config", function()
     assert.is_nil(err:find("did you mean", 1, true))
   end)
 
+  it("checks against a one_of of 32 names, the most it takes", function()
+    local names = {}
+    for i = 1, 32 do names[i] = ("'n%02d'"):format(i) end
+    spec.config("tc", { k = "n33" })
+    spec.write("lib/tc.lua", "return host.config('tc', { k = { type = 'string', one_of = { "
+      .. table.concat(names, ", ") .. " } } })")
+    local ok, err = spec.reload()
+    assert.is_nil(ok)
+    assert.matches("key 'tc.k': \"n33\" is not one of n01, n02,", err, 1, true)
+    assert.matches("n31, n32 (did you mean 'n", err, 1, true)
+    spec.config("tc", { k = "n32" })
+    assert(spec.reload())
+    assert.equals("n32", value("k"))
+  end)
+
   it("refuses a value config.lua cannot hold in a section, naming the key", function()
     assert.has_error(function() spec.config("tc", { f = print }) end,
       "spec.config: key 'tc.f' must be a boolean, number, string or list of them, got function")
