@@ -16,8 +16,6 @@ if not cfg.enabled then return end
 local S = require("gas_source")
 local A = require("gas_alerts")
 local H = require("gas_history")
-local bad = S.check_sources(cfg.sources)
-if bad then error(bad, 0) end
 
 local readings = metrics.counter("gas_readings", "Gas readings taken")
 local failures = {

@@ -266,12 +266,28 @@ static void nearer(const char *name, const char *cand, const char **best, int *b
     }
 }
 
+/* The farthest a suggestion may be from name, plus one: 'tls' is no
+ * suggestion for 'gas'. */
+static int suggest_limit(const char *name)
+{
+    int limit = (int)strlen(name) / 3;
+    return (limit < 1 ? 1 : limit > 3 ? 3 : limit) + 1;
+}
+
+const char *config_nearest(const char *name, const char *const *cands, int n)
+{
+    const char *best = NULL;
+    int bestd = suggest_limit(name);
+    for (int i = 0; i < n; i++)
+        nearer(name, cands[i], &best, &bestd);
+    return best;
+}
+
 void config_unknown_key(const char *name, const char *const *cands, int n, int core,
                         char *err, size_t errlen)
 {
     const char *best = NULL;
-    int limit = (int)strlen(name) / 3;   /* 'tls' is no suggestion for 'gas' */
-    int bestd = (limit < 1 ? 1 : limit > 3 ? 3 : limit) + 1;
+    int bestd = suggest_limit(name);
     for (int i = 0; i < n; i++)
         nearer(name, cands[i], &best, &bestd);
     for (size_t i = 0; core && i < NKEYS; i++)

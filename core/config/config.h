@@ -132,6 +132,9 @@ const char *config_section(const struct config *c, const char *name);
  * is close to it. */
 void config_unknown_key(const char *name, const char *const *cands, int n, int core,
                         char *err, size_t errlen);
+/* The one of the n candidates close enough to name to suggest (the
+ * nearest), or NULL. */
+const char *config_nearest(const char *name, const char *const *cands, int n);
 
 /* Sets one dotted key.  Returns 0, or -1 with a message naming the key. */
 int config_set(struct config *c, const char *key, const struct config_value *v,

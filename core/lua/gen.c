@@ -225,14 +225,41 @@ const char *lh_gen_declared(const struct lh_gen *g, const char *name)
     return NULL;
 }
 
+static struct lh_decl *gen_decl(const struct lh_gen *g, const char *name)
+{
+    for (int i = 0; g && i < g->ndecls; i++)
+        if (strcmp(g->decls[i].name, name) == 0)
+            return &g->decls[i];
+    return NULL;
+}
+
+int lh_gen_may_declare(const struct lh_gen *g, const char *name, const char *file)
+{
+    const struct lh_decl *d = gen_decl(g, name);
+    return !d || (d->failed && strcmp(d->file, file) == 0);
+}
+
+void lh_gen_decls_failed(struct lh_gen *g, const char *file)
+{
+    for (int i = 0; g && i < g->ndecls; i++)
+        if (strcmp(g->decls[i].file, file) == 0)
+            g->decls[i].failed = 1;
+}
+
 int lh_gen_declare(struct lh_gen *g, const char *name, const char *file)
 {
+    struct lh_decl *d = gen_decl(g, name);
+    if (d) {   /* (the same file again, after it failed) */
+        d->failed = 0;
+        return 0;
+    }
     struct lh_decl *v = realloc(g->decls, sizeof *v * (size_t)(g->ndecls + 1));
     if (!v)
         return -1;
     g->decls = v;
     v[g->ndecls].name = strdup(name);
     v[g->ndecls].file = strdup(file);
+    v[g->ndecls].failed = 0;
     if (!v[g->ndecls].name || !v[g->ndecls].file) {
         free(v[g->ndecls].name);
         free(v[g->ndecls].file);

@@ -16,6 +16,7 @@
 
 #define HC_MAX_NAME 32
 #define HC_MAX_KEYS 200
+#define HC_MAX_ONE_OF 32
 
 enum hc_type { HC_BOOLEAN, HC_INTEGER, HC_NUMBER, HC_STRING, HC_URL, HC_STRINGS };
 static const char *const hc_types[] = {"boolean", "integer", "number", "string", "url",
@@ -29,6 +30,7 @@ struct hc_key {
     double min, max;
     const char *env;
     int def;                /* stack index of the default, or 0 */
+    int one_of;             /* stack index of the list of allowed strings, or 0 */
 };
 
 int lh_config_name_ok(const char *s, size_t max)
@@ -196,13 +198,77 @@ static void push_env(lua_State *L, const char *text, const struct hc_key *k, cha
     lua_pushnil(L);
 }
 
+/* The string s against k's one_of: 0 when it is one; else -1 with
+ * '"rcp" is not one of etherscan, rpc (did you mean 'rpc'?)' in out. */
+static int one_of_miss(lua_State *L, const struct hc_key *k, const char *s, char *out,
+                       size_t len)
+{
+    const char *cands[HC_MAX_ONE_OF];
+    char list[256] = "";
+    int n = (int)lua_rawlen(L, k->one_of);   /* (1 to HC_MAX_ONE_OF strings: spec_one_of) */
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, k->one_of, i + 1);
+        cands[i] = lua_tostring(L, -1);   /* (kept by the one_of list) */
+        lua_pop(L, 1);
+        if (!strcmp(cands[i], s))
+            return 0;
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", cands[i]);
+    }
+    const char *near = k->secret ? NULL : config_nearest(s, cands, n);
+    if (k->secret)   /* (never the value of a secret, nor a hint at it) */
+        snprintf(out, len, "the value is not one of %s", list);
+    else
+        snprintf(out, len, "\"%.60s\" is not one of %s", s, list);
+    if (near) {
+        size_t used = strlen(out);
+        snprintf(out + used, len - used, " (did you mean '%s'?)", near);
+    }
+    return -1;
+}
+
+/* The string, or each string of the list, at idx against k's one_of:
+ * 0 when all are among them, else the first that is not (1 for a
+ * string), with why in why. */
+static lua_Integer one_of_first_miss(lua_State *L, int idx, const struct hc_key *k, char *why,
+                                     size_t len)
+{
+    int list = k->type == HC_STRINGS;
+    lua_Integer n = list ? (lua_Integer)lua_rawlen(L, idx) : 1;
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (list)
+            lua_rawgeti(L, idx, i);
+        else
+            lua_pushvalue(L, idx);
+        int miss = one_of_miss(L, k, lua_tostring(L, -1), why, len);
+        lua_pop(L, 1);
+        if (miss)
+            return i;
+    }
+    return 0;
+}
+
+/* A section error when the value at idx is not among k's one_of. */
+static void check_one_of(lua_State *L, int idx, const struct hc_key *k, const char *src)
+{
+    char why[400], item[32] = "";
+    lua_Integer i = k->one_of ? one_of_first_miss(L, idx, k, why, sizeof why) : 0;
+    if (!i)
+        return;
+    if (k->type == HC_STRINGS)
+        snprintf(item, sizeof item, " item %lld", (long long)i);
+    section_fail(L, "key '%s.%s'%s%s: %s", k->section, k->name, src, item, why);
+}
+
 /* The value of k at idx, where it came from (src: "" or " (from the
  * environment variable X)") is checked; a section error when it does not fit. */
 static void check_value(lua_State *L, int idx, const struct hc_key *k, const char *src)
 {
     char got[96] = "", exp[96];
-    if (!lua_isnil(L, idx) && fits(L, idx, k, got, sizeof got) == 0)
+    if (!lua_isnil(L, idx) && fits(L, idx, k, got, sizeof got) == 0) {
+        check_one_of(L, idx, k, src);
         return;
+    }
     expect(k, exp, sizeof exp);
     section_fail(L, "key '%s.%s'%s must be %s, got %s", k->section, k->name, src, exp, got);
 }
@@ -275,7 +341,7 @@ static void push_value(lua_State *L, int sect, const struct hc_key *k)
 /* ---- the schema: the script's, so its mistakes are ordinary errors ---- */
 
 static const char *const spec_fields[] = {"type", "default", "min", "max", "env", "secret",
-                                          "help", NULL};
+                                          "help", "one_of", NULL};
 
 static void spec_fields_known(lua_State *L, int spec, const struct hc_key *k)
 {
@@ -288,7 +354,7 @@ static void spec_fields_known(lua_State *L, int spec, const struct hc_key *k)
             i++;
         if (!f || !spec_fields[i])
             luaL_error(L, "host.config('%s'): key '%s' has an unknown field '%s' (the fields: "
-                          "type, default, min, max, env, secret, help)",
+                          "type, default, min, max, env, secret, help, one_of)",
                        k->section, k->name, f ? f : luaL_typename(L, -1));
     }
 }
@@ -309,8 +375,27 @@ static int spec_bound(lua_State *L, int spec, const char *field, const struct hc
     return 1;
 }
 
-/* Reads the spec at index spec for the key k->name; pushes its default
- * (nil when none), which k->def then names. */
+/* Pushes the spec's one_of (nil when none), which k->one_of then names:
+ * 1 to HC_MAX_ONE_OF strings, for a "string" or "strings" key. */
+static void spec_one_of(lua_State *L, int spec, struct hc_key *k)
+{
+    int t = lua_getfield(L, spec, "one_of");
+    k->one_of = t == LUA_TNIL ? 0 : lua_gettop(L);
+    if (t == LUA_TNIL)
+        return;
+    lua_Integer n = t == LUA_TTABLE ? (lua_Integer)lua_rawlen(L, -1) : 0;
+    int ok = n >= 1 && n <= HC_MAX_ONE_OF && (k->type == HC_STRING || k->type == HC_STRINGS);
+    for (lua_Integer i = 1; ok && i <= n; i++) {
+        ok = lua_rawgeti(L, k->one_of, i) == LUA_TSTRING;
+        lua_pop(L, 1);
+    }
+    if (!ok)
+        luaL_error(L, "host.config('%s'): one_of of '%s' must be a list of 1 to %d strings, for "
+                      "a string or strings", k->section, k->name, HC_MAX_ONE_OF);
+}
+
+/* Reads the spec at index spec for the key k->name; pushes its one_of
+ * and its default (nil when none), which k->one_of and k->def then name. */
 static void spec_read(lua_State *L, int spec, struct hc_key *k)
 {
     if (!lua_istable(L, spec))
@@ -342,6 +427,7 @@ static void spec_read(lua_State *L, int spec, struct hc_key *k)
     if (lua_getfield(L, spec, "help") > LUA_TNIL && !lua_isstring(L, -1))
         luaL_error(L, "host.config('%s'): help of '%s' must be a string", k->section, k->name);
     lua_pop(L, 3);
+    spec_one_of(L, spec, k);
     char got[96], exp[96];
     lua_getfield(L, spec, "default");
     k->def = lua_gettop(L);
@@ -350,6 +436,8 @@ static void spec_read(lua_State *L, int spec, struct hc_key *k)
         luaL_error(L, "host.config('%s'): the default of '%s' must be %s, got %s", k->section,
                    k->name, exp, got);
     }
+    if (!lua_isnil(L, k->def) && k->one_of && one_of_first_miss(L, k->def, k, exp, sizeof exp))
+        luaL_error(L, "host.config('%s'): the default of '%s': %s", k->section, k->name, exp);
     if (lua_isnil(L, k->def))
         k->def = 0;
 }
@@ -440,8 +528,11 @@ static int section_tostring(lua_State *L)
     return 1;
 }
 
-/* The name's checks, and one declaration per generation. */
-static void declare_ok(lua_State *L, struct lh_gen *g, const char *name)
+/* The name's checks, and one declaration per generation (file's own,
+ * when its top level failed after it, does not count: a lib module runs
+ * again at the next require, and should fail there as it did the first
+ * time, not on the declaration). */
+static void declare_ok(lua_State *L, struct lh_gen *g, const char *name, const char *file)
 {
     if (!lh_config_name_ok(name, HC_MAX_NAME))
         luaL_error(L, "host.config(name, schema): the name must be a-z, 0-9 and _, starting "
@@ -449,14 +540,15 @@ static void declare_ok(lua_State *L, struct lh_gen *g, const char *name)
     if (config_is_core(name))
         luaL_error(L, "host.config('%s'): '%s' is the core's; choose another name", name, name);
     const char *first = lh_gen_declared(g, name);
-    if (first)
+    if (!lh_gen_may_declare(g, name, file))
         luaL_error(L, "host.config('%s'): the section is already declared by %s (one "
                       "declaration per section: share it through a lib module)", name, first);
 }
 
 /* host.config(name, schema) -> table    top level only: the script's own
  * section `name` of config.lua, checked against schema = {key = {type =,
- * default =, min =, max =, env =, secret =, help =}, ...}; read-only */
+ * default =, min =, max =, env =, secret =, help =, one_of =}, ...};
+ * read-only */
 int lh_host_config(lua_State *L)
 {
     struct lh_host *h = lh_host_of(L);
@@ -464,7 +556,9 @@ int lh_host_config(lua_State *L)
     const char *name = luaL_checkstring(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
-    declare_ok(L, h->cur.gen, name);
+    char file[512];
+    caller_file(L, file, sizeof file);
+    declare_ok(L, h->cur.gen, name, file);
     schema_keys_ok(L, name, 2);
     push_section(L, name);       /* 3 */
     unknown_keys(L, name, 2, 3);
@@ -484,8 +578,6 @@ int lh_host_config(lua_State *L)
     lua_pushcclosure(L, section_tostring, 1);
     lua_setfield(L, -2, "__tostring");
     lua_pop(L, 1);
-    char file[512];
-    caller_file(L, file, sizeof file);
     if (lh_gen_declare(h->cur.gen, name, file) != 0)
         return luaL_error(L, "out of memory");
     return 1;

@@ -86,6 +86,7 @@ struct lh_gen {
 struct lh_decl {
     char *name;
     char *file;             /* whose top level declared it: "lib/gas_config.lua" */
+    int failed;             /* that top level then failed: it may run and declare again */
 };
 
 struct lh_ctx {
@@ -235,9 +236,14 @@ void lh_reg_remove(struct lh_gen *g, struct lh_reg *r);
 void lh_timer_arm(struct lh_reg *r);
 int lh_gen_find_script(struct lh_gen *g, const char *name);
 /* The config sections declared in g: the file that declared name (or
- * NULL); records a declaration (0, or -1 out of memory). */
+ * NULL); whether file may declare name (no one has, or file did and then
+ * failed); records a declaration (0, or -1 out of memory); marks file's
+ * declarations failed (a lib module that failed after host.config: the
+ * next require runs it again). */
 const char *lh_gen_declared(const struct lh_gen *g, const char *name);
+int lh_gen_may_declare(const struct lh_gen *g, const char *name, const char *file);
 int lh_gen_declare(struct lh_gen *g, const char *name, const char *file);
+void lh_gen_decls_failed(struct lh_gen *g, const char *file);
 
 /* hconfig.c: host.config; whether s is a section's or key's name there
  * (a-z first, then a-z 0-9 _, at most max bytes). */

@@ -625,7 +625,8 @@ int lh_require(lua_State *L)
     lua_setfield(L, loaded, name);
     if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
         lua_pushnil(L);
-        lua_setfield(L, loaded, name);   /* a later require may try again */
+        lua_setfield(L, loaded, name);   /* a later require may try again, */
+        lh_gen_decls_failed(g, rel);     /* declaring its sections again */
         return lua_error(L);
     }
     if (lua_isnil(L, -1)) {

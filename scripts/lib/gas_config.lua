@@ -1,7 +1,5 @@
 -- The gas section of config.lua, declared once for every script that
--- requires this module (scripts/gas.lua, commands/gas.lua).  (The names in
--- gas.sources are checked by scripts/gas.lua: an error here would leave the
--- section declared and the next require would fail on that instead.)
+-- requires this module (scripts/gas.lua, commands/gas.lua).
 local cfg = host.config("gas", {
   enabled = { type = "boolean", default = false, help = "poll gas prices and offer /gas" },
   interval = { type = "number", default = 60, min = 15, max = 3600, help = "seconds between two readings" },
@@ -13,6 +11,7 @@ local cfg = host.config("gas", {
   rpc_url = { type = "url", default = "https://ethereum-rpc.publicnode.com",
               help = "a JSON-RPC endpoint of the chain, the fallback that needs no key" },
   sources = { type = "strings", default = { "etherscan", "rpc" }, min = 1, max = 2,
+              one_of = { "etherscan", "rpc" },
               help = "the sources tried in this order: etherscan, rpc" },
   timeout = { type = "number", default = 10, min = 1, max = 60, help = "seconds to wait for a source" },
   daily_calls = { type = "integer", default = 100000, min = 1,

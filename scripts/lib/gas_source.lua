@@ -163,16 +163,6 @@ local function from_rpc(cfg)
   return r2
 end
 
--- nil, or what is wrong with the list of sources (config's gas.sources)
-function S.check_sources(list)
-  for _, name in ipairs(list) do
-    if name ~= "etherscan" and name ~= "rpc" then
-      return string.format("key 'gas.sources' takes \"etherscan\" and \"rpc\", got \"%s\"", name)
-    end
-  end
-  return nil
-end
-
 -- Handler: the first reading the configured sources give, in their order
 -- (Etherscan only with a key).  -> reading | nil, report; report =
 -- {calls = Etherscan calls made, errors = {{source =, text =, kind =}, ...},

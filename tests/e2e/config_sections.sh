@@ -97,6 +97,20 @@ start_bot
 like "$(cat "$T/log")" "sections 'other' were not checked" "run starts and warns of it"
 stop_bot
 
+# the shipped gas scripts: a name in gas.sources that is none of the
+# schema's one_of stops check and start-up like any other config error
+mkdir -p "$T/real" && cp -r scripts "$T/real/"
+printf '%s\n' "return { database = '$T/y.db', scripts = '$T/real/scripts'," \
+  "  http = { listen = '127.0.0.1:0' }, exchange = { enabled = false }," \
+  "  gas = { enabled = true, sources = { 'etherscan', 'rcp' } } }" > "$T/g.lua"
+want="g.lua: key 'gas.sources' item 2: \"rcp\" is not one of etherscan, rpc \\(did you mean 'rpc'\\?\\)"
+out=$("$CW_BIN" check --config "$T/g.lua" 2>&1); rc=$?
+is "$rc" 2 "check: an unknown name in gas.sources exits with status 2"
+like "$out" "candlewatch: .*$want" "naming the key, the item and the names it takes"
+out=$(timeout 20 "$CW_BIN" run --config "$T/g.lua" 2>&1); rc=$?
+is "$rc" 2 "run: the same exits with status 2"
+like "$out" "candlewatch: .*$want" "with the same message"
+
 # host.mode() under check
 printf '%s\n' 'error("in mode " .. host.mode())' > "$T/scripts/broken.lua"
 check

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # candlewatch console: a scripted chat through the real scripts, with a
-# replay running; it leaves at the end of input once the bot is done.
+# replay running; it leaves at the end of input once the bot is done.  The
+# demo's /gas (a simulated day) and its alert flow's first buttons.
 . "$(dirname "$0")/lib.bash"
 cp -r scripts "$T/"
 # the flow below makes a candle-move preset: with that rule alone, /preset
@@ -27,6 +28,44 @@ like "$out" "the replay has ended \\(1440 klines\\)" "the whole replay ran"
 last=$(tail -1 tests/fixtures/klines/um_BTCUSDT-1m-2022-09-05.csv | cut -d, -f5 | sed 's/0*$//; s/\.$//')
 like "$out" "bot: BTCUSDT 1m $last, the close of the 23:59 UTC candle" "/why answers with the price of the last kline"
 unlike "$(cat "$T/err")" "error" "nothing went wrong on the way"
+# /gas in the demo (`make run` without a token): the simulated day, then a
+# button pressed by its number.  Typed through a FIFO, each line once the
+# answer it needs is shown (a number presses the last message's buttons).
+rm -f "$T"/bot.db*
+write_config "gas = { enabled = true }"
+mkfifo "$T/fifo"
+exec 3<>"$T/fifo"   # (read-write: opening it does not wait for the reader)
+"$CW_BIN" console --config "$T/config.lua" --replay tests/fixtures/klines/um_BTCUSDT-1m-2022-09-05.csv \
+  --speed max < "$T/fifo" > "$T/gas.out" 2> "$T/gas.err" 3>&- &
+con=$!
+wait_for 30 grep -q "the replay has ended" "$T/gas.out"
+wait_for 30 grep -q "gas readings and .* gas alerts loaded; polling a simulated series" "$T/gas.err"
+echo /gas >&3
+wait_for 30 grep -q "24 h to now" "$T/gas.out"
+out=$(cat "$T/gas.out")
+like "$out" "bot: ⛽ Gas on Ethereum at [0-9]{2}:[0-9]{2} UTC" "/gas answers in the demo"
+like "$out" "Safe [0-9.]+ · Standard [0-9.]+ · Fast [0-9.]+ · Base fee [0-9.]+ gwei" "with the lanes"
+like "$out" "24 h, standard: low [0-9.]+ at [0-9]{2}:[0-9]{2}, average [0-9.]+, high [0-9.]+ at [0-9]{2}:[0-9]{2}" \
+  "the simulated day's low, average and high"
+like "$out" "(▁|▂|▃|▄|▅|▆|▇|█){12,} \(24 h to now\)" "a sparkline of the day"
+like "$out" "From a simulation \(console demo\)" "saying where the readings come from"
+new=$(sed -n 's/.*\[\([0-9]*\)\] ➕ New alert.*/\1/p' "$T/gas.out" | tail -1)
+like "$new" "^[0-9]+$" "a numbered New alert button"
+echo "$new" >&3
+wait_for 30 grep -q "Which gas price?" "$T/gas.out"
+out=$(sed -n '/Which gas price?/,$p' "$T/gas.out")
+like "$out" "Which gas price\?" "pressing it starts the alert flow"
+like "$out" "\[[0-9]+\] Fast " "which offers the lanes as buttons"
+fast=$(printf '%s\n' "$out" | sed -n 's/.*\[\([0-9]*\)\] Fast .*/\1/p' | tail -1)
+echo "$fast" >&3
+wait_for 30 grep -q "Alert when Fast gas goes" "$T/gas.out"
+like "$(cat "$T/gas.out")" "Alert when Fast gas goes" "and a lane's button leads on to below or above"
+exec 3>&-   # the end of input: the console leaves
+wait_for 30 sh -c "! kill -0 $con" || kill -9 "$con"   # (never a hung test)
+wait "$con"; rc=$?
+is "$rc" 0 "the console leaves at the end of input"
+unlike "$(cat "$T/gas.err")" "error" "nothing went wrong on the way"
+
 # a replay at real-ish speed does not keep the end of input (Ctrl-D) waiting
 out=$(echo /help | timeout 20 "$CW_BIN" console --config "$T/config.lua" \
         --replay tests/fixtures/klines/um_BTCUSDT-1m-2022-09-05.csv --speed 1 2>/dev/null); rc=$?

@@ -111,7 +111,7 @@ describe("/gas", function()
   end)
 
   it("refuses to load with a source it does not know, naming the key", function()
-    spec.config("gas", { enabled = true, sources = { "etherscan", "infura" } })
+    spec.config("gas", { enabled = true, sources = { "etherscan", "rcp" } })
     local ok, err = spec.use_scripts({
       ["gas.lua"] = read("scripts/gas.lua"),
       ["commands/gas.lua"] = read("scripts/commands/gas.lua"),
@@ -121,7 +121,7 @@ describe("/gas", function()
       ["lib/gas_history.lua"] = read("scripts/lib/gas_history.lua"),
     })
     assert.is_nil(ok)
-    assert.matches('key \'gas.sources\' takes "etherscan" and "rpc", got "infura"', err, 1, true)
+    assert.matches('lib/gas_config.lua:3: key \'gas.sources\' item 2: "rcp" is not one of etherscan, rpc (did you mean \'rpc\'?)', err, 1, true)
     setup()   -- (a generation that loads, for after_each)
   end)
 

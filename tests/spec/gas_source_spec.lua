@@ -193,11 +193,6 @@ describe("gas_source", function()
     assert.equals("etherscan", r.source)
   end)
 
-  it("names a source it does not know", function()
-    assert.is_nil(S.check_sources({ "rpc", "etherscan" }))
-    assert.equals('key \'gas.sources\' takes "etherscan" and "rpc", got "infura"', S.check_sources({ "rpc", "infura" }))
-  end)
-
   it("simulates the same series for the same minute (the console demo)", function()
     local t = spec.now()
     assert.same(S.simulate(t), S.simulate(t + 59999 - t % 60000))
