@@ -5,7 +5,7 @@ PKGS    := lua5.4 libwebsockets libcurl libcjson sqlite3 libuv openssl
 # (prove from perl, curl for e2e requests, luassert from lua-busted).
 DEB_PKGS := build-essential pkg-config liblua5.4-dev libwebsockets-dev \
             libcurl4-openssl-dev libcjson-dev libsqlite3-dev libuv1-dev libssl-dev \
-            lua-busted perl curl ca-certificates openssl
+            lua-busted perl curl ca-certificates openssl chromium
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
