@@ -375,7 +375,8 @@ static void card_store(struct sbuf *b, const cJSON *root, int64_t now_ms)
     if (at > 0) {
         char when[40];
         fmt_utc(when, sizeof when, at);
-        snprintf(t, sizeof t, "%s (%.0f s ago)", when + 11, (double)(now_ms - at) / 1000);
+        double ago = now_ms > at ? (double)(now_ms - at) / 1000 : 0;   /* (a clock step) */
+        snprintf(t, sizeof t, "%s (%.0f s ago)", when + 11, ago);
     } else {
         snprintf(t, sizeof t, "none yet");
     }
