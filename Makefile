@@ -2,10 +2,12 @@
 CC      ?= cc
 PKGS    := lua5.4 libwebsockets libcurl libcjson sqlite3 libuv openssl
 # Debian packages: the libraries, the toolchain, and what the tests use
-# (prove from perl, curl for e2e requests, luassert from lua-busted).
+# (prove from perl, curl for e2e requests, luassert from lua-busted,
+# promtool from prometheus for deploy/prometheus's rules, headless
+# chromium for the status page).
 DEB_PKGS := build-essential pkg-config liblua5.4-dev libwebsockets-dev \
             libcurl4-openssl-dev libcjson-dev libsqlite3-dev libuv1-dev libssl-dev \
-            lua-busted perl curl ca-certificates openssl chromium
+            lua-busted perl curl ca-certificates openssl prometheus chromium
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -27,8 +29,10 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%) $(BUILD)/tests/fakes/fake_binance \
-            $(BUILD)/tests/fakes/fake_telegram $(BUILD)/tests/fakes/fake_smtp
-TESTS   := $(UNIT_SRC) $(sort $(wildcard tests/spec/*_spec.lua)) $(sort $(wildcard tests/e2e/*.sh))
+            $(BUILD)/tests/fakes/fake_telegram $(BUILD)/tests/fakes/fake_smtp $(BUILD)/tests/fakes/fake_gas \
+            $(BUILD)/tests/fakes/fake_rates
+TESTS   := $(UNIT_SRC) $(sort $(wildcard tests/spec/*_spec.lua)) $(sort $(wildcard tests/e2e/*.sh)) \
+           $(sort $(wildcard tests/prometheus/*.test.yml))
 PROVE   := prove --exec 'tests/run-one' --timer -j2
 
 .PHONY: all deps run test asan test-asan bench soak fuzz clean help
@@ -96,9 +100,17 @@ $(BUILD)/tests/fakes/faultfs.so: tests/fakes/faultfs.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -std=c11 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
 
+$(BUILD)/tests/fakes/fake_rates: tests/fakes/fake_rates.c $(FAKEUTIL)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_rates.c tests/fakes/fakeutil.c $(PKG_LIBS) $(LDLIBS)
+
 $(BUILD)/tests/fakes/fake_smtp: tests/fakes/fake_smtp.c $(FAKEUTIL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_smtp.c tests/fakes/fakeutil.c $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/fakes/fake_gas: tests/fakes/fake_gas.c $(FAKEUTIL)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_gas.c tests/fakes/fakeutil.c $(PKG_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBOBJ)
 	@mkdir -p $(dir $@)

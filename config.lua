@@ -22,4 +22,7 @@ return {
   -- $ETHERSCAN_API_KEY (key = os.getenv("ETHERSCAN_API_KEY") is the default);
   -- without it the readings come from gas.rpc_url.  Keys: docs/configuration.md
   gas = { enabled = true },
+  -- /rate, the exchange calculator (docs/configuration.md "rate"); APILayer's
+  -- key from $APILAYER_KEY, else the keyless fallback for fiat rates
+  rate = { enabled = true },
 }

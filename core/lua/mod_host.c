@@ -44,6 +44,14 @@ static int h_script(lua_State *L)
     return 1;
 }
 
+/* host.clock() -> seconds    a monotonic clock with millisecond resolution
+ * (simulated in specs), to time things: os.time() has whole seconds */
+static int h_clock(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)app_now_ms(lh_host_of(L)->app) / 1000.0);
+    return 1;
+}
+
 /* host.mode() -> "run" | "console" | "spec" | "check"    how the host runs */
 static int h_mode(lua_State *L)
 {
@@ -122,7 +130,7 @@ static const luaL_Reg funcs[] = {
     {"reload", h_reload},         {"on_start", h_on_start},       {"stats", h_stats},
     {"generation", h_generation}, {"script", h_script},       {"mode", h_mode},
     {"config", lh_host_config},   {"tell_admins", h_tell_admins},
-    {"health", lh_host_health},
+    {"health", lh_host_health},   {"clock", h_clock},
     {NULL, NULL},
 };
 

@@ -19,13 +19,17 @@ bot.command("start", "Start: register and see what the bot does", function(ctx)
                               or "Alerts resumed.")
   end
   local name = ctx.user.first_name or ctx.user.username or "there"
-  local gas = ""
-  for _, c in ipairs(bot.commands()) do   -- (scripts/commands/gas.lua, when gas is on)
-    if c.name == "gas" then gas = "\n/gas shows Ethereum's gas price and alerts you when it crosses your level." end
+  local more = ""
+  for _, c in ipairs(bot.commands()) do   -- (each when its section turns it on)
+    if c.name == "gas" then
+      more = more .. "\n/gas shows Ethereum's gas price and alerts you when it crosses your level."
+    elseif c.name == "rate" then
+      more = more .. "\n/rate works out an exchange: RUB or USDT to other currencies, with a margin."
+    end
   end
   ctx:reply(bot.fmt("%s, %s! I watch crypto markets and tell you the moment a pair " ..
                     "moves the way you care about.%s\n\nSend /help to see the commands.",
-                    known and "Welcome back" or "Hello", name, gas))
+                    known and "Welcome back" or "Hello", name, more))
 end)
 
 bot.command("help", "List the commands", function(ctx)

@@ -15,6 +15,7 @@ cleanup() {
   if [ -n "$BOT_PID" ] && kill -0 "$BOT_PID" 2>/dev/null; then kill -9 "$BOT_PID" 2>/dev/null; fi
   if [ -n "${FAKE_PID:-}" ]; then kill "$FAKE_PID" 2>/dev/null; fi
   if [ -n "${TG_PID:-}" ]; then kill "$TG_PID" 2>/dev/null; fi
+  if [ -n "${GAS_PID:-}" ]; then kill "$GAS_PID" 2>/dev/null; fi
   rm -rf "$T"
 }
 trap cleanup EXIT
@@ -73,7 +74,9 @@ start_bot() {
     diag "the bot did not start:"; diag "$(cat "$T/log")"
     return 1
   fi
-  PORT=$(grep -o 'port [0-9]*' "$T/log" | tail -1 | awk '{print $2}')
+  # (the listening line's own port: other lines say "port N" too, e.g. curl's
+  # "Failed to connect to 127.0.0.1 port 9" from a script's HTTP call)
+  PORT=$(grep -o 'listening on .* (port [0-9]*)' "$T/log" | tail -1 | grep -o 'port [0-9]*' | awk '{print $2}')
 }
 
 stop_bot() {
@@ -135,6 +138,32 @@ alert_moves() {
   tg_texts "$1" | sed 's/\\n\\n/\n/g' |
     grep -o '[A-Z0-9]*USDT 1m [+-][0-9.]*% ([a-z]*)\\n[0-9.]* → [0-9.]*' | sed 's/ 1m .*\\n/ /; s/ → / /'
 }
+# start_gas [options]: the stand-in gas oracle and JSON-RPC node; sets
+# GAS_PID, GAS_PORT and GAS (Etherscan's API is $GAS/v2/api, the node $GAS/rpc)
+start_gas() {
+  "$PWD/$CW_BUILD/tests/fakes/fake_gas" --port 0 "$@" > "$T/gas.log" 2>&1 &
+  GAS_PID=$!
+  wait_for 10 grep -q 'listening on port' "$T/gas.log" || { diag "$(cat "$T/gas.log")"; return 1; }
+  GAS_PORT=$(grep -o 'port [0-9]*' "$T/gas.log" | awk '{print $2}')
+  GAS="http://127.0.0.1:$GAS_PORT"
+}
+# gas_post PATH JSON: a control request (or a JSON-RPC call) to the stand-in
+gas_post() { curl -s --max-time 5 -H 'Content-Type: application/json' -d "$2" "$GAS$1"; }
+# jget JSON PATH: the value at PATH (keys and array indexes joined by
+# dots, e.g. result.reward.0.2) in JSON; arrays and objects as JSON,
+# "<none>" when missing, "<bad json>" when JSON does not parse
+jget() {
+  printf '%s' "$1" | perl -MJSON::PP -e '
+    my $j = eval { JSON::PP->new->allow_nonref->decode(do { local $/; <STDIN> }) };
+    defined $j or do { print "<bad json>"; exit };
+    for my $k (split /\./, $ARGV[0]) {
+      if (ref $j eq "ARRAY" && $k =~ /^\d+$/ && $k < @$j) { $j = $j->[$k] }
+      elsif (ref $j eq "HASH" && exists $j->{$k}) { $j = $j->{$k} }
+      else { print "<none>"; exit }
+    }
+    print ref $j ? JSON::PP->new->canonical->encode($j) : defined $j ? $j : "null";' "$2"
+}
+
 # start_tg [options]: the stand-in Telegram; sets TG_PID, TG_PORT, TG and
 # TG_TOKEN (the token it accepts).
 TG_TOKEN="123456:TEST-token"

@@ -1,0 +1,25 @@
+-- host.clock(): a monotonic clock in seconds with millisecond resolution,
+-- on the simulated clock in specs (what a script times an HTTP call with).
+describe("host.clock", function()
+  before_each(function() assert(spec.use_scripts({ ["x.lua"] = "" })) end)
+
+  it("moves with the clock, in milliseconds, across a wait", function()
+    spec.stub_http("https://api.test/slow", { body = "x", delay = 0.25 })
+    local t = spec.run(function()
+      local t0 = host.clock()
+      http.get("https://api.test/slow")
+      return host.clock() - t0, math.type(t0)
+    end)
+    spec.advance(1)
+    assert.is_true(t.done)
+    assert.is_true(math.abs(t.results[1] - 0.25) < 0.002, tostring(t.results[1]))
+    assert.equals("float", t.results[2])
+  end)
+
+  it("never goes back", function()
+    local a = spec.call(function() return host.clock() end)
+    spec.advance(0.001)
+    local b = spec.call(function() return host.clock() end)
+    assert.is_true(b >= a + 0.001 - 1e-9)
+  end)
+end)
