@@ -3,10 +3,11 @@ CC      ?= cc
 PKGS    := lua5.4 libwebsockets libcurl libcjson sqlite3 libuv openssl
 # Debian packages: the libraries, the toolchain, and what the tests use
 # (prove from perl, curl for e2e requests, luassert from lua-busted,
-# promtool from prometheus for deploy/prometheus's rules).
+# promtool from prometheus for deploy/prometheus's rules, headless
+# chromium for the status page).
 DEB_PKGS := build-essential pkg-config liblua5.4-dev libwebsockets-dev \
             libcurl4-openssl-dev libcjson-dev libsqlite3-dev libuv1-dev libssl-dev \
-            lua-busted perl curl ca-certificates openssl prometheus
+            lua-busted perl curl ca-certificates openssl prometheus chromium
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -418,17 +418,8 @@ void app_exchange_health(struct app *a, struct jsonw *w)
         health_set(&a->health, "exchange", HEALTH_FAILING, "the feed is not running");
 }
 
-/* GET /health */
-static void route_health(void *ud, const struct http_request *rq, struct http_response *out)
+void app_health_refresh(struct app *a)
 {
-    struct app *a = ud;
-    if (strcmp(rq->method, "GET") != 0) {
-        out->status = 405;
-        out->content_type = "application/json";
-        out->body = strdup("{\"error\":\"use GET\"}");
-        out->len = out->body ? strlen(out->body) : 0;
-        return;
-    }
     if (a->store) {
         const char *err = store_error(a->store);
         health_set(&a->health, "store", err ? HEALTH_FAILING : HEALTH_OK, err);
@@ -440,6 +431,20 @@ static void route_health(void *ud, const struct http_request *rq, struct http_re
         enum health_status st = tg_sched_health(tg_bot_sched(a->tg), why, sizeof why);
         health_set(&a->health, "telegram", st, why[0] ? why : NULL);
     }
+}
+
+/* GET /health */
+static void route_health(void *ud, const struct http_request *rq, struct http_response *out)
+{
+    struct app *a = ud;
+    if (strcmp(rq->method, "GET") != 0) {
+        out->status = 405;
+        out->content_type = "application/json";
+        out->body = strdup("{\"error\":\"use GET\"}");
+        out->len = out->body ? strlen(out->body) : 0;
+        return;
+    }
+    app_health_refresh(a);
     out->body = health_json(&a->health);
     out->len = out->body ? strlen(out->body) : 0;
     out->status = health_overall(&a->health) == HEALTH_FAILING ? 503 : 200;
@@ -617,6 +622,7 @@ int app_run(struct app *a)
     }
     http_server_route(a->http, "/health", route_health, a);
     http_server_route(a->http, "/metrics", route_metrics, a);
+    app_status_start(a);
     if (a->tg && a->cfg.telegram.webhook_url &&
         http_server_route(a->http, a->cfg.telegram.webhook_path, tg_bot_webhook, a->tg) != 0) {
         log_error(&a->log, "config", "telegram.webhook_path: too long (at most 63 characters)");

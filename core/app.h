@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "ops/health.h"
+#include "ops/status_page.h"
 #include "loop/rt.h"
 #include "loop/timers.h"
 #include "market/market.h"
@@ -68,6 +69,7 @@ struct app {
     struct http_server *http;
     struct watch *watch;
     struct health health;
+    struct status_page status; /* GET / (app_status.c) */
 
     uv_signal_t sig_int, sig_term, sig_hup;
     int stopping;
@@ -88,6 +90,10 @@ long app_rss_bytes(void);
  * not running); its details into w, unless NULL. */
 struct jsonw;
 void app_exchange_health(struct app *a, struct jsonw *w);
+/* Brings /health's polled entries (store, exchange, telegram) up to date. */
+void app_health_refresh(struct app *a);
+/* GET / (the status page) and the /health details it shows (app_status.c). */
+void app_status_start(struct app *a);
 /* Everything /metrics shows, in the Prometheus text format (malloc'd). */
 char *app_metrics(struct app *a);
 

@@ -245,6 +245,11 @@ void alert_prepare(struct alert_engine *e);
 /* The events come from the market (registered by alert_engine_new). */
 void alert_stats(struct alert_engine *e, struct alert_stats *out);
 void alert_stats_json(struct alert_engine *e, struct jsonw *w);
+/* Alerts fired in each of the last ALERT_MINUTES wall-clock minutes up to
+ * now_ms's, oldest first (the status page's chart). */
+#define ALERT_MINUTES 60
+void alert_fired_per_minute(const struct alert_engine *e, int64_t now_ms,
+                            uint32_t out[ALERT_MINUTES]);
 struct prom;
 void alert_metrics(struct alert_engine *e, struct prom *p);
 /* Users with at least one preset. */

@@ -138,6 +138,10 @@ struct alert_engine {
         int resyncing;           /* (memory catching up writes nothing new down) */
     } touched;
     struct alert_stats st;
+    struct {                     /* alerts fired per wall-clock minute, for GET / */
+        int64_t minute[ALERT_MINUTES];
+        uint32_t n[ALERT_MINUTES];
+    } per_min;
 };
 
 

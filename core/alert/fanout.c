@@ -165,12 +165,37 @@ static char *default_text(const struct alert_view *a)
     return s;
 }
 
+/* One more alert in the minute of now_ms (a slot reused from an hour ago
+ * starts over). */
+static void count_minute(struct alert_engine *e, int64_t now_ms)
+{
+    int64_t minute = now_ms / 60000;
+    int slot = (int)(minute % ALERT_MINUTES);
+    if (e->per_min.minute[slot] != minute) {
+        e->per_min.minute[slot] = minute;
+        e->per_min.n[slot] = 0;
+    }
+    e->per_min.n[slot]++;
+}
+
+void alert_fired_per_minute(const struct alert_engine *e, int64_t now_ms,
+                            uint32_t out[ALERT_MINUTES])
+{
+    int64_t last = now_ms / 60000;
+    for (int i = 0; i < ALERT_MINUTES; i++) {
+        int64_t minute = last - (ALERT_MINUTES - 1) + i;
+        int slot = (int)(minute % ALERT_MINUTES);
+        out[i] = e->per_min.minute[slot] == minute ? e->per_min.n[slot] : 0;
+    }
+}
+
 /* The candle fired for the chat and rule: marked (never again) and logged. */
 static void mark(struct alert_engine *e, int rule, const struct candle *c, const char *sym,
                  double move, const struct match *m, size_t n)
 {
     fired_set(&e->fired, m->chat, rule, c->symbol, c->interval, c->open_time);
     e->st.fired++;
+    count_minute(e, rt_wall_ms(e->rt));
     struct store *st = e->store;
     if (st) {
         store_fired_set(st, m->chat, e->rules[rule].name, sym, c->interval, c->open_time);

@@ -35,6 +35,7 @@ struct store {
         int redo;             /* a batch that marked them was lost: mark again */
     } done;
     struct hist commit_latency;
+    int64_t last_commit_ms;   /* wall clock of the last commit that succeeded, or 0 */
     struct hist_max commit_max;
     long errors;
     struct {                  /* a handler's slice: its writes in a savepoint */

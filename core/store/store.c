@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* Append-only: a released migration is never edited, only followed. */
@@ -205,6 +206,32 @@ static int wal_counted(void *ud, sqlite3 *db, const char *name, int frames)
     (void)name;
     ((struct store *)ud)->wal_frames = frames;
     return SQLITE_OK;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t store_last_commit_ms(const struct store *s)
+{
+    return s->last_commit_ms;
+}
+
+static long long file_bytes(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long long)sb.st_size : 0;
+}
+
+long long store_disk_bytes(const struct store *s)
+{
+    char wal[4096];
+    if (snprintf(wal, sizeof wal, "%s-wal", s->path) >= (int)sizeof wal)
+        return file_bytes(s->path);
+    return file_bytes(s->path) + file_bytes(wal);
 }
 
 int store_wal_frames(const struct store *s)
@@ -446,6 +473,8 @@ int store_commit(struct store *s)
     double t1 = hist_clock();
     hist_observe(&s->commit_latency, t1 - t0);
     hist_max_observe(&s->commit_max, t1 - t0, t1);
+    if (rc == 0)
+        s->last_commit_ms = wall_ms();
     if (rc != 0 && !sqlite3_get_autocommit(s->db))   /* leave nothing half-open */
         store_run(s, s->rollback, "rollback");
     batch_end(s, rc == 0);

@@ -178,6 +178,11 @@ int store_alert_log_prune(struct store *s, int64_t before_ms, int limit);
 /* Alerts logged since since_ms (each chat's alert counts once per preset). */
 long store_alerts_since(struct store *s, int64_t since_ms);
 
+/* When the last commit succeeded (wall-clock ms), or 0: none yet. */
+int64_t store_last_commit_ms(const struct store *s);
+/* The database's files on disk (the database and its write-ahead log). */
+long long store_disk_bytes(const struct store *s);
+
 /* Pages in the write-ahead log not yet copied into the database.  The
  * store never checkpoints inside a commit: its owner calls
  * store_checkpoint when the program is not busy. */

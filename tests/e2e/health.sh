@@ -10,8 +10,10 @@ pass "the bot starts with the shipped scripts"
 body=$(get /health)
 like "$body" '^\{"status":"ok"' "/health says ok"
 like "$body" '"loop":\{"status":"ok"\}' "/health has the loop"
-like "$body" '"store":\{"status":"ok"\}' "/health has the store"
-like "$body" '"scripts":\{"status":"ok"\}' "/health has the scripts"
+like "$body" '"store":\{"status":"ok","db_bytes":[1-9][0-9]*,"last_commit_ms":[0-9]+\}' \
+  "/health has the store, its size and last commit"
+like "$body" '"scripts":\{"status":"ok","generation":1,"scripts":[1-9][0-9]*,"errors":0\}' \
+  "/health has the scripts, their generation, count and errors"
 is "$(status_of /health)" 200 "/health answers 200"
 is "$(status_of /nowhere)" 404 "an unknown path answers 404"
 like "$(curl -s -i --max-time 5 "http://127.0.0.1:$PORT/health")" 'content-type: application/json' "/health is JSON"

@@ -357,6 +357,51 @@ static void test_once_per_candle(void)
     fx_close(&f);
 }
 
+/* ---- alerts per minute (the status page's chart) ---- */
+
+static void test_per_minute(void)
+{
+    struct fx f;
+    if (fx_open(&f, "perminute") != 0) {
+        ok(0, "per minute: the engine is set up");
+        return;
+    }
+    int m1 = 1 << IV_1M;
+    int bad = add_preset(&f, (struct spec){1, "a", "BTCUSDT", 0, m1, 1, DIR_BOTH, 0});
+    bad |= add_preset(&f, (struct spec){2, "b", "BTCUSDT", 0, m1, 1, DIR_BOTH, 0});
+    ok(!bad, "per minute: two presets are saved");
+    uint32_t n[ALERT_MINUTES];
+    alert_fired_per_minute(f.e, T0, n);
+    uint32_t sum = 0;
+    for (int i = 0; i < ALERT_MINUTES; i++)
+        sum += n[i];
+    is_int((int)sum, 0, "no alerts yet: every minute counts 0");
+
+    int from = nsent;
+    feed(&f, 0, IV_1M, 0, 2.0, 0);    /* minute 0: chats 1 and 2 */
+    feed(&f, 0, IV_1M, 3, 2.0, 0);    /* minute 3: both again */
+    feed(&f, 0, IV_1M, 3, 2.5, 0);    /* (the same candle: no more) */
+    int fired = count_to(from, 1) + count_to(from, 2);
+    alert_fired_per_minute(f.e, T0 + 3 * 60000 + 5000, n);
+    is_int((int)n[ALERT_MINUTES - 1], 2, "the current minute counts its 2 alerts");
+    is_int((int)n[ALERT_MINUTES - 4], 2, "three minutes ago: 2");
+    sum = 0;
+    for (int i = 0; i < ALERT_MINUTES; i++)
+        sum += n[i];
+    is_int((int)sum, fired, "the hour's minutes add up to the alerts sent");
+
+    feed(&f, 0, IV_1M, 60, 2.0, 0);   /* an hour later: minute 0's slot again */
+    alert_fired_per_minute(f.e, T0 + 60 * 60000, n);
+    is_int((int)n[ALERT_MINUTES - 1], 2, "a slot reused an hour later starts over");
+    is_int((int)n[ALERT_MINUTES - 58], 2, "minute 3 is still in the hour");
+    alert_fired_per_minute(f.e, T0 + 120 * 60000, n);
+    sum = 0;
+    for (int i = 0; i < ALERT_MINUTES; i++)
+        sum += n[i];
+    is_int((int)sum, 0, "two hours later the hour is empty");
+    fx_close(&f);
+}
+
 /* ---- modes ---- */
 
 /* An update of pair's candle (as feed) whose close is `close` (open 100). */
@@ -873,6 +918,7 @@ int main(void)
     }
     test_fanout();
     test_once_per_candle();
+    test_per_minute();
     test_level();
     test_cross();
     test_visits();
