@@ -74,7 +74,6 @@
 #include <cJSON.h>
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +81,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "fakehttp.h"
 #include "fakeutil.h"
 
 #define MAX_HEAD 16384
@@ -130,34 +130,7 @@ struct src_stats {
     size_t ntimes;
 };
 
-struct conn {
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    struct buf in;
-    size_t req_len;
-    int keep_alive, hang, closing, handles, sent_continue;
-    char *delayed;
-    size_t delayed_len;
-    struct conn *next, *prev;
-};
-
-/* One request, pointing into its connection's input (NUL-terminated copies
- * of the parts the handlers read). */
-struct req {
-    char method[16];
-    char path[512];
-    char *query;          /* malloc'd, "" when none */
-    char *body;           /* malloc'd, NUL-terminated */
-    size_t body_len;
-    char ctype[128];
-};
-
 static struct {
-    uv_loop_t loop;
-    uv_tcp_t listener;
-    uv_signal_t sigint, sigterm;
-    struct conn *conns;
-    int stopping;
     struct key keys[MAX_KEYS];
     int nkeys, open_keys;   /* open_keys: no --key, every key valid */
     long chain, block_ms, daily_limit;
@@ -295,271 +268,9 @@ static void stats_call(enum src s)
 
 /* ---- HTTP ---- */
 
-static const char *reason(int status)
+static void respond_json(struct fakehttp_conn *c, int status, const char *body)
 {
-    switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Error";
-    }
-}
-
-struct wreq {
-    uv_write_t req;
-    int close_after;
-    char data[];
-};
-
-static void process_input(struct conn *c);
-
-static void on_conn_closed(uv_handle_t *h)
-{
-    struct conn *c = h->data;
-    if (--c->handles == 0) {
-        buf_free(&c->in);
-        free(c->delayed);
-        free(c);
-    }
-}
-
-static void conn_close(struct conn *c)
-{
-    if (c->closing)
-        return;
-    c->closing = 1;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        S.conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    uv_close((uv_handle_t *)&c->timer, on_conn_closed);
-    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
-}
-
-static void on_written(uv_write_t *req, int status)
-{
-    struct wreq *w = (struct wreq *)req;
-    struct conn *c = req->handle->data;
-    if ((status < 0 || w->close_after) && !c->closing)
-        conn_close(c);
-    free(w);
-}
-
-static void write_raw(struct conn *c, const char *data, size_t len, int close_after)
-{
-    struct wreq *w = malloc(sizeof *w + len);
-    if (!w)
-        abort();
-    memcpy(w->data, data, len);
-    w->close_after = close_after;
-    uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
-        free(w);
-        conn_close(c);
-    }
-}
-
-static void format_response(struct buf *out, int status, const char *ctype, const char *body, int keep_alive)
-{
-    char head[256];
-    size_t len = strlen(body);
-    snprintf(head, sizeof head,
-             "HTTP/1.1 %d %s\r\nServer: fake_gas\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-             "Connection: %s\r\n\r\n",
-             status, reason(status), ctype, len, keep_alive ? "keep-alive" : "close");
-    buf_str(out, head);
-    buf_add(out, body, len);
-}
-
-/* The request answered: drop it from the input and read the next one (from
- * the timer when the answer was deferred, so nothing recurses). */
-static void on_resume(uv_timer_t *t) { process_input(t->data); }
-
-static void request_done(struct conn *c, int deferred)
-{
-    memmove(c->in.p, c->in.p + c->req_len, c->in.n - c->req_len);
-    c->in.n -= c->req_len;
-    c->req_len = 0;
-    c->sent_continue = 0;
-    if (deferred && !c->closing && c->keep_alive)
-        uv_timer_start(&c->timer, on_resume, 0, 0);
-}
-
-static void on_delayed(uv_timer_t *t)
-{
-    struct conn *c = t->data;
-    write_raw(c, c->delayed, c->delayed_len, !c->keep_alive);
-    free(c->delayed);
-    c->delayed = NULL;
-    request_done(c, 1);
-}
-
-/* Answers the connection's current request, after delay_ms when > 0. */
-static void respond_after(struct conn *c, int status, const char *ctype, const char *body, long delay_ms)
-{
-    struct buf out = {0};
-    format_response(&out, status, ctype, body, c->keep_alive);
-    if (delay_ms > 0) {
-        c->delayed = out.p;
-        c->delayed_len = out.n;
-        uv_timer_start(&c->timer, on_delayed, (uint64_t)delay_ms, 0);
-        return;
-    }
-    write_raw(c, out.p, out.n, !c->keep_alive);
-    buf_free(&out);
-    request_done(c, 0);
-}
-
-static void respond(struct conn *c, int status, const char *ctype, const char *body)
-{
-    respond_after(c, status, ctype, body, 0);
-}
-
-static void respond_json(struct conn *c, int status, const char *body)
-{
-    respond(c, status, "application/json", body);
-}
-
-/* An error before the request is understood: answer and hang up. */
-static void respond_fatal(struct conn *c, int status)
-{
-    c->keep_alive = 0;
-    struct buf out = {0};
-    format_response(&out, status, "text/plain", reason(status), 0);
-    write_raw(c, out.p, out.n, 1);
-    buf_free(&out);
-    c->hang = 1;   /* read nothing more */
-}
-
-/* ---- request parsing ---- */
-
-/* Header NAME's value in the head [p, end), copied (trimmed) into out. */
-static int header_get(const char *p, const char *end, const char *name, char *out, size_t size)
-{
-    size_t k = strlen(name);
-    for (const char *l = memmem(p, (size_t)(end - p), "\r\n", 2); l && l + 2 < end;
-         l = memmem(l + 2, (size_t)(end - l - 2), "\r\n", 2)) {
-        const char *s = l + 2, *e = memmem(s, (size_t)(end - s), "\r\n", 2);
-        if (!e)
-            e = end;
-        if ((size_t)(e - s) > k && s[k] == ':' && !strncasecmp(s, name, k)) {
-            s += k + 1;
-            while (s < e && (*s == ' ' || *s == '\t'))
-                s++;
-            size_t n = (size_t)(e - s) < size - 1 ? (size_t)(e - s) : size - 1;
-            memcpy(out, s, n);
-            while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t'))
-                n--;
-            out[n] = '\0';
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* The request line: METHOD SP TARGET SP HTTP/1.x; 0 when malformed. */
-static int parse_line(const char *p, const char *line_end, struct req *q, int *http10)
-{
-    const char *sp1 = memchr(p, ' ', (size_t)(line_end - p));
-    const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(line_end - sp1 - 1)) : NULL;
-    if (!sp1 || !sp2 || sp1 - p >= (long)sizeof q->method || line_end - sp2 != 9 ||
-        strncmp(sp2 + 1, "HTTP/1.", 7))
-        return 0;
-    *http10 = sp2[8] == '0';
-    memcpy(q->method, p, (size_t)(sp1 - p));
-    const char *target = sp1 + 1, *qm = memchr(target, '?', (size_t)(sp2 - target));
-    size_t plen = (size_t)((qm ? qm : sp2) - target);
-    if (plen >= sizeof q->path)
-        return 0;
-    memcpy(q->path, target, plen);
-    q->query = qm ? strndup(qm + 1, (size_t)(sp2 - qm - 1)) : strdup("");
-    return 1;
-}
-
-/* One request at the start of c->in: 1 complete (q filled, c->req_len
- * set), 0 more bytes needed, -1 answered with an error. */
-static int parse_request(struct conn *c, struct req *q)
-{
-    char *p = c->in.p, *end = c->in.n >= 4 ? memmem(p, c->in.n, "\r\n\r\n", 4) : NULL;
-    if (!end) {
-        if (c->in.n > MAX_HEAD)
-            respond_fatal(c, 431);
-        return c->in.n > MAX_HEAD ? -1 : 0;
-    }
-    size_t head_len = (size_t)(end - p) + 4;
-    char v[128];
-    int http10 = 0;
-    memset(q, 0, sizeof *q);
-    if (!parse_line(p, memmem(p, head_len, "\r\n", 2), q, &http10)) {
-        free(q->query);
-        respond_fatal(c, 400);
-        return -1;
-    }
-    c->keep_alive = !http10;
-    if (header_get(p, end + 2, "Connection", v, sizeof v))
-        c->keep_alive = !strcasecmp(v, "close") ? 0 : !strcasecmp(v, "keep-alive") ? 1 : c->keep_alive;
-    long len = 0;
-    if (header_get(p, end + 2, "Transfer-Encoding", v, sizeof v) ||
-        (header_get(p, end + 2, "Content-Length", v, sizeof v) && ((len = strtol(v, NULL, 10)) < 0 || len > MAX_BODY))) {
-        free(q->query);
-        respond_fatal(c, len > MAX_BODY ? 413 : 411);
-        return -1;
-    }
-    if (c->in.n < head_len + (size_t)len) {
-        if (!c->sent_continue && header_get(p, end + 2, "Expect", v, sizeof v) && !strcasecmp(v, "100-continue")) {
-            c->sent_continue = 1;
-            write_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25, 0);
-        }
-        free(q->query);
-        return 0;
-    }
-    header_get(p, end + 2, "Content-Type", q->ctype, sizeof q->ctype);
-    q->body = strndup(p + head_len, (size_t)len);
-    q->body_len = (size_t)len;
-    c->req_len = head_len + (size_t)len;
-    return 1;
-}
-
-static int hexval(int ch)
-{
-    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-         : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-}
-
-/* Query parameter NAME, URL-decoded into out: 1 when present. */
-static int query_get(const char *query, const char *name, char *out, size_t size)
-{
-    size_t k = strlen(name);
-    for (const char *s = query; *s; s += strcspn(s, "&"), s += *s == '&') {
-        if (strncmp(s, name, k) || (s[k] != '=' && s[k] != '&' && s[k]))
-            continue;
-        const char *v = s[k] == '=' ? s + k + 1 : s + k;
-        size_t n = 0;
-        for (; *v && *v != '&' && n + 1 < size; v++) {
-            if (*v == '%' && hexval(v[1]) >= 0 && hexval(v[2]) >= 0) {
-                out[n++] = (char)(hexval(v[1]) * 16 + hexval(v[2]));
-                v += 2;
-            } else {
-                out[n++] = *v == '+' ? ' ' : *v;
-            }
-        }
-        out[n] = '\0';
-        return 1;
-    }
-    return 0;
+    fakehttp_respond(c, status, "application/json", body);
 }
 
 /* ---- faults ---- */
@@ -579,20 +290,20 @@ static struct fault fault_take(enum src s)
 
 /* Answers the call for the faults that replace the whole answer (an HTTP
  * error, a hang, garbage): 1 when it did. */
-static int fault_answer(struct conn *c, const struct fault *f)
+static int fault_answer(struct fakehttp_conn *c, const struct fault *f)
 {
     char page[256];
     switch (f->kind) {
     case F_STATUS:
         snprintf(page, sizeof page, "<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>\n",
-                 f->status, reason(f->status), f->status, reason(f->status));
-        respond(c, f->status, "text/html", page);
+                 f->status, fakehttp_reason(f->status), f->status, fakehttp_reason(f->status));
+        fakehttp_respond(c, f->status, "text/html", page);
         return 1;
     case F_HANG:
-        c->hang = 1;   /* the request stays unanswered until the client gives up */
+        fakehttp_hang(c);   /* the request stays unanswered until the client gives up */
         return 1;
     case F_GARBAGE:
-        respond(c, 200, "application/json", "{\"status\":\"1\",\"message\":\"OK\",\"result\":{\"LastBlock\":\"2346\x01\xfe<html>");
+        fakehttp_respond(c, 200, "application/json", "{\"status\":\"1\",\"message\":\"OK\",\"result\":{\"LastBlock\":\"2346\x01\xfe<html>");
         return 1;
     default:
         return 0;
@@ -616,14 +327,14 @@ static void buf_json_str(struct buf *b, const char *s)
 #define ES_V1 "You are using a deprecated V1 endpoint, switch to Etherscan API V2."
 #define ES_THROTTLED "Too many invalid api key attempts, please try again later"
 
-static void es_notok(struct conn *c, const char *text, long delay_ms)
+static void es_notok(struct fakehttp_conn *c, const char *text, long delay_ms)
 {
     struct buf b = {0};
     buf_str(&b, "{\"status\":\"0\",\"message\":\"NOTOK\",\"result\":");
     buf_json_str(&b, text);
     buf_str(&b, "}");
     S.st[SRC_ES].errors++;
-    respond_after(c, 200, "application/json", b.p, delay_ms);
+    fakehttp_respond_after(c, 200, "application/json", b.p, delay_ms);
     buf_free(&b);
 }
 
@@ -671,7 +382,7 @@ static const char *es_key_check(const char *query, int open_keys)
     int64_t t = now_ms();
     if (t < S.throttled_until)
         return es_refuse(&S.st[SRC_ES].throttled, ES_THROTTLED);
-    int given = query_get(query, "apikey", name, sizeof name) && name[0];
+    int given = fakehttp_query(query, "apikey", name, sizeof name) && name[0];
     struct key *k = given ? key_find(name) : NULL;
     if (!k && given && open_keys)
         k = key_add(name);
@@ -701,16 +412,16 @@ static const char *es_key_check(const char *query, int open_keys)
 static const char *es_check(const char *query, int open_keys)
 {
     char v[64], *e = NULL;
-    if (!query_get(query, "chainid", v, sizeof v) || !v[0] || strtol(v, &e, 10) != S.chain || *e)
+    if (!fakehttp_query(query, "chainid", v, sizeof v) || !v[0] || strtol(v, &e, 10) != S.chain || *e)
         return es_refuse(&S.st[SRC_ES].bad_chain, ES_CHAIN);
-    if (!query_get(query, "module", v, sizeof v) || strcmp(v, "gastracker"))
+    if (!fakehttp_query(query, "module", v, sizeof v) || strcmp(v, "gastracker"))
         return es_refuse(&S.st[SRC_ES].bad_module, "Error! Missing Or invalid Module name");
-    if (!query_get(query, "action", v, sizeof v) || strcmp(v, "gasoracle"))
+    if (!fakehttp_query(query, "action", v, sizeof v) || strcmp(v, "gasoracle"))
         return es_refuse(&S.st[SRC_ES].bad_module, "Error! Missing Or invalid Action name");
     return es_key_check(query, open_keys);
 }
 
-static void es_ok(struct conn *c, long delay_ms)
+static void es_ok(struct fakehttp_conn *c, long delay_ms)
 {
     series_called();
     char safe[32], propose[32], fast[32], base[32], body[640], used[160] = "";
@@ -726,10 +437,10 @@ static void es_ok(struct conn *c, long delay_ms)
              "\"ProposeGasPrice\":\"%s\",\"FastGasPrice\":\"%s\",\"suggestBaseFee\":\"%s\",\"gasUsedRatio\":\"%s\"}}",
              S.latest, safe, propose, fast, base, used);
     S.st[SRC_ES].ok++;
-    respond_after(c, 200, "application/json", body, delay_ms);
+    fakehttp_respond_after(c, 200, "application/json", body, delay_ms);
 }
 
-static void es_answer(struct conn *c, const struct req *q, int v1)
+static void es_answer(struct fakehttp_conn *c, const struct fakehttp_req *q, int v1)
 {
     stats_call(SRC_ES);
     struct fault f = fault_take(SRC_ES);
@@ -1016,18 +727,18 @@ static cJSON *rpc_body(const char *body, size_t len, const char *forced)
     return out;
 }
 
-static void rpc_answer(struct conn *c, const struct req *q)
+static void rpc_answer(struct fakehttp_conn *c, const struct fakehttp_req *q)
 {
     stats_call(SRC_RPC);
     if (strcmp(q->method, "POST")) {
-        respond(c, 405, "text/plain", "method not allowed\n");
+        fakehttp_respond(c, 405, "text/plain", "method not allowed\n");
         return;
     }
     struct fault f = fault_take(SRC_RPC);
     if (fault_answer(c, &f))
         return;
     if (strncasecmp(q->ctype, "application/json", 16)) {
-        respond(c, 415, "text/plain", "invalid content type, only application/json is supported\n");
+        fakehttp_respond(c, 415, "text/plain", "invalid content type, only application/json is supported\n");
         return;
     }
     if (f.kind == F_ERROR)
@@ -1036,7 +747,7 @@ static void rpc_answer(struct conn *c, const struct req *q)
     char *text = out ? cJSON_PrintUnformatted(out) : NULL;
     if (out && !cJSON_GetObjectItemCaseSensitive(out, "error"))
         S.st[SRC_RPC].ok++;
-    respond_after(c, 200, "application/json", text ? text : "", f.kind == F_DELAY ? f.delay_ms : 0);
+    fakehttp_respond_after(c, 200, "application/json", text ? text : "", f.kind == F_DELAY ? f.delay_ms : 0);
     free(text);
     cJSON_Delete(out);
 }
@@ -1188,7 +899,7 @@ static void stats_source(struct buf *b, enum src s)
     buf_str(b, t);
 }
 
-static void control_stats(struct conn *c)
+static void control_stats(struct fakehttp_conn *c)
 {
     struct buf b = {0};
     char t[256], l[4][32];
@@ -1212,7 +923,7 @@ static void control_stats(struct conn *c)
     buf_free(&b);
 }
 
-static void control(struct conn *c, const struct req *q)
+static void control(struct fakehttp_conn *c, const struct fakehttp_req *q)
 {
     const char *what = q->path + strlen("/control/");
     if (!strcmp(what, "stats")) {
@@ -1248,93 +959,19 @@ static void control(struct conn *c, const struct req *q)
 
 /* ---- serving ---- */
 
-static void dispatch(struct conn *c, const struct req *q)
+/* The handler of every request. */
+static void dispatch(struct fakehttp_conn *c, const struct fakehttp_req *q)
 {
     chain_catch_up();
     if (!strncmp(q->path, "/control/", 9))
         control(c, q);
     else if (!strcmp(q->path, "/v2/api") || !strcmp(q->path, "/api"))
-        strcmp(q->method, "GET") && strcmp(q->method, "POST") ? respond(c, 405, "text/plain", "Method Not Allowed\n")
+        strcmp(q->method, "GET") && strcmp(q->method, "POST") ? fakehttp_respond(c, 405, "text/plain", "Method Not Allowed\n")
                                                               : es_answer(c, q, q->path[1] == 'a');
     else if (!strcmp(q->path, "/") || !strcmp(q->path, "/rpc"))
         rpc_answer(c, q);
     else
-        respond(c, 404, "text/html", "<html><body><h1>404 Not Found</h1></body></html>\n");
-}
-
-static void process_input(struct conn *c)
-{
-    while (!c->closing && !c->hang && !c->delayed && c->req_len == 0) {
-        struct req q;
-        if (parse_request(c, &q) != 1)
-            return;
-        dispatch(c, &q);
-        free(q.query);
-        free(q.body);
-        if (!c->keep_alive)
-            return;   /* closed once the answer is written */
-    }
-}
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
-{
-    (void)h;
-    b->base = malloc(suggested);
-    b->len = b->base ? suggested : 0;
-}
-
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
-{
-    struct conn *c = s->data;
-    if (nread < 0) {
-        conn_close(c);   /* also ends a hang */
-    } else if (nread > 0 && !c->closing && !c->hang) {
-        buf_add(&c->in, b->base, (size_t)nread);
-        if (c->in.n > MAX_HEAD + MAX_BODY + 65536)
-            conn_close(c);   /* bytes piling up behind a request we hold */
-        else
-            process_input(c);
-    }
-    free(b->base);
-}
-
-static void on_connection(uv_stream_t *server, int status)
-{
-    if (status < 0)
-        return;
-    struct conn *c = calloc(1, sizeof *c);
-    if (!c)
-        abort();
-    uv_tcp_init(&S.loop, &c->tcp);
-    uv_timer_init(&S.loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
-    c->handles = 2;
-    c->next = S.conns;
-    if (S.conns)
-        S.conns->prev = c;
-    S.conns = c;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
-        conn_close(c);
-        return;
-    }
-    uv_tcp_nodelay(&c->tcp, 1);
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-}
-
-/* ---- start and stop ---- */
-
-static void on_signal(uv_signal_t *s, int signum)
-{
-    (void)s;
-    (void)signum;
-    if (S.stopping)
-        return;
-    S.stopping = 1;
-    while (S.conns)
-        conn_close(S.conns);
-    uv_close((uv_handle_t *)&S.listener, NULL);
-    uv_close((uv_handle_t *)&S.sigint, NULL);
-    uv_close((uv_handle_t *)&S.sigterm, NULL);
+        fakehttp_respond(c, 404, "text/html", "<html><body><h1>404 Not Found</h1></body></html>\n");
 }
 
 static int usage(void)
@@ -1366,46 +1003,17 @@ static int parse_args(int argc, char **argv, long *port)
     return 0;
 }
 
-static int listen_on(long port)
-{
-    struct sockaddr_in addr;
-    uv_ip4_addr("127.0.0.1", (int)port, &addr);
-    uv_tcp_init(&S.loop, &S.listener);
-    int rc = uv_tcp_bind(&S.listener, (const struct sockaddr *)&addr, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&S.listener, 511, on_connection);
-    if (rc != 0) {
-        fprintf(stderr, "fake_gas: cannot listen on port %ld: %s\n", port, uv_strerror(rc));
-        return -1;
-    }
-    struct sockaddr_in bound;
-    int blen = sizeof bound;
-    uv_tcp_getsockname(&S.listener, (struct sockaddr *)&bound, &blen);
-    printf("fake_gas listening on port %d\n", ntohs(bound.sin_port));
-    fflush(stdout);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    long port = -1;
+    struct fakehttp_cfg cfg = {.name = "fake_gas", .port = -1, .max_head = MAX_HEAD, .max_body = MAX_BODY,
+                               .handler = dispatch};
     S.chain = 1;
     S.block_ms = 12000;
     S.daily_limit = 100000;
-    if (parse_args(argc, argv, &port) != 0)
+    if (parse_args(argc, argv, &cfg.port) != 0)
         return 2;
-    signal(SIGPIPE, SIG_IGN);
-    uv_loop_init(&S.loop);
     for (int i = 0; i < 6; i++)
         S.invalid_at[i] = INT64_MIN / 2;   /* (no invalid key yet, even right after boot) */
     chain_init();
-    if (listen_on(port) != 0)
-        return 1;
-    uv_signal_init(&S.loop, &S.sigint);
-    uv_signal_start(&S.sigint, on_signal, SIGINT);
-    uv_signal_init(&S.loop, &S.sigterm);
-    uv_signal_start(&S.sigterm, on_signal, SIGTERM);
-    uv_run(&S.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&S.loop);
-    return 0;
+    return fakehttp_run(&cfg);
 }
