@@ -109,9 +109,10 @@ $(BUILD)/tests/fakes/fake_smtp: tests/fakes/fake_smtp.c $(FAKEUTIL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_smtp.c tests/fakes/fakeutil.c $(PKG_LIBS) $(LDLIBS)
 
-$(BUILD)/tests/fakes/fake_gas: tests/fakes/fake_gas.c $(FAKEHTTP)
+FAKE_GAS_SRC := tests/fakes/fake_gas.c $(wildcard tests/fakes/gas_*.c) tests/fakes/fakehttp.c tests/fakes/fakeutil.c
+$(BUILD)/tests/fakes/fake_gas: $(FAKE_GAS_SRC) tests/fakes/gas_fake.h $(FAKEHTTP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_gas.c tests/fakes/fakehttp.c tests/fakes/fakeutil.c $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(FAKE_GAS_SRC) $(PKG_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBOBJ)
 	@mkdir -p $(dir $@)
