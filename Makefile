@@ -89,6 +89,8 @@ $(BUILD)/tests/fakes/fake_binance: tests/fakes/fake_binance.c tests/fakes/market
 
 # the stand-ins share tests/fakes/fakeutil.c, never code of the bot itself
 FAKEUTIL := tests/fakes/fakeutil.c tests/fakes/fakeutil.h
+# ... and fake_gas and fake_rates tests/fakes/fakehttp.c, their HTTP server
+FAKEHTTP := tests/fakes/fakehttp.c tests/fakes/fakehttp.h $(FAKEUTIL)
 FAKE_TG_SRC := tests/fakes/fake_telegram.c $(wildcard tests/fakes/tg_*.c) tests/fakes/fakeutil.c
 $(BUILD)/tests/fakes/fake_telegram: $(FAKE_TG_SRC) $(wildcard tests/fakes/tg_*.h) $(FAKEUTIL)
 	@mkdir -p $(dir $@)
@@ -100,17 +102,18 @@ $(BUILD)/tests/fakes/faultfs.so: tests/fakes/faultfs.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -std=c11 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
 
-$(BUILD)/tests/fakes/fake_rates: tests/fakes/fake_rates.c $(FAKEUTIL)
+$(BUILD)/tests/fakes/fake_rates: tests/fakes/fake_rates.c $(FAKEHTTP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_rates.c tests/fakes/fakeutil.c $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_rates.c tests/fakes/fakehttp.c tests/fakes/fakeutil.c $(PKG_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/fakes/fake_smtp: tests/fakes/fake_smtp.c $(FAKEUTIL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_smtp.c tests/fakes/fakeutil.c $(PKG_LIBS) $(LDLIBS)
 
-$(BUILD)/tests/fakes/fake_gas: tests/fakes/fake_gas.c $(FAKEUTIL)
+FAKE_GAS_SRC := tests/fakes/fake_gas.c $(wildcard tests/fakes/gas_*.c) tests/fakes/fakehttp.c tests/fakes/fakeutil.c
+$(BUILD)/tests/fakes/fake_gas: $(FAKE_GAS_SRC) tests/fakes/gas_fake.h $(FAKEHTTP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_gas.c tests/fakes/fakeutil.c $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $(FAKE_GAS_SRC) $(PKG_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBOBJ)
 	@mkdir -p $(dir $@)

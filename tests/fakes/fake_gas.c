@@ -71,132 +71,16 @@
  *        hits, the most calls in any one second, per source; the block and lanes
  *   POST /control/reset   zeroes the stats
  */
-#include <cJSON.h>
-#include <inttypes.h>
-#include <math.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-#include <time.h>
-#include <uv.h>
+#include "gas_fake.h"
 
-#include "fakeutil.h"
+const char *const src_name[NSRC] = {"etherscan", "rpc"};
+struct gas_state S;
 
-#define MAX_HEAD 16384
-#define MAX_BODY (5 << 20)
-#define RING 1024           /* blocks kept: geth's eth_feeHistory maximum */
-#define MAX_KEYS 16
-#define MAX_STEPS 256
-#define MAX_BATCH 1000
-#define WINDOW 256          /* call times kept to find the busiest second */
-#define GWEI ((int64_t)1000000000)
-
-enum src { SRC_ES, SRC_RPC, NSRC };
-static const char *const src_name[NSRC] = {"etherscan", "rpc"};
-
-enum fault_kind { F_NONE, F_STATUS, F_HANG, F_GARBAGE, F_ERROR, F_DELAY };
-
-struct lanes {
-    int64_t safe, propose, fast, base;   /* wei */
-};
-
-struct block {
-    int64_t number;
-    struct lanes v;
-};
-
-struct fault {
-    enum fault_kind kind;
-    int status;
-    long count;           /* calls left; -1: until cleared */
-    long delay_ms;
-    char text[256];
-};
-
-struct key {
-    char name[128];
-    int64_t last[3];      /* the last 3 accepted calls, ms */
-    int64_t day;          /* UTC day of day_calls */
-    long day_calls;
-};
-
-struct src_stats {
-    long calls, ok, errors, faults, invalid_key, throttled, rate_limited, daily_limited,
-        bad_chain, v1, bad_module, forced, requests, max_per_s;
-    long by_method[5];    /* eth_feeHistory eth_gasPrice eth_blockNumber eth_chainId other */
-    int64_t times[WINDOW];
-    size_t ntimes;
-};
-
-struct conn {
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    struct buf in;
-    size_t req_len;
-    int keep_alive, hang, closing, handles, sent_continue;
-    char *delayed;
-    size_t delayed_len;
-    struct conn *next, *prev;
-};
-
-/* One request, pointing into its connection's input (NUL-terminated copies
- * of the parts the handlers read). */
-struct req {
-    char method[16];
-    char path[512];
-    char *query;          /* malloc'd, "" when none */
-    char *body;           /* malloc'd, NUL-terminated */
-    size_t body_len;
-    char ctype[128];
-};
-
-static struct {
-    uv_loop_t loop;
-    uv_tcp_t listener;
-    uv_signal_t sigint, sigterm;
-    struct conn *conns;
-    int stopping;
-    struct key keys[MAX_KEYS];
-    int nkeys, open_keys;   /* open_keys: no --key, every key valid */
-    long chain, block_ms, daily_limit;
-    /* the chain */
-    struct block ring[RING];
-    int64_t latest;       /* number of the newest block; ring[latest % RING] */
-    int64_t next_block_at;
-    struct lanes now;
-    /* a script */
-    struct lanes steps[MAX_STEPS];
-    int nsteps, step, by_second, fresh, script_blocks;
-    int64_t script_start, every_ms;
-    /* Etherscan's invalid-key throttle (all callers are one IP here) */
-    int64_t invalid_at[6];
-    int64_t throttled_until;
-    struct fault fault[NSRC];
-    struct src_stats st[NSRC];
-} S;
-
-static int64_t now_ms(void) { return (int64_t)(uv_hrtime() / 1000000); }
+int64_t now_ms(void) { return (int64_t)(uv_hrtime() / 1000000); }
 
 /* ---- the chain and the series ---- */
 
-static int64_t tip(int64_t lane, int64_t base) { return lane > base ? lane - base : 0; }
-
-/* The reward at percentile p of a block: the lanes' tips at 20/50/80. */
-static int64_t block_reward(const struct lanes *v, double p)
-{
-    double s = (double)tip(v->safe, v->base), m = (double)tip(v->propose, v->base),
-           f = (double)tip(v->fast, v->base);
-    static const double at[5] = {0, 20, 50, 80, 100};
-    double y[5] = {s / 2, s, m, f, 2 * f - m < f ? f : 2 * f - m};
-    for (int i = 1; i < 5; i++)
-        if (p <= at[i])
-            return (int64_t)llround(y[i - 1] + (y[i] - y[i - 1]) * (p - at[i - 1]) / (at[i] - at[i - 1]));
-    return (int64_t)llround(y[4]);
-}
-
-static const struct block *block_at(int64_t n) { return &S.ring[n % RING]; }
+const struct block *block_at(int64_t n) { return &S.ring[n % RING]; }
 
 static void chain_mine(int blocks)
 {
@@ -210,7 +94,7 @@ static void chain_mine(int blocks)
 
 /* gasUsedRatio of block n: what EIP-1559 implies from its base fee and
  * the next one's (next = base * (1 + (2 ratio - 1) / 8)). */
-static double block_used(int64_t n)
+double block_used(int64_t n)
 {
     int64_t base = block_at(n)->v.base;
     int64_t next = n < S.latest ? block_at(n + 1)->v.base : S.now.base;
@@ -245,7 +129,7 @@ static void chain_catch_up(void)
 
 /* A gas call was answered: a per-call script moves on (the first call
  * after the script was set gets its first step). */
-static void series_called(void)
+void series_called(void)
 {
     if (!S.nsteps || S.by_second)
         return;
@@ -267,7 +151,7 @@ static void chain_init(void)
 }
 
 /* "12.5" for 12500000000 wei: gwei with up to 9 decimals, as Etherscan prints. */
-static void gwei_str(char *out, size_t size, int64_t wei)
+void gwei_str(char *out, size_t size, int64_t wei)
 {
     int n = snprintf(out, size, "%" PRId64 ".%09" PRId64, wei / GWEI, wei % GWEI);
     while (n > 0 && out[n - 1] == '0')
@@ -278,7 +162,7 @@ static void gwei_str(char *out, size_t size, int64_t wei)
 
 /* ---- stats ---- */
 
-static void stats_call(enum src s)
+void stats_call(enum src s)
 {
     struct src_stats *st = &S.st[s];
     int64_t t = now_ms();
@@ -295,278 +179,16 @@ static void stats_call(enum src s)
 
 /* ---- HTTP ---- */
 
-static const char *reason(int status)
+void respond_json(struct fakehttp_conn *c, int status, const char *body)
 {
-    switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Error";
-    }
-}
-
-struct wreq {
-    uv_write_t req;
-    int close_after;
-    char data[];
-};
-
-static void process_input(struct conn *c);
-
-static void on_conn_closed(uv_handle_t *h)
-{
-    struct conn *c = h->data;
-    if (--c->handles == 0) {
-        buf_free(&c->in);
-        free(c->delayed);
-        free(c);
-    }
-}
-
-static void conn_close(struct conn *c)
-{
-    if (c->closing)
-        return;
-    c->closing = 1;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        S.conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    uv_close((uv_handle_t *)&c->timer, on_conn_closed);
-    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
-}
-
-static void on_written(uv_write_t *req, int status)
-{
-    struct wreq *w = (struct wreq *)req;
-    struct conn *c = req->handle->data;
-    if ((status < 0 || w->close_after) && !c->closing)
-        conn_close(c);
-    free(w);
-}
-
-static void write_raw(struct conn *c, const char *data, size_t len, int close_after)
-{
-    struct wreq *w = malloc(sizeof *w + len);
-    if (!w)
-        abort();
-    memcpy(w->data, data, len);
-    w->close_after = close_after;
-    uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
-        free(w);
-        conn_close(c);
-    }
-}
-
-static void format_response(struct buf *out, int status, const char *ctype, const char *body, int keep_alive)
-{
-    char head[256];
-    size_t len = strlen(body);
-    snprintf(head, sizeof head,
-             "HTTP/1.1 %d %s\r\nServer: fake_gas\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-             "Connection: %s\r\n\r\n",
-             status, reason(status), ctype, len, keep_alive ? "keep-alive" : "close");
-    buf_str(out, head);
-    buf_add(out, body, len);
-}
-
-/* The request answered: drop it from the input and read the next one (from
- * the timer when the answer was deferred, so nothing recurses). */
-static void on_resume(uv_timer_t *t) { process_input(t->data); }
-
-static void request_done(struct conn *c, int deferred)
-{
-    memmove(c->in.p, c->in.p + c->req_len, c->in.n - c->req_len);
-    c->in.n -= c->req_len;
-    c->req_len = 0;
-    c->sent_continue = 0;
-    if (deferred && !c->closing && c->keep_alive)
-        uv_timer_start(&c->timer, on_resume, 0, 0);
-}
-
-static void on_delayed(uv_timer_t *t)
-{
-    struct conn *c = t->data;
-    write_raw(c, c->delayed, c->delayed_len, !c->keep_alive);
-    free(c->delayed);
-    c->delayed = NULL;
-    request_done(c, 1);
-}
-
-/* Answers the connection's current request, after delay_ms when > 0. */
-static void respond_after(struct conn *c, int status, const char *ctype, const char *body, long delay_ms)
-{
-    struct buf out = {0};
-    format_response(&out, status, ctype, body, c->keep_alive);
-    if (delay_ms > 0) {
-        c->delayed = out.p;
-        c->delayed_len = out.n;
-        uv_timer_start(&c->timer, on_delayed, (uint64_t)delay_ms, 0);
-        return;
-    }
-    write_raw(c, out.p, out.n, !c->keep_alive);
-    buf_free(&out);
-    request_done(c, 0);
-}
-
-static void respond(struct conn *c, int status, const char *ctype, const char *body)
-{
-    respond_after(c, status, ctype, body, 0);
-}
-
-static void respond_json(struct conn *c, int status, const char *body)
-{
-    respond(c, status, "application/json", body);
-}
-
-/* An error before the request is understood: answer and hang up. */
-static void respond_fatal(struct conn *c, int status)
-{
-    c->keep_alive = 0;
-    struct buf out = {0};
-    format_response(&out, status, "text/plain", reason(status), 0);
-    write_raw(c, out.p, out.n, 1);
-    buf_free(&out);
-    c->hang = 1;   /* read nothing more */
-}
-
-/* ---- request parsing ---- */
-
-/* Header NAME's value in the head [p, end), copied (trimmed) into out. */
-static int header_get(const char *p, const char *end, const char *name, char *out, size_t size)
-{
-    size_t k = strlen(name);
-    for (const char *l = memmem(p, (size_t)(end - p), "\r\n", 2); l && l + 2 < end;
-         l = memmem(l + 2, (size_t)(end - l - 2), "\r\n", 2)) {
-        const char *s = l + 2, *e = memmem(s, (size_t)(end - s), "\r\n", 2);
-        if (!e)
-            e = end;
-        if ((size_t)(e - s) > k && s[k] == ':' && !strncasecmp(s, name, k)) {
-            s += k + 1;
-            while (s < e && (*s == ' ' || *s == '\t'))
-                s++;
-            size_t n = (size_t)(e - s) < size - 1 ? (size_t)(e - s) : size - 1;
-            memcpy(out, s, n);
-            while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t'))
-                n--;
-            out[n] = '\0';
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* The request line: METHOD SP TARGET SP HTTP/1.x; 0 when malformed. */
-static int parse_line(const char *p, const char *line_end, struct req *q, int *http10)
-{
-    const char *sp1 = memchr(p, ' ', (size_t)(line_end - p));
-    const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(line_end - sp1 - 1)) : NULL;
-    if (!sp1 || !sp2 || sp1 - p >= (long)sizeof q->method || line_end - sp2 != 9 ||
-        strncmp(sp2 + 1, "HTTP/1.", 7))
-        return 0;
-    *http10 = sp2[8] == '0';
-    memcpy(q->method, p, (size_t)(sp1 - p));
-    const char *target = sp1 + 1, *qm = memchr(target, '?', (size_t)(sp2 - target));
-    size_t plen = (size_t)((qm ? qm : sp2) - target);
-    if (plen >= sizeof q->path)
-        return 0;
-    memcpy(q->path, target, plen);
-    q->query = qm ? strndup(qm + 1, (size_t)(sp2 - qm - 1)) : strdup("");
-    return 1;
-}
-
-/* One request at the start of c->in: 1 complete (q filled, c->req_len
- * set), 0 more bytes needed, -1 answered with an error. */
-static int parse_request(struct conn *c, struct req *q)
-{
-    char *p = c->in.p, *end = c->in.n >= 4 ? memmem(p, c->in.n, "\r\n\r\n", 4) : NULL;
-    if (!end) {
-        if (c->in.n > MAX_HEAD)
-            respond_fatal(c, 431);
-        return c->in.n > MAX_HEAD ? -1 : 0;
-    }
-    size_t head_len = (size_t)(end - p) + 4;
-    char v[128];
-    int http10 = 0;
-    memset(q, 0, sizeof *q);
-    if (!parse_line(p, memmem(p, head_len, "\r\n", 2), q, &http10)) {
-        free(q->query);
-        respond_fatal(c, 400);
-        return -1;
-    }
-    c->keep_alive = !http10;
-    if (header_get(p, end + 2, "Connection", v, sizeof v))
-        c->keep_alive = !strcasecmp(v, "close") ? 0 : !strcasecmp(v, "keep-alive") ? 1 : c->keep_alive;
-    long len = 0;
-    if (header_get(p, end + 2, "Transfer-Encoding", v, sizeof v) ||
-        (header_get(p, end + 2, "Content-Length", v, sizeof v) && ((len = strtol(v, NULL, 10)) < 0 || len > MAX_BODY))) {
-        free(q->query);
-        respond_fatal(c, len > MAX_BODY ? 413 : 411);
-        return -1;
-    }
-    if (c->in.n < head_len + (size_t)len) {
-        if (!c->sent_continue && header_get(p, end + 2, "Expect", v, sizeof v) && !strcasecmp(v, "100-continue")) {
-            c->sent_continue = 1;
-            write_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25, 0);
-        }
-        free(q->query);
-        return 0;
-    }
-    header_get(p, end + 2, "Content-Type", q->ctype, sizeof q->ctype);
-    q->body = strndup(p + head_len, (size_t)len);
-    q->body_len = (size_t)len;
-    c->req_len = head_len + (size_t)len;
-    return 1;
-}
-
-static int hexval(int ch)
-{
-    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-         : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-}
-
-/* Query parameter NAME, URL-decoded into out: 1 when present. */
-static int query_get(const char *query, const char *name, char *out, size_t size)
-{
-    size_t k = strlen(name);
-    for (const char *s = query; *s; s += strcspn(s, "&"), s += *s == '&') {
-        if (strncmp(s, name, k) || (s[k] != '=' && s[k] != '&' && s[k]))
-            continue;
-        const char *v = s[k] == '=' ? s + k + 1 : s + k;
-        size_t n = 0;
-        for (; *v && *v != '&' && n + 1 < size; v++) {
-            if (*v == '%' && hexval(v[1]) >= 0 && hexval(v[2]) >= 0) {
-                out[n++] = (char)(hexval(v[1]) * 16 + hexval(v[2]));
-                v += 2;
-            } else {
-                out[n++] = *v == '+' ? ' ' : *v;
-            }
-        }
-        out[n] = '\0';
-        return 1;
-    }
-    return 0;
+    fakehttp_respond(c, status, "application/json", body);
 }
 
 /* ---- faults ---- */
 
 /* The source's armed fault for this call (kind F_NONE when none), counted
  * down and counted. */
-static struct fault fault_take(enum src s)
+struct fault fault_take(enum src s)
 {
     struct fault *f = &S.fault[s], hit = *f;
     if (f->kind == F_NONE)
@@ -579,20 +201,20 @@ static struct fault fault_take(enum src s)
 
 /* Answers the call for the faults that replace the whole answer (an HTTP
  * error, a hang, garbage): 1 when it did. */
-static int fault_answer(struct conn *c, const struct fault *f)
+int fault_answer(struct fakehttp_conn *c, const struct fault *f)
 {
     char page[256];
     switch (f->kind) {
     case F_STATUS:
         snprintf(page, sizeof page, "<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>\n",
-                 f->status, reason(f->status), f->status, reason(f->status));
-        respond(c, f->status, "text/html", page);
+                 f->status, fakehttp_reason(f->status), f->status, fakehttp_reason(f->status));
+        fakehttp_respond(c, f->status, "text/html", page);
         return 1;
     case F_HANG:
-        c->hang = 1;   /* the request stays unanswered until the client gives up */
+        fakehttp_hang(c);   /* the request stays unanswered until the client gives up */
         return 1;
     case F_GARBAGE:
-        respond(c, 200, "application/json", "{\"status\":\"1\",\"message\":\"OK\",\"result\":{\"LastBlock\":\"2346\x01\xfe<html>");
+        fakehttp_respond(c, 200, "application/json", "{\"status\":\"1\",\"message\":\"OK\",\"result\":{\"LastBlock\":\"2346\x01\xfe<html>");
         return 1;
     default:
         return 0;
@@ -600,445 +222,13 @@ static int fault_answer(struct conn *c, const struct fault *f)
 }
 
 /* s as a JSON string (quotes and escapes) appended to b. */
-static void buf_json_str(struct buf *b, const char *s)
+void buf_json_str(struct buf *b, const char *s)
 {
     cJSON *j = cJSON_CreateString(s);
     char *t = cJSON_PrintUnformatted(j);
     buf_str(b, t);
     free(t);
     cJSON_Delete(j);
-}
-
-/* ---- Etherscan ---- */
-
-#define ES_CHAIN "Missing or unsupported chainid parameter (required for v2 api), please see " \
-                 "https://api.etherscan.io/v2/chainlist for the list of supported chainids"
-#define ES_V1 "You are using a deprecated V1 endpoint, switch to Etherscan API V2."
-#define ES_THROTTLED "Too many invalid api key attempts, please try again later"
-
-static void es_notok(struct conn *c, const char *text, long delay_ms)
-{
-    struct buf b = {0};
-    buf_str(&b, "{\"status\":\"0\",\"message\":\"NOTOK\",\"result\":");
-    buf_json_str(&b, text);
-    buf_str(&b, "}");
-    S.st[SRC_ES].errors++;
-    respond_after(c, 200, "application/json", b.p, delay_ms);
-    buf_free(&b);
-}
-
-static struct key *key_find(const char *name)
-{
-    for (int i = 0; i < S.nkeys; i++)
-        if (!strcmp(S.keys[i].name, name))
-            return &S.keys[i];
-    return NULL;
-}
-
-static struct key *key_add(const char *name)
-{
-    struct key *k = &S.keys[S.nkeys < MAX_KEYS ? S.nkeys++ : MAX_KEYS - 1];
-    snprintf(k->name, sizeof k->name, "%s", name);
-    k->last[0] = k->last[1] = k->last[2] = INT64_MIN / 2;
-    k->day = -1;
-    k->day_calls = 0;
-    return k;
-}
-
-/* An invalid key: counted; the 6th within 30 s throttles every key for 30 s. */
-static void es_invalid(int64_t t)
-{
-    S.st[SRC_ES].invalid_key++;
-    memmove(S.invalid_at, S.invalid_at + 1, sizeof S.invalid_at - sizeof S.invalid_at[0]);
-    S.invalid_at[5] = t;
-    if (S.invalid_at[0] > t - 30000)
-        S.throttled_until = t + 30000;
-}
-
-/* A refusal: counted under its kind, then its text. */
-static const char *es_refuse(long *counter, const char *text)
-{
-    (*counter)++;
-    return text;
-}
-
-/* The key's checks, in Etherscan's order; NULL when the call may go on
- * (then counted against the key's second and day). */
-static const char *es_key_check(const char *query, int open_keys)
-{
-    static char daily[160];
-    char name[sizeof S.keys[0].name];
-    int64_t t = now_ms();
-    if (t < S.throttled_until)
-        return es_refuse(&S.st[SRC_ES].throttled, ES_THROTTLED);
-    int given = query_get(query, "apikey", name, sizeof name) && name[0];
-    struct key *k = given ? key_find(name) : NULL;
-    if (!k && given && open_keys)
-        k = key_add(name);
-    if (!k) {
-        es_invalid(t);
-        return given ? "Invalid API Key" : "Missing/Invalid API Key";
-    }
-    if (k->last[0] > t - 1000)
-        return es_refuse(&S.st[SRC_ES].rate_limited, "Max rate limit reached");
-    int64_t day = (int64_t)time(NULL) / 86400;
-    if (k->day != day) {
-        k->day = day;
-        k->day_calls = 0;
-    }
-    if (k->day_calls >= S.daily_limit) {
-        snprintf(daily, sizeof daily, "Max daily rate limit reached. %ld (100%%) of %ld day limit",
-                 k->day_calls, S.daily_limit);
-        return es_refuse(&S.st[SRC_ES].daily_limited, daily);
-    }
-    k->last[0] = k->last[1];
-    k->last[1] = k->last[2];
-    k->last[2] = t;
-    k->day_calls++;
-    return NULL;
-}
-
-static const char *es_check(const char *query, int open_keys)
-{
-    char v[64], *e = NULL;
-    if (!query_get(query, "chainid", v, sizeof v) || !v[0] || strtol(v, &e, 10) != S.chain || *e)
-        return es_refuse(&S.st[SRC_ES].bad_chain, ES_CHAIN);
-    if (!query_get(query, "module", v, sizeof v) || strcmp(v, "gastracker"))
-        return es_refuse(&S.st[SRC_ES].bad_module, "Error! Missing Or invalid Module name");
-    if (!query_get(query, "action", v, sizeof v) || strcmp(v, "gasoracle"))
-        return es_refuse(&S.st[SRC_ES].bad_module, "Error! Missing Or invalid Action name");
-    return es_key_check(query, open_keys);
-}
-
-static void es_ok(struct conn *c, long delay_ms)
-{
-    series_called();
-    char safe[32], propose[32], fast[32], base[32], body[640], used[160] = "";
-    gwei_str(safe, sizeof safe, S.now.safe);
-    gwei_str(propose, sizeof propose, S.now.propose);
-    gwei_str(fast, sizeof fast, S.now.fast);
-    gwei_str(base, sizeof base, S.now.base);
-    for (int64_t n = S.latest - 4; n <= S.latest; n++)
-        snprintf(used + strlen(used), sizeof used - strlen(used), "%s%.15g", n > S.latest - 4 ? "," : "",
-                 block_used(n));
-    snprintf(body, sizeof body,
-             "{\"status\":\"1\",\"message\":\"OK\",\"result\":{\"LastBlock\":\"%" PRId64 "\",\"SafeGasPrice\":\"%s\","
-             "\"ProposeGasPrice\":\"%s\",\"FastGasPrice\":\"%s\",\"suggestBaseFee\":\"%s\",\"gasUsedRatio\":\"%s\"}}",
-             S.latest, safe, propose, fast, base, used);
-    S.st[SRC_ES].ok++;
-    respond_after(c, 200, "application/json", body, delay_ms);
-}
-
-static void es_answer(struct conn *c, const struct req *q, int v1)
-{
-    stats_call(SRC_ES);
-    struct fault f = fault_take(SRC_ES);
-    if (fault_answer(c, &f))
-        return;
-    long delay = f.kind == F_DELAY ? f.delay_ms : 0;
-    if (f.kind == F_ERROR) {
-        S.st[SRC_ES].forced++;
-        es_notok(c, f.text, 0);
-        return;
-    }
-    if (v1) {
-        S.st[SRC_ES].v1++;
-        es_notok(c, ES_V1, delay);
-        return;
-    }
-    const char *err = es_check(q->query, S.open_keys);
-    if (err)
-        es_notok(c, err, delay);
-    else
-        es_ok(c, delay);
-}
-
-/* ---- JSON-RPC ---- */
-
-enum { M_FEE_HISTORY, M_GAS_PRICE, M_BLOCK_NUMBER, M_CHAIN_ID, M_OTHER };
-static const char *const methods[] = {"eth_feeHistory", "eth_gasPrice", "eth_blockNumber", "eth_chainId"};
-
-static int method_index(const char *m)
-{
-    for (int i = 0; i < M_OTHER; i++)
-        if (!strcmp(m, methods[i]))
-            return i;
-    return M_OTHER;
-}
-
-static cJSON *rpc_envelope(const cJSON *id)
-{
-    cJSON *r = cJSON_CreateObject();
-    cJSON_AddStringToObject(r, "jsonrpc", "2.0");
-    cJSON_AddItemToObject(r, "id", id ? cJSON_Duplicate(id, 1) : cJSON_CreateNull());
-    return r;
-}
-
-static cJSON *rpc_error(const cJSON *id, int code, const char *msg)
-{
-    cJSON *r = rpc_envelope(id), *e = cJSON_AddObjectToObject(r, "error");
-    cJSON_AddNumberToObject(e, "code", code);
-    cJSON_AddStringToObject(e, "message", msg);
-    S.st[SRC_RPC].errors++;
-    return r;
-}
-
-static cJSON *rpc_result(const cJSON *id, cJSON *result)
-{
-    cJSON *r = rpc_envelope(id);
-    cJSON_AddItemToObject(r, "result", result);
-    return r;
-}
-
-static cJSON *hex(int64_t v)
-{
-    char s[24];
-    snprintf(s, sizeof s, "0x%" PRIx64, (uint64_t)v);
-    return cJSON_CreateString(s);
-}
-
-/* A quantity as geth's HexOrDecimal64 reads it: "0x14", "20" or 20. */
-static int parse_count(const cJSON *j, int64_t *out)
-{
-    if (cJSON_IsNumber(j)) {
-        *out = (int64_t)j->valuedouble;
-        return j->valuedouble >= 0 && j->valuedouble < 1e15 && j->valuedouble == floor(j->valuedouble);
-    }
-    if (!cJSON_IsString(j) || !j->valuestring[0])
-        return 0;
-    const char *s = j->valuestring;
-    int is_hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-    char *e = NULL;
-    long long v = strtoll(is_hex ? s + 2 : s, &e, is_hex ? 16 : 10);
-    if (*e || e == (is_hex ? s + 2 : s) || v < 0)
-        return 0;
-    *out = v;
-    return 1;
-}
-
-/* The newest block asked for, as geth's BlockNumber reads it. */
-static int parse_newest(const cJSON *j, int64_t *out)
-{
-    if (!cJSON_IsString(j))
-        return 0;
-    const char *s = j->valuestring;
-    if (!strcmp(s, "latest")) *out = S.latest;
-    else if (!strcmp(s, "pending")) *out = S.latest + 1;
-    else if (!strcmp(s, "safe")) *out = S.latest - 32;
-    else if (!strcmp(s, "finalized")) *out = S.latest - 64;
-    else if (!strcmp(s, "earliest")) *out = 0;
-    else {
-        char *e = NULL;
-        if (strncmp(s, "0x", 2) || !s[2])
-            return 0;
-        *out = (int64_t)strtoll(s + 2, &e, 16);
-        return !*e;
-    }
-    return 1;
-}
-
-/* Block n's lanes (the pending block's are the series' now). */
-static struct lanes block_lanes(int64_t n) { return n > S.latest ? S.now : block_at(n)->v; }
-
-static double block_used_any(int64_t n) { return n > S.latest ? 0.5 : block_used(n); }
-
-/* The percentiles as geth takes them (absent, or strictly increasing
- * numbers 0..100, at most 100); 0 with *code and msg set otherwise. */
-static int check_percentiles(const cJSON *ps, double *p, int *np, int *code, char *msg, size_t size)
-{
-    const cJSON *it;
-    *np = 0;
-    *code = -32602;
-    if (!ps || cJSON_IsNull(ps))
-        return 1;
-    if (!cJSON_IsArray(ps)) {
-        snprintf(msg, size, "invalid argument 2: json: cannot unmarshal %s into Go value of type []float64",
-                 cJSON_IsString(ps) ? "string" : cJSON_IsNumber(ps) ? "number" : "object");
-        return 0;
-    }
-    cJSON_ArrayForEach(it, ps) {
-        if (!cJSON_IsNumber(it)) {
-            snprintf(msg, size, "invalid argument 2: json: cannot unmarshal %s into Go value of type float64",
-                     cJSON_IsString(it) ? "string" : "object");
-            return 0;
-        }
-        *code = -32000;
-        double v = it->valuedouble;
-        if (*np >= 100)
-            snprintf(msg, size, "invalid reward percentile: over the query limit 100");
-        else if (v < 0 || v > 100)
-            snprintf(msg, size, "invalid reward percentile: %f", v);
-        else if (*np > 0 && v <= p[*np - 1])
-            snprintf(msg, size, "invalid reward percentile: #%d:%f >= #%d:%f", *np - 1, p[*np - 1], *np, v);
-        else {
-            p[(*np)++] = v;
-            continue;
-        }
-        return 0;
-    }
-    return 1;
-}
-
-/* The result for blocks [oldest, newest] (newest may be the pending one). */
-static cJSON *fee_history(int64_t oldest, int64_t newest, const double *p, int np)
-{
-    cJSON *r = cJSON_CreateObject();
-    cJSON_AddItemToObject(r, "oldestBlock", hex(oldest));
-    cJSON *bases = cJSON_AddArrayToObject(r, "baseFeePerGas"), *blob = cJSON_AddArrayToObject(r, "baseFeePerBlobGas");
-    cJSON *used = cJSON_AddArrayToObject(r, "gasUsedRatio"), *blob_used = cJSON_AddArrayToObject(r, "blobGasUsedRatio");
-    cJSON *reward = np ? cJSON_AddArrayToObject(r, "reward") : NULL;
-    for (int64_t n = oldest; n <= newest; n++) {
-        struct lanes v = block_lanes(n);
-        cJSON_AddItemToArray(bases, hex(v.base));
-        cJSON_AddItemToArray(blob, hex(1));
-        cJSON_AddItemToArray(used, cJSON_CreateNumber(block_used_any(n)));
-        cJSON_AddItemToArray(blob_used, cJSON_CreateNumber(0));
-        if (reward) {
-            cJSON *row = cJSON_CreateArray();
-            for (int i = 0; i < np; i++)
-                cJSON_AddItemToArray(row, hex(block_reward(&v, p[i])));
-            cJSON_AddItemToArray(reward, row);
-        }
-    }
-    cJSON_AddItemToArray(bases, hex(newest < S.latest ? block_at(newest + 1)->v.base : S.now.base));
-    cJSON_AddItemToArray(blob, hex(1));
-    return r;
-}
-
-static cJSON *rpc_fee_history(const cJSON *id, const cJSON *params, int n)
-{
-    char msg[200];
-    int code = -32602, np;
-    int64_t count, newest;
-    double p[100];
-    if (n < 2)
-        return snprintf(msg, sizeof msg, "missing value for required argument %d", n), rpc_error(id, -32602, msg);
-    if (n > 3)
-        return rpc_error(id, -32602, "too many arguments, want at most 3");
-    const cJSON *a0 = cJSON_GetArrayItem(params, 0), *a1 = cJSON_GetArrayItem(params, 1);
-    if (!parse_count(a0, &count)) {
-        char *t = cJSON_PrintUnformatted(a0);
-        snprintf(msg, sizeof msg, "invalid argument 0: invalid hex or decimal integer %.80s", t);
-        free(t);
-        return rpc_error(id, -32602, msg);
-    }
-    if (!parse_newest(a1, &newest))
-        return rpc_error(id, -32602, "invalid argument 1: hex string without 0x prefix");
-    if (!check_percentiles(n > 2 ? cJSON_GetArrayItem(params, 2) : NULL, p, &np, &code, msg, sizeof msg))
-        return rpc_error(id, code, msg);
-    if (count == 0)
-        return rpc_result(id, cJSON_Parse("{\"oldestBlock\":\"0x0\"}"));
-    if (newest > S.latest + 1 || (newest > S.latest && strcmp(a1->valuestring, "pending"))) {
-        snprintf(msg, sizeof msg, "request beyond head block: requested %" PRId64 ", head %" PRId64, newest, S.latest);
-        return rpc_error(id, -32000, msg);
-    }
-    int64_t first = S.latest - RING + 1;
-    if (newest < first)
-        return rpc_error(id, -32000, "pruned history unavailable");
-    if (count > RING)
-        count = RING;
-    int64_t oldest = newest - count + 1 < first ? first : newest - count + 1;
-    return rpc_result(id, fee_history(oldest, newest, p, np));
-}
-
-/* One call's answer; NULL for a notification (no id: no answer). */
-static cJSON *rpc_call(const cJSON *call, const char *forced)
-{
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(call, "id");
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(call, "method");
-    const cJSON *params = cJSON_GetObjectItemCaseSensitive(call, "params");
-    if (!cJSON_IsObject(call) || !cJSON_IsString(m) ||
-        (id && !cJSON_IsString(id) && !cJSON_IsNumber(id) && !cJSON_IsNull(id)))
-        return rpc_error(NULL, -32600, "invalid request");   /* answered even without an id */
-    int which = method_index(m->valuestring), n = cJSON_IsArray(params) ? cJSON_GetArraySize(params) : 0;
-    S.st[SRC_RPC].requests++;
-    S.st[SRC_RPC].by_method[which]++;
-    cJSON *r;
-    char msg[200];
-    snprintf(msg, sizeof msg, "the method %.100s does not exist/is not available", m->valuestring);
-    if (forced)
-        r = rpc_error(id, -32000, forced);
-    else if (which == M_OTHER)
-        r = rpc_error(id, -32601, msg);
-    else if (params && !cJSON_IsNull(params) && !cJSON_IsArray(params))
-        r = rpc_error(id, -32602, "non-array args");
-    else if (which == M_FEE_HISTORY)
-        r = rpc_fee_history(id, params, n);
-    else if (n > 0)
-        r = rpc_error(id, -32602, "too many arguments, want at most 0");
-    else
-        r = rpc_result(id, which == M_GAS_PRICE ? hex(S.now.propose) : which == M_BLOCK_NUMBER ? hex(S.latest) : hex(S.chain));
-    if (id)
-        return r;
-    cJSON_Delete(r);   /* a notification: done, but not answered */
-    return NULL;
-}
-
-/* Whether the call (or a batch) asks for gas: a per-call script moves on. */
-static int rpc_reads_gas(const cJSON *j)
-{
-    const cJSON *it;
-    if (cJSON_IsArray(j)) {
-        cJSON_ArrayForEach(it, j) if (rpc_reads_gas(it)) return 1;
-        return 0;
-    }
-    const cJSON *m = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "method") : NULL;
-    return cJSON_IsString(m) && (!strcmp(m->valuestring, "eth_feeHistory") || !strcmp(m->valuestring, "eth_gasPrice"));
-}
-
-/* The answer to a body: a call, a batch, or an error object; NULL: none. */
-static cJSON *rpc_body(const char *body, size_t len, const char *forced)
-{
-    cJSON *j = cJSON_ParseWithLength(body, len);
-    if (!j)
-        return rpc_error(NULL, -32700, "parse error");
-    if (!forced && rpc_reads_gas(j))
-        series_called();
-    cJSON *out;
-    if (!cJSON_IsArray(j)) {
-        out = rpc_call(j, forced);
-    } else if (cJSON_GetArraySize(j) == 0 || cJSON_GetArraySize(j) > MAX_BATCH) {
-        out = rpc_error(NULL, -32600, cJSON_GetArraySize(j) ? "batch too large" : "empty batch");
-    } else {
-        out = cJSON_CreateArray();
-        const cJSON *it;
-        cJSON_ArrayForEach(it, j) {
-            cJSON *r = rpc_call(it, forced);
-            if (r)
-                cJSON_AddItemToArray(out, r);
-        }
-        if (cJSON_GetArraySize(out) == 0) {   /* only notifications: no answer */
-            cJSON_Delete(out);
-            out = NULL;
-        }
-    }
-    cJSON_Delete(j);
-    return out;
-}
-
-static void rpc_answer(struct conn *c, const struct req *q)
-{
-    stats_call(SRC_RPC);
-    if (strcmp(q->method, "POST")) {
-        respond(c, 405, "text/plain", "method not allowed\n");
-        return;
-    }
-    struct fault f = fault_take(SRC_RPC);
-    if (fault_answer(c, &f))
-        return;
-    if (strncasecmp(q->ctype, "application/json", 16)) {
-        respond(c, 415, "text/plain", "invalid content type, only application/json is supported\n");
-        return;
-    }
-    if (f.kind == F_ERROR)
-        S.st[SRC_RPC].forced++;
-    cJSON *out = rpc_body(q->body, q->body_len, f.kind == F_ERROR ? f.text : NULL);
-    char *text = out ? cJSON_PrintUnformatted(out) : NULL;
-    if (out && !cJSON_GetObjectItemCaseSensitive(out, "error"))
-        S.st[SRC_RPC].ok++;
-    respond_after(c, 200, "application/json", text ? text : "", f.kind == F_DELAY ? f.delay_ms : 0);
-    free(text);
-    cJSON_Delete(out);
 }
 
 /* ---- control ---- */
@@ -1188,7 +378,7 @@ static void stats_source(struct buf *b, enum src s)
     buf_str(b, t);
 }
 
-static void control_stats(struct conn *c)
+static void control_stats(struct fakehttp_conn *c)
 {
     struct buf b = {0};
     char t[256], l[4][32];
@@ -1212,7 +402,7 @@ static void control_stats(struct conn *c)
     buf_free(&b);
 }
 
-static void control(struct conn *c, const struct req *q)
+static void control(struct fakehttp_conn *c, const struct fakehttp_req *q)
 {
     const char *what = q->path + strlen("/control/");
     if (!strcmp(what, "stats")) {
@@ -1248,93 +438,19 @@ static void control(struct conn *c, const struct req *q)
 
 /* ---- serving ---- */
 
-static void dispatch(struct conn *c, const struct req *q)
+/* The handler of every request. */
+static void dispatch(struct fakehttp_conn *c, const struct fakehttp_req *q)
 {
     chain_catch_up();
     if (!strncmp(q->path, "/control/", 9))
         control(c, q);
     else if (!strcmp(q->path, "/v2/api") || !strcmp(q->path, "/api"))
-        strcmp(q->method, "GET") && strcmp(q->method, "POST") ? respond(c, 405, "text/plain", "Method Not Allowed\n")
+        strcmp(q->method, "GET") && strcmp(q->method, "POST") ? fakehttp_respond(c, 405, "text/plain", "Method Not Allowed\n")
                                                               : es_answer(c, q, q->path[1] == 'a');
     else if (!strcmp(q->path, "/") || !strcmp(q->path, "/rpc"))
         rpc_answer(c, q);
     else
-        respond(c, 404, "text/html", "<html><body><h1>404 Not Found</h1></body></html>\n");
-}
-
-static void process_input(struct conn *c)
-{
-    while (!c->closing && !c->hang && !c->delayed && c->req_len == 0) {
-        struct req q;
-        if (parse_request(c, &q) != 1)
-            return;
-        dispatch(c, &q);
-        free(q.query);
-        free(q.body);
-        if (!c->keep_alive)
-            return;   /* closed once the answer is written */
-    }
-}
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
-{
-    (void)h;
-    b->base = malloc(suggested);
-    b->len = b->base ? suggested : 0;
-}
-
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
-{
-    struct conn *c = s->data;
-    if (nread < 0) {
-        conn_close(c);   /* also ends a hang */
-    } else if (nread > 0 && !c->closing && !c->hang) {
-        buf_add(&c->in, b->base, (size_t)nread);
-        if (c->in.n > MAX_HEAD + MAX_BODY + 65536)
-            conn_close(c);   /* bytes piling up behind a request we hold */
-        else
-            process_input(c);
-    }
-    free(b->base);
-}
-
-static void on_connection(uv_stream_t *server, int status)
-{
-    if (status < 0)
-        return;
-    struct conn *c = calloc(1, sizeof *c);
-    if (!c)
-        abort();
-    uv_tcp_init(&S.loop, &c->tcp);
-    uv_timer_init(&S.loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
-    c->handles = 2;
-    c->next = S.conns;
-    if (S.conns)
-        S.conns->prev = c;
-    S.conns = c;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
-        conn_close(c);
-        return;
-    }
-    uv_tcp_nodelay(&c->tcp, 1);
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-}
-
-/* ---- start and stop ---- */
-
-static void on_signal(uv_signal_t *s, int signum)
-{
-    (void)s;
-    (void)signum;
-    if (S.stopping)
-        return;
-    S.stopping = 1;
-    while (S.conns)
-        conn_close(S.conns);
-    uv_close((uv_handle_t *)&S.listener, NULL);
-    uv_close((uv_handle_t *)&S.sigint, NULL);
-    uv_close((uv_handle_t *)&S.sigterm, NULL);
+        fakehttp_respond(c, 404, "text/html", "<html><body><h1>404 Not Found</h1></body></html>\n");
 }
 
 static int usage(void)
@@ -1366,46 +482,17 @@ static int parse_args(int argc, char **argv, long *port)
     return 0;
 }
 
-static int listen_on(long port)
-{
-    struct sockaddr_in addr;
-    uv_ip4_addr("127.0.0.1", (int)port, &addr);
-    uv_tcp_init(&S.loop, &S.listener);
-    int rc = uv_tcp_bind(&S.listener, (const struct sockaddr *)&addr, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&S.listener, 511, on_connection);
-    if (rc != 0) {
-        fprintf(stderr, "fake_gas: cannot listen on port %ld: %s\n", port, uv_strerror(rc));
-        return -1;
-    }
-    struct sockaddr_in bound;
-    int blen = sizeof bound;
-    uv_tcp_getsockname(&S.listener, (struct sockaddr *)&bound, &blen);
-    printf("fake_gas listening on port %d\n", ntohs(bound.sin_port));
-    fflush(stdout);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    long port = -1;
+    struct fakehttp_cfg cfg = {.name = "fake_gas", .port = -1, .max_head = MAX_HEAD, .max_body = MAX_BODY,
+                               .handler = dispatch};
     S.chain = 1;
     S.block_ms = 12000;
     S.daily_limit = 100000;
-    if (parse_args(argc, argv, &port) != 0)
+    if (parse_args(argc, argv, &cfg.port) != 0)
         return 2;
-    signal(SIGPIPE, SIG_IGN);
-    uv_loop_init(&S.loop);
     for (int i = 0; i < 6; i++)
         S.invalid_at[i] = INT64_MIN / 2;   /* (no invalid key yet, even right after boot) */
     chain_init();
-    if (listen_on(port) != 0)
-        return 1;
-    uv_signal_init(&S.loop, &S.sigint);
-    uv_signal_start(&S.sigint, on_signal, SIGINT);
-    uv_signal_init(&S.loop, &S.sigterm);
-    uv_signal_start(&S.sigterm, on_signal, SIGTERM);
-    uv_run(&S.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&S.loop);
-    return 0;
+    return fakehttp_run(&cfg);
 }

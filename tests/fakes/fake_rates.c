@@ -60,14 +60,13 @@
  *        success:false), and "key_in_query" (a key seen in a URL: never)
  */
 #include <cJSON.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <uv.h>
 
+#include "fakehttp.h"
 #include "fakeutil.h"
 
 #define MAX_REQ 65536
@@ -93,6 +92,7 @@ static struct {
     char fiat[NFIAT][32];
     char key[128];
     long per_minute, minute, minute_calls;
+    long delay_ms;   /* of the answer being made */
     struct fault fault[NSRC];
     struct stats st[NSRC];
 } g = {
@@ -102,30 +102,15 @@ static struct {
     .key = "test-key", .per_minute = 60,
 };
 
-struct conn {
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    struct buf in, out;
-    int closing;
-};
-
-struct req {
-    char method[8], path[1536], query[1536];
-    const char *head, *body;
-};
-
 /* ---- answers ---- */
 
-static void reply(struct conn *c, int status, const char *type, const char *body)
+/* Every answer is delayed by g.delay_ms (a "delay" fault of this call). */
+static void reply(struct fakehttp_conn *c, int status, const char *type, const char *body)
 {
-    char head[256];
-    snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-             "Connection: close\r\n\r\n", status, status == 200 ? "OK" : "Error", type, strlen(body));
-    buf_str(&c->out, head);
-    buf_str(&c->out, body);
+    fakehttp_respond_after(c, status, type, body, g.delay_ms);
 }
 
-static void reply_json(struct conn *c, int status, cJSON *j)
+static void reply_json(struct fakehttp_conn *c, int status, cJSON *j)
 {
     char *s = cJSON_PrintUnformatted(j);
     reply(c, status, "application/json", s ? s : "{}");
@@ -139,7 +124,7 @@ static void add_raw(cJSON *o, const char *k, const char *text)
     cJSON_AddItemToObject(o, k, cJSON_CreateRaw(text));
 }
 
-static void rapira(struct conn *c)
+static void rapira(struct fakehttp_conn *c)
 {
     cJSON *j = cJSON_CreateObject(), *data = cJSON_AddArrayToObject(j, "data");
     cJSON_AddNumberToObject(j, "code", 0);
@@ -172,43 +157,6 @@ static int fiat_index(const char *code, size_t n)
     return -1;
 }
 
-/* The query parameter `name`'s value into out ("" when missing). */
-static void query_param(const char *q, const char *name, char *out, size_t cap)
-{
-    size_t n = strlen(name);
-    out[0] = 0;
-    for (const char *p = q; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL)
-        if (strncmp(p, name, n) == 0 && p[n] == '=') {
-            size_t len = strcspn(p + n + 1, "&");
-            if (len >= cap)
-                len = cap - 1;
-            memcpy(out, p + n + 1, len);
-            out[len] = 0;
-            return;
-        }
-}
-
-/* The header `name`'s value (trimmed) into out; 0 when missing. */
-static int header(const char *head, const char *name, char *out, size_t cap)
-{
-    size_t n = strlen(name);
-    for (const char *p = strstr(head, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n")) {
-        const char *h = p + 2;
-        if (strncasecmp(h, name, n) == 0 && h[n] == ':') {
-            const char *v = h + n + 1;
-            while (*v == ' ')
-                v++;
-            size_t len = strcspn(v, "\r");
-            if (len >= cap)
-                len = cap - 1;
-            memcpy(out, v, len);
-            out[len] = 0;
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static cJSON *fiat_error(const char *code, const char *msg)
 {
     cJSON *j = cJSON_CreateObject(), *e = cJSON_CreateObject();
@@ -220,14 +168,16 @@ static cJSON *fiat_error(const char *code, const char *msg)
 }
 
 /* 1 when the key may call now (APILayer's gateway), else the answer is made. */
-static int apilayer_gate(struct conn *c, const struct req *r)
+static int apilayer_gate(struct fakehttp_conn *c, const struct fakehttp_req *r)
 {
     char key[256], in_url[256], in_url2[256];
-    query_param(r->query, "apikey", in_url, sizeof in_url);
-    query_param(r->query, "access_key", in_url2, sizeof in_url2);
+    if (!fakehttp_query(r->query, "apikey", in_url, sizeof in_url))
+        in_url[0] = 0;
+    if (!fakehttp_query(r->query, "access_key", in_url2, sizeof in_url2))
+        in_url2[0] = 0;
     if (in_url[0] || in_url2[0])
         g.st[S_APILAYER].key_in_query++;
-    if (!header(r->head, "apikey", key, sizeof key)) {
+    if (!fakehttp_header(r, "apikey", key, sizeof key)) {
         reply(c, 401, "application/json", "{\"message\":\"No API key found in request\"}");
         return 0;
     }
@@ -245,15 +195,17 @@ static int apilayer_gate(struct conn *c, const struct req *r)
     return 1;
 }
 
-static void apilayer(struct conn *c, const struct req *r)
+static void apilayer(struct fakehttp_conn *c, const struct fakehttp_req *r)
 {
     if (!apilayer_gate(c, r)) {
         g.st[S_APILAYER].refused++;
         return;
     }
     char base[16], symbols[256];
-    query_param(r->query, "base", base, sizeof base);
-    query_param(r->query, "symbols", symbols, sizeof symbols);
+    if (!fakehttp_query(r->query, "base", base, sizeof base))
+        base[0] = 0;
+    if (!fakehttp_query(r->query, "symbols", symbols, sizeof symbols))
+        symbols[0] = 0;
     if (base[0] && strcmp(base, "USD") != 0) {
         g.st[S_APILAYER].refused++;
         return reply_json(c, 200, fiat_error("invalid_base_currency", "An unexpected error ocurred. [Technical Support: support@apilayer.com]"));
@@ -281,7 +233,7 @@ static void apilayer(struct conn *c, const struct req *r)
     reply_json(c, 200, j);
 }
 
-static void erapi(struct conn *c, const char *path)
+static void erapi(struct fakehttp_conn *c, const char *path)
 {
     if (strcmp(path, "/v6/latest/USD") != 0) {
         g.st[S_ERAPI].refused++;
@@ -367,7 +319,7 @@ static const char *control_fault(const cJSON *j)
     return NULL;
 }
 
-static void control_stats(struct conn *c)
+static void control_stats(struct fakehttp_conn *c)
 {
     cJSON *j = cJSON_CreateObject();
     for (int i = 0; i < NSRC; i++) {
@@ -381,7 +333,7 @@ static void control_stats(struct conn *c)
     reply_json(c, 200, j);
 }
 
-static void control(struct conn *c, const struct req *r)
+static void control(struct fakehttp_conn *c, const struct fakehttp_req *r)
 {
     if (strcmp(r->path, "/control/stats") == 0)
         return control_stats(c);
@@ -399,48 +351,7 @@ static void control(struct conn *c, const struct req *r)
     reply_json(c, err ? 400 : 200, a);
 }
 
-/* ---- connections ---- */
-
-static void on_closed(uv_handle_t *h)
-{
-    struct conn *c = h->data;
-    if (h == (uv_handle_t *)&c->tcp) {
-        buf_free(&c->in);
-        buf_free(&c->out);
-        free(c);
-    }
-}
-
-static void conn_close(struct conn *c)
-{
-    if (c->closing)
-        return;
-    c->closing = 1;
-    uv_close((uv_handle_t *)&c->timer, NULL);
-    uv_close((uv_handle_t *)&c->tcp, on_closed);
-}
-
-static void on_written(uv_write_t *w, int status)
-{
-    (void)status;
-    conn_close(w->data);
-    free(w);
-}
-
-static void send_out(struct conn *c)
-{
-    uv_write_t *w = malloc(sizeof *w);
-    if (!w)
-        exit(1);
-    w->data = c;
-    uv_buf_t b = uv_buf_init(c->out.p, (unsigned)c->out.n);
-    if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
-        free(w);
-        conn_close(c);
-    }
-}
-
-static void on_delay(uv_timer_t *t) { send_out(t->data); }
+/* ---- serving ---- */
 
 /* The source a path is, or NSRC. */
 static enum src source_of(const char *path)
@@ -466,21 +377,21 @@ static struct fault take_fault(enum src s)
     return f;
 }
 
-static void serve(struct conn *c, const struct req *r)
+/* The handler of every request. */
+static void serve(struct fakehttp_conn *c, const struct fakehttp_req *r)
 {
-    if (strncmp(r->path, "/control/", 9) == 0) {
-        control(c, r);
-        return send_out(c);
-    }
+    g.delay_ms = 0;
+    if (strncmp(r->path, "/control/", 9) == 0)
+        return control(c, r);
     enum src s = source_of(r->path);
-    if (s == NSRC || strcmp(r->method, "GET") != 0) {
-        reply(c, 404, "application/json", "{\"message\":\"no such route\"}");
-        return send_out(c);
-    }
+    if (s == NSRC || strcmp(r->method, "GET") != 0)
+        return reply(c, 404, "application/json", "{\"message\":\"no such route\"}");
     g.st[s].calls++;
     struct fault f = take_fault(s);
     if (f.kind == F_HANG)
-        return;   /* the bot's timeout ends it */
+        return fakehttp_hang(c);   /* the bot's timeout ends it */
+    if (f.kind == F_DELAY)
+        g.delay_ms = f.delay_ms;
     if (f.kind == F_STATUS)
         reply(c, f.status, "text/html", "<html><body>upstream error</body></html>");
     else if (f.kind == F_GARBAGE)
@@ -491,88 +402,6 @@ static void serve(struct conn *c, const struct req *r)
         apilayer(c, r);
     else
         erapi(c, r->path);
-    if (f.kind == F_DELAY) {
-        uv_timer_start(&c->timer, on_delay, (uint64_t)f.delay_ms, 0);
-        return;
-    }
-    send_out(c);
-}
-
-/* Parses the request once it is whole: 1 done, 0 wait for more, -1 bad. */
-static int parse(struct conn *c, struct req *r)
-{
-    char *end = strstr(c->in.p, "\r\n\r\n");
-    if (!end)
-        return c->in.n > MAX_REQ ? -1 : 0;
-    char target[1536];
-    if (sscanf(c->in.p, "%7s %1535s", r->method, target) != 2)
-        return -1;
-    char len_s[32];
-    *end = 0;
-    long len = header(c->in.p, "Content-Length", len_s, sizeof len_s) ? atol(len_s) : 0;
-    if (len < 0 || len > MAX_REQ)
-        return -1;
-    if ((size_t)(end + 4 - c->in.p) + (size_t)len > c->in.n) {
-        *end = '\r';
-        return 0;
-    }
-    end[4 + len] = 0;
-    char *q = strchr(target, '?');
-    snprintf(r->query, sizeof r->query, "%s", q ? q + 1 : "");
-    if (q)
-        *q = 0;
-    snprintf(r->path, sizeof r->path, "%s", target);
-    r->head = c->in.p;
-    r->body = end + 4;
-    return 1;
-}
-
-static void on_alloc(uv_handle_t *h, size_t size, uv_buf_t *b)
-{
-    (void)h;
-    b->base = malloc(size);
-    b->len = b->base ? size : 0;
-}
-
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
-{
-    struct conn *c = s->data;
-    if (n > 0 && !c->closing && !c->out.n) {
-        buf_add(&c->in, b->base, (size_t)n);
-        struct req r;
-        int done = parse(c, &r);
-        if (done > 0) {
-            uv_read_stop(s);
-            serve(c, &r);
-        } else if (done < 0) {
-            reply(c, 400, "text/plain", "bad request");
-            send_out(c);
-        }
-    } else if (n < 0) {
-        conn_close(c);
-    }
-    free(b->base);
-}
-
-static void on_conn(uv_stream_t *server, int status)
-{
-    if (status < 0)
-        return;
-    struct conn *c = calloc(1, sizeof *c);
-    if (!c)
-        exit(1);
-    uv_tcp_init(server->loop, &c->tcp);
-    uv_timer_init(server->loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
-        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
-        conn_close(c);
-}
-
-static void on_signal(uv_signal_t *s, int sig)
-{
-    (void)sig;
-    uv_stop(s->loop);
 }
 
 int main(int argc, char **argv)
@@ -596,26 +425,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "fake_rates: --port N is required (0 picks a free one)\n");
         return 2;
     }
-    uv_loop_t *loop = uv_default_loop();
-    uv_tcp_t server;
-    struct sockaddr_in addr;
-    uv_ip4_addr("127.0.0.1", (int)port, &addr);
-    uv_tcp_init(loop, &server);
-    if (uv_tcp_bind(&server, (const struct sockaddr *)&addr, 0) != 0 ||
-        uv_listen((uv_stream_t *)&server, 128, on_conn) != 0) {
-        fprintf(stderr, "fake_rates: cannot listen on port %ld\n", port);
-        return 1;
-    }
-    struct sockaddr_storage got;
-    int len = sizeof got;
-    uv_tcp_getsockname(&server, (struct sockaddr *)&got, &len);
-    printf("fake_rates listening on port %d\n", ntohs(((struct sockaddr_in *)&got)->sin_port));
-    fflush(stdout);
-    uv_signal_t sint, sterm;
-    uv_signal_init(loop, &sint);
-    uv_signal_init(loop, &sterm);
-    uv_signal_start(&sint, on_signal, SIGINT);
-    uv_signal_start(&sterm, on_signal, SIGTERM);
-    uv_run(loop, UV_RUN_DEFAULT);
-    return 0;
+    struct fakehttp_cfg cfg = {.name = "fake_rates", .port = port, .max_head = MAX_REQ, .max_body = MAX_REQ,
+                               .always_close = 1, .handler = serve};
+    return fakehttp_run(&cfg);
 }
