@@ -23,6 +23,7 @@ local M = {}
 local cfg, sources = nil, {}
 local entries, n_entries, clock = {}, 0, 0   -- kind -> {value, t, source, label, used}
 local breakers, busy, used = {}, {}, {}     -- name -> breaker; kind -> since when; pair -> last use
+local failing = {}                           -- kind -> true: its last refresh found no source answering
 local m_hits = metrics.counter("rate_cache_hits", "/rate answers from a fresh cached rate")
 local m_misses = metrics.counter("rate_cache_misses", "/rate reads of a missing or expired rate")
 local m = {}                                 -- per source: latency, errors, breaker
@@ -136,7 +137,7 @@ function M.refresh(kind)
       result(s, v ~= nil, err)
       if v then
         put(kind, { value = v, t = now(), source = s.name, label = s.label })
-        busy[kind] = nil   -- (before the write, which raises when the database fails)
+        busy[kind], failing[kind] = nil, nil   -- (before the write, which raises when the database fails)
         local saved = {}
         for k, d in pairs(v) do saved[k] = tostring(d) end
         store.set("rate.last", kind, { t = now(), source = s.name, label = s.label, value = saved })
@@ -147,7 +148,7 @@ function M.refresh(kind)
       why = s.label .. " is paused after repeated failures"
     end
   end
-  busy[kind] = nil
+  busy[kind], failing[kind] = nil, true
   return nil, why
 end
 
@@ -210,16 +211,18 @@ end
 
 -- The pair's base rate from memory, never waiting:
 --   {base =, path =, age =, stale = bool, labels = "Rapira + APILayer"}
+--   (stale: older than the TTL, or its source failed since: said either way)
 --   or nil, a sentence (no rate, or only one too old to show).
 -- Counts a hit when every rate it reads is fresh, else a miss and starts
 -- their refresh.
 function M.rate(give, get)
   M.touch(give, get)
-  local values, age, labels, fresh = {}, 0, {}, true
+  local values, age, labels, fresh, down = {}, 0, {}, true, false
   for _, kind in ipairs(calc.sources(give, get, cfg.cross)) do
     local e = entries[kind]
     local a = e and now() - e.t
     if not e or a >= cfg.ttl then fresh = false; M.kick(kind) end
+    if failing[kind] then down = true end
     if e then
       clock = clock + 1
       e.used = clock
@@ -235,7 +238,7 @@ function M.rate(give, get)
   if not base then
     return nil, "No rate is available right now (" .. err .. "): the sources have not answered yet. Try again in a few seconds."
   end
-  return { base = base, path = err, age = age, stale = not fresh, labels = table.concat(labels, " + ") }
+  return { base = base, path = err, age = age, stale = not fresh or down, labels = table.concat(labels, " + ") }
 end
 
 -- For the soak spec: how many entries and pairs are kept.

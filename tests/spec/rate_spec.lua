@@ -224,6 +224,18 @@ describe("/rate's sources", function()
     assert.equals(before + 1, metric("rate_rapira_errors_total"))
   end)
 
+  it("says a source is not answering even while its last rate is younger than the TTL", function()
+    start()                                       -- the start's preload: a good rate
+    mode.rapira = "down"
+    spec.advance(240)                             -- 80 % of the TTL: the refresh ahead fails
+    local r = say(chat, "/rate 1000 RUB USDT 0")
+    assert.matches("<b>10.51 USDT</b>", r, 1, true)
+    assert.matches("; the source is not answering: its last rate)", r, 1, true)
+    mode.rapira = "good"
+    spec.advance(30)                              -- the next refresh answers
+    assert.is_nil(say(chat, "/rate 1000 RUB USDT 0"):find("not answering", 1, true))
+  end)
+
   it("opens a source's breaker after 3 failures and closes it after a pause", function()
     mode.rapira = "down"
     start()                                       -- failure 1 (the start's preload)
