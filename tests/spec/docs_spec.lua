@@ -75,7 +75,7 @@ describe("the documentation", function()
   end
 
   local readme_blocks = fenced_blocks(read("README.md"))
-  for _, file in ipairs({ "scripts/rules/rsi.lua", "scripts/rules/volume_spike.lua" }) do
+  for _, file in ipairs({ "scripts/rules/rsi.lua" }) do
     it("shows " .. file .. " in README.md exactly as it is tested", function()
       local text, found = read(file), false
       for _, b in ipairs(readme_blocks) do
