@@ -186,11 +186,11 @@ static int integer(struct jp *j, int64_t *out)
 int kline_decimal(const char *s, size_t n, double *out, int *decimals)
 {
     const char *p = s, *end = s + n;
-    uint64_t m = 0;
-    /* integer part */
+    uint64_t ip = 0, fr = 0;
+    /* integer part (the sums wrap past 19 digits: strtod takes those) */
     const char *d = p;
     while (p < end && is_digit(*p))
-        m = m * 10 + (uint64_t)(*p++ - '0');
+        ip = ip * 10 + (uint64_t)(*p++ - '0');
     size_t int_digits = (size_t)(p - d);
     if (int_digits == 0)
         return -1;
@@ -200,13 +200,13 @@ int kline_decimal(const char *s, size_t n, double *out, int *decimals)
             return -1;
         const char *f = ++p;
         while (p < end && is_digit(*p))
-            m = m * 10 + (uint64_t)(*p++ - '0');
+            fr = fr * 10 + (uint64_t)(*p++ - '0');
         dp = (int)(p - f);
         if (dp == 0 || p != end)
             return -1;   /* "12." or trailing junk */
     }
-    if (int_digits + (size_t)dp > 19 || dp > 22) {
-        /* more digits than a uint64 holds: the exact (slow) conversion */
+    if (int_digits > 19 || dp > 19) {
+        /* more digits than the parts hold: the exact (slow) conversion */
         char buf[48];
         if (n >= sizeof buf)
             return -1;
@@ -214,8 +214,7 @@ int kline_decimal(const char *s, size_t n, double *out, int *decimals)
         buf[n] = '\0';
         *out = strtod(buf, NULL);
     } else {
-        /* 10^dp is exact, so this is one correctly rounded division */
-        *out = (double)m / kline_pow10[dp];
+        *out = kline_dec_value(ip, fr, dp);   /* as the fast path does */
     }
     *decimals = dp;
     return 0;
