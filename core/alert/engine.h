@@ -88,6 +88,7 @@ struct preset {
     char rule[RULE_NAME_MAX + 1];
     int pairs;                  /* enum preset_pairs */
     int top_n;                  /* PAIRS_TOP */
+    int venue;                  /* PAIRS_TOP: whose ranking (enum venue) */
     char (*symbols)[SYM_NAME_MAX + 1];   /* PAIRS_MANUAL, as given: the names */
     int nsymbols;
     uint32_t *sym_ids;          /* PAIRS_MANUAL, as held: symbol ids (the names

@@ -96,6 +96,21 @@ static int c_top(lua_State *L)
     return 1;
 }
 
+/* candles.venues() -> {"binance", "spot", ...}    the venues whose feed is
+ * on (config: exchange, spot, bybit), in that order */
+static int c_venues(lua_State *L)
+{
+    const struct config *cfg = &lh_host_of(L)->app->cfg;
+    lua_newtable(L);
+    lua_Integer k = 0;
+    for (int v = 0; v < VENUE_COUNT; v++)
+        if (config_venue_of(cfg, v)->enabled > 0) {
+            lua_pushstring(L, venue_name(v));
+            lua_rawseti(L, -2, ++k);
+        }
+    return 1;
+}
+
 /* candles.last(symbol, interval [, n]) -> {candle, ...}    closed candles,
  * newest first (at most n, default 1); {} when none are held */
 static int c_last(lua_State *L)
@@ -130,7 +145,7 @@ static int c_forming(lua_State *L)
 }
 
 static const luaL_Reg funcs[] = {
-    {"symbols", c_symbols}, {"top", c_top}, {"last", c_last}, {"forming", c_forming},
+    {"symbols", c_symbols}, {"top", c_top}, {"venues", c_venues}, {"last", c_last}, {"forming", c_forming},
     {NULL, NULL},
 };
 
