@@ -25,6 +25,7 @@ describe("venues", function()
       ["commands/start.lua"] = read("scripts/commands/start.lua"),
       ["commands/preset.lua"] = read("scripts/commands/preset.lua"),
       ["commands/why.lua"] = read("scripts/commands/why.lua"),
+      ["commands/status.lua"] = read("scripts/commands/status.lua"),
       ["rules/move.lua"] = read("scripts/rules/move.lua"),
       ["lib/presets.lua"] = read("scripts/lib/presets.lua"),
       ["lib/alertfmt.lua"] = read("scripts/lib/alertfmt.lua"),
@@ -88,5 +89,13 @@ describe("venues", function()
     -- spot:DOGEUSDT is not listed on spot: named with its venue
     assert.matches("Not traded here: spot:DOGEUSDT", say(chat, "btc doge"))
     assert.matches("Which timeframes%?", say(chat, "btc, eth"))
+  end)
+
+  it("/status counts each exchange's pairs when more than one is on", function()
+    spec.venues{ "binance" }
+    assert.matches("Market data: 5 pairs streaming%.", say(chat, "/status"))
+    spec.venues{ "binance", "spot", "bybit" }
+    assert.matches("Market data: Binance futures 2 pairs, Binance spot 2 pairs, Bybit futures 1 pair%.",
+                   say(chat, "/status"))
   end)
 end)
