@@ -41,6 +41,24 @@ like "$(grep ' /etc/candlewatch/env$' "$T/contents")" '^-rw------- root/root ' "
 like "$(grep ' /usr/bin/candlewatch$' "$T/contents")" '^-rwxr-xr-x root/root ' "the binary is 755, root's"
 is "$(grep -v ' root/root ' "$T/contents")" "" "every file is root's"
 
+# the man page (hand-written) names every command and option of --help
+help=$("$CW_BIN" --help | sed -n '1,/^  --version/p')
+missing=""
+for c in $(printf '%s\n' "$help" | sed -n '/^commands:/,$p' | grep -Eo '^  [a-z]+'); do
+  grep -q "^\.B candlewatch $c\b" docs/candlewatch.1 && grep -q "^\.BI\? $c\b" docs/candlewatch.1 ||
+    missing="$missing $c"
+done
+for o in $(printf '%s\n' "$help" | grep -Eo -- '--[a-z]+' | sort -u); do
+  grep -qF -- "$(printf '%s' "$o" | sed 's/-/\\-/g')" docs/candlewatch.1 || missing="$missing $o"
+done
+is "$missing" "" "candlewatch(1) covers every command and option of --help"
+if command -v man >/dev/null; then
+  man_warn=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l docs/candlewatch.1 2>&1 >/dev/null)
+  is "$man_warn" "" "candlewatch(1) formats without a warning"
+else
+  pass "# SKIP man is not installed"
+fi
+
 # --- control fields and conffiles
 f() { dpkg-deb -f "$DEB" "$1"; }
 is "$(f Package)" candlewatch "Package: candlewatch"
