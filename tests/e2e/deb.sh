@@ -16,10 +16,10 @@ pass "mkdeb builds the package"
 # VERSION file's when there is one
 mkdir -p "$T/src"
 cp -r config.lua README.md scripts docs deploy "$T/src/"
-is "$(dpkg-deb -f "$("$T/src/deploy/debian/mkdeb" "$CW_BIN" "$T/src/work" "$T/src")" Version)" \
+is "$(dpkg-deb -f "$("$T/src/deploy/debian/mkdeb" "$CW_BIN" "$T/src/work" "$T/src" 2>>"$T/mkdeb.err")" Version)" \
   "$("$CW_BIN" --version | awk '{print $NF}')-1" "without git: Version is the binary's, revision 1"
 echo 9.8.7 > "$T/src/VERSION"
-is "$(dpkg-deb -f "$("$T/src/deploy/debian/mkdeb" "$CW_BIN" "$T/src/work" "$T/src")" Version)" 9.8.7-1 \
+is "$(dpkg-deb -f "$("$T/src/deploy/debian/mkdeb" "$CW_BIN" "$T/src/work" "$T/src" 2>>"$T/mkdeb.err")" Version)" 9.8.7-1 \
   "with a VERSION file: its version, revision 1"
 
 # --- contents and modes
