@@ -4,21 +4,27 @@ PKGS    := lua5.4 libwebsockets libcurl libcjson sqlite3 libuv openssl
 # Debian packages: the libraries, the toolchain, and what the tests use
 # (prove from perl, curl for e2e requests, luassert from lua-busted,
 # promtool from prometheus for deploy/prometheus's rules, headless
-# chromium for the status page).
+# chromium for the status page, dpkg-dev and lintian for make deb's package).
 DEB_PKGS := build-essential pkg-config liblua5.4-dev libwebsockets-dev \
             libcurl4-openssl-dev libcjson-dev libsqlite3-dev libuv1-dev libssl-dev \
-            lua-busted perl curl ca-certificates openssl prometheus chromium
+            lua-busted perl curl ca-certificates openssl prometheus chromium \
+            dpkg-dev lintian
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 OPT     ?= -O2 -g
 SAN     ?=
-CFLAGS  := $(OPT) $(SAN) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Icore
-LDFLAGS := $(SAN)
+# a network daemon's hardening (Debian's, and what lintian looks for):
+# checked libc calls, a read-only GOT; off under the sanitizers
+HARDEN_CFLAGS  ?= -D_FORTIFY_SOURCE=2
+HARDEN_LDFLAGS ?= -Wl,-z,relro,-z,now
+CFLAGS  := $(OPT) $(SAN) $(HARDEN_CFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Icore
+LDFLAGS := $(SAN) $(HARDEN_LDFLAGS)
 LDLIBS  := -lm
 ASAN_VARS := BUILD=build-asan BIN=build-asan/candlewatch OPT="-O1 -g -fno-omit-frame-pointer" \
-             SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+             SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+             HARDEN_CFLAGS= HARDEN_LDFLAGS=
 
 BUILD   ?= build
 BIN     ?= candlewatch
@@ -35,7 +41,7 @@ TESTS   := $(UNIT_SRC) $(sort $(wildcard tests/spec/*_spec.lua)) $(sort $(wildca
            $(sort $(wildcard tests/prometheus/*.test.yml))
 PROVE   := prove --exec 'tests/run-one' --timer -j2
 
-.PHONY: all deps run test asan test-asan bench soak fuzz clean help
+.PHONY: all deps run test asan test-asan bench soak fuzz deb clean help
 
 all: $(BIN)
 
@@ -49,6 +55,7 @@ help:
 	@echo "make soak       an hour under load: resident memory, fds and Lua memory must stay flat"
 	@echo "make fuzz       libFuzzer + ASan/UBSan on each outside-input parser (FUZZ_SECONDS=600 each):"
 	@echo "                kline ws tg_answer rest tg_update config_lua config_set csvrow decimal"
+	@echo "make deb        the Debian package ./candlewatch_VERSION_ARCH.deb (deploy/debian/mkdeb)"
 	@echo "make deps       apt-get install what is missing (sudo when not root)"
 
 # Installs only what is missing; prints nothing and does nothing otherwise.
@@ -187,6 +194,11 @@ run: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	@if [ -n "$$BOT_TOKEN" ]; then ./$(BIN) run --config config.lua; \
 	 else ./$(BIN) console --config config.lua --replay $(DEMO_KLINES) --speed 120; fi
+
+# The Debian package, staged in $(BUILD)/deb/root: see docs/operations.md.
+deb: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	deploy/debian/mkdeb ./$(BIN) $(BUILD)/deb .
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BIN) $(TOOL_BIN)

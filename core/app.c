@@ -298,6 +298,32 @@ static void feed_watchdog(void *ud)
     a->watchdog = timers_add(&a->timers, app_now_ms(a) + a->watchdog_ms / 2, feed_watchdog, a);
 }
 
+static void on_scripts_changed(void *ud)
+{
+    struct app *a = ud;
+    lh_reload_soon(a->lua, "file change");
+}
+
+/* Every scripts folder: a change in any may change what loads. */
+static void scripts_watch(struct app *a)
+{
+    char dir[1024];
+    for (int i = 0; i < CONFIG_SCRIPT_DIRS &&
+                    config_scripts_dir(a->cfg.scripts, i, dir, sizeof dir) == 0; i++) {
+        a->watch[i] = watch_start(&a->loop, dir, WATCH_SETTLE_MS, on_scripts_changed, a);
+        if (!a->watch[i])
+            log_warn(&a->log, "scripts", "cannot watch %s: reload with SIGHUP", dir);
+    }
+}
+
+static void scripts_unwatch(struct app *a)
+{
+    for (int i = 0; i < CONFIG_SCRIPT_DIRS; i++) {
+        watch_stop(a->watch[i]);
+        a->watch[i] = NULL;
+    }
+}
+
 static void shutdown_all(struct app *a)
 {
     if (a->stop_timer) {
@@ -312,8 +338,7 @@ static void shutdown_all(struct app *a)
         timers_cancel(&a->timers, a->checkpoint);
         a->checkpoint = NULL;
     }
-    watch_stop(a->watch);
-    a->watch = NULL;
+    scripts_unwatch(a);
     feed_stop(a->feed);
     net_lws_stop(&a->lws);
     diag_free(a->diag, a->exit_status);   /* (a clean stop: marked as one) */
@@ -395,8 +420,7 @@ static void on_signal(uv_signal_t *s, int signum)
              "outbox is flushed for up to %g s", signum == SIGINT ? "SIGINT" : "SIGTERM",
              a->cfg.shutdown_timeout);
     /* what comes in stops now; what is under way gets shutdown_timeout */
-    watch_stop(a->watch);
-    a->watch = NULL;
+    scripts_unwatch(a);
     feed_stop(a->feed);
     if (a->tg)
         tg_bot_stop_intake(a->tg);
@@ -404,11 +428,6 @@ static void on_signal(uv_signal_t *s, int signum)
     drain_check(a);
 }
 
-static void on_scripts_changed(void *ud)
-{
-    struct app *a = ud;
-    lh_reload_soon(a->lua, "file change");
-}
 
 void app_exchange_health(struct app *a, struct jsonw *w)
 {
@@ -649,9 +668,7 @@ int app_run(struct app *a)
     }
     log_info(&a->log, "http", "listening on %s (port %d)", a->cfg.http.listen,
              http_server_port(a->http));
-    a->watch = watch_start(&a->loop, a->cfg.scripts, WATCH_SETTLE_MS, on_scripts_changed, a);
-    if (!a->watch)
-        log_warn(&a->log, "scripts", "cannot watch %s: reload with SIGHUP", a->cfg.scripts);
+    scripts_watch(a);
     start_signal(a, &a->sig_int, SIGINT);
     start_signal(a, &a->sig_term, SIGTERM);
     start_signal(a, &a->sig_hup, SIGHUP);

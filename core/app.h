@@ -67,7 +67,7 @@ struct app {
     struct tg_bot *tg;           /* NULL without a bot token */
     struct alert_engine *alerts; /* with the store */
     struct http_server *http;
-    struct watch *watch;
+    struct watch *watch[CONFIG_SCRIPT_DIRS];   /* one per scripts folder */
     struct health health;
     struct status_page status; /* GET / (app_status.c) */
 
