@@ -395,7 +395,12 @@ static void hlines(const struct pen *p)
             /* right-aligned by the tag, above the line (below it at the top) */
             font(cr, g->font, 1);
             double ty = y - g->l.y < g->font * 1.6 ? floor(y) + g->font * 1.35 : floor(y) - g->font * 0.45;
-            text_at(cr, g->l.x + g->l.w - g->font * 0.4, ty, 2, h->label);
+            double tw = text_w(cr, h->label), tx = g->l.x + g->l.w - g->font * 0.4 - tw;
+            colour(cr, p->t->bg, 0.75);   /* readable over candles */
+            cairo_rectangle(cr, tx - 3, ty - g->font * 0.95, tw + 6, g->font * 1.2);
+            cairo_fill(cr);
+            colour(cr, c, 1);
+            text_at(cr, tx, ty, 0, h->label);
         }
         cairo_restore(cr);
         char buf[64];
