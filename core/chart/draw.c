@@ -55,6 +55,9 @@ struct pen {
     const struct chart_spec *s;
     const struct chart_geo *g;
     const struct theme *t;
+    /* where the price axis' tags go: the lines' then the last price's,
+     * each moved clear of those before it (place_tags); NAN: none */
+    double tags[CHART_MAX_LINES + 1];
 };
 
 static void colour(cairo_t *cr, struct rgb c, double alpha)
@@ -109,6 +112,28 @@ static void price_text(const struct chart_geo *g, double v, int dp, char *buf, s
     (void)g;
 }
 
+/* The tags' places: at their prices, each moved clear of those before it
+ * (a threshold next to the last price). */
+static void place_tags(struct pen *p)
+{
+    const struct chart_geo *g = p->g;
+    double h = g->font * 1.55;
+    size_t n = p->s->nlines;
+    for (size_t k = 0; k <= n; k++) {
+        double y = NAN;
+        if (k < n)
+            y = chart_price_y(g, p->s->lines[k].price);
+        else if (p->s->last_marker && p->s->ncandles)
+            y = chart_price_y(g, p->s->candles[p->s->ncandles - 1].close);
+        if (!(y >= g->l.y && y <= g->l.y + g->l.h))
+            y = NAN;   /* (off the pane: no tag) */
+        for (size_t i = 0; i < k && !isnan(y); i++)
+            if (fabs(y - p->tags[i]) < h)
+                y = y >= p->tags[i] ? p->tags[i] + h : p->tags[i] - h;
+        p->tags[k] = y;
+    }
+}
+
 /* A tag on the price axis: the price on a filled box at y. */
 static void axis_tag(const struct pen *p, double y, struct rgb bg, const char *txt)
 {
@@ -127,15 +152,9 @@ static void axis_tag(const struct pen *p, double y, struct rgb bg, const char *t
  * price's tag. */
 static int under_tag(const struct pen *p, double y)
 {
-    const struct chart_geo *g = p->g;
-    for (size_t k = 0; k < p->s->nlines; k++)
-        if (fabs(chart_price_y(g, p->s->lines[k].price) - y) < g->font * 1.4)
+    for (size_t k = 0; k <= p->s->nlines; k++)
+        if (fabs(p->tags[k] - y) < p->g->font * 1.4)
             return 1;
-    if (p->s->last_marker && p->s->ncandles) {
-        double close = p->s->candles[p->s->ncandles - 1].close;
-        if (fabs(chart_price_y(g, close) - y) < g->font * 1.4)
-            return 1;
-    }
     return 0;
 }
 
@@ -405,8 +424,8 @@ static void hlines(const struct pen *p)
         cairo_restore(cr);
         char buf[64];
         price_text(g, h->price, g->price_dp, buf, sizeof buf);
-        if (y >= g->l.y && y <= g->l.y + g->l.h)
-            axis_tag(p, y, c, buf);
+        if (!isnan(p->tags[k]))
+            axis_tag(p, p->tags[k], c, buf);
     }
 }
 
@@ -426,7 +445,8 @@ static void last_price(const struct pen *p)
     cairo_restore(p->cr);
     char buf[64];
     price_text(g, c->close, g->price_dp, buf, sizeof buf);
-    axis_tag(p, y, col, buf);
+    if (!isnan(p->tags[p->s->nlines]))
+        axis_tag(p, p->tags[p->s->nlines], col, buf);
 }
 
 static void lower_pane(const struct pen *p)
@@ -507,7 +527,8 @@ static void legend(const struct pen *p)
 
 void chart_paint(cairo_t *cr, const struct chart_spec *s, const struct chart_geo *g)
 {
-    struct pen p = {cr, s, g, &themes[s->theme == CHART_LIGHT ? CHART_LIGHT : CHART_DARK]};
+    struct pen p = {cr, s, g, &themes[s->theme == CHART_LIGHT ? CHART_LIGHT : CHART_DARK], {0}};
+    place_tags(&p);
     colour(cr, p.t->bg, 1);
     cairo_paint(cr);
     grid_and_price_axis(&p);

@@ -416,6 +416,12 @@ long tg_sched_pending(struct tg_sched *s)
     return st.depth;   /* (a message in flight is still at the head of its list) */
 }
 
+int tg_sched_alerts_waiting(struct tg_sched *s, int64_t chat)
+{
+    struct chat *c = sched_chat_find(s, chat);
+    return c && c->alerts;   /* (the one in flight is still the head) */
+}
+
 void tg_sched_metrics(struct tg_sched *s, struct prom *p)
 {
     struct tg_sched_stats st;

@@ -169,6 +169,9 @@ uint64_t tg_sched_paused_ms(struct tg_sched *s);
 enum health_status tg_sched_health(struct tg_sched *s, char *reason, size_t len);
 /* Messages waiting, in flight included. */
 long tg_sched_pending(struct tg_sched *s);
+/* Whether an alert message waits (or is in flight) for chat: what must go
+ * before a picture that follows it. */
+int tg_sched_alerts_waiting(struct tg_sched *s, int64_t chat);
 struct prom;
 /* The scheduler's and the Bot API client's metrics. */
 void tg_sched_metrics(struct tg_sched *s, struct prom *p);
