@@ -190,7 +190,9 @@ static void describe(struct job *j, const struct alert_view *v)
                  r->unit);
     else
         snprintf(j->subtitle, sizeof j->subtitle, "%s %s %.*f%s", r->label,
-                 v->up ? "at or above" : "at or below", dp, v->chart_level, r->unit);
+                 r->mode == RULE_CROSS ? (v->up ? "crossed above" : "crossed below")
+                                       : (v->up ? "at or above" : "at or below"),
+                 dp, v->chart_level, r->unit);
     if (r->mode == RULE_MOVE && !strcmp(r->unit, "%")) {
         snprintf(j->line_label, sizeof j->line_label, "%+.*f%%", dp, v->chart_level);
         j->line = (struct chart_hline){c->open * (1 + v->chart_level / 100), j->line_label,
