@@ -4,7 +4,8 @@
 # chart at the same threshold, and one whose preset does not.  Each alert's
 # text comes first and its picture after it; the picture is an 800x500 PNG;
 # it is uploaded once for both chats (the second gets the file_id); the
-# chat without the option gets text only.
+# chat without the option gets text only; a chat that blocked the bot
+# holds up no one.
 . "$(dirname "$0")/lib.bash"
 CSV=tests/fixtures/klines/um_BTCUSDT-1m-2022-09-05.csv
 
@@ -30,10 +31,14 @@ make_preset() {   # CHAT CHART(on|off)
   if [ "$2" = on ]; then step "$1" press preset:ask:chart; step "$1" press preset:chart:on; fi
   step "$1" press preset:save
 }
+make_preset 50 on
 make_preset 51 on
 make_preset 52 on
 make_preset 53 off
 like "$(tg_texts 51)" 'A chart follows each alert' "the preset says a chart follows each alert"
+# chat 50 (the first the alerts go to) blocks the bot: its pictures are
+# dropped and the others' go on
+tg_post /control/block '{"chat":50}' >/dev/null
 fake "/control/jump?value=$((290 * 60000))" >/dev/null
 
 photos() { tg "/control/sent?chat=$1" | grep -o '"method":"sendPhoto"' | wc -l; }
@@ -49,6 +54,8 @@ else fail "the bot stops cleanly" "$(tail -20 "$T/log")"; fi
 p51=$(photos 51) p52=$(photos 52)
 pass "pictures arrive: $p51 and $p52"
 is "$(photos 53)" 0 "the chat whose preset does not ask for charts gets none"
+is "$(photos 50)" 0 "the chat that blocked the bot gets none"
+like "$m" 'candlewatch_alert_charts_total\{outcome="dropped"\} [1-9]' "its pictures are counted as dropped"
 uploads=$(json_num "$(tg /control/stats)" uploads)
 ok_upl=$([ "$uploads" -ge 1 ] && [ $((uploads * 2)) -le $((p51 + p52 + 1)) ] && echo yes)
 is "$ok_upl" yes "each picture is uploaded once for the two chats ($uploads uploads, $((p51 + p52)) pictures)"
