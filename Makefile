@@ -1,12 +1,13 @@
 # candlewatch — build, test and run.  `make help` lists the targets.
 CC      ?= cc
-PKGS    := lua5.4 libwebsockets libcurl libcjson sqlite3 libuv openssl
+PKGS    := lua5.4 libwebsockets libcurl libcjson sqlite3 libuv openssl cairo fontconfig zlib
 # Debian packages: the libraries, the toolchain, and what the tests use
 # (prove from perl, curl for e2e requests, luassert from lua-busted,
 # promtool from prometheus for deploy/prometheus's rules, headless
 # chromium for the status page, dpkg-dev and lintian for make deb's package).
 DEB_PKGS := build-essential pkg-config liblua5.4-dev libwebsockets-dev \
             libcurl4-openssl-dev libcjson-dev libsqlite3-dev libuv1-dev libssl-dev \
+            libcairo2-dev libfontconfig-dev fonts-dejavu-core zlib1g-dev \
             lua-busted perl curl ca-certificates openssl prometheus chromium \
             dpkg-dev lintian
 
@@ -54,7 +55,7 @@ help:
 	@echo "make bench      performance numbers (prints; asserts nothing)"
 	@echo "make soak       an hour under load: resident memory, fds and Lua memory must stay flat"
 	@echo "make fuzz       libFuzzer + ASan/UBSan on each outside-input parser (FUZZ_SECONDS=600 each):"
-	@echo "                kline ws tg_answer rest tg_update config_lua config_set csvrow decimal"
+	@echo "                kline ws tg_answer rest tg_update config_lua config_set csvrow decimal chart"
 	@echo "make deb        the Debian package ./candlewatch_VERSION_ARCH.deb (deploy/debian/mkdeb)"
 	@echo "make deps       apt-get install what is missing (sudo when not root)"
 
@@ -167,6 +168,7 @@ FUZZ_LINK_config_set := core/config/config.c core/util/interval.c core/util/log.
 FUZZ_LINK_config_lua := core/lua/lconfig.c $(FUZZ_LINK_config_set)
 FUZZ_LINK_csvrow := core/replay/csvrow.c core/util/interval.c
 FUZZ_LINK_decimal := core/util/dec.c core/util/dec_text.c
+FUZZ_LINK_chart := core/chart/chart.c core/chart/draw.c core/chart/axis.c core/chart/png.c
 
 # rebuilt when the code it links (or a shared check in tests/fuzz/) changes
 $(foreach t,$(FUZZ_BIN),$(eval $(t): $(FUZZ_LINK_$(notdir $(t))) $(wildcard tests/fuzz/*.h)))

@@ -1,4 +1,5 @@
 #include "app.h"
+#include "app_chart.h"
 
 #include "alert/engine.h"
 #include "tg/bot.h"
@@ -220,7 +221,8 @@ static void alert_to_tg(void *ud, int64_t chat, const struct alert_msg *m)
     if (!a->tg)
         return;
     struct tg_alert t = {m->text, m->priority, m->group, m->heading};
-    tg_sched_alert(tg_bot_sched(a->tg), chat, &t);
+    if (tg_sched_alert(tg_bot_sched(a->tg), chat, &t) >= 0 && m->view && m->view->chart)
+        app_charts_alert(a->charts, chat, m->view);   /* (the picture follows the text) */
 }
 
 static int open_alerts(struct app *a)
@@ -228,7 +230,7 @@ static int open_alerts(struct app *a)
     struct alert_deps d = {.rt = &a->rt, .cfg = &a->cfg, .store = a->store,
                            .market = &a->market, .text_chars = tg_text_chars,
                            .text_invisible = tg_text_invisible};
-    if (!(a->alerts = alert_engine_new(&d)))
+    if (!(a->alerts = alert_engine_new(&d)) || !(a->charts = app_charts_new(a)))
         return -1;
     alert_set_sink(a->alerts, &(struct alert_sink){alert_to_tg, a});
     return 0;
@@ -347,6 +349,8 @@ static void shutdown_all(struct app *a)
     a->lua = NULL;
     if (a->tg)
         health_set_detail(&a->health, "telegram", NULL, NULL);
+    app_charts_close(a->charts);   /* (before the scheduler: its uploads end with it) */
+    a->charts = NULL;
     tg_bot_free(a->tg);   /* the outbox keeps what was not sent */
     a->tg = NULL;
     alert_engine_free(a->alerts);
@@ -504,6 +508,8 @@ char *app_metrics(struct app *a)
         alert_metrics(a->alerts, &p);
     if (a->tg)
         tg_sched_metrics(tg_bot_sched(a->tg), &p);
+    if (a->tg && a->charts)
+        app_charts_metrics(a->charts, &p);
     if (a->store)
         store_metrics(a->store, &p);
     if (a->lua)

@@ -42,7 +42,7 @@ static struct store_preset preset_row(const struct preset *p, char *syms, size_t
         .symbols = syms, .intervals = ivs, .threshold = p->threshold,
         .direction = preset_dir_names[p->dir], .trigger = p->on_close ? "close" : "forming",
         .min_volume = p->min_volume, .active = p->active, .created_ms = p->created_ms,
-        .params = params};
+        .params = params, .chart = p->chart};
 }
 
 void alert_preset_free(struct preset *p)
@@ -95,6 +95,7 @@ static struct preset *preset_from_row(struct alert_engine *e, const struct store
                                                                                   : DIR_BOTH;
     p->on_close = strcmp(r->trigger, "close") == 0;
     p->min_volume = r->min_volume;
+    p->chart = r->chart != 0;
     for (const char *c = r->params ? r->params : ""; *c && p->nparams < RULE_PARAMS_MAX;) {
         char *end;
         double v = strtod(c, &end);

@@ -295,6 +295,7 @@ int lh_open_bot(lua_State *L);
 int lh_open_alerts(lua_State *L);
 int lh_open_metrics(lua_State *L);
 int lh_open_decimal(lua_State *L);
+int lh_open_chart(lua_State *L);
 /* modules.c: the modules scripts see.  open pushes the module's table;
  * on_live (or NULL) hears that a generation went live. */
 struct lh_module {
