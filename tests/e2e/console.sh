@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # candlewatch console: a scripted chat through the real scripts, with a
 # replay running; it leaves at the end of input once the bot is done.  The
-# demo's /gas (a simulated day) and its alert flow's first buttons.
+# demo's /gas (a simulated day) and its alert flow's first buttons; /chart's
+# picture written to a file.
 . "$(dirname "$0")/lib.bash"
 cp -r scripts "$T/"
 # the flow below makes a candle-move preset: with that rule alone, /preset
