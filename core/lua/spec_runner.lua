@@ -103,10 +103,13 @@ end
 --   tg.delay("sendMessage", 5)                     -- the next such call answers late
 local json = api.json
 local next_update = 1   -- update ids stay unique for the whole file (one database)
+-- photos by file_id, for the whole file too: the host remembers file_ids
+-- across tests, as Telegram keeps them
+local photos_known, next_photo = {}, 0
 function spec.telegram()
   spec.telegram_on()
-  local tg = {calls = {}, admins = {}, failures = {}, delays = {}, photos = {}}
-  local next_mid, next_cb, next_photo = {}, 0, 0
+  local tg = {calls = {}, admins = {}, failures = {}, delays = {}, photos = photos_known}
+  local next_mid, next_cb = {}, 0
   -- a multipart call's fields as the JSON one's parameters
   local function form_params(form)
     local p = {}

@@ -3,7 +3,8 @@
 # uploads the bytes as multipart/form-data (they arrive intact, with the
 # caption and buttons); the same picture by key for a second chat goes by
 # the file_id Telegram gave (no second upload); a file_id Telegram does
-# not know is refused and the bytes uploaded instead.
+# not know is refused and the bytes uploaded instead; the stand-in's own
+# checks of a multipart sendPhoto (image bytes, caption length, its file_ids).
 . "$(dirname "$0")/lib.bash"
 
 start_tg || { fail "the stand-in Telegram starts" "$(cat "$T/tg.log")"; finish; exit 1; }
@@ -48,5 +49,21 @@ wait_for 20 photo_sent 33
 item=$(tg "/control/sent?chat=33")
 like "$item" '"uploaded":true' "a file_id Telegram refuses: the bytes are uploaded instead"
 like "$(cat "$T/log")" "refused a photo's file_id" "and the log says why"
+
+# the stand-in's own checks, through another client's multipart (curl -F)
+api="$TG/bot$TG_TOKEN/sendPhoto"
+printf 'not a picture' > "$T/x.txt"
+like "$(curl -s -F chat_id=77 -F "photo=@$T/x.txt;type=image/png" "$api")" \
+  '"description":"Bad Request: IMAGE_PROCESS_FAILED"' "the stand-in refuses a file that is not a PNG or JPEG"
+long=$(head -c 1025 /dev/zero | tr '\0' a)
+like "$(curl -s -F chat_id=77 -F "photo=@$T/sent.png;type=image/png" -F "caption=$long" "$api")" \
+  'message caption is too long' "and a caption over 1,024 characters"
+like "$(curl -s -F chat_id=77 -F "photo=AgACAgNotOurs" "$api")" \
+  'wrong file identifier/HTTP URL specified' "and a file_id it did not give"
+answer=$(curl -s -F chat_id=77 -F "photo=@$T/sent.png;type=image/png" --form-string "caption=<i>x</i>" -F parse_mode=HTML "$api")
+like "$answer" '"photo":\[\{"file_id":"[^"]*-m","file_unique_id":"[^"]*","file_size":[0-9]*,"width":1,"height":1\},\{"file_id":"[^"]*","file_unique_id":"[^"]*","file_size":70,"width":2,"height":1\}\]' \
+  "and answers an upload with its sizes, the largest last, its own size from the PNG"
+like "$answer" '"caption":"x","caption_entities":\[\{"offset":0,"length":1,"type":"italic"\}\]' \
+  "with the caption as shown and its entities"
 
 finish
