@@ -1,24 +1,31 @@
 # candlewatch — build, test and run.  `make help` lists the targets.
 CC      ?= cc
-PKGS    := lua5.4 libwebsockets libcurl libcjson sqlite3 libuv openssl
+PKGS    := lua5.4 libwebsockets libcurl libcjson sqlite3 libuv openssl cairo fontconfig zlib
 # Debian packages: the libraries, the toolchain, and what the tests use
 # (prove from perl, curl for e2e requests, luassert from lua-busted,
 # promtool from prometheus for deploy/prometheus's rules, headless
-# chromium for the status page).
+# chromium for the status page, dpkg-dev and lintian for make deb's package).
 DEB_PKGS := build-essential pkg-config liblua5.4-dev libwebsockets-dev \
             libcurl4-openssl-dev libcjson-dev libsqlite3-dev libuv1-dev libssl-dev \
-            lua-busted perl curl ca-certificates openssl prometheus chromium
+            libcairo2-dev libfontconfig-dev fonts-dejavu-core zlib1g-dev \
+            lua-busted perl curl ca-certificates openssl prometheus chromium \
+            dpkg-dev lintian
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 OPT     ?= -O2 -g
 SAN     ?=
-CFLAGS  := $(OPT) $(SAN) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Icore
-LDFLAGS := $(SAN)
+# a network daemon's hardening (Debian's, and what lintian looks for):
+# checked libc calls, a read-only GOT; off under the sanitizers
+HARDEN_CFLAGS  ?= -D_FORTIFY_SOURCE=2
+HARDEN_LDFLAGS ?= -Wl,-z,relro,-z,now
+CFLAGS  := $(OPT) $(SAN) $(HARDEN_CFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Icore
+LDFLAGS := $(SAN) $(HARDEN_LDFLAGS)
 LDLIBS  := -lm
 ASAN_VARS := BUILD=build-asan BIN=build-asan/candlewatch OPT="-O1 -g -fno-omit-frame-pointer" \
-             SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+             SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+             HARDEN_CFLAGS= HARDEN_LDFLAGS=
 
 BUILD   ?= build
 BIN     ?= candlewatch
@@ -35,7 +42,7 @@ TESTS   := $(UNIT_SRC) $(sort $(wildcard tests/spec/*_spec.lua)) $(sort $(wildca
            $(sort $(wildcard tests/prometheus/*.test.yml))
 PROVE   := prove --exec 'tests/run-one' --timer -j2
 
-.PHONY: all deps run test asan test-asan bench soak fuzz clean help
+.PHONY: all deps run test asan test-asan bench soak fuzz deb clean help
 
 all: $(BIN)
 
@@ -48,7 +55,8 @@ help:
 	@echo "make bench      performance numbers (prints; asserts nothing)"
 	@echo "make soak       an hour under load: resident memory, fds and Lua memory must stay flat"
 	@echo "make fuzz       libFuzzer + ASan/UBSan on each outside-input parser (FUZZ_SECONDS=600 each):"
-	@echo "                kline ws tg_answer rest tg_update config_lua config_set csvrow decimal"
+	@echo "                kline ws tg_answer rest tg_update config_lua config_set csvrow decimal chart"
+	@echo "make deb        the Debian package ./candlewatch_VERSION_ARCH.deb (deploy/debian/mkdeb)"
 	@echo "make deps       apt-get install what is missing (sudo when not root)"
 
 # Installs only what is missing; prints nothing and does nothing otherwise.
@@ -160,6 +168,7 @@ FUZZ_LINK_config_set := core/config/config.c core/util/interval.c core/util/log.
 FUZZ_LINK_config_lua := core/lua/lconfig.c $(FUZZ_LINK_config_set)
 FUZZ_LINK_csvrow := core/replay/csvrow.c core/util/interval.c
 FUZZ_LINK_decimal := core/util/dec.c core/util/dec_text.c
+FUZZ_LINK_chart := core/chart/chart.c core/chart/draw.c core/chart/axis.c core/chart/png.c
 
 # rebuilt when the code it links (or a shared check in tests/fuzz/) changes
 $(foreach t,$(FUZZ_BIN),$(eval $(t): $(FUZZ_LINK_$(notdir $(t))) $(wildcard tests/fuzz/*.h)))
@@ -187,6 +196,11 @@ run: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	@if [ -n "$$BOT_TOKEN" ]; then ./$(BIN) run --config config.lua; \
 	 else ./$(BIN) console --config config.lua --replay $(DEMO_KLINES) --speed 120; fi
+
+# The Debian package, staged in $(BUILD)/deb/root: see docs/operations.md.
+deb: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	deploy/debian/mkdeb ./$(BIN) $(BUILD)/deb .
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BIN) $(TOOL_BIN)

@@ -1,4 +1,5 @@
 #include "app.h"
+#include "app_chart.h"
 
 #include "alert/engine.h"
 #include "tg/bot.h"
@@ -221,7 +222,8 @@ static void alert_to_tg(void *ud, int64_t chat, const struct alert_msg *m)
     if (!a->tg)
         return;
     struct tg_alert t = {m->text, m->priority, m->group, m->heading};
-    tg_sched_alert(tg_bot_sched(a->tg), chat, &t);
+    if (tg_sched_alert(tg_bot_sched(a->tg), chat, &t) >= 0 && m->view && m->view->chart)
+        app_charts_alert(a->charts, chat, m->view);   /* (the picture follows the text) */
 }
 
 static int open_alerts(struct app *a)
@@ -229,7 +231,7 @@ static int open_alerts(struct app *a)
     struct alert_deps d = {.rt = &a->rt, .cfg = &a->cfg, .store = a->store,
                            .market = &a->market, .text_chars = tg_text_chars,
                            .text_invisible = tg_text_invisible};
-    if (!(a->alerts = alert_engine_new(&d)))
+    if (!(a->alerts = alert_engine_new(&d)) || !(a->charts = app_charts_new(a)))
         return -1;
     alert_set_sink(a->alerts, &(struct alert_sink){alert_to_tg, a});
     return 0;
@@ -299,6 +301,32 @@ static void feed_watchdog(void *ud)
     a->watchdog = timers_add(&a->timers, app_now_ms(a) + a->watchdog_ms / 2, feed_watchdog, a);
 }
 
+static void on_scripts_changed(void *ud)
+{
+    struct app *a = ud;
+    lh_reload_soon(a->lua, "file change");
+}
+
+/* Every scripts folder: a change in any may change what loads. */
+static void scripts_watch(struct app *a)
+{
+    char dir[1024];
+    for (int i = 0; i < CONFIG_SCRIPT_DIRS &&
+                    config_scripts_dir(a->cfg.scripts, i, dir, sizeof dir) == 0; i++) {
+        a->watch[i] = watch_start(&a->loop, dir, WATCH_SETTLE_MS, on_scripts_changed, a);
+        if (!a->watch[i])
+            log_warn(&a->log, "scripts", "cannot watch %s: reload with SIGHUP", dir);
+    }
+}
+
+static void scripts_unwatch(struct app *a)
+{
+    for (int i = 0; i < CONFIG_SCRIPT_DIRS; i++) {
+        watch_stop(a->watch[i]);
+        a->watch[i] = NULL;
+    }
+}
+
 static void shutdown_all(struct app *a)
 {
     if (a->stop_timer) {
@@ -313,8 +341,7 @@ static void shutdown_all(struct app *a)
         timers_cancel(&a->timers, a->checkpoint);
         a->checkpoint = NULL;
     }
-    watch_stop(a->watch);
-    a->watch = NULL;
+    scripts_unwatch(a);
     for (int v = 0; v < VENUE_COUNT; v++)
         feed_stop(a->feeds[v]);
     net_lws_stop(&a->lws);
@@ -324,6 +351,8 @@ static void shutdown_all(struct app *a)
     a->lua = NULL;
     if (a->tg)
         health_set_detail(&a->health, "telegram", NULL, NULL);
+    app_charts_close(a->charts);   /* (before the scheduler: its uploads end with it) */
+    a->charts = NULL;
     tg_bot_free(a->tg);   /* the outbox keeps what was not sent */
     a->tg = NULL;
     alert_engine_free(a->alerts);
@@ -399,8 +428,7 @@ static void on_signal(uv_signal_t *s, int signum)
              "outbox is flushed for up to %g s", signum == SIGINT ? "SIGINT" : "SIGTERM",
              a->cfg.shutdown_timeout);
     /* what comes in stops now; what is under way gets shutdown_timeout */
-    watch_stop(a->watch);
-    a->watch = NULL;
+    scripts_unwatch(a);
     for (int v = 0; v < VENUE_COUNT; v++)
         feed_stop(a->feeds[v]);
     if (a->tg)
@@ -409,11 +437,6 @@ static void on_signal(uv_signal_t *s, int signum)
     drain_check(a);
 }
 
-static void on_scripts_changed(void *ud)
-{
-    struct app *a = ud;
-    lh_reload_soon(a->lua, "file change");
-}
 
 void app_exchange_health(struct app *a, struct jsonw *w)
 {
@@ -496,6 +519,8 @@ char *app_metrics(struct app *a)
         alert_metrics(a->alerts, &p);
     if (a->tg)
         tg_sched_metrics(tg_bot_sched(a->tg), &p);
+    if (a->tg && a->charts)
+        app_charts_metrics(a->charts, &p);
     if (a->store)
         store_metrics(a->store, &p);
     if (a->lua)
@@ -677,9 +702,7 @@ int app_run(struct app *a)
         return 1;
     log_info(&a->log, "http", "listening on %s (port %d)", a->cfg.http.listen,
              http_server_port(a->http));
-    a->watch = watch_start(&a->loop, a->cfg.scripts, WATCH_SETTLE_MS, on_scripts_changed, a);
-    if (!a->watch)
-        log_warn(&a->log, "scripts", "cannot watch %s: reload with SIGHUP", a->cfg.scripts);
+    scripts_watch(a);
     start_signal(a, &a->sig_int, SIGINT);
     start_signal(a, &a->sig_term, SIGTERM);
     start_signal(a, &a->sig_hup, SIGHUP);

@@ -30,6 +30,7 @@ struct watch;
 struct feed;
 struct tg_bot;
 struct alert_engine;
+struct app_charts;
 
 struct app {
     uv_loop_t loop;
@@ -66,8 +67,9 @@ struct app {
     struct feed *feeds[VENUE_COUNT];   /* by enum venue: NULL when off */
     struct tg_bot *tg;           /* NULL without a bot token */
     struct alert_engine *alerts; /* with the store */
+    struct app_charts *charts;   /* pictures after alerts (app_chart.c) */
     struct http_server *http;
-    struct watch *watch;
+    struct watch *watch[CONFIG_SCRIPT_DIRS];   /* one per scripts folder */
     struct health health;
     struct status_page status; /* GET / (app_status.c) */
 

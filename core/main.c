@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "chart/chart.h"
 #include "lua/host.h"
 #include "console/console.h"
 #include "replay/backtest.h"
@@ -356,5 +357,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "candlewatch: unknown command '%s' (try --help)\n", cmd);
         rc = 2;
     }
+    chart_release();   /* the fonts' caches, for leak checkers */
     return rc;
 }

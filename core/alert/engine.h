@@ -100,6 +100,7 @@ struct preset {
     int dir;                    /* enum preset_dir */
     int on_close;               /* fire only when a candle closes beyond */
     double min_volume;          /* 24 h quote volume; 0: none */
+    int chart;                  /* a chart follows each alert */
     double params[RULE_PARAMS_MAX];   /* the rule's settings, in its order */
     int nparams;                /* 0: the rule's defaults (its own slot) */
     int active;
@@ -125,6 +126,8 @@ struct alert_view {
     const char *const *presets; /* the names of the chat's presets that fired */
     int npresets;
     const struct alert_rule_def *rule;   /* the rule that fired */
+    int chart;                  /* a preset that fired wants a chart */
+    double chart_level;         /* the level of the first such preset (signed) */
 };
 
 /* The Lua side (core/lua/mod_alerts.c). */

@@ -222,11 +222,17 @@ static void fire(struct alert_engine *e, int rule, const struct candle *c, const
         return;
     }
     const char *names[16];
-    int nn = 0;
-    for (size_t i = 0; i < n && nn < 16; i++)
-        names[nn++] = m[i].p->name;
+    int nn = 0, chart = 0;
+    double chart_level = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (nn < 16)
+            names[nn++] = m[i].p->name;
+        if (m[i].p->chart && !chart++)
+            chart_level = m[i].level;
+    }
     /* the level the chat's first preset reached or crossed (a move down: -t) */
-    struct alert_view v = {c, sym, move, m->level, m->up, names, nn, &e->rules[rule].def};
+    struct alert_view v = {c, sym, move, m->level, m->up, names, nn, &e->rules[rule].def,
+                           chart > 0, chart_level};
     char *heading = NULL;
     char *text = e->hooks.format ? e->hooks.format(e->hooks.ud, rule, &v, &heading) : NULL;
     if (!text)

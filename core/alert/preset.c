@@ -52,7 +52,7 @@ static struct store_preset preset_row(const struct preset *p, char *syms, size_t
         .symbols = syms, .intervals = ivs, .threshold = p->threshold,
         .direction = preset_dir_names[p->dir], .trigger = p->on_close ? "close" : "forming",
         .min_volume = p->min_volume, .active = p->active, .created_ms = p->created_ms,
-        .params = params};
+        .params = params, .chart = p->chart};
 }
 
 void alert_preset_free(struct preset *p)
@@ -109,6 +109,7 @@ static struct preset *preset_from_row(struct alert_engine *e, const struct store
                                                                                   : DIR_BOTH;
     p->on_close = strcmp(r->trigger, "close") == 0;
     p->min_volume = r->min_volume;
+    p->chart = r->chart != 0;
     for (const char *c = r->params ? r->params : ""; *c && p->nparams < RULE_PARAMS_MAX;) {
         char *end;
         double v = strtod(c, &end);
@@ -447,19 +448,28 @@ static void preset_resync(struct alert_engine *e, int64_t id)
     store_preset_get(e->store, id, resync_row, e);
 }
 
+/* Memory takes back what the database holds for what was touched. */
+static void touched_resync(struct alert_engine *e, const struct touched *t)
+{
+    if (t->what == TOUCH_PRESET)
+        preset_resync(e, t->id);
+    else if (t->what == TOUCH_PAUSE)
+        alert_pause_resync(e, t->id);
+    else
+        alert_quiet_resync(e, t->id);
+}
+
 void alert_engine_batch_lost(struct alert_engine *e, uint64_t batch)
 {
     if (e->touched.batch != batch)
         return;
-    size_t n = 0;
+    e->touched.resyncing = 1;
     for (size_t i = 0; i < e->touched.n; i++)
-        if (e->touched.v[i].what == TOUCH_PRESET) {
-            preset_resync(e, e->touched.v[i].id);
-            n++;
-        }
-    if (n)
-        log_warn(e->rt->log, "alerts", "%zu preset changes were not saved (the database "
-                 "failed); their users were told", n);
+        touched_resync(e, &e->touched.v[i]);
+    e->touched.resyncing = 0;
+    if (e->touched.n)
+        log_warn(e->rt->log, "alerts", "%zu change(s) to presets, pauses or quiet hours were "
+                 "not saved (the database failed); their users were told", e->touched.n);
     e->touched.n = 0;
 }
 
@@ -470,14 +480,8 @@ void alert_engine_undo(struct alert_engine *e, uint64_t batch, uint64_t sp)
     e->touched.resyncing = 1;
     for (size_t i = 0; i < e->touched.n; i++) {
         const struct touched *t = &e->touched.v[i];
-        if (t->sp != sp)
-            continue;
-        if (t->what == TOUCH_PRESET)
-            preset_resync(e, t->id);
-        else if (t->what == TOUCH_PAUSE)
-            alert_pause_resync(e, t->id);
-        else
-            alert_quiet_resync(e, t->id);
+        if (t->sp == sp)
+            touched_resync(e, t);
     }
     e->touched.resyncing = 0;
 }

@@ -77,7 +77,7 @@ static const struct key keys[] = {
     {"bybit.rest_weight_limit", K_POSINT, OFF(bybit.rest_weight_limit), "a positive integer", "600"},
     {"tls.ca_file", K_OPT_STRING, OFF(tls.ca_file), "a file path string", "the system's CAs"},
     {"database", K_STRING, OFF(database), "a file path string", "./candlewatch.db"},
-    {"scripts", K_STRING, OFF(scripts), "a folder path string", "./scripts"},
+    {"scripts", K_STRING, OFF(scripts), "a folder path string (or up to 4, ':'-separated: the first holding a file wins)", "./scripts"},
     {"http.listen", K_LISTEN, OFF(http.listen), "a \"host:port\" string", "127.0.0.1:8080"},
     {"http.max_connections", K_POSINT, OFF(http.max_connections), "a positive integer", "500"},
     {"admins", K_INT_LIST, OFF(admins), "a list of Telegram chat ids (integers)", "{}"},
@@ -456,8 +456,37 @@ int config_webhook_secret_ok(const char *s)
     return n >= 1 && n <= 256 && strspn(s, ok) == n;
 }
 
+int config_scripts_dir(const char *scripts, int i, char *out, size_t len)
+{
+    const char *p = scripts;
+    for (; i > 0 && p; i--)
+        if ((p = strchr(p, ':')))
+            p++;
+    if (!p)
+        return -1;
+    size_t n = strcspn(p, ":");
+    snprintf(out, len, "%.*s", (int)n, p);
+    return 0;
+}
+
+static int scripts_check(const char *scripts, char *err, size_t errlen)
+{
+    char dir[1024];
+    int n = 0;
+    while (config_scripts_dir(scripts, n, dir, sizeof dir) == 0) {
+        if (!dir[0] || ++n > CONFIG_SCRIPT_DIRS) {
+            snprintf(err, errlen, "key 'scripts': \"%s\": give a folder, or up to %d folders "
+                     "separated by ':' (no empty one)", scripts, CONFIG_SCRIPT_DIRS);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int config_check(const struct config *c, char *err, size_t errlen)
 {
+    if (scripts_check(c->scripts, err, errlen) != 0)
+        return -1;
     if (c->telegram.webhook_secret && !config_webhook_secret_ok(c->telegram.webhook_secret)) {
         snprintf(err, errlen, "key 'telegram.webhook_secret' (or WEBHOOK_SECRET): use 1-256 "
                  "of A-Z a-z 0-9 _ - (Telegram's rule)");

@@ -148,6 +148,13 @@ const char *config_nearest(const char *name, const char *const *cands, int n);
 int config_set(struct config *c, const char *key, const struct config_value *v,
                char *err, size_t errlen);
 
+/* `scripts` is one folder or several separated by ':', searched in order
+ * per file: "/etc/candlewatch/scripts:/usr/share/candlewatch/scripts"
+ * (an edited copy shadows the shipped file of the same relative path). */
+#define CONFIG_SCRIPT_DIRS 4
+/* The i-th folder of scripts into out; 0, or -1 past the last one. */
+int config_scripts_dir(const char *scripts, int i, char *out, size_t len);
+
 /* Splits http.listen into host and port. */
 int config_listen_parse(const char *listen, char *host, size_t hostlen, int *port);
 

@@ -128,6 +128,59 @@ static void print_message(struct console *c, const char *what, const cJSON *p, i
     fflush(stdout);
 }
 
+/* A multipart call's fields as a JSON call's parameters (reply_markup
+ * parsed); its file (the photo) saved to a file whose path goes in "file". */
+static cJSON *form_params(struct console *c, const struct httpc_req *req)
+{
+    cJSON *p = cJSON_CreateObject();
+    for (int i = 0; p && i < req->nparts; i++) {
+        const struct httpc_part *pt = &req->parts[i];
+        if (pt->filename) {
+            char path[256];
+            const char *dir = getenv("TMPDIR");
+            snprintf(path, sizeof path, "%s/candlewatch-console-%ld-%lld.%s",
+                     dir && *dir ? dir : "/tmp", (long)getpid(), (long long)c->next_message + 1,
+                     pt->type && strstr(pt->type, "jpeg") ? "jpg" : "png");
+            FILE *f = fopen(path, "wb");
+            int ok = f && fwrite(pt->data, 1, pt->len, f) == pt->len;
+            if (f && fclose(f) != 0)
+                ok = 0;
+            cJSON_AddStringToObject(p, "file", ok ? path : "(could not be saved)");
+        } else if (!strcmp(pt->name, "reply_markup")) {
+            cJSON_AddItemToObject(p, pt->name, cJSON_ParseWithLength(pt->data, pt->len));
+        } else {
+            char *v = strndup(pt->data, pt->len);
+            cJSON_AddStringToObject(p, pt->name, v ? v : "");
+            free(v);
+        }
+    }
+    return p;
+}
+
+/* sendPhoto: the picture's file (an upload, saved) or file_id, the caption. */
+static void print_photo(struct console *c, cJSON *p, uint64_t id)
+{
+    const cJSON *file = cJSON_GetObjectItemCaseSensitive(p, "file");
+    const cJSON *photo = cJSON_GetObjectItemCaseSensitive(p, "photo");
+    char fid[64];
+    int64_t mid = ++c->next_message;
+    snprintf(fid, sizeof fid, "console-photo-%lld", (long long)mid);
+    printf("bot (picture %s)\n", cJSON_IsString(file) ? file->valuestring
+                                  : cJSON_IsString(photo) ? photo->valuestring : "?");
+    cJSON *caption = cJSON_DetachItemFromObjectCaseSensitive(p, "caption");
+    if (caption)
+        cJSON_AddItemToObject(p, "text", caption);
+    print_message(c, "bot: ", p, mid);
+    cJSON *msg = cJSON_CreateObject();
+    cJSON_AddNumberToObject(msg, "message_id", (double)mid);
+    cJSON *sizes = cJSON_AddArrayToObject(msg, "photo"), *size = cJSON_CreateObject();
+    cJSON_AddStringToObject(size, "file_id", cJSON_IsString(photo) ? photo->valuestring : fid);
+    cJSON_AddNumberToObject(size, "width", 800);
+    cJSON_AddNumberToObject(size, "height", 500);
+    cJSON_AddItemToArray(sizes, size);
+    answer(c, id, msg);
+}
+
 static void fetch_updates(struct console *c)
 {
     if (!c->poll_id || !c->pending || !cJSON_GetArraySize(c->pending))
@@ -158,8 +211,11 @@ static void transport(void *ud, uint64_t id, const struct httpc_req *req)
     struct console *c = ud;
     const char *method = strrchr(req->url, '/');
     method = method ? method + 1 : "";
-    cJSON *p = req->body ? cJSON_ParseWithLength(req->body, req->body_len) : NULL;
-    if (!strcmp(method, "getMe")) {
+    cJSON *p = req->nparts ? form_params(c, req)
+             : req->body ? cJSON_ParseWithLength(req->body, req->body_len) : NULL;
+    if (!strcmp(method, "sendPhoto")) {
+        print_photo(c, p, id);
+    } else if (!strcmp(method, "getMe")) {
         cJSON *me = cJSON_CreateObject();
         cJSON_AddNumberToObject(me, "id", 1000);
         cJSON_AddTrueToObject(me, "is_bot");

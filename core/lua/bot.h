@@ -23,6 +23,18 @@ char *lh_bot_encode(lua_State *L, int idx, size_t max);
 int lh_bot_queued(lua_State *L, int rc, int64_t chat);
 int lh_bot_queue_text(lua_State *L, const char *usage, const char *method, int64_t chat,
                       int opts);
+/* A message's parameters (JSON) from the options at o (photo: no link
+ * preview option).  May raise. */
+char *lh_bot_params(lua_State *L, int o, const char *usage, int photo);
+/* When the update of the ctx at 1 arrived (hist_clock), or 0. */
+double lh_bot_arrival(lua_State *L, struct tg_bot *b, int64_t chat);
+
+/* bot_photo.c */
+/* Queues the photo at idx for chat (the caption at idx + 1, the options
+ * at idx + 2): true | nil, err. */
+int lh_bot_queue_photo(lua_State *L, const char *usage, int64_t chat, int idx);
+int lh_bot_send_photo(lua_State *L);
+int lh_bot_photo_id(lua_State *L);
 
 /* bot_ctx.c */
 extern const luaL_Reg lh_bot_ctx_methods[];

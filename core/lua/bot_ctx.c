@@ -43,6 +43,15 @@ static int c_reply(lua_State *L)
                       ctx_chat(L, "ctx:reply(text [, opts])"), 3);
 }
 
+/* ctx:reply_photo(photo, caption [, opts]) -> true | nil, err
+ * photo and opts as in bot.send_photo. */
+static int c_reply_photo(lua_State *L)
+{
+    static const char usage[] = "ctx:reply_photo(photo, caption [, opts])";
+    luaL_checktype(L, 1, LUA_TTABLE);
+    return lh_bot_queue_photo(L, usage, ctx_chat(L, usage), 2);
+}
+
 /* The message a ctx call acts on: opts.message_id, else the pressed
  * button's message. */
 static lua_Integer target_message(lua_State *L, int opts, const char *usage)
@@ -265,7 +274,7 @@ static int c_is_group_admin(lua_State *L)
 }
 
 const luaL_Reg lh_bot_ctx_methods[] = {
-    {"reply", c_reply}, {"edit", c_edit}, {"edit_keyboard", c_edit_keyboard},
+    {"reply", c_reply}, {"reply_photo", c_reply_photo}, {"edit", c_edit}, {"edit_keyboard", c_edit_keyboard},
     {"delete", c_delete}, {"answer", c_answer}, {"go", c_go},
     {"finish", c_finish}, {"is_group_admin", c_is_group_admin}, {NULL, NULL},
 };

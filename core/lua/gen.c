@@ -118,7 +118,8 @@ static void gen_free(struct lh_gen *g)
     }
     free(g->decls);
     free(g->scripts);
-    free(g->dir);
+    for (int i = 0; i < g->ndirs; i++)
+        free(g->dirs[i]);
     free(g);
 }
 
@@ -300,9 +301,58 @@ static void problem(struct problems *p, const char *msg)
     names_add(&p->list, msg);
 }
 
-/* Loads every script of dir into a new generation.  Returns it, with the
- * problems (if any) in p; the caller drops it when p is not empty. */
-static struct lh_gen *gen_build(struct lh_host *h, const char *dir, struct problems *p)
+void lh_gen_path(const struct lh_gen *g, const char *rel, char *out, size_t len)
+{
+    struct stat st;
+    for (int i = 0; i < g->ndirs; i++) {
+        snprintf(out, len, "%s/%s", g->dirs[i], rel);
+        if (stat(out, &st) == 0)
+            return;
+    }
+    snprintf(out, len, "%s/%s", g->ndirs ? g->dirs[0] : ".", rel);
+}
+
+const char *lh_gen_rel(const struct lh_gen *g, const char *src)
+{
+    src += *src == '@';
+    for (int i = 0; g && i < g->ndirs; i++) {
+        size_t n = strlen(g->dirs[i]);
+        if (!strncmp(src, g->dirs[i], n) && src[n] == '/')
+            return src + n + 1;
+    }
+    return src;
+}
+
+/* Every *.lua of g's folders by relative name, once (sorted): a file of
+ * an earlier folder shadows the one of the same name in a later one. */
+static void gen_scan(struct lh_gen *g, struct names *files, struct problems *p)
+{
+    for (int i = 0; i < g->ndirs; i++) {
+        struct stat st;
+        if (stat(g->dirs[i], &st) != 0 || !S_ISDIR(st.st_mode)) {
+            char msg[1200];
+            snprintf(msg, sizeof msg, "%s: the scripts folder does not exist", g->dirs[i]);
+            problem(p, msg);
+            continue;
+        }
+        scan(g->dirs[i], "", files, 0);
+    }
+    if (files->n > 1)
+        qsort(files->v, (size_t)files->n, sizeof *files->v, cmp_str);
+    int n = 0;
+    for (int i = 0; i < files->n; i++) {
+        if (n && strcmp(files->v[n - 1], files->v[i]) == 0)
+            free(files->v[i]);
+        else
+            files->v[n++] = files->v[i];
+    }
+    files->n = n;
+}
+
+/* Loads every script of dirs (config `scripts`) into a new generation.
+ * Returns it, with the problems (if any) in p; the caller drops it when p
+ * is not empty. */
+static struct lh_gen *gen_build(struct lh_host *h, const char *dirs, struct problems *p)
 {
     struct lh_gen *g = calloc(1, sizeof *g);
     if (!g)
@@ -310,24 +360,21 @@ static struct lh_gen *gen_build(struct lh_host *h, const char *dir, struct probl
     g->host = h;
     g->refs = 1;
     g->id = ++h->next_gen_id;
-    g->dir = clean_dir(dir);
+    char dir[1024];
+    while (g->ndirs < CONFIG_SCRIPT_DIRS && config_scripts_dir(dirs, g->ndirs, dir, sizeof dir) == 0)
+        g->dirs[g->ndirs++] = clean_dir(dir);
     lua_newtable(h->L);
     g->loaded_ref = luaL_ref(h->L, LUA_REGISTRYINDEX);
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        char msg[1200];
-        snprintf(msg, sizeof msg, "%s: the scripts folder does not exist", g->dir);
-        problem(p, msg);
+    struct names files = {0};
+    gen_scan(g, &files, p);
+    if (p->list.n) {
+        names_free(&files);
         return g;
     }
-    struct names files = {0};
-    scan(dir, "", &files, 0);
-    if (files.n > 1)
-        qsort(files.v, (size_t)files.n, sizeof *files.v, cmp_str);
     g->scripts = calloc((size_t)files.n + 1, sizeof *g->scripts);
     for (int i = 0; g->scripts && i < files.n; i++) {
         char path[2048], chunk[2100], err[2048];
-        snprintf(path, sizeof path, "%s/%s", g->dir, files.v[i]);
+        lh_gen_path(g, files.v[i], path, sizeof path);
         snprintf(chunk, sizeof chunk, "@%s", path);
         if (lh_load_file(h->L, h, path, chunk, err, sizeof err) != 0) {
             problem(p, err);

@@ -515,11 +515,7 @@ static void caller_file(lua_State *L, char *out, size_t len)
     lua_Debug ar;
     struct lh_gen *g = lh_host_of(L)->cur.gen;
     const char *src = lua_getstack(L, 1, &ar) && lua_getinfo(L, "S", &ar) ? ar.source : "?";
-    size_t n = g && g->dir ? strlen(g->dir) : 0;
-    src += *src == '@';
-    if (n && !strncmp(src, g->dir, n) && src[n] == '/')
-        src += n + 1;
-    snprintf(out, len, "%s", src);
+    snprintf(out, len, "%s", lh_gen_rel(g, src));
 }
 
 static int section_tostring(lua_State *L)

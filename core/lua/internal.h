@@ -77,7 +77,8 @@ struct lh_gen {
     struct lh_reg *regs;
     int nregs;
     int loaded_ref;         /* table: required lib modules of this generation */
-    char *dir;              /* the scripts folder it was built from */
+    char *dirs[CONFIG_SCRIPT_DIRS]; /* the scripts folders it was built from, */
+    int ndirs;                      /* searched in order, per file */
     struct lh_decl *decls;  /* config sections declared (host.config) */
     int ndecls;
     char section_error[400];/* the first error in a section's value: the config's */
@@ -235,6 +236,11 @@ struct lh_reg *lh_reg_add(lua_State *L, struct lh_gen *g, enum lh_reg_kind kind,
 void lh_reg_remove(struct lh_gen *g, struct lh_reg *r);
 void lh_timer_arm(struct lh_reg *r);
 int lh_gen_find_script(struct lh_gen *g, const char *name);
+/* The path of rel ("lib/x.lua") in the first of g's folders holding it
+ * (the first folder's when none does), into out. */
+void lh_gen_path(const struct lh_gen *g, const char *rel, char *out, size_t len);
+/* src ("@dir/rel" or "dir/rel") without the folder of g it is in. */
+const char *lh_gen_rel(const struct lh_gen *g, const char *src);
 /* The config sections declared in g: the file that declared name (or
  * NULL); whether file may declare name (no one has, or file did and then
  * failed); records a declaration (0, or -1 out of memory); marks file's
@@ -289,6 +295,7 @@ int lh_open_bot(lua_State *L);
 int lh_open_alerts(lua_State *L);
 int lh_open_metrics(lua_State *L);
 int lh_open_decimal(lua_State *L);
+int lh_open_chart(lua_State *L);
 /* modules.c: the modules scripts see.  open pushes the module's table;
  * on_live (or NULL) hears that a generation went live. */
 struct lh_module {

@@ -68,6 +68,8 @@ static void push_preset(lua_State *L, const struct preset *p)
     lua_setfield(L, -2, "min_volume");
     lua_pushboolean(L, p->active);
     lua_setfield(L, -2, "active");
+    lua_pushboolean(L, p->chart);
+    lua_setfield(L, -2, "chart");
     lua_pushinteger(L, (lua_Integer)p->nindexed * __builtin_popcount((unsigned)p->intervals));
     lua_setfield(L, -2, "subscriptions");
     struct alert_engine *e = lh_host_of(L)->app->alerts;
@@ -147,8 +149,9 @@ static int read_params(lua_State *L, struct alert_engine *e, struct preset *p, c
  * top_n, venue = "binance"|"spot"|"bybit" (whose top N; default binance),
  * symbols = {...} ("BTCUSDT", "spot:BTCUSDT", ...), intervals = {"5m", ...}, threshold (percent),
  * direction = "both"|"up"|"down", trigger = "forming"|"close", min_volume,
- * active, params = {name = number, ...} (the rule's settings; those left
- * out take its defaults)}.  err is a sentence for the user. */
+ * active, chart (a chart follows each alert), params = {name = number, ...}
+ * (the rule's settings; those left out take its defaults)}.  err is a
+ * sentence for the user. */
 static int a_save(lua_State *L)
 {
     static const char usage[] = "alerts.save(preset)";
@@ -219,7 +222,9 @@ static int a_save(lua_State *L)
         return lh_fail(L, "%s", msg);
     lua_getfield(L, 1, "active");
     p.active = lua_isnil(L, -1) || lua_toboolean(L, -1);
-    lua_pop(L, 1);
+    lua_getfield(L, 1, "chart");
+    p.chart = lua_toboolean(L, -1);
+    lua_pop(L, 2);
     char err[400];
     int rc = alert_preset_save(e, &p, err, sizeof err);
     p.symbols = NULL;   /* Lua's */

@@ -163,8 +163,9 @@ char *lh_bot_encode(lua_State *L, int idx, size_t max)
 }
 
 /* The parameters of a message from opts at o: HTML unless opts.plain,
- * previews off unless opts.preview, opts.keyboard as the reply markup. */
-static char *message_params(lua_State *L, int o, const char *usage)
+ * previews off unless opts.preview (not for a photo), opts.keyboard as
+ * the reply markup. */
+char *lh_bot_params(lua_State *L, int o, const char *usage, int photo)
 {
     if (!lua_isnoneornil(L, o))
         luaL_argexpected(L, lua_istable(L, o), o, "table of options");
@@ -193,7 +194,7 @@ static char *message_params(lua_State *L, int o, const char *usage)
         lua_pushliteral(L, "HTML");
         lua_setfield(L, p, "parse_mode");
     }
-    if (!preview) {
+    if (!preview && !photo) {
         lua_newtable(L);
         lua_pushboolean(L, 1);
         lua_setfield(L, -2, "is_disabled");
@@ -225,7 +226,7 @@ static void check_text(lua_State *L, const char *text, const char *usage)
 
 /* When the update a ctx (at 1) answers arrived, or 0 (not a ctx): a
  * reply is timed from there, for the update-to-reply latency. */
-static double update_arrival(lua_State *L, struct tg_bot *b, int64_t chat)
+double lh_bot_arrival(lua_State *L, struct tg_bot *b, int64_t chat)
 {
     double arrived = 0;
     if (lua_istable(L, 1) && lua_getmetatable(L, 1)) {
@@ -247,8 +248,8 @@ int lh_bot_queue_text(lua_State *L, const char *usage, const char *method, int64
     const char *text = luaL_checkstring(L, 2);
     struct tg_bot *b = lh_bot_of(L, usage);
     check_text(L, text, usage);
-    char *params = message_params(L, opts, usage);
-    struct tg_origin from = {lh_task_update(lh_host_of(L)->cur.task), update_arrival(L, b, chat)};
+    char *params = lh_bot_params(L, opts, usage, 0);
+    struct tg_origin from = {lh_task_update(lh_host_of(L)->cur.task), lh_bot_arrival(L, b, chat)};
     int rc = tg_sched_reply(tg_bot_sched(b), &from, chat, method, params, text);
     free(params);
     return lh_bot_queued(L, rc, chat);
@@ -589,7 +590,8 @@ static const luaL_Reg funcs[] = {
     {"command", b_command},   {"callback", b_callback}, {"step", b_step},
     {"send", b_send},         {"alert", b_alert},       {"keyboard", b_keyboard},
     {"escape", b_escape},     {"fmt", b_fmt},           {"commands", b_commands},
-    {"invisible", b_invisible},
+    {"invisible", b_invisible}, {"send_photo", lh_bot_send_photo},
+    {"photo_id", lh_bot_photo_id},
     {"is_admin", b_is_admin}, {NULL, NULL},
 };
 

@@ -16,5 +16,6 @@ const struct lh_module lh_modules[] = {
     {"alerts", lh_open_alerts, lh_alerts_live}, /* the engine evaluates their rules */
     {"metrics", lh_open_metrics, NULL},
     {"decimal", lh_open_decimal, NULL},
+    {"chart", lh_open_chart, NULL},
     {NULL, NULL, NULL},
 };

@@ -617,7 +617,7 @@ int lh_require(lua_State *L)
     for (char *p = rel + 4; *p; p++)
         if (*p == '.' && strcmp(p, ".lua") != 0)
             *p = '/';
-    snprintf(path, sizeof path, "%s/%s", g->dir, rel);
+    lh_gen_path(g, rel, path, sizeof path);
     snprintf(chunkname, sizeof chunkname, "@%s", path);
     if (lh_load_file(L, h, path, chunkname, err, sizeof err) != 0)
         return luaL_error(L, "require '%s': %s", name, err);

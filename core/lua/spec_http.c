@@ -12,6 +12,8 @@ struct spec_req {
     uint64_t id;
     char *method, *url, *body, *headers;
     size_t body_len;
+    struct httpc_part *parts;   /* a multipart body (copies) */
+    int nparts;
     long timeout_ms;
     struct timer *timer;
     struct spec_req *next;
@@ -37,7 +39,9 @@ int lh_spec_stub_http(lua_State *L)
     return 0;
 }
 
-/* spec.http_requests() -> {{method =, url =, body =, headers = {}}, ...} */
+/* spec.http_requests() -> {{method =, url =, body =, headers = {}}, ...}
+ * (a multipart request: form = {name = value}, files = {name = {data =,
+ * filename =, type =}} instead of body) */
 int lh_spec_http_requests(lua_State *L)
 {
     lua_rawgeti(L, LUA_REGISTRYINDEX, spec_state_of(L)->requests_ref);
@@ -50,7 +54,68 @@ static void req_free(struct spec_req *r)
     free(r->url);
     free(r->body);
     free(r->headers);
+    for (int i = 0; i < r->nparts; i++) {
+        free((char *)r->parts[i].name);
+        free((char *)r->parts[i].data);
+        free((char *)r->parts[i].filename);
+        free((char *)r->parts[i].type);
+    }
+    free(r->parts);
     free(r);
+}
+
+static char *dup_opt(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* The request's multipart body, copied. */
+static void copy_parts(struct spec_req *r, const struct httpc_req *req)
+{
+    if (!req->nparts || !(r->parts = calloc((size_t)req->nparts, sizeof *r->parts)))
+        return;
+    for (int i = 0; i < req->nparts; i++) {
+        const struct httpc_part *p = &req->parts[i];
+        char *data = malloc(p->len + 1);
+        if (data) {
+            memcpy(data, p->data, p->len);
+            data[p->len] = 0;
+        }
+        r->parts[i] = (struct httpc_part){.name = dup_opt(p->name), .data = data, .len = p->len,
+                                          .filename = dup_opt(p->filename),
+                                          .type = dup_opt(p->type)};
+        r->nparts++;
+    }
+}
+
+/* req.form = {name = value} and req.files = {name = {data =, filename =,
+ * type =}}: a multipart body's fields and files. */
+static void push_parts(lua_State *L, int req, const struct spec_req *rq)
+{
+    if (!rq->nparts)
+        return;
+    lua_newtable(L);
+    lua_newtable(L);
+    for (int i = 0; i < rq->nparts; i++) {
+        const struct httpc_part *p = &rq->parts[i];
+        if (!p->name || !p->data)
+            continue;
+        if (p->filename) {
+            lua_createtable(L, 0, 3);
+            lua_pushlstring(L, p->data, p->len);
+            lua_setfield(L, -2, "data");
+            lua_pushstring(L, p->filename);
+            lua_setfield(L, -2, "filename");
+            lua_pushstring(L, p->type ? p->type : "application/octet-stream");
+            lua_setfield(L, -2, "type");
+            lua_setfield(L, -2, p->name);
+        } else {
+            lua_pushlstring(L, p->data, p->len);
+            lua_setfield(L, -3, p->name);
+        }
+    }
+    lua_setfield(L, req, "files");
+    lua_setfield(L, req, "form");
 }
 
 static void req_unlink(struct spec_req *r)
@@ -134,6 +199,7 @@ static void resolve(void *ud)
         lua_pushlstring(L, rq->body, rq->body_len);
         lua_setfield(L, req, "body");
     }
+    push_parts(L, req, rq);
     lua_newtable(L);
     for (char *line = rq->headers, *nl; line && *line; line = nl + 1) {
         nl = strchr(line, '\n');
@@ -241,6 +307,7 @@ void lh_spec_stub_transport(void *ud, uint64_t id, const struct httpc_req *req)
         r->body[req->body_len] = '\0';
         r->body_len = req->body_len;
     }
+    copy_parts(r, req);
     size_t hl = 1;
     for (const char *const *hd = req->headers; hd && *hd; hd++)
         hl += strlen(*hd) + 1;

@@ -94,6 +94,8 @@ end
 --   tg.message{chat = 42, text = "/start"}        -- a user writes (runs the handler)
 --   tg.press{chat = 42, data = "x:1", message_id = 3}   -- a button press
 --   tg.sent(42)   -> { {method =, text =, params =, message_id =}, ... }
+--                    (sendPhoto: text = the caption, photo = the uploaded bytes
+--                    or nil, file_id = the photo's, uploaded = boolean)
 --   tg.texts(42)  -> the texts sent or edited into chat 42, in order
 --   tg.answers()  -> the texts of the answers to button presses, in order
 --   tg.admins[-100] = {[7] = true}                 -- group administrators
@@ -101,22 +103,60 @@ end
 --   tg.delay("sendMessage", 5)                     -- the next such call answers late
 local json = api.json
 local next_update = 1   -- update ids stay unique for the whole file (one database)
+-- photos by file_id, for the whole file too: the host remembers file_ids
+-- across tests, as Telegram keeps them
+local photos_known, next_photo = {}, 0
 function spec.telegram()
   spec.telegram_on()
-  local tg = {calls = {}, admins = {}, failures = {}, delays = {}}
+  local tg = {calls = {}, admins = {}, failures = {}, delays = {}, photos = photos_known}
   local next_mid, next_cb = {}, 0
+  -- a multipart call's fields as the JSON one's parameters
+  local function form_params(form)
+    local p = {}
+    for k, v in pairs(form) do
+      p[k] = (k == "chat_id" and tonumber(v)) or (k == "reply_markup" and json.decode(v)) or v
+    end
+    return p
+  end
+  -- sendPhoto: an upload gets a new file_id; a file_id must be one given
+  local function photo(call, p, files)
+    local up = files and files.photo
+    if up then
+      if up.data:sub(1, 8) ~= "\x89PNG\r\n\x1a\n" and up.data:sub(1, 3) ~= "\xFF\xD8\xFF" then
+        return nil, "Bad Request: IMAGE_PROCESS_FAILED"
+      end
+      next_photo = next_photo + 1
+      call.file_id, call.photo, call.uploaded = "spec-photo-" .. next_photo, up.data, true
+      tg.photos[call.file_id] = up.data
+    elseif type(p.photo) == "string" and tg.photos[p.photo] then
+      call.file_id, call.uploaded = p.photo, false
+    else
+      return nil, "Bad Request: wrong file identifier/HTTP URL specified"
+    end
+    return {{file_id = call.file_id .. "-thumb", width = 90, height = 56},
+            {file_id = call.file_id, width = 800, height = 500}}
+  end
   spec.stub_http("https://api.telegram.org/bot", function(req)
     local method = req.url:match("/([%w]+)$")
-    local p = json.decode(req.body or "{}") or {}
+    local p = req.form and form_params(req.form) or json.decode(req.body or "{}") or {}
     local fail = tg.failures[method] and table.remove(tg.failures[method], 1)
     if fail then
       local body = {ok = false, error_code = fail.status, description = fail.description or "Error"}
       if fail.retry_after then body.parameters = {retry_after = fail.retry_after} end
       return {status = fail.status, body = json.encode(body)}
     end
-    local call = {method = method, params = p, text = p.text, chat = p.chat_id}
+    local call = {method = method, params = p, text = p.text or p.caption, chat = p.chat_id}
     local result = true
-    if method == "sendMessage" then
+    if method == "sendPhoto" then
+      local sizes, err = photo(call, p, req.files)
+      if not sizes then
+        return {status = 400, body = json.encode({ok = false, error_code = 400, description = err})}
+      end
+      next_mid[p.chat_id] = (next_mid[p.chat_id] or 0) + 1
+      call.message_id = next_mid[p.chat_id]
+      result = {message_id = call.message_id, chat = {id = p.chat_id}, photo = sizes,
+                caption = p.caption}
+    elseif method == "sendMessage" then
       next_mid[p.chat_id] = (next_mid[p.chat_id] or 0) + 1
       call.message_id = next_mid[p.chat_id]
       result = {message_id = call.message_id, chat = {id = p.chat_id}, text = p.text}

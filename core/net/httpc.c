@@ -16,6 +16,7 @@ struct httpc_call {
     uint64_t id;
     CURL *easy;
     struct curl_slist *hdrs;
+    curl_mime *mime;             /* a multipart body, or NULL */
     struct buf body, head;
     struct buf out;              /* an e-mail being uploaded, and how much went */
     size_t out_pos;
@@ -64,6 +65,7 @@ static void call_free(struct httpc_call *c)
         curl_easy_cleanup(c->easy);
     }
     curl_slist_free_all(c->hdrs);
+    curl_mime_free(c->mime);
     free(c->body.p);
     free(c->head.p);
     free(c->out.p);
@@ -319,6 +321,25 @@ static CURL *easy_new(struct httpc_call *c, const char *url, const char *protoco
     return e;
 }
 
+/* The request's parts as the easy handle's multipart body (curl copies
+ * the data); -1 when out of memory. */
+static int set_mime(struct httpc_call *c, const struct httpc_req *req)
+{
+    if (!(c->mime = curl_mime_init(c->easy)))
+        return -1;
+    for (int i = 0; i < req->nparts; i++) {
+        const struct httpc_part *p = &req->parts[i];
+        curl_mimepart *mp = curl_mime_addpart(c->mime);
+        if (!mp || curl_mime_name(mp, p->name) != CURLE_OK ||
+            curl_mime_data(mp, p->data, p->len) != CURLE_OK ||
+            (p->filename && curl_mime_filename(mp, p->filename) != CURLE_OK) ||
+            (p->type && curl_mime_type(mp, p->type) != CURLE_OK))
+            return -1;
+    }
+    curl_easy_setopt(c->easy, CURLOPT_MIMEPOST, c->mime);
+    return 0;
+}
+
 uint64_t httpc_request(struct httpc *h, const struct httpc_req *req, httpc_cb cb, void *ud)
 {
     if (h->closing)
@@ -344,6 +365,8 @@ uint64_t httpc_request(struct httpc *h, const struct httpc_req *req, httpc_cb cb
         /* COPYPOSTFIELDS: the caller's buffer need not outlive this call. */
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
         curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body);
+    } else if (req->nparts && set_mime(c, req) != 0) {
+        return call_drop(c);
     }
     for (const char *const *hd = req->headers; hd && *hd; hd++) {
         struct curl_slist *l = curl_slist_append(c->hdrs, *hd);

@@ -19,11 +19,23 @@
 
 #include "util/log.h"
 
+/* One part of a multipart/form-data body: a field, or a file when
+ * filename is set.  The data is copied when the request starts. */
+struct httpc_part {
+    const char *name;
+    const char *data;
+    size_t len;
+    const char *filename;     /* NULL: a plain field */
+    const char *type;         /* a file's Content-Type, or NULL */
+};
+
 struct httpc_req {
     const char *method;       /* "GET", "POST", ... */
     const char *url;
     const char *body;         /* may be NULL */
     size_t body_len;
+    const struct httpc_part *parts;   /* a multipart/form-data POST instead of body */
+    int nparts;
     const char *const *headers; /* "Name: value" strings, NULL-terminated; may be NULL */
     long timeout_ms;          /* whole request; 0 means 30 s */
 };

@@ -15,12 +15,12 @@ enum {
 
 static const char *const sql[Q_COUNT] = {
 #define PRESET_COLS "user_id, chat_id, name, rule, pairs, top_n, symbols, intervals, threshold," \
-                    " direction, trigger, min_volume, active, created_ms, params"
+                    " direction, trigger, min_volume, active, created_ms, params, chart"
     [Q_PRESET_ADD] = "INSERT INTO presets (" PRESET_COLS ", updated_ms)"
                      " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17,"
-                     " ?16)",
+                     " ?18, ?16)",
     [Q_PRESET_PUT] = "UPDATE presets SET (" PRESET_COLS ", updated_ms) ="
-                     " (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17, ?16)"
+                     " (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17, ?18, ?16)"
                      " WHERE id = ?1",
     [Q_PRESET_DEL] = "DELETE FROM presets WHERE id = ?1",
     [Q_PRESET_ALL] = "SELECT id, " PRESET_COLS " FROM presets ORDER BY id",
@@ -104,6 +104,7 @@ int store_preset_put(struct store *s, struct store_preset *r, int64_t now_ms)
     sqlite3_bind_int64(st, 15, r->created_ms);
     sqlite3_bind_int64(st, 16, now_ms);
     sqlite3_bind_text(st, 17, r->params ? r->params : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 18, r->chart);
     int add = !r->id;
     if (store_write(s, st) != 0)
         return -1;
@@ -140,7 +141,8 @@ static int preset_row(sqlite3_stmt *st, void *ud)
         .intervals = store_col_text(st, 8), .threshold = sqlite3_column_double(st, 9),
         .direction = store_col_text(st, 10), .trigger = store_col_text(st, 11),
         .min_volume = sqlite3_column_double(st, 12), .active = sqlite3_column_int(st, 13),
-        .created_ms = sqlite3_column_int64(st, 14), .params = store_col_text(st, 15)};
+        .created_ms = sqlite3_column_int64(st, 14), .params = store_col_text(st, 15),
+        .chart = sqlite3_column_int(st, 16)};
     return ((store_preset_fn)e->fn)(e->ud, &r);
 }
 

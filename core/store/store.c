@@ -126,6 +126,8 @@ static const char *const migrations[] = {
      * up to 50 alerts; the rows of a message are merged again at start-up */
     "ALTER TABLE tg_outbox ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE tg_outbox ADD COLUMN heading TEXT;",
+    /* 8: a preset may ask for a chart with each alert */
+    "ALTER TABLE presets ADD COLUMN chart INTEGER NOT NULL DEFAULT 0;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -142,6 +142,7 @@ struct store_preset {
     int top_n, active;
     double threshold, min_volume;
     int64_t created_ms;
+    int chart;                  /* a chart with each alert */
 };
 
 typedef int (*store_preset_fn)(void *ud, const struct store_preset *row);

@@ -101,8 +101,10 @@ void tg_api_metrics(const struct tg_api *a, struct prom *p)
         }
 }
 
-uint64_t tg_api_call(struct tg_api *a, const char *method, const char *json_body,
-                     long timeout_ms, tg_api_cb cb, void *ud)
+/* The call as a JSON body (json_body) or a multipart one (parts). */
+static uint64_t api_request(struct tg_api *a, const char *method, const char *json_body,
+                            const struct httpc_part *parts, int nparts, long timeout_ms,
+                            tg_api_cb cb, void *ud)
 {
     struct tg_call *c = calloc(1, sizeof *c);
     char url[1024];
@@ -123,9 +125,10 @@ uint64_t tg_api_call(struct tg_api *a, const char *method, const char *json_body
         c->next->prev = c;
     a->calls_list = c;
     static const char *const headers[] = {"Content-Type: application/json", NULL};
-    struct httpc_req rq = {.method = "POST", .url = url, .body = json_body,
-                           .body_len = json_body ? strlen(json_body) : 0,
-                           .headers = headers, .timeout_ms = timeout_ms};
+    struct httpc_req rq = {.method = "POST", .url = url, .body = parts ? NULL : json_body,
+                           .body_len = !parts && json_body ? strlen(json_body) : 0,
+                           .parts = parts, .nparts = parts ? nparts : 0,
+                           .headers = parts ? NULL : headers, .timeout_ms = timeout_ms};
     a->calls++;
     uint64_t id = httpc_request(a->httpc, &rq, done, c);
     if (!id) {   /* shutting down, or out of memory */
@@ -139,6 +142,18 @@ uint64_t tg_api_call(struct tg_api *a, const char *method, const char *json_body
     }
     c->id = id;   /* answers always come later, from the loop */
     return id;
+}
+
+uint64_t tg_api_call(struct tg_api *a, const char *method, const char *json_body,
+                     long timeout_ms, tg_api_cb cb, void *ud)
+{
+    return api_request(a, method, json_body, NULL, 0, timeout_ms, cb, ud);
+}
+
+uint64_t tg_api_form(struct tg_api *a, const char *method, const struct httpc_part *parts,
+                     int nparts, long timeout_ms, tg_api_cb cb, void *ud)
+{
+    return api_request(a, method, NULL, parts, nparts, timeout_ms, cb, ud);
 }
 
 void tg_api_cancel(struct tg_api *a, uint64_t id)

@@ -4,6 +4,7 @@
  * logged; calls are named by method only.
  *
  *   tg_api_call(&api, "sendMessage", "{\"chat_id\":1,\"text\":\"hi\"}", 0, done, ud);
+ *   tg_api_form(&api, "sendPhoto", parts, nparts, 0, done, ud);   (multipart upload)
  *   done(ud, &res): res->outcome says what happened, res->result is the
  *                   answer's "result" (valid during the callback only)
  */
@@ -31,10 +32,10 @@ enum tg_outcome {
 };
 
 /* The methods counted by name in /metrics; the rest as "other". */
-#define TG_METHODS {"getUpdates", "sendMessage", "editMessageText", "editMessageReplyMarkup", \
+#define TG_METHODS {"getUpdates", "sendMessage", "sendPhoto", "editMessageText", "editMessageReplyMarkup", \
                     "deleteMessage", "answerCallbackQuery", "getChatMember", "getMe",         \
                     "setMyCommands", "setWebhook", "deleteWebhook", "other"}
-#define TG_METHOD_COUNT 12
+#define TG_METHOD_COUNT 13
 
 struct tg_result {
     enum tg_outcome outcome;
@@ -63,6 +64,9 @@ void tg_api_free(struct tg_api *a);
  * tg_api_cancel or tg_api_free. */
 uint64_t tg_api_call(struct tg_api *a, const char *method, const char *json_body,
                      long timeout_ms, tg_api_cb cb, void *ud);
+/* As tg_api_call with a multipart/form-data body (a file upload: sendPhoto). */
+uint64_t tg_api_form(struct tg_api *a, const char *method, const struct httpc_part *parts,
+                     int nparts, long timeout_ms, tg_api_cb cb, void *ud);
 void tg_api_cancel(struct tg_api *a, uint64_t id);
 const char *tg_outcome_name(enum tg_outcome o);
 const char *tg_method_name(int method);

@@ -53,6 +53,7 @@ struct msg *sched_head(struct chat *c)
 void sched_msg_free(struct msg *m)
 {
     sched_parts_free(m->parts, m->nparts);
+    sched_photo_free(m->photo);
     free(m->method);
     free(m->params);
     free(m->text);
@@ -170,8 +171,9 @@ int sched_enqueue(struct tg_sched *s, struct chat *c, struct msg *m)
                                        .alerts = m->alerts, .priority = m->priority,
                                        .queued_ms = m->queued_ms};
         /* When the database fails the message still goes, from memory:
-         * a full disk must not silence the bot. */
-        if (store_outbox_add(s->store, &row) == 0)
+         * a full disk must not silence the bot.  (A photo has no row: it
+         * is made again on demand.) */
+        if (!m->photo && store_outbox_add(s->store, &row) == 0)
             m->id = row.id;
         m->batch = store_batch_id(s->store);
         m->sp = store_savepoint_id(s->store);
@@ -307,9 +309,12 @@ static long load_outbox(struct tg_sched *s)
     return pending;
 }
 
-static uint64_t api_call(void *ud, const char *method, const char *body, long timeout_ms,
+static uint64_t api_call(void *ud, const char *method, const char *body,
+                         const struct httpc_part *parts, int nparts, long timeout_ms,
                          tg_api_cb cb, void *cb_ud)
 {
+    if (parts)
+        return tg_api_form(ud, method, parts, nparts, timeout_ms, cb, cb_ud);
     return tg_api_call(ud, method, body, timeout_ms, cb, cb_ud);
 }
 
@@ -368,6 +373,10 @@ void tg_sched_free(struct tg_sched *s)
     }
     i64map_free(&s->chats);
     swin_free(&s->global_win);
+    for (int i = 0; i < TG_PHOTO_KEYS; i++) {
+        free(s->photo_keys[i].key);
+        free(s->photo_keys[i].file_id);
+    }
     free(s->held.v);
     free(s->ready.v);
     free(s->waiting.v);
@@ -405,6 +414,12 @@ long tg_sched_pending(struct tg_sched *s)
     struct tg_sched_stats st;
     tg_sched_stats(s, &st);
     return st.depth;   /* (a message in flight is still at the head of its list) */
+}
+
+int tg_sched_alerts_waiting(struct tg_sched *s, int64_t chat)
+{
+    struct chat *c = sched_chat_find(s, chat);
+    return c && c->alerts;   /* (the one in flight is still the head) */
 }
 
 void tg_sched_metrics(struct tg_sched *s, struct prom *p)

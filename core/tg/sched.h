@@ -67,6 +67,7 @@ void tg_sched_free(struct tg_sched *s);
  * call id, 0 when cb already ran; cb must not run after the scheduler is
  * freed. */
 typedef uint64_t (*tg_sched_call_fn)(void *ud, const char *method, const char *body,
+                                     const struct httpc_part *parts, int nparts,
                                      long timeout_ms, tg_api_cb cb, void *cb_ud);
 void tg_sched_set_call(struct tg_sched *s, tg_sched_call_fn fn, void *ud);
 
@@ -87,6 +88,41 @@ int tg_sched_reply(struct tg_sched *s, const struct tg_origin *from, int64_t cha
                    const char *method, const char *params, const char *text);
 int tg_sched_send(struct tg_sched *s, int64_t chat, const char *method, const char *params,
                   const char *text);
+/* A photo (sendPhoto), paced, ordered and retried as a message.  Sent by
+ * file_id when one is given or the cache knows `key`'s; else the bytes are
+ * uploaded (multipart) and, once Telegram accepts them, the file_id it
+ * gave (the largest size's) is remembered under `key` (the last
+ * TG_PHOTO_KEYS keys).  A file_id Telegram refuses is forgotten and the
+ * bytes, when there are some, uploaded instead.  Photos are not kept in
+ * the outbox (they are made again on demand): a restart loses the unsent
+ * ones.  The caption (HTML unless params drop parse_mode) is cut to
+ * TG_CAPTION_MAX characters as shown, as plain text when cut.
+ * on_sent, when set, runs once: with the file_id when delivered, with
+ * NULL when given up on, taken back, or the scheduler freed first. */
+#define TG_CAPTION_MAX 1024
+#define TG_PHOTO_MAX (10u << 20)   /* bytes: Telegram's limit for an upload */
+#define TG_PHOTO_KEYS 512
+#define TG_PHOTO_KEY_MAX 128       /* bytes of a key */
+typedef void (*tg_photo_cb)(void *ud, const char *file_id);
+struct tg_photo {
+    const void *bytes;              /* a PNG or JPEG (copied), or NULL */
+    size_t len;
+    const char *file_id;            /* or NULL */
+    const char *key;                /* the cache's key, or NULL */
+    const char *caption;            /* or NULL */
+    const char *params;             /* JSON object: parse_mode, reply_markup...; NULL: {} */
+    tg_photo_cb on_sent;
+    void *ud;
+};
+/* Queues the photo for chat as a reply to `from` (may be NULL).  0, -1
+ * (no memory), -2 (the chat is inactive), -3 (no bytes nor file_id, the
+ * bytes not a PNG or JPEG, over TG_PHOTO_MAX, or the key too long); on
+ * an error on_sent does not run. */
+int tg_sched_photo(struct tg_sched *s, const struct tg_origin *from, int64_t chat,
+                   const struct tg_photo *p);
+/* The file_id remembered for key, or NULL. */
+const char *tg_sched_photo_id(struct tg_sched *s, const char *key);
+
 /* An alert to queue: HTML text; priority: bigger goes first; group: alerts
  * merged into one message are ordered by group (then bigger first), and
  * when a message holds more than one group each starts with its heading
@@ -133,6 +169,9 @@ uint64_t tg_sched_paused_ms(struct tg_sched *s);
 enum health_status tg_sched_health(struct tg_sched *s, char *reason, size_t len);
 /* Messages waiting, in flight included. */
 long tg_sched_pending(struct tg_sched *s);
+/* Whether an alert message waits (or is in flight) for chat: what must go
+ * before a picture that follows it. */
+int tg_sched_alerts_waiting(struct tg_sched *s, int64_t chat);
 struct prom;
 /* The scheduler's and the Bot API client's metrics. */
 void tg_sched_metrics(struct tg_sched *s, struct prom *p);

@@ -6,6 +6,7 @@
  *   sched_retry.c  what an answer means: 429s, backoff, blocked chats
  *   sched_merge.c  alerts merged into one message
  *   sched_undo.c   replies taken back when their data was not saved
+ *   sched_photo.c  photos: uploads, file_ids and their cache
  */
 #ifndef CW_TG_SCHED_INT_H
 #define CW_TG_SCHED_INT_H
@@ -68,6 +69,25 @@ struct msg {
     struct part *parts;         /* an alert message's alerts, in order; NULL: a reply */
     int nparts;
     size_t capparts;
+    struct photo *photo;        /* a sendPhoto's picture (text: its caption), or NULL */
+};
+
+/* A sendPhoto's picture (sched_photo.c). */
+struct photo {
+    unsigned char *bytes;       /* to upload, or NULL */
+    size_t len;
+    char *file_id;              /* to send by, or NULL */
+    char *key;                  /* the cache's key, or NULL */
+    int by_id;                  /* the send in flight went by file_id */
+    tg_photo_cb on_sent;
+    void *ud;
+};
+
+/* The file_ids of uploaded photos by key, the least recently used
+ * replaced; an entry without a file_id is an upload under way (since). */
+struct photo_key {
+    char *key, *file_id;
+    uint64_t used_ms, uploading_ms;
 };
 
 /* One alert inside an alert message, with its own outbox row: merging
@@ -125,6 +145,7 @@ struct tg_sched {
     char last_fail[256];
     struct tg_sched_stats st;
     struct hist reply_latency;  /* an update's arrival to its reply's delivery */
+    struct photo_key photo_keys[TG_PHOTO_KEYS];
     struct {                    /* chats whose next message waits for its batch's commit */
         struct chat **v;
         size_t n, cap;
@@ -164,6 +185,25 @@ void sched_on_sent(void *ud, const struct tg_result *r);
  * answer said so (its update is named in the log), or NULL. */
 void sched_deactivate(struct tg_sched *s, struct chat *c, const char *why,
                       const struct msg *about);
+
+/* sched_photo.c */
+void sched_photo_free(struct photo *p);
+/* The photo's call: by file_id as a JSON body in *body, or an upload as
+ * *parts (*nparts; the strings they point to in *keep, freed with
+ * sched_photo_parts_free).  params: the message's, with chat_id and its
+ * caption set.  -1: no memory. */
+int sched_photo_call(struct tg_sched *s, struct msg *m, struct cJSON *params, char **body,
+                     struct httpc_part **parts, int *nparts);
+void sched_photo_parts_free(struct httpc_part *parts, int nparts);
+/* Another chat's upload of the same key is under way: wait for its file_id. */
+int sched_photo_waits(struct tg_sched *s, const struct msg *m, uint64_t now);
+/* Telegram took the photo (r: its answer). */
+void sched_photo_delivered(struct tg_sched *s, struct msg *m, const struct tg_result *r);
+/* Its send failed (any way): an upload no longer holds the other chats back. */
+void sched_photo_failed(struct tg_sched *s, struct msg *m);
+/* Telegram refused it: 1 when it is tried again (a file_id refused: the
+ * bytes instead), 0 when it is to be given up. */
+int sched_photo_refused(struct tg_sched *s, struct msg *m, const struct tg_result *r);
 
 /* sched_merge.c */
 void sched_parts_free(struct part *v, int n);

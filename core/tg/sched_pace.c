@@ -99,12 +99,13 @@ void sched_schedule(struct tg_sched *s, struct chat *c)
 
 static int sched_spends_token(const struct msg *m)
 {
-    return strcmp(m->method, "sendMessage") == 0;
+    return strcmp(m->method, "sendMessage") == 0 || strcmp(m->method, "sendPhoto") == 0;
 }
 
-/* {"chat_id":..,"text":..,<params>}: params without parse_mode when the
- * HTML was refused, with allow_paid_broadcast in paid mode. */
-static char *build_body(struct tg_sched *s, const struct chat *c, const struct msg *m)
+/* {"chat_id":..,"text":..,<params>} (a photo: its "caption"): params
+ * without parse_mode when the HTML was refused, with allow_paid_broadcast
+ * in paid mode.  NULL: no memory. */
+static cJSON *build_params(struct tg_sched *s, const struct chat *c, const struct msg *m)
 {
     const char *text = sched_msg_text((struct msg *)m);
     if (!text)
@@ -114,42 +115,50 @@ static char *build_body(struct tg_sched *s, const struct chat *c, const struct m
         cJSON_Delete(p);
         p = cJSON_CreateObject();
     }
+    const char *field = m->photo ? "caption" : "text";
     cJSON_DeleteItemFromObjectCaseSensitive(p, "chat_id");
-    cJSON_DeleteItemFromObjectCaseSensitive(p, "text");
+    cJSON_DeleteItemFromObjectCaseSensitive(p, field);
     cJSON_AddNumberToObject(p, "chat_id", (double)c->id);
     if (strcmp(m->method, "deleteMessage") != 0 &&
-        strcmp(m->method, "editMessageReplyMarkup") != 0) {
+        strcmp(m->method, "editMessageReplyMarkup") != 0 && (*text || !m->photo)) {
         char *plain = m->plain ? tg_text_plain(text) : NULL;
-        cJSON_AddStringToObject(p, "text", plain ? plain : text);
+        cJSON_AddStringToObject(p, field, plain ? plain : text);
         free(plain);
     }
-    if (m->plain)
+    if (m->plain || (m->photo && !*text))
         cJSON_DeleteItemFromObjectCaseSensitive(p, "parse_mode");
     if (s->cfg->telegram.paid_broadcast && sched_spends_token(m) &&
         !cJSON_GetObjectItemCaseSensitive(p, "allow_paid_broadcast"))
         cJSON_AddTrueToObject(p, "allow_paid_broadcast");
-    char *body = cJSON_PrintUnformatted(p);
-    cJSON_Delete(p);
-    return body;
+    return p;
 }
-
 
 static void send_head(struct tg_sched *s, struct chat *c)
 {
     struct msg *m = sched_head(c);
-    char *body = build_body(s, c, m);
+    cJSON *p = build_params(s, c, m);
+    char *body = NULL;
+    struct httpc_part *parts = NULL;
+    int nparts = 0, rc = -1;
+    if (p && m->photo)
+        rc = sched_photo_call(s, m, p, &body, &parts, &nparts);
+    else if (p)
+        rc = (body = cJSON_PrintUnformatted(p)) ? 0 : -1;
     c->sending = m;
     c->inflight = 1;
     s->inflight++;
     c->prev_send_ms = c->last_send_ms;
     c->last_send_ms = rt_now_ms(s->rt);
-    if (!body) {
+    if (rc != 0) {
+        cJSON_Delete(p);
         struct tg_result r = {.outcome = TG_TRANSIENT};
         snprintf(r.description, sizeof r.description, "out of memory");
         sched_on_sent(c, &r);
         return;
     }
-    s->call(s->call_ud, m->method, body, SEND_TIMEOUT_MS, sched_on_sent, c);
+    s->call(s->call_ud, m->method, body, parts, nparts, SEND_TIMEOUT_MS, sched_on_sent, c);
+    sched_photo_parts_free(parts, nparts);
+    cJSON_Delete(p);
     free(body);
 }
 
@@ -220,6 +229,9 @@ void sched_pump(struct tg_sched *s)
             break;
         }
         struct chat *c = s->ready.v[0];
+        uint64_t photo_wait = sched_photo_waits(s, sched_head(c), now);
+        if (photo_wait)   /* another chat is uploading this picture: its file_id */
+            sched_head(c)->gather_ms = now + photo_wait;
         if (sched_head(c)->gather_ms > now) {   /* more alerts may join it */
             hremove(&s->ready, c);
             c->eligible_ms = sched_head(c)->gather_ms;

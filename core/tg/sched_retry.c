@@ -120,7 +120,9 @@ static void refused(struct tg_sched *s, struct chat *c, struct msg *m, const str
         log_msg_upd(s->rt->log, m->update_id, LOG_ERROR, "telegram", "Telegram refused the bot "
                     "token (%s); sends pause for a minute", r->description);
         return;
-    default:   /* any other 400: retrying will not help */
+    default:   /* any other 400: retrying will not help (but a photo's file_id: its bytes) */
+        if (m->photo && sched_photo_refused(s, m, r))
+            return;
         drop_sent(s, c, "refused", r);
         return;
     }
@@ -140,6 +142,10 @@ void sched_on_sent(void *ud, const struct tg_result *r)
     s->unauthorized = r->outcome == TG_UNAUTHORIZED;
     if (failed)
         snprintf(s->last_fail, sizeof s->last_fail, "%s", r->description);
+    if (m->photo && r->outcome == TG_OK)
+        sched_photo_delivered(s, m, r);
+    else if (m->photo)
+        sched_photo_failed(s, m);
     if (r->outcome == TG_OK || r->outcome == TG_NOT_MODIFIED)   /* (already says this) */
         delivered(s, c, m);
     else if (r->outcome == TG_RETRY_AFTER)

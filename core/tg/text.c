@@ -188,3 +188,44 @@ void tg_text_line(char *out, size_t size, const char *text, size_t max_chars)
     else
         out[k] = '\0';
 }
+
+/* The bytes of s's first characters that fit max UTF-16 units. */
+static size_t text_prefix(const char *s, size_t max)
+{
+    size_t units = 0, i = 0;
+    while (s[i]) {
+        unsigned char c = (unsigned char)s[i];
+        size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        size_t u = c >= 0xF0 ? 2 : 1;
+        if (units + u > max)
+            break;
+        units += u;
+        for (i++; --len && s[i] && ((unsigned char)s[i] & 0xC0) == 0x80;)
+            i++;
+    }
+    return i;
+}
+
+char *tg_text_fit(const char *text, int html, size_t max_chars)
+{
+    char *plain = html ? tg_text_plain(text) : strdup(text);
+    if (!plain || tg_text_chars(plain) <= max_chars) {
+        char *same = plain ? strdup(text) : NULL;
+        free(plain);
+        return same;
+    }
+    size_t keep = text_prefix(plain, max_chars > 0 ? max_chars - 1 : 0);
+    static const char ell[] = "…";
+    size_t size = html ? keep * 5 + sizeof ell : keep + sizeof ell;   /* "&amp;": 5 a byte */
+    char *out = malloc(size);
+    if (out) {
+        plain[keep] = '\0';
+        if (html)
+            tg_text_escape(out, size, plain);
+        else
+            memcpy(out, plain, keep + 1);
+        strcat(out, ell);
+    }
+    free(plain);
+    return out;
+}

@@ -24,4 +24,11 @@ void tg_text_escape(char *out, size_t size, const char *in);
  * characters or size bytes, cut on a character with "…" after it. */
 void tg_text_line(char *out, size_t size, const char *text, size_t max_chars);
 
+/* text (HTML when html) as a message part limited to max_chars shown
+ * characters (a caption: 1,024): itself when it fits, else its shown
+ * text cut on a character with "…" after it, escaped again for HTML (its
+ * formatting dropped: a cut never falls inside a tag or an entity).
+ * malloc'd; NULL when out of memory. */
+char *tg_text_fit(const char *text, int html, size_t max_chars);
+
 #endif

@@ -1,5 +1,7 @@
--- /gas: the gas price now (every lane, the trend, the last 24 h), answered
--- from memory (scripts/gas.lua keeps it), and the chat's gas alerts: a new
+-- /gas: the gas price now (every lane, the trend, the last 24 h; /gas chart
+-- or the Chart button: the 24 h as a picture, drawn once per reading and
+-- theme), answered from memory (scripts/gas.lua keeps it), and the chat's
+-- gas alerts: a new
 -- one is lane -> below/above -> level (typed) -> quiet period; the list
 -- pauses, resumes and deletes them.  In groups only administrators change
 -- them (the "gasalert" buttons and the typed level).  The alerts live in
@@ -49,7 +51,8 @@ local function overview(ctx)
   local r = H.last(h)
   local n = ctx.chat and #chat_alerts(ctx.chat.id) or 0
   local rows = { { { n > 0 and ("🔔 My alerts (" .. n .. ")") or "🔔 My alerts", "gas:list" },
-                   { "➕ New alert", "gasalert:new" } }, { { "↻ Refresh", "gas:refresh" } } }
+                   { "➕ New alert", "gasalert:new" } },
+                 { { "↻ Refresh", "gas:refresh" }, { "📈 Chart (24 h)", "gas:chart" } } }
   if not r then
     return show(ctx, "No gas reading yet: the first comes within a minute. Tap Refresh then.", rows)
   end
@@ -103,8 +106,59 @@ local function list(ctx)
   show(ctx, string.format("Gas alerts here (%d of %d):\n", #alerts, A.LIMIT) .. table.concat(lines, "\n"), rows)
 end
 
+-- ---- the last 24 h as a picture (/gas chart, the Chart button) ----
+
+local LANE_COLOUR = { safe = 2, propose = 1, fast = 3, base = 4 }
+
+-- The x times and one series a lane with readings (false where none).
+local function lane_series(h, now)
+  local x, by_lane = {}, {}
+  for _, lane in ipairs(A.LANES) do by_lane[lane] = { values = {}, any = false } end
+  for _, r in ipairs(h.list) do
+    if r.t >= now - H.KEEP_MS then
+      x[#x + 1] = r.t
+      for _, lane in ipairs(A.LANES) do
+        local v = r[lane]
+        by_lane[lane].values[#x] = v or false
+        by_lane[lane].any = by_lane[lane].any or v ~= nil
+      end
+    end
+  end
+  local series = {}
+  for _, lane in ipairs(A.LANES) do
+    if by_lane[lane].any then
+      series[#series + 1] = { values = by_lane[lane].values, label = A.LANE_NAMES[lane],
+                              colour = LANE_COLOUR[lane] }
+    end
+  end
+  return x, series
+end
+
+-- The picture, drawn once per (last reading, theme): a chat asking for the
+-- same one gets Telegram's file_id for it (bot.send_photo's key).
+local function picture(ctx)
+  local h, now = H.shared(), now_ms()
+  local r, s = H.last(h), H.stats(h, "propose", now)
+  if not r or not s then return ctx:reply("No gas reading yet: the first comes within a minute.") end
+  local theme = store.get("chart.theme", tostring(ctx.user.id)) == "light" and "light" or "dark"
+  local key = string.format("gas:24h:%d:%s", r.t, theme)
+  local text = bot.fmt("⛽ <b>Gas</b>, the last 24 h to %s UTC, in gwei. Standard: low %s at %s, " ..
+                       "average %s, high %s at %s.", hhmm(r.at or r.t), A.num(s.low), hhmm(s.low_t),
+                       A.num(s.avg), A.num(s.high), hhmm(s.high_t))
+  if bot.photo_id(key) then return ctx:reply_photo({ key = key }, text) end
+  local x, series = lane_series(h, now)
+  local png, err = chart.render{ width = 800, height = 500, theme = theme, x = x, series = series,
+                                 decimals = s.high < 1 and 3 or 2,
+                                 title = "Gas · " .. (cfg.chain == 1 and "Ethereum" or ("chain " .. cfg.chain)),
+                                 subtitle = "gwei, last 24 h, UTC" }
+  if not png then return ctx:reply("The chart could not be drawn: " .. bot.escape(err)) end
+  ctx:reply_photo({ png = png, key = key }, text)
+end
+
 bot.command("gas", "Gas prices now, the last 24 h, and gas alerts", function(ctx)
   ctx:finish()
+  local arg = (ctx.args or ""):match("^%s*(%S*)"):lower()
+  if arg == "chart" or arg == "history" then return picture(ctx) end
   overview(ctx)
 end)
 
@@ -113,6 +167,7 @@ bot.callback("gas", function(ctx, rest)
   if not ctx.chat then return ctx:answer("Send /gas in the chat with the bot.") end
   if rest == "list" then return list(ctx) end
   if rest == "refresh" then return overview(ctx) end
+  if rest == "chart" then return picture(ctx) end
   ctx:answer("That button no longer does anything.")
 end)
 

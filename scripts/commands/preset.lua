@@ -1,8 +1,8 @@
 -- /preset: create, list, show, edit, pause and delete alert presets.
 -- A new preset is asked for step by step, as the table STEPS below says:
 -- name -> which alert (the rule) -> pairs -> timeframes -> threshold ->
--- direction -> trigger -> confirm, where a button asks the optional
--- minimum 24 h volume.  Every step checks what was typed, says what is
+-- direction -> trigger -> confirm, where buttons ask the optional
+-- minimum 24 h volume and whether a chart follows each alert.  Every step checks what was typed, says what is
 -- wrong, and has a way back; /cancel leaves.  The draft lives in the chat's state, so a restart or reload
 -- mid-way loses nothing.  Editing a preset asks one step, then only what
 -- the change left open (a new rule needs its own threshold).
@@ -234,6 +234,15 @@ local STEPS = {
       return v
     end,
     set = function(d, v) d.draft.min_volume = (v == "none") and 0 or v end },
+
+  { id = "chart", title = "Chart", answer = "buttons", key = "chart", field = "chart",
+    optional = "Chart with each alert…",
+    prompt = function(d)
+      return "Send a chart of the pair after each alert? The text comes at once, the " ..
+             "picture a moment later. Now: " .. (d.draft.chart and "with a chart." or "text only.")
+    end,
+    choices = function() return { { "on", "Yes, with a chart" }, { "off", "Text only" } } end,
+    set = function(d, v) d.draft.chart = v == "on" end },
 
   { id = "confirm" },   -- (the summary and Save: ask_confirm)
 }

@@ -210,6 +210,7 @@ function presets.details(p, stats)
   lines[#lines + 1] = (p.min_volume or 0) > 0
     and bot.fmt("Only pairs with a 24 h volume of %s USDT or more", presets.volume_text(p.min_volume))
     or "Minimum 24 h volume: none"
+  if p.chart then lines[#lines + 1] = "A chart follows each alert" end
   if stats then
     lines[#lines + 1] = bot.fmt("Alerts: %d today, %d in 7 days%s", stats.today, stats.week,
       stats.last and (", last " .. os.date("!%Y-%m-%d %H:%M UTC", stats.last // 1000)) or "")

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # candlewatch console: a scripted chat through the real scripts, with a
 # replay running; it leaves at the end of input once the bot is done.  The
-# demo's /gas (a simulated day) and its alert flow's first buttons.
+# demo's /gas (a simulated day) and its alert flow's first buttons; /chart's
+# picture written to a file.
 . "$(dirname "$0")/lib.bash"
 cp -r scripts "$T/"
 # the flow below makes a candle-move preset: with that rule alone, /preset
 # skips "Which alert?" (the choice is wizard.sh's and wizard_spec's)
 find "$T/scripts/rules" -name '*.lua' ! -name move.lua -delete
 write_config
-session='/start\n/preset\n2\nMine <b>\n1\n2\n7\n0.5\n1\n2\n1\n/preset\n/why BTCUSDT 1m\n'   # (1 is the demo preset)
+export TMPDIR="$T"   # (where the console writes /chart's pictures)
+session='/start\n/preset\n2\nMine <b>\n1\n2\n7\n0.5\n1\n2\n1\n/preset\n/why BTCUSDT 1m\n/chart BTCUSDT 1m\n'   # (1 is the demo preset)
 printf "$session" > "$T/in"
 # from a file, and through a pipe: both are scripted sessions
 out=$(timeout 60 "$CW_BIN" console --config "$T/config.lua" \
@@ -27,6 +29,12 @@ like "$out" "BTCUSDT (1m|5m) [+-][0-9.]+%" "the replay's alerts for the demo pre
 like "$out" "the replay has ended \\(1440 klines\\)" "the whole replay ran"
 last=$(tail -1 tests/fixtures/klines/um_BTCUSDT-1m-2022-09-05.csv | cut -d, -f5 | sed 's/0*$//; s/\.$//')
 like "$out" "bot: BTCUSDT 1m $last, the close of the 23:59 UTC candle" "/why answers with the price of the last kline"
+# /chart: the picture is written to a file, its path shown, then the caption
+pic=$(printf '%s\n' "$out" | sed -n 's/^bot (picture \(.*\))$/\1/p' | head -1)
+if [ -n "$pic" ] && [ "$(head -c 8 "$pic" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]; then
+  pass "/chart writes its picture to a PNG file and shows the path"
+else fail "/chart writes its picture to a PNG file and shows the path" "$out"; fi
+like "$out" "bot: BTCUSDT 1m · $last · [+-][0-9.]+% over 120 candles" "and the caption"
 unlike "$(cat "$T/err")" "error" "nothing went wrong on the way"
 # /gas in the demo (`make run` without a token): the simulated day, then a
 # button pressed by its number.  Typed through a FIFO, each line once the

@@ -23,6 +23,11 @@ bot.command("watch", "alerts on one pair", function(ctx)
                                threshold = 0.1 }
   ctx:reply(id and ("watching " .. ctx.args) or ("not watching: " .. tostring(err)))
 end)
+-- what the alert engine holds in memory for a chat's pause and quiet hours
+bot.command("held", "pause and quiet hours", function(ctx)
+  local q = alerts.quiet(ctx.chat.id)
+  ctx:reply("held: " .. tostring((alerts.paused(ctx.chat.id))) .. " quiet: " .. (q and (q.from .. "-" .. q.to) or "none"))
+end)
 host.on_start(function()
   if #alerts.presets(43) == 0 then
     assert(alerts.save{ user_id = 43, chat_id = 43, name = "all", pairs = "top", top_n = 100,
@@ -63,6 +68,16 @@ for fault in enospc erofs; do
   say $U "/watch ETHUSDT"
   said_times $U "$NOT_SAVED" $((before + 1)) \
     && pass "$fault: a new preset is refused the same way" || fail "$fault: the preset is refused" "$(tg_texts $U)"
+  before=$(texts_matching $U "$NOT_SAVED")
+  say $U "/stop"
+  say $U "/quiet 23:00-07:00 UTC+2"
+  said_times $U "$NOT_SAVED" $((before + 2)) \
+    && pass "$fault: /stop and /quiet are refused the same way" || fail "$fault: /stop, /quiet refused" "$(tg_texts $U)"
+  before=$(texts_matching $U '^held: nil quiet: none$')
+  say $U "/held"
+  said_times $U '^held: nil quiet: none$' $((before + 1)) \
+    && pass "$fault: and their pause and quiet hours are not in memory either" \
+    || fail "$fault: the refused pause is forgotten" "$(tg_texts $U | tail -3)"
   say $U "/notes"
   said $U '^notes: one$' && pass "$fault: a command that saves nothing still answers" \
     || fail "$fault: /notes answers" "$(tg_texts $U)"
@@ -93,7 +108,7 @@ stop_bot
 LD_PRELOAD="$PRELOAD" start_bot || { finish; exit 1; }
 echo enospc > "$CTL"
 say $U "/note lost-again"
-said_times $U "$NOT_SAVED" 5 \
+said_times $U "$NOT_SAVED" 9 \
   || diag "no answer to the note on a full disk: $(tg_texts $U)"
 kill_bot
 : > "$CTL"
@@ -105,7 +120,7 @@ said_times $U '^notes:' $((n0 + 1)) \
   || diag "$(tg_texts $U)"
 is "$(tg_texts $U | grep '^notes:' | tail -1)" "notes: one two" \
   "after restarts every acknowledged note is there, and none that was refused"
-is "$(texts_matching $U "$NOT_SAVED")" 5 \
+is "$(texts_matching $U "$NOT_SAVED")" 9 \
   "no update was handled twice (each refused one answered once, none again after the restarts)"
 like "$(health)" '"store":\{"status":"ok"' "the store is ok on a healthy disk"
 stop_bot

@@ -7,9 +7,9 @@
 . "$(dirname "$0")/lib.bash"
 
 if command -v systemd-analyze >/dev/null; then
-  sed -e "s|/opt/candlewatch/candlewatch|$(realpath "$CW_BIN")|" -e "/^User=\|^Group=/d" \
+  sed -e "s|/usr/bin/candlewatch|$(realpath "$CW_BIN")|" -e "/^User=\|^Group=/d" \
     deploy/candlewatch.service > "$T/candlewatch.service"
-  out=$(systemd-analyze verify "$T/candlewatch.service" 2>&1 | grep -v "Documentation\|file:///opt")
+  out=$(systemd-analyze verify "$T/candlewatch.service" 2>&1 | grep -v "Documentation\|file:///usr/share/doc\|man candlewatch(1)")
   is "$out" "" "systemd-analyze verifies deploy/candlewatch.service"
 else
   pass "# SKIP systemd-analyze is not installed"

@@ -13,12 +13,13 @@
  *   SIGINT/SIGTERM: clean exit, status 0.
  *
  * Bot API: GET/POST /bot<TOKEN>/<method>, parameters from a JSON body, a
- * form body or the query string.  getMe getUpdates sendMessage
+ * form body (urlencoded or multipart: sendPhoto's upload) or the query
+ * string.  getMe getUpdates sendMessage sendPhoto
  * editMessageText editMessageReplyMarkup deleteMessage answerCallbackQuery
  * setMyCommands getMyCommands deleteMyCommands getChatMember setWebhook
  * deleteWebhook getWebhookInfo.
  *
- * Flood control (sendMessage only), every limit over sliding windows
+ * Flood control (sendMessage and sendPhoto only), every limit over sliding windows
  * (each window of that length, wherever it starts): > --rate in a second
  * per bot (allow_paid_broadcast: --paid-rate); per private chat 1 a
  * second with bursts of --chat-burst, as > N in any N seconds (N =
@@ -33,6 +34,7 @@
  *   GET  /control/texts?chat=42            plain text: the visible texts sent
  *                                          or edited into the chat, one a line
  *   GET  /control/chat?chat=42             what the chat shows now
+ *   GET  /control/photo?file_id=F          the bytes of a photo sent (image/png)
  *   GET  /control/stats
  *   POST /control/block|unblock|missing {"chat":42}
  *   POST /control/admins {"chat":-100123,"users":[7,8],"creator":7}
@@ -49,7 +51,8 @@
 #include "tg_fake.h"
 
 /* (the stand-in's files: tg_http.c, tg_api.c, tg_methods.c, tg_updates.c,
- * tg_chats.c, tg_flood.c, tg_control.c; tg_html.c for texts) */
+ * tg_chats.c, tg_flood.c, tg_control.c, tg_photos.c, tg_multipart.c;
+ * tg_html.c for texts) */
 
 struct tg_state S;
 
@@ -73,6 +76,7 @@ static void free_all(void)
     for (size_t i = 0; i < S.nlog; i++)
         sent_free(&S.log[i]);
     free(S.log);
+    photos_free();
     free(S.cbqs);
     free(S.commands);
     free(S.global.t);

@@ -10,6 +10,7 @@ static const struct {
     {"getMe", m_get_me},
     {"getUpdates", m_get_updates},
     {"sendMessage", m_send_message},
+    {"sendPhoto", m_send_photo},
     {"editMessageText", m_edit_text},
     {"editMessageReplyMarkup", m_edit_markup},
     {"deleteMessage", m_delete},

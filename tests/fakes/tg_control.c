@@ -177,6 +177,10 @@ static cJSON *ctl_sent(cJSON *b)
             cJSON_AddStringToObject(o, "callback_query_id", s->query_id);
             cJSON_AddBoolToObject(o, "show_alert", s->show_alert);
         }
+        if (s->file_id) {   /* sendPhoto */
+            cJSON_AddStringToObject(o, "file_id", s->file_id);
+            cJSON_AddBoolToObject(o, "uploaded", s->uploaded);
+        }
         cJSON_AddNumberToObject(o, "t_ms", (double)s->t_ms);
         cJSON_AddItemToArray(items, o);
     }
@@ -230,7 +234,7 @@ static cJSON *ctl_stats(void)
 {
     cJSON *r = cJSON_CreateObject();
     const struct { const char *k; long v; } n[] = {
-        {"requests", S.requests}, {"sent", S.sent}, {"edits", S.edits}, {"answers", S.answers},
+        {"requests", S.requests}, {"sent", S.sent}, {"photos", S.photos_sent}, {"uploads", S.uploads}, {"edits", S.edits}, {"answers", S.answers},
         {"deletes", S.deletes}, {"rejected_429", S.r429}, {"rejected_403", S.r403},
         {"rejected_400", S.r400}, {"failed_injected", S.injected}, {"chats", S.chats_sent},
         {"first_send_ms", (long)S.first_send_ms}, {"last_send_ms", (long)S.last_send_ms},
@@ -255,6 +259,7 @@ static void reset_stats(void)
     S.injected = S.chats_sent = S.get_updates = S.conflicts = S.webhook_posts = 0;
     S.webhook_rejected = S.duplicate_answers = S.max_global_per_s = S.max_chat_per_s = S.filtered = 0;
     S.first_send_ms = S.last_send_ms = 0;
+    S.photos_sent = S.uploads = 0;   /* (the photos stay: their file_ids stay valid) */
     win_clear(&S.all_sends);
     for (size_t i = 0; i < S.chats_cap; i++)
         if (S.chats[i]) {
@@ -359,6 +364,16 @@ static void control(struct conn *c, const struct req *q, const char *name, size_
         return;
     }
 #define IS(s) (n == sizeof(s) - 1 && !memcmp(name, s, n))
+    if (IS("photo")) {   /* the bytes of a photo taken, by file_id */
+        const struct photo *ph = photo_find(p_str(b, "file_id"));
+        if (ph)
+            respond_len(c, 200, ph->data[0] == 0x89 ? "image/png" : "image/jpeg",
+                        (const char *)ph->data, ph->len, 0);
+        else
+            control_reply(c, 404, control_error("no photo with that file_id"));
+        cJSON_Delete(b);
+        return;
+    }
     if (IS("texts")) {   /* the one plain-text answer */
         ctl_texts(c, b);
         cJSON_Delete(b);

@@ -21,7 +21,10 @@
 #include "tg_html.h"
 
 #define MAX_HEADER (64 * 1024)
-#define MAX_BODY (1024 * 1024)
+#define MAX_BODY (11 * 1024 * 1024)   /* a photo upload: up to 10 MB */
+#define MAX_CAPTION 1024
+#define MAX_PHOTO (10 * 1024 * 1024)
+#define MAX_FILES 4
 #define MAX_TEXT 4096
 #define MAX_ANSWER_TEXT 200
 #define CALLBACK_TTL_MS 15000
@@ -71,6 +74,24 @@ struct sent {               /* one accepted call, for /control/sent */
     char *text, *parse_mode, *markup, *query_id;
     char *visible;          /* what the user sees, for /control/texts */
     int paid, show_alert;
+    char *file_id;          /* sendPhoto: the photo's */
+    int uploaded;           /* and whether it came as a file (not a file_id) */
+};
+
+/* A file part of the multipart request being answered (tg_multipart.c):
+ * pointers into the connection's buffer, valid during the call. */
+struct upload {
+    char name[64], filename[128], ctype[64];
+    const char *data;
+    size_t len;
+};
+
+/* A photo the stand-in took, by file_id (tg_photos.c). */
+struct photo {
+    char file_id[64], unique_id[32];
+    unsigned char *data;
+    size_t len;
+    int width, height;
 };
 
 struct cbq {                /* a callback query the bot may answer */
@@ -159,6 +180,12 @@ struct tg_state {
     int nfaults;
     /* flood windows */
     struct window global, paid, all_sends;
+    /* the current request's files, and the photos taken */
+    struct upload files[MAX_FILES];
+    int nfiles;
+    struct photo *photos;
+    size_t nphotos, photos_cap;
+    long photos_sent, uploads;
     /* sent log */
     struct sent *log;
     size_t nlog, log_cap;
@@ -213,9 +240,12 @@ const char *reason(int status);
 void conn_close(struct conn *c);
 void respond_as(struct conn *c, int status, const char *ctype, const char *body, int deferred);
 void respond(struct conn *c, int status, const char *body, int deferred);
+void respond_len(struct conn *c, int status, const char *ctype, const char *body, size_t n,
+                 int deferred);
 void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 void on_connection(uv_stream_t *server, int status);
 cJSON *build_params(const struct req *q, int sniff, const char **err);
+void set_param(cJSON *p, const char *key, cJSON *val);
 int p_int(cJSON *p, const char *k, int64_t *out);
 const char *p_str(cJSON *p, const char *k);
 int p_bool(cJSON *p, const char *k);
@@ -238,6 +268,24 @@ void m_set_commands(struct call *k);
 void m_get_commands(struct call *k);
 void m_delete_commands(struct call *k);
 void m_get_chat_member(struct call *k);
+
+struct sent *log_call(const char *method, int64_t chat, int64_t msg_id, const char *text,
+                      const char *parse_mode, const char *markup, int paid, const char *query_id,
+                      int show_alert);
+int chat_refuses(struct call *k, struct chat *ch);
+struct chat *param_chat(struct call *k);
+int check_markup(struct call *k, char **keep, char **given);
+int render_limit(struct call *k, const char *text, struct tg_text *t, size_t max,
+                 const char *too_long);
+
+/* tg_multipart.c: multipart/form-data bodies */
+/* The fields into p (strings), the files into S.files; NULL or an error. */
+const char *multipart_decode(cJSON *p, const struct req *q);
+
+/* tg_photos.c: sendPhoto and the photos taken */
+void m_send_photo(struct call *k);
+const struct photo *photo_find(const char *file_id);
+void photos_free(void);
 
 /* tg_updates.c: updates, long polling and the webhook */
 uint32_t default_allowed(void);

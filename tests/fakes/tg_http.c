@@ -130,10 +130,16 @@ static void on_delayed(uv_timer_t *t)
  * inside process_input. */
 void respond_as(struct conn *c, int status, const char *ctype, const char *body, int deferred)
 {
+    respond_len(c, status, ctype, body, strlen(body), deferred);
+}
+
+void respond_len(struct conn *c, int status, const char *ctype, const char *body, size_t n,
+                 int deferred)
+{
     if (c->closing)
         return;
     size_t len;
-    char *r = format_response(status, ctype, body, strlen(body), c->keep_alive, &len);
+    char *r = format_response(status, ctype, body, n, c->keep_alive, &len);
     if (c->delay_ms > 0) {
         c->delayed = r;
         c->delayed_len = len;
@@ -360,7 +366,7 @@ static char *url_decode(const char *s, size_t n)
     return o;
 }
 
-static void set_param(cJSON *p, const char *key, cJSON *val)
+void set_param(cJSON *p, const char *key, cJSON *val)
 {
     cJSON_DeleteItemFromObjectCaseSensitive(p, key);
     cJSON_AddItemToObject(p, key, val);
@@ -407,6 +413,7 @@ static int looks_like_object(const char *s, size_t n)
 cJSON *build_params(const struct req *q, int sniff, const char **err)
 {
     cJSON *p = cJSON_CreateObject();
+    S.nfiles = 0;
     form_decode(p, q->query, q->query_len);
     if (!q->body_len)
         return p;
@@ -431,10 +438,11 @@ cJSON *build_params(const struct req *q, int sniff, const char **err)
             free(key);
         }
         cJSON_Delete(j);
-    } else if (prefix_ci(q->ctype, q->ctype_len, "multipart/")) {
-        cJSON_Delete(p);
-        *err = "Bad Request: fake_telegram does not read multipart/form-data; send JSON or a form";
-        return NULL;
+    } else if (prefix_ci(q->ctype, q->ctype_len, "multipart/form-data")) {
+        if ((*err = multipart_decode(p, q))) {
+            cJSON_Delete(p);
+            return NULL;
+        }
     } else {
         form_decode(p, q->body, q->body_len);
     }

@@ -55,7 +55,7 @@ void ok(struct call *k, cJSON *result, const char *description)
     cJSON_Delete(j);
 }
 
-static struct sent *log_call(const char *method, int64_t chat, int64_t msg_id, const char *text,
+struct sent *log_call(const char *method, int64_t chat, int64_t msg_id, const char *text,
                              const char *parse_mode, const char *markup, int paid, const char *query_id,
                              int show_alert)
 {
@@ -78,12 +78,13 @@ void sent_free(struct sent *s)
     free(s->markup);
     free(s->query_id);
     free(s->visible);
+    free(s->file_id);
 }
 
 /* ---- message checks shared by send and edit ---- */
 
 /* 1 when the chat refuses (answered 403/400), 0 when usable. */
-static int chat_refuses(struct call *k, struct chat *ch)
+int chat_refuses(struct call *k, struct chat *ch)
 {
     if (ch->blocked) {
         if (ch->id >= 0)
@@ -100,7 +101,7 @@ static int chat_refuses(struct call *k, struct chat *ch)
 }
 
 /* chat_id parameter -> chat; 0 when answered with an error. */
-static struct chat *param_chat(struct call *k)
+struct chat *param_chat(struct call *k)
 {
     int64_t id;
     int r = p_int(k->p, "chat_id", &id);
@@ -115,8 +116,10 @@ static struct chat *param_chat(struct call *k)
     return chat_get(id);
 }
 
-/* text + parse_mode -> what the user sees; 0, or -1 when answered. */
-static int render_text(struct call *k, const char *text, struct tg_text *t)
+/* text + parse_mode -> what the user sees, at most max characters (else
+ * too_long); 0, or -1 when answered. */
+int render_limit(struct call *k, const char *text, struct tg_text *t, size_t max,
+                 const char *too_long)
 {
     const char *mode = p_str(k->p, "parse_mode");
     if (!text || !*text) {
@@ -144,12 +147,17 @@ static int render_text(struct call *k, const char *text, struct tg_text *t)
         fail(k, 400, "Bad Request: message text is empty");
         return -1;
     }
-    if (t->chars > MAX_TEXT) {
+    if (t->chars > max) {
         tg_text_free(t);
-        fail(k, 400, "Bad Request: message is too long");
+        fail(k, 400, "%s", too_long);
         return -1;
     }
     return 0;
+}
+
+static int render_text(struct call *k, const char *text, struct tg_text *t)
+{
+    return render_limit(k, text, t, MAX_TEXT, "Bad Request: message is too long");
 }
 
 static const char *const button_kinds[] = {"url", "callback_data", "web_app", "login_url",
@@ -180,7 +188,7 @@ static const char *button_error(cJSON *b)
 
 /* reply_markup -> *keep (the inline keyboard a Message shows, or NULL)
  * and *given (as sent, for the log); 0, or -1 when answered. */
-static int check_markup(struct call *k, char **keep, char **given)
+int check_markup(struct call *k, char **keep, char **given)
 {
     int bad;
     cJSON *m = p_json(k->p, "reply_markup", &bad);

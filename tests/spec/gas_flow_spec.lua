@@ -103,6 +103,27 @@ describe("/gas", function()
     assert.matches("/gas shows Ethereum's gas price", say(c, "/start"), 1, true)
   end)
 
+  it("draws the last 24 h as a picture, once for every chat asking", function()
+    local c = setup()
+    for _, v in ipairs({ 30, 24, 36, 28 }) do poll(c, v) end
+    local day = say(c, "/gas"):match("24 h, standard: (low [%d.]+ at %d%d:%d%d, average [%d.]+, high [%d.]+ at %d%d:%d%d)")
+    assert.truthy(day)
+    assert.equals("gas:chart", buttons(c)["📈 Chart (24 h)"])
+    press(c, "gas:chart")
+    local sent = tg.sent(c)
+    local m = sent[#sent]
+    assert.equals("sendPhoto", m.method)
+    assert.is_true(m.uploaded)
+    assert.equals("\x89PNG\r\n\x1a\n", m.photo:sub(1, 8))
+    local w, h = string.unpack(">I4I4", m.photo, 17)
+    assert.same({ 800, 500 }, { w, h })
+    assert.matches("Standard: " .. day .. ".", m.text, 1, true)
+    say(c + 1000, "/gas history")   -- another chat: the same picture, by file_id
+    local other = tg.sent(c + 1000)
+    assert.equals(m.file_id, other[#other].file_id)
+    assert.is_false(other[#other].uploaded)
+  end)
+
   it("is not there when the section is off", function()
     local c = setup({ enabled = false })
     say(c, "/start")

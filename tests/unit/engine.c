@@ -35,6 +35,8 @@ struct sent {
     char text[512];
     double level;
     int up;
+    int chart;
+    double chart_level;
 };
 static struct sent sent[64];
 static int nsent;
@@ -61,6 +63,8 @@ static void record(void *ud, int64_t chat, const struct alert_msg *m)
         s->npresets = m->view->npresets;
         s->level = m->view->level;
         s->up = m->view->up;
+        s->chart = m->view->chart;
+        s->chart_level = m->view->chart_level;
         for (int i = 0; i < m->view->npresets; i++) {
             size_t k = strlen(s->presets);
             snprintf(s->presets + k, sizeof s->presets - k, "%s%s", i ? "," : "",
@@ -207,6 +211,7 @@ struct spec {
     int on_close;
     const char *rule;      /* NULL: move */
     double min_volume;
+    int chart;
 };
 
 static int add_preset(struct fx *f, struct spec s)
@@ -229,6 +234,7 @@ static int add_preset(struct fx *f, struct spec s)
     p.dir = s.dir;
     p.on_close = s.on_close;
     p.min_volume = s.min_volume;
+    p.chart = s.chart;
     snprintf(p.rule, sizeof p.rule, "%s", s.rule ? s.rule : "move");
     p.active = 1;
     int rc = alert_preset_save(f->e, &p, err, sizeof err);
@@ -628,6 +634,43 @@ static void test_rules_apart(void)
     fx_close(&f);
 }
 
+/* A preset's "chart with each alert": the alert says so (with that
+ * preset's level) when any preset of the chat that fired asks for it; the
+ * option is kept across a restart. */
+static void test_chart_option(void)
+{
+    struct fx f;
+    if (fx_open(&f, "chart") != 0) {
+        ok(0, "chart: the engine is set up");
+        return;
+    }
+    int m1 = 1 << IV_1M;
+    int bad = add_preset(&f, (struct spec){1, "plain", "BTCUSDT", 0, m1, 1, DIR_BOTH, 0});
+    bad |= add_preset(&f, (struct spec){1, "drawn", "BTCUSDT", 0, m1, 2, DIR_BOTH, 0, NULL, 0, 1});
+    bad |= add_preset(&f, (struct spec){2, "text", "BTCUSDT", 0, m1, 1, DIR_BOTH, 0});
+    ok(!bad, "chart: three presets saved");
+    feed(&f, 0, IV_1M, 0, 3, 0);
+    const struct sent *a = NULL, *b = NULL;
+    for (int i = 0; i < nsent; i++)
+        if (sent[i].kind == ALERT_LIVE)
+            *(sent[i].chat == 1 ? &a : &b) = &sent[i];
+    ok(a && a->chart && a->chart_level == 2, "chat 1's alert asks for a chart at its charted "
+       "preset's level (%g)", a ? a->chart_level : 0);
+    ok(b && !b->chart, "chat 2's alert does not");
+    alert_engine_free(f.e);
+    f.e = NULL;
+    ok(fx_engine(&f) == 0, "the engine starts again on the same database");
+    int charted = 0, presets = 0;
+    for (int64_t id = 1; id <= 3; id++) {
+        const struct preset *p = alert_preset_get(f.e, id);
+        presets += p != NULL;
+        charted += p && p->chart;
+    }
+    ok(presets == 3 && charted == 1, "after the restart one preset of three still asks for "
+       "charts (%d of %d)", charted, presets);
+    fx_close(&f);
+}
+
 /* ---- digests: every path goes through the sink ---- */
 
 static const struct sent *last_digest(int from, int64_t chat)
@@ -924,6 +967,7 @@ int main(void)
     test_visits();
     test_top_rank();
     test_rules_apart();
+    test_chart_option();
     test_digests();
     test_held_lines();
     test_turn_share();

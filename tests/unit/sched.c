@@ -54,10 +54,13 @@ static int64_t sim_wall(void *clock)
     return 1700000000000 + (int64_t)fk.now;
 }
 
-static uint64_t fake_call(void *ud, const char *method, const char *body, long timeout_ms,
+static uint64_t fake_call(void *ud, const char *method, const char *body,
+                          const struct httpc_part *parts, int nparts, long timeout_ms,
                           tg_api_cb cb, void *cb_ud)
 {
     (void)ud;
+    (void)parts;
+    (void)nparts;
     (void)timeout_ms;
     if (fk.n == MAX_CALLS)
         abort();

@@ -12,6 +12,26 @@
 #include "tg/window.h"
 #include "util/i64map.h"
 
+/* tg_text_fit: a caption's cut, counted as shown (UTF-16 units). */
+static void test_fit(void)
+{
+    char *s = tg_text_fit("<b>bold</b> &amp; more", 1, 13);
+    is_str(s, "<b>bold</b> &amp; more", "HTML that fits as shown is kept, tags and all");
+    free(s);
+    s = tg_text_fit("<b>bold</b> &amp; more", 1, 8);
+    is_str(s, "bold &amp; …", "cut: its shown text, escaped again, 8 characters with the …");
+    free(s);
+    s = tg_text_fit("a<b>c", 0, 4);
+    is_str(s, "a<b…", "plain text is cut as it is");
+    free(s);
+    s = tg_text_fit("\xF0\x9F\x98\x80\xF0\x9F\x98\x80x", 0, 4);   /* two emoji: 4 units */
+    is_str(s, "\xF0\x9F\x98\x80\xE2\x80\xA6", "an emoji counts two, and is never split");
+    free(s);
+    s = tg_text_fit("", 1, 1024);
+    is_str(s, "", "empty stays empty");
+    free(s);
+}
+
 int main(void)
 {
     /* 30/s, burst 1: the first send now, the next after 1/30 s */
@@ -153,5 +173,6 @@ int main(void)
     is_str(line, "\xF0\x9F", "a character cut short is kept as it is, no further");
     tg_text_line(line, sizeof line, " \n ", 50);
     is_str(line, "", "no line: empty");
+    test_fit();
     return done();
 }
