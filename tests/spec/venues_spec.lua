@@ -26,6 +26,7 @@ describe("venues", function()
       ["commands/preset.lua"] = read("scripts/commands/preset.lua"),
       ["commands/why.lua"] = read("scripts/commands/why.lua"),
       ["commands/status.lua"] = read("scripts/commands/status.lua"),
+      ["lib/pair_args.lua"] = read("scripts/lib/pair_args.lua"),
       ["rules/move.lua"] = read("scripts/rules/move.lua"),
       ["lib/presets.lua"] = read("scripts/lib/presets.lua"),
       ["lib/alertfmt.lua"] = read("scripts/lib/alertfmt.lua"),
@@ -68,6 +69,13 @@ describe("venues", function()
     assert.matches("spot:BTCUSDT", texts)
     assert.is_falsy(texts:find("ETHUSDT", 1, true), "futures' first and spot's second are not spot's top 1")
     assert.is_falsy(texts:find("[^:]BTCUSDT"), "nor is futures' BTCUSDT")
+    -- the pair arguments' parser (/chart's) reads qualified names too
+    local got = spec.call(function()
+      local A = require("pair_args")
+      return { A.symbol_of("Spot:btc", "chart"), (A.symbol_of("bybit:btc", "chart")) }
+    end)
+    assert.equals("spot:BTCUSDT", got[1])
+    assert.is_nil(got[2])
     -- /why on the qualified pair, typed in any case
     local why = say(chat, "/why Spot:btc 1h")
     assert.matches("spot:BTCUSDT 1h", why)
