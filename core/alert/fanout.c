@@ -265,7 +265,8 @@ static void evaluate(struct alert_engine *e, const struct candle *c)
             continue;
         /* no preset of the rule watches this pair and timeframe: its value
          * is not needed (a rule's state sees only the events it is asked) */
-        uint32_t rank = c->symbol < e->nrank ? e->rank[c->symbol] : 0;
+        uint32_t rank = c->symbol < e->nrank
+                            ? index_rank(m->syms.v[c->symbol].venue, e->rank[c->symbol]) : 0;
         if (index_idle(&ru->ix, c->symbol, c->interval, rank, c->open_time, c->closed))
             continue;
         int ok = 0;

@@ -239,6 +239,8 @@ static void visit_lists(struct index *ix, uint32_t sym, int iv, int trig, uint32
     }
     struct index_group *g = ix->groups[iv][trig];
     for (uint32_t k = 0; rank && k < ix->ngroups[iv][trig] && g[k].n >= rank; k++) {
+        if (g[k].n - rank >= INDEX_TOP_MAX)
+            continue;   /* a later venue's top N */
         visit_list(ix, &g[k].l[0], r, vs);
         visit_list(ix, &g[k].l[own], r, vs);
     }
@@ -334,7 +336,7 @@ static int lists_idle(const struct index *ix, uint32_t sym, int iv, int trig, ui
     }
     const struct index_group *g = ix->groups[iv][trig];
     for (uint32_t k = 0; rank && k < ix->ngroups[iv][trig] && g[k].n >= rank; k++)
-        for (int d = 0; d < KINDS; d++)
+        for (int d = 0; d < KINDS && g[k].n - rank < INDEX_TOP_MAX; d++)
             if (g[k].l[d].n)
                 return 0;
     return 1;

@@ -65,6 +65,16 @@ struct index_mark {
     uint8_t has_prev[2];
 };
 
+/* A "top N" is per venue: a group's n and a candle's rank are both
+ * index_rank(venue, N or rank), so that one venue's top N never takes
+ * another venue's symbols (ranks past INDEX_TOP_MAX match no group). */
+#define INDEX_TOP_MAX 1000u
+#define INDEX_VENUE_SPAN (1u << 20)
+static inline uint32_t index_rank(int venue, uint32_t r)
+{
+    return r && r <= INDEX_TOP_MAX ? (uint32_t)venue * INDEX_VENUE_SPAN + r : 0;
+}
+
 struct index_group {          /* the "top N" subscriptions of one N */
     uint32_t n;
     struct index_list l[3];   /* both directions, up only, down only */

@@ -22,6 +22,16 @@ const char *const preset_dir_names[4] = {"both", "up", "down", NULL};
 
 /* The row for p; its lists are written into syms and ivs, its settings
  * into params. */
+/* How the store keeps a preset's pairs: "manual", "top" (Binance USDⓈ-M's
+ * ranking, as before venues), "top:spot", "top:bybit". */
+static const char *preset_pairs_name(const struct preset *p)
+{
+    static const char *const tops[VENUE_COUNT] = {"top", "top:spot", "top:bybit"};
+    if (p->pairs != PAIRS_TOP)
+        return "manual";
+    return p->venue > 0 && p->venue < VENUE_COUNT ? tops[p->venue] : "top";
+}
+
 static struct store_preset preset_row(const struct preset *p, char *syms, size_t symlen,
                                       char *ivs, size_t ivlen, char params[RULE_KEY_MAX + 1])
 {
@@ -38,7 +48,7 @@ static struct store_preset preset_row(const struct preset *p, char *syms, size_t
             k += (size_t)snprintf(ivs + k, ivlen - k, "%s%s", k ? " " : "", interval_name(iv));
     return (struct store_preset){
         .id = p->id, .user_id = p->user_id, .chat_id = p->chat_id, .name = p->name,
-        .rule = p->rule, .pairs = p->pairs == PAIRS_TOP ? "top" : "manual", .top_n = p->top_n,
+        .rule = p->rule, .pairs = preset_pairs_name(p), .top_n = p->top_n,
         .symbols = syms, .intervals = ivs, .threshold = p->threshold,
         .direction = preset_dir_names[p->dir], .trigger = p->on_close ? "close" : "forming",
         .min_volume = p->min_volume, .active = p->active, .created_ms = p->created_ms,
@@ -75,6 +85,10 @@ static struct preset *preset_from_row(struct alert_engine *e, const struct store
     p->name[namelen] = 0;
     snprintf(p->rule, sizeof p->rule, "%s", r->rule);
     p->pairs = strcmp(r->pairs, "manual") == 0 ? PAIRS_MANUAL : PAIRS_TOP;
+    /* "top" (USDⓈ-M, as every preset before venues), "top:spot", "top:bybit" */
+    p->venue = !strncmp(r->pairs, "top:", 4) ? venue_parse(r->pairs + 4, strlen(r->pairs + 4)) : 0;
+    if (p->venue < 0)
+        p->venue = 0;
     p->top_n = r->top_n;
     for (const char *c = r->symbols; *c && p->nsym_ids < n;) {
         size_t len = strcspn(c, " ");
@@ -116,7 +130,7 @@ static uint32_t covered(struct alert_engine *e, const struct preset *p)
 {
     if (p->pairs == PAIRS_MANUAL)
         return (uint32_t)p->nsym_ids;
-    uint32_t n = e->market->nranked;
+    uint32_t n = e->market->nranked[p->venue];
     return p->top_n < 1 ? 0 : (uint32_t)p->top_n < n ? (uint32_t)p->top_n : n;
 }
 
@@ -147,7 +161,8 @@ static void index_preset(struct alert_engine *e, struct preset *p, enum index_op
         if (!(p->intervals & 1 << iv))
             continue;
         for (uint32_t k = 0; k < n; k++) {
-            uint32_t sym = top ? 0 : p->sym_ids[k], tn = top ? (uint32_t)p->top_n : 0;
+            uint32_t sym = top ? 0 : p->sym_ids[k];
+            uint32_t tn = top ? index_rank(p->venue, (uint32_t)p->top_n) : 0;
             if (op == OP_ADD)
                 index_add(ix, sym, tn, iv, trig, t, p->sub, dirs);
             else if (op == OP_REMOVE)
@@ -287,10 +302,13 @@ static int check_symbols(struct alert_engine *e, struct preset *p, char *err, si
     char unknown[300] = "";
     for (int i = 0; i < p->nsymbols; i++) {
         char *s = p->symbols[i];
-        for (char *c = s; *c; c++)
-            if (*c >= 'a' && *c <= 'z')
-                *c = (char)(*c - 32);
         int id = symtab_find(&m->syms, s, strlen(s));
+        if (id >= 0)   /* as the table writes it: "spot:BTCUSDT" */
+            snprintf(s, sizeof p->symbols[0], "%s", m->syms.v[id].name);
+        else
+            for (char *c = s; *c; c++)
+                if (*c >= 'a' && *c <= 'z')
+                    *c = (char)(*c - 32);
         if (id < 0 || (live && !m->syms.v[id].active)) {
             size_t u = strlen(unknown);
             if (u < sizeof unknown - 40)
@@ -304,8 +322,8 @@ static int check_symbols(struct alert_engine *e, struct preset *p, char *err, si
             memmove(p->symbols[n++], s, sizeof p->symbols[0]);
     }
     if (unknown[0]) {
-        snprintf(err, errlen, "Unknown pairs: %s. Use the exchange's names, like BTCUSDT.",
-                 unknown);
+        snprintf(err, errlen, "Unknown pairs: %s. Use the exchange's names, like BTCUSDT "
+                 "(Binance futures), spot:BTCUSDT or bybit:BTCUSDT.", unknown);
         return -1;
     }
     p->nsymbols = n;
@@ -512,9 +530,10 @@ void alert_ranks_update(struct alert_engine *e)
     }
     if (e->rank)   /* (none before the first symbol) */
         memset(e->rank, 0, sizeof *e->rank * e->nrank);
-    for (uint32_t i = 0; i < m->nranked; i++)
-        if (m->ranked[i] < e->nrank)
-            e->rank[m->ranked[i]] = i + 1;
+    for (int v = 0; v < VENUE_COUNT; v++)   /* each venue's own ranks */
+        for (uint32_t i = 0; i < m->nranked[v]; i++)
+            if (m->ranked[v][i] < e->nrank)
+                e->rank[m->ranked[v][i]] = i + 1;
 }
 
 /* A symbol entering a top N matches its presets from its next value on;

@@ -390,7 +390,8 @@ static void replay_finished(void *ud)
     fflush(stdout);
 }
 
-/* With a replay and no preset yet, one to watch right away. */
+/* With a replay and no preset yet, one to watch right away: the replay's
+ * pairs, whatever their venues (BTCUSDT, spot:ETHUSDT). */
 static void demo_preset(struct console *c)
 {
     const struct preset *have[1];
@@ -399,16 +400,21 @@ static void demo_preset(struct console *c)
     struct preset p;
     memset(&p, 0, sizeof p);
     p.user_id = p.chat_id = USER_ID;
-    snprintf(p.name, sizeof p.name, "Demo: top 100, 0.15%%");
+    snprintf(p.name, sizeof p.name, "Demo: the replay's pairs, 0.15%%");
     snprintf(p.rule, sizeof p.rule, "move");
-    p.pairs = PAIRS_TOP;
-    p.top_n = 100;
+    const struct symtab *st = &c->app->market.syms;
+    char names[50][SYM_NAME_MAX + 1];
+    for (uint32_t i = 0; i < st->n && p.nsymbols < 50; i++)
+        if (st->v[i].active)
+            snprintf(names[p.nsymbols++], sizeof names[0], "%s", st->v[i].name);
+    p.pairs = PAIRS_MANUAL;
+    p.symbols = names;
     p.intervals = 1 << IV_1M | 1 << IV_5M;
     p.threshold = 0.15;
     p.active = 1;
     char err[256];
     if (alert_preset_save(c->app->alerts, &p, err, sizeof err) == 0)
-        printf("A demo preset watches the replay (1m and 5m candles moving 0.15%%): change or "
+        printf("A demo preset watches the replay's pairs (1m and 5m candles moving 0.15%%): change or "
                "delete it with /preset.\n");
 }
 

@@ -40,6 +40,10 @@ static void push_preset(lua_State *L, const struct preset *p)
         lua_setfield(L, -2, "top_n");
     }
     struct market *m = &lh_host_of(L)->app->market;
+    /* a top N's: whose ranking; a list's: its first pair's */
+    int venue = p->pairs == PAIRS_TOP ? p->venue : p->nsym_ids ? m->syms.v[p->sym_ids[0]].venue : 0;
+    lua_pushstring(L, venue_name(venue));
+    lua_setfield(L, -2, "venue");
     lua_createtable(L, p->nsym_ids, 0);
     for (int i = 0; i < p->nsym_ids; i++) {
         lua_pushstring(L, m->syms.v[p->sym_ids[i]].name);
@@ -142,7 +146,8 @@ static int read_params(lua_State *L, struct alert_engine *e, struct preset *p, c
 
 /* alerts.save(preset) -> id | nil, err
  * preset: {id (to change one), user_id, chat_id, name, pairs = "top"|"manual",
- * top_n, symbols = {...}, intervals = {"5m", ...}, threshold (percent),
+ * top_n, venue = "binance"|"spot"|"bybit" (whose top N; default binance),
+ * symbols = {...} ("BTCUSDT", "spot:BTCUSDT", ...), intervals = {"5m", ...}, threshold (percent),
  * direction = "both"|"up"|"down", trigger = "forming"|"close", min_volume,
  * active, chart (a chart follows each alert), params = {name = number, ...}
  * (the rule's settings; those left out take its defaults)}.  err is a
@@ -171,6 +176,13 @@ static int a_save(lua_State *L)
     }
     p.pairs = !strcmp(pairs, "manual") ? PAIRS_MANUAL : PAIRS_TOP;
     p.top_n = (int)num_field(L, 1, "top_n", 100);
+    const char *venue = opt_field(L, 1, "venue", "binance");
+    p.venue = venue_parse(venue, strlen(venue));
+    if (p.venue < 0) {
+        snprintf(msg, sizeof msg, "The exchange is \"binance\" (futures), \"spot\" or \"bybit\", "
+                                  "not \"%.40s\".", venue);
+        return lh_fail(L, "%s", msg);
+    }
     if (lua_getfield(L, 1, "symbols") == LUA_TTABLE) {
         lua_Integer n = luaL_len(L, -1);
         if (n > 1000)   /* (whatever limits.pairs_per_preset says) */

@@ -71,18 +71,41 @@ static int c_symbols(lua_State *L)
     return 1;
 }
 
-/* candles.top(n) -> {"BTCUSDT", ...}    the n biggest by 24 h quote volume */
+/* candles.top(n [, venue]) -> {"BTCUSDT", ...}    the venue's n biggest by
+ * 24 h quote volume; venue "binance" (USDⓈ-M, the default), "spot" or
+ * "bybit" */
 static int c_top(lua_State *L)
 {
     struct market *m = market_of(L);
     lua_Integer want = luaL_checkinteger(L, 1);
+    size_t vn = 0;
+    const char *vs = luaL_optlstring(L, 2, "binance", &vn);
+    int v = venue_parse(vs, vn);
     if (want < 0)
-        return luaL_error(L, "expected candles.top(n) with n >= 0");
+        return luaL_error(L, "expected candles.top(n [, venue]) with n >= 0");
+    if (v < 0)
+        return luaL_error(L, "expected candles.top(n [, venue]): unknown venue '%s' (binance, "
+                          "spot or bybit)", vs);
     lua_newtable(L);
     lua_Integer k = 0;
-    for (uint32_t i = 0; i < m->nranked && k < want; i++)
-        if (m->syms.v[m->ranked[i]].active) {
-            lua_pushstring(L, m->syms.v[m->ranked[i]].name);
+    for (uint32_t i = 0; i < m->nranked[v] && k < want; i++)
+        if (m->syms.v[m->ranked[v][i]].active) {
+            lua_pushstring(L, m->syms.v[m->ranked[v][i]].name);
+            lua_rawseti(L, -2, ++k);
+        }
+    return 1;
+}
+
+/* candles.venues() -> {"binance", "spot", ...}    the venues whose feed is
+ * on (config: exchange, spot, bybit), in that order */
+static int c_venues(lua_State *L)
+{
+    const struct config *cfg = &lh_host_of(L)->app->cfg;
+    lua_newtable(L);
+    lua_Integer k = 0;
+    for (int v = 0; v < VENUE_COUNT; v++)
+        if (config_venue_of(cfg, v)->enabled > 0) {
+            lua_pushstring(L, venue_name(v));
             lua_rawseti(L, -2, ++k);
         }
     return 1;
@@ -122,7 +145,7 @@ static int c_forming(lua_State *L)
 }
 
 static const luaL_Reg funcs[] = {
-    {"symbols", c_symbols}, {"top", c_top}, {"last", c_last}, {"forming", c_forming},
+    {"symbols", c_symbols}, {"top", c_top}, {"venues", c_venues}, {"last", c_last}, {"forming", c_forming},
     {NULL, NULL},
 };
 

@@ -371,6 +371,28 @@ static int s_intervals(lua_State *L)
     return 0;
 }
 
+/* spec.venues{"binance", "spot", ...} -> nil    the venues on from now on
+ * (their config sections' enabled; no feed runs in a spec) */
+static int s_venues(lua_State *L)
+{
+    struct config *c = &lh_host_of(L)->app->cfg;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int on[VENUE_COUNT] = {0};
+    for (lua_Integer i = 1; lua_geti(L, 1, i) != LUA_TNIL; i++) {
+        size_t n;
+        const char *s = luaL_checklstring(L, -1, &n);
+        int v = venue_parse(s, n);
+        if (v < 0)
+            return luaL_error(L, "spec.venues: unknown venue \"%s\"", s);
+        on[v] = 1;
+        lua_pop(L, 1);
+    }
+    c->exchange.enabled = on[VENUE_USDM];
+    c->spot.enabled = on[VENUE_SPOT];
+    c->bybit.enabled = on[VENUE_BYBIT];
+    return 0;
+}
+
 /* spec.admins{chat_id, ...} -> nil    the config's admins from now on */
 static int s_admins(lua_State *L)
 {
@@ -507,6 +529,7 @@ static const luaL_Reg funcs[] = {
     {"timers", s_timers},       {"errors", s_errors},
     {"logs", s_logs},           {"clear_logs", s_clear_logs},   {"health", s_health},
     {"metrics", s_metrics},     {"admins", s_admins},       {"intervals", s_intervals},
+    {"venues", s_venues},
     {"limits", s_limits},       {"stub_http", lh_spec_stub_http},
     {"http_requests", lh_spec_http_requests},
     {"candle", lh_spec_candle}, {"history", lh_spec_history}, {"ranking", lh_spec_ranking},

@@ -186,11 +186,11 @@ static int integer(struct jp *j, int64_t *out)
 int kline_decimal(const char *s, size_t n, double *out, int *decimals)
 {
     const char *p = s, *end = s + n;
-    uint64_t m = 0;
-    /* integer part */
+    uint64_t ip = 0, fr = 0;
+    /* integer part (the sums wrap past 19 digits: strtod takes those) */
     const char *d = p;
     while (p < end && is_digit(*p))
-        m = m * 10 + (uint64_t)(*p++ - '0');
+        ip = ip * 10 + (uint64_t)(*p++ - '0');
     size_t int_digits = (size_t)(p - d);
     if (int_digits == 0)
         return -1;
@@ -200,13 +200,13 @@ int kline_decimal(const char *s, size_t n, double *out, int *decimals)
             return -1;
         const char *f = ++p;
         while (p < end && is_digit(*p))
-            m = m * 10 + (uint64_t)(*p++ - '0');
+            fr = fr * 10 + (uint64_t)(*p++ - '0');
         dp = (int)(p - f);
         if (dp == 0 || p != end)
             return -1;   /* "12." or trailing junk */
     }
-    if (int_digits + (size_t)dp > 19 || dp > 22) {
-        /* more digits than a uint64 holds: the exact (slow) conversion */
+    if (int_digits > 19 || dp > 19) {
+        /* more digits than the parts hold: the exact (slow) conversion */
         char buf[48];
         if (n >= sizeof buf)
             return -1;
@@ -214,8 +214,7 @@ int kline_decimal(const char *s, size_t n, double *out, int *decimals)
         buf[n] = '\0';
         *out = strtod(buf, NULL);
     } else {
-        /* 10^dp is exact, so this is one correctly rounded division */
-        *out = (double)m / kline_pow10[dp];
+        *out = kline_dec_value(ip, fr, dp);   /* as the fast path does */
     }
     *decimals = dp;
     return 0;
@@ -415,7 +414,7 @@ static enum frame_kind finish_kline(struct parse *ps, const struct symtab *syms,
     if (ps->data_sym && (ps->data_sym_n != ps->sym_n || !(bytes_equal(ps->data_sym, ps->sym, ps->sym_n) ||
                                                           ieq(ps->data_sym, ps->sym, ps->sym_n))))
         return drop(info, KD_STREAM_MISMATCH);
-    int id = symtab_find(syms, ps->sym, ps->sym_n);
+    int id = symtab_find_in(syms, ps->venue, ps->sym, ps->sym_n);
     if (id < 0)
         return drop(info, KD_UNKNOWN_SYMBOL);
     int64_t ms = interval_ms(iv);
@@ -435,31 +434,49 @@ static enum frame_kind finish_kline(struct parse *ps, const struct symtab *syms,
 
 
 /* A fresh parse into out, and info as for a kline. */
-static void parse_start(struct parse *ps, struct candle *out, struct frame_info *info)
+static void parse_start(struct parse *ps, int venue, struct candle *out,
+                        struct frame_info *info)
 {
     memset(ps, 0, sizeof *ps);
     ps->c = out;
+    ps->venue = venue;
     info->drop = KD_NONE;
     info->reply_id = -1;
     info->reply_error = 0;
+    info->slow = 0;
+    info->ncandles = 1;
+}
+
+enum frame_kind kline_parse_in(const char *buf, size_t len, const struct symtab *syms, int venue,
+                               struct candle *out, struct frame_info *info)
+{
+    struct parse ps;
+    parse_start(&ps, venue, out, info);
+    if (kline_fast(buf, len, &ps))
+        return finish_kline(&ps, syms, info);
+    enum frame_kind k = kline_parse_general_in(buf, len, syms, venue, out, info);
+    info->slow = 1;
+    return k;
 }
 
 enum frame_kind kline_parse(const char *buf, size_t len, const struct symtab *syms,
                             struct candle *out, struct frame_info *info)
 {
-    struct parse ps;
-    parse_start(&ps, out, info);
-    if (kline_fast(buf, len, &ps))
-        return finish_kline(&ps, syms, info);
-    return kline_parse_general(buf, len, syms, out, info);
+    return kline_parse_in(buf, len, syms, VENUE_USDM, out, info);
 }
 
 enum frame_kind kline_parse_general(const char *buf, size_t len, const struct symtab *syms,
                                     struct candle *out, struct frame_info *info)
 {
+    return kline_parse_general_in(buf, len, syms, VENUE_USDM, out, info);
+}
+
+enum frame_kind kline_parse_general_in(const char *buf, size_t len, const struct symtab *syms,
+                                       int venue, struct candle *out, struct frame_info *info)
+{
     struct jp j = {buf, buf + len};
     struct parse ps;
-    parse_start(&ps, out, info);
+    parse_start(&ps, venue, out, info);
     if (object(&j, &ps, 0) != 0 || peek(&j) != -1)
         return drop(info, KD_JSON);
     if (ps.has_k) {

@@ -24,6 +24,7 @@ struct parse {
     int has_event_time, has_k, has_reply, has_id, has_error, bad_number;
     int64_t id;
     int dp;
+    int venue;            /* whose symbols: enum venue */
 };
 
 /* Exact powers of ten for decimals (both paths divide by them). */
@@ -31,6 +32,29 @@ static const double kline_pow10[] = {
     1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
+
+/* Exact powers of ten as integers, 10^0 .. 10^19 (the most a uint64 holds). */
+static const uint64_t kline_pow10_u64[] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
+    1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
+    100000000000000ull, 1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
+    1000000000000000000ull, 10000000000000000000ull,
+};
+
+/* "ip.fr" with frac decimals (each part at most 19 digits) as a double:
+ * the mantissa ip * 10^frac + fr over 10^frac, in 64 bits while it fits
+ * (one conversion, one division, as always) and in 128 bits past that, so
+ * that spot's 8 fixed decimals on a big volume ("123456789012.12345678",
+ * 20 digits) stay off the slow path.  Both paths call this: they agree. */
+__extension__ typedef unsigned __int128 kline_u128;
+static inline __attribute__((always_inline)) double kline_dec_value(uint64_t ip, uint64_t fr,
+                                                                int frac)
+{
+    kline_u128 m = (kline_u128)ip * kline_pow10_u64[frac] + fr;
+    if (!(m >> 64))
+        return (double)(uint64_t)m / kline_pow10[frac];
+    return (double)m / kline_pow10[frac];
+}
 
 /* Reads a frame laid out exactly as Binance writes kline events into ps;
  * 0 at the first byte that differs (the general walker then parses it). */

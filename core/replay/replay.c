@@ -48,19 +48,29 @@ struct replay {
     void *done_ud;
 };
 
-/* "um_BTCUSDT-1m-2022-09-05.csv" -> BTCUSDT, 1m */
+/* "um_BTCUSDT-1m-2022-09-05.csv" -> BTCUSDT, 1m; a spot file (named
+ * "spot_ETHUSDT-...", or under data.binance.vision's ".../spot/...") ->
+ * spot:ETHUSDT; "bybit_..." -> bybit:... */
 static int name_parts(const char *path, char *sym, size_t symlen, int *iv)
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     const char *us = strchr(base, '_'), *dash = strchr(base, '-');
-    if (us && dash && us < dash && us[1] >= 'A' && us[1] <= 'Z')
+    const char *prefix = strstr(path, "/spot/") ? "spot:" : "";
+    if (us && dash && us < dash && us[1] >= 'A' && us[1] <= 'Z') {
+        if (!strncmp(base, "spot_", 5))
+            prefix = "spot:";
+        else if (!strncmp(base, "bybit_", 6))
+            prefix = "bybit:";
         base = us + 1;
+    }
     dash = strchr(base, '-');
-    if (!dash || (size_t)(dash - base) >= symlen || dash == base)
+    size_t pn = strlen(prefix);
+    if (!dash || pn + (size_t)(dash - base) >= symlen || dash == base)
         return -1;
-    memcpy(sym, base, (size_t)(dash - base));
-    sym[dash - base] = '\0';
+    memcpy(sym, prefix, pn);
+    memcpy(sym + pn, base, (size_t)(dash - base));
+    sym[pn + (size_t)(dash - base)] = '\0';
     const char *ivs = dash + 1, *end = strchr(ivs, '-');
     if (!end)
         end = strchr(ivs, '.');
@@ -416,7 +426,7 @@ static void rank(struct replay *r)
         }
     for (uint32_t i = 0; i < k; i++)
         sorted[i] = qv[ids[i]];
-    market_set_ranking(m, ids, sorted, k);
+    market_set_ranking_all(m, ids, sorted, k);
 out:
     free(qv);
     free(ids);

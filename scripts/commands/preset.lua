@@ -121,6 +121,27 @@ local STEPS = {
 
   param_step(1), param_step(2), param_step(3),
 
+  -- asked only when more than one venue is on (config: exchange, spot, bybit)
+  { id = "venue", title = function() return #candles.venues() > 1 and "Exchange" or nil end,
+    answer = "buttons", key = "venue", field = "venue",
+    prompt = function() return "Which exchange?" end,
+    choices = function()
+      local out = {}
+      for _, v in ipairs(candles.venues()) do out[#out + 1] = { v, P.VENUES[v] or v } end
+      return out
+    end,
+    skip = function(d)
+      local on = candles.venues()
+      if #on > 1 then return false end
+      d.draft.venue = on[1] or "binance"
+      return true
+    end,
+    -- another exchange: the pairs are asked again (a list names its pairs)
+    set = function(d, v)
+      if d.draft.venue ~= v then d.draft.pairs, d.draft.top_n, d.draft.symbols = nil, nil, nil end
+      d.draft.venue = v
+    end },
+
   { id = "pairs", title = "Pairs", answer = "buttons", key = "pairs", field = "pairs",
     prompt = function() return "Which pairs?" end,
     choices = function()
@@ -152,8 +173,9 @@ local STEPS = {
       return bot.fmt("Send up to %d pairs, separated by spaces or commas, e.g. <code>BTCUSDT ETH SOL</code>.",
                      math.min(alerts.limits().pairs_per_preset, 1000))
     end,
-    parse = function(text)
-      local list, err = P.parse_symbols(text, math.min(alerts.limits().pairs_per_preset, 1000))
+    parse = function(text, d)
+      local list, err = P.parse_symbols(text, math.min(alerts.limits().pairs_per_preset, 1000),
+                                        d and d.draft and d.draft.venue)
       if not list then return nil, err .. " Or /cancel." end
       local live, unknown = {}, {}
       for _, s in ipairs(candles.symbols()) do live[s] = true end

@@ -35,12 +35,19 @@ local function usage(watched)
                  "(1h when left out). Timeframes watched: %s.", list_text(watched))
 end
 
--- "btcusdt", "btc" -> "BTCUSDT" among the streamed symbols; nil, why
+-- A pair's name, plain or qualified by its venue ("spot:BTCUSDT").
+local function pair_word(w) return w:match("^[%w_]+$") or w:match("^%a+:[%w_]+$") end
+
+-- "btcusdt", "btc", "spot:btc" -> "BTCUSDT", "spot:BTCUSDT" among the
+-- streamed symbols; nil, why
 local function symbol_of(word)
-  local w = word:upper()
+  local venue, rest = word:match("^(%a+):([%w_]+)$")
+  local prefix = venue and (venue:lower() .. ":") or ""
+  if prefix == "binance:" or prefix == "futures:" then prefix = "" end
+  local w = prefix .. (rest or word):upper()
   local have = {}
   for _, s in ipairs(candles.symbols()) do have[s] = true end
-  if w:match("^[%w_]+$") then
+  if pair_word(w) then
     if have[w] then return w end
     local found = {}
     for _, q in ipairs(QUOTES) do
@@ -53,7 +60,7 @@ local function symbol_of(word)
     end
   end
   return nil, bot.fmt("I don't watch %s. Try e.g. <code>/why BTCUSDT 1h</code>.",
-                      shown(w:match("^[%w_]+$") and w or word))
+                      shown(pair_word(w) and w or word))
 end
 
 -- "1H", "4h" -> "4h" when watched; nil, why
@@ -199,9 +206,10 @@ local function watches(p, symbol, interval, tops)
   for _, iv in ipairs(p.intervals or {}) do on = on or iv == interval end
   if not on then return false end
   local list = p.symbols or {}
-  if p.pairs == "top" then
-    tops[p.top_n] = tops[p.top_n] or candles.top(p.top_n)
-    list = tops[p.top_n]
+  if p.pairs == "top" then   -- (each venue's own top N)
+    local key = (p.venue or "binance") .. ":" .. p.top_n
+    tops[key] = tops[key] or candles.top(p.top_n, p.venue)
+    list = tops[key]
   end
   for _, s in ipairs(list) do
     if s == symbol then return true end

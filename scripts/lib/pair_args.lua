@@ -47,13 +47,20 @@ function M.near(w, symbols)
   return out
 end
 
--- "btcusdt", "btc" -> "BTCUSDT" among the streamed symbols; nil, why
+-- A pair's name, plain or qualified by its venue ("spot:BTCUSDT").
+local function pair_word(w) return w:match("^[%w_]+$") or w:match("^%a+:[%w_]+$") end
+
+-- "btcusdt", "btc", "Spot:btc" -> "BTCUSDT", "spot:BTCUSDT" among the
+-- streamed symbols; nil, why
 function M.symbol_of(word, cmd)
-  local w = word:upper()
+  local venue, rest = word:match("^(%a+):([%w_]+)$")
+  local prefix = venue and (venue:lower() .. ":") or ""
+  if prefix == "binance:" or prefix == "futures:" then prefix = "" end
+  local w = prefix .. (rest or word):upper()
   local symbols = candles.symbols()
   local have = {}
   for _, s in ipairs(symbols) do have[s] = true end
-  if w:match("^[%w_]+$") then
+  if pair_word(w) then
     if have[w] then return w end
     local found = {}
     for _, q in ipairs(QUOTES) do
@@ -71,7 +78,7 @@ function M.symbol_of(word, cmd)
     end
   end
   return nil, bot.fmt("I don't watch %s. Try e.g. <code>/%s BTCUSDT 1h</code>.",
-                      M.shown(w:match("^[%w_]+$") and w or word), cmd)
+                      M.shown(pair_word(w) and w or word), cmd)
 end
 
 -- "1H", "4h" -> "4h" when watched; nil, why

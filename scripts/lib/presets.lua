@@ -113,7 +113,10 @@ function presets.volume_text(v)
 end
 
 function presets.pairs_text(p, full)
-  if p.pairs == "top" then return "top " .. p.top_n .. " by volume" end
+  if p.pairs == "top" then
+    local on = p.venue and p.venue ~= "binance" and (" on " .. (presets.VENUES[p.venue] or p.venue)) or ""
+    return "top " .. p.top_n .. " by volume" .. on
+  end
   local s = p.symbols or {}
   if full or #s <= 4 then return table.concat(s, ", ") end
   return table.concat({ s[1], s[2], s[3] }, ", ") .. " and " .. (#s - 3) .. " more"
@@ -292,16 +295,34 @@ function presets.parse_volume(text)
   return math.floor(v + 0.5)
 end
 
+-- The venues' names for people, and the prefix of their symbols.
+presets.VENUES = { binance = "Binance futures", spot = "Binance spot", bybit = "Bybit futures" }
+local PREFIX = { binance = "", spot = "spot:", bybit = "bybit:" }
+
 -- "btcusdt, ETH SOLUSDT" -> {"BTCUSDT", "ETHUSDT", "SOLUSDT"} (a bare base
--- gets USDT); nil, why when empty or too many
-function presets.parse_symbols(text, max)
+-- gets USDT); venue ("spot", "bybit"; default binance) qualifies the names
+-- without one ("spot:BTCUSDT"); a name may name its own ("bybit:eth");
+-- nil, why when empty or too many
+function presets.parse_symbols(text, max, venue)
   local out, seen = {}, {}
-  for word in text:upper():gmatch("[%w_]+") do
+  local named   -- the venue a word followed by ':' named ("spot:btc")
+  for at, word in text:gmatch("()([%w_]+)") do
+    local lw = word:lower()
+    lw = (lw == "futures" or lw == "usdm") and "binance" or lw
+    if PREFIX[lw] and text:sub(at + #word, at + #word) == ":" then
+      named = lw
+      goto next
+    end
+    local v = named or venue or "binance"
+    named = nil
+    word = word:upper()
     if not word:match("USDT$") and not word:match("USD_") then word = word .. "USDT" end
+    word = PREFIX[v] .. word
     if not seen[word] then
       seen[word] = true
       out[#out + 1] = word
     end
+    ::next::
   end
   if #out == 0 then return nil, "Send pair names, like BTCUSDT ETHUSDT." end
   if #out > max then return nil, "A list has at most " .. max .. " pairs; you sent " .. #out .. "." end

@@ -130,4 +130,17 @@ prices=$(: | timeout 60 "$CW_BIN" console --config "$T/config.lua" --replay "$SP
 [ -n "$prices" ] && pass "the console shows the replay's alerts with their prices" || fail "the console shows the replay's alerts with their prices"
 is "$(printf '%s\n' "$prices" | grep -Evc "^[0-9]+\.[0-9]{$dp} → [0-9]+\.[0-9]{$dp} ·$")" 0 \
    "every price in them has the $dp decimals the file's prices carry"
+# --- a spot file from 2025 on (data.binance.vision writes microseconds
+# there) replays as spot's pair: the same alerts, named spot:ETHUSDT
+USPOT="$T/spot_ETHUSDT-1m-2025-01-01.csv"
+awk -F, -v OFS=, -v CONVFMT=%.0f -v OFMT=%.0f '{ $1 = $1 * 1000 + 1735689600000000 - 1660435200000000; $7 = $7 * 1000 + 999 + 1735689600000000 - 1660435200000000; print }' "$SPOT" > "$USPOT"
+replay "$SPOT" --preset "pairs=spot:ETHUSDT intervals=1m threshold=0.15"; ms_out=$out
+is "$rc" 0 "a spot file replays (exit 0)"
+like "$ms_out" "spot:ETHUSDT 1m" "its alerts name the spot pair"
+replay "$USPOT" --preset "pairs=spot:ETHUSDT intervals=1m threshold=0.15"
+is "$rc" 0 "a 2025 spot file in microseconds replays too" 
+is "$(printf '%s\n' "$out" | grep -c 'spot:ETHUSDT')" "$(printf '%s\n' "$ms_out" | grep -c 'spot:ETHUSDT')" \
+  "with as many alerts as the same rows in milliseconds"
+replay "$SPOT" --preset "pairs=ETHUSDT intervals=1m threshold=0.15"
+is "$rc" 2 "the plain name is Binance futures' pair, not in a spot replay (exit 2)"
 finish

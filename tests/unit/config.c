@@ -91,6 +91,28 @@ int main(void)
     ok(config_listen_parse("[::1]:8080", host, sizeof host, &port) == 0 && port == 8080 &&
            strcmp(host, "::1") == 0,
        "listen parses an IPv6 host");
+    /* the venues' sections: off by default, the real hosts, each key named */
+    is_int(c.spot.enabled, 0, "spot is off by default");
+    is_int(c.bybit.enabled, 0, "bybit is off by default");
+    is_str(c.spot.rest_url, "https://api.binance.com", "spot's REST is api.binance.com");
+    is_int(c.spot.rest_weight_limit, 6000, "spot's weight limit is its own");
+    is_str(c.bybit.ws_url, "wss://stream.bybit.com/v5/public/linear", "bybit's linear stream");
+    ok(config_venue_of(&c, 1) == &c.spot && config_venue_of(&c, 3) == NULL,
+       "sections by venue id");
+    v = str("ftp://x");
+    is_int(config_set(&c, "spot.ws_url", &v, err, sizeof err), -1, "a spot URL of another scheme is refused");
+    ok(strstr(err, "spot.ws_url") != NULL, "naming spot.ws_url: %s", err);
+    v = str("x");
+    is_int(config_set(&c, "spot.contract_type", &v, err, sizeof err), -1, "spot has no contract type");
+    v = num(0);
+    is_int(config_set(&c, "bybit.streams_per_connection", &v, err, sizeof err), -1,
+           "bybit.streams_per_connection 0 is refused");
+    ok(strstr(err, "bybit.streams_per_connection") != NULL, "naming the key: %s", err);
+    v = (struct config_value){.type = CV_BOOL, .b = 1, .lua_type = "boolean"};
+    is_int(config_set(&c, "spot.enabled", &v, err, sizeof err), 0, "spot.enabled = true");
+    is_int(c.spot.enabled, 1, "turns spot on");
+    ok(config_is_section("spot") && config_is_section("bybit"), "spot and bybit are core sections");
+
     config_free(&c);
 
     /* "did you mean": a swap of two letters is one edit; a suggestion as

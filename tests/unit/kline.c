@@ -243,6 +243,43 @@ int main(void)
     }
     is_int(mismatched, 0, "both paths agree on event times of every length and form");
 
+    /* spot prints 8 fixed decimals: a volume of 1e11 or more has 20 digits
+     * and more, which must stay on the fast path (issue 19) */
+    const char *bigs[] = {"123456789012.12345678", "99999999999.99999999", "1234567890123456789.12345678",
+                          "0.1234567890123456789", "100000000000.00000001"};
+    int slow = 0, wrong = 0, disagreeing = 0;
+    for (size_t i = 0; i < sizeof bigs / sizeof *bigs; i++) {
+        char frame[1024];
+        snprintf(frame, sizeof frame, "%s", replace(GOOD, "\"v\":\"0.20926000\"", "\"v\":\"X\""));
+        char *t = replace(frame, "X", bigs[i]);
+        snprintf(frame, sizeof frame, "%s", t);
+        t = replace(frame, "\"q\":\"6076.58918320\"", "\"q\":\"X\"");
+        snprintf(frame, sizeof frame, "%s", t);
+        t = replace(frame, "X", bigs[i]);
+        if (kline_parse(t, strlen(t), &syms, &c, &fi) != FRAME_KLINE) {
+            wrong++;
+            continue;
+        }
+        slow += fi.slow;
+        double exact = strtod(bigs[i], NULL);
+        wrong += fabs(c.volume - exact) > fabs(exact) * 0x1p-51 || c.quote_volume != c.volume;
+        disagreeing += !paths_agree(t, strlen(t));
+        if (i == 0) {
+            tried = 0;
+            disagreeing += mutations_disagreeing(t, &tried);
+        }
+    }
+    is_int(slow, 0, "volumes of 20 to 27 digits with 8 decimals stay on the fast path");
+    is_int(wrong, 0, "and are read within an ulp of their exact value");
+    is_int(disagreeing, 0, "the walker reads them the same (and all %d one-byte edits of one)", tried);
+    parse(GOOD, &c, &fi);
+    is_int(fi.slow, 0, "(a frame of the usual size is on the fast path too)");
+    /* the recorded spot frame, as Binance spot's feed reads it */
+    int spot_id = symtab_add(&syms, "spot:BTCUSDT", 12);
+    ok(kline_parse_in(GOOD, strlen(GOOD), &syms, VENUE_SPOT, &c, &fi) == FRAME_KLINE &&
+           c.symbol == (uint32_t)spot_id && !fi.slow,
+       "a spot frame is spot:BTCUSDT's, on the fast path");
+
     /* no prefix of a valid frame is ever a candle */
     int leaked = 0;
     size_t glen = strlen(GOOD);

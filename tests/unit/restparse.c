@@ -128,6 +128,25 @@ int main(void)
     ok(restparse_exchange_info("{\"symbols\":{}}", 14, "PERPETUAL", "USDT", &u) == -1,
        "symbols that are not a list: unusable");
 
+    /* spot's exchangeInfo (the shape of /api/v3/exchangeInfo): no
+     * contractType; trading symbols of the quote asset, whatever else */
+    const char *spot =
+        "{\"timezone\":\"UTC\",\"serverTime\":1565246363776,\"symbols\":["
+        "{\"symbol\":\"ETHBTC\",\"status\":\"TRADING\",\"baseAsset\":\"ETH\",\"quoteAsset\":\"BTC\"},"
+        "{\"symbol\":\"BTCUSDT\",\"status\":\"TRADING\",\"baseAsset\":\"BTC\",\"quoteAsset\":\"USDT\","
+        "\"isSpotTradingAllowed\":true},"
+        "{\"symbol\":\"LUNAUSDT\",\"status\":\"BREAK\",\"baseAsset\":\"LUNA\",\"quoteAsset\":\"USDT\"},"
+        "{\"symbol\":\"ETHUSDT\",\"status\":\"TRADING\",\"baseAsset\":\"ETH\",\"quoteAsset\":\"USDT\"}]}";
+    is_int(restparse_exchange_info(spot, strlen(spot), NULL, "USDT", &u), 0,
+           "spot's exchangeInfo is read without a contract type");
+    ok(u.n == 2 && !strcmp(u.names[0], "BTCUSDT") && !strcmp(u.names[1], "ETHUSDT"),
+       "its USDT symbols trading (not BREAK, not another quote)");
+    restparse_universe_free(&u);
+    is_int(restparse_exchange_info(spot, strlen(spot), "PERPETUAL", "USDT", &u), 0,
+           "the same answer read as futures'");
+    is_int(u.n, 0, "has no perpetuals");
+    restparse_universe_free(&u);
+
     /* tickers, ranked by 24 h quote volume among active symbols */
     struct symtab st;
     symtab_init(&st);
