@@ -72,6 +72,23 @@ for d in libc6 liblua5.4-0 libsqlite3-0 libcurl4 libuv1 libcjson1 'libwebsockets
   printf '%s' "$deps" | grep -Eq "(^|, )$d( \\(|,|\$)" || missing="$missing $d"
 done
 is "$missing" "" "Depends: the binary's libraries (dpkg-shlibdeps), adduser and the charts' fonts"
+# every program the unit runs comes from an essential package or one in
+# Depends (a minimal Debian 12 has no /bin/kill: systemctl reload failed)
+missing=""
+for p in $(sed -n 's/^Exec[A-Za-z]*=[-@:+!]*\(\/[^ ]*\).*/\1/p' deploy/candlewatch.service | sort -u); do
+  [ "$p" = /usr/bin/candlewatch ] && continue
+  pkg=$(dpkg -S "$p" 2>/dev/null || dpkg -S "/usr$p" 2>/dev/null) || { missing="$missing $p(no package)"; continue; }
+  pkg=${pkg%%:*}
+  [ "$(dpkg-query -W -f='${Essential}' "$pkg")" = yes ] ||
+    printf '%s' "$deps" | grep -Eq "(^|, )$pkg( \\(|,|\$)" || missing="$missing $p($pkg)"
+done
+is "$missing" "" "the unit's programs come from essential packages or Depends"
+# libwebsockets loads its libuv support as a plugin (dlopen): unseen by
+# dpkg-shlibdeps, so without it in Depends a fresh install could not start
+plugin=$(dpkg -S 'libwebsockets-evlib_uv.so' 2>/dev/null | head -1 | cut -d: -f1)
+like "$plugin" . "the libuv plugin of libwebsockets comes from a package (dpkg -S)"
+printf '%s' "$deps" | grep -Eq "(^|, )$plugin( \\(|,|\$)" && pass "Depends: $plugin (libwebsockets' libuv plugin)" \
+  || fail "Depends: $plugin (libwebsockets' libuv plugin)" "got: $deps"
 like "$(f Maintainer)" '^[^<]+ <[^>]+@[^>]+>$' "Maintainer: a name and an address"
 dpkg-deb -e "$DEB" "$T/ctrl"
 is "$(cat "$T/ctrl/conffiles")" "$(printf '/etc/candlewatch/config.lua\n/etc/candlewatch/env')" \
