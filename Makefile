@@ -48,7 +48,7 @@ help:
 	@echo "make bench      performance numbers (prints; asserts nothing)"
 	@echo "make soak       an hour under load: resident memory, fds and Lua memory must stay flat"
 	@echo "make fuzz       libFuzzer + ASan/UBSan on each outside-input parser (FUZZ_SECONDS=600 each):"
-	@echo "                kline ws tg_answer rest tg_update config_lua config_set csvrow decimal"
+	@echo "                kline ws tg_answer rest tg_update config_lua config_set csvrow decimal bybit"
 	@echo "make deps       apt-get install what is missing (sudo when not root)"
 
 # Installs only what is missing; prints nothing and does nothing otherwise.
@@ -154,6 +154,9 @@ FUZZ_LINK_ws := core/net/ws.c
 FUZZ_LINK_tg_answer := core/tg/answer.c
 FUZZ_LINK_rest := core/market/restparse.c core/market/kline.c core/market/kline_fast.c core/market/symbols.c \
                   core/util/interval.c core/market/candles.c
+FUZZ_LINK_bybit := core/market/bybit_kline.c core/market/bybit_rest.c core/market/restparse.c \
+                   core/market/kline.c core/market/kline_fast.c core/market/symbols.c \
+                   core/util/interval.c core/market/candles.c
 FUZZ_LINK_tg_update := core/tg/update.c core/http/intake.c
 FUZZ_LINK_config_set := core/config/config.c core/util/interval.c core/util/log.c \
                         core/util/jsonw.c
