@@ -30,7 +30,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%) $(BUILD)/tests/fakes/fake_binance \
             $(BUILD)/tests/fakes/fake_telegram $(BUILD)/tests/fakes/fake_smtp $(BUILD)/tests/fakes/fake_gas \
-            $(BUILD)/tests/fakes/fake_rates
+            $(BUILD)/tests/fakes/fake_rates $(BUILD)/tests/fakes/fake_bybit
 TESTS   := $(UNIT_SRC) $(sort $(wildcard tests/spec/*_spec.lua)) $(sort $(wildcard tests/e2e/*.sh)) \
            $(sort $(wildcard tests/prometheus/*.test.yml))
 PROVE   := prove --exec 'tests/run-one' --timer -j2
@@ -86,6 +86,10 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(LIBOBJ)
 $(BUILD)/tests/fakes/fake_binance: tests/fakes/fake_binance.c tests/fakes/market.c tests/fakes/market.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_binance.c tests/fakes/market.c $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/fakes/fake_bybit: tests/fakes/fake_bybit.c tests/fakes/market.c tests/fakes/market.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_bybit.c tests/fakes/market.c $(PKG_LIBS) $(LDLIBS)
 
 # the stand-ins share tests/fakes/fakeutil.c, never code of the bot itself
 FAKEUTIL := tests/fakes/fakeutil.c tests/fakes/fakeutil.h
