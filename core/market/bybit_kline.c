@@ -254,11 +254,8 @@ static int env_read(struct bj *j, struct env *e)
 
 /* ---- one entry of data[] ---- */
 
-enum {
-    E_START = 1 << 0, E_END = 1 << 1, E_IV = 1 << 2, E_OPEN = 1 << 3, E_CLOSE = 1 << 4,
-    E_HIGH = 1 << 5, E_LOW = 1 << 6, E_VOL = 1 << 7, E_TURN = 1 << 8, E_CONFIRM = 1 << 9,
-    E_ALL = (1 << 10) - 1,
-};
+/* every field but timestamp (bit EF_x - EF_START each) */
+#define E_ALL ((1u << 10) - 1)
 
 struct entry {
     struct candle c;
@@ -274,36 +271,54 @@ static int max_dp(int a, int b)
     return a > b ? a : b;
 }
 
+/* The field a key names: one switch on length and first byte, then one
+ * compare (the hot path reads eleven keys a candle). */
+enum efield { EF_NONE, EF_START, EF_END, EF_IV, EF_OPEN, EF_CLOSE, EF_HIGH, EF_LOW, EF_VOL,
+              EF_TURN, EF_CONFIRM, EF_STAMP };
+
+static enum efield entry_key(const char *k, size_t kn)
+{
+    static const struct {
+        const char *name;
+        enum efield f;
+    } by_len[10][3] = {
+        [3] = {{"end", EF_END}, {"low", EF_LOW}},
+        [4] = {{"open", EF_OPEN}, {"high", EF_HIGH}},
+        [5] = {{"start", EF_START}, {"close", EF_CLOSE}},
+        [6] = {{"volume", EF_VOL}},
+        [7] = {{"confirm", EF_CONFIRM}},
+        [8] = {{"interval", EF_IV}, {"turnover", EF_TURN}},
+        [9] = {{"timestamp", EF_STAMP}},
+    };
+    if (kn >= 10)
+        return EF_NONE;
+    for (int i = 0; i < 3 && by_len[kn][i].name; i++)
+        if (by_len[kn][i].name[0] == k[0] && memcmp(by_len[kn][i].name, k, kn) == 0)
+            return by_len[kn][i].f;
+    return EF_NONE;
+}
+
 static int entry_field(struct bj *j, struct entry *e, const char *k, size_t kn)
 {
     struct candle *c = &e->c;
     int rc, dp = 0;
-    unsigned bit;
-    if (key_is(k, kn, "start"))
-        rc = val_int(j, &c->open_time), bit = E_START;
-    else if (key_is(k, kn, "end"))
-        rc = val_int(j, &c->close_time), bit = E_END;
-    else if (key_is(k, kn, "interval"))
-        rc = val_str(j, &e->iv, &e->iv_n), bit = E_IV;
-    else if (key_is(k, kn, "open"))
-        rc = val_dec(j, &c->open, &dp), bit = E_OPEN;
-    else if (key_is(k, kn, "close"))
-        rc = val_dec(j, &c->close, &dp), bit = E_CLOSE;
-    else if (key_is(k, kn, "high"))
-        rc = val_dec(j, &c->high, &dp), bit = E_HIGH;
-    else if (key_is(k, kn, "low"))
-        rc = val_dec(j, &c->low, &dp), bit = E_LOW;
-    else if (key_is(k, kn, "volume"))
-        rc = val_dec(j, &c->volume, &dp), bit = E_VOL, dp = 0;
-    else if (key_is(k, kn, "turnover"))
-        rc = val_dec(j, &c->quote_volume, &dp), bit = E_TURN, dp = 0;
-    else if (key_is(k, kn, "confirm"))
-        rc = val_bool(j, &e->confirm), bit = E_CONFIRM;
-    else if (key_is(k, kn, "timestamp"))
-        e->has_stamp = (rc = val_int(j, &e->stamp)) == 0, bit = 0;
-    else
-        return bj_skip(j, 0);
-    e->seen |= bit;
+    enum efield f = entry_key(k, kn);
+    switch (f) {
+    case EF_START: rc = val_int(j, &c->open_time); break;
+    case EF_END: rc = val_int(j, &c->close_time); break;
+    case EF_IV: rc = val_str(j, &e->iv, &e->iv_n); break;
+    case EF_OPEN: rc = val_dec(j, &c->open, &dp); break;
+    case EF_CLOSE: rc = val_dec(j, &c->close, &dp); break;
+    case EF_HIGH: rc = val_dec(j, &c->high, &dp); break;
+    case EF_LOW: rc = val_dec(j, &c->low, &dp); break;
+    case EF_VOL: rc = val_dec(j, &c->volume, &dp); dp = 0; break;
+    case EF_TURN: rc = val_dec(j, &c->quote_volume, &dp); dp = 0; break;
+    case EF_CONFIRM: rc = val_bool(j, &e->confirm); break;
+    case EF_STAMP: e->has_stamp = (rc = val_int(j, &e->stamp)) == 0; break;
+    default: return bj_skip(j, 0);
+    }
+    if (f != EF_STAMP)
+        e->seen |= 1u << (f - EF_START);
     e->dp = max_dp(e->dp, dp);   /* Bybit drops trailing zeros: the most shown */
     if (rc == BAD_VALUE)
         e->bad = 1;
