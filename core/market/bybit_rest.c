@@ -37,6 +37,15 @@ int bybit_rest_code(const char *body, size_t len, long *code, char *msg, size_t 
     return 0;
 }
 
+int bybit_rest_limited(const char *body, size_t len)
+{
+    long code;
+    /* cheap first: an answer without the digits is none (a parse of every
+     * kline answer twice is not) */
+    return len > 0 && memmem(body, len, "10006", 5) &&
+           bybit_rest_code(body, len, &code, NULL, 0) == 0 && code == BYBIT_TOO_MANY_VISITS;
+}
+
 /* A time as Bybit writes it in REST: a string of 1 to 18 digits. */
 static int ms_string(const char *s, int64_t *out)
 {

@@ -37,6 +37,10 @@
  * NULL); -1 when the body is not JSON or has no numeric retCode. */
 int bybit_rest_code(const char *body, size_t len, long *code, char *msg, size_t msgcap);
 
+/* Is the answer Bybit's rate-limit refusal (retCode 10006)?  For the REST
+ * queue's `limited` hook. */
+int bybit_rest_limited(const char *body, size_t len);
+
 /* Reads a kline answer for symbol sym, interval iv; fn gets the closed rows
  * oldest first (Bybit sends them newest first).  Rows still forming (end
  * at or after exch_now) and rows of fewer than 7 items are skipped.

@@ -109,6 +109,12 @@ static void test_code(void)
     ok(bybit_rest_code(busy, strlen(busy), &code, msg, sizeof msg) == 0 && code == BYBIT_TOO_MANY_VISITS &&
            !strcmp(msg, "Too many visits!"),
        "retCode and retMsg of a refusal");
+    ok(bybit_rest_limited(busy, strlen(busy)), "10006 is the rate-limit refusal");
+    const char *fine = "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"list\":[]},\"time\":1}";
+    const char *other = "{\"retCode\":10001,\"retMsg\":\"params error\",\"result\":{}}";
+    ok(!bybit_rest_limited(fine, strlen(fine)) && !bybit_rest_limited(other, strlen(other)) &&
+           !bybit_rest_limited("", 0),
+       "an answer, another refusal, nothing: not");
     ok(bybit_rest_code("{\"retCode\":1e300}", 17, &code, NULL, 0) < 0, "a retCode out of range");
     ok(bybit_rest_code("nope", 4, &code, NULL, 0) < 0, "not JSON");
 }
