@@ -142,8 +142,9 @@ static int64_t answer_time(const cJSON *doc)
     return 0;
 }
 
-int bybit_rest_instruments(const char *body, size_t len, const char *quote,
-                           struct restparse_universe *u, char *cursor, size_t cursor_cap)
+int bybit_rest_instruments(const char *body, size_t len, const char *contract_type,
+                           const char *quote, struct restparse_universe *u, char *cursor,
+                           size_t cursor_cap)
 {
     cJSON *doc;
     const cJSON *result = NULL;
@@ -168,7 +169,7 @@ int bybit_rest_instruments(const char *body, size_t len, const char *quote,
     cJSON_ArrayForEach(s, list)
     {
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "symbol"));
-        if (name && str_is(s, "status", "Trading") && str_is(s, "contractType", "LinearPerpetual") &&
+        if (name && str_is(s, "status", "Trading") && str_is(s, "contractType", contract_type) &&
             str_is(s, "quoteCoin", quote))
             u->names[u->n++] = name;
     }

@@ -49,12 +49,13 @@ int bybit_rest_klines(const char *body, size_t len, uint32_t sym, int iv, int64_
                        restparse_row_fn fn, void *ud);
 
 /* Reads one page of instruments-info: the symbols with status Trading,
- * contractType LinearPerpetual and this quote coin, into u (free with
+ * this contractType ("LinearPerpetual") and quote coin, into u (free with
  * restparse_universe_free); the next page's cursor into cursor ("" on the
  * last page; a cursor that does not fit is the last page too).
  * 0, or BYBIT_REST_NOT_ANSWER / _NO_MEMORY / _REFUSED (u zeroed). */
-int bybit_rest_instruments(const char *body, size_t len, const char *quote,
-                            struct restparse_universe *u, char *cursor, size_t cursor_cap);
+int bybit_rest_instruments(const char *body, size_t len, const char *contract_type,
+                           const char *quote, struct restparse_universe *u, char *cursor,
+                           size_t cursor_cap);
 
 /* Reads a tickers answer: the symbols find knows (ids below nsyms), by
  * turnover24h, biggest first, each once.  0, or BYBIT_REST_NOT_ANSWER /

@@ -87,7 +87,7 @@ static void rest(const char *buf, size_t size, int iv)
     bybit_rest_klines(buf, size, 0, iv, EXCH_NOW, on_row, NULL);
     struct restparse_universe u;
     char cursor[64];
-    if (bybit_rest_instruments(buf, size, "USDT", &u, cursor, sizeof cursor) == 0) {
+    if (bybit_rest_instruments(buf, size, "LinearPerpetual", "USDT", &u, cursor, sizeof cursor) == 0) {
         if (u.n > u.listed || strlen(cursor) >= sizeof cursor)
             abort();
         for (size_t i = 0; i < u.n; i++)

@@ -125,11 +125,11 @@ static void test_instruments(void)
     struct restparse_universe u;
     char cursor[64];
     char *doc = slurp("tests/fixtures/bybit/rest_instruments_linear_docs.json", &len);
-    ok(doc && bybit_rest_instruments(doc, len, "USDT", &u, cursor, sizeof cursor) == 0 && u.n == 1 &&
+    ok(doc && bybit_rest_instruments(doc, len, "LinearPerpetual", "USDT", &u, cursor, sizeof cursor) == 0 && u.n == 1 &&
            !strcmp(u.names[0], "BTCUSDT") && u.server_time == 1735809771618 && cursor[0] == '\0',
        "the docs' BTCUSDT perpetual; the last page");
     restparse_universe_free(&u);
-    ok(bybit_rest_instruments(doc, len, "USDC", &u, cursor, sizeof cursor) == 0 && u.n == 0 && u.listed == 1,
+    ok(bybit_rest_instruments(doc, len, "LinearPerpetual", "USDC", &u, cursor, sizeof cursor) == 0 && u.n == 0 && u.listed == 1,
        "another quote coin: listed, not wanted");
     restparse_universe_free(&u);
     free(doc);
@@ -142,19 +142,23 @@ static void test_instruments(void)
         "{\"contractType\":\"LinearPerpetual\",\"status\":\"Trading\",\"quoteCoin\":\"USDT\"},"
         "{\"symbol\":\"EUSDT\",\"contractType\":\"LinearPerpetual\",\"status\":\"Trading\",\"quoteCoin\":\"USDT\"}],"
         "\"nextPageCursor\":\"first%3DBIOUSDT%26last%3DBIOUSDT\"},\"time\":5}";
-    ok(bybit_rest_instruments(page, strlen(page), "USDT", &u, cursor, sizeof cursor) == 0 && u.n == 2 &&
+    ok(bybit_rest_instruments(page, strlen(page), "LinearPerpetual", "USDT", &u, cursor, sizeof cursor) == 0 && u.n == 2 &&
            !strcmp(u.names[0], "AUSDT") && !strcmp(u.names[1], "EUSDT") && u.listed == 6,
        "only perpetuals Trading in the quote coin (not pre-launch, dated futures, closed, nameless)");
     is_str(cursor, "first%3DBIOUSDT%26last%3DBIOUSDT", "the next page's cursor");
     restparse_universe_free(&u);
-    ok(bybit_rest_instruments(page, strlen(page), "USDT", &u, cursor, 8) == 0 && cursor[0] == '\0',
+    ok(bybit_rest_instruments(page, strlen(page), "LinearPerpetual", "USDT", &u, cursor, 8) == 0 && cursor[0] == '\0',
        "a cursor too long to keep ends the paging");
     restparse_universe_free(&u);
+    ok(bybit_rest_instruments(page, strlen(page), "LinearFutures", "USDT", &u, cursor, sizeof cursor) == 0 &&
+           u.n == 1 && !strcmp(u.names[0], "C-26DEC25"),
+       "the contract type asked for (config's contract_type)");
+    restparse_universe_free(&u);
     const char *refused = "{\"retCode\":10016,\"retMsg\":\"Server error\"}";
-    ok(bybit_rest_instruments(refused, strlen(refused), "USDT", &u, cursor, sizeof cursor) ==
+    ok(bybit_rest_instruments(refused, strlen(refused), "LinearPerpetual", "USDT", &u, cursor, sizeof cursor) ==
            BYBIT_REST_REFUSED && !u.names && !u.doc,
        "a refusal leaves nothing to free");
-    ok(bybit_rest_instruments("[]", 2, "USDT", &u, cursor, sizeof cursor) == BYBIT_REST_NOT_ANSWER,
+    ok(bybit_rest_instruments("[]", 2, "LinearPerpetual", "USDT", &u, cursor, sizeof cursor) == BYBIT_REST_NOT_ANSWER,
        "not an answer");
 }
 
