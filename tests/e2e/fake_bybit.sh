@@ -85,6 +85,22 @@ out=$(ws_session 6 --ping-every 1 '{"req_id":"1","op":"subscribe","args":["kline
 like "$out" '"data":\[\{[^]]*"confirm":true[^]]*\},\{[^]]*"confirm":false' "--batch: a closed candle and the next in one data[]"
 
 is "$(ws_session 1 | head -1)" open "(the stream path)"
+
+# a connection's topics: at most 21,000 characters of "args"
+stop_bybit
+start_bybit --symbols 200 || fail "the stand-in starts with 200 symbols"
+reqs=()
+for s in $(seq 2 199); do
+  a=""; for i in 1 3 5 15 30 60 120 240 360 720; do a="$a\"kline.$i.S$(printf %03d "$s")USDT\","; done
+  reqs+=("{\"req_id\":\"$s\",\"op\":\"subscribe\",\"args\":[${a%,}]}")
+done
+out=$(ws_session 3 --ping-every 1 "${reqs[@]}")
+acked=$(printf '%s\n' "$out" | grep -c '"success":true,"ret_msg":"",')
+refused=$(printf '%s\n' "$out" | grep -c '"ret_msg":"args length over 21000"')
+# (each topic "kline.N.SnnnUSDT" is 16 to 18 characters, 19 to 21 quoted with its comma)
+[ "$acked" -ge 95 ] && [ "$acked" -le 110 ] && [ $((acked + refused)) -eq 198 ] &&
+  pass "past 21,000 characters of topics a subscribe is refused ($acked acked, $refused refused)" ||
+  fail "past 21,000 characters of topics a subscribe is refused" "$acked acked, $refused refused"
 is "$(python3 tests/e2e/wsclient.py "ws://127.0.0.1:$BYBIT_PORT/v5/public/spot" 1 | cut -c1-7)" refused \
   "another category's stream is not served"
 finish

@@ -9,7 +9,8 @@
  *        limit the docs give spot; the bot keeps to it on linear too); a
  *        topic that is not kline.{1|3|5|15|30|60|120|240|360|720|D}.{SYMBOL}
  *        of a listed symbol refused ("Params Error") and none of that
- *        request's topics taken.
+ *        request's topics taken; a connection's topics past 21,000
+ *        characters as a JSON array (the docs' limit) refused too.
  *        {"req_id":"..","op":"ping"} answered with linear's pong
  *        {"success":true,"ret_msg":"pong",...,"op":"ping"}.  A connection
  *        that sends no ping for --ping-window-s (default 600, the docs'
@@ -60,6 +61,7 @@
 #define MAX_CONNS 64
 #define MAX_TOPICS 2048
 #define MAX_ARGS 10
+#define MAX_ARGS_CHARS 21000   /* the docs: one public connection's "args" array */
 #define QUEUE 8192
 
 static const struct {
@@ -80,6 +82,7 @@ struct conn {
     int used, id;
     struct topic topics[MAX_TOPICS];
     int ntopics;
+    long args_chars;       /* its topics as one JSON array of strings */
     char *queue[QUEUE];
     int qhead, qlen;
     int drop, cut;
@@ -288,12 +291,25 @@ static void topics_op(struct conn *c, const cJSON *args, const char *req_id, con
             return;
         }
     }
+    long chars = c->args_chars ? c->args_chars : 2;   /* [] */
+    for (int i = 0; i < n; i++)
+        if (sub && find_topic(c, &t[i]) < 0)
+            chars += (long)strlen(cJSON_GetStringValue(cJSON_GetArrayItem(args, i))) + 3;
+    if (chars > MAX_ARGS_CHARS) {   /* (Bybit's answer to this is not documented) */
+        S.refused_args++;
+        answer(c, 0, "args length over 21000", req_id, op);
+        return;
+    }
     for (int i = 0; i < n; i++) {
         int at = find_topic(c, &t[i]);
-        if (sub && at < 0 && c->ntopics < MAX_TOPICS)
+        long k = (long)strlen(cJSON_GetStringValue(cJSON_GetArrayItem(args, i))) + 3;
+        if (sub && at < 0 && c->ntopics < MAX_TOPICS) {
             c->topics[c->ntopics++] = t[i];
-        else if (!sub && at >= 0)
+            c->args_chars = (c->args_chars ? c->args_chars : 2) + k;
+        } else if (!sub && at >= 0) {
             c->topics[at] = c->topics[--c->ntopics];
+            c->args_chars -= k;
+        }
     }
     answer(c, 1, "", req_id, op);
 }
