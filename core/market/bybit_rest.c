@@ -179,6 +179,31 @@ int bybit_rest_instruments(const char *body, size_t len, const char *contract_ty
     return 0;
 }
 
+int bybit_rest_instruments_path(char *out, size_t cap, const char *cursor)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int n = snprintf(out, cap, "/v5/market/instruments-info?category=linear&limit=%d%s",
+                     BYBIT_INSTRUMENTS_LIMIT, cursor && *cursor ? "&cursor=" : "");
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    size_t len = (size_t)n;
+    for (const unsigned char *p = (const unsigned char *)cursor; p && *p; p++) {
+        int plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                    strchr("%-._~", *p);
+        if (len + (plain ? 1 : 3) >= cap)
+            return -1;
+        if (plain) {
+            out[len++] = (char)*p;
+        } else {
+            out[len++] = '%';
+            out[len++] = hex[*p >> 4];
+            out[len++] = hex[*p & 15];
+        }
+    }
+    out[len] = '\0';
+    return (int)len;
+}
+
 struct ranked {
     uint32_t id;
     double turnover;

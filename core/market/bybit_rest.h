@@ -57,6 +57,12 @@ int bybit_rest_instruments(const char *body, size_t len, const char *contract_ty
                            const char *quote, struct restparse_universe *u, char *cursor,
                            size_t cursor_cap);
 
+/* The instruments-info path for a page: the first (cursor NULL or ""), or
+ * the one nextPageCursor names (sent as given: it comes URL-encoded; any
+ * other byte that may not stand in a query is escaped).  Its length, or
+ * -1 when it does not fit. */
+int bybit_rest_instruments_path(char *out, size_t cap, const char *cursor);
+
 /* Reads a tickers answer: the symbols find knows (ids below nsyms), by
  * turnover24h, biggest first, each once.  0, or BYBIT_REST_NOT_ANSWER /
  * _NO_MEMORY / _REFUSED (r zeroed: the ranking should stay as it was).

@@ -162,6 +162,21 @@ static void test_instruments(void)
        "not an answer");
 }
 
+static void test_paths(void)
+{
+    char b[160];
+    ok(bybit_rest_instruments_path(b, sizeof b, NULL) > 0 &&
+           !strcmp(b, "/v5/market/instruments-info?category=linear&limit=1000"),
+       "the first page: linear, 1000 a page");
+    bybit_rest_instruments_path(b, sizeof b, "first%3DBIOUSDT%26last%3DBIOUSDT");
+    is_str(b, "/v5/market/instruments-info?category=linear&limit=1000&cursor=first%3DBIOUSDT%26last%3DBIOUSDT",
+           "the next: the cursor as Bybit wrote it (URL-encoded already)");
+    bybit_rest_instruments_path(b, sizeof b, "a=b&c d");
+    is_str(b, "/v5/market/instruments-info?category=linear&limit=1000&cursor=a%3Db%26c%20d",
+           "a cursor's bytes that may not stand in a query are escaped");
+    ok(bybit_rest_instruments_path(b, 60, "first%3DBIOUSDT%26last%3DBIOUSDT") < 0, "a path that does not fit");
+}
+
 static void test_tickers(void)
 {
     size_t len;
@@ -199,6 +214,7 @@ int main(void)
     test_klines();
     test_code();
     test_instruments();
+    test_paths();
     test_tickers();
     symtab_free(&syms);
     return done();
