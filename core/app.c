@@ -15,6 +15,7 @@
 #include "loop/sdnotify.h"
 #include "loop/watch.h"
 #include "market/feed.h"
+#include "market/venue.h"
 #include "metrics/prom.h"
 #include "ops/diag.h"
 #include "lua/host.h"
@@ -314,7 +315,8 @@ static void shutdown_all(struct app *a)
     }
     watch_stop(a->watch);
     a->watch = NULL;
-    feed_stop(a->feed);
+    for (int v = 0; v < VENUE_COUNT; v++)
+        feed_stop(a->feeds[v]);
     net_lws_stop(&a->lws);
     diag_free(a->diag, a->exit_status);   /* (a clean stop: marked as one) */
     a->diag = NULL;
@@ -347,8 +349,10 @@ void app_destroy(struct app *a)
     uv_run(&a->loop, UV_RUN_DEFAULT);
     http_server_free(a->http);
     a->http = NULL;
-    feed_free(a->feed);
-    a->feed = NULL;
+    for (int v = 0; v < VENUE_COUNT; v++) {
+        feed_free(a->feeds[v]);
+        a->feeds[v] = NULL;
+    }
     market_free(&a->market);
     if (uv_loop_close(&a->loop) != 0)
         log_warn(&a->log, "loop", "handles still open at exit");
@@ -397,7 +401,8 @@ static void on_signal(uv_signal_t *s, int signum)
     /* what comes in stops now; what is under way gets shutdown_timeout */
     watch_stop(a->watch);
     a->watch = NULL;
-    feed_stop(a->feed);
+    for (int v = 0; v < VENUE_COUNT; v++)
+        feed_stop(a->feeds[v]);
     if (a->tg)
         tg_bot_stop_intake(a->tg);
     a->stop_deadline = app_now_ms(a) + (uint64_t)(a->cfg.shutdown_timeout * 1000);
@@ -412,10 +417,14 @@ static void on_scripts_changed(void *ud)
 
 void app_exchange_health(struct app *a, struct jsonw *w)
 {
-    if (a->feed)
-        feed_health(a->feed, w);
-    else
-        health_set(&a->health, "exchange", HEALTH_FAILING, "the feed is not running");
+    for (int v = 0; v < VENUE_COUNT; v++) {
+        const struct venue_ops *vo = venue_ops_of(v);
+        const struct config_venue *vc = config_venue_of(&a->cfg, v);
+        if (a->feeds[v])
+            feed_health(a->feeds[v], v == VENUE_USDM ? w : NULL);
+        else if (vo && vc->enabled > 0)
+            health_set(&a->health, vo->health, HEALTH_FAILING, "the feed is not running");
+    }
 }
 
 void app_health_refresh(struct app *a)
@@ -424,8 +433,7 @@ void app_health_refresh(struct app *a)
         const char *err = store_error(a->store);
         health_set(&a->health, "store", err ? HEALTH_FAILING : HEALTH_OK, err);
     }
-    if (a->cfg.exchange.enabled > 0)
-        app_exchange_health(a, NULL);
+    app_exchange_health(a, NULL);
     if (a->tg && health_get(&a->health, "telegram")) {   /* (once signed in) */
         char why[256];
         enum health_status st = tg_sched_health(tg_bot_sched(a->tg), why, sizeof why);
@@ -479,8 +487,11 @@ char *app_metrics(struct app *a)
     prom_gauge(&p, "candlewatch_loop_turn_max_seconds", "The longest loop turn in the last "
                "10 to 20 s.", NULL, hist_max_get(&a->turn_max, hist_clock()));
     market_metrics(&a->market, &p);
-    if (a->cfg.exchange.enabled > 0)
-        feed_metrics(a->feed, &p);
+    for (int v = 0; v < VENUE_COUNT; v++) {
+        const struct venue_ops *vo = venue_ops_of(v);
+        if (vo && config_venue_of(&a->cfg, v)->enabled > 0)
+            feed_metrics(a->feeds[v], vo, &p);
+    }
     if (a->alerts)
         alert_metrics(a->alerts, &p);
     if (a->tg)
@@ -516,7 +527,32 @@ static void route_metrics(void *ud, const struct http_request *rq, struct http_r
 
 static void exchange_detail(void *ud, struct jsonw *w)
 {
-    app_exchange_health(ud, w);
+    feed_health(ud, w);
+}
+
+/* Starts the feed of each venue that is on; 0, or 1 (logged) when one
+ * cannot start. */
+static int start_feeds(struct app *a, char *err, size_t errlen)
+{
+    for (int v = 0; v < VENUE_COUNT; v++) {
+        const struct venue_ops *vo = venue_ops_of(v);
+        if (config_venue_of(&a->cfg, v)->enabled <= 0)
+            continue;
+        if (!vo) {
+            log_error(&a->log, "config", "%s.enabled: this build has no %s feed",
+                      v == VENUE_BYBIT ? "bybit" : "?", venue_name(v));
+            return 1;
+        }
+        a->market.log_closes = a->log.level == LOG_DEBUG;
+        a->feeds[v] = feed_start(&a->rt, &a->cfg, vo, &a->market, &a->httpc, &a->lws,
+                                 &a->health, err, errlen);
+        if (!a->feeds[v]) {
+            log_error(&a->log, "market", "%s", err);
+            return 1;
+        }
+        health_set_detail(&a->health, vo->health, exchange_detail, a->feeds[v]);
+    }
+    return 0;
 }
 
 /* accept() failed (net/lws.c heard it from lws): the HTTP server pauses. */
@@ -637,16 +673,8 @@ int app_run(struct app *a)
                                         ? "the market feed is off (exchange.enabled = false)"
                                         : "the market feed is off (no bot token; set "
                                           "exchange.enabled = true to stream anyway)");
-    if (a->cfg.exchange.enabled) {
-        a->market.log_closes = a->log.level == LOG_DEBUG;
-        a->feed = feed_start(&a->rt, &a->cfg, &a->market, &a->httpc, &a->lws, &a->health, err,
-                             sizeof err);
-        if (!a->feed) {
-            log_error(&a->log, "market", "%s", err);
-            return 1;
-        }
-        health_set_detail(&a->health, "exchange", exchange_detail, a);
-    }
+    if (start_feeds(a, err, sizeof err) != 0)
+        return 1;
     log_info(&a->log, "http", "listening on %s (port %d)", a->cfg.http.listen,
              http_server_port(a->http));
     a->watch = watch_start(&a->loop, a->cfg.scripts, WATCH_SETTLE_MS, on_scripts_changed, a);

@@ -63,7 +63,7 @@ struct app {
     struct store *store;
     struct lh_host *lua;
     struct market market;
-    struct feed *feed;
+    struct feed *feeds[VENUE_COUNT];   /* by enum venue: NULL when off */
     struct tg_bot *tg;           /* NULL without a bot token */
     struct alert_engine *alerts; /* with the store */
     struct http_server *http;
@@ -86,8 +86,9 @@ uint64_t app_now_ms(struct app *a);
 int64_t app_wall_ms(struct app *a);
 /* Resident memory of this process. */
 long app_rss_bytes(void);
-/* Brings /health's exchange entry up to date (failing when the feed is
- * not running); its details into w, unless NULL. */
+/* Brings /health's entry of each venue that is on up to date (failing
+ * when its feed is not running); Binance USDⓈ-M's details into w, unless
+ * NULL. */
 struct jsonw;
 void app_exchange_health(struct app *a, struct jsonw *w);
 /* Brings /health's polled entries (store, exchange, telegram) up to date. */

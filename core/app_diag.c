@@ -10,8 +10,7 @@
 static void diag_feed_refresh(void *ud)
 {
     struct app *a = ud;
-    if (a->cfg.exchange.enabled > 0)
-        app_exchange_health(a, NULL);
+    app_exchange_health(a, NULL);
 }
 
 static long diag_script_errors(void *ud)

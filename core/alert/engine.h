@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "market/candle.h"
+#include "market/symbols.h"
 
 struct alert_engine;
 struct config;
@@ -87,7 +88,7 @@ struct preset {
     char rule[RULE_NAME_MAX + 1];
     int pairs;                  /* enum preset_pairs */
     int top_n;                  /* PAIRS_TOP */
-    char (*symbols)[24];        /* PAIRS_MANUAL, as given: the names */
+    char (*symbols)[SYM_NAME_MAX + 1];   /* PAIRS_MANUAL, as given: the names */
     int nsymbols;
     uint32_t *sym_ids;          /* PAIRS_MANUAL, as held: symbol ids (the names
                                  * are dropped: 24 bytes a pair for 100,000 users);

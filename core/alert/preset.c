@@ -115,7 +115,7 @@ static uint32_t covered(struct alert_engine *e, const struct preset *p)
 {
     if (p->pairs == PAIRS_MANUAL)
         return (uint32_t)p->nsym_ids;
-    uint32_t n = e->market->nranked;
+    uint32_t n = e->market->nranked[VENUE_USDM];
     return p->top_n < 1 ? 0 : (uint32_t)p->top_n < n ? (uint32_t)p->top_n : n;
 }
 
@@ -508,9 +508,10 @@ void alert_ranks_update(struct alert_engine *e)
     }
     if (e->rank)   /* (none before the first symbol) */
         memset(e->rank, 0, sizeof *e->rank * e->nrank);
-    for (uint32_t i = 0; i < m->nranked; i++)
-        if (m->ranked[i] < e->nrank)
-            e->rank[m->ranked[i]] = i + 1;
+    for (int v = 0; v < VENUE_COUNT; v++)   /* each venue's own ranks */
+        for (uint32_t i = 0; i < m->nranked[v]; i++)
+            if (m->ranked[v][i] < e->nrank)
+                e->rank[m->ranked[v][i]] = i + 1;
 }
 
 /* A symbol entering a top N matches its presets from its next value on;

@@ -50,6 +50,31 @@ static const struct key keys[] = {
     {"exchange.history", K_POSINT, OFF(exchange.history), "a positive integer", "200"},
     {"exchange.max_frame", K_POSINT, OFF(exchange.max_frame), "a positive integer (bytes)", "65536"},
     {"exchange.rest_weight_limit", K_POSINT, OFF(exchange.rest_weight_limit), "a positive integer", "2400"},
+    {"spot.enabled", K_BOOL, OFF(spot.enabled), "a boolean", "false"},
+    {"spot.ws_url", K_URL, OFF(spot.ws_url), "a ws(s) URL string", "wss://stream.binance.com:9443"},
+    {"spot.rest_url", K_URL, OFF(spot.rest_url), "an http(s) URL string", "https://api.binance.com"},
+    {"spot.intervals", K_INTERVALS, OFF(spot.intervals), "a list of intervals (\"1m\" ... \"1d\")", "{\"1m\",\"5m\",\"15m\",\"30m\",\"1h\",\"4h\"}"},
+    {"spot.quote_asset", K_STRING, OFF(spot.quote_asset), "a string", "USDT"},
+    {"spot.streams_per_connection", K_POSINT, OFF(spot.streams_per_connection), "a positive integer", "1024"},
+    {"spot.stale_after", K_SECONDS, OFF(spot.stale_after), "a number of seconds", "30"},
+    {"spot.rotate_after", K_SECONDS, OFF(spot.rotate_after), "a number of seconds", "82800 (23 h)"},
+    {"spot.universe_refresh", K_SECONDS, OFF(spot.universe_refresh), "a number of seconds", "3600"},
+    {"spot.ranking_refresh", K_SECONDS, OFF(spot.ranking_refresh), "a number of seconds", "300"},
+    {"spot.max_frame", K_POSINT, OFF(spot.max_frame), "a positive integer (bytes)", "65536"},
+    {"spot.rest_weight_limit", K_POSINT, OFF(spot.rest_weight_limit), "a positive integer", "6000"},
+    {"bybit.enabled", K_BOOL, OFF(bybit.enabled), "a boolean", "false"},
+    {"bybit.ws_url", K_URL, OFF(bybit.ws_url), "a ws(s) URL string", "wss://stream.bybit.com/v5/public/linear"},
+    {"bybit.rest_url", K_URL, OFF(bybit.rest_url), "an http(s) URL string", "https://api.bybit.com"},
+    {"bybit.intervals", K_INTERVALS, OFF(bybit.intervals), "a list of intervals (\"1m\" ... \"1d\")", "{\"1m\",\"5m\",\"15m\",\"30m\",\"1h\",\"4h\"}"},
+    {"bybit.quote_asset", K_STRING, OFF(bybit.quote_asset), "a string", "USDT"},
+    {"bybit.contract_type", K_STRING, OFF(bybit.contract_type), "a string", "LinearPerpetual"},
+    {"bybit.streams_per_connection", K_POSINT, OFF(bybit.streams_per_connection), "a positive integer", "500"},
+    {"bybit.stale_after", K_SECONDS, OFF(bybit.stale_after), "a number of seconds", "30"},
+    {"bybit.rotate_after", K_SECONDS, OFF(bybit.rotate_after), "a number of seconds", "82800 (23 h)"},
+    {"bybit.universe_refresh", K_SECONDS, OFF(bybit.universe_refresh), "a number of seconds", "3600"},
+    {"bybit.ranking_refresh", K_SECONDS, OFF(bybit.ranking_refresh), "a number of seconds", "300"},
+    {"bybit.max_frame", K_POSINT, OFF(bybit.max_frame), "a positive integer (bytes)", "65536"},
+    {"bybit.rest_weight_limit", K_POSINT, OFF(bybit.rest_weight_limit), "a positive integer", "600"},
     {"tls.ca_file", K_OPT_STRING, OFF(tls.ca_file), "a file path string", "the system's CAs"},
     {"database", K_STRING, OFF(database), "a file path string", "./candlewatch.db"},
     {"scripts", K_STRING, OFF(scripts), "a folder path string", "./scripts"},
@@ -76,14 +101,48 @@ static const struct key keys[] = {
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static const char *const sections[] = {"telegram", "exchange", "tls", "http", "log", "lua",
-                                       "limits", "admin", "email"};
+static const char *const sections[] = {"telegram", "exchange", "spot", "bybit", "tls", "http",
+                                       "log", "lua", "limits", "admin", "email"};
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
 static void set_str(char **dst, const char *v)
 {
     free(*dst);
     *dst = v ? strdup(v) : NULL;
+}
+
+/* A venue other than exchange: off, the real URLs, exchange's timings. */
+static void venue_defaults(struct config_venue *v, const char *ws, const char *rest,
+                           const char *contract_type, long streams, long weight)
+{
+    v->enabled = 0;
+    set_str(&v->ws_url, ws);
+    set_str(&v->rest_url, rest);
+    v->intervals = 1 << IV_1M | 1 << IV_5M | 1 << IV_15M | 1 << IV_30M | 1 << IV_1H | 1 << IV_4H;
+    set_str(&v->quote_asset, "USDT");
+    set_str(&v->contract_type, contract_type);
+    v->streams_per_connection = streams;
+    v->stale_after = 30;
+    v->rotate_after = 23 * 3600;
+    v->late_alert_max = 120;
+    v->universe_refresh = 3600;
+    v->ranking_refresh = 300;
+    v->history = 200;
+    v->max_frame = 65536;
+    v->rest_weight_limit = weight;
+}
+
+static void venue_free(struct config_venue *v)
+{
+    free(v->ws_url);
+    free(v->rest_url);
+    free(v->quote_asset);
+    free(v->contract_type);
+}
+
+const struct config_venue *config_venue_of(const struct config *c, int venue)
+{
+    return venue == 0 ? &c->exchange : venue == 1 ? &c->spot : venue == 2 ? &c->bybit : NULL;
 }
 
 void config_defaults(struct config *c)
@@ -118,6 +177,10 @@ void config_defaults(struct config *c)
     c->exchange.history = 200;
     c->exchange.max_frame = 65536;
     c->exchange.rest_weight_limit = 2400;
+    venue_defaults(&c->spot, "wss://stream.binance.com:9443", "https://api.binance.com", NULL,
+                   1024, 6000);
+    venue_defaults(&c->bybit, "wss://stream.bybit.com/v5/public/linear", "https://api.bybit.com",
+                   "LinearPerpetual", 500, 600);
     set_str(&c->database, "./candlewatch.db");
     set_str(&c->scripts, "./scripts");
     set_str(&c->http.listen, "127.0.0.1:8080");
@@ -143,10 +206,9 @@ void config_free(struct config *c)
     free(c->telegram.webhook_url);
     free(c->telegram.webhook_secret);
     free(c->telegram.webhook_path);
-    free(c->exchange.ws_url);
-    free(c->exchange.rest_url);
-    free(c->exchange.quote_asset);
-    free(c->exchange.contract_type);
+    venue_free(&c->exchange);
+    venue_free(&c->spot);
+    venue_free(&c->bybit);
     free(c->tls.ca_file);
     free(c->database);
     free(c->scripts);

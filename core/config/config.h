@@ -9,6 +9,24 @@
 
 #include "util/log.h"
 
+struct config_venue {
+    int enabled;            /* 1 on, 0 off; exchange: -1 (default) on when a bot token is set */
+    char *ws_url;
+    char *rest_url;
+    int intervals;          /* bit mask of enum interval */
+    char *quote_asset;      /* universe filter */
+    char *contract_type;    /* universe filter (not spot's) */
+    long streams_per_connection;
+    double stale_after;     /* seconds without a frame before reconnecting */
+    double rotate_after;    /* seconds before a connection replaces itself */
+    double late_alert_max;  /* seconds: older closes update history, never alert */
+    double universe_refresh;
+    double ranking_refresh;
+    long history;           /* closed candles kept per symbol and interval */
+    long max_frame;         /* bytes */
+    long rest_weight_limit; /* per minute */
+};
+
 struct config {
     struct {
         char *token;          /* secret: never logged, never printed */
@@ -23,23 +41,10 @@ struct config {
         long user_limit;      /* updates a user may send per user_window */
         double user_window;
     } telegram;
-    struct {
-        int enabled;            /* 1 on, 0 off, -1 (default): on when a bot token is set */
-        char *ws_url;
-        char *rest_url;
-        int intervals;          /* bit mask of enum interval */
-        char *quote_asset;      /* universe filter */
-        char *contract_type;    /* universe filter */
-        long streams_per_connection;
-        double stale_after;     /* seconds without a frame before reconnecting */
-        double rotate_after;    /* seconds before a connection replaces itself */
-        double late_alert_max;  /* seconds: older closes update history, never alert */
-        double universe_refresh;
-        double ranking_refresh;
-        long history;           /* closed candles kept per symbol and interval */
-        long max_frame;         /* bytes */
-        long rest_weight_limit; /* per minute */
-    } exchange;
+    /* exchange: Binance USDⓈ-M (as it always was); spot: Binance spot;
+     * bybit: Bybit linear.  The same keys for each (history and
+     * late_alert_max are exchange's alone: the store's, for every venue). */
+    struct config_venue exchange, spot, bybit;
     struct {
         char *ca_file;          /* extra CA bundle for https/wss (tests, proxies) */
     } tls;
@@ -114,6 +119,9 @@ struct config_value {
 };
 
 void config_defaults(struct config *c);
+/* A venue's section by its id (0 exchange, 1 spot, 2 bybit: enum venue's
+ * order); NULL for another number. */
+const struct config_venue *config_venue_of(const struct config *c, int venue);
 void config_free(struct config *c);
 
 /* Is `key` ("telegram", "log") a section whose value is a table of keys? */

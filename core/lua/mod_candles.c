@@ -71,18 +71,26 @@ static int c_symbols(lua_State *L)
     return 1;
 }
 
-/* candles.top(n) -> {"BTCUSDT", ...}    the n biggest by 24 h quote volume */
+/* candles.top(n [, venue]) -> {"BTCUSDT", ...}    the venue's n biggest by
+ * 24 h quote volume; venue "binance" (USDⓈ-M, the default), "spot" or
+ * "bybit" */
 static int c_top(lua_State *L)
 {
     struct market *m = market_of(L);
     lua_Integer want = luaL_checkinteger(L, 1);
+    size_t vn = 0;
+    const char *vs = luaL_optlstring(L, 2, "binance", &vn);
+    int v = venue_parse(vs, vn);
     if (want < 0)
-        return luaL_error(L, "expected candles.top(n) with n >= 0");
+        return luaL_error(L, "expected candles.top(n [, venue]) with n >= 0");
+    if (v < 0)
+        return luaL_error(L, "expected candles.top(n [, venue]): unknown venue '%s' (binance, "
+                          "spot or bybit)", vs);
     lua_newtable(L);
     lua_Integer k = 0;
-    for (uint32_t i = 0; i < m->nranked && k < want; i++)
-        if (m->syms.v[m->ranked[i]].active) {
-            lua_pushstring(L, m->syms.v[m->ranked[i]].name);
+    for (uint32_t i = 0; i < m->nranked[v] && k < want; i++)
+        if (m->syms.v[m->ranked[v][i]].active) {
+            lua_pushstring(L, m->syms.v[m->ranked[v][i]].name);
             lua_rawseti(L, -2, ++k);
         }
     return 1;

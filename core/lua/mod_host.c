@@ -116,8 +116,7 @@ static int h_stats(lua_State *L)
         tg_sched_stats(tg_bot_sched(a->tg), &ts);
     field_num(L, "queue", (double)ts.depth);
     field_num(L, "queue_oldest_s", ts.oldest_s);
-    if (a->cfg.exchange.enabled > 0)
-        app_exchange_health(a, NULL);
+    app_exchange_health(a, NULL);
     field_health(L, a, "feed", "exchange");
     field_health(L, a, "telegram", "telegram");
     field_num(L, "memory_mb", (double)app_rss_bytes() / 1048576.0);

@@ -89,7 +89,7 @@ int lh_spec_ranking(lua_State *L)
         qv[i - 1] = (double)(n - i + 1);
         lua_pop(L, 1);
     }
-    market_set_ranking(m, ids, qv, (uint32_t)n);
+    market_set_ranking_all(m, ids, qv, (uint32_t)n);
     return 0;
 }
 

@@ -17,14 +17,15 @@ int64_t feed_now_ms(const struct feed *f)
     return rt_wall_ms(f->rt);
 }
 
-/* exchange.ws_url ("wss://host[:port]/market") -> host, port, path, TLS. */
+/* ws_url ("wss://host[:port]/market") -> host, port, path (with the
+ * venue's suffix: "/market/stream"), TLS. */
 static int feed_parse_url(struct feed *f, char *err, size_t errlen)
 {
     char url[1024], *proto, *host, *path;
-    snprintf(url, sizeof url, "%s", f->cfg->exchange.ws_url);
+    snprintf(url, sizeof url, "%s", f->vc->ws_url);
     if (lws_parse_uri(url, (const char **)&proto, (const char **)&host, &f->port,
                       (const char **)&path)) {
-        snprintf(err, errlen, "exchange.ws_url: not a URL");
+        snprintf(err, errlen, "%s.ws_url: not a URL", f->vo->section);
         return -1;
     }
     f->tls = !strcmp(proto, "wss");
@@ -32,8 +33,9 @@ static int feed_parse_url(struct feed *f, char *err, size_t errlen)
         return -1;
     snprintf(f->host, sizeof f->host, "%s", host);
     /* lws_parse_uri drops the leading '/' of the path */
-    snprintf(f->path, sizeof f->path, "/%s%sstream", path,
-             *path && path[strlen(path) - 1] != '/' ? "/" : "");
+    const char *suffix = f->vo->ws_suffix;
+    snprintf(f->path, sizeof f->path, "/%s%s%s", path,
+             *path && *suffix && path[strlen(path) - 1] != '/' ? "/" : "", suffix);
     return 0;
 }
 
@@ -45,7 +47,7 @@ static int feed_vhost(struct feed *f, char *err, size_t errlen)
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;   /* lws 4.1: else no client TLS */
     info.protocols = feed_conn_protocols();
-    info.vhost_name = "feed";
+    info.vhost_name = f->vo->section;   /* one vhost per venue's feed */
     info.client_ssl_ca_filepath = f->cfg->tls.ca_file;
     f->vh = lws_create_vhost(f->lws->ctx, &info);
     if (!f->vh) {
@@ -55,26 +57,27 @@ static int feed_vhost(struct feed *f, char *err, size_t errlen)
     return 0;
 }
 
-struct feed *feed_start(const struct rt *rt, const struct config *cfg, struct market *m,
-                        struct httpc *httpc, struct net_lws *lws, struct health *health,
-                        char *err, size_t errlen)
+struct feed *feed_start(const struct rt *rt, const struct config *cfg,
+                        const struct venue_ops *vo, struct market *m, struct httpc *httpc,
+                        struct net_lws *lws, struct health *health, char *err, size_t errlen)
 {
     struct feed *f = calloc(1, sizeof *f);
     if (!f) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    *f = (struct feed){.rt = rt, .cfg = cfg, .lws = lws, .health = health, .m = m,
-                       .intervals = cfg->exchange.intervals};
+    const struct config_venue *vc = config_venue_of(cfg, vo->venue);
+    *f = (struct feed){.rt = rt, .cfg = cfg, .vo = vo, .vc = vc, .lws = lws, .health = health,
+                       .m = m, .intervals = vc->intervals & vo->intervals};
     for (int iv = 0; iv < IV_COUNT; iv++)
         f->niv += (f->intervals >> iv) & 1;
     if (feed_parse_url(f, err, errlen) != 0 || feed_vhost(f, err, errlen) != 0) {
         feed_free(f);
         return NULL;
     }
-    rest_init(&f->rest, rt, httpc, cfg->exchange.rest_url, cfg->exchange.rest_weight_limit);
-    m->fetch_history = feed_need_history;
-    m->fetch_history_ud = f;
+    rest_init(&f->rest, rt, httpc, vc->rest_url, vc->rest_weight_limit);
+    m->fetch_history[vo->venue] = feed_need_history;
+    m->fetch_history_ud[vo->venue] = f;
     feed_refresh_universe(f);
     return f;
 }
@@ -84,8 +87,8 @@ void feed_stop(struct feed *f)
     if (!f)
         return;
     f->stopping = 1;   /* first: the jobs rest_free hands back are dropped */
-    if (f->m->fetch_history_ud == f)
-        f->m->fetch_history = NULL;
+    if (f->m->fetch_history_ud[f->vo->venue] == f)
+        f->m->fetch_history[f->vo->venue] = NULL;
     rest_free(&f->rest);
     if (f->universe_timer)
         timers_cancel(f->rt->timers, f->universe_timer);

@@ -10,8 +10,6 @@
 #include "util/grow.h"
 #include "util/interval.h"
 
-#define KLINES_LIMIT_MAX 1500   /* rows per /fapi/v1/klines request */
-
 struct bf_job {
     struct feed *f;
     uint32_t sym;
@@ -33,6 +31,7 @@ static void bf_row(void *ud, const struct candle *c, enum kline_drop why)
 {
     struct bf_rows *x = ud;
     if (!c) {
+        x->f->dropped[why]++;
         market_drop(x->f->m, why, x->body, x->len, feed_now_ms(x->f));
         return;
     }
@@ -56,27 +55,29 @@ static void on_klines(void *ud, long status, const char *body, size_t len, const
     }
     if (!body || status != 200) {
         if (body || err)
-            log_warn(f->rt->log, "market", "klines for %s %s: %s",
+            log_warn(f->rt->log, f->vo->log_module, "klines for %s %s: %s",
                      f->m->syms.v[j->sym].name, interval_name(j->iv), err ? err : "refused");
         free(j);
         return;
     }
     struct bf_rows rows = {f, body, len, NULL, 0, 0, 0};
-    if (restparse_klines(body, len, j->sym, j->iv, market_exchange_now(f->m, feed_now_ms(f)), bf_row,
-                         &rows) != 0)
+    if (f->vo->parse_klines(body, len, j->sym, j->iv, market_exchange_now(f->m, feed_now_ms(f)),
+                            bf_row, &rows) != 0) {
+        f->dropped[KD_JSON]++;
         market_drop(f->m, KD_JSON, body, len, feed_now_ms(f));
+    }
     else if (rows.oom)
-        log_error(f->rt->log, "market", "klines for %s %s: out of memory for %zu rows",
+        log_error(f->rt->log, f->vo->log_module, "klines for %s %s: out of memory for %zu rows",
                   f->m->syms.v[j->sym].name, interval_name(j->iv), rows.n + 1);
     else
         market_history(f->m, j->sym, j->iv, rows.v, rows.n, (size_t)j->keep);
     free(rows.v);
     /* progress in quarters, then done */
     if (f->warm_done == f->warm_total)
-        log_info(f->rt->log, "market", "history complete: %ld klines requests done",
+        log_info(f->rt->log, f->vo->log_module, "history complete: %ld klines requests done",
                  f->warm_total);
     else if (f->warm_total >= 8 && f->warm_done % (f->warm_total / 4) == 0)
-        log_info(f->rt->log, "market", "loading history: %ld of %ld klines requests done",
+        log_info(f->rt->log, f->vo->log_module, "loading history: %ld of %ld klines requests done",
                  f->warm_done, f->warm_total);
     free(j);
 }
@@ -86,18 +87,15 @@ static void on_klines(void *ud, long status, const char *body, size_t len, const
 static int bf_queue(struct feed *f, uint32_t sym, int iv, int64_t start, long limit, long keep)
 {
     char path[256];
-    if (limit > KLINES_LIMIT_MAX)
-        limit = KLINES_LIMIT_MAX;
-    int n = snprintf(path, sizeof path, "/fapi/v1/klines?symbol=%s&interval=%s&limit=%ld",
-                     f->m->syms.v[sym].name, interval_name(iv), limit);
-    if (start >= 0)
-        snprintf(path + n, sizeof path - (size_t)n, "&startTime=%lld", (long long)start);
+    if (limit > f->vo->klines_max)
+        limit = f->vo->klines_max;
+    f->vo->klines_path(path, sizeof path, sym_local(&f->m->syms.v[sym]), iv, start, limit);
     struct bf_job *j = malloc(sizeof *j);
     if (!j)
         return -1;
     *j = (struct bf_job){f, sym, iv, keep};
     f->warm_total++;
-    rest_get(&f->rest, path, rest_klines_weight((int)limit), 0, on_klines, j);
+    rest_get(&f->rest, path, f->vo->klines_weight(limit), 0, on_klines, j);
     return 0;
 }
 
@@ -134,7 +132,7 @@ void feed_backfill_deeper(struct conn *c)
     uint32_t history = f->m->candles.history;
     if (c->history >= history)
         return;
-    log_info(f->rt->log, "market", "connection %d: fetching %u closed candles per stream for "
+    log_info(f->rt->log, f->vo->log_module, "connection %d: fetching %u closed candles per stream for "
              "the rules (had %u)", c->id, history, c->history);
     c->history = history;
     for (int i = 0; i < c->nsyms; i++)
@@ -151,7 +149,8 @@ void feed_need_history(void *ud, uint32_t sym, int iv)
 {
     struct feed *f = ud;
     long want = ind_book_want(&f->m->ind), history = (long)f->m->candles.history;
-    if (sym < f->m->syms.n && (f->intervals & (1 << iv)))
+    if (sym < f->m->syms.n && f->m->syms.v[sym].venue == f->vo->venue &&
+        (f->intervals & (1 << iv)))
         bf_queue(f, sym, iv, -1, (want > history ? want : history) + 1, history + 1);
 }
 

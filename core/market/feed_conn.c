@@ -68,40 +68,23 @@ static void queue_msg(struct conn *c, char *msg)
     free(msg);
 }
 
-/* SUBSCRIBE or UNSUBSCRIBE for every interval of syms[from..to). */
-void feed_queue_streams(struct conn *c, const char *method, const uint32_t *syms, int n)
+/* Subscribes (on) or unsubscribes every interval of syms[0..n), in
+ * messages of at most the venue's batch of streams. */
+void feed_queue_streams(struct conn *c, int on, const uint32_t *syms, int n)
 {
     struct feed *f = c->f;
-    int per = FEED_SUBSCRIBE_BATCH / f->niv;
+    int per = f->vo->batch / (f->niv ? f->niv : 1);
+    if (per < 1)
+        per = 1;
     for (int i = 0; i < n; i += per) {
-        size_t cap = 64 + (size_t)per * f->niv * 40, len = 0;
-        char *arr = malloc(cap);
-        if (!arr)
-            return;
-        arr[len++] = '[';
-        for (int k = i; k < n && k < i + per; k++)
-            for (int iv = 0; iv < IV_COUNT; iv++) {
-                if (!(f->intervals & (1 << iv)))
-                    continue;
-                char lower[32];
-                const struct sym *y = &f->m->syms.v[syms[k]];
-                for (int j = 0; j <= y->len; j++)
-                    lower[j] = (char)(y->name[j] >= 'A' && y->name[j] <= 'Z' ? y->name[j] + 32
-                                                                           : y->name[j]);
-                len += (size_t)snprintf(arr + len, cap - len, "%s\"%s@kline_%s\"",
-                                        arr[len - 1] == '[' ? "" : ",", lower, interval_name(iv));
-            }
-        snprintf(arr + len, cap - len, "]");
-        char *msg = malloc(strlen(arr) + 96);
-        if (msg)
-            sprintf(msg, "{\"method\":\"%s\",\"params\":%s,\"id\":%d}", method, arr,
-                    ++f->next_msg_id);
-        free(arr);
-        if (msg && method[0] == 'S')
+        char *msg = f->vo->subscribe_msg(&f->m->syms, on, syms + i, n - i < per ? n - i : per,
+                                         f->intervals, ++f->next_msg_id);
+        if (msg && on)
             c->unacked++;
         queue_msg(c, msg);
     }
 }
+
 /* ---- connections ---- */
 
 struct conn *feed_conn_new(struct feed *f)
@@ -188,7 +171,7 @@ static void schedule_reconnect(struct conn *c)
     c->attempts++;
     c->state = CS_WAIT;
     feed_conn_timer(c, d);
-    log_info(c->f->rt->log, "market", "connection %d: reconnecting in %.1f s", c->id,
+    log_info(c->f->rt->log, c->f->vo->log_module, "connection %d: reconnecting in %.1f s", c->id,
              (double)d / 1000);
 }
 
@@ -205,7 +188,7 @@ static void rotate(struct conn *c)
     n->replaces = c;
     c->retiring = 1;
     f->rotations++;
-    log_info(f->rt->log, "market", "connection %d: replacing itself (connection %d) before the "
+    log_info(f->rt->log, f->vo->log_module, "connection %d: replacing itself (connection %d) before the "
              "exchange's 24-hour cut", c->id, n->id);
     conn_connect(n);
 }
@@ -214,7 +197,7 @@ static void on_conn_timer(void *ud)
 {
     struct conn *c = ud;
     struct feed *f = c->f;
-    const struct config *cfg = f->cfg;
+    const struct config_venue *vc = f->vc;
     c->timer = NULL;
     if (f->stopping)
         return;
@@ -224,25 +207,30 @@ static void on_conn_timer(void *ud)
     }
     int64_t now = feed_now_ms(f);
     if (c->state == CS_OPEN) {
-        if (now - c->last_frame > (int64_t)(cfg->exchange.stale_after * 1000)) {
-            log_warn(f->rt->log, "market", "connection %d: no data for %.0f s: reconnecting",
+        if (now - c->last_frame > (int64_t)(vc->stale_after * 1000)) {
+            log_warn(f->rt->log, f->vo->log_module, "connection %d: no data for %.0f s: reconnecting",
                      c->id, (double)(now - c->last_frame) / 1000);
             conn_close(c);
         } else if (!c->retiring && c->got_kline &&
-                   now - c->opened > (int64_t)(cfg->exchange.rotate_after * 1000)) {
+                   now - c->opened > (int64_t)(vc->rotate_after * 1000)) {
             rotate(c);
         }
         if (c->got_kline && now - c->opened > FEED_HEALTHY_AFTER_MS)
             c->attempts = 0;
         if (c->unacked > 0 && c->nout == 0 && now - c->last_send > 10000) {
             /* answers missing: repair the gaps anyway rather than never */
-            log_warn(f->rt->log, "market", "connection %d: %d SUBSCRIBE(s) unanswered after 10 s",
+            log_warn(f->rt->log, f->vo->log_module, "connection %d: %d SUBSCRIBE(s) unanswered after 10 s",
                      c->id, c->unacked);
             c->unacked = 0;
             feed_backfill_pending(c);
         }
         if (!c->unacked)
             feed_backfill_deeper(c);
+        if (f->vo->ping_ms && now - c->last_ping >= f->vo->ping_ms) {
+            /* the venue wants the client's pings (its own are not enough) */
+            c->last_ping = now;
+            feed_queue_frame(c, WS_TEXT, f->vo->ping_msg, strlen(f->vo->ping_msg), 0);
+        }
         send_soon(c);
     }
     if (!c->timer)
@@ -291,18 +279,22 @@ static void on_message(struct conn *c, const char *buf, size_t len)
     struct frame_info fi;
     int64_t now = feed_now_ms(f);
     c->last_frame = now;
-    enum frame_kind k = market_frame(f->m, buf, len, now, &fi);
+    enum frame_kind k = market_frame(f->m, f->vo, buf, len, now, &fi);
+    f->received++;
+    f->slow += (uint64_t)fi.slow;
+    if (k == FRAME_DROP)
+        f->dropped[fi.drop]++;
     if (k == FRAME_KLINE && !c->got_kline) {
         c->got_kline = 1;
         if (c->replaces) {   /* the replacement is live: retire the old one */
-            log_info(f->rt->log, "market", "connection %d is live: closing connection %d",
+            log_info(f->rt->log, f->vo->log_module, "connection %d is live: closing connection %d",
                      c->id, c->replaces->id);
             conn_close(c->replaces);
             c->replaces = NULL;
         }
     } else if (k == FRAME_REPLY) {
         if (fi.reply_error)
-            log_warn(f->rt->log, "market", "connection %d: the exchange refused a request: %.*s",
+            log_warn(f->rt->log, f->vo->log_module, "connection %d: the exchange refused a request: %.*s",
                      c->id, (int)(len < 200 ? len : 200), buf);
         if (c->unacked > 0 && --c->unacked == 0)
             feed_backfill_pending(c);   /* subscribed: now fetch what was missed */
@@ -315,10 +307,10 @@ static void ws_opened(void *ud)
 {
     struct conn *c = ud;
     c->state = CS_OPEN;
-    c->opened = c->last_frame = feed_now_ms(c->f);
-    log_info(c->f->rt->log, "market", "connection %d open: subscribing %d streams", c->id,
+    c->opened = c->last_frame = c->last_ping = feed_now_ms(c->f);
+    log_info(c->f->rt->log, c->f->vo->log_module, "connection %d open: subscribing %d streams", c->id,
              c->nsyms * c->f->niv);
-    feed_queue_streams(c, "SUBSCRIBE", c->syms, c->nsyms);
+    feed_queue_streams(c, 1, c->syms, c->nsyms);
     feed_conn_timer(c, 1000);
 }
 
@@ -331,7 +323,9 @@ static void ws_oversize(void *ud, size_t n)
 {
     struct conn *c = ud;
     c->last_frame = feed_now_ms(c->f);
-    market_drop(c->f->m, KD_OVERSIZE, "(a frame over exchange.max_frame)", 34, c->last_frame);
+    c->f->received++;
+    c->f->dropped[KD_OVERSIZE]++;
+    market_drop(c->f->m, KD_OVERSIZE, "(a frame over max_frame)", 24, c->last_frame);
     (void)n;
 }
 
@@ -345,7 +339,7 @@ static void ws_ping(void *ud, const char *p, size_t n)
 static void ws_closed(void *ud, int code)
 {
     struct conn *c = ud;
-    log_info(c->f->rt->log, "market", "connection %d: the exchange closed it (%d)", c->id, code);
+    log_info(c->f->rt->log, c->f->vo->log_module, "connection %d: the exchange closed it (%d)", c->id, code);
 }
 
 static const struct ws_callbacks ws_cbs = {ws_opened, ws_message, ws_oversize, ws_ping, ws_closed};
@@ -358,7 +352,7 @@ static void on_writable(struct conn *c, struct lws *wsi)
     if (c->out[0].plain && c->tc && !tls_ready(c->tc))
         return;   /* sent once the TLS handshake is done */
     if (c->out[0].paced) {
-        int64_t wait = c->last_send + FEED_SUBSCRIBE_GAP_MS - now;
+        int64_t wait = c->last_send + c->f->vo->send_gap_ms - now;
         if (wait > 0) {   /* under the exchange's incoming-message limit */
             feed_conn_timer(c, wait);
             return;
@@ -385,7 +379,7 @@ static void on_writable(struct conn *c, struct lws *wsi)
     free(m.p);
     if (c->nout) {
         if (c->out[0].paced)
-            feed_conn_timer(c, FEED_SUBSCRIBE_GAP_MS);
+            feed_conn_timer(c, c->f->vo->send_gap_ms);
         else
             lws_callback_on_writable(wsi);
     } else if (c->closing) {
@@ -419,12 +413,12 @@ static void on_gone(struct conn *c, const char *why, size_t why_len)
     if (f->stopping)
         return;
     if (c->retiring) {
-        log_info(f->rt->log, "market", "connection %d closed (replaced)", c->id);
+        log_info(f->rt->log, f->vo->log_module, "connection %d closed (replaced)", c->id);
         feed_conn_free(c);
         return;
     }
     f->reconnects++;
-    log_warn(f->rt->log, "market", "connection %d lost%s%.*s", c->id, why_len ? ": " : "",
+    log_warn(f->rt->log, f->vo->log_module, "connection %d lost%s%.*s", c->id, why_len ? ": " : "",
              (int)(why_len < 200 ? why_len : 200), why ? why : "");
     /* its streams will need what they miss meanwhile */
     memset(c->need_backfill, 1, (size_t)c->nsyms);
@@ -443,7 +437,7 @@ static int on_connected(struct conn *c)
     else
         snprintf(host, sizeof host, "%s", f->host);
     ws_free(&c->ws);
-    ws_init(&c->ws, (size_t)f->cfg->exchange.max_frame, &ws_cbs, c);
+    ws_init(&c->ws, (size_t)f->vc->max_frame, &ws_cbs, c);
     lws_get_random(f->lws->ctx, key, sizeof key);
     int n = ws_request(&c->ws, host, f->path, key, req, sizeof req);
     unsigned char *p = n > 0 ? malloc((size_t)n) : NULL;
@@ -474,7 +468,7 @@ static int on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         if (c->tc) {
             int was_ready = tls_ready(c->tc);
             if (tls_input(c->tc, in, len, plain_in, c) != 0) {
-                log_warn(c->f->rt->log, "market", "connection %d: %s", c->id, tls_error(c->tc));
+                log_warn(c->f->rt->log, c->f->vo->log_module, "connection %d: %s", c->id, tls_error(c->tc));
                 return -1;
             }
             tls_flush(c);
@@ -485,7 +479,7 @@ static int on_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         }
         if (c->failed) {
             if (c->ws.error)
-                log_warn(c->f->rt->log, "market", "connection %d: %s", c->id, c->ws.error);
+                log_warn(c->f->rt->log, c->f->vo->log_module, "connection %d: %s", c->id, c->ws.error);
             return -1;
         }
         return 0;

@@ -13,10 +13,9 @@
 
 #include "market/feed.h"
 #include "market/rest.h"
+#include "market/venue.h"
 #include "net/ws.h"
 
-#define FEED_SUBSCRIBE_GAP_MS 200     /* 5 messages/s: half the exchange's limit */
-#define FEED_SUBSCRIBE_BATCH 200      /* streams per SUBSCRIBE message */
 #define FEED_BACKOFF_MIN_MS 1000
 #define FEED_BACKOFF_MAX_MS 60000
 #define FEED_HEALTHY_AFTER_MS 60000   /* a connection this old resets its backoff */
@@ -54,7 +53,7 @@ struct conn {
     struct tls_client *tc;        /* with wss: TLS between the two */
     int failed;                   /* the engine refused what it read */
     int unacked;                  /* SUBSCRIBEs without a reply yet */
-    int64_t last_send, last_frame, opened;
+    int64_t last_send, last_frame, opened, last_ping;
     int attempts;
     int got_kline;
     struct conn *replaces;        /* rotation: the connection to close when this one is live */
@@ -65,9 +64,11 @@ struct conn {
 
 struct feed {
     const struct rt *rt;
-    const struct config *cfg;     /* exchange.*, tls.ca_file */
+    const struct config *cfg;     /* tls.ca_file */
+    const struct venue_ops *vo;   /* what is the venue's own */
+    const struct config_venue *vc;/* its section: exchange.*, spot.*, ... */
     struct net_lws *lws;          /* its context (cleared by lws once destroyed) */
-    struct health *health;        /* the "exchange" entry */
+    struct health *health;        /* the venue's entry ("exchange", "spot", ...) */
     struct market *m;
     struct rest rest;
     struct lws_vhost *vh;
@@ -83,6 +84,8 @@ struct feed {
     struct timer *universe_timer, *ranking_timer;
     long warm_total, warm_done;
     uint64_t reconnects, rotations;
+    uint64_t received, slow;      /* frames of its connections; those off the fast path */
+    uint64_t dropped[KD_COUNT];   /* its frames and REST rows dropped, by reason */
 };
 
 /* Wall-clock ms: the clock frames and rows are stamped with. */
@@ -99,8 +102,8 @@ void feed_conn_free(struct conn *c);
 void feed_conn_timer(struct conn *c, int64_t delay_ms);
 /* A masked WebSocket frame of text, queued (urgent unless paced). */
 void feed_queue_frame(struct conn *c, int opcode, const char *text, size_t n, int paced);
-/* SUBSCRIBE or UNSUBSCRIBE for every interval of syms[0..n). */
-void feed_queue_streams(struct conn *c, const char *method, const uint32_t *syms, int n);
+/* Subscribes (on) or unsubscribes every interval of syms[0..n). */
+void feed_queue_streams(struct conn *c, int on, const uint32_t *syms, int n);
 /* The delay before reconnect attempt `attempts` (0 first): doubling from
  * 1 s up to 60 s, then +/- 25 % by rnd (any random number). */
 int64_t feed_backoff_ms(int attempts, unsigned rnd);

@@ -11,7 +11,7 @@
 /* A connection with room for one more symbol's streams, or a new one. */
 static struct conn *conn_with_room(struct feed *f)
 {
-    long per = f->cfg->exchange.streams_per_connection / f->niv;
+    long per = f->vc->streams_per_connection / (f->niv ? f->niv : 1);
     if (per < 1)
         per = 1;
     for (int i = 0; i < f->nconns; i++)
@@ -47,8 +47,9 @@ static int universe_add(struct feed *f, const struct restparse_universe *u, uint
     int added = 0;
     for (size_t i = 0; i < u->n; i++) {
         const char *name = u->names[i];
-        int known = symtab_find(st, name, strlen(name));
-        int id = known >= 0 ? known : symtab_add(st, name, strlen(name));
+        int venue = f->vo->venue;
+        int known = symtab_find_in(st, venue, name, strlen(name));
+        int id = known >= 0 ? known : symtab_add_in(st, venue, name, strlen(name));
         if (id < 0)
             continue;
         seen[id] = 1;
@@ -62,7 +63,7 @@ static int universe_add(struct feed *f, const struct restparse_universe *u, uint
         added++;
         if (c->state == CS_OPEN) {   /* a listing: subscribe without disturbing the rest */
             uint32_t one = (uint32_t)id;
-            feed_queue_streams(c, "SUBSCRIBE", &one, 1);
+            feed_queue_streams(c, 1, &one, 1);
         }
     }
     return added;
@@ -76,8 +77,8 @@ static int universe_remove(struct feed *f, const uint8_t *seen)
     for (uint32_t id = 0; id < st->n; id++) {
         int at;
         struct conn *c;
-        if (seen[id] || !st->v[id].active)
-            continue;
+        if (seen[id] || !st->v[id].active || st->v[id].venue != f->vo->venue)
+            continue;   /* (another venue's symbols are its feed's) */
         st->v[id].active = 0;   /* delisted */
         removed++;
         while ((c = conn_of(f, id, &at))) {
@@ -85,7 +86,7 @@ static int universe_remove(struct feed *f, const uint8_t *seen)
             c->need_backfill[at] = c->need_backfill[c->nsyms - 1];
             c->nsyms--;
             if (c->state == CS_OPEN)
-                feed_queue_streams(c, "UNSUBSCRIBE", &id, 1);
+                feed_queue_streams(c, 0, &id, 1);
         }
     }
     return removed;
@@ -99,10 +100,9 @@ static void on_exchange_info(void *ud, long status, const char *body, size_t len
         return;
     struct restparse_universe u;
     if (!body || status != 200 ||
-        restparse_exchange_info(body, len, f->cfg->exchange.contract_type,
-                                f->cfg->exchange.quote_asset, &u) != 0) {
-        log_error(f->rt->log, "market", "exchangeInfo unusable (%s): retrying in 30 s",
-                  err ? err : status != 200 ? "refused" : "no symbols");
+        f->vo->parse_universe(body, len, f->vc, &u) != 0) {
+        log_error(f->rt->log, f->vo->log_module, "%s: the symbol list is unusable (%s): retrying in 30 s",
+                  f->vo->exchange_name, err ? err : status != 200 ? "refused" : "no symbols");
         f->universe_timer = feed_after(f, 30, feed_refresh_universe, f);
         return;
     }
@@ -118,8 +118,9 @@ static void on_exchange_info(void *ud, long status, const char *body, size_t len
     free(seen);
     restparse_universe_free(&u);
     if (added || removed)
-        log_info(f->rt->log, "market", "universe: %d symbols added, %d removed; %d connections",
-                 added, removed, f->nconns);
+        log_info(f->rt->log, f->vo->log_module,
+                 "universe: %d symbols added, %d removed; %d connections", added, removed,
+                 f->nconns);
     if (!f->universe_ok) {
         f->universe_ok = 1;
         refresh_ranking(f);
@@ -128,14 +129,14 @@ static void on_exchange_info(void *ud, long status, const char *body, size_t len
     for (int i = 0, k = 0; i < f->nconns; i++)
         if (f->conns[i]->state == CS_WAIT && !f->conns[i]->timer)
             feed_conn_timer(f->conns[i], 200 * k++);
-    f->universe_timer = feed_after(f, f->cfg->exchange.universe_refresh, feed_refresh_universe, f);
+    f->universe_timer = feed_after(f, f->vc->universe_refresh, feed_refresh_universe, f);
 }
 
 void feed_refresh_universe(void *ud)
 {
     struct feed *f = ud;
     f->universe_timer = NULL;
-    rest_get(&f->rest, "/fapi/v1/exchangeInfo", 1, 1, on_exchange_info, f);
+    rest_get(&f->rest, f->vo->universe_path, f->vo->universe_weight, 1, on_exchange_info, f);
 }
 
 static void on_ticker(void *ud, long status, const char *body, size_t len, const char *err)
@@ -145,18 +146,20 @@ static void on_ticker(void *ud, long status, const char *body, size_t len, const
     if (f->stopping)
         return;
     struct restparse_ranking r = {0};
-    int rc = body && status == 200 ? restparse_ticker(body, len, &f->m->syms, &r) : -1;
+    int rc = body && status == 200
+                 ? f->vo->parse_ranking(body, len, &f->m->syms, f->vo->venue, &r) : -1;
     if (rc == 0)
-        market_set_ranking(f->m, r.ids, r.qv, r.n);
+        market_set_ranking_in(f->m, f->vo->venue, r.ids, r.qv, r.n);
     else if (rc == -1)
-        log_warn(f->rt->log, "market", "24 h tickers unusable: the ranking stays as it was");
+        log_warn(f->rt->log, f->vo->log_module, "%s: 24 h tickers unusable: the ranking stays as it was",
+                 f->vo->exchange_name);
     restparse_ranking_free(&r);
-    f->ranking_timer = feed_after(f, f->cfg->exchange.ranking_refresh, refresh_ranking, f);
+    f->ranking_timer = feed_after(f, f->vc->ranking_refresh, refresh_ranking, f);
 }
 
 static void refresh_ranking(void *ud)
 {
     struct feed *f = ud;
     f->ranking_timer = NULL;
-    rest_get(&f->rest, "/fapi/v1/ticker/24hr", 40, 1, on_ticker, f);
+    rest_get(&f->rest, f->vo->ranking_path, f->vo->ranking_weight, 1, on_ticker, f);
 }

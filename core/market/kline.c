@@ -415,7 +415,7 @@ static enum frame_kind finish_kline(struct parse *ps, const struct symtab *syms,
     if (ps->data_sym && (ps->data_sym_n != ps->sym_n || !(bytes_equal(ps->data_sym, ps->sym, ps->sym_n) ||
                                                           ieq(ps->data_sym, ps->sym, ps->sym_n))))
         return drop(info, KD_STREAM_MISMATCH);
-    int id = symtab_find(syms, ps->sym, ps->sym_n);
+    int id = symtab_find_in(syms, ps->venue, ps->sym, ps->sym_n);
     if (id < 0)
         return drop(info, KD_UNKNOWN_SYMBOL);
     int64_t ms = interval_ms(iv);
@@ -435,31 +435,49 @@ static enum frame_kind finish_kline(struct parse *ps, const struct symtab *syms,
 
 
 /* A fresh parse into out, and info as for a kline. */
-static void parse_start(struct parse *ps, struct candle *out, struct frame_info *info)
+static void parse_start(struct parse *ps, int venue, struct candle *out,
+                        struct frame_info *info)
 {
     memset(ps, 0, sizeof *ps);
     ps->c = out;
+    ps->venue = venue;
     info->drop = KD_NONE;
     info->reply_id = -1;
     info->reply_error = 0;
+    info->slow = 0;
+    info->ncandles = 1;
+}
+
+enum frame_kind kline_parse_in(const char *buf, size_t len, const struct symtab *syms, int venue,
+                               struct candle *out, struct frame_info *info)
+{
+    struct parse ps;
+    parse_start(&ps, venue, out, info);
+    if (kline_fast(buf, len, &ps))
+        return finish_kline(&ps, syms, info);
+    enum frame_kind k = kline_parse_general_in(buf, len, syms, venue, out, info);
+    info->slow = 1;
+    return k;
 }
 
 enum frame_kind kline_parse(const char *buf, size_t len, const struct symtab *syms,
                             struct candle *out, struct frame_info *info)
 {
-    struct parse ps;
-    parse_start(&ps, out, info);
-    if (kline_fast(buf, len, &ps))
-        return finish_kline(&ps, syms, info);
-    return kline_parse_general(buf, len, syms, out, info);
+    return kline_parse_in(buf, len, syms, VENUE_USDM, out, info);
 }
 
 enum frame_kind kline_parse_general(const char *buf, size_t len, const struct symtab *syms,
                                     struct candle *out, struct frame_info *info)
 {
+    return kline_parse_general_in(buf, len, syms, VENUE_USDM, out, info);
+}
+
+enum frame_kind kline_parse_general_in(const char *buf, size_t len, const struct symtab *syms,
+                                       int venue, struct candle *out, struct frame_info *info)
+{
     struct jp j = {buf, buf + len};
     struct parse ps;
-    parse_start(&ps, out, info);
+    parse_start(&ps, venue, out, info);
     if (object(&j, &ps, 0) != 0 || peek(&j) != -1)
         return drop(info, KD_JSON);
     if (ps.has_k) {

@@ -36,16 +36,25 @@ struct frame_info {
     enum kline_drop drop;
     int64_t reply_id;     /* FRAME_REPLY: the id; -1 if none */
     int reply_error;      /* FRAME_REPLY: an error reply */
+    int slow;             /* the fast path gave up on it (bench, metrics) */
+    int ncandles;         /* FRAME_KLINE: candles written to out (a venue's
+                           * frame may carry several; Binance's carry one) */
 };
 
 const char *kline_drop_name(enum kline_drop d);
 
 enum frame_kind kline_parse(const char *buf, size_t len, const struct symtab *syms,
                             struct candle *out, struct frame_info *info);
+/* The same for a venue's symbols (Binance spot frames have the layout of
+ * USDⓈ-M's; kline_parse is VENUE_USDM). */
+enum frame_kind kline_parse_in(const char *buf, size_t len, const struct symtab *syms, int venue,
+                               struct candle *out, struct frame_info *info);
 /* The same with the general JSON walker alone, skipping the fast path for
  * Binance's exact layout; for tests that check both paths agree. */
 enum frame_kind kline_parse_general(const char *buf, size_t len, const struct symtab *syms,
                                     struct candle *out, struct frame_info *info);
+enum frame_kind kline_parse_general_in(const char *buf, size_t len, const struct symtab *syms,
+                                       int venue, struct candle *out, struct frame_info *info);
 
 /* A decimal string ("29038.46000000") to double, with its decimals count.
  * 0 on success; -1 for anything that is not a plain non-negative decimal. */

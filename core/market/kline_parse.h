@@ -24,6 +24,7 @@ struct parse {
     int has_event_time, has_k, has_reply, has_id, has_error, bad_number;
     int64_t id;
     int dp;
+    int venue;            /* whose symbols: enum venue */
 };
 
 /* Exact powers of ten for decimals (both paths divide by them). */

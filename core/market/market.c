@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "market/venue.h"
 #include "util/interval.h"
 
 /* The closed candles the store holds in (after, upto], oldest first, to
@@ -25,8 +26,9 @@ static void book_retake(struct market *m, uint32_t sym, int iv, int64_t after, i
 static void need_history(void *ud, uint32_t sym, int iv)
 {
     struct market *m = ud;
-    if (m->fetch_history)
-        m->fetch_history(m->fetch_history_ud, sym, iv);
+    int v = sym < m->syms.n ? m->syms.v[sym].venue : VENUE_USDM;
+    if (m->fetch_history[v])
+        m->fetch_history[v](m->fetch_history_ud[v], sym, iv);
     book_retake(m, sym, iv, INT64_MIN, INT64_MAX);
 }
 
@@ -46,7 +48,8 @@ void market_free(struct market *m)
     symtab_free(&m->syms);
     candles_free(&m->candles);
     ind_book_free(&m->ind);
-    free(m->ranked);
+    for (int v = 0; v < VENUE_COUNT; v++)
+        free(m->ranked[v]);
     free(m->quote_volume);
     memset(m, 0, sizeof *m);
 }
@@ -81,14 +84,18 @@ void market_apply(struct market *m, const struct candle *c)
     case CANDLE_FORMING:
         m->n.forming++;
         break;
-    case CANDLE_CLOSED:
+    case CANDLE_CLOSED: {
         m->n.closed++;
         m->n.backfilled += c->backfilled;
+        int v = m->syms.v[c->symbol].venue;
+        m->n.closed_in[v]++;
+        m->n.backfilled_in[v] += c->backfilled;
         if (m->log_closes)
             log_debug(m->log, "market", "closed %s %s %lld %s", m->syms.v[c->symbol].name,
                       interval_name(c->interval), (long long)c->open_time,
                       c->backfilled ? "backfill" : "live");
         break;
+    }
     }
     if (m->on_event)
         m->on_event(m->on_event_ud, c, ev);
@@ -109,20 +116,22 @@ void market_history(struct market *m, uint32_t sym, int iv, const struct candle 
         market_apply(m, &rows[i]);
 }
 
-enum frame_kind market_frame(struct market *m, const char *buf, size_t len, int64_t now_ms,
-                             struct frame_info *info)
+enum frame_kind market_frame(struct market *m, const struct venue_ops *vo, const char *buf,
+                             size_t len, int64_t now_ms, struct frame_info *info)
 {
-    struct candle c;
+    struct candle c[VENUE_FRAME_CANDLES];
     m->n.received++;
-    enum frame_kind k = kline_parse(buf, len, &m->syms, &c, info);
+    enum frame_kind k = vo->parse(buf, len, &m->syms, vo->venue, c, info);
     switch (k) {
     case FRAME_KLINE:
-        m->n.klines++;
-        if (c.event_time > m->exchange_ms) {
-            m->exchange_ms = c.event_time;
-            m->exchange_seen_at = now_ms;
+        for (int i = 0; i < info->ncandles && i < VENUE_FRAME_CANDLES; i++) {
+            m->n.klines++;
+            if (c[i].event_time > m->exchange_ms) {
+                m->exchange_ms = c[i].event_time;
+                m->exchange_seen_at = now_ms;
+            }
+            market_apply(m, &c[i]);
         }
-        market_apply(m, &c);
         break;
     case FRAME_DROP:
         market_drop(m, info->drop, buf, len, now_ms);
@@ -146,6 +155,33 @@ int64_t market_exchange_now(const struct market *m, int64_t now_ms)
 
 int market_set_ranking(struct market *m, const uint32_t *ids, const double *qv, uint32_t n)
 {
+    return market_set_ranking_in(m, VENUE_USDM, ids, qv, n);
+}
+
+int market_set_ranking_all(struct market *m, const uint32_t *ids, const double *qv, uint32_t n)
+{
+    uint32_t *vi = malloc(sizeof *vi * (n ? n : 1));
+    double *vq = malloc(sizeof *vq * (n ? n : 1));
+    int rc = vi && vq ? 0 : -1;
+    for (int v = 0; v < VENUE_COUNT && rc == 0; v++) {
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (ids[i] < m->syms.n && m->syms.v[ids[i]].venue == v) {
+                vi[k] = ids[i];
+                vq[k++] = qv[i];
+            }
+        rc = market_set_ranking_in(m, v, vi, vq, k);
+    }
+    free(vi);
+    free(vq);
+    return rc;
+}
+
+int market_set_ranking_in(struct market *m, int venue, const uint32_t *ids, const double *qv,
+                          uint32_t n)
+{
+    if (venue < 0 || venue >= VENUE_COUNT)
+        return -1;
     uint32_t *r = malloc(sizeof *r * (n ? n : 1));
     double *v = calloc(m->syms.n ? m->syms.n : 1, sizeof *v);
     if (!r || !v) {
@@ -154,13 +190,17 @@ int market_set_ranking(struct market *m, const uint32_t *ids, const double *qv, 
         return -1;
     }
     memcpy(r, ids, sizeof *r * n);
+    /* the other venues' volumes stay; this venue's are replaced */
+    for (uint32_t i = 0; i < m->nqv && i < m->syms.n; i++)
+        if (m->syms.v[i].venue != venue)
+            v[i] = m->quote_volume[i];
     for (uint32_t i = 0; i < n; i++)
         if (ids[i] < m->syms.n)
             v[ids[i]] = qv[i];
-    free(m->ranked);
+    free(m->ranked[venue]);
     free(m->quote_volume);
-    m->ranked = r;
-    m->nranked = n;
+    m->ranked[venue] = r;
+    m->nranked[venue] = n;
     m->quote_volume = v;
     m->nqv = m->syms.n;
     if (m->on_ranking)
@@ -182,6 +222,13 @@ void market_metrics(const struct market *m, struct prom *p)
                  (double)m->n.closed);
     prom_counter(p, "candlewatch_candles_backfilled_total", "Candles filled in over REST.", NULL,
                  (double)m->n.backfilled);
-    prom_gauge(p, "candlewatch_symbols_ranked", "Symbols in the 24 h volume ranking.", NULL,
-               (double)m->nranked);
+    for (int v = 0; v < VENUE_COUNT; v++) {
+        const struct venue_ops *vo = venue_ops_of(v);
+        char lb[64] = "";
+        if (!vo || (v != VENUE_USDM && !m->nranked[v]))
+            continue;   /* (a venue that is off says nothing) */
+        prom_label(lb, sizeof lb, "venue", vo->label);
+        prom_gauge(p, "candlewatch_symbols_ranked", "Symbols in the 24 h volume ranking.", lb,
+                   (double)m->nranked[v]);
+    }
 }

@@ -92,8 +92,9 @@ static int wanted(const cJSON *s, const char *contract_type, const char *quote_a
     const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(s, "status"));
     const char *ct = cJSON_GetStringValue(cJSON_GetObjectItem(s, "contractType"));
     const char *qa = cJSON_GetStringValue(cJSON_GetObjectItem(s, "quoteAsset"));
-    return st && ct && qa && !strcmp(st, "TRADING") && !strcmp(ct, contract_type) &&
-           !strcmp(qa, quote_asset);
+    /* spot's symbols have no contract type (contract_type NULL) */
+    return st && qa && !strcmp(st, "TRADING") &&
+           (contract_type ? ct && !strcmp(ct, contract_type) : 1) && !strcmp(qa, quote_asset);
 }
 
 int restparse_exchange_info(const char *body, size_t len, const char *contract_type,
@@ -144,6 +145,12 @@ static int by_volume(const void *a, const void *b)
 int restparse_ticker(const char *body, size_t len, const struct symtab *syms,
                      struct restparse_ranking *out)
 {
+    return restparse_ticker_in(body, len, syms, VENUE_USDM, out);
+}
+
+int restparse_ticker_in(const char *body, size_t len, const struct symtab *syms, int venue,
+                        struct restparse_ranking *out)
+{
     memset(out, 0, sizeof *out);
     cJSON *j = cJSON_ParseWithLength(body, len);
     if (!cJSON_IsArray(j)) {
@@ -164,7 +171,7 @@ int restparse_ticker(const char *body, size_t len, const struct symtab *syms,
     {
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(t, "symbol"));
         const char *qv = cJSON_GetStringValue(cJSON_GetObjectItem(t, "quoteVolume"));
-        int id = name ? symtab_find(syms, name, strlen(name)) : -1;
+        int id = name ? symtab_find_in(syms, venue, name, strlen(name)) : -1;
         double v;
         int dp;
         if (id >= 0 && syms->v[id].active && qv && kline_decimal(qv, strlen(qv), &v, &dp) == 0)

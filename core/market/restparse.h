@@ -38,7 +38,7 @@ struct restparse_universe {
 };
 
 /* Reads an exchangeInfo answer: the symbols TRADING with this contract
- * type and quote asset.  0, or -1 (u zeroed) when it has no "symbols"
+ * type (NULL: none asked, as for spot) and quote asset.  0, or -1 (u zeroed) when it has no "symbols"
  * list (or memory ran out).  Free with restparse_universe_free. */
 int restparse_exchange_info(const char *body, size_t len, const char *contract_type,
                             const char *quote_asset, struct restparse_universe *u);
@@ -56,6 +56,9 @@ struct restparse_ranking {
  * restparse_ranking_free. */
 int restparse_ticker(const char *body, size_t len, const struct symtab *syms,
                      struct restparse_ranking *r);
+/* The same for a venue's symbols (restparse_ticker: VENUE_USDM). */
+int restparse_ticker_in(const char *body, size_t len, const struct symtab *syms, int venue,
+                        struct restparse_ranking *r);
 void restparse_ranking_free(struct restparse_ranking *r);
 
 #define RESTPARSE_HEADER_MAX 1000000000L   /* seconds, weights: far past any real one */

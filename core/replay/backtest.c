@@ -69,11 +69,11 @@ static void replay_done(void *ud)
 
 /* The backtest's own state: the names a --preset's manual list points to. */
 struct backtest {
-    char names[MAX_PAIRS][24];
+    char names[MAX_PAIRS][SYM_NAME_MAX + 1];
 };
 
 /* pairs=top:N or pairs=BTCUSDT,ETHUSDT */
-static int preset_pairs(struct preset *p, char *v, char (*names)[24], char *err, size_t errlen)
+static int preset_pairs(struct preset *p, char *v, char (*names)[SYM_NAME_MAX + 1], char *err, size_t errlen)
 {
     if (!strncmp(v, "top:", 4)) {
         char *end;
@@ -138,7 +138,7 @@ static int preset_intervals(const struct app *a, struct preset *p, char *v, char
 
 /* One key=value (v non-empty) into p; 0, or -1 with err. */
 static int preset_key(struct app *a, struct preset *p, const char *k, char *v,
-                      char (*names)[24], char *err, size_t errlen)
+                      char (*names)[SYM_NAME_MAX + 1], char *err, size_t errlen)
 {
     char *end;
     if (!strcmp(k, "pairs"))

@@ -416,7 +416,7 @@ static void rank(struct replay *r)
         }
     for (uint32_t i = 0; i < k; i++)
         sorted[i] = qv[ids[i]];
-    market_set_ranking(m, ids, sorted, k);
+    market_set_ranking_all(m, ids, sorted, k);
 out:
     free(qv);
     free(ids);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "alert/engine.h"
+#include "market/venue.h"
 #include "app.h"
 #include "lua/host.h"
 #include "util/interval.h"
@@ -99,7 +100,7 @@ static int run(long users, const char *dir, const char *self)
     alert_set_sink(a.alerts, &(struct alert_sink){count, NULL});
     srand(7);
     double t = now_s(), tc = cpu_s();
-    char symbuf[50][24];
+    char symbuf[50][SYM_NAME_MAX + 1];
     char err[256];
     for (long u = 1; u <= users; u++)
         for (int k = 0; k < 3; k++) {
@@ -221,7 +222,7 @@ static int run(long users, const char *dir, const char *self)
         /* as the loop does it: the frame and its first turn, then the
          * rest of a big fan-out a slice per turn */
         double a0 = now_s();
-        market_frame(m, frame, (size_t)n, app_wall_ms(&a), &fi);
+        market_frame(m, &venue_usdm, frame, (size_t)n, app_wall_ms(&a), &fi);
         int more = alert_drain_turn(a.alerts);
         double c0 = now_s();
         store_commit(a.store);   /* the loop commits every turn */

@@ -30,6 +30,7 @@
 
 #include "alert/engine.h"
 #include "app.h"
+#include "market/venue.h"
 #include "lua/host.h"
 #include "store/store.h"
 #include "util/interval.h"
@@ -241,7 +242,7 @@ static void er_feed(struct app *a, const char *buf, size_t len, struct er_result
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl)
             nl = end;
-        market_frame(&a->market, p, (size_t)(nl - p), now, &fi);
+        market_frame(&a->market, &venue_usdm, p, (size_t)(nl - p), now, &fi);
         p = nl + 1;
         if (p - turn < ER_TURN_BYTES && p < end)
             continue;
@@ -288,7 +289,7 @@ static double er_parse_only(const char *buf, size_t len)
     for (const char *p = buf, *end = buf + len, *nl; p < end; p = nl + 1) {
         if (!(nl = memchr(p, '\n', (size_t)(end - p))))
             nl = end;
-        market_frame(&m, p, (size_t)(nl - p), 1, &fi);
+        market_frame(&m, &venue_usdm, p, (size_t)(nl - p), 1, &fi);
     }
     double secs = er_now() - t0;
     market_free(&m);

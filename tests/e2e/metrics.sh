@@ -28,7 +28,7 @@ wait_for 15 grep -q 'signed in' "$T/log" || { fail "the bot signs in" "$(tail -5
 say $C "/ping"
 said $C 'pong' 10 || fail "/ping is answered"
 # frames flowing, on a live connection
-wait_for 30 sh -c "curl -s 'http://127.0.0.1:$PORT/metrics' | grep -q '^candlewatch_websocket_connections_live [1-9]'" \
+wait_for 30 sh -c "curl -s 'http://127.0.0.1:$PORT/metrics' | grep -q '^candlewatch_websocket_connections_live{venue=.binance_usdm.} [1-9]'" \
   && pass "live connections are shown" || fail "live connections are shown"
 
 m=$(get /metrics)

@@ -19,13 +19,22 @@
  *        basis points a minute of market time from now on (negative: down;
  *        0: stop), a steady trend for indicators such as RSI.
  *
+ * --spot: Binance spot instead, with spot's own paths, weights and limits:
+ *   WS   /stream[?streams=...] and /ws[/...] (no /market), 5 incoming
+ *        messages a second (pongs count too), 1024 streams, server pings
+ *        every 20 s; prices and volumes with 8 decimals, as spot prints them
+ *   REST /api/v3/exchangeInfo (weight 20; no contractType),
+ *        /api/v3/ticker/24hr (80), /api/v3/klines (2; limit at most 1000,
+ *        more is refused with -1130); weight limit 6000 a minute.  The
+ *        futures paths answer 404, as spot's hosts do.
+ *
  * The market is deterministic (market.c): every candle can be recomputed,
  * so tests compare what the bot emits with the truth from /fapi/v1/klines.
  *
  * usage: fake_binance [--port N] [--symbols N] [--tick-ms N] [--ping-s N]
  *                     [--weight-limit N] [--load-rate N] [--cert F --key F]
  *                     [--replay SYMBOL=FILE.csv ...] [--speed X] [--close-each]
- *                     [--volatility X]
+ *                     [--volatility X] [--spot]
  * --close-each: REST closes the connection after each answer, without
  * saying so (no "Connection: close"), as some proxies do.
  * --replay: recorded 1m klines drive SYMBOL (higher intervals aggregate
@@ -111,6 +120,9 @@ static struct {
     double speed;
     int64_t stall_until_ms;
     int close_each;        /* --close-each */
+    int spot;              /* --spot: Binance spot's paths and limits */
+    const char *ws_prefix; /* "/market" (USDⓈ-M) or "" (spot) */
+    int max_incoming;      /* messages a second a connection may send */
     int rest_drop_count;   /* REST requests to close unanswered */
     int tick_ms, ping_s;
     long weight_limit, weight_used, weight_minute;
@@ -166,18 +178,18 @@ static char *kline_frame(const struct conn *c, int sym, int iv, const struct fak
 {
     const struct fake_symbol *s = &S.market.sym[sym];
     char *f = NULL;
-    int dp = s->dp;
+    int dp = S.spot ? 8 : s->dp, vdp = S.spot ? 8 : 3, qdp = S.spot ? 8 : 5;
     char body[1024];
     snprintf(body, sizeof body,
              "{\"e\":\"kline\",\"E\":%lld,\"s\":\"%s\",\"k\":{\"t\":%lld,\"T\":%lld,\"s\":\"%s\","
              "\"i\":\"%s\",\"f\":%lld,\"L\":%lld,\"o\":\"%.*f\",\"c\":\"%.*f\",\"h\":\"%.*f\","
-             "\"l\":\"%.*f\",\"v\":\"%.3f\",\"n\":%d,\"x\":%s,\"q\":\"%.5f\",\"V\":\"%.3f\","
-             "\"Q\":\"%.5f\",\"B\":\"0\"}}",
+             "\"l\":\"%.*f\",\"v\":\"%.*f\",\"n\":%d,\"x\":%s,\"q\":\"%.*f\",\"V\":\"%.*f\","
+             "\"Q\":\"%.*f\",\"B\":\"0\"}}",
              (long long)event, s->name, (long long)k->open_time, (long long)k->close_time,
              s->name, ivs[iv].name, (long long)k->open_time / 1000,
              (long long)k->open_time / 1000 + k->trades, dp, k->open, dp, k->close, dp, k->high,
-             dp, k->low, k->volume, k->trades, closed ? "true" : "false", k->quote_volume,
-             k->volume / 2, k->quote_volume / 2);
+             dp, k->low, vdp, k->volume, k->trades, closed ? "true" : "false", qdp,
+             k->quote_volume, vdp, k->volume / 2, qdp, k->quote_volume / 2);
     if (c->raw) {
         f = strdup(body);
     } else {
@@ -399,6 +411,28 @@ static char *rest_exchange_info(void)
     return b;
 }
 
+/* Spot's: no contract type; a halted symbol is "BREAK". */
+static char *rest_exchange_info_spot(void)
+{
+    size_t cap = 256 + (size_t)S.market.nsym * 256, n = 0;
+    char *b = malloc(cap);
+    n += (size_t)snprintf(b, cap, "{\"timezone\":\"UTC\",\"serverTime\":%lld,\"rateLimits\":"
+                                  "[{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\","
+                                  "\"intervalNum\":1,\"limit\":%ld}],\"exchangeFilters\":[],"
+                                  "\"symbols\":[", (long long)market_ms(), S.weight_limit);
+    for (int i = 0; i < S.market.nsym; i++) {
+        const struct fake_symbol *s = &S.market.sym[i];
+        n += (size_t)snprintf(b + n, cap - n,
+                              "%s{\"symbol\":\"%s\",\"status\":\"%s\",\"baseAsset\":\"%.*s\","
+                              "\"baseAssetPrecision\":8,\"quoteAsset\":\"USDT\","
+                              "\"quotePrecision\":8,\"isSpotTradingAllowed\":true}",
+                              i ? "," : "", s->name, s->trading ? "TRADING" : "BREAK",
+                              (int)strlen(s->name) - 4, s->name);
+    }
+    snprintf(b + n, cap - n, "]}");
+    return b;
+}
+
 static char *rest_ticker(void)
 {
     size_t cap = 64 + (size_t)S.market.nsym * 200, n = 0;
@@ -436,6 +470,10 @@ static char *rest_klines(struct lws *wsi, int *status)
         *status = 400;
         return json_error(-1120, "Invalid interval.");
     }
+    if (S.spot && (limit < 1 || limit > 1000)) {   /* spot refuses, not clamps */
+        *status = 400;
+        return json_error(-1130, "Data sent for parameter 'limit' is not valid.");
+    }
     if (limit < 1 || limit > 1500)
         limit = limit < 1 ? 500 : 1500;
     int64_t ms = ivs[iv].ms, now = market_ms(), cur = now / ms * ms;
@@ -449,7 +487,7 @@ static char *rest_klines(struct lws *wsi, int *status)
     size_t cap = 64 + (size_t)limit * 200, n = 0;
     char *out = malloc(cap);
     n += (size_t)snprintf(out, cap, "[");
-    int rows = 0, dp = S.market.sym[s].dp;
+    int rows = 0, dp = S.spot ? 8 : S.market.sym[s].dp;
     for (int64_t o = from; o <= to && rows < limit; o += ms, rows++) {
         struct fake_candle k;
         market_candle(&S.market, s, ms, o, now, &k);
@@ -462,7 +500,7 @@ static char *rest_klines(struct lws *wsi, int *status)
     }
     snprintf(out + n, cap - n, "]");
     printf("klines %s %s limit=%ld weight=%d rows=%d first=%lld last=%lld\n", S.market.sym[s].name,
-           ivs[iv].name, limit, kline_weight(limit), rows, (long long)from,
+           ivs[iv].name, limit, S.spot ? 2 : kline_weight(limit), rows, (long long)from,
            (long long)(from + (rows - 1) * ms));
     fflush(stdout);
     return out;
@@ -684,6 +722,17 @@ static int http_request(struct lws *wsi, struct pss *p, const char *path)
     }
     if (!strncmp(path, "/control/", 9)) {
         p->body = control(wsi, path, &p->status);
+    } else if (S.spot && !strcmp(path, "/api/v3/exchangeInfo")) {
+        p->body = weight_take(p, 20) ? json_error(-1003, "Too many requests")
+                                     : rest_exchange_info_spot();
+    } else if (S.spot && !strcmp(path, "/api/v3/ticker/24hr")) {
+        p->body = weight_take(p, 80) ? json_error(-1003, "Too many requests") : rest_ticker();
+    } else if (S.spot && !strcmp(path, "/api/v3/klines")) {
+        p->body = weight_take(p, 2) ? json_error(-1003, "Too many requests")
+                                    : rest_klines(wsi, &p->status);
+    } else if (S.spot) {
+        p->status = 404;
+        p->body = json_error(-1, "not found");
     } else if (!strcmp(path, "/fapi/v1/exchangeInfo")) {
         p->body = weight_take(p, 1) ? json_error(-1003, "Too many requests") : rest_exchange_info();
     } else if (!strcmp(path, "/fapi/v1/ticker/24hr")) {
@@ -758,8 +807,10 @@ static int streams_from_uri(struct conn *c, struct lws *wsi, const char *uri)
 {
     char buf[16384];
     const char *list = NULL;
-    if (!strncmp(uri, "/market/ws/", 11))
-        list = uri + 11;
+    char ws[32];
+    size_t wn = (size_t)snprintf(ws, sizeof ws, "%s/ws/", S.ws_prefix);
+    if (!strncmp(uri, ws, wn))
+        list = uri + wn;
     else if (lws_get_urlarg_by_name(wsi, "streams=", buf, sizeof buf))
         list = buf;
     for (const char *p = list; p && *p;) {
@@ -803,9 +854,12 @@ static int on_event(struct lws *wsi, enum lws_callback_reasons reason, void *use
         p->c = conn_new(wsi);
         if (!p->c)
             return -1;
-        p->c->raw = !strncmp(uri, "/market/ws", 10);
-        /* without /market the connection works but kline streams are silent */
-        p->c->silent = strncmp(uri, "/market/", 8) != 0;
+        char ws[32];
+        size_t wn = (size_t)snprintf(ws, sizeof ws, "%s/ws", S.ws_prefix);
+        p->c->raw = !strncmp(uri, ws, wn);
+        /* futures: without /market the connection works but kline streams
+         * are silent */
+        p->c->silent = !S.spot && strncmp(uri, "/market/", 8) != 0;
         if (streams_from_uri(p->c, wsi, uri) != 0) {
             S.kicked_streams++;
             return -1;
@@ -828,12 +882,27 @@ static int on_event(struct lws *wsi, enum lws_callback_reasons reason, void *use
         c->msg_len += len;
         if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
             return 0;
-        if (++c->rate_count > MAX_INCOMING_PER_S) {
-            S.kicked_rate++;   /* over 10 incoming messages a second */
+        if (++c->rate_count > S.max_incoming) {
+            S.kicked_rate++;   /* over 10 (spot: 5) incoming messages a second */
             return -1;
         }
         handle_message(c, c->msg, c->msg_len);
         c->msg_len = 0;
+        return 0;
+    }
+    case LWS_CALLBACK_RECEIVE_PONG: {   /* spot counts pongs against the limit too */
+        struct conn *c = p->c;
+        int64_t sec = real_ms() / 1000;
+        if (!S.spot || !c)
+            return 0;
+        if (sec != c->rate_second) {
+            c->rate_second = sec;
+            c->rate_count = 0;
+        }
+        if (++c->rate_count > S.max_incoming) {
+            S.kicked_rate++;
+            return -1;
+        }
         return 0;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE: {
@@ -896,11 +965,14 @@ int main(int argc, char **argv)
     const char *replays[16];
     const char *cert = NULL, *key = NULL;
     S.tick_ms = 250;
-    S.ping_s = 180;
-    S.weight_limit = 2400;
+    S.ping_s = 0;
+    S.weight_limit = 0;
     for (int i = 1; i < argc; i += 2) {
-        if (!strcmp(argv[i], "--close-each")) {   /* (the one option without a value) */
-            S.close_each = 1;
+        if (!strcmp(argv[i], "--close-each") || !strcmp(argv[i], "--spot")) {   /* (no value) */
+            if (argv[i][2] == 'c')
+                S.close_each = 1;
+            else
+                S.spot = 1;
             i--;
             continue;
         }
@@ -927,6 +999,11 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    /* spot's limits, unless told otherwise */
+    S.ping_s = S.ping_s ? S.ping_s : S.spot ? 20 : 180;
+    S.weight_limit = S.weight_limit ? S.weight_limit : S.spot ? 6000 : 2400;
+    S.max_incoming = S.spot ? 5 : MAX_INCOMING_PER_S;
+    S.ws_prefix = S.spot ? "" : "/market";
     market_init(&S.market, nsym);
     S.market.volatility = volatility;
     S.speed = S.speed > 0 ? S.speed : 1;

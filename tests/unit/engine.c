@@ -211,7 +211,7 @@ struct spec {
 
 static int add_preset(struct fx *f, struct spec s)
 {
-    char names[4][24], err[256];
+    char names[4][SYM_NAME_MAX + 1], err[256];
     struct preset p;
     memset(&p, 0, sizeof p);
     p.user_id = p.chat_id = s.chat;
