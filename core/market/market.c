@@ -132,6 +132,8 @@ enum frame_kind market_frame(struct market *m, const struct venue_ops *vo, const
             }
             market_apply(m, &c[i]);
         }
+        if (info->drop != KD_NONE)   /* entries dropped beside good ones (Bybit's data[]) */
+            market_drop(m, info->drop, buf, len, now_ms);
         break;
     case FRAME_DROP:
         market_drop(m, info->drop, buf, len, now_ms);

@@ -498,6 +498,9 @@ static void do_malformed(struct conn *c, long count)
         "{\"topic\":\"kline.1.BTCUSDT\",\"data\":[{\"start\":60000,\"end\":119999,\"interval\":\"1\",\"open\":\"abc\",\"close\":\"1\",\"high\":\"1\",\"low\":\"1\",\"volume\":\"1\",\"turnover\":\"1\",\"confirm\":false,\"timestamp\":1}],\"ts\":1,\"type\":\"snapshot\"}",
         "{\"topic\":\"kline.1.NOSUCHUSDT\",\"data\":[{\"start\":60000,\"end\":119999,\"interval\":\"1\",\"open\":\"1\",\"close\":\"1\",\"high\":\"1\",\"low\":\"1\",\"volume\":\"1\",\"turnover\":\"1\",\"confirm\":false,\"timestamp\":1}],\"ts\":1,\"type\":\"snapshot\"}",
         "{\"topic\":\"kline.5.BTCUSDT\",\"data\":[{\"start\":60000,\"end\":119999,\"interval\":\"1\",\"open\":\"1\",\"close\":\"1\",\"high\":\"1\",\"low\":\"1\",\"volume\":\"1\",\"turnover\":\"1\",\"confirm\":false,\"timestamp\":1}],\"ts\":1,\"type\":\"snapshot\"}",
+        /* a good entry (an old closed candle: history only) beside one
+         * whose end is off */
+        "{\"topic\":\"kline.1.BTCUSDT\",\"data\":[{\"start\":60000,\"end\":119999,\"interval\":\"1\",\"open\":\"1\",\"close\":\"1\",\"high\":\"1\",\"low\":\"1\",\"volume\":\"1\",\"turnover\":\"1\",\"confirm\":true,\"timestamp\":1},{\"start\":120000,\"end\":180000,\"interval\":\"1\",\"open\":\"1\",\"close\":\"1\",\"high\":\"1\",\"low\":\"1\",\"volume\":\"1\",\"turnover\":\"1\",\"confirm\":true,\"timestamp\":1}],\"ts\":1,\"type\":\"snapshot\"}",
     };
     for (long i = 0; i < count; i++)
         enqueue(c, strdup(bad[i % (long)(sizeof bad / sizeof *bad)]));
