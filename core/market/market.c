@@ -87,7 +87,8 @@ void market_apply(struct market *m, const struct candle *c)
     case CANDLE_CLOSED: {
         m->n.closed++;
         m->n.backfilled += c->backfilled;
-        int v = m->syms.v[c->symbol].venue;
+        /* (a candle of a symbol the table lacks: only tests make those) */
+        int v = c->symbol < m->syms.n ? m->syms.v[c->symbol].venue : VENUE_USDM;
         m->n.closed_in[v]++;
         m->n.backfilled_in[v] += c->backfilled;
         if (m->log_closes)
