@@ -291,20 +291,54 @@ function presets.parse_volume(text)
   return math.floor(v + 0.5)
 end
 
--- "btcusdt, ETH SOLUSDT" -> {"BTCUSDT", "ETHUSDT", "SOLUSDT"} (a bare base
--- gets USDT); nil, why when empty or too many
-function presets.parse_symbols(text, max)
-  local out, seen = {}, {}
-  for word in text:upper():gmatch("[%w_]+") do
-    if not word:match("USDT$") and not word:match("USD_") then word = word .. "USDT" end
-    if not seen[word] then
-      seen[word] = true
-      out[#out + 1] = word
+-- A pair's venue prefix as written (any case in): Binance futures have none.
+local VENUE_PREFIX = { spot = "spot:", bybit = "bybit:" }
+
+-- One pair of a list: "btc" -> "BTCUSDT", ("Bybit", "eth") ->
+-- "bybit:ETHUSDT"; nil, why for a venue that is none.
+local function one_symbol(venue, word)
+  local prefix = ""
+  if venue then
+    prefix = VENUE_PREFIX[venue:lower()]
+    if not prefix then
+      return nil, "There is no exchange \"" .. venue .. "\" here: use bybit: or spot: before a pair, or nothing for Binance futures."
     end
   end
+  local name = word:upper()
+  if not name:match("USDT$") and not name:match("USD_") then name = name .. "USDT" end
+  return prefix .. name
+end
+
+local MISPLACED = "Write a pair on another exchange as bybit:BTCUSDT or spot:BTCUSDT."
+
+-- "btcusdt, ETH SOLUSDT bybit:btc" -> {"BTCUSDT", "ETHUSDT", "SOLUSDT",
+-- "bybit:BTCUSDT"} (a bare base gets USDT; a word before a colon names
+-- the next one's exchange); nil, why when empty, too many or a venue that
+-- is none.  (Words found one by one with the plain word pattern: a
+-- pattern taking the colon in is too costly for the guard on long text.)
+function presets.parse_symbols(text, max)
+  local out, seen, pos, venue = {}, {}, 1, nil
+  while true do
+    local s, e = text:find("[%w_]+", pos)
+    if not s then break end
+    local word = text:sub(s, e)
+    pos = e + 1
+    if text:sub(pos, pos) == ":" then
+      if venue then return nil, MISPLACED end
+      venue, pos = word, pos + 1
+    else
+      local sym, why = one_symbol(venue, word)
+      if not sym then return nil, why end
+      venue = nil
+      if not seen[sym] then
+        seen[sym] = true
+        out[#out + 1] = sym
+      end
+    end
+  end
+  if venue then return nil, MISPLACED end
   if #out == 0 then return nil, "Send pair names, like BTCUSDT ETHUSDT." end
   if #out > max then return nil, "A list has at most " .. max .. " pairs; you sent " .. #out .. "." end
   return out
 end
-
 return presets
