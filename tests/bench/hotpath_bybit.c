@@ -52,9 +52,10 @@ static struct symtab st;
 static struct candles cs;
 static long closed;
 
+/* (as the venue looks them up: bybit:NAME by its local name) */
 static int find(const void *ud, const char *name, size_t n)
 {
-    return symtab_find(ud, name, n);
+    return symtab_find_in(ud, VENUE_BYBIT, name, n);
 }
 
 static void apply(void *ud, const struct candle *c)
@@ -73,7 +74,7 @@ static size_t make_frames(char *buf, size_t cap, size_t *starts)
     for (int i = 0; i < NSYM; i++) {
         snprintf(names[i], sizeof names[i], "%c%c%c%dUSDT", 'A' + i % 26, 'A' + (i / 26) % 26,
                  'A' + (i * 7) % 26, i);
-        symtab_add(&st, names[i], strlen(names[i]));
+        symtab_add_in(&st, VENUE_BYBIT, names[i], strlen(names[i]));
         price[i] = exp((rand() % 1400) / 100.0 - 4);   /* 0.02 .. 20000 */
         dp[i] = price[i] > 1000 ? 1 : price[i] > 10 ? 3 : price[i] > 0.1 ? 4 : 6;
     }

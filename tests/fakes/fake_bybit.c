@@ -43,7 +43,8 @@
  * last=OPEN", oldest and newest open times).
  *
  * usage: fake_bybit [--port N] [--symbols N] [--tick-ms N] [--ping-window-s N]
- *                   [--ip-limit N] [--ban-s N] [--batch]
+ *                   [--ip-limit N] [--ban-s N] [--speed N] [--batch]
+ * --speed N: the market clock runs N times real time.
  * Prints "fake_bybit listening on port N" once ready.
  */
 #include <cJSON.h>
@@ -106,6 +107,7 @@ static struct {
     struct conn conns[MAX_CONNS];
     int64_t started_ms, offset_ms, stall_until_ms;
     int tick_ms, ping_window_s, batch;
+    double speed;
     long ip_limit, ban_s;
     int64_t window_start, banned_until;
     long window_count;
@@ -124,9 +126,10 @@ static int64_t real_ms(void)
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* The market's clock: `speed` times real time from the start, plus jumps. */
 static int64_t market_ms(void)
 {
-    return real_ms() + S.offset_ms;
+    return S.started_ms + (int64_t)((double)(real_ms() - S.started_ms) * S.speed) + S.offset_ms;
 }
 
 static int iv_find(const char *name, size_t n)
@@ -749,6 +752,7 @@ int main(int argc, char **argv)
     S.ping_window_s = 600;
     S.ip_limit = 600;
     S.ban_s = 600;
+    S.speed = 1;
     for (int i = 1; i < argc; i += 2) {
         if (!strcmp(argv[i], "--batch")) {   /* (the one option without a value) */
             S.batch = 1;
@@ -766,6 +770,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--ping-window-s")) S.ping_window_s = (int)v;
         else if (!strcmp(argv[i], "--ip-limit")) S.ip_limit = v;
         else if (!strcmp(argv[i], "--ban-s")) S.ban_s = v;
+        else if (!strcmp(argv[i], "--speed")) S.speed = (double)(v ? v : 1);
         else {
             fprintf(stderr, "fake_bybit: unknown option %s\n", argv[i]);
             return 2;
