@@ -43,8 +43,9 @@
  * last=OPEN", oldest and newest open times).
  *
  * usage: fake_bybit [--port N] [--symbols N] [--tick-ms N] [--ping-window-s N]
- *                   [--ip-limit N] [--ban-s N] [--speed N] [--batch]
+ *                   [--ip-limit N] [--ban-s N] [--speed N] [--page-size N] [--batch]
  * --speed N: the market clock runs N times real time.
+ * --page-size N: instruments-info pages of at most N, whatever the limit.
  * Prints "fake_bybit listening on port N" once ready.
  */
 #include <cJSON.h>
@@ -107,6 +108,7 @@ static struct {
     struct conn conns[MAX_CONNS];
     int64_t started_ms, offset_ms, stall_until_ms;
     int tick_ms, ping_window_s, batch;
+    long page_size;
     double speed;
     long ip_limit, ban_s;
     int64_t window_start, banned_until;
@@ -375,6 +377,8 @@ static char *rest_instruments(struct lws *wsi)
     long limit = lim ? atol(lim) : 500, from = 0;
     if (limit < 1 || limit > 1000)
         return ret(10001, "params error: limit");
+    if (S.page_size && limit > S.page_size)
+        limit = S.page_size;   /* --page-size: more pages than the limit asks */
     if (cur && *cur && sscanf(strstr(cur, "next=") ? strstr(cur, "next=") + 5
                               : strstr(cur, "next%3D") ? strstr(cur, "next%3D") + 7 : "x",
                               "%ld", &from) != 1)
@@ -476,6 +480,8 @@ static int ip_take(void)
     }
     if (++S.window_count > S.ip_limit) {
         S.banned_until = now + S.ban_s * 1000;
+        S.window_start = S.banned_until;   /* a fresh window once the ban ends */
+        S.window_count = 0;
         return -1;
     }
     return 0;
@@ -770,6 +776,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--ping-window-s")) S.ping_window_s = (int)v;
         else if (!strcmp(argv[i], "--ip-limit")) S.ip_limit = v;
         else if (!strcmp(argv[i], "--ban-s")) S.ban_s = v;
+        else if (!strcmp(argv[i], "--page-size")) S.page_size = v;
         else if (!strcmp(argv[i], "--speed")) S.speed = (double)(v ? v : 1);
         else {
             fprintf(stderr, "fake_bybit: unknown option %s\n", argv[i]);
