@@ -123,6 +123,7 @@ void feed_free(struct feed *f)
 {
     if (!f)
         return;
+    feed_pages_free(f);
     while (f->nconns)
         feed_conn_free(f->conns[0]);
     free(f->conns);

@@ -57,6 +57,10 @@ struct venue_ops {
      * contract_type).  0, or -1 when unusable. */
     int (*parse_universe)(const char *body, size_t len, const struct config_venue *vc,
                           struct restparse_universe *u);
+    /* The path of the universe answer's next page, when it says there is
+     * one (Bybit's nextPageCursor): 1 with path written, else 0.  NULL: one
+     * page. */
+    int (*universe_next)(const char *body, size_t len, char *path, size_t size);
     const char *ranking_path;
     int ranking_weight;
     int (*parse_ranking)(const char *body, size_t len, const struct symtab *syms, int venue,

@@ -98,6 +98,17 @@ static int by_universe(const char *body, size_t len, const struct config_venue *
                : 0;
 }
 
+/* The next page, when nextPageCursor names one. */
+static int by_universe_next(const char *body, size_t len, char *path, size_t size)
+{
+    struct restparse_universe u;
+    char cursor[256];
+    if (bybit_rest_instruments(body, len, "", "", &u, cursor, sizeof cursor) != 0)
+        return 0;
+    restparse_universe_free(&u);
+    return cursor[0] && bybit_rest_instruments_path(path, size, cursor) > 0;
+}
+
 static int by_ranking(const char *body, size_t len, const struct symtab *syms, int venue,
                       struct restparse_ranking *r)
 {
@@ -151,6 +162,7 @@ const struct venue_ops venue_bybit = {
     .universe_path = "/v5/market/instruments-info?category=linear&limit=1000",
     .universe_weight = 1,
     .parse_universe = by_universe,
+    .universe_next = by_universe_next,
     .ranking_path = "/v5/market/tickers?category=linear",
     .ranking_weight = 1,
     .parse_ranking = by_ranking,

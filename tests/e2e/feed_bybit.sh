@@ -1,4 +1,5 @@
-# Bybit linear against its stand-in (tests/fakes/fake_bybit): subscribe
+# Bybit linear against its stand-in (tests/fakes/fake_bybit): the symbol
+# list over pages of instruments-info (nextPageCursor); subscribe
 # requests of at most 10 topics, acked; the client's ping every 20 s (the
 # stand-in cuts a client that does not ping); history and gap repair from
 # /v5/market/kline (newest first, 1000 rows a request); bad frames dropped
@@ -7,7 +8,7 @@
 . tests/e2e/lib.bash
 . tests/e2e/bybit.bash
 
-start_bybit --symbols 6 --ping-window-s 25 || { fail "the Bybit stand-in starts"; finish; exit 1; }
+start_bybit --symbols 6 --ping-window-s 25 --page-size 4 || { fail "the Bybit stand-in starts"; finish; exit 1; }
 # history 1100: more than Bybit's 1000 rows a request; 12 topics a
 # connection: two subscribe requests each (10 + 2)
 write_config "exchange = { enabled = false, history = 1100 }" \
@@ -20,7 +21,7 @@ by_live() { [ "$(jget "$(get /health)" components.bybit.live)" = "$1" ]; }
 wait_for 30 by_live 1 && pass "Bybit: the connection is live (12 topics, 12 a connection)" \
   || fail "Bybit: the connection is live" "$(get /health)"
 st=$(bybit /control/stats)
-is "$(jget "$st" topics_per_connection)" "[12]" "the stand-in holds all 12 topics"
+is "$(jget "$st" topics_per_connection)" "[12]" "the stand-in holds all 12 topics (6 symbols listed over two pages of instruments)"
 is "$(json_num "$st" refused_args)|$(json_num "$st" refused_topics)" "0|0" "no subscribe refused (at most 10 topics each, all valid)"
 h=$(get /health)
 is "$(jget "$h" components.bybit.venue)" bybit_linear "/health's bybit entry names its venue"
