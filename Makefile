@@ -37,7 +37,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%) $(BUILD)/tests/fakes/fake_binance \
             $(BUILD)/tests/fakes/fake_telegram $(BUILD)/tests/fakes/fake_smtp $(BUILD)/tests/fakes/fake_gas \
-            $(BUILD)/tests/fakes/fake_rates
+            $(BUILD)/tests/fakes/fake_rates $(BUILD)/tests/fakes/fake_bybit
 TESTS   := $(UNIT_SRC) $(sort $(wildcard tests/spec/*_spec.lua)) $(sort $(wildcard tests/e2e/*.sh)) \
            $(sort $(wildcard tests/prometheus/*.test.yml))
 PROVE   := prove --exec 'tests/run-one' --timer -j2
@@ -55,7 +55,7 @@ help:
 	@echo "make bench      performance numbers (prints; asserts nothing)"
 	@echo "make soak       an hour under load: resident memory, fds and Lua memory must stay flat"
 	@echo "make fuzz       libFuzzer + ASan/UBSan on each outside-input parser (FUZZ_SECONDS=600 each):"
-	@echo "                kline ws tg_answer rest tg_update config_lua config_set csvrow decimal chart"
+	@echo "                kline ws tg_answer rest tg_update config_lua config_set csvrow decimal chart bybit"
 	@echo "make deb        the Debian package ./candlewatch_VERSION_ARCH.deb (deploy/debian/mkdeb)"
 	@echo "make deps       apt-get install what is missing (sudo when not root)"
 
@@ -94,6 +94,10 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(LIBOBJ)
 $(BUILD)/tests/fakes/fake_binance: tests/fakes/fake_binance.c tests/fakes/market.c tests/fakes/market.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_binance.c tests/fakes/market.c $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/fakes/fake_bybit: tests/fakes/fake_bybit.c tests/fakes/market.c tests/fakes/market.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ tests/fakes/fake_bybit.c tests/fakes/market.c $(PKG_LIBS) $(LDLIBS)
 
 # the stand-ins share tests/fakes/fakeutil.c, never code of the bot itself
 FAKEUTIL := tests/fakes/fakeutil.c tests/fakes/fakeutil.h
@@ -162,6 +166,9 @@ FUZZ_LINK_ws := core/net/ws.c
 FUZZ_LINK_tg_answer := core/tg/answer.c
 FUZZ_LINK_rest := core/market/restparse.c core/market/kline.c core/market/kline_fast.c core/market/symbols.c \
                   core/util/interval.c core/market/candles.c
+FUZZ_LINK_bybit := core/market/bybit_kline.c core/market/bybit_rest.c core/market/restparse.c \
+                   core/market/kline.c core/market/kline_fast.c core/market/symbols.c \
+                   core/util/interval.c core/market/candles.c
 FUZZ_LINK_tg_update := core/tg/update.c core/http/intake.c
 FUZZ_LINK_config_set := core/config/config.c core/util/interval.c core/util/log.c \
                         core/util/jsonw.c

@@ -483,9 +483,28 @@ static int scripts_check(const char *scripts, char *err, size_t errlen)
     return 0;
 }
 
+/* What a venue cannot do whatever it is told (its keys are checked one by
+ * one as they are set; these are Bybit's own limits). */
+static int venue_check(const struct config *c, char *err, size_t errlen)
+{
+    if (c->bybit.intervals & (1 << IV_8H)) {
+        snprintf(err, errlen, "key 'bybit.intervals': Bybit has no 8h (it has 1m 3m 5m 15m 30m "
+                 "1h 2h 4h 6h 12h 1d)");
+        return -1;
+    }
+    /* one public connection: at most 21,000 characters of topics, and a
+     * topic ("kline.240.1000000BABYDOGEUSDT") is up to ~35 with its quotes */
+    if (c->bybit.streams_per_connection > 600) {
+        snprintf(err, errlen, "key 'bybit.streams_per_connection': at most 600 (Bybit takes "
+                 "21,000 characters of topics a connection)");
+        return -1;
+    }
+    return 0;
+}
+
 int config_check(const struct config *c, char *err, size_t errlen)
 {
-    if (scripts_check(c->scripts, err, errlen) != 0)
+    if (scripts_check(c->scripts, err, errlen) != 0 || venue_check(c, err, errlen) != 0)
         return -1;
     if (c->telegram.webhook_secret && !config_webhook_secret_ok(c->telegram.webhook_secret)) {
         snprintf(err, errlen, "key 'telegram.webhook_secret' (or WEBHOOK_SECRET): use 1-256 "

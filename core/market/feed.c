@@ -76,6 +76,9 @@ struct feed *feed_start(const struct rt *rt, const struct config *cfg,
         return NULL;
     }
     rest_init(&f->rest, rt, httpc, vc->rest_url, vc->rest_weight_limit);
+    f->rest.ban_status = vo->rest_ban_status;
+    f->rest.ban_s = vo->rest_ban_s;
+    f->rest.limited = vo->rest_limited;
     m->fetch_history[vo->venue] = feed_need_history;
     m->fetch_history_ud[vo->venue] = f;
     feed_refresh_universe(f);
@@ -120,6 +123,7 @@ void feed_free(struct feed *f)
 {
     if (!f)
         return;
+    feed_pages_free(f);
     while (f->nconns)
         feed_conn_free(f->conns[0]);
     free(f->conns);

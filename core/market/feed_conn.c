@@ -70,12 +70,36 @@ static void queue_msg(struct conn *c, char *msg)
 
 /* Subscribes (on) or unsubscribes every interval of syms[0..n), in
  * messages of at most the venue's batch of streams. */
+/* More intervals than a message may carry streams (Bybit: 10 topics, and
+ * 11 intervals): a symbol's intervals in several messages. */
+static void queue_split(struct conn *c, int on, const uint32_t *syms, int n)
+{
+    struct feed *f = c->f;
+    for (int i = 0; i < n; i++)
+        for (int iv = 0; iv < IV_COUNT;) {
+            int mask = 0;
+            for (int k = 0; iv < IV_COUNT && k < f->vo->batch; iv++)
+                if (f->intervals & (1 << iv)) {
+                    mask |= 1 << iv;
+                    k++;
+                }
+            if (!mask)
+                continue;
+            char *msg = f->vo->subscribe_msg(&f->m->syms, on, syms + i, 1, mask, ++f->next_msg_id);
+            if (msg && on)
+                c->unacked++;
+            queue_msg(c, msg);
+        }
+}
+
 void feed_queue_streams(struct conn *c, int on, const uint32_t *syms, int n)
 {
     struct feed *f = c->f;
     int per = f->vo->batch / (f->niv ? f->niv : 1);
-    if (per < 1)
-        per = 1;
+    if (per < 1) {
+        queue_split(c, on, syms, n);
+        return;
+    }
     for (int i = 0; i < n; i += per) {
         char *msg = f->vo->subscribe_msg(&f->m->syms, on, syms + i, n - i < per ? n - i : per,
                                          f->intervals, ++f->next_msg_id);
@@ -282,8 +306,8 @@ static void on_message(struct conn *c, const char *buf, size_t len)
     enum frame_kind k = market_frame(f->m, f->vo, buf, len, now, &fi);
     f->received++;
     f->slow += (uint64_t)fi.slow;
-    if (k == FRAME_DROP)
-        f->dropped[fi.drop]++;
+    if (k == FRAME_DROP || (k == FRAME_KLINE && fi.drop != KD_NONE))
+        f->dropped[fi.drop]++;   /* (a kline frame may have bad entries beside good ones) */
     if (k == FRAME_KLINE && !c->got_kline) {
         c->got_kline = 1;
         if (c->replaces) {   /* the replacement is live: retire the old one */

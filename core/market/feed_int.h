@@ -80,6 +80,12 @@ struct feed {
     size_t capconns;
     int intervals, niv;
     int universe_ok;
+    struct {                      /* a universe of several pages, read so far */
+        char **names;
+        size_t n, cap, listed;
+        int pages;
+        int64_t server_time;
+    } pg;
     int stopping;                 /* feed_stop: no reconnects, no new requests */
     struct timer *universe_timer, *ranking_timer;
     long warm_total, warm_done;
@@ -122,6 +128,8 @@ void feed_need_history(void *ud, uint32_t sym, int iv);
 /* feed_universe.c */
 /* Asks for the symbol list now; the ranking follows, then both repeat. */
 void feed_refresh_universe(void *feed);
+/* Forgets the pages of a universe read so far. */
+void feed_pages_free(struct feed *f);
 
 /* feed_health.c */
 /* Open, streaming, and not stale. */

@@ -7,6 +7,7 @@
 #include "loop/rt.h"
 #include "market/market.h"
 #include "market/restparse.h"
+#include "util/grow.h"
 
 /* A connection with room for one more symbol's streams, or a new one. */
 static struct conn *conn_with_room(struct feed *f)
@@ -92,6 +93,63 @@ static int universe_remove(struct feed *f, const uint8_t *seen)
     return removed;
 }
 
+#define FEED_MAX_PAGES 20   /* a universe's pages: far more than any venue has */
+
+void feed_pages_free(struct feed *f)
+{
+    for (size_t i = 0; i < f->pg.n; i++)
+        free(f->pg.names[i]);
+    free(f->pg.names);
+    memset(&f->pg, 0, sizeof f->pg);
+}
+
+/* Keeps a page's names (u is freed); 0, or -1 out of memory. */
+static int pages_keep(struct feed *f, struct restparse_universe *u)
+{
+    int rc = 0;
+    if (!f->pg.pages++)
+        f->pg.server_time = u->server_time;
+    f->pg.listed += u->listed;
+    for (size_t i = 0; i < u->n && rc == 0; i++) {
+        char **v = grow_from(f->pg.names, &f->pg.cap, f->pg.n + 1, sizeof *v, 64);
+        char *name = v ? strdup(u->names[i]) : NULL;
+        if (v)
+            f->pg.names = v;
+        if (name)
+            f->pg.names[f->pg.n++] = name;
+        else
+            rc = -1;
+    }
+    restparse_universe_free(u);
+    return rc;
+}
+
+/* A page of a universe of several: kept, and the next one asked for; 1
+ * when the last page is in (u then holds all of them, its names the
+ * feed's until feed_pages_free), 0 when a next one was asked for, -1 when
+ * memory ran out. */
+static void on_exchange_info(void *ud, long status, const char *body, size_t len,
+                             const char *err);
+
+static int universe_pages(struct feed *f, const char *body, size_t len,
+                          struct restparse_universe *u)
+{
+    char path[512];
+    int more = f->vo->universe_next(body, len, path, sizeof path);
+    if (pages_keep(f, u) != 0)
+        return -1;
+    if (more && f->pg.pages < FEED_MAX_PAGES) {
+        rest_get(&f->rest, path, f->vo->universe_weight, 1, on_exchange_info, f);
+        return 0;
+    }
+    if (more)
+        log_warn(f->rt->log, f->vo->log_module, "%s: the symbol list goes on past %d pages: "
+                 "taking the first %d", f->vo->exchange_name, FEED_MAX_PAGES, FEED_MAX_PAGES);
+    *u = (struct restparse_universe){.names = (const char **)f->pg.names, .n = f->pg.n,
+                                     .listed = f->pg.listed, .server_time = f->pg.server_time};
+    return 1;
+}
+
 static void on_exchange_info(void *ud, long status, const char *body, size_t len,
                              const char *err)
 {
@@ -99,13 +157,18 @@ static void on_exchange_info(void *ud, long status, const char *body, size_t len
     if (f->stopping)
         return;
     struct restparse_universe u;
+    int paged = 0;
     if (!body || status != 200 ||
-        f->vo->parse_universe(body, len, f->vc, &u) != 0) {
+        f->vo->parse_universe(body, len, f->vc, &u) != 0 ||
+        (f->vo->universe_next && (paged = universe_pages(f, body, len, &u)) < 0)) {
         log_error(f->rt->log, f->vo->log_module, "%s: the symbol list is unusable (%s): retrying in 30 s",
                   f->vo->exchange_name, err ? err : status != 200 ? "refused" : "no symbols");
+        feed_pages_free(f);
         f->universe_timer = feed_after(f, 30, feed_refresh_universe, f);
         return;
     }
+    if (f->vo->universe_next && !paged)
+        return;   /* the next page was asked for */
     /* the exchange's clock, until stream frames refine it: REST rows that
      * are still forming are told apart by it, not by this host's clock */
     if (u.server_time > f->m->exchange_ms) {
@@ -116,7 +179,10 @@ static void on_exchange_info(void *ud, long status, const char *body, size_t len
     int added = universe_add(f, &u, seen);
     int removed = universe_remove(f, seen);
     free(seen);
-    restparse_universe_free(&u);
+    if (f->vo->universe_next)
+        feed_pages_free(f);   /* (u's names were the pages') */
+    else
+        restparse_universe_free(&u);
     if (added || removed)
         log_info(f->rt->log, f->vo->log_module,
                  "universe: %d symbols added, %d removed; %d connections", added, removed,
@@ -136,6 +202,7 @@ void feed_refresh_universe(void *ud)
 {
     struct feed *f = ud;
     f->universe_timer = NULL;
+    feed_pages_free(f);   /* (a paging cut short: begin again) */
     rest_get(&f->rest, f->vo->universe_path, f->vo->universe_weight, 1, on_exchange_info, f);
 }
 

@@ -87,6 +87,7 @@ void market_apply(struct market *m, const struct candle *c)
     case CANDLE_CLOSED: {
         m->n.closed++;
         m->n.backfilled += c->backfilled;
+        /* (a candle of a symbol the table lacks: only tests make those) */
         int v = c->symbol < m->syms.n ? m->syms.v[c->symbol].venue : VENUE_USDM;
         m->n.closed_in[v]++;
         m->n.backfilled_in[v] += c->backfilled;
@@ -132,6 +133,8 @@ enum frame_kind market_frame(struct market *m, const struct venue_ops *vo, const
             }
             market_apply(m, &c[i]);
         }
+        if (info->drop != KD_NONE)   /* entries dropped beside good ones (Bybit's data[]) */
+            market_drop(m, info->drop, buf, len, now_ms);
         break;
     case FRAME_DROP:
         market_drop(m, info->drop, buf, len, now_ms);

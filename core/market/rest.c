@@ -122,6 +122,17 @@ static void wake_at(struct rest *r, int64_t wall_ms)
     r->timer = timers_add(rt->timers, rt_now_ms(rt) + (uint64_t)(delay > 0 ? delay : 0), wake, r);
 }
 
+/* The exchange said "too many": nothing is sent for `after` seconds, then
+ * the same request goes first. */
+static void pause_and_retry(struct rest *r, struct rest_job *j, int64_t now, long after,
+                            long status)
+{
+    r->paused_until = now + after * 1000;
+    log_warn(r->rt->log, "market", "REST %ld (rate limit): pausing requests for %ld s", status,
+             after);
+    push(r, j, 1);
+}
+
 static void on_done(void *ud, const struct httpc_resp *resp)
 {
     struct rest_job *j = ud;
@@ -140,12 +151,16 @@ static void on_done(void *ud, const struct httpc_resp *resp)
             after = 60;
         else if (after > REST_MAX_PAUSE_S)
             after = REST_MAX_PAUSE_S;
-        r->paused_until = now + after * 1000;
         r->r429 += status == 429;
         r->r418 += status == 418;
-        log_warn(r->rt->log, "market", "REST %ld (rate limit): pausing requests for %ld s",
-                 status, after);
-        push(r, j, 1);   /* the same request again, first, after the pause */
+        pause_and_retry(r, j, now, after, status);
+    } else if (r->ban_s > 0 && status == r->ban_status) {
+        r->rbanned++;
+        pause_and_retry(r, j, now, r->ban_s, status);
+    } else if (r->limited && status >= 200 && status < 300 &&
+               r->limited(resp->body, resp->body_len)) {
+        r->rlimited++;
+        pause_and_retry(r, j, now, 1, status);
     } else if (status == 0 || status >= 500) {
         if (++j->attempts >= REST_MAX_ATTEMPTS) {
             log_error(r->rt->log, "market", "REST %s failed %d times (%s): giving up",

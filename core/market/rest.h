@@ -33,6 +33,13 @@ struct rest {
     struct timer *timer;
     uint64_t requests, retries, r429, r418;
     int stopped;               /* rest_free: nothing more is started */
+    /* A venue's own ways of saying "too many" (set after rest_init; off
+     * by default): an HTTP status that bans the IP for ban_s seconds with
+     * no Retry-After (Bybit: 403, 10 minutes), and a 2xx body that is a
+     * rate-limit refusal (Bybit: retCode 10006), which pauses 1 s. */
+    long ban_status, ban_s;
+    int (*limited)(const char *body, size_t len);
+    uint64_t rbanned, rlimited;
 };
 
 void rest_init(struct rest *r, const struct rt *rt, struct httpc *httpc, const char *base,

@@ -57,6 +57,10 @@ struct venue_ops {
      * contract_type).  0, or -1 when unusable. */
     int (*parse_universe)(const char *body, size_t len, const struct config_venue *vc,
                           struct restparse_universe *u);
+    /* The path of the universe answer's next page, when it says there is
+     * one (Bybit's nextPageCursor): 1 with path written, else 0.  NULL: one
+     * page. */
+    int (*universe_next)(const char *body, size_t len, char *path, size_t size);
     const char *ranking_path;
     int ranking_weight;
     int (*parse_ranking)(const char *body, size_t len, const struct symtab *syms, int venue,
@@ -70,9 +74,13 @@ struct venue_ops {
     int (*parse_klines)(const char *body, size_t len, uint32_t sym, int iv, int64_t exch_now,
                         restparse_row_fn fn, void *ud);
     int intervals;            /* the mask of enum interval the venue has */
+    /* Its own ways of saying "too many" (rest.h): an HTTP status that bans
+     * for rest_ban_s seconds (0: none), a 2xx body that is a refusal. */
+    long rest_ban_status, rest_ban_s;
+    int (*rest_limited)(const char *body, size_t len);
 };
 
-extern const struct venue_ops venue_usdm, venue_spot;
+extern const struct venue_ops venue_usdm, venue_spot, venue_bybit;
 
 /* The ops of a venue built in, or NULL. */
 const struct venue_ops *venue_ops_of(int venue);

@@ -153,6 +153,8 @@ const struct venue_ops *venue_ops_of(int venue)
         return &venue_usdm;
     case VENUE_SPOT:
         return &venue_spot;
+    case VENUE_BYBIT:
+        return &venue_bybit;
     default:
         return NULL;
     }

@@ -51,6 +51,14 @@ local function rule_line(a, closed)
                  words[dir] or words.up, amount(a.level, a.unit, d), amount(a.value, a.unit, d + 1), closed)
 end
 
+-- The chart of a pair on its exchange: Binance futures' page, or Bybit's
+-- USDT perpetual one for bybit:PAIR.
+function alertfmt.chart_url(symbol)
+  local bybit = symbol:match("^bybit:(.+)$")
+  if bybit then return "https://www.bybit.com/trade/usdt/" .. bybit end
+  return "https://www.binance.com/en/futures/" .. symbol
+end
+
 -- One alert.  Today's percent move reads as it always has; other rules in
 -- their own words and unit (alert.label, unit, mode, level, value).
 function alertfmt.format(a)
@@ -66,7 +74,7 @@ function alertfmt.format(a)
   end
   return head .. bot.fmt('\n%s → %s · vol %s USDT\n%s · <a href="%s">chart</a>',
     price(c.open, c.price_decimals), price(c.close, c.price_decimals), alertfmt.volume(c.quote_volume),
-    table.concat(a.presets, ", "), "https://www.binance.com/en/futures/" .. a.symbol),
+    table.concat(a.presets, ", "), alertfmt.chart_url(a.symbol)),
     "⏱ <b>" .. a.interval .. " candles</b>"
 end
 

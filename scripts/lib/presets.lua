@@ -295,38 +295,49 @@ function presets.parse_volume(text)
   return math.floor(v + 0.5)
 end
 
--- The venues' names for people, and the prefix of their symbols.
+-- The venues' names for people, and the prefix of their symbols (any
+-- case in; "futures" and "usdm" are other names for Binance futures).
 presets.VENUES = { binance = "Binance futures", spot = "Binance spot", bybit = "Bybit futures" }
-local PREFIX = { binance = "", spot = "spot:", bybit = "bybit:" }
+local PREFIX = { binance = "", futures = "", usdm = "", spot = "spot:", bybit = "bybit:" }
 
--- "btcusdt, ETH SOLUSDT" -> {"BTCUSDT", "ETHUSDT", "SOLUSDT"} (a bare base
--- gets USDT); venue ("spot", "bybit"; default binance) qualifies the names
--- without one ("spot:BTCUSDT"); a name may name its own ("bybit:eth");
--- nil, why when empty or too many
+local MISPLACED = "Write a pair on another exchange as bybit:BTCUSDT or spot:BTCUSDT."
+
+-- One pair of a list: ("binance", "btc") -> "BTCUSDT", ("bybit", "eth")
+-- -> "bybit:ETHUSDT".
+local function one_symbol(venue, word)
+  local name = word:upper()
+  if not name:match("USDT$") and not name:match("USD_") then name = name .. "USDT" end
+  return PREFIX[venue] .. name
+end
+
+-- "btcusdt, ETH SOLUSDT bybit:btc" -> {"BTCUSDT", "ETHUSDT", "SOLUSDT",
+-- "bybit:BTCUSDT"}: a bare base gets USDT; venue ("spot", "bybit"; default
+-- binance) is the exchange of the words without one; a word before a colon
+-- names the next one's exchange.  nil, why when empty, too many or a venue
+-- that is none.  (One pass of the plain word pattern, the byte after each
+-- word looked at: a pattern taking the colon in is too costly for the guard
+-- on long text, and so is a find per word.)
 function presets.parse_symbols(text, max, venue)
-  local out, seen = {}, {}
-  local named   -- the venue a word followed by ':' named ("spot:btc")
-  for at, word in text:gmatch("()([%w_]+)") do
-    local lw = word:lower()
-    lw = (lw == "futures" or lw == "usdm") and "binance" or lw
-    if PREFIX[lw] and text:sub(at + #word, at + #word) == ":" then
-      named = lw
-      goto next
+  local out, seen, named = {}, {}, nil
+  for word, after in text:gmatch("([%w_]+)()") do
+    if text:sub(after, after) == ":" then
+      if named then return nil, MISPLACED end
+      named = word
+    else
+      if named and not PREFIX[named:lower()] then
+        return nil, "There is no exchange \"" .. named .. "\" here: use bybit: or spot: before a pair, or nothing for Binance futures."
+      end
+      local sym = one_symbol(named and named:lower() or venue or "binance", word)
+      named = nil
+      if not seen[sym] then
+        seen[sym] = true
+        out[#out + 1] = sym
+      end
     end
-    local v = named or venue or "binance"
-    named = nil
-    word = word:upper()
-    if not word:match("USDT$") and not word:match("USD_") then word = word .. "USDT" end
-    word = PREFIX[v] .. word
-    if not seen[word] then
-      seen[word] = true
-      out[#out + 1] = word
-    end
-    ::next::
   end
+  if named then return nil, MISPLACED end
   if #out == 0 then return nil, "Send pair names, like BTCUSDT ETHUSDT." end
   if #out > max then return nil, "A list has at most " .. max .. " pairs; you sent " .. #out .. "." end
   return out
 end
-
 return presets

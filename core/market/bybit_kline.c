@@ -1,0 +1,548 @@
+/* Bybit's kline pushes and op replies.  Two passes over a frame with a
+ * small validating JSON walker: the first reads the envelope (the topic
+ * may follow "data"), the second each entry of data[] knowing its topic.
+ * Nothing is allocated or copied.
+ */
+#include "market/bybit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/interval.h"
+
+#define BY_MAX_DEPTH 32
+
+struct bj {
+    const char *p, *end;
+};
+
+static inline int bj_peek(struct bj *j)
+{
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
+        j->p++;
+    return j->p < j->end ? (unsigned char)*j->p : -1;
+}
+
+static inline int bj_eat(struct bj *j, char c)
+{
+    if (bj_peek(j) != (unsigned char)c)
+        return 0;
+    j->p++;
+    return 1;
+}
+
+static inline int bj_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* A string's raw bytes (escapes checked for form, not decoded). */
+static int bj_str(struct bj *j, const char **s, size_t *n)
+{
+    if (!bj_eat(j, '"'))
+        return -1;
+    const char *start = j->p;
+    while (j->p < j->end) {
+        unsigned char c = (unsigned char)*j->p;
+        if (c == '"') {
+            *s = start;
+            *n = (size_t)(j->p - start);
+            j->p++;
+            return 0;
+        }
+        if (c < 0x20 || (c == '\\' && j->end - j->p < 2))
+            return -1;
+        j->p += c == '\\' ? 2 : 1;
+    }
+    return -1;
+}
+
+static void bj_digits(struct bj *j)
+{
+    while (j->p < j->end && bj_digit(*j->p))
+        j->p++;
+}
+
+/* A JSON number token, as text. */
+static int bj_number(struct bj *j, const char **s, size_t *n)
+{
+    bj_peek(j);
+    const char *start = j->p;
+    if (j->p < j->end && *j->p == '-')
+        j->p++;
+    if (j->p >= j->end || !bj_digit(*j->p))
+        return -1;
+    bj_digits(j);
+    if (j->p < j->end && *j->p == '.') {
+        j->p++;
+        if (j->p >= j->end || !bj_digit(*j->p))
+            return -1;
+        bj_digits(j);
+    }
+    if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+        j->p++;
+        if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
+            j->p++;
+        if (j->p >= j->end || !bj_digit(*j->p))
+            return -1;
+        bj_digits(j);
+    }
+    *s = start;
+    *n = (size_t)(j->p - start);
+    return 0;
+}
+
+static int bj_word(struct bj *j, const char *w, size_t n)
+{
+    bj_peek(j);
+    if ((size_t)(j->end - j->p) < n || memcmp(j->p, w, n) != 0)
+        return -1;
+    j->p += n;
+    return 0;
+}
+
+static int bj_skip(struct bj *j, int depth)
+{
+    const char *s;
+    size_t n;
+    if (depth > BY_MAX_DEPTH)
+        return -1;
+    switch (bj_peek(j)) {
+    case '"':
+        return bj_str(j, &s, &n);
+    case '{':
+        j->p++;
+        if (bj_eat(j, '}'))
+            return 0;
+        do {
+            if (bj_str(j, &s, &n) || !bj_eat(j, ':') || bj_skip(j, depth + 1))
+                return -1;
+        } while (bj_eat(j, ','));
+        return bj_eat(j, '}') ? 0 : -1;
+    case '[':
+        j->p++;
+        if (bj_eat(j, ']'))
+            return 0;
+        do {
+            if (bj_skip(j, depth + 1))
+                return -1;
+        } while (bj_eat(j, ','));
+        return bj_eat(j, ']') ? 0 : -1;
+    case 't':
+        return bj_word(j, "true", 4);
+    case 'f':
+        return bj_word(j, "false", 5);
+    case 'n':
+        return bj_word(j, "null", 4);
+    default:
+        return bj_number(j, &s, &n);
+    }
+}
+
+static int key_is(const char *k, size_t n, const char *want)
+{
+    return strlen(want) == n && memcmp(k, want, n) == 0;
+}
+
+/* ---- values: 0 ok, BAD_JSON, or BAD_VALUE (well-formed, wrong type or range) ---- */
+
+#define BAD_JSON (-1)
+#define BAD_VALUE (-2)
+
+/* A whole JSON number of at most 18 digits (a ms time). */
+static int val_int(struct bj *j, int64_t *out)
+{
+    const char *s;
+    size_t n;
+    int c = bj_peek(j);
+    if (c != '-' && !bj_digit(c))
+        return bj_skip(j, 0) ? BAD_JSON : BAD_VALUE;
+    if (bj_number(j, &s, &n))
+        return BAD_JSON;
+    int neg = s[0] == '-';
+    if (n - (size_t)neg > 18)
+        return BAD_VALUE;
+    int64_t v = 0;
+    for (size_t i = (size_t)neg; i < n; i++) {
+        if (!bj_digit(s[i]))
+            return BAD_VALUE;   /* a fraction or an exponent */
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = neg ? -v : v;
+    return 0;
+}
+
+static int val_str(struct bj *j, const char **s, size_t *n)
+{
+    if (bj_peek(j) != '"')
+        return bj_skip(j, 0) ? BAD_JSON : BAD_VALUE;
+    return bj_str(j, s, n) ? BAD_JSON : 0;
+}
+
+static int val_dec(struct bj *j, double *out, int *dp)
+{
+    const char *s;
+    size_t n;
+    int rc = val_str(j, &s, &n);
+    if (rc)
+        return rc;
+    return kline_decimal(s, n, out, dp) ? BAD_VALUE : 0;
+}
+
+static int val_bool(struct bj *j, int *out)
+{
+    int c = bj_peek(j);
+    if (c == 't' && bj_word(j, "true", 4) == 0)
+        *out = 1;
+    else if (c == 'f' && bj_word(j, "false", 5) == 0)
+        *out = 0;
+    else
+        return bj_skip(j, 0) ? BAD_JSON : BAD_VALUE;
+    return 0;
+}
+
+/* ---- the envelope ---- */
+
+struct env {
+    const char *topic, *op, *ret_msg, *req_id, *data;
+    size_t topic_n, op_n, ret_msg_n, req_id_n;
+    int64_t ts;
+    int has_ts, has_success, success, bad;
+};
+
+static int env_field(struct bj *j, struct env *e, const char *k, size_t kn)
+{
+    int rc;
+    if (key_is(k, kn, "data")) {
+        bj_peek(j);
+        e->data = j->p;   /* read in the second pass */
+        return bj_skip(j, 0);
+    }
+    if (key_is(k, kn, "topic"))
+        rc = val_str(j, &e->topic, &e->topic_n);
+    else if (key_is(k, kn, "ts"))
+        e->has_ts = (rc = val_int(j, &e->ts)) == 0;
+    else if (key_is(k, kn, "op"))
+        rc = val_str(j, &e->op, &e->op_n);
+    else if (key_is(k, kn, "ret_msg"))
+        rc = val_str(j, &e->ret_msg, &e->ret_msg_n);
+    else if (key_is(k, kn, "req_id"))
+        rc = val_str(j, &e->req_id, &e->req_id_n);
+    else if (key_is(k, kn, "success"))
+        e->has_success = (rc = val_bool(j, &e->success)) == 0;
+    else
+        return bj_skip(j, 0);
+    if (rc == BAD_VALUE)
+        e->bad = 1;
+    return rc == BAD_JSON ? -1 : 0;
+}
+
+static int env_read(struct bj *j, struct env *e)
+{
+    const char *k;
+    size_t kn;
+    if (!bj_eat(j, '{'))
+        return -1;
+    if (bj_eat(j, '}'))
+        return 0;
+    do {
+        if (bj_str(j, &k, &kn) || !bj_eat(j, ':') || env_field(j, e, k, kn))
+            return -1;
+    } while (bj_eat(j, ','));
+    return bj_eat(j, '}') && bj_peek(j) == -1 ? 0 : -1;
+}
+
+/* ---- one entry of data[] ---- */
+
+/* every field but timestamp (bit EF_x - EF_START each) */
+#define E_ALL ((1u << 10) - 1)
+
+struct entry {
+    struct candle c;
+    unsigned seen;
+    int bad, dp, confirm, has_stamp;
+    int64_t stamp;
+    const char *iv;
+    size_t iv_n;
+};
+
+static int max_dp(int a, int b)
+{
+    return a > b ? a : b;
+}
+
+/* The field a key names: one switch on length and first byte, then one
+ * compare (the hot path reads eleven keys a candle). */
+enum efield { EF_NONE, EF_START, EF_END, EF_IV, EF_OPEN, EF_CLOSE, EF_HIGH, EF_LOW, EF_VOL,
+              EF_TURN, EF_CONFIRM, EF_STAMP };
+
+static enum efield entry_key(const char *k, size_t kn)
+{
+    static const struct {
+        const char *name;
+        enum efield f;
+    } by_len[10][3] = {
+        [3] = {{"end", EF_END}, {"low", EF_LOW}},
+        [4] = {{"open", EF_OPEN}, {"high", EF_HIGH}},
+        [5] = {{"start", EF_START}, {"close", EF_CLOSE}},
+        [6] = {{"volume", EF_VOL}},
+        [7] = {{"confirm", EF_CONFIRM}},
+        [8] = {{"interval", EF_IV}, {"turnover", EF_TURN}},
+        [9] = {{"timestamp", EF_STAMP}},
+    };
+    if (kn >= 10)
+        return EF_NONE;
+    for (int i = 0; i < 3 && by_len[kn][i].name; i++)
+        if (by_len[kn][i].name[0] == k[0] && memcmp(by_len[kn][i].name, k, kn) == 0)
+            return by_len[kn][i].f;
+    return EF_NONE;
+}
+
+static int entry_field(struct bj *j, struct entry *e, const char *k, size_t kn)
+{
+    struct candle *c = &e->c;
+    int rc, dp = 0;
+    enum efield f = entry_key(k, kn);
+    switch (f) {
+    case EF_START: rc = val_int(j, &c->open_time); break;
+    case EF_END: rc = val_int(j, &c->close_time); break;
+    case EF_IV: rc = val_str(j, &e->iv, &e->iv_n); break;
+    case EF_OPEN: rc = val_dec(j, &c->open, &dp); break;
+    case EF_CLOSE: rc = val_dec(j, &c->close, &dp); break;
+    case EF_HIGH: rc = val_dec(j, &c->high, &dp); break;
+    case EF_LOW: rc = val_dec(j, &c->low, &dp); break;
+    case EF_VOL: rc = val_dec(j, &c->volume, &dp); dp = 0; break;
+    case EF_TURN: rc = val_dec(j, &c->quote_volume, &dp); dp = 0; break;
+    case EF_CONFIRM: rc = val_bool(j, &e->confirm); break;
+    case EF_STAMP: e->has_stamp = (rc = val_int(j, &e->stamp)) == 0; break;
+    default: return bj_skip(j, 0);
+    }
+    if (f != EF_STAMP)
+        e->seen |= 1u << (f - EF_START);
+    e->dp = max_dp(e->dp, dp);   /* Bybit drops trailing zeros: the most shown */
+    if (rc == BAD_VALUE)
+        e->bad = 1;
+    return rc == BAD_JSON ? -1 : 0;
+}
+
+/* The topic's parts: "kline.5.BTCUSDT" -> "5", "BTCUSDT". */
+struct topic {
+    const char *iv, *sym;
+    size_t iv_n, sym_n;
+};
+
+static int topic_split(const char *t, size_t n, struct topic *out)
+{
+    if (n < 6 || memcmp(t, "kline.", 6) != 0)
+        return -1;
+    const char *iv = t + 6, *end = t + n;
+    const char *dot = memchr(iv, '.', (size_t)(end - iv));
+    if (!dot || dot == iv || dot + 1 == end)
+        return -1;
+    *out = (struct topic){iv, dot + 1, (size_t)(dot - iv), (size_t)(end - dot - 1)};
+    return 0;
+}
+
+static enum kline_drop entry_check(struct entry *e, const struct topic *tp, int sym, int64_t ts)
+{
+    struct candle *c = &e->c;
+    if ((e->seen & E_ALL) != E_ALL)
+        return KD_MISSING_FIELD;
+    if (e->bad)
+        return KD_BAD_NUMBER;
+    int iv = bybit_interval_parse(e->iv, e->iv_n);
+    if (iv < 0)
+        return KD_UNKNOWN_INTERVAL;
+    if (e->iv_n != tp->iv_n || memcmp(e->iv, tp->iv, e->iv_n) != 0)
+        return KD_STREAM_MISMATCH;
+    if (sym < 0)
+        return KD_UNKNOWN_SYMBOL;
+    /* end is start + interval - 1 (in the frames seen); older docs said a
+     * forming candle's end is "the current timestamp", so that is let in */
+    int64_t ms = interval_ms(iv), last = c->open_time + ms - 1;
+    if (c->open_time <= 0 || c->open_time % ms != 0 || c->close_time > last ||
+        (e->confirm ? c->close_time != last : c->close_time < c->open_time))
+        return KD_BAD_TIME;
+    int64_t when = ts > 0 ? ts : e->has_stamp ? e->stamp : 0;
+    if (when <= 0)
+        return KD_BAD_TIME;
+    if (!(c->open > 0 && c->close > 0 && c->low > 0 && c->high >= c->low && c->high >= c->open &&
+          c->high >= c->close && c->low <= c->open && c->low <= c->close))
+        return KD_BAD_PRICES;
+    c->close_time = last;
+    c->event_time = when;
+    c->symbol = (uint32_t)sym;
+    c->interval = (uint8_t)iv;
+    c->closed = (uint8_t)e->confirm;
+    c->backfilled = 0;
+    c->trades = 0;   /* Bybit does not count them */
+    c->price_dp = (uint8_t)(e->dp > 18 ? 18 : e->dp);
+    return KD_NONE;
+}
+
+static int entry_read(struct bj *j, struct entry *e)
+{
+    const char *k;
+    size_t kn;
+    memset(e, 0, sizeof *e);
+    if (!bj_eat(j, '{'))
+        return bj_skip(j, 0) ? -1 : 1;   /* not an object: dropped */
+    if (bj_eat(j, '}'))
+        return 0;
+    do {
+        if (bj_str(j, &k, &kn) || !bj_eat(j, ':') || entry_field(j, e, k, kn))
+            return -1;
+    } while (bj_eat(j, ','));
+    return bj_eat(j, '}') ? 0 : -1;
+}
+
+static void note_drop(struct bybit_info *info, enum kline_drop why)
+{
+    if (info->drop == KD_NONE)
+        info->drop = why;
+    info->dropped++;
+}
+
+/* Every entry of data[] (already checked to be well-formed JSON). */
+static enum bybit_kind klines(const char *data, const char *end, const struct env *e,
+                              bybit_find_fn find, const void *find_ud, bybit_candle_fn fn,
+                              void *fn_ud, struct bybit_info *info)
+{
+    struct topic tp;
+    struct bj j = {data, end};
+    if (topic_split(e->topic, e->topic_n, &tp) != 0) {
+        info->drop = KD_STREAM_MISMATCH;
+        return BYBIT_DROP;
+    }
+    if (!bj_eat(&j, '[')) {
+        info->drop = KD_MISSING_FIELD;
+        return BYBIT_DROP;
+    }
+    int sym = find(find_ud, tp.sym, tp.sym_n);
+    if (!bj_eat(&j, ']')) {
+        do {
+            struct entry en;
+            int rc = entry_read(&j, &en);
+            enum kline_drop why = rc < 0 ? KD_JSON : rc > 0 ? KD_MISSING_FIELD
+                                                              : entry_check(&en, &tp, sym, e->ts);
+            if (rc < 0) {   /* cannot happen after the first pass; stop rather than loop */
+                note_drop(info, why);
+                break;
+            }
+            if (why != KD_NONE) {
+                note_drop(info, why);
+                continue;
+            }
+            info->candles++;
+            fn(fn_ud, &en.c);
+        } while (bj_eat(&j, ','));
+    }
+    if (info->candles)
+        return BYBIT_KLINE;
+    if (info->drop == KD_NONE)
+        info->drop = KD_MISSING_FIELD;   /* an empty data[] */
+    return BYBIT_DROP;
+}
+
+static int64_t req_number(const char *s, size_t n)
+{
+    int64_t v = 0;
+    if (!s || n == 0 || n > 18)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!bj_digit(s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+static enum bybit_kind op_reply(const struct env *e, struct bybit_info *info)
+{
+    info->success = e->has_success && e->success;
+    info->req_id = req_number(e->req_id, e->req_id_n);
+    info->ret_msg = e->ret_msg;
+    info->ret_msg_n = e->ret_msg_n;
+    /* linear answers a ping with op "ping", ret_msg "pong"; other
+     * categories with op "pong" */
+    if (key_is(e->op, e->op_n, "ping") || key_is(e->op, e->op_n, "pong"))
+        return BYBIT_PONG;
+    return BYBIT_REPLY;
+}
+
+enum bybit_kind bybit_parse(const char *buf, size_t len, bybit_find_fn find, const void *find_ud,
+                            bybit_candle_fn fn, void *fn_ud, struct bybit_info *info)
+{
+    struct env e;
+    struct bj j = {buf, buf + len};
+    memset(&e, 0, sizeof e);
+    memset(info, 0, sizeof *info);
+    info->req_id = -1;
+    if (env_read(&j, &e) != 0) {
+        info->drop = KD_JSON;
+        return BYBIT_DROP;
+    }
+    if (e.topic && e.topic_n >= 6 && memcmp(e.topic, "kline.", 6) == 0) {
+        if (!e.data || e.bad) {
+            info->drop = e.data ? KD_BAD_NUMBER : KD_MISSING_FIELD;
+            return BYBIT_DROP;
+        }
+        return klines(e.data, buf + len, &e, find, find_ud, fn, fn_ud, info);
+    }
+    if (e.topic)
+        return BYBIT_OTHER;   /* a topic we did not ask for */
+    if (e.op)
+        return op_reply(&e, info);
+    info->drop = KD_MISSING_FIELD;
+    return BYBIT_DROP;
+}
+
+/* ---- names and requests ---- */
+
+static const char *const iv_names[IV_COUNT] = {
+    [IV_1M] = "1",   [IV_3M] = "3",   [IV_5M] = "5",   [IV_15M] = "15",
+    [IV_30M] = "30", [IV_1H] = "60",  [IV_2H] = "120", [IV_4H] = "240",
+    [IV_6H] = "360", [IV_8H] = NULL,  [IV_12H] = "720", [IV_1D] = "D",
+};
+
+int bybit_interval_parse(const char *name, size_t len)
+{
+    for (int iv = 0; iv < IV_COUNT; iv++)
+        if (iv_names[iv] && strlen(iv_names[iv]) == len && memcmp(iv_names[iv], name, len) == 0)
+            return iv;
+    return -1;
+}
+
+const char *bybit_interval_name(int iv)
+{
+    return iv >= 0 && iv < IV_COUNT ? iv_names[iv] : NULL;
+}
+
+int bybit_topic(char *out, size_t cap, int iv, const char *sym)
+{
+    const char *name = bybit_interval_name(iv);
+    if (!name)
+        return -1;
+    int n = snprintf(out, cap, "kline.%s.%s", name, sym);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+int bybit_request(char *out, size_t cap, const char *op, const char *const *args, int nargs,
+                  int64_t req_id)
+{
+    size_t len = 0;
+    int n = snprintf(out, cap, "{\"req_id\":\"%lld\",\"op\":\"%s\"", (long long)req_id, op);
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    len = (size_t)n;
+    for (int i = 0; i < nargs; i++) {
+        n = snprintf(out + len, cap - len, "%s\"%s\"", i ? "," : ",\"args\":[", args[i]);
+        if (n < 0 || (size_t)n >= cap - len)
+            return -1;
+        len += (size_t)n;
+    }
+    n = snprintf(out + len, cap - len, "%s}", nargs ? "]" : "");
+    if (n < 0 || (size_t)n >= cap - len)
+        return -1;
+    return (int)(len + (size_t)n);
+}
