@@ -125,4 +125,26 @@ describe("chart.render", function()
     assert.is_false(t.ok)
     assert.matches("instruction limit", t.err)
   end)
+
+  -- At the default limit a handler's plain Lua runs for about as long as
+  -- the largest chart takes to draw (~75 ms here, 2000x2000 with 2,000
+  -- candles): so one such render fits in a call, a second meets the
+  -- limit, while a dozen charts of /chart's size (800x500) still fit.
+  it("charges a render about what it costs: two of the largest meet the limit", function()
+    spec.limits{ instructions = 10000000 }   -- (lua.instruction_limit's default)
+    local big, small = some_candles(2000), some_candles(120)
+    local function renders(n)
+      return spec.run(function()
+        for _ = 1, n do chart.render{ width = 2000, height = 2000, candles = big } end
+      end)
+    end
+    local one = renders(1)
+    assert.is_true(one.ok, one.err)
+    local t = renders(2)
+    assert.is_false(t.ok, "two of the largest in a call")
+    assert.matches("instruction limit", t.err)
+    assert.is_true(spec.run(function()
+      for _ = 1, 10 do chart.render{ width = 800, height = 500, candles = small } end
+    end).ok, "ten renders of 800x500 in one call")
+  end)
 end)
