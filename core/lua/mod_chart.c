@@ -92,7 +92,7 @@ static const char *opt_str(lua_State *L, int t, const char *key, const char *whe
         size_t n;
         s = lua_tolstring(L, -1, &n);
         if (n > 200 || strlen(s) != n)
-            field_error(L, field, "at most 200 characters, no zero byte");
+            field_error(L, field, "at most 200 bytes, no zero byte");
     } else if (ty != LUA_TNIL) {
         field_error(L, field, "expected a string");
     }

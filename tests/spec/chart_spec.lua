@@ -68,7 +68,7 @@ describe("chart.render", function()
     { function(s) s.width = "wide" end, "width: expected an integer" },
     { function(s) s.theme = "blue" end, "theme: expected \"dark\" or \"light\"" },
     { function(s) s.title = {} end, "title: expected a string" },
-    { function(s) s.title = string.rep("x", 300) end, "title: at most 200 characters" },
+    { function(s) s.title = string.rep("x", 300) end, "title: at most 200 bytes" },
     { function(s) s.decimals = 40 end, "decimals: expected an integer 0..15" },
     { function(s) s.colour = 1 end, "spec: unknown field 'colour'" },
     { function(s) s.candles = 5 end, "candles: expected an array" },
@@ -103,6 +103,8 @@ describe("chart.render", function()
     { function(s) s.lower = { min = 5, max = 1 } end, "lower: min must be below max" },
     { function(s) s.lower = { guides = { 1, 2, 3 } } end, "lower.guides: 3 entries, at most 2" },
     { function(s) s.lower = { step = 1 } end, "lower: unknown field 'step'" },
+    -- (150 two-byte letters: the limit is in bytes, and says so)
+    { function(s) s.title = string.rep("\u{e9}", 150) end, "title: at most 200 bytes" },
   }
 
   it("refuses each wrong field, naming it", function()
