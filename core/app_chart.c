@@ -377,8 +377,10 @@ void app_charts_alert(struct app_charts *c, int64_t chat, const struct alert_vie
     if (!c || c->closing || !c->a->tg || !v || !v->chart)
         return;
     char key[TG_PHOTO_KEY_MAX];
-    snprintf(key, sizeof key, "alert:%s:%s:%lld:%.10g", v->symbol,
-             interval_name(v->candle->interval), (long long)v->candle->open_time, v->chart_level);
+    if (alert_view_chart_key(v, key, sizeof key) >= (int)sizeof key) {
+        c->st.dropped++;   /* (a cut key could name another alert's picture) */
+        return;
+    }
     uint64_t now = rt_now_ms(&c->a->rt);
     struct job *j = job_find(c, key);
     if (!j)

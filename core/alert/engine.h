@@ -130,6 +130,11 @@ struct alert_view {
     double chart_level;         /* the level of the first such preset (signed) */
 };
 
+/* The identity of the chart drawn for an alert (its pair, timeframe,
+ * candle, rule, direction and level), for chats to share one picture:
+ * snprintf's count (n or more: cut, not to be used). */
+int alert_view_chart_key(const struct alert_view *v, char *out, size_t n);
+
 /* The Lua side (core/lua/mod_alerts.c). */
 struct alert_hooks {
     /* The rule's value for a candle event: *ok 0 when it has none. */

@@ -205,6 +205,14 @@ static void mark(struct alert_engine *e, int rule, const struct candle *c, const
     }
 }
 
+int alert_view_chart_key(const struct alert_view *v, char *out, size_t n)
+{
+    /* (the rule and the direction too: they are in the picture's caption) */
+    return snprintf(out, n, "alert:%s:%s:%lld:%s:%s:%.10g", v->symbol,
+                    interval_name(v->candle->interval), (long long)v->candle->open_time,
+                    v->rule->name, v->up ? "up" : "down", v->chart_level);
+}
+
 static void fire(struct alert_engine *e, int rule, const struct candle *c, const char *sym,
                  double move, const struct match *m, size_t n)
 {

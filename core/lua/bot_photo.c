@@ -59,6 +59,9 @@ static void photo_arg(lua_State *L, int idx, const char *usage, struct tg_photo 
         luaL_error(L, "expected %s: a file_id is 1-256 characters", usage);
     if (p->key && (!*p->key || strlen(p->key) > TG_PHOTO_KEY_MAX))
         luaL_error(L, "expected %s: photo.key must be 1-%d bytes", usage, TG_PHOTO_KEY_MAX);
+    if (p->key && !strncmp(p->key, "alert:", 6))   /* (alert_view_chart_key's) */
+        luaL_error(L, "expected %s: photo.key: keys starting \"alert:\" are the host's (alert "
+                      "charts)", usage);
     if (p->bytes && p->len > TG_PHOTO_MAX)
         luaL_error(L, "expected %s: the image is %d bytes, over Telegram's %d", usage,
                    (int)p->len, (int)TG_PHOTO_MAX);

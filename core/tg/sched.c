@@ -211,6 +211,12 @@ int tg_sched_reply(struct tg_sched *s, const struct tg_origin *from, int64_t cha
     struct msg *m = sched_msg_new(TG_REPLY, method, params, text);
     if (!m)
         return -1;
+    return sched_enqueue_reply(s, c, m, from);
+}
+
+int sched_enqueue_reply(struct tg_sched *s, struct chat *c, struct msg *m,
+                        const struct tg_origin *from)
+{
     m->queued_ms = rt_wall_ms(s->rt);
     m->key = sched_key_of(s, TG_REPLY, 0, m->queued_ms);
     if (from) {

@@ -161,6 +161,10 @@ void sched_msg_free(struct msg *m);
 int64_t sched_key_of(struct tg_sched *s, int kind, double priority, int64_t queued_ms);
 /* Writes m to the outbox and queues it last of its kind; 0. */
 int sched_enqueue(struct tg_sched *s, struct chat *c, struct msg *m);
+/* A reply (or a message answering no update when from is NULL): stamped
+ * with its time, key and origin, then queued; 0. */
+int sched_enqueue_reply(struct tg_sched *s, struct chat *c, struct msg *m,
+                        const struct tg_origin *from);
 /* The chat to queue for, or NULL with *rc: -1 out of memory, -2 inactive. */
 struct chat *sched_queue_for(struct tg_sched *s, int64_t chat, int *rc);
 /* Takes the in-flight message out of its list (its head). */

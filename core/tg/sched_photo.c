@@ -135,13 +135,7 @@ int tg_sched_photo(struct tg_sched *s, const struct tg_origin *from, int64_t cha
     }
     m->photo->on_sent = q.on_sent;
     m->photo->ud = q.ud;
-    m->queued_ms = rt_wall_ms(s->rt);
-    m->key = sched_key_of(s, TG_REPLY, 0, m->queued_ms);
-    if (from) {
-        m->origin = from->arrived;
-        m->update_id = from->update_id;
-    }
-    return sched_enqueue(s, c, m);
+    return sched_enqueue_reply(s, c, m, from);
 }
 
 /* ---- sending ---- */

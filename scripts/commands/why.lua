@@ -2,10 +2,9 @@
 -- from memory (no HTTP): the price and the candle's move, the indicators
 -- the live rules read, each rule's value against its default level, and
 -- how far each of the user's presets there is from firing.
+local A = require("pair_args")
 local P = require("presets")
 
-local BINANCE = { "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d" }
-local QUOTES = { "USDT", "USDC" }   -- "btc" means BTCUSDT when only one of these is watched
 
 -- Indicators as people name them; `dp` the decimals of a value (nil: the
 -- pair's price decimals), `parts` the names of a multi-value one.
@@ -22,60 +21,9 @@ local IND = {
   roc = { label = "ROC", dp = 2, unit = "%" },
 }
 
-local function list_text(t) return table.concat(t, ", ") end
-
--- What the user typed, shown back: at most 24 characters.
-local function shown(s)
-  if utf8.len(s) and utf8.len(s) > 24 then return s:sub(1, utf8.offset(s, 25) - 1) .. "…" end
-  return s
-end
-
 local function usage(watched)
   return bot.fmt("Send a pair and, if you like, a timeframe: <code>/why BTCUSDT 1h</code> " ..
-                 "(1h when left out). Timeframes watched: %s.", list_text(watched))
-end
-
--- A pair's name, plain or qualified by its venue ("spot:BTCUSDT").
-local function pair_word(w) return w:match("^[%w_]+$") or w:match("^%a+:[%w_]+$") end
-
--- "btcusdt", "btc", "spot:btc" -> "BTCUSDT", "spot:BTCUSDT" among the
--- streamed symbols; nil, why
-local function symbol_of(word)
-  local venue, rest = word:match("^(%a+):([%w_]+)$")
-  local prefix = venue and (venue:lower() .. ":") or ""
-  if prefix == "binance:" or prefix == "futures:" then prefix = "" end
-  local w = prefix .. (rest or word):upper()
-  local have = {}
-  for _, s in ipairs(candles.symbols()) do have[s] = true end
-  if pair_word(w) then
-    if have[w] then return w end
-    local found = {}
-    for _, q in ipairs(QUOTES) do
-      if have[w .. q] then found[#found + 1] = w .. q end
-    end
-    if #found == 1 then return found[1] end
-    if #found > 1 then
-      return nil, bot.fmt("%s could be %s. Send the whole pair, e.g. <code>/why %s 1h</code>.",
-                          shown(w), table.concat(found, " or "), found[1])
-    end
-  end
-  return nil, bot.fmt("I don't watch %s. Try e.g. <code>/why BTCUSDT 1h</code>.",
-                      shown(pair_word(w) and w or word))
-end
-
--- "1H", "4h" -> "4h" when watched; nil, why
-local function interval_of(word, watched, symbol)
-  local w = word:lower()
-  for _, iv in ipairs(watched) do
-    if iv == w then return iv end
-  end
-  for _, iv in ipairs(BINANCE) do
-    if iv == w then
-      return nil, bot.fmt("I don't watch %s candles. Timeframes watched: %s.", iv, list_text(watched))
-    end
-  end
-  return nil, bot.fmt("%s is not a timeframe. Timeframes watched: %s, e.g. <code>/why %s %s</code>.",
-                      shown(word), list_text(watched), symbol, watched[1] or "1h")
+                 "(1h when left out). Timeframes watched: %s.", A.list_text(watched))
 end
 
 local function price(v, dp) return string.format("%." .. math.min(dp or 8, 12) .. "f", v) end
@@ -282,25 +230,10 @@ end
 
 bot.command("why", "What a pair's indicators and your presets stand at, e.g. /why BTCUSDT 1h", function(ctx)
   local watched = alerts.limits().intervals
-  local raw = (ctx.args or ""):gsub("^%s+", ""):gsub("%s+$", "")
-  local args = { raw:match("^(%S+)%s+(%S+)$") }   -- (disjoint: linear in a long word)
-  if #args == 0 then args = { raw:match("^(%S+)$") } end
-  if #args == 0 then return ctx:reply(usage(watched)) end
-  for _, iv in ipairs(BINANCE) do   -- "/why 4h eth": the timeframe first reads as well
-    if #args == 2 and args[1]:lower() == iv then
-      args[1], args[2] = args[2], args[1]
-      break
-    end
-  end
-  local symbol, why = symbol_of(args[1])
-  if not symbol then return ctx:reply(why) end
-  local interval = "1h"
-  if args[2] then
-    interval, why = interval_of(args[2], watched, symbol)
-    if not interval then return ctx:reply(why) end
-  elseif not interval_of("1h", watched, symbol) then
-    interval = watched[1]
-  end
+  local args = A.split(ctx.args)   -- ("/why 4h eth": the timeframe first reads as well)
+  if not args then return ctx:reply(usage(watched)) end
+  local symbol, interval = A.parse(args, "why", { near = false })
+  if not symbol then return ctx:reply(interval) end
   local forming = candles.forming(symbol, interval)
   local last = candles.last(symbol, interval)[1]
   local head = price_line(symbol, interval, forming, last)

@@ -1,7 +1,8 @@
 -- A pair and a timeframe as users type them ("/chart btc 4h", "/chart 4h
 -- BTCUSDT"), checked against what the bot streams, with the short reply
--- for what is wrong: symbol_of, interval_of, split.  `cmd` names the
--- command in the examples.
+-- for what is wrong: split, then parse (symbol_of, interval_of).  `cmd`
+-- names the command in the examples; opts.near = false: no near names
+-- suggested for an unknown symbol (/why's replies).
 local M = {}
 
 M.BINANCE = { "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d" }
@@ -52,7 +53,7 @@ local function pair_word(w) return w:match("^[%w_]+$") or w:match("^%a+:[%w_]+$"
 
 -- "btcusdt", "btc", "Spot:btc" -> "BTCUSDT", "spot:BTCUSDT" among the
 -- streamed symbols; nil, why
-function M.symbol_of(word, cmd)
+function M.symbol_of(word, cmd, opts)
   local venue, rest = word:match("^(%a+):([%w_]+)$")
   local prefix = venue and (venue:lower() .. ":") or ""
   if prefix == "binance:" or prefix == "futures:" then prefix = "" end
@@ -71,7 +72,7 @@ function M.symbol_of(word, cmd)
       return nil, bot.fmt("%s could be %s. Send the whole pair, e.g. <code>/%s %s 1h</code>.",
                           M.shown(w), table.concat(found, " or "), cmd, found[1])
     end
-    local near = #w <= 24 and M.near(w, symbols) or {}
+    local near = #w <= 24 and not (opts and opts.near == false) and M.near(w, symbols) or {}
     if #near > 0 then
       return nil, bot.fmt("I don't watch %s. Did you mean %s? E.g. <code>/%s %s 1h</code>.",
                           w, table.concat(near, ", "), cmd, near[1])
@@ -114,9 +115,9 @@ end
 
 -- The pair and timeframe of args (1h, or the first watched, when left
 -- out): symbol, interval, or nil, why.
-function M.parse(args, cmd)
+function M.parse(args, cmd, opts)
   local watched = alerts.limits().intervals
-  local symbol, why = M.symbol_of(args[1], cmd)
+  local symbol, why = M.symbol_of(args[1], cmd, opts)
   if not symbol then return nil, why end
   if args[2] then
     local interval, bad = M.interval_of(args[2], watched, symbol, cmd)

@@ -68,7 +68,7 @@ describe("chart.render", function()
     { function(s) s.width = "wide" end, "width: expected an integer" },
     { function(s) s.theme = "blue" end, "theme: expected \"dark\" or \"light\"" },
     { function(s) s.title = {} end, "title: expected a string" },
-    { function(s) s.title = string.rep("x", 300) end, "title: at most 200 characters" },
+    { function(s) s.title = string.rep("x", 300) end, "title: at most 200 bytes" },
     { function(s) s.decimals = 40 end, "decimals: expected an integer 0..15" },
     { function(s) s.colour = 1 end, "spec: unknown field 'colour'" },
     { function(s) s.candles = 5 end, "candles: expected an array" },
@@ -103,6 +103,8 @@ describe("chart.render", function()
     { function(s) s.lower = { min = 5, max = 1 } end, "lower: min must be below max" },
     { function(s) s.lower = { guides = { 1, 2, 3 } } end, "lower.guides: 3 entries, at most 2" },
     { function(s) s.lower = { step = 1 } end, "lower: unknown field 'step'" },
+    -- (150 two-byte letters: the limit is in bytes, and says so)
+    { function(s) s.title = string.rep("\u{e9}", 150) end, "title: at most 200 bytes" },
   }
 
   it("refuses each wrong field, naming it", function()
@@ -124,5 +126,27 @@ describe("chart.render", function()
     end)
     assert.is_false(t.ok)
     assert.matches("instruction limit", t.err)
+  end)
+
+  -- At the default limit a handler's plain Lua runs for about as long as
+  -- the largest chart takes to draw (~75 ms here, 2000x2000 with 2,000
+  -- candles): so one such render fits in a call, a second meets the
+  -- limit, while a dozen charts of /chart's size (800x500) still fit.
+  it("charges a render about what it costs: two of the largest meet the limit", function()
+    spec.limits{ instructions = 10000000 }   -- (lua.instruction_limit's default)
+    local big, small = some_candles(2000), some_candles(120)
+    local function renders(n)
+      return spec.run(function()
+        for _ = 1, n do chart.render{ width = 2000, height = 2000, candles = big } end
+      end)
+    end
+    local one = renders(1)
+    assert.is_true(one.ok, one.err)
+    local t = renders(2)
+    assert.is_false(t.ok, "two of the largest in a call")
+    assert.matches("instruction limit", t.err)
+    assert.is_true(spec.run(function()
+      for _ = 1, 10 do chart.render{ width = 800, height = 500, candles = small } end
+    end).ok, "ten renders of 800x500 in one call")
   end)
 end)

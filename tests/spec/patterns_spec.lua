@@ -173,7 +173,8 @@ describe("the shipped commands with the longest arguments", function()
   before_each(function()
     local files = {}
     for _, f in ipairs({ "commands/admin.lua", "commands/pause.lua", "commands/preset.lua",
-                         "commands/why.lua", "lib/presets.lua", "lib/alertfmt.lua", "lib/text.lua" }) do
+                         "commands/why.lua", "lib/presets.lua", "lib/pair_args.lua",
+                         "lib/alertfmt.lua", "lib/text.lua" }) do
       files[f] = read("scripts/" .. f)
     end
     assert(spec.use_scripts(files))

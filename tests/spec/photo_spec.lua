@@ -112,6 +112,18 @@ describe("photos", function()
     assert.matches("no photo is known under the key never", r[2])
   end)
 
+  -- The host's alert charts are keyed "alert:..." (alert_view_chart_key):
+  -- a script's picture under such a key would go, by its file_id, to the
+  -- chats of an alert in place of the alert's chart.
+  it("refuses a script's key in the host's alert: space", function()
+    local r = spec.run(function(p) return bot.send_photo(1, p) end,
+                       { png = PNG, key = "alert:BTCUSDT:1m:1767225600000:move:up:1" })
+    assert.is_false(r.ok, "a script's picture under an alert chart's key")
+    assert.matches("photo.key: keys starting \"alert:\" are the host's", r.err, 1, true)
+    assert.is_true(spec.run(function(p) return bot.send_photo(1, p) end,
+                            { png = PNG, key = "alerts:mine" }).ok, "another prefix")
+  end)
+
   it("raises, naming the usage, on a malformed photo", function()
     local bads = { 42, {}, { png = "not an image" }, { key = string.rep("k", 200), png = PNG }, { png = 5 } }
     for i, bad in ipairs(bads) do

@@ -60,6 +60,7 @@ describe("/why", function()
       ["commands/why.lua"] = read("scripts/commands/why.lua"),
       ["commands/start.lua"] = read("scripts/commands/start.lua"),
       ["lib/presets.lua"] = read("scripts/lib/presets.lua"),
+      ["lib/pair_args.lua"] = read("scripts/lib/pair_args.lua"),
       ["lib/alertfmt.lua"] = read("scripts/lib/alertfmt.lua"),
       ["rules/move.lua"] = read("scripts/rules/move.lua"),
       ["rules/rsi.lua"] = read("scripts/rules/rsi.lua"),
@@ -188,6 +189,7 @@ describe("/why", function()
     assert(spec.use_scripts({
       ["commands/why.lua"] = read("scripts/commands/why.lua"),
       ["lib/presets.lua"] = read("scripts/lib/presets.lua"),
+      ["lib/pair_args.lua"] = read("scripts/lib/pair_args.lua"),
       ["rules/many.lua"] = [[
         alerts.rule{ name = "many", mode = "level", threshold = { min = 0, max = 100 },
                      needs = { "ema(9)", "macd(12,26,9)", "bb(20,2)", "vol_ratio(20)" },

@@ -37,6 +37,7 @@ struct sent {
     int up;
     int chart;
     double chart_level;
+    char chart_key[128];
 };
 static struct sent sent[64];
 static int nsent;
@@ -65,6 +66,7 @@ static void record(void *ud, int64_t chat, const struct alert_msg *m)
         s->up = m->view->up;
         s->chart = m->view->chart;
         s->chart_level = m->view->chart_level;
+        alert_view_chart_key(m->view, s->chart_key, sizeof s->chart_key);
         for (int i = 0; i < m->view->npresets; i++) {
             size_t k = strlen(s->presets);
             snprintf(s->presets + k, sizeof s->presets - k, "%s%s", i ? "," : "",
@@ -671,6 +673,39 @@ static void test_chart_option(void)
     fx_close(&f);
 }
 
+/* Chats whose alerts share a chart's key get one picture, its caption
+ * naming the rule and the direction: alerts of two rules (or directions)
+ * at the same level on the same candle must not share one. */
+static void test_chart_key(void)
+{
+    struct fx f;
+    if (fx_open(&f, "chartkey") != 0) {
+        ok(0, "chart key: the engine is set up");
+        return;
+    }
+    int m1 = 1 << IV_1M;
+    int bad = add_preset(&f, (struct spec){1, "move", "BTCUSDT", 0, m1, 1, DIR_BOTH, 0, NULL, 0, 1});
+    bad |= add_preset(&f, (struct spec){2, "level", "BTCUSDT", 0, m1, 1, DIR_UP, 0, "lvl", 0, 1});
+    bad |= add_preset(&f, (struct spec){3, "move too", "BTCUSDT", 0, m1, 1, DIR_BOTH, 0, NULL, 0, 1});
+    bad |= add_preset(&f, (struct spec){4, "below", "BTCUSDT", 0, m1, 102, DIR_DOWN, 0, "lvl", 0, 1});
+    bad |= add_preset(&f, (struct spec){5, "above", "BTCUSDT", 0, m1, 102, DIR_UP, 0, "lvl", 0, 1});
+    ok(!bad, "chart key: five presets saved");
+    feed(&f, 0, IV_1M, 0, 2, 0);   /* +2 %: close 102, a move of 2 % and a price of 102 */
+    const struct sent *mv = to_chat(0, 1), *lv = to_chat(0, 2), *mv2 = to_chat(0, 3);
+    ok(mv && lv && mv2 && mv->chart && lv->chart && mv->chart_level == lv->chart_level,
+       "a move of 1 %% and a price level of 1 fire on the same candle, charted at the same level");
+    ok(mv && lv && strcmp(mv->chart_key, lv->chart_key) != 0,
+       "their charts' keys differ (%s, %s)", mv ? mv->chart_key : "-", lv ? lv->chart_key : "-");
+    ok(mv && mv2 && !strcmp(mv->chart_key, mv2->chart_key), "two chats' moves share one (%s)",
+       mv2 ? mv2->chart_key : "-");
+    const struct sent *dn = to_chat(0, 4), *up = to_chat(0, 5);
+    ok(dn && up && !dn->up && up->up && dn->chart_level == up->chart_level,
+       "a price at or below 102 and one at or above 102 fire on a close of 102");
+    ok(dn && up && strcmp(dn->chart_key, up->chart_key) != 0,
+       "their charts' keys differ (%s, %s)", dn ? dn->chart_key : "-", up ? up->chart_key : "-");
+    fx_close(&f);
+}
+
 /* ---- digests: every path goes through the sink ---- */
 
 static const struct sent *last_digest(int from, int64_t chat)
@@ -968,6 +1003,7 @@ int main(void)
     test_top_rank();
     test_rules_apart();
     test_chart_option();
+    test_chart_key();
     test_digests();
     test_held_lines();
     test_turn_share();
