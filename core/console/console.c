@@ -128,23 +128,38 @@ static void print_message(struct console *c, const char *what, const cJSON *p, i
     fflush(stdout);
 }
 
+/* A picture's bytes to a new file under $TMPDIR (or /tmp) whose name
+ * nobody can guess or plant a link at first (mkstemps: O_EXCL, mode 600);
+ * its path in path.  0, or -1 when it could not be written whole. */
+static int console_save_file(char *path, size_t len, const struct httpc_part *pt)
+{
+    const char *dir = getenv("TMPDIR");
+    const char *ext = pt->type && strstr(pt->type, "jpeg") ? ".jpg" : ".png";
+    if ((size_t)snprintf(path, len, "%s/candlewatch-console-XXXXXX%s", dir && *dir ? dir : "/tmp",
+                         ext) >= len)
+        return -1;
+    int fd = mkstemps(path, (int)strlen(ext));
+    if (fd < 0)
+        return -1;
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        close(fd);
+        return -1;
+    }
+    int ok = fwrite(pt->data, 1, pt->len, f) == pt->len;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
 /* A multipart call's fields as a JSON call's parameters (reply_markup
  * parsed); its file (the photo) saved to a file whose path goes in "file". */
-static cJSON *form_params(struct console *c, const struct httpc_req *req)
+static cJSON *form_params(const struct httpc_req *req)
 {
     cJSON *p = cJSON_CreateObject();
     for (int i = 0; p && i < req->nparts; i++) {
         const struct httpc_part *pt = &req->parts[i];
         if (pt->filename) {
             char path[256];
-            const char *dir = getenv("TMPDIR");
-            snprintf(path, sizeof path, "%s/candlewatch-console-%ld-%lld.%s",
-                     dir && *dir ? dir : "/tmp", (long)getpid(), (long long)c->next_message + 1,
-                     pt->type && strstr(pt->type, "jpeg") ? "jpg" : "png");
-            FILE *f = fopen(path, "wb");
-            int ok = f && fwrite(pt->data, 1, pt->len, f) == pt->len;
-            if (f && fclose(f) != 0)
-                ok = 0;
+            int ok = console_save_file(path, sizeof path, pt) == 0;
             cJSON_AddStringToObject(p, "file", ok ? path : "(could not be saved)");
         } else if (!strcmp(pt->name, "reply_markup")) {
             cJSON_AddItemToObject(p, pt->name, cJSON_ParseWithLength(pt->data, pt->len));
@@ -211,7 +226,7 @@ static void transport(void *ud, uint64_t id, const struct httpc_req *req)
     struct console *c = ud;
     const char *method = strrchr(req->url, '/');
     method = method ? method + 1 : "";
-    cJSON *p = req->nparts ? form_params(c, req)
+    cJSON *p = req->nparts ? form_params(req)
              : req->body ? cJSON_ParseWithLength(req->body, req->body_len) : NULL;
     if (!strcmp(method, "sendPhoto")) {
         print_photo(c, p, id);

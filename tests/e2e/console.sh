@@ -46,6 +46,9 @@ exec 3<>"$T/fifo"   # (read-write: opening it does not wait for the reader)
 "$CW_BIN" console --config "$T/config.lua" --replay tests/fixtures/klines/um_BTCUSDT-1m-2022-09-05.csv \
   --speed max < "$T/fifo" > "$T/gas.out" 2> "$T/gas.err" 3>&- &
 con=$!
+# a link planted where a picture might be written: never followed
+echo "not to be overwritten" > "$T/victim"
+for n in $(seq 1 60); do ln -s "$T/victim" "$T/candlewatch-console-$con-$n.png"; done
 wait_for 30 grep -q "the replay has ended" "$T/gas.out"
 wait_for 30 grep -q "gas readings and .* gas alerts loaded; polling a simulated series" "$T/gas.err"
 echo /gas >&3
@@ -68,6 +71,13 @@ fast=$(printf '%s\n' "$out" | sed -n 's/.*\[\([0-9]*\)\] Fast .*/\1/p' | tail -1
 echo "$fast" >&3
 wait_for 30 grep -q "Alert when Fast gas goes" "$T/gas.out"
 like "$(cat "$T/gas.out")" "Alert when Fast gas goes" "and a lane's button leads on to below or above"
+echo "/chart BTCUSDT 1m" >&3
+wait_for 30 grep -q "^bot (picture " "$T/gas.out"
+pic=$(sed -n 's/^bot (picture \(.*\))$/\1/p' "$T/gas.out" | head -1)
+is "$(cat "$T/victim")" "not to be overwritten" "a picture is never written through a planted link"
+if [ -f "$pic" ] && [ ! -L "$pic" ] && [ "$(stat -c %a "$pic")" = 600 ]; then
+  pass "but to a new file of its own, readable by its user only"
+else fail "a picture's own file" "$pic: $(ls -l "$pic" 2>&1)"; fi
 exec 3>&-   # the end of input: the console leaves
 wait_for 30 sh -c "! kill -0 $con" || kill -9 "$con"   # (never a hung test)
 wait "$con"; rc=$?
