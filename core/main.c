@@ -40,6 +40,8 @@ static void usage(FILE *out)
             "                    the database's presets, or SPEC, would have fired;\n"
             "                    SPEC: \"[rule=NAME] pairs=BTCUSDT,ETHUSDT|top:N intervals=1m,5m\n"
             "                    threshold=0.5 direction=both|up|down trigger=forming|close\"\n"
+            "                    (top:N: Binance futures' ranking; top:spot:N, top:bybit:N\n"
+            "                    that venue's)\n"
             "  --help            this text\n"
             "  --version         the version\n"
             "\n"

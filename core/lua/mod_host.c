@@ -6,6 +6,7 @@
 #include "alert/engine.h"
 #include "ops/health.h"
 #include "market/feed.h"
+#include "market/venue.h"
 #include "store/store.h"
 #include "tg/bot.h"
 #include "tg/sched.h"
@@ -86,17 +87,51 @@ static void field_num(lua_State *L, const char *k, double v)
     lua_setfield(L, -2, k);
 }
 
-static void field_health(lua_State *L, struct app *a, const char *k, const char *component)
+static const char *health_text(struct app *a, const char *component)
 {
     const struct health_entry *e = health_get(&a->health, component);
-    lua_pushstring(L, !e ? "off" : e->reason[0] ? e->reason : health_name(e->status));
+    return !e ? "off" : e->reason[0] ? e->reason : health_name(e->status);
+}
+
+static void field_health(lua_State *L, struct app *a, const char *k, const char *component)
+{
+    lua_pushstring(L, health_text(a, component));
     lua_setfield(L, -2, k);
 }
 
+/* feeds = {binance =, spot =, bybit =}: each enabled venue's health; feed:
+ * that of the one venue on (as before there were venues), or each one's,
+ * named ("Binance USDⓈ-M: ok · Binance spot: ..."). */
+static void field_feeds(lua_State *L, struct app *a)
+{
+    char all[VENUE_COUNT * 320] = "";
+    size_t k = 0;
+    int on = 0;
+    const char *only = "off";
+    app_exchange_health(a, NULL);
+    lua_newtable(L);
+    for (int v = 0; v < VENUE_COUNT; v++) {
+        const struct venue_ops *vo = venue_ops_of(v);
+        if (!vo || config_venue_of(&a->cfg, v)->enabled <= 0)
+            continue;
+        only = health_text(a, vo->health);
+        if (k < sizeof all)
+            k += (size_t)snprintf(all + k, sizeof all - k, "%s%s: %s", on ? " · " : "",
+                                  vo->exchange_name, only);
+        on++;
+        lua_pushstring(L, only);
+        lua_setfield(L, -2, venue_name(v));
+    }
+    lua_setfield(L, -2, "feeds");
+    lua_pushstring(L, on > 1 ? all : only);
+    lua_setfield(L, -2, "feed");
+}
+
 /* host.stats() -> {users =, presets =, subscriptions =, alerts_today =,
- *   alerts_since_start =, queue =, queue_oldest_s =, feed =, telegram =,
- *   memory_mb =, lua_kb =, uptime_s =}   for /admin stats; feed and
- * telegram: "ok", or what is wrong */
+ *   alerts_since_start =, queue =, queue_oldest_s =, feed =, feeds =,
+ *   telegram =, memory_mb =, lua_kb =, uptime_s =}   for /admin stats; feed
+ *   and telegram: "ok", or what is wrong (feed: each enabled venue's, named,
+ *   when more than one is on); feeds: {binance =, spot =, bybit =} */
 static int h_stats(lua_State *L)
 {
     struct lh_host *h = lh_host_of(L);
@@ -116,8 +151,7 @@ static int h_stats(lua_State *L)
         tg_sched_stats(tg_bot_sched(a->tg), &ts);
     field_num(L, "queue", (double)ts.depth);
     field_num(L, "queue_oldest_s", ts.oldest_s);
-    app_exchange_health(a, NULL);
-    field_health(L, a, "feed", "exchange");
+    field_feeds(L, a);
     field_health(L, a, "telegram", "telegram");
     field_num(L, "memory_mb", (double)app_rss_bytes() / 1048576.0);
     field_num(L, "lua_kb", (double)h->mem_used / 1024.0);

@@ -199,8 +199,9 @@ static void schedule_reconnect(struct conn *c)
              (double)d / 1000);
 }
 
-/* Starts a replacement carrying the same streams; c closes once it is live. */
-static void rotate(struct conn *c)
+/* Starts a replacement carrying the same streams; c closes once it is live.
+ * why: the reason, for the log. */
+static void rotate(struct conn *c, const char *why)
 {
     struct feed *f = c->f;
     struct conn *n = feed_conn_new(f);
@@ -212,8 +213,8 @@ static void rotate(struct conn *c)
     n->replaces = c;
     c->retiring = 1;
     f->rotations++;
-    log_info(f->rt->log, f->vo->log_module, "connection %d: replacing itself (connection %d) before the "
-             "exchange's 24-hour cut", c->id, n->id);
+    log_info(f->rt->log, f->vo->log_module, "connection %d: replacing itself (connection %d) %s",
+             c->id, n->id, why);
     conn_connect(n);
 }
 
@@ -237,7 +238,7 @@ static void on_conn_timer(void *ud)
             conn_close(c);
         } else if (!c->retiring && c->got_kline &&
                    now - c->opened > (int64_t)(vc->rotate_after * 1000)) {
-            rotate(c);
+            rotate(c, "before the exchange's 24-hour cut");
         }
         if (c->got_kline && now - c->opened > FEED_HEALTHY_AFTER_MS)
             c->attempts = 0;
@@ -316,6 +317,9 @@ static void on_message(struct conn *c, const char *buf, size_t len)
             conn_close(c->replaces);
             c->replaces = NULL;
         }
+    } else if (k == FRAME_OTHER && fi.shutdown && !c->retiring && !c->replaces) {
+        /* the server is going away: the replacement must be live before it does */
+        rotate(c, "before the exchange's server shuts down (serverShutdown)");
     } else if (k == FRAME_REPLY) {
         if (fi.reply_error)
             log_warn(f->rt->log, f->vo->log_module, "connection %d: the exchange refused a request: %.*s",

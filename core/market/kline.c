@@ -445,6 +445,7 @@ static void parse_start(struct parse *ps, int venue, struct candle *out,
     info->reply_error = 0;
     info->slow = 0;
     info->ncandles = 1;
+    info->shutdown = 0;
 }
 
 enum frame_kind kline_parse_in(const char *buf, size_t len, const struct symtab *syms, int venue,
@@ -489,7 +490,9 @@ enum frame_kind kline_parse_general_in(const char *buf, size_t len, const struct
         info->reply_error = ps.has_error;
         return FRAME_REPLY;
     }
-    if (ps.event)
+    if (ps.event) {   /* spot's notice before a server goes away */
+        info->shutdown = ps.event_n == 14 && memcmp(ps.event, "serverShutdown", 14) == 0;
         return FRAME_OTHER;
+    }
     return drop(info, KD_MISSING_FIELD);
 }

@@ -39,6 +39,9 @@ struct frame_info {
     int slow;             /* the fast path gave up on it (bench, metrics) */
     int ncandles;         /* FRAME_KLINE: candles written to out (a venue's
                            * frame may carry several; Binance's carry one) */
+    int shutdown;         /* FRAME_OTHER: the server says it is going away
+                           * (Binance spot's serverShutdown): replace the
+                           * connection now */
 };
 
 const char *kline_drop_name(enum kline_drop d);

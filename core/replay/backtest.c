@@ -72,13 +72,24 @@ struct backtest {
     char names[MAX_PAIRS][SYM_NAME_MAX + 1];
 };
 
-/* pairs=top:N or pairs=BTCUSDT,ETHUSDT */
+/* pairs=top:N (Binance futures' ranking), top:VENUE:N (that venue's:
+ * top:spot:5, any case, as the store's "top:spot") or pairs=BTCUSDT,ETHUSDT */
 static int preset_pairs(struct preset *p, char *v, char (*names)[SYM_NAME_MAX + 1], char *err, size_t errlen)
 {
     if (!strncmp(v, "top:", 4)) {
-        char *end;
-        long n = strtol(v + 4, &end, 10);
-        if (end == v + 4 || *end || n < 1 || n > 1000) {
+        char *end, *num = v + 4, *colon = strchr(num, ':');
+        p->venue = VENUE_USDM;
+        if (colon) {
+            p->venue = venue_parse(num, (size_t)(colon - num));
+            if (p->venue < 0) {
+                snprintf(err, errlen, "--preset: pairs=%s: \"%.*s\" is no venue: use top:N "
+                         "(Binance futures), top:spot:N or top:bybit:N", v, (int)(colon - num), num);
+                return -1;
+            }
+            num = colon + 1;
+        }
+        long n = strtol(num, &end, 10);
+        if (end == num || *end || n < 1 || n > 1000) {
             snprintf(err, errlen, "--preset: pairs=%s: N in top:N is a whole number from 1 to "
                      "1000, like top:100", v);
             return -1;

@@ -51,12 +51,28 @@ local function rule_line(a, closed)
                  words[dir] or words.up, amount(a.level, a.unit, d), amount(a.value, a.unit, d + 1), closed)
 end
 
--- The chart of a pair on its exchange: Binance futures' page, or Bybit's
--- USDT perpetual one for bybit:PAIR.
+-- Binance spot's quote assets, longest first (its trade page wants
+-- BASE_QUOTE, and a pair's name does not say where the base ends).
+local SPOT_QUOTES = { "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "DAI", "BTC", "ETH", "BNB",
+                      "EUR", "TRY", "BRL", "JPY", "MXN", "PLN", "RON", "ARS", "ZAR", "UAH",
+                      "IDR", "COP", "CZK", "XRP", "SOL", "DOGE", "TRX" }
+
+local function spot_pair(name)
+  for _, q in ipairs(SPOT_QUOTES) do
+    if #name > #q and name:sub(-#q) == q then return name:sub(1, -#q - 1) .. "_" .. q end
+  end
+  return name
+end
+
+-- The page of a pair on its own exchange, by its venue: Binance futures'
+-- for BTCUSDT, Binance spot's trade page for spot:BTCUSDT, Bybit's USDT
+-- perpetual one for bybit:BTCUSDT.  Every link to an exchange is made here.
 function alertfmt.chart_url(symbol)
-  local bybit = symbol:match("^bybit:(.+)$")
-  if bybit then return "https://www.bybit.com/trade/usdt/" .. bybit end
-  return "https://www.binance.com/en/futures/" .. symbol
+  local venue, name = symbol:match("^(%a+):(.+)$")
+  venue, name = venue and venue:lower() or "binance", name or symbol
+  if venue == "bybit" then return "https://www.bybit.com/trade/usdt/" .. name end
+  if venue == "spot" then return "https://www.binance.com/en/trade/" .. spot_pair(name) .. "?type=spot" end
+  return "https://www.binance.com/en/futures/" .. name
 end
 
 -- One alert.  Today's percent move reads as it always has; other rules in

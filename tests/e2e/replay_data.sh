@@ -143,4 +143,16 @@ is "$(printf '%s\n' "$out" | grep -c 'spot:ETHUSDT')" "$(printf '%s\n' "$ms_out"
   "with as many alerts as the same rows in milliseconds"
 replay "$SPOT" --preset "pairs=ETHUSDT intervals=1m threshold=0.15"
 is "$rc" 2 "the plain name is Binance futures' pair, not in a spot replay (exit 2)"
+# --- top N of a venue: top:spot:N (any case), as the store's "top:spot";
+# top:N stays Binance futures' ranking, empty in a spot-only replay
+replay "$SPOT" --preset "pairs=top:spot:5 intervals=1m threshold=0.15"
+is "$rc" 0 "pairs=top:spot:5 replays a spot file (exit 0)"
+is "$out" "$ms_out" "with the alerts of the spot pair named"
+replay "$SPOT" --preset "pairs=top:Spot:5 intervals=1m threshold=0.15"
+is "$out" "$ms_out" "the venue in any case"
+replay "$SPOT" "$BTC" --preset "pairs=top:binance:5 intervals=1m threshold=0.15"
+is "$(printf '%s\n' "$out" | awk '{print $2}' | sort -u)" "BTCUSDT" "top:binance:N is Binance futures' own top N beside spot's file"
+replay "$SPOT" "$BTC" --preset "pairs=top:5 intervals=1m threshold=0.15"
+is "$(printf '%s\n' "$out" | awk '{print $2}' | sort -u)" "BTCUSDT" "and so is top:N, as before"
+refused "pairs=top:kraken:5" 'pairs=top:kraken:5: "kraken" is no venue' "$SPOT" --preset "pairs=top:kraken:5 threshold=1"
 finish

@@ -27,6 +27,8 @@
  *        /api/v3/ticker/24hr (80), /api/v3/klines (2; limit at most 1000,
  *        more is refused with -1130); weight limit 6000 a minute.  The
  *        futures paths answer 404, as spot's hosts do.
+ *   /control/shutdown?value=MS sends each open connection spot's
+ *        serverShutdown event and closes it MS later (default 3000).
  *
  * The market is deterministic (market.c): every candle can be recomputed,
  * so tests compare what the bot emits with the truth from /fapi/v1/klines.
@@ -89,6 +91,7 @@ struct conn {
     int64_t rate_second;
     int rate_count;
     int drop, cut;         /* close abruptly / with a close frame */
+    int64_t cut_at;        /* serverShutdown sent: cut at this real time (0: none) */
     int ping_due;
     char *msg;             /* a client message arriving in pieces */
     size_t msg_len;
@@ -230,9 +233,15 @@ static void on_tick(uv_timer_t *t)
         return;   /* load mode sends its own frames */
     if (real_ms() < S.stall_until_ms)
         return;
-    for (int i = 0; i < MAX_CONNS; i++)
-        if (S.conns[i].used && !S.conns[i].silent)
-            tick_conn(&S.conns[i], now);
+    for (int i = 0; i < MAX_CONNS; i++) {
+        struct conn *c = &S.conns[i];
+        if (c->used && c->cut_at && real_ms() >= c->cut_at) {   /* the server goes away */
+            c->cut = 1;
+            lws_callback_on_writable(c->wsi);
+        }
+        if (c->used && !c->silent)
+            tick_conn(c, now);
+    }
 }
 
 static void on_ping(uv_timer_t *t)
@@ -626,6 +635,22 @@ static void each_conn(void (*fn)(struct conn *c, long v), long v)
 static void do_drop(struct conn *c, long v) { (void)v; c->drop = 1; lws_callback_on_writable(c->wsi); }
 static void do_cut(struct conn *c, long v) { (void)v; c->cut = 1; lws_callback_on_writable(c->wsi); }
 
+/* Spot's serverShutdown event (real form: tests/fixtures/binance/
+ * binance_spot_ws_servershutdown_combined.json), then the cut ms later.
+ * Connections opened after it are not going away. */
+static void do_shutdown(struct conn *c, long ms)
+{
+    char f[160];
+    int64_t now = real_ms();
+    if (c->raw)
+        snprintf(f, sizeof f, "{\"e\":\"serverShutdown\",\"E\":%lld}", (long long)market_ms());
+    else
+        snprintf(f, sizeof f, "{\"stream\":\"!serverShutdown\",\"data\":{\"e\":\"serverShutdown\",\"E\":%lld}}",
+                 (long long)market_ms());
+    enqueue(c, strdup(f));
+    c->cut_at = now + (ms > 0 ? ms : 3000);
+}
+
 static void do_malformed(struct conn *c, long count)
 {
     static const char *const bad[] = {
@@ -656,6 +681,8 @@ static char *control(struct lws *wsi, const char *path, int *status)
         each_conn(do_drop, 0);
     } else if (!strcmp(path, "/control/cut")) {
         each_conn(do_cut, 0);
+    } else if (!strcmp(path, "/control/shutdown")) {
+        each_conn(do_shutdown, n);
     } else if (!strcmp(path, "/control/stall")) {
         S.stall_until_ms = real_ms() + n * 1000;
     } else if (!strcmp(path, "/control/jump")) {

@@ -38,6 +38,22 @@ describe("/admin", function()
     assert.matches("memory: %d+ MB", t)
   end)
 
+  it("shows each enabled venue's market data, by name", function()
+    spec.venues{ "binance", "spot", "bybit" }
+    local s = spec.call(function() return host.stats() end)
+    tg.message{ chat = 1, text = "/admin stats" }
+    spec.advance(1)
+    local t = tg.texts(1)[#tg.texts(1)]
+    spec.venues{ "binance" }
+    -- (no feed runs in a spec: each venue on says so, under its own name)
+    assert.equals("the feed is not running", s.feeds.spot)
+    assert.equals("the feed is not running", s.feeds.bybit)
+    assert.is_not_nil(s.feeds.binance)
+    assert.matches("Binance spot: the feed is not running", t, 1, true)
+    assert.matches("Bybit linear: the feed is not running", t, 1, true)
+    assert.matches("Binance USDⓈ-M: ", t, 1, true)
+  end)
+
   it("broadcasts after a confirmation, to every chat with a preset", function()
     tg.message{ chat = 1, text = "/admin broadcast Maintenance at 22:00 UTC" }
     spec.advance(1)

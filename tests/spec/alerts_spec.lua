@@ -49,6 +49,19 @@ describe("alerts", function()
     assert.equals(1, spec.call(function() return alerts.stats(id) end).today)
   end)
 
+  it("links each venue's pair to its own page on the exchange", function()
+    spec.ranking{ "spot:BTCUSDT", "spot:ETHBTC", "bybit:BTCUSDT" }
+    for i, s in ipairs({ "spot:BTCUSDT", "spot:ETHBTC", "bybit:BTCUSDT", "BTCUSDT" }) do
+      save{ chat_id = 40 + i, name = "v", pairs = "manual", symbols = { s }, intervals = { "5m" }, threshold = 1 }
+      candle(2, { symbol = s })
+    end
+    spec.advance(2)
+    assert.matches('href="https://www.binance.com/en/trade/BTC_USDT?type=spot"', tg.texts(41)[1], 1, true)
+    assert.matches('href="https://www.binance.com/en/trade/ETH_BTC?type=spot"', tg.texts(42)[1], 1, true)
+    assert.matches('href="https://www.bybit.com/trade/usdt/BTCUSDT"', tg.texts(43)[1], 1, true)
+    assert.matches('href="https://www.binance.com/en/futures/BTCUSDT"', tg.texts(44)[1], 1, true)
+  end)
+
   it("fires exactly at the threshold, and again on the next candle", function()
     save{ chat_id = 11, name = "at", pairs = "manual", symbols = { "BTCUSDT" }, intervals = { "5m" }, threshold = 2 }
     candle(2)

@@ -280,6 +280,22 @@ int main(void)
            c.symbol == (uint32_t)spot_id && !fi.slow,
        "a spot frame is spot:BTCUSDT's, on the fast path");
 
+    /* spot's serverShutdown event (combined, as documented, and raw): said
+     * so, for the feed to replace the connection at once */
+    size_t sdn;
+    char *sd = slurp("tests/fixtures/binance/binance_spot_ws_servershutdown_combined.json", &sdn);
+    ok(sd && kline_parse_in(sd, sdn, &syms, VENUE_SPOT, &c, &fi) == FRAME_OTHER && fi.shutdown,
+       "spot's documented serverShutdown event is read as the server going away");
+    free(sd);
+    const char *sd_raw = "{\"e\":\"serverShutdown\",\"E\":1770123456789}";
+    ok(kline_parse_in(sd_raw, strlen(sd_raw), &syms, VENUE_SPOT, &c, &fi) == FRAME_OTHER && fi.shutdown,
+       "and so is its raw-stream form");
+    kline_parse_in(GOOD, strlen(GOOD), &syms, VENUE_SPOT, &c, &fi);
+    ok(!fi.shutdown, "a kline frame is no shutdown");
+    const char *other = "{\"e\":\"serverShutdownX\",\"E\":1}";
+    ok(kline_parse_in(other, strlen(other), &syms, VENUE_SPOT, &c, &fi) == FRAME_OTHER && !fi.shutdown,
+       "nor is another event whose name starts the same");
+
     /* no prefix of a valid frame is ever a candle */
     int leaked = 0;
     size_t glen = strlen(GOOD);
