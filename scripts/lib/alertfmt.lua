@@ -57,11 +57,23 @@ local SPOT_QUOTES = { "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "DAI", "BTC", "ET
                       "EUR", "TRY", "BRL", "JPY", "MXN", "PLN", "RON", "ARS", "ZAR", "UAH",
                       "IDR", "COP", "CZK", "XRP", "SOL", "DOGE", "TRX" }
 
-local function spot_pair(name)
+-- "ETHBTC" -> "ETH", "BTC"; nil when no known quote ends the name.
+local function split_pair(name)
   for _, q in ipairs(SPOT_QUOTES) do
-    if #name > #q and name:sub(-#q) == q then return name:sub(1, -#q - 1) .. "_" .. q end
+    if #name > #q and name:sub(-#q) == q then return name:sub(1, -#q - 1), q end
   end
-  return name
+end
+
+local function spot_pair(name)
+  local base, quote = split_pair(name)
+  return base and (base .. "_" .. quote) or name
+end
+
+-- The asset a pair's quote volume is counted in: its quote ("BTC" for
+-- spot:ETHBTC), USDT when its name does not say.
+function alertfmt.quote_asset(symbol)
+  local _, quote = split_pair(symbol:match(":(.+)$") or symbol)
+  return quote or "USDT"
 end
 
 -- The page of a pair on its own exchange, by its venue: Binance futures'
@@ -88,8 +100,9 @@ function alertfmt.format(a)
   else
     head = rule_line(a, closed)
   end
-  return head .. bot.fmt('\n%s → %s · vol %s USDT\n%s · <a href="%s">chart</a>',
+  return head .. bot.fmt('\n%s → %s · vol %s %s\n%s · <a href="%s">chart</a>',
     price(c.open, c.price_decimals), price(c.close, c.price_decimals), alertfmt.volume(c.quote_volume),
+    alertfmt.quote_asset(a.symbol),
     table.concat(a.presets, ", "), alertfmt.chart_url(a.symbol)),
     "⏱ <b>" .. a.interval .. " candles</b>"
 end
