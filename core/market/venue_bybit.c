@@ -67,7 +67,7 @@ static enum frame_kind by_parse(const char *buf, size_t len, const struct symtab
     enum bybit_kind kind = bybit_parse(buf, len, find, syms, take, &k, &bi);
     memset(info, 0, sizeof *info);
     info->reply_id = -1;
-    info->slow = 1;   /* one walker: no fast path */
+    info->slow = bi.slow;   /* left to the general walker (metrics) */
     switch (kind) {
     case BYBIT_KLINE:
         info->ncandles = k.n < VENUE_FRAME_CANDLES ? k.n : VENUE_FRAME_CANDLES;
