@@ -58,6 +58,18 @@ static int find(const void *ud, const char *name, size_t n)
     return id >= 0 && st->v[id].active ? id : -1;
 }
 
+/* Bybit trims trailing zeros ("16677" for 16677.00): a candle shows the
+ * decimals instruments-info gives its symbol, when it gave them, rather
+ * than the most its prices happen to show. */
+static void price_decimals(const struct symtab *syms, struct candle *c, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int dp = syms->v[c[i].symbol].price_dp;
+        if (dp >= 0)
+            c[i].price_dp = (uint8_t)dp;
+    }
+}
+
 static enum frame_kind by_parse(const char *buf, size_t len, const struct symtab *syms, int venue,
                                 struct candle *out, struct frame_info *info)
 {
@@ -71,6 +83,7 @@ static enum frame_kind by_parse(const char *buf, size_t len, const struct symtab
     switch (kind) {
     case BYBIT_KLINE:
         info->ncandles = k.n < VENUE_FRAME_CANDLES ? k.n : VENUE_FRAME_CANDLES;
+        price_decimals(syms, out, info->ncandles);
         /* entries dropped beside good ones (and any past the buffer) are
          * counted by the feed through info->drop */
         info->drop = bi.dropped ? bi.drop : k.n > VENUE_FRAME_CANDLES ? KD_OVERSIZE : KD_NONE;

@@ -130,7 +130,7 @@ static void rest(const char *buf, size_t size, int iv)
         if (u.n > u.listed || strlen(cursor) >= sizeof cursor)
             abort();
         for (size_t i = 0; i < u.n; i++)
-            if (!u.names[i])
+            if (!u.names[i] || !u.price_dp || u.price_dp[i] < -1 || u.price_dp[i] > 18)
                 abort();
     }
     restparse_universe_free(&u);
