@@ -39,6 +39,7 @@ struct bybit_info {
     int64_t req_id;           /* BYBIT_REPLY, BYBIT_PONG: req_id as a number; -1 if none */
     const char *ret_msg;      /* BYBIT_REPLY: into the frame (not NUL-terminated) */
     size_t ret_msg_n;
+    int slow;                 /* the fast path left it to the general walker (bench) */
 };
 
 /* The symbol id of a venue-local name ("BTCUSDT"), or -1 (unknown or not
@@ -49,9 +50,16 @@ typedef void (*bybit_candle_fn)(void *ud, const struct candle *c);
 
 /* Reads a frame; for a kline push, fn gets each valid entry of data[] in
  * order and the frame is BYBIT_KLINE if any was valid (the others are
- * counted in info->dropped), else BYBIT_DROP.  No allocation. */
+ * counted in info->dropped), else BYBIT_DROP.  No allocation.  Pushes
+ * in Bybit's own layouts take a fast path; anything else the general
+ * walker. */
 enum bybit_kind bybit_parse(const char *buf, size_t len, bybit_find_fn find, const void *find_ud,
                             bybit_candle_fn fn, void *fn_ud, struct bybit_info *info);
+/* The same with the general walker alone (the reference the fast path
+ * must agree with; tests and the fuzz target). */
+enum bybit_kind bybit_parse_general(const char *buf, size_t len, bybit_find_fn find,
+                                    const void *find_ud, bybit_candle_fn fn, void *fn_ud,
+                                    struct bybit_info *info);
 
 /* Bybit's interval names: "1" ... "720", "D".  enum interval or -1 (W, M
  * and anything else). */

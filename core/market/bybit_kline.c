@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "market/fast_lex.h"
 #include "util/interval.h"
 
 #define BY_MAX_DEPTH 32
@@ -470,8 +471,9 @@ static enum bybit_kind op_reply(const struct env *e, struct bybit_info *info)
     return BYBIT_REPLY;
 }
 
-enum bybit_kind bybit_parse(const char *buf, size_t len, bybit_find_fn find, const void *find_ud,
-                            bybit_candle_fn fn, void *fn_ud, struct bybit_info *info)
+enum bybit_kind bybit_parse_general(const char *buf, size_t len, bybit_find_fn find,
+                                    const void *find_ud, bybit_candle_fn fn, void *fn_ud,
+                                    struct bybit_info *info)
 {
     struct env e;
     struct bj j = {buf, buf + len};
@@ -495,6 +497,123 @@ enum bybit_kind bybit_parse(const char *buf, size_t len, bybit_find_fn find, con
         return op_reply(&e, info);
     info->drop = KD_MISSING_FIELD;
     return BYBIT_DROP;
+}
+
+/* ---- fast path ----
+ * Bybit writes every kline push with the same keys in one of two orders
+ * (topic, data, ts, type as in the docs; topic, type, ts, data as seen
+ * live) and each entry of data[] in the docs' order.  This path reads
+ * exactly those layouts with literal compares (market/fast_lex.h); at the
+ * first byte that differs it gives up before anything is handed on, and
+ * the general walker above reads the frame from the start.  The entries
+ * then go through the same checks as the general walker's, so both paths
+ * hand on the same candles and drop with the same reasons. */
+
+#define BYBIT_FAST_MAX 8   /* entries one push may hold on the fast path */
+
+static int fast_price(struct fp *f, double *v, int *dp)
+{
+    int d;
+    if (!fdec(f, v, &d))
+        return 0;
+    *dp = max_dp(*dp, d);   /* as entry_field: the most shown */
+    return 1;
+}
+
+static int fast_entry(struct fp *f, const struct topic *tp, struct entry *e)
+{
+    struct candle *c = &e->c;
+    int dp = 0, unused;   /* (volumes' decimals are not shown) */
+    if (!(LIT(f, "{\"start\":") && ftime(f, &c->open_time) && LIT(f, ",\"end\":") &&
+          ftime(f, &c->close_time) && LIT(f, ",\"interval\":\"") &&
+          fsame(f, tp->iv, tp->iv_n, &e->iv, &e->iv_n) && LIT(f, ",\"open\":") &&
+          fast_price(f, &c->open, &dp) && LIT(f, ",\"close\":") &&
+          fast_price(f, &c->close, &dp) && LIT(f, ",\"high\":") &&
+          fast_price(f, &c->high, &dp) && LIT(f, ",\"low\":") && fast_price(f, &c->low, &dp) &&
+          LIT(f, ",\"volume\":") && fdec(f, &c->volume, &unused) && LIT(f, ",\"turnover\":") &&
+          fdec(f, &c->quote_volume, &unused) && LIT(f, ",\"confirm\":")))
+        return 0;
+    if (LIT(f, "true"))
+        e->confirm = 1;
+    else if (LIT(f, "false"))
+        e->confirm = 0;
+    else
+        return 0;
+    if (!(LIT(f, ",\"timestamp\":") && ftime(f, &e->stamp) && LIT(f, "}")))
+        return 0;
+    e->dp = dp;
+    e->seen = E_ALL;
+    e->bad = 0;
+    e->has_stamp = 1;
+    return 1;
+}
+
+/* data[]'s entries (the '[' already read) up to its ']'; how many, or 0. */
+static int fast_data(struct fp *f, const struct topic *tp, struct entry *en)
+{
+    int n = 0;
+    do {
+        if (n == BYBIT_FAST_MAX || !fast_entry(f, tp, &en[n]))
+            return 0;
+        n++;
+    } while (LIT(f, ","));
+    return LIT(f, "]") ? n : 0;
+}
+
+/* 1 when the frame was read here (info filled, candles handed on); 0 when
+ * it is left to the general walker (nothing handed on). */
+static int bybit_fast(const char *buf, size_t len, bybit_find_fn find, const void *find_ud,
+                      bybit_candle_fn fn, void *fn_ud, struct bybit_info *info)
+{
+    struct fp f = {buf, buf + len};
+    struct entry en[BYBIT_FAST_MAX];
+    struct topic tp;
+    const char *topic, *type;
+    size_t topic_n, type_n;
+    int64_t ts;
+    int n;
+    if (len < 2 || buf[len - 1] != '}')
+        return 0;
+    if (!(LIT(&f, "{\"topic\":\"kline.") && fstr(&f, &topic, &topic_n) &&
+          topic_split(topic - 6, topic_n + 6, &tp) == 0))
+        return 0;
+    if (LIT(&f, ",\"data\":[")) {   /* the docs' order */
+        if (!((n = fast_data(&f, &tp, en)) && LIT(&f, ",\"ts\":") && ftime(&f, &ts) &&
+              LIT(&f, ",\"type\":\"") && fstr(&f, &type, &type_n) && LIT(&f, "}")))
+            return 0;
+    } else if (!(LIT(&f, ",\"type\":\"") && fstr(&f, &type, &type_n) && LIT(&f, ",\"ts\":") &&
+                 ftime(&f, &ts) && LIT(&f, ",\"data\":[") && (n = fast_data(&f, &tp, en)) &&
+                 LIT(&f, "}"))) {
+        return 0;
+    }
+    if (f.p != f.end)
+        return 0;
+    int sym = find(find_ud, tp.sym, tp.sym_n);
+    for (int i = 0; i < n; i++) {
+        enum kline_drop why = entry_check(&en[i], &tp, sym, ts);
+        if (why != KD_NONE) {
+            note_drop(info, why);
+            continue;
+        }
+        info->candles++;
+        fn(fn_ud, &en[i].c);
+    }
+    return 1;
+}
+
+enum bybit_kind bybit_parse(const char *buf, size_t len, bybit_find_fn find, const void *find_ud,
+                            bybit_candle_fn fn, void *fn_ud, struct bybit_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->req_id = -1;
+    if (bybit_fast(buf, len, find, find_ud, fn, fn_ud, info)) {
+        if (info->candles)
+            return BYBIT_KLINE;
+        return BYBIT_DROP;   /* (info->drop is set: data[] was not empty) */
+    }
+    enum bybit_kind k = bybit_parse_general(buf, len, find, find_ud, fn, fn_ud, info);
+    info->slow = 1;
+    return k;
 }
 
 /* ---- names and requests ---- */

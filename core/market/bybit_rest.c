@@ -142,6 +142,23 @@ static int64_t answer_time(const cJSON *doc)
     return 0;
 }
 
+/* A listed instrument's price decimals: priceScale ("2"), else the
+ * decimals priceFilter.tickSize is written with ("0.10": 2); -1 when
+ * neither reads as 0..18. */
+static int price_decimals(const cJSON *s)
+{
+    const char *ps = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "priceScale"));
+    double v;
+    int dp;
+    if (ps && kline_decimal(ps, strlen(ps), &v, &dp) == 0 && dp == 0 && v <= 18)
+        return (int)v;
+    const cJSON *pf = cJSON_GetObjectItemCaseSensitive(s, "priceFilter");
+    const char *tick = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pf, "tickSize"));
+    if (tick && kline_decimal(tick, strlen(tick), &v, &dp) == 0 && v > 0 && dp <= 18)
+        return dp;
+    return -1;
+}
+
 int bybit_rest_instruments(const char *body, size_t len, const char *contract_type,
                            const char *quote, struct restparse_universe *u, char *cursor,
                            size_t cursor_cap)
@@ -156,9 +173,13 @@ int bybit_rest_instruments(const char *body, size_t len, const char *contract_ty
     if (rc == 0 && !cJSON_IsArray(list))
         rc = BYBIT_REST_NOT_ANSWER;
     int listed = cJSON_GetArraySize(list);
-    if (rc == 0 && !(u->names = malloc(sizeof *u->names * ((size_t)listed + 1))))
+    if (rc == 0 && (!(u->names = malloc(sizeof *u->names * ((size_t)listed + 1))) ||
+                    !(u->price_dp = malloc((size_t)listed + 1))))
         rc = BYBIT_REST_NO_MEMORY;
     if (rc) {
+        free(u->names);
+        free(u->price_dp);
+        memset(u, 0, sizeof *u);
         cJSON_Delete(doc);
         return rc;
     }
@@ -170,8 +191,10 @@ int bybit_rest_instruments(const char *body, size_t len, const char *contract_ty
     {
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "symbol"));
         if (name && str_is(s, "status", "Trading") && str_is(s, "contractType", contract_type) &&
-            str_is(s, "quoteCoin", quote))
+            str_is(s, "quoteCoin", quote)) {
+            u->price_dp[u->n] = (signed char)price_decimals(s);
             u->names[u->n++] = name;
+        }
     }
     const char *next = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(result, "nextPageCursor"));
     if (next && cursor_cap && strlen(next) < cursor_cap)

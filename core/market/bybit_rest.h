@@ -50,7 +50,9 @@ int bybit_rest_klines(const char *body, size_t len, uint32_t sym, int iv, int64_
 
 /* Reads one page of instruments-info: the symbols with status Trading,
  * this contractType ("LinearPerpetual") and quote coin, into u (free with
- * restparse_universe_free); the next page's cursor into cursor ("" on the
+ * restparse_universe_free), each with its price decimals in u->price_dp
+ * (priceScale, else the decimals of priceFilter.tickSize; -1 if neither:
+ * Bybit's pushes trim trailing zeros, so a candle alone cannot tell); the next page's cursor into cursor ("" on the
  * last page; a cursor that does not fit is the last page too).
  * 0, or BYBIT_REST_NOT_ANSWER / _NO_MEMORY / _REFUSED (u zeroed). */
 int bybit_rest_instruments(const char *body, size_t len, const char *contract_type,

@@ -41,7 +41,11 @@ static void bf_row(void *ud, const struct candle *c, enum kline_drop why)
         return;
     }
     x->v = v;
-    x->v[x->n++] = *c;
+    x->v[x->n] = *c;
+    int dp = x->f->m->syms.v[c->symbol].price_dp;
+    if (dp >= 0)   /* the venue's own decimals (Bybit trims zeros in rows too) */
+        x->v[x->n].price_dp = (uint8_t)dp;
+    x->n++;
 }
 
 static void on_klines(void *ud, long status, const char *body, size_t len, const char *err)

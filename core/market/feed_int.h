@@ -82,7 +82,8 @@ struct feed {
     int universe_ok;
     struct {                      /* a universe of several pages, read so far */
         char **names;
-        size_t n, cap, listed;
+        signed char *price_dp;    /* per name (-1: unknown) */
+        size_t n, cap, dpcap, listed;
         int pages;
         int64_t server_time;
     } pg;

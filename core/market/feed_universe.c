@@ -54,6 +54,8 @@ static int universe_add(struct feed *f, const struct restparse_universe *u, uint
         if (id < 0)
             continue;
         seen[id] = 1;
+        if (u->price_dp)   /* the venue's own decimals, when it gives them */
+            st->v[id].price_dp = u->price_dp[i];
         int at;
         if (known >= 0 && st->v[id].active && conn_of(f, (uint32_t)id, &at))
             continue;
@@ -100,6 +102,7 @@ void feed_pages_free(struct feed *f)
     for (size_t i = 0; i < f->pg.n; i++)
         free(f->pg.names[i]);
     free(f->pg.names);
+    free(f->pg.price_dp);
     memset(&f->pg, 0, sizeof f->pg);
 }
 
@@ -112,11 +115,16 @@ static int pages_keep(struct feed *f, struct restparse_universe *u)
     f->pg.listed += u->listed;
     for (size_t i = 0; i < u->n && rc == 0; i++) {
         char **v = grow_from(f->pg.names, &f->pg.cap, f->pg.n + 1, sizeof *v, 64);
-        char *name = v ? strdup(u->names[i]) : NULL;
         if (v)
             f->pg.names = v;
-        if (name)
+        signed char *d = v ? grow_from(f->pg.price_dp, &f->pg.dpcap, f->pg.n + 1, 1, 64) : NULL;
+        if (d)
+            f->pg.price_dp = d;
+        char *name = d ? strdup(u->names[i]) : NULL;
+        if (name) {
+            f->pg.price_dp[f->pg.n] = u->price_dp ? u->price_dp[i] : -1;
             f->pg.names[f->pg.n++] = name;
+        }
         else
             rc = -1;
     }
@@ -146,6 +154,7 @@ static int universe_pages(struct feed *f, const char *body, size_t len,
         log_warn(f->rt->log, f->vo->log_module, "%s: the symbol list goes on past %d pages: "
                  "taking the first %d", f->vo->exchange_name, FEED_MAX_PAGES, FEED_MAX_PAGES);
     *u = (struct restparse_universe){.names = (const char **)f->pg.names, .n = f->pg.n,
+                                     .price_dp = f->pg.price_dp,
                                      .listed = f->pg.listed, .server_time = f->pg.server_time};
     return 1;
 }

@@ -128,6 +128,7 @@ void restparse_universe_free(struct restparse_universe *u)
 {
     cJSON_Delete(u->doc);
     free(u->names);
+    free(u->price_dp);
     memset(u, 0, sizeof *u);
 }
 

@@ -34,6 +34,8 @@ struct restparse_universe {
     const char **names;       /* the wanted symbols, in the answer's order */
     size_t n;
     size_t listed;            /* entries of "symbols", wanted or not */
+    signed char *price_dp;    /* per name: its price decimals, -1 unknown;
+                               * NULL when the venue gives none */
     int64_t server_time;      /* ms; 0 when absent or not a usable number */
 };
 

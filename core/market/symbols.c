@@ -182,6 +182,7 @@ int symtab_add_in(struct symtab *st, int venue, const char *name, size_t len)
     y->local = (uint8_t)pn;
     y->venue = (uint8_t)venue;
     y->active = 1;
+    y->price_dp = -1;
     st->n++;
     /* keep the table at most half full */
     if (st->n * 2 > st->nslots && rehash(st, st->nslots ? st->nslots * 2 : 128) != 0) {

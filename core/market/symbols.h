@@ -30,6 +30,8 @@ struct sym {
     uint8_t local;                /* where the venue-local name starts in name */
     uint8_t venue;                /* enum venue */
     uint8_t active;               /* in the universe now */
+    int8_t price_dp;              /* the venue's price decimals (Bybit's
+                                   * priceScale), -1 when it gives none */
 };
 
 /* The venue-local name ("BTCUSDT"): what the exchange calls it. */

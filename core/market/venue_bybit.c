@@ -58,6 +58,18 @@ static int find(const void *ud, const char *name, size_t n)
     return id >= 0 && st->v[id].active ? id : -1;
 }
 
+/* Bybit trims trailing zeros ("16677" for 16677.00): a candle shows the
+ * decimals instruments-info gives its symbol, when it gave them, rather
+ * than the most its prices happen to show. */
+static void price_decimals(const struct symtab *syms, struct candle *c, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int dp = syms->v[c[i].symbol].price_dp;
+        if (dp >= 0)
+            c[i].price_dp = (uint8_t)dp;
+    }
+}
+
 static enum frame_kind by_parse(const char *buf, size_t len, const struct symtab *syms, int venue,
                                 struct candle *out, struct frame_info *info)
 {
@@ -67,10 +79,11 @@ static enum frame_kind by_parse(const char *buf, size_t len, const struct symtab
     enum bybit_kind kind = bybit_parse(buf, len, find, syms, take, &k, &bi);
     memset(info, 0, sizeof *info);
     info->reply_id = -1;
-    info->slow = 1;   /* one walker: no fast path */
+    info->slow = bi.slow;   /* left to the general walker (metrics) */
     switch (kind) {
     case BYBIT_KLINE:
         info->ncandles = k.n < VENUE_FRAME_CANDLES ? k.n : VENUE_FRAME_CANDLES;
+        price_decimals(syms, out, info->ncandles);
         /* entries dropped beside good ones (and any past the buffer) are
          * counted by the feed through info->drop */
         info->drop = bi.dropped ? bi.drop : k.n > VENUE_FRAME_CANDLES ? KD_OVERSIZE : KD_NONE;

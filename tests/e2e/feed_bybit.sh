@@ -90,11 +90,26 @@ write_script probe.lua "host.on_start(function()
       if mine[i - 1].open_time - mine[i].open_time ~= mine[1].close_time - mine[1].open_time + 1 then gaps = gaps + 1 end
     end
     log.info('TRUTH %s %d of %d equal, %d gaps', iv, same, #mine, gaps)
+    -- decimals: the instrument's priceScale, though Bybit trims zeros
+    local info = json.decode(http.get('$BYBIT/v5/market/instruments-info?category=linear&limit=1000'))
+    local scale
+    for _, s in ipairs(info.result.list) do
+      if s.symbol == 'BTCUSDT' then scale = tonumber(s.priceScale) end
+    end
+    local off = 0
+    for _, c in ipairs(mine) do
+      if c.price_decimals ~= scale then off = off + 1 end
+    end
+    log.info('DECIMALS %s %d of %d off priceScale %s', iv, off, #mine, tostring(scale))
   end
 end)"
 wait_for 15 grep -q 'TRUTH 5m' "$T/log"
 for iv in 1m 5m; do
   like "$(grep "TRUTH $iv " "$T/log" | tail -1)" "TRUTH $iv 30 of 30 equal, 0 gaps" "the last 30 closed $iv candles equal the stand-in's, with no gap"
+done
+for iv in 1m 5m; do
+  like "$(grep "DECIMALS $iv " "$T/log" | tail -1)" "DECIMALS $iv 0 of 30 off priceScale [0-9]" \
+    "every $iv candle (backfilled and live) shows the instrument's priceScale decimals, though the prices are printed without trailing zeros"
 done
 dups=$(grep -o 'closed bybit:BTCUSDT 1m [0-9]*' "$T/log" | sort | uniq -d | wc -l)
 is "$dups" 0 "no closed candle was emitted twice"

@@ -166,17 +166,49 @@ static void sendf(struct conn *c, const char *fmt, ...)
 
 /* ---- pushes ---- */
 
+/* A price as Bybit prints it: on its tick, ten times the last place of
+ * priceScale (BTCUSDT: priceScale 2, tickSize 0.10), then trailing zeros
+ * (and a bare dot) left out: "16677" for 16677.00, never more than dp - 1
+ * decimals shown (pushes and kline rows). */
+struct price_text {
+    char s[4][40];
+};
+
+static void prices(struct price_text *t, int dp, const struct fake_candle *k)
+{
+    const double v[4] = {k->open, k->close, k->high, k->low};
+    for (int i = 0; i < 4; i++) {
+        char *e = t->s[i] + snprintf(t->s[i], sizeof t->s[i], "%.*f", dp - 1, v[i]);
+        if (dp > 1) {
+            while (e[-1] == '0')
+                *--e = '\0';
+            if (e[-1] == '.')
+                e[-1] = '\0';
+        }
+    }
+}
+
+/* ten times priceScale's last place (10^(1 - dp)) */
+static double tick(int dp)
+{
+    double t = 10;
+    for (int i = 0; i < dp; i++)
+        t /= 10;
+    return t;
+}
+
 /* One data[] entry, as Bybit prints it (no trailing zeros kept). */
 static int entry(char *out, size_t cap, int sym, int iv, const struct fake_candle *k, int closed,
                  int64_t stamp)
 {
-    int dp = S.market.sym[sym].dp;
+    struct price_text t;
+    prices(&t, S.market.sym[sym].dp, k);
     return snprintf(out, cap,
-                    "{\"start\":%lld,\"end\":%lld,\"interval\":\"%s\",\"open\":\"%.*f\","
-                    "\"close\":\"%.*f\",\"high\":\"%.*f\",\"low\":\"%.*f\",\"volume\":\"%.3f\","
+                    "{\"start\":%lld,\"end\":%lld,\"interval\":\"%s\",\"open\":\"%s\","
+                    "\"close\":\"%s\",\"high\":\"%s\",\"low\":\"%s\",\"volume\":\"%.3f\","
                     "\"turnover\":\"%.4f\",\"confirm\":%s,\"timestamp\":%lld}",
-                    (long long)k->open_time, (long long)k->close_time, ivs[iv].name, dp, k->open,
-                    dp, k->close, dp, k->high, dp, k->low, k->volume, k->quote_volume,
+                    (long long)k->open_time, (long long)k->close_time, ivs[iv].name, t.s[0],
+                    t.s[1], t.s[2], t.s[3], k->volume, k->quote_volume,
                     closed ? "true" : "false", (long long)stamp);
 }
 
@@ -396,8 +428,10 @@ static char *rest_instruments(struct lws *wsi)
                               "%s{\"symbol\":\"%s\",\"contractType\":\"LinearPerpetual\","
                               "\"status\":\"Trading\",\"baseCoin\":\"%.*s\",\"quoteCoin\":\"USDT\","
                               "\"launchTime\":\"1585526400000\",\"deliveryTime\":\"0\","
-                              "\"priceScale\":\"%d\",\"settleCoin\":\"USDT\"}",
-                              listed++ ? "," : "", s->name, (int)strlen(s->name) - 4, s->name, s->dp);
+                              "\"priceScale\":\"%d\",\"priceFilter\":{\"tickSize\":\"%.*f\"},"
+                              "\"settleCoin\":\"USDT\"}",
+                              listed++ ? "," : "", s->name, (int)strlen(s->name) - 4, s->name, s->dp,
+                              s->dp, tick(s->dp));
     }
     /* the real cursor is opaque and URL-encoded ("first%3DX%26last%3DY") */
     if (i < S.market.nsym)
@@ -455,10 +489,12 @@ static char *rest_kline(struct lws *wsi)
     for (int64_t op = newest; op >= from && op >= 0 && rows < limit; op -= ms, rows++) {
         struct fake_candle k;
         market_candle(&S.market, s, ms, op, now, &k);
+        struct price_text t;
+        prices(&t, dp, &k);
         n += (size_t)snprintf(o + n, cap - n,
-                              "%s[\"%lld\",\"%.*f\",\"%.*f\",\"%.*f\",\"%.*f\",\"%.3f\",\"%.4f\"]",
-                              rows ? "," : "", (long long)op, dp, k.open, dp, k.high, dp, k.low,
-                              dp, k.close, k.volume, k.quote_volume);
+                              "%s[\"%lld\",\"%s\",\"%s\",\"%s\",\"%s\",\"%.3f\",\"%.4f\"]",
+                              rows ? "," : "", (long long)op, t.s[0], t.s[2], t.s[3], t.s[1],
+                              k.volume, k.quote_volume);
         oldest = op;
     }
     snprintf(o + n, cap - n, "]}");

@@ -5,7 +5,9 @@
  * known symbol (and goes through the candle store), the counts add up, a
  * drop has a reason, a backfilled row is closed, the universe lists only
  * wanted names, the ranking holds each known symbol once by falling
- * turnover.  The first byte picks the interval; the rest is the text. */
+ * turnover; and the fast path for kline pushes agrees with the general
+ * walker on every input (kind, candles field by field, drops and their
+ * reasons).  The first byte picks the interval; the rest is the text. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,11 +72,48 @@ static void on_row(void *ud, const struct candle *c, enum kline_drop why)
         whole(c);
 }
 
+/* The general walker alone, for the fast path to agree with. */
+#define REF_MAX 16
+static struct candle ref[REF_MAX];
+static int nref;
+
+static void on_ref(void *ud, const struct candle *c)
+{
+    (void)ud;
+    if (nref < REF_MAX)
+        ref[nref] = *c;
+    nref++;
+}
+
+static int same_candle(const struct candle *a, const struct candle *b)
+{
+    return a->open_time == b->open_time && a->close_time == b->close_time &&
+           a->event_time == b->event_time && a->open == b->open && a->high == b->high &&
+           a->low == b->low && a->close == b->close && a->volume == b->volume &&
+           a->quote_volume == b->quote_volume && a->trades == b->trades &&
+           a->symbol == b->symbol && a->interval == b->interval && a->closed == b->closed &&
+           a->backfilled == b->backfilled && a->price_dp == b->price_dp;
+}
+
+static void on_candle_check(void *ud, const struct candle *c)
+{
+    /* the fast path's nth candle is the general walker's nth */
+    if (pushed < REF_MAX && (pushed >= nref || !same_candle(c, &ref[pushed])))
+        abort();
+    on_candle(ud, c);
+}
+
 static void ws(const char *buf, size_t size)
 {
-    struct bybit_info bi;
+    struct bybit_info bi, gi;
+    nref = 0;
+    enum bybit_kind gk = bybit_parse_general(buf, size, find, &syms, on_ref, NULL, &gi);
     pushed = 0;
-    enum bybit_kind k = bybit_parse(buf, size, find, &syms, on_candle, NULL, &bi);
+    enum bybit_kind k = bybit_parse(buf, size, find, &syms, on_candle_check, NULL, &bi);
+    /* both paths agree on every input: kind, candles, drops and why */
+    if (k != gk || pushed != nref || bi.candles != gi.candles || bi.dropped != gi.dropped ||
+        bi.drop != gi.drop || bi.success != gi.success || bi.req_id != gi.req_id)
+        abort();
     if (pushed != bi.candles || (k == BYBIT_KLINE) != (pushed > 0) ||
         (k == BYBIT_DROP && (bi.drop <= KD_NONE || bi.drop >= KD_COUNT)) ||
         (bi.dropped && (bi.drop <= KD_NONE || bi.drop >= KD_COUNT)) ||
@@ -91,7 +130,7 @@ static void rest(const char *buf, size_t size, int iv)
         if (u.n > u.listed || strlen(cursor) >= sizeof cursor)
             abort();
         for (size_t i = 0; i < u.n; i++)
-            if (!u.names[i])
+            if (!u.names[i] || !u.price_dp || u.price_dp[i] < -1 || u.price_dp[i] > 18)
                 abort();
     }
     restparse_universe_free(&u);

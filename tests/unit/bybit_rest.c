@@ -128,6 +128,7 @@ static void test_instruments(void)
     ok(doc && bybit_rest_instruments(doc, len, "LinearPerpetual", "USDT", &u, cursor, sizeof cursor) == 0 && u.n == 1 &&
            !strcmp(u.names[0], "BTCUSDT") && u.server_time == 1735809771618 && cursor[0] == '\0',
        "the docs' BTCUSDT perpetual; the last page");
+    ok(u.price_dp && u.price_dp[0] == 2, "its price decimals: priceScale \"2\" (tickSize \"0.10\")");
     restparse_universe_free(&u);
     ok(bybit_rest_instruments(doc, len, "LinearPerpetual", "USDC", &u, cursor, sizeof cursor) == 0 && u.n == 0 && u.listed == 1,
        "another quote coin: listed, not wanted");
@@ -160,6 +161,37 @@ static void test_instruments(void)
        "a refusal leaves nothing to free");
     ok(bybit_rest_instruments("[]", 2, "LinearPerpetual", "USDT", &u, cursor, sizeof cursor) == BYBIT_REST_NOT_ANSWER,
        "not an answer");
+}
+
+/* Each instrument's price decimals: priceScale, else what tickSize is
+ * written with, else unknown (-1). */
+static void test_price_decimals(void)
+{
+    struct restparse_universe u;
+    char cursor[64];
+    const char *page =
+        "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"category\":\"linear\",\"list\":["
+        "{\"symbol\":\"AUSDT\",\"contractType\":\"LinearPerpetual\",\"status\":\"Trading\",\"quoteCoin\":\"USDT\","
+        "\"priceScale\":\"5\",\"priceFilter\":{\"tickSize\":\"0.01\"}},"
+        "{\"symbol\":\"BUSDT\",\"contractType\":\"LinearPerpetual\",\"status\":\"Trading\",\"quoteCoin\":\"USDT\","
+        "\"priceFilter\":{\"minPrice\":\"0.0001\",\"tickSize\":\"0.0001\"}},"
+        "{\"symbol\":\"CUSDT\",\"contractType\":\"LinearPerpetual\",\"status\":\"Trading\",\"quoteCoin\":\"USDT\","
+        "\"priceScale\":\"x\",\"priceFilter\":{\"tickSize\":\"0.5\"}},"
+        "{\"symbol\":\"DUSDT\",\"contractType\":\"LinearPerpetual\",\"status\":\"Trading\",\"quoteCoin\":\"USDT\","
+        "\"priceScale\":\"99\",\"priceFilter\":{\"tickSize\":\"-1\"}},"
+        "{\"symbol\":\"EUSDT\",\"contractType\":\"LinearPerpetual\",\"status\":\"Trading\",\"quoteCoin\":\"USDT\","
+        "\"priceScale\":3}]},\"time\":5}";
+    ok(bybit_rest_instruments(page, strlen(page), "LinearPerpetual", "USDT", &u, cursor, sizeof cursor) == 0 &&
+           u.n == 5 && u.price_dp,
+       "five instruments read");
+    if (u.n == 5 && u.price_dp) {
+        is_int(u.price_dp[0], 5, "priceScale first (tickSize 0.01 says less)");
+        is_int(u.price_dp[1], 4, "no priceScale: tickSize 0.0001's decimals");
+        is_int(u.price_dp[2], 1, "a priceScale that is no number: tickSize's");
+        is_int(u.price_dp[3], -1, "a priceScale past 18 and a bad tickSize: unknown");
+        is_int(u.price_dp[4], -1, "priceScale as a JSON number (not Bybit's string): unknown");
+    }
+    restparse_universe_free(&u);
 }
 
 static void test_paths(void)
@@ -214,6 +246,7 @@ int main(void)
     test_klines();
     test_code();
     test_instruments();
+    test_price_decimals();
     test_paths();
     test_tickers();
     symtab_free(&syms);

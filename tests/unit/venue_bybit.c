@@ -31,6 +31,18 @@ int main(void)
        "a push of two candles: both");
     ok(c[0].symbol == (uint32_t)by && c[1].symbol == (uint32_t)by && c[0].closed && !c[1].closed,
        "of bybit:BTCUSDT, not Binance's BTCUSDT");
+    ok(fi.slow, "a push without each entry's timestamp: left to the general walker, and said so");
+    const char *live = "{\"topic\":\"kline.1.BTCUSDT\",\"type\":\"snapshot\",\"ts\":1790409780010,\"data\":["
+                       "{\"start\":1790409780000,\"end\":1790409839999,\"interval\":\"1\",\"open\":\"2\",\"close\":\"2\",\"high\":\"3\",\"low\":\"1\",\"volume\":\"1\",\"turnover\":\"2\",\"confirm\":false,\"timestamp\":1790409780010}]}";
+    ok(parse(live, c, &fi) == FRAME_KLINE && fi.ncandles == 1 && !fi.slow,
+       "a push as Bybit writes it: on the fast path (the feed's slow-frames metric stays 0)");
+    is_int(c[0].price_dp, 0, "instrument's decimals unknown: the most its prices show (\"2\": 0)");
+    st.v[by].price_dp = 2;   /* as the universe sets it from instruments-info */
+    ok(parse(live, c, &fi) == FRAME_KLINE && fi.ncandles == 1, "the same push again");
+    is_int(c[0].price_dp, 2, "a candle shows its instrument's decimals (priceScale 2)");
+    ok(parse(two, c, &fi) == FRAME_KLINE && c[0].price_dp == 2 && c[1].price_dp == 2,
+       "every candle of a push, on the general walker too");
+    st.v[by].price_dp = -1;
     st.v[by].active = 0;
     ok(parse(two, c, &fi) == FRAME_DROP && fi.drop == KD_UNKNOWN_SYMBOL, "a delisted symbol's push is dropped");
     st.v[by].active = 1;
