@@ -9,136 +9,8 @@
 #include <string.h>
 
 #include "market/fast_lex.h"
+#include "market/json_scan.h"
 #include "util/interval.h"
-
-#define BY_MAX_DEPTH 32
-
-struct bj {
-    const char *p, *end;
-};
-
-static inline int bj_peek(struct bj *j)
-{
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
-        j->p++;
-    return j->p < j->end ? (unsigned char)*j->p : -1;
-}
-
-static inline int bj_eat(struct bj *j, char c)
-{
-    if (bj_peek(j) != (unsigned char)c)
-        return 0;
-    j->p++;
-    return 1;
-}
-
-static inline int bj_digit(int c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* A string's raw bytes (escapes checked for form, not decoded). */
-static int bj_str(struct bj *j, const char **s, size_t *n)
-{
-    if (!bj_eat(j, '"'))
-        return -1;
-    const char *start = j->p;
-    while (j->p < j->end) {
-        unsigned char c = (unsigned char)*j->p;
-        if (c == '"') {
-            *s = start;
-            *n = (size_t)(j->p - start);
-            j->p++;
-            return 0;
-        }
-        if (c < 0x20 || (c == '\\' && j->end - j->p < 2))
-            return -1;
-        j->p += c == '\\' ? 2 : 1;
-    }
-    return -1;
-}
-
-static void bj_digits(struct bj *j)
-{
-    while (j->p < j->end && bj_digit(*j->p))
-        j->p++;
-}
-
-/* A JSON number token, as text. */
-static int bj_number(struct bj *j, const char **s, size_t *n)
-{
-    bj_peek(j);
-    const char *start = j->p;
-    if (j->p < j->end && *j->p == '-')
-        j->p++;
-    if (j->p >= j->end || !bj_digit(*j->p))
-        return -1;
-    bj_digits(j);
-    if (j->p < j->end && *j->p == '.') {
-        j->p++;
-        if (j->p >= j->end || !bj_digit(*j->p))
-            return -1;
-        bj_digits(j);
-    }
-    if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
-        j->p++;
-        if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
-            j->p++;
-        if (j->p >= j->end || !bj_digit(*j->p))
-            return -1;
-        bj_digits(j);
-    }
-    *s = start;
-    *n = (size_t)(j->p - start);
-    return 0;
-}
-
-static int bj_word(struct bj *j, const char *w, size_t n)
-{
-    bj_peek(j);
-    if ((size_t)(j->end - j->p) < n || memcmp(j->p, w, n) != 0)
-        return -1;
-    j->p += n;
-    return 0;
-}
-
-static int bj_skip(struct bj *j, int depth)
-{
-    const char *s;
-    size_t n;
-    if (depth > BY_MAX_DEPTH)
-        return -1;
-    switch (bj_peek(j)) {
-    case '"':
-        return bj_str(j, &s, &n);
-    case '{':
-        j->p++;
-        if (bj_eat(j, '}'))
-            return 0;
-        do {
-            if (bj_str(j, &s, &n) || !bj_eat(j, ':') || bj_skip(j, depth + 1))
-                return -1;
-        } while (bj_eat(j, ','));
-        return bj_eat(j, '}') ? 0 : -1;
-    case '[':
-        j->p++;
-        if (bj_eat(j, ']'))
-            return 0;
-        do {
-            if (bj_skip(j, depth + 1))
-                return -1;
-        } while (bj_eat(j, ','));
-        return bj_eat(j, ']') ? 0 : -1;
-    case 't':
-        return bj_word(j, "true", 4);
-    case 'f':
-        return bj_word(j, "false", 5);
-    case 'n':
-        return bj_word(j, "null", 4);
-    default:
-        return bj_number(j, &s, &n);
-    }
-}
 
 static int key_is(const char *k, size_t n, const char *want)
 {
@@ -151,21 +23,21 @@ static int key_is(const char *k, size_t n, const char *want)
 #define BAD_VALUE (-2)
 
 /* A whole JSON number of at most 18 digits (a ms time). */
-static int val_int(struct bj *j, int64_t *out)
+static int val_int(struct js *j, int64_t *out)
 {
     const char *s;
     size_t n;
-    int c = bj_peek(j);
-    if (c != '-' && !bj_digit(c))
-        return bj_skip(j, 0) ? BAD_JSON : BAD_VALUE;
-    if (bj_number(j, &s, &n))
+    int c = js_peek(j);
+    if (c != '-' && !js_digit(c))
+        return js_skip(j, 0) ? BAD_JSON : BAD_VALUE;
+    if (js_number(j, &s, &n))
         return BAD_JSON;
     int neg = s[0] == '-';
     if (n - (size_t)neg > 18)
         return BAD_VALUE;
     int64_t v = 0;
     for (size_t i = (size_t)neg; i < n; i++) {
-        if (!bj_digit(s[i]))
+        if (!js_digit(s[i]))
             return BAD_VALUE;   /* a fraction or an exponent */
         v = v * 10 + (s[i] - '0');
     }
@@ -173,14 +45,14 @@ static int val_int(struct bj *j, int64_t *out)
     return 0;
 }
 
-static int val_str(struct bj *j, const char **s, size_t *n)
+static int val_str(struct js *j, const char **s, size_t *n)
 {
-    if (bj_peek(j) != '"')
-        return bj_skip(j, 0) ? BAD_JSON : BAD_VALUE;
-    return bj_str(j, s, n) ? BAD_JSON : 0;
+    if (js_peek(j) != '"')
+        return js_skip(j, 0) ? BAD_JSON : BAD_VALUE;
+    return js_str(j, s, n) ? BAD_JSON : 0;
 }
 
-static int val_dec(struct bj *j, double *out, int *dp)
+static int val_dec(struct js *j, double *out, int *dp)
 {
     const char *s;
     size_t n;
@@ -190,15 +62,15 @@ static int val_dec(struct bj *j, double *out, int *dp)
     return kline_decimal(s, n, out, dp) ? BAD_VALUE : 0;
 }
 
-static int val_bool(struct bj *j, int *out)
+static int val_bool(struct js *j, int *out)
 {
-    int c = bj_peek(j);
-    if (c == 't' && bj_word(j, "true", 4) == 0)
+    int c = js_peek(j);
+    if (c == 't' && js_literal(j, "true") == 0)
         *out = 1;
-    else if (c == 'f' && bj_word(j, "false", 5) == 0)
+    else if (c == 'f' && js_literal(j, "false") == 0)
         *out = 0;
     else
-        return bj_skip(j, 0) ? BAD_JSON : BAD_VALUE;
+        return js_skip(j, 0) ? BAD_JSON : BAD_VALUE;
     return 0;
 }
 
@@ -211,13 +83,13 @@ struct env {
     int has_ts, has_success, success, bad;
 };
 
-static int env_field(struct bj *j, struct env *e, const char *k, size_t kn)
+static int env_field(struct js *j, struct env *e, const char *k, size_t kn)
 {
     int rc;
     if (key_is(k, kn, "data")) {
-        bj_peek(j);
+        js_peek(j);
         e->data = j->p;   /* read in the second pass */
-        return bj_skip(j, 0);
+        return js_skip(j, 0);
     }
     if (key_is(k, kn, "topic"))
         rc = val_str(j, &e->topic, &e->topic_n);
@@ -232,25 +104,25 @@ static int env_field(struct bj *j, struct env *e, const char *k, size_t kn)
     else if (key_is(k, kn, "success"))
         e->has_success = (rc = val_bool(j, &e->success)) == 0;
     else
-        return bj_skip(j, 0);
+        return js_skip(j, 0);
     if (rc == BAD_VALUE)
         e->bad = 1;
     return rc == BAD_JSON ? -1 : 0;
 }
 
-static int env_read(struct bj *j, struct env *e)
+static int env_read(struct js *j, struct env *e)
 {
     const char *k;
     size_t kn;
-    if (!bj_eat(j, '{'))
+    if (!js_eat(j, '{'))
         return -1;
-    if (bj_eat(j, '}'))
+    if (js_eat(j, '}'))
         return 0;
     do {
-        if (bj_str(j, &k, &kn) || !bj_eat(j, ':') || env_field(j, e, k, kn))
+        if (js_str(j, &k, &kn) || !js_eat(j, ':') || env_field(j, e, k, kn))
             return -1;
-    } while (bj_eat(j, ','));
-    return bj_eat(j, '}') && bj_peek(j) == -1 ? 0 : -1;
+    } while (js_eat(j, ','));
+    return js_eat(j, '}') && js_peek(j) == -1 ? 0 : -1;
 }
 
 /* ---- one entry of data[] ---- */
@@ -299,7 +171,7 @@ static enum efield entry_key(const char *k, size_t kn)
     return EF_NONE;
 }
 
-static int entry_field(struct bj *j, struct entry *e, const char *k, size_t kn)
+static int entry_field(struct js *j, struct entry *e, const char *k, size_t kn)
 {
     struct candle *c = &e->c;
     int rc, dp = 0;
@@ -316,7 +188,7 @@ static int entry_field(struct bj *j, struct entry *e, const char *k, size_t kn)
     case EF_TURN: rc = val_dec(j, &c->quote_volume, &dp); dp = 0; break;
     case EF_CONFIRM: rc = val_bool(j, &e->confirm); break;
     case EF_STAMP: e->has_stamp = (rc = val_int(j, &e->stamp)) == 0; break;
-    default: return bj_skip(j, 0);
+    default: return js_skip(j, 0);
     }
     if (f != EF_STAMP)
         e->seen |= 1u << (f - EF_START);
@@ -381,20 +253,20 @@ static enum kline_drop entry_check(struct entry *e, const struct topic *tp, int 
     return KD_NONE;
 }
 
-static int entry_read(struct bj *j, struct entry *e)
+static int entry_read(struct js *j, struct entry *e)
 {
     const char *k;
     size_t kn;
     memset(e, 0, sizeof *e);
-    if (!bj_eat(j, '{'))
-        return bj_skip(j, 0) ? -1 : 1;   /* not an object: dropped */
-    if (bj_eat(j, '}'))
+    if (!js_eat(j, '{'))
+        return js_skip(j, 0) ? -1 : 1;   /* not an object: dropped */
+    if (js_eat(j, '}'))
         return 0;
     do {
-        if (bj_str(j, &k, &kn) || !bj_eat(j, ':') || entry_field(j, e, k, kn))
+        if (js_str(j, &k, &kn) || !js_eat(j, ':') || entry_field(j, e, k, kn))
             return -1;
-    } while (bj_eat(j, ','));
-    return bj_eat(j, '}') ? 0 : -1;
+    } while (js_eat(j, ','));
+    return js_eat(j, '}') ? 0 : -1;
 }
 
 static void note_drop(struct bybit_info *info, enum kline_drop why)
@@ -410,17 +282,17 @@ static enum bybit_kind klines(const char *data, const char *end, const struct en
                               void *fn_ud, struct bybit_info *info)
 {
     struct topic tp;
-    struct bj j = {data, end};
+    struct js j = {data, end};
     if (topic_split(e->topic, e->topic_n, &tp) != 0) {
         info->drop = KD_STREAM_MISMATCH;
         return BYBIT_DROP;
     }
-    if (!bj_eat(&j, '[')) {
+    if (!js_eat(&j, '[')) {
         info->drop = KD_MISSING_FIELD;
         return BYBIT_DROP;
     }
     int sym = find(find_ud, tp.sym, tp.sym_n);
-    if (!bj_eat(&j, ']')) {
+    if (!js_eat(&j, ']')) {
         do {
             struct entry en;
             int rc = entry_read(&j, &en);
@@ -436,7 +308,7 @@ static enum bybit_kind klines(const char *data, const char *end, const struct en
             }
             info->candles++;
             fn(fn_ud, &en.c);
-        } while (bj_eat(&j, ','));
+        } while (js_eat(&j, ','));
     }
     if (info->candles)
         return BYBIT_KLINE;
@@ -451,7 +323,7 @@ static int64_t req_number(const char *s, size_t n)
     if (!s || n == 0 || n > 18)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        if (!bj_digit(s[i]))
+        if (!js_digit(s[i]))
             return -1;
         v = v * 10 + (s[i] - '0');
     }
@@ -476,7 +348,7 @@ enum bybit_kind bybit_parse_general(const char *buf, size_t len, bybit_find_fn f
                                     struct bybit_info *info)
 {
     struct env e;
-    struct bj j = {buf, buf + len};
+    struct js j = {buf, buf + len};
     memset(&e, 0, sizeof e);
     memset(info, 0, sizeof *info);
     info->req_id = -1;

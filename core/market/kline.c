@@ -7,15 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "market/json_scan.h"
 #include "market/kline_parse.h"
 #include "util/interval.h"
 #include "util/bytes.h"
-
-#define MAX_DEPTH 32
-
-struct jp {
-    const char *p, *end;
-};
 
 static const char *const drop_names[KD_COUNT] = {
     "none",          "invalid_json",     "oversize",          "missing_field",
@@ -28,145 +23,18 @@ const char *kline_drop_name(enum kline_drop d)
     return d >= 0 && d < KD_COUNT ? drop_names[d] : "?";
 }
 
-static inline int peek(struct jp *j)
-{
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
-        j->p++;
-    return j->p < j->end ? (unsigned char)*j->p : -1;
-}
-
-static inline int eat(struct jp *j, char c)
-{
-    if (peek(j) != (unsigned char)c)
-        return 0;
-    j->p++;
-    return 1;
-}
-
-/* A string's raw contents (escapes are checked for form, not decoded). */
-static int str(struct jp *j, const char **s, size_t *n)
-{
-    if (!eat(j, '"'))
-        return -1;
-    const char *start = j->p;
-    while (j->p < j->end) {
-        unsigned char c = (unsigned char)*j->p;
-        if (c == '"') {
-            *s = start;
-            *n = (size_t)(j->p - start);
-            j->p++;
-            return 0;
-        }
-        if (c == '\\') {
-            if (j->end - j->p < 2)
-                return -1;
-            j->p += 2;
-            continue;
-        }
-        if (c < 0x20)
-            return -1;
-        j->p++;
-    }
-    return -1;
-}
-
-static inline int is_digit(int c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* A JSON number token, as text. */
-static int number_token(struct jp *j, const char **s, size_t *n)
-{
-    peek(j);
-    const char *start = j->p;
-    if (j->p < j->end && *j->p == '-')
-        j->p++;
-    if (j->p >= j->end || !is_digit(*j->p))
-        return -1;
-    while (j->p < j->end && is_digit(*j->p))
-        j->p++;
-    if (j->p < j->end && *j->p == '.') {
-        j->p++;
-        if (j->p >= j->end || !is_digit(*j->p))
-            return -1;
-        while (j->p < j->end && is_digit(*j->p))
-            j->p++;
-    }
-    if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
-        j->p++;
-        if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
-            j->p++;
-        if (j->p >= j->end || !is_digit(*j->p))
-            return -1;
-        while (j->p < j->end && is_digit(*j->p))
-            j->p++;
-    }
-    *s = start;
-    *n = (size_t)(j->p - start);
-    return 0;
-}
-
-static int literal(struct jp *j, const char *word)
-{
-    size_t n = strlen(word);
-    peek(j);
-    if ((size_t)(j->end - j->p) < n || memcmp(j->p, word, n) != 0)
-        return -1;
-    j->p += n;
-    return 0;
-}
-
-static int skip_value(struct jp *j, int depth)
-{
-    const char *s;
-    size_t n;
-    if (depth > MAX_DEPTH)
-        return -1;
-    switch (peek(j)) {
-    case '"':
-        return str(j, &s, &n);
-    case '{':
-        j->p++;
-        if (eat(j, '}'))
-            return 0;
-        do {
-            if (str(j, &s, &n) || !eat(j, ':') || skip_value(j, depth + 1))
-                return -1;
-        } while (eat(j, ','));
-        return eat(j, '}') ? 0 : -1;
-    case '[':
-        j->p++;
-        if (eat(j, ']'))
-            return 0;
-        do {
-            if (skip_value(j, depth + 1))
-                return -1;
-        } while (eat(j, ','));
-        return eat(j, ']') ? 0 : -1;
-    case 't':
-        return literal(j, "true");
-    case 'f':
-        return literal(j, "false");
-    case 'n':
-        return literal(j, "null");
-    default:
-        return number_token(j, &s, &n);
-    }
-}
-
 /* Result of a field parse: 0 ok, -1 bad JSON, -2 bad number. */
 #define BAD_JSON (-1)
 #define BAD_NUMBER (-2)
 
-static int integer(struct jp *j, int64_t *out)
+static int integer(struct js *j, int64_t *out)
 {
     const char *s;
     size_t n;
-    int c = peek(j);
-    if (c != '-' && !is_digit(c))   /* a string, null, ... where a number belongs */
-        return skip_value(j, 0) ? BAD_JSON : BAD_NUMBER;
-    if (number_token(j, &s, &n))
+    int c = js_peek(j);
+    if (c != '-' && !js_digit(c))   /* a string, null, ... where a number belongs */
+        return js_skip(j, 0) ? BAD_JSON : BAD_NUMBER;
+    if (js_number(j, &s, &n))
         return BAD_JSON;
     size_t i = 0;
     int neg = s[0] == '-';
@@ -175,7 +43,7 @@ static int integer(struct jp *j, int64_t *out)
         return BAD_NUMBER;
     int64_t v = 0;
     for (; i < n; i++) {
-        if (!is_digit(s[i]))
+        if (!js_digit(s[i]))
             return BAD_NUMBER;   /* a fraction or exponent */
         v = v * 10 + (s[i] - '0');
     }
@@ -189,7 +57,7 @@ int kline_decimal(const char *s, size_t n, double *out, int *decimals)
     uint64_t ip = 0, fr = 0;
     /* integer part (the sums wrap past 19 digits: strtod takes those) */
     const char *d = p;
-    while (p < end && is_digit(*p))
+    while (p < end && js_digit(*p))
         ip = ip * 10 + (uint64_t)(*p++ - '0');
     size_t int_digits = (size_t)(p - d);
     if (int_digits == 0)
@@ -199,7 +67,7 @@ int kline_decimal(const char *s, size_t n, double *out, int *decimals)
         if (*p != '.')
             return -1;
         const char *f = ++p;
-        while (p < end && is_digit(*p))
+        while (p < end && js_digit(*p))
             fr = fr * 10 + (uint64_t)(*p++ - '0');
         dp = (int)(p - f);
         if (dp == 0 || p != end)
@@ -220,32 +88,32 @@ int kline_decimal(const char *s, size_t n, double *out, int *decimals)
     return 0;
 }
 
-static int decimal_field(struct jp *j, double *out, int *dp)
+static int decimal_field(struct js *j, double *out, int *dp)
 {
     const char *s;
     size_t n;
-    if (peek(j) != '"')
-        return skip_value(j, 0) ? BAD_JSON : BAD_NUMBER;
-    if (str(j, &s, &n))
+    if (js_peek(j) != '"')
+        return js_skip(j, 0) ? BAD_JSON : BAD_NUMBER;
+    if (js_str(j, &s, &n))
         return BAD_JSON;
     return kline_decimal(s, n, out, dp) ? BAD_NUMBER : 0;
 }
 
-static int string_field(struct jp *j, const char **s, size_t *n)
+static int string_field(struct js *j, const char **s, size_t *n)
 {
-    if (peek(j) != '"')
-        return skip_value(j, 0) ? BAD_JSON : BAD_NUMBER;
-    return str(j, s, n) ? BAD_JSON : 0;
+    if (js_peek(j) != '"')
+        return js_skip(j, 0) ? BAD_JSON : BAD_NUMBER;
+    return js_str(j, s, n) ? BAD_JSON : 0;
 }
 
 
-static int k_field(struct jp *j, struct parse *ps, const char *key, size_t kn)
+static int k_field(struct js *j, struct parse *ps, const char *key, size_t kn)
 {
     struct candle *c = ps->c;
     int rc, dp = 0;
     int64_t v;
     if (kn != 1)
-        return skip_value(j, 0);
+        return js_skip(j, 0);
     switch (key[0]) {
     case 't': rc = integer(j, &c->open_time); ps->seen |= F_t; break;
     case 'T': rc = integer(j, &c->close_time); ps->seen |= F_T; break;
@@ -265,19 +133,19 @@ static int k_field(struct jp *j, struct parse *ps, const char *key, size_t kn)
     case 'v': rc = decimal_field(j, &c->volume, &dp); ps->seen |= F_v; break;
     case 'q': rc = decimal_field(j, &c->quote_volume, &dp); ps->seen |= F_q; break;
     case 'x':
-        if (peek(j) == 't') {
-            rc = literal(j, "true");
+        if (js_peek(j) == 't') {
+            rc = js_literal(j, "true");
             c->closed = 1;
         } else {
-            rc = literal(j, "false");
+            rc = js_literal(j, "false");
             c->closed = 0;
         }
         if (rc)
-            rc = skip_value(j, 0) ? BAD_JSON : BAD_NUMBER;
+            rc = js_skip(j, 0) ? BAD_JSON : BAD_NUMBER;
         ps->seen |= F_x;
         break;
     default:
-        return skip_value(j, 0);
+        return js_skip(j, 0);
     }
     if (rc == BAD_NUMBER) {
         ps->bad_number = 1;
@@ -286,7 +154,7 @@ static int k_field(struct jp *j, struct parse *ps, const char *key, size_t kn)
     return rc;
 }
 
-static int object(struct jp *j, struct parse *ps, int level);
+static int object(struct js *j, struct parse *ps, int level);
 
 static int key_is(const char *k, size_t n, const char *want)
 {
@@ -294,7 +162,7 @@ static int key_is(const char *k, size_t n, const char *want)
 }
 
 /* A field of the event object (which is the top object for raw streams). */
-static int event_field(struct jp *j, struct parse *ps, const char *key, size_t kn)
+static int event_field(struct js *j, struct parse *ps, const char *key, size_t kn)
 {
     int rc;
     if (key_is(key, kn, "k")) {
@@ -310,20 +178,20 @@ static int event_field(struct jp *j, struct parse *ps, const char *key, size_t k
     }
     if (key_is(key, kn, "s"))
         return string_field(j, &ps->data_sym, &ps->data_sym_n) == BAD_JSON ? -1 : 0;
-    return skip_value(j, 0);
+    return js_skip(j, 0);
 }
 
 /* level 0: the frame; 1: "data"; 2: "k". */
-static int object(struct jp *j, struct parse *ps, int level)
+static int object(struct js *j, struct parse *ps, int level)
 {
     const char *key;
     size_t kn;
-    if (!eat(j, '{'))
+    if (!js_eat(j, '{'))
         return -1;
-    if (eat(j, '}'))
+    if (js_eat(j, '}'))
         return 0;
     do {
-        if (str(j, &key, &kn) || !eat(j, ':'))
+        if (js_str(j, &key, &kn) || !js_eat(j, ':'))
             return -1;
         int rc;
         if (level == 2) {
@@ -331,10 +199,10 @@ static int object(struct jp *j, struct parse *ps, int level)
         } else if (level == 0 && key_is(key, kn, "stream")) {
             rc = string_field(j, &ps->stream, &ps->stream_n) == BAD_JSON ? -1 : 0;
         } else if (level == 0 && key_is(key, kn, "data")) {
-            rc = peek(j) == '{' ? object(j, ps, 1) : skip_value(j, 0);
+            rc = js_peek(j) == '{' ? object(j, ps, 1) : js_skip(j, 0);
         } else if (level == 0 && key_is(key, kn, "result")) {
             ps->has_reply = 1;
-            rc = skip_value(j, 0);
+            rc = js_skip(j, 0);
         } else if (level == 0 && key_is(key, kn, "id")) {
             ps->has_reply = 1;   /* ids may also be strings or null */
             int r = integer(j, &ps->id);
@@ -342,14 +210,14 @@ static int object(struct jp *j, struct parse *ps, int level)
             rc = r == BAD_JSON ? -1 : 0;
         } else if (level == 0 && (key_is(key, kn, "error") || key_is(key, kn, "code"))) {
             ps->has_reply = ps->has_error = 1;
-            rc = skip_value(j, 0);
+            rc = js_skip(j, 0);
         } else {
             rc = event_field(j, ps, key, kn);
         }
         if (rc)
             return -1;
-    } while (eat(j, ','));
-    return eat(j, '}') ? 0 : -1;
+    } while (js_eat(j, ','));
+    return js_eat(j, '}') ? 0 : -1;
 }
 
 static int ieq(const char *a, const char *b, size_t n)
@@ -475,10 +343,10 @@ enum frame_kind kline_parse_general(const char *buf, size_t len, const struct sy
 enum frame_kind kline_parse_general_in(const char *buf, size_t len, const struct symtab *syms,
                                        int venue, struct candle *out, struct frame_info *info)
 {
-    struct jp j = {buf, buf + len};
+    struct js j = {buf, buf + len};
     struct parse ps;
     parse_start(&ps, venue, out, info);
-    if (object(&j, &ps, 0) != 0 || peek(&j) != -1)
+    if (object(&j, &ps, 0) != 0 || js_peek(&j) != -1)
         return drop(info, KD_JSON);
     if (ps.has_k) {
         if (!ps.event || ps.event_n != 5 || memcmp(ps.event, "kline", 5) != 0)
