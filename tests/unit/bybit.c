@@ -6,27 +6,8 @@
 #include "market/bybit.h"
 #include "market/symbols.h"
 #include "util/interval.h"
+#include "slurp.h"
 #include "tap.h"
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *b = malloc((size_t)n + 1);
-    if (fread(b, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        free(b);
-        return NULL;
-    }
-    fclose(f);
-    b[n] = '\0';
-    *len = (size_t)n;
-    return b;
-}
 
 static struct symtab syms;
 

@@ -10,6 +10,7 @@
 #include "market/bybit.h"
 #include "market/symbols.h"
 #include "util/interval.h"
+#include "slurp.h"
 #include "tap.h"
 
 #define MAXC 8
@@ -60,20 +61,6 @@ static int agree(const char *s, size_t n, int *slow)
         if (!same_candle(&f.c[i], &g.c[i]))
             return 0;
     return 1;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    char *b = malloc(1 << 16);
-    *len = 0;
-    if (b)
-        *len = fread(b, 1, (1 << 16) - 1, fp);
-    fclose(fp);
-    b[*len] = '\0';
-    return b;
 }
 
 /* The JSON on one line: whitespace outside strings removed. */
