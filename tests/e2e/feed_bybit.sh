@@ -127,6 +127,9 @@ write_config "exchange = { enabled = false }" \
     intervals = { '1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '12h', '1d' } }"
 start_bot || { fail "the bot starts"; finish; exit 1; }
 wait_for 30 by_live 1
+# (the subscribe requests are paced: the last may follow the connection)
+all_topics() { [ "$(jget "$(bybit /control/stats)" topics_per_connection)" = "[22]" ]; }
+wait_for 15 all_topics
 st=$(bybit /control/stats)
 is "$(jget "$st" topics_per_connection)|$(json_num "$st" refused_args)" "[22]|0" \
   "11 intervals of 2 symbols: 22 topics, each request within 10"
